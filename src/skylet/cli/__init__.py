@@ -1,0 +1,1 @@
+"""The ``skylet`` command line: parses options and environment once, then calls the core."""

@@ -1,0 +1,45 @@
+"""What people see: tables and colour on a terminal, plain aligned text otherwise."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+
+
+class Output:
+    def __init__(self, *, stream: IO[str] | None = None) -> None:
+        self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+        self.rich = self.console.is_terminal
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        if self.rich:
+            table = Table(title=title, title_justify="left", header_style="bold cyan")
+            for column in columns:
+                table.add_column(column)
+            for row in rows:
+                table.add_row(*row)
+            self.console.print(table)
+            return
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+        print(title, file=self.console.file)
+        for row in (columns, *rows):
+            line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+            print(line, file=self.console.file)
+        self.console.file.flush()
+
+    def line(self, text: str, style: str | None = None) -> None:
+        if self.rich and style:
+            self.console.print(text, style=style, markup=False)
+        else:
+            print(text, file=self.console.file, flush=True)
+
+    def error(self, text: str) -> None:
+        err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+        if err.is_terminal:
+            err.print(f"error: {text}", style="bold red", markup=False)
+        else:
+            print(f"error: {text}", file=sys.stderr, flush=True)

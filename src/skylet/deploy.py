@@ -1,0 +1,78 @@
+"""From a loaded manifest to the function versions the invoker runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
+
+from skylet.errors import ConfigError
+from skylet.events.config import AsyncConfig, Destination, parse_destination
+from skylet.functions import FunctionConfig
+from skylet.manifest import Manifest
+from skylet.manifest.intrinsics import Intrinsic
+from skylet.pool.deps import ensure_installed
+
+
+async def build_functions(
+    manifest: Manifest, *, deps_root: Path, progress: Callable[[str], None] = lambda _: None
+) -> list[FunctionConfig]:
+    """One FunctionConfig per manifest function, with its requirements.txt installed."""
+    functions = []
+    installed: dict[Path, str] = {}
+    for spec in manifest.functions.values():
+        extra: tuple[str, ...] = ()
+        requirements = spec.code_dir / "requirements.txt"
+        if requirements.is_file():
+            if requirements not in installed:
+                target = await ensure_installed(requirements, deps_root, progress=progress)
+                installed[requirements] = str(target)
+            extra = (installed[requirements],)
+        functions.append(
+            FunctionConfig(
+                name=spec.name,
+                handler=spec.handler,
+                code_dir=spec.code_dir,
+                memory_mb=spec.memory_size,
+                timeout_s=spec.timeout_s,
+                environment=MappingProxyType(dict(spec.environment)),
+                reserved_concurrency=spec.reserved_concurrency,
+                provisioned_concurrency=spec.provisioned_concurrency,
+                runtime=spec.runtime,
+                style=spec.style,
+                extra_path=extra,
+                aliases=(spec.key,) if spec.key != spec.name else (),
+                async_config=AsyncConfig(
+                    maximum_retry_attempts=spec.maximum_retry_attempts,
+                    maximum_event_age_s=spec.maximum_event_age_s,
+                    on_success=_destination(manifest, spec.on_success, spec.key, "onSuccess"),
+                    on_failure=_destination(manifest, spec.on_failure, spec.key, "onFailure"),
+                ),
+            )
+        )
+    return functions
+
+
+_RESOURCE_KINDS = {"AWS::SQS::Queue": "queue", "AWS::SNS::Topic": "topic"}
+
+
+def _destination(
+    manifest: Manifest, value: str | Intrinsic | None, key: str, which: str
+) -> Destination | None:
+    """A destination from the manifest: a function key or name, an ARN, or a reference to a
+    queue or topic declared in ``resources``."""
+    if value is None:
+        return None
+    where = f"functions.{key}.destinations.{which}"
+    if isinstance(value, Intrinsic):
+        resource = manifest.resolve_ref(value)
+        kind = _RESOURCE_KINDS.get(resource.type) if resource is not None else None
+        if resource is None or kind is None:
+            raise ConfigError(
+                f"{manifest.source}: {where}: {value} is not a declared queue or topic"
+            )
+        return parse_destination(f"{kind}:{resource.physical_name}", key=where)
+    function = manifest.find_function(value)
+    if function is not None:
+        return parse_destination(function.name, key=where)
+    return parse_destination(value, key=where)

@@ -1,0 +1,1 @@
+"""The one ASGI application: function routes and the AWS-compatible APIs (the hot path)."""

@@ -1,0 +1,114 @@
+"""skylet's own control API under ``/_skylet/``: functions, their logs (``skylet logs``) and
+their asynchronous invocations (``skylet invocations``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from urllib.parse import parse_qs
+
+from skylet.errors import ApiError, InvalidParameterValue
+from skylet.events.records import RecordBook, parse_status
+from skylet.gateway.asgi import Receive, Scope, Send, respond
+from skylet.gateway.aws_errors import lambda_error_response
+from skylet.invoker.invoker import Invoker
+from skylet.observe.logs import LogEntry
+
+PREFIX = "/_skylet/"
+_JSON = [(b"content-type", b"application/json")]
+
+
+def _entry(entry: LogEntry) -> bytes:
+    return (
+        json.dumps(
+            {"timestamp": entry.timestamp, "requestId": entry.request_id, "text": entry.text}
+        ).encode()
+        + b"\n"
+    )
+
+
+class AdminApi:
+    def __init__(self, invoker: Invoker, records: RecordBook | None = None) -> None:
+        self.invoker = invoker
+        self.records = records
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        parts = scope["path"][len(PREFIX) :].strip("/").split("/")
+        try:
+            if parts == ["functions"]:
+                await self._functions(send)
+            elif len(parts) == 3 and parts[0] == "functions" and parts[2] == "logs":
+                await self._logs(scope, receive, send, parts[1])
+            elif len(parts) == 3 and parts[0] == "functions" and parts[2] == "invocations":
+                await self._invocations(scope, send, parts[1])
+            elif (
+                parts[2:] == ["instances"]
+                and parts[0] == "functions"
+                and scope["method"] == "DELETE"
+            ):
+                retired = self.invoker.pool(parts[1]).reap(now=math.inf)
+                await respond(send, 200, json.dumps({"retired": retired}).encode(), _JSON)
+            else:
+                await respond(send, 404, b'{"message":"Not found"}', _JSON)
+        except ApiError as error:
+            status, body, headers = lambda_error_response(error, "")
+            await respond(send, status, body, headers)
+
+    async def _functions(self, send: Send) -> None:
+        body = [
+            {
+                "name": fn.name,
+                "handler": fn.handler,
+                "memoryMb": fn.memory_mb,
+                "timeoutS": fn.timeout_s,
+                "instances": self.invoker.pool(fn.name).size,
+            }
+            for fn in self.invoker.functions()
+        ]
+        await respond(send, 200, json.dumps(body).encode(), _JSON)
+
+    async def _invocations(self, scope: Scope, send: Send, name: str) -> None:
+        """The newest asynchronous invocations of a function: ``?limit=50&status=failed``."""
+        fn = self.invoker.pool(name).fn
+        if self.records is None:
+            raise InvalidParameterValue("invocation records need skylet's durable store")
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        raw_limit = query.get("limit", ["50"])[0]
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+            raise InvalidParameterValue(f"limit={raw_limit!r} is out of range: allowed 1-1000")
+        status = parse_status(query["status"][0]) if "status" in query else None
+        found = await self.records.query(fn.name, limit=int(raw_limit), status=status)
+        body = json.dumps([record.to_json() for record in found]).encode()
+        await respond(send, 200, body, _JSON)
+
+    async def _logs(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        """NDJSON of the function's log entries; ``follow=1`` keeps streaming new ones."""
+        fn = self.invoker.pool(name).fn
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        since = float(query.get("since", ["0"])[0])
+        follow = query.get("follow", ["0"])[0] in ("1", "true")
+        entries = self.invoker.logs.entries(fn.name, since=since)
+        if not follow:
+            await respond(send, 200, b"".join(_entry(e) for e in entries), _JSON)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/x-ndjson")],
+            }
+        )
+        backlog = b"".join(map(_entry, entries))
+        await send({"type": "http.response.body", "body": backlog, "more_body": True})
+
+        async def pump() -> None:
+            async for entry in self.invoker.logs.follow(fn.name):
+                await send({"type": "http.response.body", "body": _entry(entry), "more_body": True})
+
+        pumping = asyncio.create_task(pump())
+        try:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        finally:
+            pumping.cancel()

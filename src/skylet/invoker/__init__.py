@@ -1,0 +1,1 @@
+"""Concurrency admission, invocation and the books kept about each invocation."""

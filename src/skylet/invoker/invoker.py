@@ -1,0 +1,242 @@
+"""Synchronous invocation: admission, the pool, enforcement outcomes mapped to Lambda's.
+
+``Invoker.invoke`` is the one path every trigger uses (Invoke API, HTTP routes, event sources).
+It returns a result; it raises only ``ApiError`` for requests Lambda refuses before running
+anything (unknown function, throttled).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
+from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.invoker import report as rep
+from skylet.invoker.admission import Load, throttle_reason
+from skylet.invoker.hooks import InvocationHook, InvocationRecord
+from skylet.observe.logs import LogBook
+from skylet.pool.instance import InvokeRequest, RawOutcome
+from skylet.pool.pool import FunctionPool
+from skylet.pool.zygote import ZygoteClient
+
+#: Lambda's synchronous response limit: 6 MB plus 100 bytes of envelope, as its error says.
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+TAIL_BYTES = 4096
+
+
+@dataclass(slots=True)
+class InvocationResult:
+    request_id: str
+    payload: bytes
+    function_error: str | None  # "Unhandled" when the function failed, as X-Amz-Function-Error
+    executed_version: str
+    cold: bool
+    log: str
+
+    def log_tail_b64(self) -> str:
+        """The last 4 KB of the invocation's log, base64, for X-Amz-Log-Result."""
+        return base64.b64encode(self.log.encode()[-TAIL_BYTES:]).decode()
+
+
+class Invoker:
+    def __init__(
+        self,
+        settings: RuntimeSettings,
+        zygote: ZygoteClient,
+        logs: LogBook,
+        hooks: Iterable[InvocationHook] = (),
+    ) -> None:
+        self.settings = settings
+        self.logs = logs
+        self._zygote = zygote
+        self._hooks = list(hooks)
+        self._pools: dict[str, FunctionPool] = {}
+        self._aliases: dict[str, str] = {}
+        self._in_flight: dict[str, int] = {}
+        self._unreserved_in_flight = 0
+        self._reserved_total = 0
+
+    # -- deployment -------------------------------------------------------------------------
+
+    async def deploy(self, functions: Iterable[FunctionConfig]) -> None:
+        """Make exactly these functions current. A changed function gets a fresh pool; its old
+        instances finish what they are running and retire."""
+        wanted = {fn.name: fn for fn in functions}
+        retiring = []
+        for name, pool in list(self._pools.items()):
+            if wanted.get(name) != pool.fn:
+                retiring.append(self._pools.pop(name))
+        for name, fn in wanted.items():
+            if name not in self._pools:
+                pool = FunctionPool(fn, self.settings, self._zygote)
+                self._pools[name] = pool
+                await pool.start()
+        self._aliases = {alias: fn.name for fn in wanted.values() for alias in fn.aliases}
+        self._reserved_total = sum(p.fn.reserved_concurrency or 0 for p in self._pools.values())
+        for pool in retiring:
+            await pool.aclose(grace_s=max(pool.fn.timeout_s, 1.0))
+
+    def functions(self) -> list[FunctionConfig]:
+        return [p.fn for p in self._pools.values()]
+
+    def pool(self, name: str) -> FunctionPool:
+        pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
+        if pool is None:
+            raise ResourceNotFound(f"Function not found: {self.settings.function_arn(name)}")
+        return pool
+
+    def reap(self) -> int:
+        return sum(p.reap() for p in self._pools.values())
+
+    async def aclose(self, grace_s: float = 10.0) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose(grace_s=grace_s)
+
+    # -- invocation -------------------------------------------------------------------------
+
+    async def invoke(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        qualifier: str | None = None,
+        client_context: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> InvocationResult:
+        pool = self.pool(name)
+        fn = pool.fn
+        name = fn.name
+        if qualifier not in (None, "$LATEST", fn.version):
+            raise ResourceNotFound(
+                f"Function not found: {self.settings.function_arn(name, qualifier)}"
+            )
+        reserved = fn.reserved_concurrency
+        reason = throttle_reason(
+            Load(self._in_flight.get(name, 0), self._unreserved_in_flight),
+            reserved=reserved,
+            platform_limit=self.settings.max_concurrency,
+            reserved_total=self._reserved_total,
+        )
+        if reason is not None:
+            for hook in self._hooks:
+                hook.throttled(fn)
+            raise TooManyRequests("Rate Exceeded.", reason=reason)
+        request_id = request_id or str(uuid.uuid4())
+        request = InvokeRequest(
+            request_id, payload, self.settings.function_arn(name, qualifier), client_context
+        )
+        self._in_flight[name] = self._in_flight.get(name, 0) + 1
+        if reserved is None:
+            self._unreserved_in_flight += 1
+        started = time.time()
+        instance, cold = pool.acquire()
+        # The slot is held until the instance is done, even if the caller stops waiting.
+        outcome = await instance.invoke(
+            request, fn.timeout_s, on_done=lambda: self._done(name, reserved)
+        )
+        if outcome.kind == "bad_payload":
+            raise InvalidRequestContent(outcome.message)
+        result, record = self._settle(fn, request_id, outcome, cold, started)
+        self.logs.append(fn.name, request_id, result.log)
+        for hook in self._hooks:
+            hook.completed(record)
+        return result
+
+    def _done(self, name: str, reserved: int | None) -> None:
+        self._in_flight[name] -= 1
+        if reserved is None:
+            self._unreserved_in_flight -= 1
+
+    def _settle(
+        self, fn: FunctionConfig, request_id: str, outcome: RawOutcome, cold: bool, started: float
+    ) -> tuple[InvocationResult, InvocationRecord]:
+        """Lambda's response payload, error marker and log text for one outcome."""
+        payload = outcome.body
+        error_type: str | None = None
+        status: str | None = None
+        extra = ""
+        duration_ms = outcome.duration_ms
+        if outcome.kind == "error":
+            error_type = json.loads(payload).get("errorType")
+        elif outcome.kind == "init_error":
+            assert outcome.error is not None
+            error_type = outcome.error["errorType"]
+            payload = json.dumps(outcome.error).encode()
+            status = "error"
+        elif outcome.kind == "timeout":
+            error_type, status = "Sandbox.Timedout", "timeout"
+            duration_ms = fn.timeout_s * 1000
+            payload = _lambda_error(
+                error_type,
+                f"RequestId: {request_id} Error: Task timed out after {fn.timeout_s:.2f} seconds",
+            )
+            extra = rep.timeout_line(request_id, fn.timeout_s, time.time())
+        elif outcome.kind == "oom":
+            error_type, status = "Runtime.OutOfMemory", "error"
+            message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
+            payload = _lambda_error(error_type, message)
+            extra = f"{message}\n{error_type}\n"
+        elif outcome.kind == "exited":
+            error_type, status = "Runtime.ExitError", "error"
+            message = f"RequestId: {request_id} Error: {outcome.message}"
+            payload = _lambda_error(error_type, message)
+            extra = f"{message}\n{error_type}\n"
+        elif len(payload) > MAX_RESPONSE_BYTES:
+            error_type = "Function.ResponseSizeTooLarge"
+            payload = _lambda_error(
+                error_type,
+                "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_BYTES} bytes).",
+            )
+        max_used = outcome.max_rss_kb // 1024 if outcome.kind != "oom" else fn.memory_mb
+        report = rep.Report(
+            request_id,
+            duration_ms,
+            fn.memory_mb,
+            max_used,
+            init_ms=outcome.init_ms if cold else None,
+            status=status,
+            error_type=error_type if status == "error" else None,
+        )
+        output = outcome.output.decode("utf-8", "replace")
+        if output and not output.endswith("\n"):
+            output += "\n"
+        if outcome.dropped:
+            output += f"[skylet] {outcome.dropped} bytes of output were not kept\n"
+        log = "".join(
+            (
+                rep.start_line(request_id, fn.version),
+                output,
+                extra,
+                rep.end_line(request_id),
+                rep.report_line(report),
+            )
+        )
+        result = InvocationResult(
+            request_id,
+            payload,
+            "Unhandled" if error_type else None,
+            fn.version,
+            cold,
+            log,
+        )
+        record = InvocationRecord(
+            function=fn.name,
+            request_id=request_id,
+            started=started,
+            cold=cold,
+            error_type=error_type,
+            report=report,
+        )
+        return result, record
+
+
+def _lambda_error(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

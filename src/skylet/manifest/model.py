@@ -1,0 +1,216 @@
+"""The validated, frozen manifest: one model for skylet.yaml and serverless.yml alike.
+
+``Manifest`` holds functions (``FunctionSpec``), declared resources (``Resource``) and free
+data (``custom``, ``outputs``, ``iam``). Units are in field names (``timeout_s``, MB for
+``memory_size``). Every mapping is a ``FrozenDict`` and every list a tuple: assignment and
+item mutation raise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+
+from skylet.manifest.diagnostics import show
+from skylet.manifest.events import Event, EventBridgeEvent, S3Event, SnsEvent, SqsEvent, StreamEvent
+from skylet.manifest.fields import DataMap, Destination, Frozen, Int, Num, StrMap
+from skylet.manifest.frozen import FrozenDict, freeze_intrinsic
+from skylet.manifest.intrinsics import Intrinsic
+from skylet.manifest.resources import Resource
+from skylet.manifest.schedule import ScheduleExpression
+from skylet.manifest.validation import Allowed
+
+DEFAULT_RUNTIME = "python3.11"
+HANDLER_FORMS = "module.function or path/to/module.function"
+_HANDLER = re.compile(r"^(?:[A-Za-z0-9_-]+/)*[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$", re.ASCII)
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _freeze_specs(value: Mapping[str, Any]) -> FrozenDict[str, Any]:
+    return FrozenDict(value)
+
+
+def _freeze_refs(value: Mapping[str, Intrinsic]) -> FrozenDict[str, Intrinsic]:
+    return FrozenDict({name: freeze_intrinsic(ref) for name, ref in value.items()})
+
+
+def _function_name(value: str) -> str:
+    if not _FUNCTION_NAME.match(value):
+        raise ValueError(
+            f"{show(value)} is not a valid Lambda function name "
+            "(allowed: 1-64 letters, digits, hyphens and underscores)"
+        )
+    return value
+
+
+class ProvisionedConcurrencySchedule(Frozen):
+    """From ``schedule`` on, keep ``provisioned_concurrency`` instances warm."""
+
+    schedule: ScheduleExpression
+    provisioned_concurrency: Annotated[Int, Field(ge=0)] = Field(
+        validation_alias="provisionedConcurrency"
+    )
+
+
+class FunctionSpec(Frozen):
+    """One function. ``key`` is its key in the manifest, ``name`` the deployed Lambda name.
+
+    ``environment`` holds literal values, stringified as Lambda does; values that are
+    intrinsics (``!Ref Table``) wait in ``environment_refs`` until deploy time resolves them.
+    Async invocation: ``maximum_retry_attempts``, ``maximum_event_age_s``, ``on_success`` /
+    ``on_failure`` (a function key, an ARN or an intrinsic naming a queue or topic).
+    """
+
+    key: str
+    name: Annotated[str, AfterValidator(_function_name)]
+    runtime: Annotated[str, Field(min_length=1)]
+    handler: Annotated[str, Allowed(HANDLER_FORMS)]
+    style: Literal["lambda", "http", "cloudevent"] = "lambda"
+    code_dir: Path
+    memory_size: Annotated[Int, Field(ge=128, le=10_240)]
+    timeout_s: Annotated[Num, Field(ge=1, le=900)]
+    environment: StrMap = Field(default_factory=dict)
+    environment_refs: Annotated[Mapping[str, Intrinsic], AfterValidator(_freeze_refs)] = Field(
+        default_factory=dict
+    )
+    reserved_concurrency: Annotated[Int, Field(ge=0)] | None = None
+    provisioned_concurrency: Annotated[Int, Field(ge=0)] = 0
+    provisioned_concurrency_schedules: tuple[ProvisionedConcurrencySchedule, ...] = ()
+    description: str = ""
+    events: tuple[Event, ...] = ()
+    maximum_retry_attempts: Annotated[Int, Field(ge=0, le=2)] = 2
+    maximum_event_age_s: Annotated[Int, Field(ge=60, le=21_600)] = 21_600
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
+
+    @field_validator("handler")
+    @classmethod
+    def _handler_form(cls, value: str, info: ValidationInfo) -> str:
+        # A custom runtime's handler is whatever its bootstrap understands; every other
+        # runtime runs a Python callable.
+        if str(info.data.get("runtime", "")).startswith("provided"):
+            if not value.strip():
+                raise ValueError("the handler must not be empty")
+            return value
+        handler = value.removeprefix("./")
+        if not _HANDLER.match(handler):
+            raise ValueError(f"{show(value)} is not a Python handler (allowed: {HANDLER_FORMS})")
+        return handler
+
+    @field_validator("provisioned_concurrency")
+    @classmethod
+    def _within_reserved(cls, value: int, info: ValidationInfo) -> int:
+        reserved = info.data.get("reserved_concurrency")
+        if reserved is not None and value > reserved:
+            raise ValueError(
+                f"{value} exceeds the reserved concurrency {reserved} (allowed: at most "
+                "the reserved concurrency)"
+            )
+        return value
+
+    @field_validator("provisioned_concurrency_schedules")
+    @classmethod
+    def _schedules_within_reserved(
+        cls, value: tuple[ProvisionedConcurrencySchedule, ...], info: ValidationInfo
+    ) -> tuple[ProvisionedConcurrencySchedule, ...]:
+        reserved = info.data.get("reserved_concurrency")
+        for item in value:
+            if reserved is not None and item.provisioned_concurrency > reserved:
+                raise ValueError(
+                    f"{item.provisioned_concurrency} at {item.schedule} exceeds "
+                    f"the reserved concurrency {reserved} (allowed: at most that)"
+                )
+        return value
+
+    @property
+    def handler_module(self) -> str:
+        """``handlers/api.handler`` -> ``handlers/api``; ``app.main.run`` -> ``app.main``."""
+        return self.handler.rpartition(".")[0]
+
+    @property
+    def handler_attr(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+
+class Manifest(Frozen):
+    """A loaded manifest. ``source`` is the file, ``root`` its directory."""
+
+    service: Annotated[
+        str,
+        Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$"),
+        Allowed("letters, digits, hyphens and underscores"),
+    ]
+    stage: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9_-]+$"), Allowed("letters, digits, hyphens, underscores")
+    ]
+    region: Annotated[
+        str, Field(pattern=r"^[a-z0-9-]+$"), Allowed("an AWS region name such as us-east-1")
+    ]
+    source: Path
+    root: Path
+    format: Literal["skylet", "serverless"]
+    functions: Annotated[Mapping[str, FunctionSpec], AfterValidator(_freeze_specs)]
+    resources: Annotated[Mapping[str, Resource], AfterValidator(_freeze_specs)] = Field(
+        default_factory=dict
+    )
+    custom: DataMap = Field(default_factory=dict)
+    outputs: DataMap = Field(default_factory=dict)
+    iam: DataMap = Field(default_factory=dict)
+    """provider.iam (serverless.yml) or iam (skylet.yaml), kept for permissions."""
+
+    def function(self, name: str) -> FunctionSpec:
+        """The function with manifest key or deployed name ``name``; KeyError if none."""
+        found = self.find_function(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def find_function(self, name: str) -> FunctionSpec | None:
+        if name in self.functions:
+            return self.functions[name]
+        return next((f for f in self.functions.values() if f.name == name), None)
+
+    def resolve_ref(self, value: Intrinsic | str | None) -> Resource | None:
+        """The declared resource a value points at, or None (external, or not a reference).
+
+        ``Ref``/``Fn::GetAtt`` name a logical id. A string matches a resource by the name at
+        the end of an ARN (``arn:aws:sqs:…:jobs`` -> QueueName ``jobs``, a DynamoDB table or
+        stream ARN -> TableName), by physical name, or by logical id.
+        """
+        if isinstance(value, Intrinsic):
+            logical_id = value.logical_id
+            return self.resources.get(logical_id) if logical_id else None
+        if not value:
+            return None
+        name = _name_in_arn(value) if value.startswith("arn:") else value
+        for resource in self.resources.values():
+            if resource.physical_name == name:
+                return resource
+        return None if value.startswith("arn:") else self.resources.get(value)
+
+    def event_resource(self, event: Event) -> Resource | None:
+        """The declared resource an event reads from (table, queue, topic, bucket, bus)."""
+        if isinstance(event, StreamEvent):
+            return self.resolve_ref(event.arn)
+        if isinstance(event, SqsEvent):
+            return self.resolve_ref(event.queue)
+        if isinstance(event, SnsEvent):
+            return self.resolve_ref(event.arn) or self.resolve_ref(event.topic_name)
+        if isinstance(event, S3Event):
+            return self.resolve_ref(event.bucket)
+        if isinstance(event, EventBridgeEvent):
+            return self.resolve_ref(event.event_bus)
+        return None
+
+
+def _name_in_arn(arn: str) -> str:
+    """The resource name in an ARN: ``…:table/Orders/stream/…`` -> ``Orders``,
+    ``arn:aws:s3:::bucket`` -> ``bucket``, ``…:queue-name`` -> ``queue-name``."""
+    resource = arn.split(":", 5)[-1]
+    if resource.startswith(("table/", "stream/")):
+        return resource.split("/")[1]
+    return resource.rsplit(":", 1)[-1]

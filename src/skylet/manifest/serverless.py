@@ -1,0 +1,266 @@
+"""Read a Serverless Framework ``serverless.yml`` (already variable-resolved) into a Manifest.
+
+What is read: ``service``, ``provider`` (``name: aws``, ``stage``, ``region``, ``runtime``,
+``memorySize``, ``timeout``, ``environment``, ``iam``), ``functions`` (see ``FUNCTION_KEYS``),
+``resources`` (``Resources``/``Outputs``, or a list of such mappings), ``custom``. Defaults are
+the framework's: 1024 MB, 6 s, region us-east-1, stage dev. Other provider and top-level keys
+configure AWS deployment and are ignored. Function and event keys are checked: a key that is
+neither used nor a documented Serverless key is an error unless ``configValidationMode`` is
+``warn`` or ``off``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from skylet.manifest.assemble import (
+    FunctionDraft,
+    as_mapping,
+    assemble,
+    merge_environment,
+    read_events,
+    read_schedules,
+)
+from skylet.manifest.diagnostics import KeyPath, Source, show
+from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
+from skylet.manifest.resources import Resource, parse_resources
+from skylet.manifest.validation import check_keys
+
+DEFAULTS: Mapping[str, Any] = {"runtime": DEFAULT_RUNTIME, "memory_size": 1024, "timeout_s": 6}
+# serverless.yml function key -> FunctionSpec field, for keys copied as they are.
+FUNCTION_KEYS: Mapping[str, str] = {
+    "name": "name",
+    "handler": "handler",
+    "runtime": "runtime",
+    "description": "description",
+    "memorySize": "memory_size",
+    "timeout": "timeout_s",
+    "reservedConcurrency": "reserved_concurrency",
+    "provisionedConcurrency": "provisioned_concurrency",
+    "maximumRetryAttempts": "maximum_retry_attempts",
+    "maximumEventAge": "maximum_event_age_s",
+}
+_SPECIAL_KEYS = ("environment", "events", "destinations", "provisionedConcurrencySchedules")
+# provider key -> FunctionSpec field it supplies a default for.
+PROVIDER_DEFAULTS: Mapping[str, str] = {
+    "runtime": "runtime",
+    "memorySize": "memory_size",
+    "timeout": "timeout_s",
+}
+# Documented Serverless function keys for AWS features skylet does not emulate.
+FUNCTION_IGNORED = frozenset(
+    {
+        "layers",
+        "vpc",
+        "tags",
+        "role",
+        "architecture",
+        "package",
+        "url",
+        "snapStart",
+        "ephemeralStorageSize",
+        "tracing",
+        "logRetentionInDays",
+        "logDataProtectionPolicy",
+        "disableLogs",
+        "kmsKeyArn",
+        "condition",
+        "dependsOn",
+        "onError",
+        "fileSystemConfig",
+        "versionFunction",
+        "runtimeManagement",
+        "logs",
+        "skipIamRole",
+    }
+)
+_TEMPLATE_SECTIONS = (
+    "Resources",
+    "Outputs",
+    "Conditions",
+    "Mappings",
+    "Parameters",
+    "Description",
+    "Metadata",
+    "Transform",
+    "AWSTemplateFormatVersion",
+    "extensions",
+)
+_FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def from_serverless(
+    data: Mapping[str, Any], source: Source, *, cli_stage: str | None, cli_region: str | None
+) -> Manifest:
+    """Build the Manifest of a resolved serverless.yml document."""
+    mode = data.get("configValidationMode", "error")
+    if mode not in ("error", "warn", "off"):
+        raise source.error(
+            ("configValidationMode",), f"{show(mode)} is not a mode (allowed: error, warn, off)"
+        )
+    provider = as_mapping(data.get("provider"), ("provider",), source)
+    if provider.get("name", "aws") != "aws":
+        raise source.error(
+            ("provider", "name"), f"{show(provider['name'])} is not supported (allowed: aws)"
+        )
+    # Checked here too, so a bad provider environment is reported even with no functions.
+    merge_environment([(provider.get("environment"), ("provider", "environment"))], source)
+    header = {
+        "service": _service(data, source),
+        "stage": _setting(provider, "stage", cli_stage, "dev"),
+        "region": _setting(provider, "region", cli_region, "us-east-1"),
+    }
+    resources, outputs = _resources(data.get("resources"), source)
+    reader = _FunctionReader(
+        source,
+        provider,
+        service=str(header["service"][0]),
+        stage=str(header["stage"][0]),
+        strict=mode == "error",
+        resource_types={k: r.type for k, r in resources.items()},
+    )
+    functions = as_mapping(data.get("functions"), ("functions",), source)
+    drafts = [reader.read(key, body) for key, body in functions.items()]
+    extra = {
+        "custom": as_mapping(data.get("custom"), ("custom",), source),
+        "outputs": outputs,
+        "iam": as_mapping(provider.get("iam"), ("provider", "iam"), source),
+    }
+    return assemble(
+        source=source,
+        format="serverless",
+        header=header,
+        drafts=drafts,
+        resources=resources,
+        extra=extra,
+    )
+
+
+def _service(data: Mapping[str, Any], source: Source) -> tuple[Any, KeyPath]:
+    service = data.get("service")
+    if isinstance(service, Mapping):  # the pre-v2 form `service: {name: x}`
+        return service.get("name"), ("service", "name")
+    if service is None:
+        # Not a framework default: skylet names the service after the directory, so a
+        # fragment with only `functions:` still loads.
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", source.file.parent.name).strip("-_")
+        return name or "service", ()
+    return service, ("service",)
+
+
+def _setting(
+    provider: Mapping[str, Any], key: str, cli: str | None, default: str
+) -> tuple[Any, KeyPath]:
+    if cli is not None:
+        return cli, ("provider", key)
+    return provider.get(key, default), ("provider", key)
+
+
+def _resources(value: Any, source: Source) -> tuple[dict[str, Resource], dict[str, Any]]:
+    """``resources`` is one CloudFormation template fragment or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    resources: dict[str, Resource] = {}
+    outputs: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        at: KeyPath = ("resources", index) if isinstance(value, list) else ("resources",)
+        fragment = check_keys(
+            as_mapping(item, at, source), _TEMPLATE_SECTIONS, source=source, at=at
+        )
+        parsed = parse_resources(
+            fragment.get("Resources"), source=source, at=(*at, "Resources"), serverless=True
+        )
+        for logical_id in parsed.keys() & resources.keys():
+            raise source.error(
+                (*at, "Resources", logical_id), f"resource {logical_id} is declared twice"
+            )
+        resources.update(parsed)
+        outputs.update(as_mapping(fragment.get("Outputs"), (*at, "Outputs"), source))
+    return resources, outputs
+
+
+class _FunctionReader:
+    def __init__(
+        self,
+        source: Source,
+        provider: Mapping[str, Any],
+        *,
+        service: str,
+        stage: str,
+        strict: bool,
+        resource_types: Mapping[str, str],
+    ) -> None:
+        self._source = source
+        self._provider = provider
+        self._service = service
+        self._stage = stage
+        self._strict = strict
+        self._resource_types = resource_types
+
+    def read(self, key: str, body: Any) -> FunctionDraft:
+        source, at = self._source, ("functions", key)
+        if not _FUNCTION_KEY.match(key):
+            raise source.error(
+                at, f"{key!r} is not a function key (allowed: letters, digits, - and _)"
+            )
+        if not isinstance(body, Mapping):
+            raise source.error(at, f"{show(body)} is not a function definition (a mapping)")
+        if "image" in body and "handler" not in body:
+            raise source.error(
+                (*at, "image"), "container image functions are not supported (allowed: handler)"
+            )
+        known = (*FUNCTION_KEYS, *_SPECIAL_KEYS)
+        body = check_keys(
+            body, known, source=source, at=at, ignored=FUNCTION_IGNORED, strict=self._strict
+        )
+        draft = FunctionDraft(key, at)
+        draft.set("key", key, at)
+        draft.set("code_dir", source.file.parent, at)
+        draft.paths["handler"] = (*at, "handler")
+        for written, name in FUNCTION_KEYS.items():
+            if written in body:
+                draft.set(name, body[written], (*at, written))
+        for written, name in PROVIDER_DEFAULTS.items():
+            if name in draft.values:
+                continue
+            if written in self._provider:
+                draft.set(name, self._provider[written], ("provider", written))
+            else:
+                draft.set(name, DEFAULTS[name], at)
+        if "name" not in draft.values:
+            draft.set("name", f"{self._service}-{self._stage}-{key}", at)
+        env, refs = merge_environment(
+            [
+                (self._provider.get("environment"), ("provider", "environment")),
+                (body.get("environment"), (*at, "environment")),
+            ],
+            source,
+        )
+        draft.set("environment", env, (*at, "environment"))
+        draft.set("environment_refs", refs, (*at, "environment"))
+        self._destinations(body.get("destinations"), draft)
+        read_schedules(
+            body.get("provisionedConcurrencySchedules"),
+            draft,
+            source,
+            at=(*at, "provisionedConcurrencySchedules"),
+            serverless=True,
+        )
+        read_events(
+            body.get("events"),
+            draft,
+            source,
+            serverless=True,
+            strict=self._strict,
+            resource_types=self._resource_types,
+        )
+        return draft
+
+    def _destinations(self, value: Any, draft: FunctionDraft) -> None:
+        at = (*draft.at, "destinations")
+        known = {"onSuccess": "on_success", "onFailure": "on_failure"}
+        for written, target in as_mapping(value, at, self._source).items():
+            if written not in known:
+                check_keys({written: target}, known, source=self._source, at=at)
+            draft.set(known[written], target, (*at, written))

@@ -1,0 +1,71 @@
+"""Each function's log, bounded, for ``skylet logs`` (and ``-f``) and for ``LogType: Tail``.
+
+An entry is one invocation's whole log (START … REPORT) or a line the platform wrote about the
+function. The book keeps the newest ``max_bytes`` per function; followers get every new entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    timestamp: float  # epoch seconds
+    function: str
+    request_id: str
+    text: str
+
+
+class _FunctionLog:
+    def __init__(self, max_bytes: int) -> None:
+        self.entries: deque[LogEntry] = deque()
+        self.size = 0
+        self.max_bytes = max_bytes
+        self.followers: set[asyncio.Queue[LogEntry]] = set()
+
+
+class LogBook:
+    def __init__(self, *, max_bytes_per_function: int = 4 << 20) -> None:
+        self._max = max_bytes_per_function
+        self._logs: dict[str, _FunctionLog] = {}
+
+    def _log(self, function: str) -> _FunctionLog:
+        log = self._logs.get(function)
+        if log is None:
+            log = self._logs[function] = _FunctionLog(self._max)
+        return log
+
+    def append(self, function: str, request_id: str, text: str) -> None:
+        entry = LogEntry(time.time(), function, request_id, text)
+        log = self._log(function)
+        log.entries.append(entry)
+        log.size += len(text)
+        while log.size > log.max_bytes and len(log.entries) > 1:
+            log.size -= len(log.entries.popleft().text)
+        for queue in log.followers:
+            if not queue.full():  # a follower that stopped reading loses entries, not memory
+                queue.put_nowait(entry)
+
+    def entries(self, function: str, *, since: float = 0.0, limit: int = 1000) -> list[LogEntry]:
+        """The newest ``limit`` entries at or after ``since`` (epoch seconds), oldest first."""
+        log = self._logs.get(function)
+        if log is None:
+            return []
+        chosen = [e for e in log.entries if e.timestamp >= since]
+        return chosen[-limit:]
+
+    async def follow(self, function: str) -> AsyncIterator[LogEntry]:
+        """Every entry appended from now on, until the caller stops iterating."""
+        queue: asyncio.Queue[LogEntry] = asyncio.Queue(maxsize=10_000)
+        log = self._log(function)
+        log.followers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            log.followers.discard(queue)

@@ -1,0 +1,41 @@
+"""The environment of an instance: Lambda's reserved variables plus the function's own."""
+
+from __future__ import annotations
+
+import sys
+
+from skylet.functions import FunctionConfig, RuntimeSettings
+
+
+def lambda_environment(
+    fn: FunctionConfig, settings: RuntimeSettings, *, log_stream: str, init_type: str
+) -> dict[str, str]:
+    """Variables as Lambda sets them; the function's own may not override the reserved ones."""
+    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    env = dict(settings.base_environment)
+    env.update(fn.environment)
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{python}",
+            "AWS_REGION": settings.region,
+            "AWS_DEFAULT_REGION": settings.region,
+            "AWS_ACCESS_KEY_ID": settings.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": settings.aws_secret_access_key,
+            "_HANDLER": fn.handler,
+            "LAMBDA_TASK_ROOT": str(fn.code_dir),
+            "LAMBDA_RUNTIME_DIR": str(sys.prefix),
+            "TZ": ":UTC",
+            "LANG": env.get("LANG", "en_US.UTF-8"),
+            "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path]),
+        }
+    )
+    if settings.endpoint_url:
+        env.setdefault("AWS_ENDPOINT_URL", settings.endpoint_url)
+        env.setdefault("AWS_LAMBDA_RUNTIME_API", settings.endpoint_url.split("://", 1)[-1])
+    return env

@@ -1,0 +1,175 @@
+"""The composition root: builds every part, connects them, runs them, stops them.
+
+Nothing else in skylet constructs long-lived parts or reads configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from skylet.deploy import build_functions
+from skylet.errors import ResourceNotFound, SkyletError
+from skylet.events.async_invoke import AsyncInvoker
+from skylet.events.context import DispatcherSettings
+from skylet.events.dispatcher import Dispatcher
+from skylet.events.records import RecordBook
+from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.gateway.app import Gateway
+from skylet.invoker.invoker import Invoker
+from skylet.manifest import Manifest, load_manifest
+from skylet.observe.logs import LogBook
+from skylet.pool.zygote import ZygoteClient
+from skylet.store import open_store
+
+REAP_INTERVAL_S = 10.0
+#: Expired queue messages and dedup ids are dropped this often (the store asks for ~1 minute).
+PURGE_EVERY_REAPS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    manifest_path: Path
+    host: str = "127.0.0.1"
+    port: int = 9000
+    stage: str | None = None
+    options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: The environment ``${env:X}`` resolves against (the CLI passes its own).
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    data_dir: Path = Path(".skylet")
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    shutdown_grace_s: float = 10.0
+    #: ``--store``: "" is SQLite in ``data_dir/state.db``; ``postgresql://…`` for several nodes.
+    store_url: str = ""
+    dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+
+
+class Platform:
+    """Everything ``skylet up`` runs, without the HTTP server (so tests and tools can embed it)."""
+
+    def __init__(
+        self, config: ServerConfig, *, progress: Callable[[str], None] = lambda _: None
+    ) -> None:
+        self.config = config
+        self.progress = progress
+        self.logs = LogBook()
+        self.zygote = ZygoteClient(environment=config.runtime.base_environment)
+        self.invoker = Invoker(config.runtime, self.zygote, self.logs)
+        self.store = open_store(config.store_url, data_dir=config.data_dir)
+        self.records = RecordBook(self.store)
+        self.async_invoker = AsyncInvoker(self.store, self.records, self.invoker)
+        self.dispatcher = Dispatcher(
+            self.store, self.invoker, self.async_invoker, self.records, settings=config.dispatcher
+        )
+        self.gateway = Gateway(self.invoker, self.async_invoker, self.records)
+        self.manifest: Manifest | None = None
+        self._reaper: asyncio.Task[None] | None = None
+        self._store_started = False
+
+    async def start(self, *, only: str | None = None) -> None:
+        """Load the manifest, install dependencies, start the zygote and deploy.
+
+        ``only`` deploys just that function, without provisioned instances, and without the
+        store: a one-shot ``invoke --local`` must not consume the server's queued events.
+        """
+        manifest = self.load_manifest()
+        functions = await build_functions(
+            manifest, deps_root=self.config.data_dir / "deps", progress=self.progress
+        )
+        if only is not None:
+            chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
+            if not chosen:
+                known = ", ".join(sorted(fn.name for fn in functions))
+                raise ResourceNotFound(f"Function not found: {only} (the manifest has: {known})")
+            functions = [dataclasses.replace(chosen[0], provisioned_concurrency=0)]
+        if only is None:
+            await self.store.start()
+            self._store_started = True
+        await self.zygote.start()
+        await self.invoker.deploy(functions)
+        if only is None:
+            await self.dispatcher.start()
+            await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
+        self.manifest = manifest
+        self._reaper = asyncio.create_task(self._reap_forever())
+
+    def load_manifest(self) -> Manifest:
+        return load_manifest(
+            self.config.manifest_path,
+            stage=self.config.stage,
+            options=self.config.options,
+            env=self.config.env,
+        )
+
+    def functions(self) -> list[FunctionConfig]:
+        return self.invoker.functions()
+
+    async def _reap_forever(self) -> None:
+        reaps = 0
+        while True:
+            await asyncio.sleep(REAP_INTERVAL_S)
+            self.invoker.reap()
+            reaps += 1
+            if self._store_started and reaps % PURGE_EVERY_REAPS == 0:
+                with contextlib.suppress(SkyletError):  # the store recovers by itself
+                    await self.store.purge()
+
+    async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        # Queued events first: running tries finish and settle while instances still exist.
+        await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.async_invoker.aclose()
+        await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.zygote.aclose()
+        if self._store_started:
+            await self.store.aclose()
+
+
+async def serve(config: ServerConfig, *, on_ready: Callable[[Platform], None]) -> None:
+    """Run the platform behind uvicorn until SIGINT/SIGTERM, then stop gracefully: uvicorn
+    finishes in-flight requests, then the platform retires instances and stops the zygote."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        # uvicorn re-raises a captured signal once it has stopped, which would end the process
+        # before the platform shuts down; skylet handles SIGINT/SIGTERM itself instead.
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    platform = Platform(config, progress=lambda line: print(line, flush=True))
+    await platform.start()
+    try:
+        server = Server(
+            uvicorn.Config(
+                platform.gateway,
+                host=config.host,
+                port=config.port,
+                loop="none",
+                http="httptools",
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+                timeout_graceful_shutdown=int(config.shutdown_grace_s),
+            )
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, setattr, server, "should_exit", True)
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            on_ready(platform)
+        await serving
+    finally:
+        await platform.aclose()

@@ -1,0 +1,210 @@
+"""The store interface: durable queues and logs under every asynchronous path of skylet.
+
+Two primitives, as DESIGN.md §3 draws them:
+
+- a **queue** (SQS's model): competing consumers lease messages for a visibility timeout, count
+  attempts, move a message to a dead-letter queue after ``max_receive_count`` receives, delay it,
+  and (FIFO) keep each message group in order and drop duplicate sends within 5 minutes;
+- a **log** (Kinesis's and DynamoDB Streams' model): ordered records per partition, consumer
+  offsets, replay from the trim horizon, the latest record or a timestamp.
+
+Implementations: ``sqlite.SqliteStore`` (embedded, one process) and ``postgres.PostgresStore``
+(many nodes). Both pass ``tests/store/test_contract_*.py``. Each is built without I/O, opened by
+``start()`` (which applies schema migrations) and closed by ``aclose()``.
+
+Every method is a coroutine that never blocks the event loop. Errors: ``QueueNotFound`` /
+``LogNotFound`` for unknown names, ``InvalidParameterValue`` (and ``StoreConflict``,
+``InvalidReceipt``) for bad arguments, ``StoreUnavailable`` when the database cannot be reached,
+``StoreError`` for anything else the database reports. A write that raised ``StoreUnavailable``
+may or may not have happened; delivery is at least once, so consumers are idempotent anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from skylet.store.types import (
+    DEFAULT_RETENTION_S,
+    DEFAULT_VISIBILITY_TIMEOUT_S,
+    LogConfig,
+    LogRecord,
+    Message,
+    QueueConfig,
+    QueueStats,
+    SendEntry,
+    StartPosition,
+)
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; ``time.time`` in production, a settable fake in tests."""
+
+
+class QueueStore(Protocol):
+    """Named queues of messages with leases, attempts, delays, dead-lettering and FIFO groups."""
+
+    async def create_queue(
+        self,
+        name: str,
+        *,
+        visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
+        retention_s: float = DEFAULT_RETENTION_S,
+        max_receive_count: int | None = None,
+        dead_letter_queue: str | None = None,
+        fifo: bool = False,
+        delay_s: float = 0.0,
+    ) -> QueueConfig:
+        """Create a queue, or return it if it exists with the same attributes (else
+        ``StoreConflict``). The dead-letter queue must exist first and share ``fifo``.
+        ``max_receive_count`` without a dead-letter queue drops messages past the count."""
+        ...
+
+    async def get_queue(self, name: str) -> QueueConfig | None: ...
+
+    async def list_queues(self, prefix: str = "") -> list[QueueConfig]:
+        """Queues whose name starts with ``prefix``, sorted by name."""
+        ...
+
+    async def delete_queue(self, name: str) -> bool:
+        """Delete a queue and its messages; ``False`` if there was none (idempotent)."""
+        ...
+
+    async def send(
+        self,
+        queue: str,
+        body: bytes,
+        *,
+        delay_s: float | None = None,
+        attributes: Mapping[str, str] | None = None,
+        group_id: str | None = None,
+        dedup_id: str | None = None,
+    ) -> str:
+        """Store one message; return its id once it is durable. ``delay_s=None`` uses the
+        queue's delay. FIFO queues need ``group_id``; a ``dedup_id`` seen on this queue in the
+        last 5 minutes returns the first message's id and stores nothing."""
+        ...
+
+    async def send_batch(self, queue: str, entries: Sequence[SendEntry]) -> list[str]:
+        """``send`` for many messages in one transaction (all or none); ids in entry order."""
+        ...
+
+    async def receive(
+        self,
+        queue: str,
+        *,
+        max_messages: int = 1,
+        visibility_timeout_s: float | None = None,
+        wait_s: float = 0.0,
+    ) -> list[Message]:
+        """Lease up to ``max_messages`` visible messages for ``visibility_timeout_s`` (default:
+        the queue's). With ``wait_s > 0`` (real seconds) it long-polls: it returns as soon as
+        any message could be leased, or an empty list after ``wait_s``. A message received more
+        than ``max_receive_count`` times moves to the dead-letter queue instead, atomically."""
+        ...
+
+    async def delete(self, queue: str, receipt: str) -> bool:
+        """Delete a received message; ``False`` if the receipt is stale (another receive has
+        leased the message since) or the message is gone. Idempotent."""
+        ...
+
+    async def delete_batch(self, queue: str, receipts: Sequence[str]) -> list[bool]:
+        """``delete`` for many receipts in one transaction; results in receipt order."""
+        ...
+
+    async def change_visibility(self, queue: str, receipt: str, timeout_s: float) -> bool:
+        """Hide a received message for ``timeout_s`` from now (0 releases it now); ``False`` if
+        the receipt is stale."""
+        ...
+
+    async def queue_stats(self, queue: str) -> QueueStats:
+        """Approximate visible / in-flight / delayed counts and the oldest message's age."""
+        ...
+
+    async def wait_for_messages(self, queue: str, timeout_s: float) -> bool:
+        """Block up to ``timeout_s`` real seconds until a message is sent to ``queue`` (on any
+        node); ``True`` if woken, ``False`` on timeout. A hint only: a send that lands just
+        before the call is not seen, so receive after it returns either way."""
+        ...
+
+
+class LogStore(Protocol):
+    """Named, partitioned, append-only logs with per-consumer offsets."""
+
+    async def create_log(self, name: str, *, partitions: int = 1) -> LogConfig:
+        """Create a log, or return it if it exists with as many partitions (else
+        ``StoreConflict``)."""
+        ...
+
+    async def get_log(self, name: str) -> LogConfig | None: ...
+
+    async def list_logs(self, prefix: str = "") -> list[LogConfig]: ...
+
+    async def delete_log(self, name: str) -> bool:
+        """Delete a log, its records and its consumers' offsets; ``False`` if there was none."""
+        ...
+
+    async def append(
+        self,
+        log: str,
+        records: Sequence[bytes],
+        *,
+        partition: int | None = None,
+        key: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> list[int]:
+        """Append records to one partition (``partition``, else the hash of ``key``, else 0) in
+        one transaction; return their sequence numbers, consecutive and increasing within the
+        partition. ``attributes`` are stored on every record of the call."""
+        ...
+
+    async def read(
+        self, log: str, partition: int, *, after_sequence: int, limit: int = 100
+    ) -> list[LogRecord]:
+        """Up to ``limit`` records with sequence > ``after_sequence``, in order. Records trimmed
+        away are skipped: the first one returned is then the trim horizon."""
+        ...
+
+    async def seek(self, log: str, partition: int, position: StartPosition) -> int:
+        """The ``after_sequence`` that starts reading at ``position``: TRIM_HORIZON (oldest
+        retained), LATEST (only records appended from now on) or AT_TIMESTAMP(ts)."""
+        ...
+
+    async def commit(self, consumer: str, log: str, partition: int, sequence: int) -> None:
+        """Remember that ``consumer`` processed ``partition`` up to ``sequence`` (may rewind)."""
+        ...
+
+    async def committed(self, consumer: str, log: str, partition: int) -> int | None:
+        """The last committed sequence, ``None`` if the consumer never committed."""
+        ...
+
+    async def trim(self, log: str, older_than: float) -> int:
+        """Drop records with a timestamp before ``older_than``; return how many. Sequence
+        numbers keep growing after a trim."""
+        ...
+
+    async def wait_for_records(self, log: str, timeout_s: float) -> bool:
+        """Like ``wait_for_messages``, woken by ``append`` to any partition of ``log``."""
+        ...
+
+
+class Store(QueueStore, LogStore, Protocol):
+    """Both primitives in one database, with its lifecycle."""
+
+    async def start(self) -> None:
+        """Open the database and apply pending migrations (idempotent; safe when several nodes
+        start at once). ``StoreUnavailable`` if the database cannot be reached."""
+        ...
+
+    async def aclose(self) -> None:
+        """Finish pending writes and close every connection. Idempotent."""
+        ...
+
+    async def purge(self) -> int:
+        """Drop messages past their queue's retention and expired dedup ids; return how many
+        messages. Call it periodically (every minute is plenty)."""
+        ...
+
+    @property
+    def commit_count(self) -> int:
+        """Transactions committed since ``start()``: the observable cost of group commit."""
+        ...

@@ -1,0 +1,122 @@
+"""The values that cross the store interface: queue and log configurations, messages, records.
+
+Every time is a float of seconds since the Unix epoch as returned by the store's injected clock
+(``now()``), and every duration is a float of seconds (``*_s``). Values are frozen dataclasses so
+a caller can keep them, hash them and compare them without surprises.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# SQS's numbers, so a queue behaves the same on skylet as on AWS.
+DEFAULT_VISIBILITY_TIMEOUT_S = 30.0
+DEFAULT_RETENTION_S = 345_600.0  # 4 days
+DEDUP_WINDOW_S = 300.0  # a FIFO dedup_id is remembered for 5 minutes after the first send
+MAX_VISIBILITY_TIMEOUT_S = 43_200.0  # 12 hours
+MAX_DELAY_S = 900.0  # 15 minutes
+MAX_RETENTION_S = 1_209_600.0  # 14 days
+# SQS stops at 10 per receive; Lambda's SQS poller batches up to 10,000, and the dispatcher
+# receives on its behalf, so the store allows the larger number.
+MAX_RECEIVE_MESSAGES = 10_000
+MAX_LOG_PARTITIONS = 1_024
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """A queue's attributes as created. ``dead_letter_queue`` needs ``max_receive_count``."""
+
+    name: str
+    visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S
+    retention_s: float = DEFAULT_RETENTION_S
+    max_receive_count: int | None = None
+    dead_letter_queue: str | None = None
+    fifo: bool = False
+    delay_s: float = 0.0
+    created_at: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SendEntry:
+    """One message of ``send_batch``. ``delay_s=None`` takes the queue's default delay."""
+
+    body: bytes
+    delay_s: float | None = None
+    attributes: Mapping[str, str] | None = None
+    group_id: str | None = None
+    dedup_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A received message.
+
+    ``receipt`` is the lease token of this delivery: it deletes or re-times the message only while
+    no later receive has taken it. ``attempts`` counts receives including this one (SQS's
+    ``ApproximateReceiveCount``); ``first_received_at`` is the time of the first of them.
+    """
+
+    id: str
+    body: bytes
+    attributes: Mapping[str, str]
+    receipt: str
+    attempts: int
+    sent_at: float
+    first_received_at: float
+    group_id: str | None = None
+    dedup_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Approximate counts for metrics, as SQS reports them.
+
+    ``visible`` may be received now (for FIFO queues some are held back behind their group),
+    ``in_flight`` were received and their lease has not expired, ``delayed`` were never received
+    and wait for their delay. ``oldest_age_s`` is the age of the oldest message, ``None`` if empty.
+    """
+
+    visible: int
+    in_flight: int
+    delayed: int
+    oldest_age_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    name: str
+    partitions: int
+    created_at: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One record of a log. ``sequence`` grows by one per record within its partition."""
+
+    partition: int
+    sequence: int
+    timestamp: float
+    data: bytes
+    attributes: Mapping[str, str]
+
+
+class Position(enum.Enum):
+    """Where a consumer without an offset starts reading, as Kinesis and DynamoDB Streams say."""
+
+    TRIM_HORIZON = "TRIM_HORIZON"  # the oldest record still retained
+    LATEST = "LATEST"  # only records appended after the seek
+
+
+@dataclass(frozen=True, slots=True)
+class AtTimestamp:
+    """Start at the first record whose timestamp is at or after ``timestamp``."""
+
+    timestamp: float
+
+
+TRIM_HORIZON = Position.TRIM_HORIZON
+LATEST = Position.LATEST
+AT_TIMESTAMP = AtTimestamp
+StartPosition = Position | AtTimestamp

@@ -1,0 +1,286 @@
+"""The life of an instance after the zygote forked it: set up, init, serve invocations.
+
+Runs in the forked child only. It enforces nothing (the platform kills it on timeout or when it
+uses too much memory); it reports its init duration, each handler's duration and its peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import decimal
+import importlib
+import inspect
+import io
+import json
+import logging
+import os
+import resource
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from skylet.worker import protocol
+from skylet.worker.context import LambdaContext
+from skylet.worker.handler import InitError, load_handler, user_stack
+
+_current_request_id = ""
+_REHEARSAL_DIR = str(Path(__file__).parent / "rehearsal")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _current_request_id
+        return True
+
+
+def _install_lambda_logging() -> None:
+    """Root logger as in Lambda: level WARNING, ``[LEVEL]\\ttime\\trequest id\\tmessage``."""
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _max_rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def prepare_process(out_fd: int) -> None:
+    """Everything an instance does that does not depend on its function.
+
+    Runs in a spare process the zygote forks ahead of demand, so a cold start does not pay for
+    it. Rehearsing the invocation path here also takes the copy-on-write page faults that the
+    first real invocation would otherwise take.
+    """
+    os.setsid()  # its own process group: the platform kills the instance and its children at once
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(out_fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    # Unbuffered text on fd 1 and 2, like Lambda's runtime: output is attributed to the
+    # invocation that wrote it even when the process dies right after printing.
+    sys.stdout = io.TextIOWrapper(
+        io.FileIO(1, "w", closefd=False), encoding="utf-8", write_through=True
+    )
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), encoding="utf-8", write_through=True
+    )
+    _install_lambda_logging()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _rehearse()
+
+
+def _rehearse() -> None:
+    sample = {"key": [1, 2.5, "three", None, True], "nested": {"a": decimal.Decimal("1.5")}}
+    raw = json.dumps(sample, default=_json_default).encode()
+    json.loads(raw)
+    protocol.encode(protocol.RESULT, {"duration_ms": 0.1, "rss": _max_rss_kb()}, raw)
+    LambdaContext(
+        aws_request_id="",
+        deadline_ms=0,
+        invoked_function_arn="",
+        function_name="",
+        function_version="",
+        memory_limit_in_mb="",
+        log_group_name="",
+        log_stream_name="",
+    ).get_remaining_time_in_millis()
+    # The same steps as setup_process and a handler import, undone afterwards.
+    os.environ["SKYLET_REHEARSAL"] = "1"
+    del os.environ["SKYLET_REHEARSAL"]
+    time.tzset()
+    sys.path.insert(0, _REHEARSAL_DIR)
+    try:
+        importlib.import_module("skylet_rehearsal_handler").handler({}, None)
+    finally:
+        sys.path.remove(_REHEARSAL_DIR)
+        sys.modules.pop("skylet_rehearsal_handler", None)
+        sys.path_importer_cache.pop(_REHEARSAL_DIR, None)
+
+
+def setup_process(spec: dict[str, Any]) -> None:
+    """Environment, working directory, import path and limits for one function."""
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    time.tzset()
+    code_dir = spec["code_dir"]
+    os.chdir(code_dir)
+    base = [p for p in sys.path if p and p != spec.get("zygote_cwd")]
+    sys.path[:] = [code_dir, *spec.get("extra_path", []), *base]
+    limit = spec.get("rlimit_data_bytes")
+    if limit:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+class Instance:
+    """Serves INVOKE frames one at a time until SHUTDOWN or EOF."""
+
+    def __init__(self, spec: dict[str, Any], rfile: BinaryIO, write_fd: int) -> None:
+        self.spec = spec
+        self.rfile = rfile
+        self.write_fd = write_fd
+        self.handler: Callable[..., Any] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def send(self, kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> None:
+        data = memoryview(protocol.encode(kind, meta, body))
+        while data:
+            data = data[os.write(self.write_fd, data) :]
+
+    def init(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.handler = load_handler(self.spec["handler"])
+        except InitError as exc:
+            init_ms = (time.perf_counter() - started) * 1000
+            print(f"[ERROR] {exc.error_type}: {exc.message}", flush=True)
+            self.send(
+                protocol.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": _max_rss_kb()}
+            )
+            return
+        init_ms = (time.perf_counter() - started) * 1000
+        self.send(protocol.READY, {"init_ms": init_ms, "rss": _max_rss_kb()})
+
+    def serve(self) -> None:
+        header = protocol.HEADER
+        while self.handler is not None:
+            raw = self.rfile.read(header.size)
+            if len(raw) < header.size:
+                return
+            kind, meta_len, body_len = header.unpack(raw)
+            meta = protocol.decode_meta(self.rfile.read(meta_len))
+            body = self.rfile.read(body_len)
+            if kind == protocol.SHUTDOWN:
+                return
+            if kind == protocol.INVOKE:
+                self.invoke(meta, body)
+
+    def invoke(self, meta: dict[str, Any], payload: bytes) -> None:
+        global _current_request_id
+        request_id = meta["request_id"]
+        try:
+            event = json.loads(payload) if payload.strip() else {}
+        except ValueError as exc:
+            message = (
+                f"Could not parse request body into json: Could not parse payload into json: {exc}"
+            )
+            self.send(protocol.BAD_PAYLOAD, {"message": message})
+            return
+        spec = self.spec
+        context = LambdaContext(
+            aws_request_id=request_id,
+            deadline_ms=meta["deadline_ms"],
+            invoked_function_arn=meta["arn"],
+            function_name=spec["function_name"],
+            function_version=spec["function_version"],
+            memory_limit_in_mb=str(spec["memory_mb"]),
+            log_group_name=spec["env"]["AWS_LAMBDA_LOG_GROUP_NAME"],
+            log_stream_name=spec["env"]["AWS_LAMBDA_LOG_STREAM_NAME"],
+            identity=meta.get("identity"),
+            client_context=meta.get("client_context"),
+        )
+        _current_request_id = request_id
+        assert self.handler is not None
+        started = time.perf_counter()
+        error: dict[str, Any] | None = None
+        body = b""
+        try:
+            result = self.handler(event, context)
+            if inspect.isawaitable(result):
+                result = self._run_async(result)
+        except MemoryError:
+            self.send(protocol.RESULT, {"oom": True, "rss": _max_rss_kb()})
+            os._exit(137)
+        except Exception as exc:
+            error = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "requestId": request_id,
+                "stackTrace": user_stack(exc.__traceback__),
+            }
+            trace = "".join(error["stackTrace"]).rstrip("\n")
+            print(
+                f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
+                f"Traceback (most recent call last):\n{trace}",
+                flush=True,
+            )
+        else:
+            try:
+                body = json.dumps(result, default=_json_default).encode()
+            except (TypeError, ValueError) as exc:
+                error = {
+                    "errorMessage": f"Unable to marshal response: {exc}",
+                    "errorType": "Runtime.MarshalError",
+                    "requestId": request_id,
+                    "stackTrace": [],
+                }
+                print(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}", flush=True)
+        duration_ms = (time.perf_counter() - started) * 1000
+        result_meta: dict[str, Any] = {"duration_ms": duration_ms, "rss": _max_rss_kb()}
+        if error is not None:
+            result_meta["error"] = True
+            body = json.dumps(error).encode()
+        self.send(protocol.RESULT, result_meta, body)
+
+    def _run_async(self, awaitable: Any) -> Any:
+        # One loop for the instance's life, so connections an async handler keeps in globals
+        # stay usable across warm invocations, as they do in a long-lived Lambda runtime.
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+        return self.loop.run_until_complete(awaitable)
+
+
+def run(read_fd: int, write_fd: int, out_fd: int) -> None:
+    """Entry point of a spare in the forked child: prepare, wait for a SPEC, serve. Never
+    returns. The control channel is two pipes (``read_fd`` from the platform, ``write_fd`` to
+    it) rather than one socket: consuming from a Unix socket wakes the peer's waiters, which
+    costs a cross-CPU wake-up per message on a virtual machine; a pipe does not."""
+    code = 0
+    try:
+        prepare_process(out_fd)
+        rfile = os.fdopen(read_fd, "rb", buffering=1 << 16)
+        raw = rfile.read(protocol.HEADER.size)
+        if len(raw) < protocol.HEADER.size:
+            return  # the platform never needed this spare
+        kind, meta_len, body_len = protocol.HEADER.unpack(raw)
+        spec = protocol.decode_meta(rfile.read(meta_len))
+        rfile.read(body_len)
+        if kind != protocol.SPEC:
+            raise RuntimeError(f"expected a SPEC frame, got kind {kind}")
+        setup_process(spec)
+        instance = Instance(spec, rfile, write_fd)
+        instance.init()
+        instance.serve()
+    except SystemExit as exc:
+        # A handler that calls sys.exit() ends the runtime, as on Lambda.
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int | None):
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        code = 1
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)

@@ -1,0 +1,38 @@
+"""Frames exchanged between the platform and an instance over a Unix stream socket.
+
+A frame is a 9-byte header ``kind:u8 meta_len:u32 body_len:u32`` followed by ``meta`` (UTF-8
+JSON, small) and ``body`` (opaque bytes: an event payload or a response). Payloads travel as the
+bytes the client sent, so the platform never parses or re-encodes them on the hot path.
+
+Platform → instance: SPEC (once, the function to become), INVOKE, SHUTDOWN.
+Instance → platform: READY (init finished, or failed), RESULT, BAD_PAYLOAD (the payload was not
+JSON; the handler did not run).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, Final
+
+HEADER: Final = struct.Struct("!BII")
+
+INVOKE: Final = 1
+SPEC: Final = 3
+SHUTDOWN: Final = 2
+READY: Final = 10
+RESULT: Final = 11
+BAD_PAYLOAD: Final = 12
+
+
+def encode(kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> bytes:
+    """One frame as bytes; ``meta`` must be JSON-serialisable."""
+    meta_bytes = json.dumps(meta, separators=(",", ":")).encode() if meta else b""
+    return b"".join((HEADER.pack(kind, len(meta_bytes), len(body)), meta_bytes, body))
+
+
+def decode_meta(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    meta: dict[str, Any] = json.loads(raw)
+    return meta

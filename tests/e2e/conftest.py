@@ -1,0 +1,128 @@
+"""End-to-end fixtures: a real ``skylet up`` process on a free port, and stock boto3 clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+FUNCTIONS = Path(__file__).parents[1] / "fixtures" / "functions"
+SKYLET = str(Path(sys.executable).parent / "skylet")
+
+
+@dataclass
+class Server:
+    port: int
+    proc: subprocess.Popen[bytes]
+    directory: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def lambda_client(self) -> object:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="anything",
+            aws_secret_access_key="at-all",
+            config=Config(retries={"max_attempts": 0}, read_timeout=60),
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(directory: Path, *args: str) -> Server:
+    port = free_port()
+    log = directory / "skylet-up.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [SKYLET, "up", str(directory), "--port", str(port), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(port, proc, directory, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"skylet up exited with {proc.returncode}:\n{server.output()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"skylet up did not answer within 60 s:\n{server.output()}")
+
+
+def stop_server(server: Server) -> int:
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+    return server.proc.returncode
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """A directory holding the test handlers and the given manifest (skylet.yaml)."""
+
+    def make(manifest: str, name: str = "skylet.yaml") -> Path:
+        directory = tmp_path / "project"
+        if not directory.exists():
+            shutil.copytree(FUNCTIONS, directory)
+        (directory / name).write_text(manifest)
+        return directory
+
+    return make
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def run(directory: Path, *args: str) -> Server:
+        server = start_server(directory, *args)
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        stop_server(server)
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SKYLET, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

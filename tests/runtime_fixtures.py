@@ -1,0 +1,69 @@
+"""Shared helpers for tests that run real instances: a zygote, an invoker, handler files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.invoker.invoker import Invoker
+from skylet.observe.logs import LogBook
+from skylet.pool.zygote import ZygoteClient
+
+FUNCTIONS = Path(__file__).parent / "fixtures" / "functions"
+
+
+def fn(name: str, handler: str, **overrides: Any) -> FunctionConfig:
+    """A function over tests/fixtures/functions; ``handler`` defaults to ``handlers.<name>``."""
+    base = FunctionConfig(name=name, handler=handler, code_dir=FUNCTIONS, timeout_s=5.0)
+    return replace(base, **overrides)
+
+
+@asynccontextmanager
+async def running(
+    functions: list[FunctionConfig], settings: RuntimeSettings | None = None
+) -> AsyncIterator[Invoker]:
+    zygote = ZygoteClient()
+    await zygote.start()
+    invoker = Invoker(settings or RuntimeSettings(), zygote, LogBook())
+    try:
+        await invoker.deploy(functions)
+        yield invoker
+    finally:
+        await invoker.aclose(grace_s=2.0)
+        await zygote.aclose()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (zombies excluded)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if fields[0] == b"Z":
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 :].split()[0] != b"Z"
