@@ -67,3 +67,14 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(b")") + 2 :].split()[0] != b"Z"
+
+
+def describe(pid: int) -> str:
+    """``pid``, its state, parent and command line: what an assertion about survivors shows."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid} (gone)"
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return f"{pid} state={fields[0].decode()} ppid={fields[1].decode()} {argv.strip()}"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import SKYLET, Server, cli, start_server, stop_server
-from tests.runtime_fixtures import alive, descendants
+from tests.runtime_fixtures import alive, descendants, describe
 
 pytestmark = pytest.mark.e2e
 
@@ -153,4 +153,5 @@ def test_kill_9_of_up_leaves_no_instance_behind(project: Callable[[str], Path]) 
         if not any(alive(pid) for pid in tree):
             break
         time.sleep(0.02)
-    assert [pid for pid in tree if alive(pid)] == []
+    survivors = [pid for pid in tree if alive(pid)]
+    assert survivors == [], [describe(pid) for pid in survivors]

@@ -60,10 +60,6 @@ def _send(sock: socket.socket, message: dict[str, object]) -> None:
     sock.send(json.dumps(message).encode())
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
 def _children_of(parent: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -92,8 +88,10 @@ class Zygote:
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self.wake_w)
+        # Handlers that do nothing: the wakeup descriptor carries the signal numbers to the loop.
+        # Raising from a handler instead could land anywhere, even at the start of kill_all.
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGTERM, lambda *_: None)
         self.selector.register(self.sock, selectors.EVENT_READ, "request")
         self.selector.register(self.wake_r, selectors.EVENT_READ, "signal")
         gc.freeze()
@@ -107,8 +105,10 @@ class Zygote:
                     continue
                 for key, _ in events:
                     if key.data == "signal":
-                        os.read(self.wake_r, 4096)
+                        numbers = os.read(self.wake_r, 4096)
                         self.reap()
+                        if signal.SIGTERM in numbers:
+                            return
                     elif not self.handle_message():
                         return
         finally:

@@ -67,6 +67,8 @@ class GroupWriter:
         try:
             await asyncio.wrap_future(ready)
         except BaseException:
+            # Failed, or cancelled while the thread may still succeed: either way it stops.
+            self._requests.put(_STOP)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
             raise
@@ -92,6 +94,8 @@ class GroupWriter:
             await asyncio.to_thread(self._thread.join)
 
     def _run(self, setup: Work, ready: concurrent.futures.Future[None]) -> None:
+        if not ready.set_running_or_notify_cancel():  # from here on it can no longer be cancelled
+            return
         try:
             conn = self._connect()
         except sqlite3.Error as error:
