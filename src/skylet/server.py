@@ -26,6 +26,8 @@ from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
+from skylet.reload.snapshots import Snapshots
+from skylet.reload.watcher import ReloadOutcome, Watcher
 from skylet.store import open_store
 
 REAP_INTERVAL_S = 10.0
@@ -48,6 +50,9 @@ class ServerConfig:
     #: ``--store``: "" is SQLite in ``data_dir/state.db``; ``postgresql://…`` for several nodes.
     store_url: str = ""
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
+    #: Watch the manifest and the code, and redeploy on change (``--no-reload`` turns it off).
+    #: Versions then run from snapshots of their code (see skylet.reload.snapshots).
+    reload: bool = False
 
 
 class Platform:
@@ -69,6 +74,7 @@ class Platform:
         )
         self.gateway = Gateway(self.invoker, self.async_invoker, self.records)
         self.manifest: Manifest | None = None
+        self.snapshots = Snapshots(config.data_dir / "code") if config.reload else None
         self._reaper: asyncio.Task[None] | None = None
         self._store_started = False
 
@@ -79,9 +85,7 @@ class Platform:
         store: a one-shot ``invoke --local`` must not consume the server's queued events.
         """
         manifest = self.load_manifest()
-        functions = await build_functions(
-            manifest, deps_root=self.config.data_dir / "deps", progress=self.progress
-        )
+        functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
             if not chosen:
@@ -98,6 +102,46 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def redeploy(self) -> list[str]:
+        """Load the manifest and the code again and deploy what changed; returns the names of
+        the functions that changed. New requests go to the new versions at once; invocations
+        running on old ones finish there. On any error the running versions stay as they are.
+        """
+        manifest = self.load_manifest()
+        functions = await self._build(manifest)
+        before = {fn.name: fn for fn in self.invoker.functions()}
+        await self.invoker.deploy(functions)
+        await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
+        self.manifest = manifest
+        if self.snapshots is not None:
+            self.snapshots.prune(self.invoker.code_dirs())
+        after = {fn.name: fn for fn in functions}
+        return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+    async def _build(self, manifest: Manifest) -> list[FunctionConfig]:
+        functions = await build_functions(
+            manifest, deps_root=self.config.data_dir / "deps", progress=self.progress
+        )
+        snapshots = self.snapshots
+        if snapshots is None:
+            return functions
+        code_dirs = {fn.code_dir for fn in functions}
+        taken = dict(
+            zip(
+                code_dirs,
+                await asyncio.gather(*(asyncio.to_thread(snapshots.take, d) for d in code_dirs)),
+                strict=True,
+            )
+        )
+        return [dataclasses.replace(fn, code_dir=taken[fn.code_dir]) for fn in functions]
+
+    def watched_dirs(self) -> set[Path]:
+        """Where a change may change a function: the manifest's directory and the code's."""
+        dirs = {self.config.manifest_path.parent}
+        if self.manifest is not None:
+            dirs.update(spec.code_dir for spec in self.manifest.functions.values())
+        return dirs
 
     def load_manifest(self) -> Manifest:
         return load_manifest(
@@ -134,7 +178,12 @@ class Platform:
             await self.store.aclose()
 
 
-async def serve(config: ServerConfig, *, on_ready: Callable[[Platform], None]) -> None:
+async def serve(
+    config: ServerConfig,
+    *,
+    on_ready: Callable[[Platform], None],
+    on_reload: Callable[[ReloadOutcome], None] = lambda _: None,
+) -> None:
     """Run the platform behind uvicorn until SIGINT/SIGTERM, then stop gracefully: uvicorn
     finishes in-flight requests, then the platform retires instances and stops the zygote."""
     import uvicorn
@@ -168,8 +217,15 @@ async def serve(config: ServerConfig, *, on_ready: Callable[[Platform], None]) -
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
+        watching: asyncio.Task[None] | None = None
         if server.started:
             on_ready(platform)
+            if config.reload:
+                watcher = Watcher(platform.watched_dirs, platform.redeploy, on_reload)
+                watching = asyncio.create_task(watcher.run())
         await serving
+        if watching is not None:
+            watcher.stop()
+            await watching
     finally:
         await platform.aclose()

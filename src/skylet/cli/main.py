@@ -18,6 +18,7 @@ from skylet.cli.output import Output
 from skylet.errors import SkyletError
 from skylet.functions import RuntimeSettings
 from skylet.manifest import find_manifest
+from skylet.reload.watcher import ReloadOutcome
 from skylet.server import Platform, ServerConfig
 
 DEFAULT_PORT = 9000
@@ -90,6 +91,12 @@ def cli() -> None:
     help="Durable store: sqlite:///path.db, or postgresql://user@host/db to share with other "
     "nodes (default: SQLite in the state directory).",
 )
+@click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Redeploy when the code or the manifest changes (turn off in production).",
+)
 def up(
     target: str,
     host: str,
@@ -100,6 +107,7 @@ def up(
     max_concurrency: int,
     data_dir: str | None,
     store_url: str,
+    reload: bool,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file)."""
     out = Output()
@@ -126,7 +134,15 @@ def up(
         data_dir=Path(data_dir) if data_dir else manifest_path.parent / ".skylet",
         runtime=settings,
         store_url=store_url,
+        reload=reload,
     )
+
+    def reloaded(outcome: ReloadOutcome) -> None:
+        took = f"{outcome.seconds * 1000:.0f} ms"
+        if outcome.error is not None:
+            out.line(f"reload failed, still serving the previous version:\n{outcome.error}", "red")
+        elif outcome.changed:
+            out.line(f"reloaded {', '.join(outcome.changed)} in {took}", style="cyan")
 
     def ready(platform: Platform) -> None:
         base = f"http://{host}:{port}"
@@ -150,7 +166,7 @@ def up(
     from skylet.server import serve
 
     try:
-        _run(serve(config, on_ready=ready))
+        _run(serve(config, on_ready=ready, on_reload=reloaded))
     except SkyletError as exc:
         out.error(str(exc))
         sys.exit(2)

@@ -7,12 +7,14 @@ anything (unknown function, throttled).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
@@ -61,6 +63,7 @@ class Invoker:
         self._in_flight: dict[str, int] = {}
         self._unreserved_in_flight = 0
         self._reserved_total = 0
+        self._retiring: dict[asyncio.Task[None], FunctionPool] = {}
 
     # -- deployment -------------------------------------------------------------------------
 
@@ -80,7 +83,15 @@ class Invoker:
         self._aliases = {alias: fn.name for fn in wanted.values() for alias in fn.aliases}
         self._reserved_total = sum(p.fn.reserved_concurrency or 0 for p in self._pools.values())
         for pool in retiring:
-            await pool.aclose(grace_s=max(pool.fn.timeout_s, 1.0))
+            # In the background: a redeploy takes effect at once, old invocations run to the end.
+            task = asyncio.create_task(pool.aclose(grace_s=max(pool.fn.timeout_s, 1.0)))
+            self._retiring[task] = pool
+            task.add_done_callback(self._retiring.pop)
+
+    def code_dirs(self) -> set[Path]:
+        """The code directories of every version that may still run, retiring ones included."""
+        pools = [*self._pools.values(), *self._retiring.values()]
+        return {pool.fn.code_dir for pool in pools}
 
     def functions(self) -> list[FunctionConfig]:
         return [p.fn for p in self._pools.values()]
@@ -98,6 +109,8 @@ class Invoker:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose(grace_s=grace_s)
+        if self._retiring:
+            await asyncio.gather(*self._retiring)
 
     # -- invocation -------------------------------------------------------------------------
 
