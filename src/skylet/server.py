@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from skylet.deploy import build_functions
-from skylet.errors import ResourceNotFound, SkyletError
+from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
 from skylet.events.dispatcher import Dispatcher
@@ -109,7 +109,7 @@ class Platform:
         running on old ones finish there. On any error the running versions stay as they are.
         """
         manifest = self.load_manifest()
-        functions = await self._build(manifest)
+        functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         await self.invoker.deploy(functions)
         await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -119,14 +119,18 @@ class Platform:
         after = {fn.name: fn for fn in functions}
         return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
 
-    async def _build(self, manifest: Manifest) -> list[FunctionConfig]:
+    async def _build(
+        self, manifest: Manifest, *, check_syntax: bool = False
+    ) -> list[FunctionConfig]:
+        """The manifest's functions; with reload, each runs from a snapshot of its code, and
+        ``check_syntax`` refuses a snapshot whose changed Python files do not compile."""
         functions = await build_functions(
             manifest, deps_root=self.config.data_dir / "deps", progress=self.progress
         )
         snapshots = self.snapshots
         if snapshots is None:
             return functions
-        code_dirs = {fn.code_dir for fn in functions}
+        code_dirs = sorted({fn.code_dir for fn in functions})
         taken = dict(
             zip(
                 code_dirs,
@@ -134,7 +138,17 @@ class Platform:
                 strict=True,
             )
         )
-        return [dataclasses.replace(fn, code_dir=taken[fn.code_dir]) for fn in functions]
+        if check_syntax:
+            errors = [
+                f"{code_dir / line}"
+                for code_dir, snapshot in taken.items()
+                for line in await asyncio.to_thread(snapshot.syntax_errors)
+            ]
+            if errors:
+                raise ConfigError("\n".join(errors))
+        for snapshot in taken.values():
+            snapshots.accept(snapshot)
+        return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
 
     def watched_dirs(self) -> set[Path]:
         """Where a change may change a function: the manifest's directory and the code's."""

@@ -75,29 +75,71 @@ def is_code_path(path: Path) -> bool:
     return not any(part in SKIPPED_DIRS for part in path.parts)
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A code directory to run, and which files differ from the deployed snapshot of the same
+    source (``None``: there was none)."""
+
+    path: Path
+    changed: tuple[str, ...] | None
+    source: Path
+    tree: CodeTree | None
+
+    def syntax_errors(self) -> list[str]:
+        """``file:line:col: message`` for each changed Python file that does not compile.
+
+        The snapshot is checked, not the source: a file saved again between the check and the
+        copy cannot slip a broken version through.
+        """
+        found = []
+        for relpath in self.changed or ():
+            if not relpath.endswith(".py"):
+                continue
+            try:
+                source = (self.path / relpath).read_bytes()
+                compile(source, relpath, "exec", dont_inherit=True)
+            except SyntaxError as error:
+                found.append(f"{relpath}:{error.lineno}:{error.offset}: {error.msg}")
+            except (OSError, ValueError) as error:  # ValueError: e.g. null bytes in the source
+                found.append(f"{relpath}: {error}")
+        return found
+
+
 class Snapshots:
     """Content-addressed snapshots under ``root``; :meth:`take` returns the directory to run."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._last: dict[Path, CodeTree] = {}
 
-    def take(self, code_dir: Path) -> Path:
+    def take(self, code_dir: Path) -> Snapshot:
         """A snapshot of ``code_dir`` as it is now (the same directory when nothing changed).
 
-        Too large a tree is not copied: it runs in place and ``code_dir`` itself is returned.
+        Too large a tree is not copied: it runs in place, from ``code_dir`` itself.
         """
         try:
             tree = scan(code_dir)
         except ConfigError:
-            return code_dir
+            return Snapshot(code_dir, None, code_dir, None)
         if tree.total_bytes > MAX_BYTES:
-            return code_dir
+            return Snapshot(code_dir, None, code_dir, None)
+        previous = self._last.get(code_dir)
+        changed = None if previous is None else tuple(sorted(set(tree.files) - set(previous.files)))
         digest = hashlib.sha256(str(code_dir.resolve()).encode())
         for relpath, size, mtime in tree.files:
             digest.update(f"{relpath}\0{size}\0{mtime}\n".encode())
         target = self.root / f"{code_dir.name}-{digest.hexdigest()[:16]}"
-        if target.is_dir():
-            return target
+        if not target.is_dir():
+            self._copy(code_dir, tree, target)
+        changed_paths = None if changed is None else tuple(f[0] for f in changed)
+        return Snapshot(target, changed_paths, code_dir, tree)
+
+    def accept(self, snapshot: Snapshot) -> None:
+        """``snapshot`` is deployed: later snapshots of its source are compared with it."""
+        if snapshot.tree is not None:
+            self._last[snapshot.source] = snapshot.tree
+
+    def _copy(self, code_dir: Path, tree: CodeTree, target: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
         try:
@@ -113,7 +155,6 @@ class Snapshots:
             shutil.rmtree(staging, ignore_errors=True)
             if not target.is_dir():  # not a concurrent identical snapshot: a real failure
                 raise
-        return target
 
     def prune(self, keep: set[Path]) -> None:
         """Remove snapshots no running version uses."""

@@ -4,15 +4,16 @@ Uses ``watchfiles`` (inotify on Linux, through a maintained Rust core) rather th
 save is seen within milliseconds. Changes are debounced briefly, because an editor's save is often
 several events (write a temporary file, rename it, touch the directory).
 
-A Python file that does not compile stops the reload before anything is deployed, so the running
-version keeps serving and the message names the file and line; a manifest error does the same.
+A Python file that does not compile stops the reload before anything is deployed (the platform
+checks the new snapshot), so the running version keeps serving and the message names the file and
+line; a manifest error does the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,25 +39,6 @@ class ReloadOutcome:
     error: str | None
     seconds: float
     paths: tuple[Path, ...]
-
-
-def syntax_errors(paths: Iterable[Path]) -> list[str]:
-    """``file:line:col: message`` for each Python file among ``paths`` that does not compile."""
-    found = []
-    for path in paths:
-        if path.suffix != ".py" or not path.is_file():
-            continue
-        try:
-            source = path.read_bytes()
-        except OSError:
-            continue
-        try:
-            compile(source, str(path), "exec", dont_inherit=True)
-        except SyntaxError as error:
-            found.append(f"{path}:{error.lineno}:{error.offset}: {error.msg}")
-        except ValueError as error:  # e.g. null bytes in the source
-            found.append(f"{path}: {error}")
-    return found
 
 
 class Watcher:
@@ -111,9 +93,6 @@ class Watcher:
                     break  # watch the new set of directories
 
     async def _reload(self, paths: tuple[Path, ...], started: float) -> ReloadOutcome:
-        errors = await asyncio.to_thread(syntax_errors, paths)
-        if errors:
-            return ReloadOutcome((), "\n".join(errors), time.perf_counter() - started, paths)
         try:
             changed = await self._redeploy()
         except SkyletError as error:
