@@ -22,6 +22,8 @@ from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
 from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.gateway.app import Gateway
+from skylet.gateway.http_routes import routes_from_manifest
+from skylet.gateway.routing import RouteTable
 from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.observe.logs import LogBook
@@ -97,6 +99,7 @@ class Platform:
             self._store_started = True
         await self.zygote.start()
         await self.invoker.deploy(functions)
+        self._route(manifest)
         if only is None:
             await self.dispatcher.start()
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -111,8 +114,10 @@ class Platform:
         manifest = self.load_manifest()
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
+        table = RouteTable(routes_from_manifest(manifest))  # a conflict fails before deploying
         await self.invoker.deploy(functions)
         await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
+        self._route(manifest, table)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -149,6 +154,11 @@ class Platform:
         for snapshot in taken.values():
             snapshots.accept(snapshot)
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
+
+    def _route(self, manifest: Manifest, table: RouteTable | None = None) -> None:
+        if table is None:
+            table = RouteTable(routes_from_manifest(manifest))
+        self.gateway.routes.update(table, service=manifest.service, stage=manifest.stage)
 
     def watched_dirs(self) -> set[Path]:
         """Where a change may change a function: the manifest's directory and the code's."""

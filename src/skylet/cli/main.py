@@ -161,6 +161,14 @@ def up(
             ["function", "handler", "memory", "timeout", "invoke"],
             rows,
         )
+        routes = platform.gateway.routes.table.routes
+        if routes:
+            out.table(
+                "HTTP routes",
+                ["method", "url", "function", "event"],
+                [[r.method, _route_url(base, r.path), r.function, _KINDS[r.kind]] for r in routes],
+            )
+        platform.gateway.routes.on_request = out.request
         out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
 
     from skylet.server import serve
@@ -172,6 +180,17 @@ def up(
         sys.exit(2)
     except KeyboardInterrupt:
         pass
+
+
+_KINDS = {
+    "rest": "API Gateway REST (1.0)",
+    "http_api": "API Gateway HTTP API (2.0)",
+    "function": "HTTP request (Cloud Functions/Knative)",
+}
+
+
+def _route_url(base: str, path: str) -> str:
+    return f"{base}/*" if path == "$default" else f"{base}{path}"
 
 
 def _payload(data: str | None, path: str | None) -> bytes:

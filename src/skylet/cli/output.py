@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from skylet.gateway.http_routes import RequestLine
 
 
 class Output:
@@ -36,6 +39,23 @@ class Output:
             self.console.print(text, style=style, markup=False)
         else:
             print(text, file=self.console.file, flush=True)
+
+    def request(self, line: RequestLine) -> None:
+        """One line per HTTP request: method, path, status, duration, cold or warm."""
+        marker = {True: "cold", False: "warm", None: "-"}[line.cold]
+        text = (
+            f"{line.method:<7} {line.path} {line.status} {line.duration_ms:.1f} ms "
+            f"{marker} {line.function}"
+        )
+        if not self.rich:
+            print(text, file=self.console.file, flush=True)
+            return
+        colour = "green" if line.status < 400 else "yellow" if line.status < 500 else "red"
+        self.console.print(
+            f"[bold]{line.method:<7}[/] {escape(line.path)} [{colour}]{line.status}[/] "
+            f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{marker}[/] "
+            f"[dim]{escape(line.function)}[/]"
+        )
 
     def error(self, text: str) -> None:
         err = Console(file=sys.stderr, highlight=False, soft_wrap=True)

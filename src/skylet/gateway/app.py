@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
 from skylet.gateway.admin import AdminApi
 from skylet.gateway.asgi import Receive, Scope, Send, respond
+from skylet.gateway.http_routes import FunctionRoutes
 from skylet.gateway.lambda_api import PREFIX as LAMBDA_PREFIX
 from skylet.gateway.lambda_api import LambdaApi
 from skylet.invoker.invoker import Invoker
@@ -26,6 +25,7 @@ class Gateway:
         self.invoker = invoker
         self.lambda_api = LambdaApi(invoker, async_invoker)
         self.admin_api = AdminApi(invoker, records)
+        self.routes = FunctionRoutes(invoker)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -34,13 +34,14 @@ class Gateway:
                 await self.lambda_api(scope, receive, send)
             elif path.startswith(ADMIN_PREFIX):
                 await self.admin_api(scope, receive, send)
-            elif path == "/health":
+            elif await self.routes.handle(scope, receive, send):
+                pass
+            elif path == "/health":  # unless a function route claims it
                 await respond(
                     send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
                 )
             else:
-                body = json.dumps({"message": f"No route for {scope['method']} {path}"}).encode()
-                await respond(send, 404, body, [(b"content-type", b"application/json")])
+                await self.routes.not_found(scope, send)
         elif scope["type"] == "lifespan":
             while True:
                 message = await receive()

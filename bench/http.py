@@ -1,0 +1,172 @@
+"""Warm HTTP hello world: throughput and latency under load, skylet beside its peers.
+
+In one run, on loopback, each with the same load generator:
+- skylet: ``skylet up`` serving a Lambda-style hello world behind an HTTP API route (payload
+  format 2.0), and the same function Cloud Functions style;
+- a bare ASGI hello world under the same HTTP server skylet uses (uvicorn, httptools, uvloop);
+- Google's functions-framework serving the equivalent function (its own server).
+The load generator is wrk (``apt-get install wrk``) when present, otherwise a small keep-alive
+client written here (which takes CPU from the servers on a small machine; the table says which).
+Budget (DESIGN.md §6): skylet ≥ 0.5 x the bare ASGI app's requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from common import FUNCTIONS, free_port, machine, percentile, skylet_up, wait_http
+
+BARE_ASGI = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"13")]})
+    await send({"type": "http.response.body", "body": b"Hello, World!"})
+"""
+
+
+@contextmanager
+def process(argv: list[str], port: int, cwd: Path | None = None, path: str = "/") -> Iterator[int]:
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(port, path)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
+def bare_asgi() -> Iterator[int]:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "bare.py").write_text(BARE_ASGI)
+        argv = [sys.executable, "-m", "uvicorn", "bare:app", "--port", str(port)]
+        argv += ["--http", "httptools", "--loop", "uvloop", "--no-access-log", "--log-level"]
+        with process([*argv, "warning"], port, cwd=Path(tmp)):
+            yield port
+
+
+@contextmanager
+def functions_framework() -> Iterator[int]:
+    binary = Path(sys.executable).parent / "functions-framework"
+    if not binary.exists():
+        raise RuntimeError("functions-framework is not installed (make bench installs it)")
+    port = free_port()
+    argv = [str(binary), "--target", "hello", "--source", str(FUNCTIONS / "main.py")]
+    with process([*argv, "--port", str(port)], port):
+        yield port
+
+
+# -- load generators ----------------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: float, connections: int) -> tuple[float, float, float]:
+    """requests/s, p50 ms, p99 ms."""
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = done.stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"errors under load at {url}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return rps, _wrk_ms(out, "50%"), _wrk_ms(out, "99%")
+
+
+def _wrk_ms(out: str, which: str) -> float:
+    match = re.search(rf"{re.escape(which)}\s+([\d.]+)(us|ms|s)", out)
+    if match is None:
+        raise RuntimeError(f"no {which} latency in wrk's output:\n{out}")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+async def _client(host: str, port: int, request: bytes, until: float, times: list[float]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"bad response: {head!r}")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        writer.close()
+
+
+def python_load(url: str, seconds: float, connections: int) -> tuple[float, float, float]:
+    match = re.match(r"http://([^:/]+):(\d+)(/.*)", url)
+    assert match is not None
+    host, port, path = match.group(1), int(match.group(2)), match.group(3)
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    times: list[float] = []
+
+    async def run() -> None:
+        until = time.perf_counter() + seconds
+        await asyncio.gather(
+            *(_client(host, port, request, until, times) for _ in range(connections))
+        )
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    return (
+        len(times) / (time.perf_counter() - started),
+        percentile(times, 50),
+        percentile(times, 99),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    load = wrk if shutil.which("wrk") else python_load
+    generator = "wrk" if load is wrk else "python asyncio client (wrk not installed)"
+
+    def measure(url: str) -> tuple[float, float, float]:
+        load(url, 1.0, args.connections)  # warm up: instances started, caches filled
+        return load(url, args.seconds, args.connections)
+
+    rows: list[tuple[str, tuple[float, float, float]]] = []
+    with bare_asgi() as port:
+        rows.append(
+            ("bare ASGI app, uvicorn+httptools+uvloop", measure(f"http://127.0.0.1:{port}/"))
+        )
+    with skylet_up(FUNCTIONS, "--no-reload") as port:
+        rows.append(
+            ("skylet, Lambda style, HTTP API route", measure(f"http://127.0.0.1:{port}/hello"))
+        )
+        rows.append(("skylet, Cloud Functions style", measure(f"http://127.0.0.1:{port}/cf/hello")))
+    with functions_framework() as port:
+        rows.append(("functions-framework (its own server)", measure(f"http://127.0.0.1:{port}/")))
+
+    bare = rows[0][1][0]
+    print("\nwarm HTTP hello world, loopback")
+    print(f"  machine: {machine()}")
+    print(f"  load: {generator}, {args.connections} connections, {args.seconds:g} s each")
+    print(f"  {'':<42}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  ratio (req/s)")
+    for what, (rps, p50, p99) in rows:
+        print(f"  {what:<42}{rps:>10.0f}{p50:>10.3f}{p99:>10.3f}  {rps / bare:.2f}x bare ASGI")
+    print("  budget: skylet >= 0.50x the bare ASGI app")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Function routes: an HTTP request → the function that serves it → the HTTP response.
+
+Lambda-style functions get API Gateway's proxy event (REST API 1.0 or HTTP API 2.0) and their
+result is mapped back as API Gateway maps it. Cloud Functions and Knative style functions
+(``style: http`` or ``cloudevent``) get the request itself, through the HTTP envelope
+(skylet.worker.http_envelope). The body is read whole before an instance is taken, so a slow or
+vanishing client never holds one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
+from skylet.gateway import apigw, cors
+from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, read_body
+from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
+from skylet.invoker.invoker import Invoker
+from skylet.manifest import Manifest
+from skylet.manifest.http_events import HttpApiEvent, HttpEvent
+from skylet.worker import http_envelope
+
+#: API Gateway's payload limit for Lambda integrations, and Lambda's own for a sync request.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLine:
+    """What ``skylet up`` prints per request."""
+
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    function: str
+    cold: bool | None  # None: no instance ran (preflight, throttled, too large)
+
+
+def api_id(service: str) -> str:
+    """A stable 10-character API id for a service, like API Gateway's ``abcde12345``."""
+    return hashlib.sha256(service.encode()).hexdigest()[:10]
+
+
+def routes_from_manifest(manifest: Manifest) -> list[Route]:
+    """Every HTTP route of the manifest. A Cloud Functions or Knative style function without
+    routes of its own answers at ``/<name>`` and below, as a Cloud Function does at its URL."""
+    routes: list[Route] = []
+    for spec in manifest.functions.values():
+        direct = spec.style != "lambda"
+        own = False
+        for event in spec.events:
+            if isinstance(event, HttpEvent):
+                own = True
+                kind: Kind = "function" if direct else "rest"
+                routes.append(Route(event.method, event.path, spec.name, kind, event.cors))
+            elif isinstance(event, HttpApiEvent):
+                own = True
+                method = ANY if event.method == "*" else event.method
+                path = DEFAULT_ROUTE if event.path == "*" else event.path
+                kind = "function" if direct else "http_api"
+                routes.append(Route(method, path, spec.name, kind))
+        if direct and not own:
+            prefix = f"/{spec.name}"
+            routes.append(Route(ANY, prefix, spec.name, "function", strip_prefix=prefix))
+            routes.append(
+                Route(ANY, f"{prefix}/{{proxy+}}", spec.name, "function", strip_prefix=prefix)
+            )
+    return routes
+
+
+class FunctionRoutes:
+    """Serves requests that match a route; :meth:`handle` returns False for the others."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        *,
+        on_request: Callable[[RequestLine], None] = lambda _: None,
+    ) -> None:
+        self.invoker = invoker
+        self.on_request = on_request
+        self.table = RouteTable()
+        self.api = apigw.Api(
+            invoker.settings.account_id, invoker.settings.region, api_id("skylet"), "$default"
+        )
+        self.rest_stage = "dev"
+
+    def update(self, table: RouteTable, *, service: str, stage: str) -> None:
+        """Serve ``table`` from now on (a reload swaps it whole)."""
+        self.table = table
+        settings = self.invoker.settings
+        self.api = apigw.Api(settings.account_id, settings.region, api_id(service), "$default")
+        self.rest_stage = stage
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        started = time.perf_counter()
+        method: str = scope["method"]
+        raw = scope.get("raw_path")
+        raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
+        origin = _header(scope, b"origin")
+        if method == "OPTIONS" and _header(scope, b"access-control-request-method"):
+            headers = cors.preflight(self.table.methods_for(raw_path), origin)
+            if headers is not None:
+                await _send(send, apigw.HttpResponse(200, headers, b""))
+                self._line(scope, 200, started, "(cors)", None)
+                return True
+        match = self.table.match(method, raw_path)
+        if match is None:
+            return False
+        route = match.route
+        request_id = str(uuid.uuid4()) if route.kind != "http_api" else apigw.http_api_request_id()
+        cold: bool | None = None
+        try:
+            body = await read_body(receive, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            response = apigw.too_large(request_id, rest=route.kind == "rest")
+        except ConnectionResetError:
+            return True  # the client left before sending its body: nothing to run
+        else:
+            request = _request(scope, raw_path, body)
+            response, cold = await self._invoke(request, match, request_id)
+        if route.cors is not None:
+            response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
+        if route.kind == "http_api":
+            response.headers.append(("apigw-requestid", request_id))
+        elif route.kind == "rest":
+            response.headers.append(("x-amzn-RequestId", request_id))
+        await _send(send, response)
+        self._line(scope, response.status, started, route.function, cold)
+        return True
+
+    async def not_found(self, scope: Scope, send: Send) -> None:
+        """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
+        rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
+        request_id = str(uuid.uuid4()) if rest else apigw.http_api_request_id()
+        await _send(send, apigw.not_found(request_id, rest=rest))
+
+    async def _invoke(
+        self, request: apigw.HttpRequest, match: RouteMatch, request_id: str
+    ) -> tuple[apigw.HttpResponse, bool | None]:
+        route = match.route
+        rest = route.kind == "rest"
+        if route.kind == "function":
+            payload = http_envelope.encode_request(
+                method=request.method,
+                path=request.path[len(route.strip_prefix) :] or "/",
+                raw_path=request.raw_path[len(route.strip_prefix) :] or "/",
+                query=request.query_string,
+                headers=[(k.lower(), v) for k, v in request.headers],
+                remote_addr=request.source_ip,
+                scheme="http",
+                host=request.host,
+                body=request.body,
+            )
+        elif rest:
+            event = apigw.v1_event(request, match, self._rest_api(), request_id)
+            payload = json.dumps(event).encode()
+        else:
+            payload = json.dumps(apigw.v2_event(request, match, self.api, request_id)).encode()
+        try:
+            result = await self.invoker.invoke(route.function, payload, request_id=request_id)
+        except TooManyRequests:
+            return apigw.throttled(request_id), None
+        except ServiceUnavailable:
+            return apigw.unavailable(request_id), None
+        except ApiError:
+            return apigw.internal_error(request_id, rest=rest), None
+        if result.function_error is not None:
+            if route.kind == "function":
+                return _function_crashed(result.payload), result.cold
+            if b'"Sandbox.Timedout"' in result.payload:
+                return apigw.timeout_error(request_id), result.cold
+            return apigw.internal_error(request_id, rest=rest), result.cold
+        try:
+            if route.kind == "function":
+                status, headers, body = http_envelope.decode_response(result.payload)
+                return apigw.HttpResponse(status, list(headers), body), result.cold
+            if rest:
+                return apigw.v1_response(result.payload), result.cold
+            return apigw.v2_response(result.payload), result.cold
+        except (apigw.MalformedResponse, http_envelope.EnvelopeError):
+            return apigw.internal_error(request_id, rest=rest), result.cold
+
+    def _rest_api(self) -> apigw.Api:
+        return apigw.Api(self.api.account_id, self.api.region, self.api.api_id, self.rest_stage)
+
+    def _line(
+        self, scope: Scope, status: int, started: float, function: str, cold: bool | None
+    ) -> None:
+        query = scope.get("query_string", b"")
+        path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
+        duration = (time.perf_counter() - started) * 1000
+        self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
+
+
+def _function_crashed(payload: bytes) -> apigw.HttpResponse:
+    """A Cloud Functions style function raised: 500, as functions-framework answers."""
+    return apigw.HttpResponse(
+        500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
+    )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
+    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    client = scope.get("client")
+    server = scope.get("server")
+    host = _header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
+    return apigw.HttpRequest(
+        method=scope["method"],
+        raw_path=raw_path,
+        path=scope["path"],
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+        body=body,
+        source_ip=client[0] if client else "127.0.0.1",
+        host=host,
+        received_at=time.time(),
+        protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+    )
+
+
+async def _send(send: Send, response: apigw.HttpResponse) -> None:
+    headers = [(b"content-length", str(len(response.body)).encode())]
+    headers.extend(
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in response.headers
+        if k.lower() != "content-length"
+    )
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,139 @@
+"""The router: (method, path) → the function route that serves it. Pure.
+
+API Gateway's rules, which skylet follows for both REST APIs (``http`` events) and HTTP APIs
+(``httpApi``):
+- a literal segment beats a ``{param}`` segment, which beats a greedy ``{proxy+}``; the first
+  segment that differs decides;
+- for one path, a route with the exact method beats an ``ANY`` route;
+- an HTTP API's ``$default`` route (``method: '*'`` and ``path: '*'``) catches what nothing else
+  matches.
+Two routes that match exactly the same requests are a manifest error naming both functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import unquote
+
+from skylet.errors import ConfigError
+from skylet.manifest.http_events import CorsConfig
+
+Kind = Literal["rest", "http_api", "function"]
+"""``rest``: payload format 1.0; ``http_api``: 2.0; ``function``: a Cloud Functions/Knative
+style function, which gets the HTTP request itself."""
+
+ANY = "ANY"
+DEFAULT_ROUTE = "$default"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str  # "GET", ..., or ANY
+    path: str  # "/users/{id}", "/files/{proxy+}", "/" or DEFAULT_ROUTE
+    function: str
+    kind: Kind
+    cors: CorsConfig | None = None
+    #: For ``function`` routes: the path prefix the function does not see (``/name`` when the
+    #: route was made for a function without routes of its own).
+    strip_prefix: str = ""
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(s for s in self.path.split("/") if s) if self.path != DEFAULT_ROUTE else ()
+
+    @property
+    def route_key(self) -> str:
+        """``GET /users/{id}``, or ``$default``, as API Gateway names a route."""
+        if self.path == DEFAULT_ROUTE:
+            return DEFAULT_ROUTE
+        return f"{self.method} {self.path}"
+
+    def shape(self) -> tuple[str, tuple[str, ...]]:
+        """What decides which requests match: method and segments with parameter names erased."""
+        erased = tuple(
+            "{+}" if s.endswith("+}") else "{}" if s.startswith("{") else s for s in self.segments
+        )
+        return self.method, erased if self.path != DEFAULT_ROUTE else ("$default",)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    route: Route
+    path_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    rank: tuple[int, ...]
+    match: RouteMatch
+
+
+class RouteTable:
+    def __init__(self, routes: Iterable[Route] = ()) -> None:
+        self.routes = tuple(routes)
+        seen: dict[tuple[str, tuple[str, ...]], Route] = {}
+        for route in self.routes:
+            other = seen.setdefault(route.shape(), route)
+            if other is not route:
+                raise ConfigError(
+                    f"route conflict: {route.route_key} ({route.function}) and "
+                    f"{other.route_key} ({other.function}) match the same requests"
+                )
+        self._defaults = [r for r in self.routes if r.path == DEFAULT_ROUTE]
+        self._routes = [r for r in self.routes if r.path != DEFAULT_ROUTE]
+
+    def __bool__(self) -> bool:
+        return bool(self.routes)
+
+    def match(self, method: str, raw_path: str) -> RouteMatch | None:
+        """The route serving ``method raw_path``. The path is matched as sent, segment by
+        segment, so ``a%2Fb`` stays one segment; parameter values are then percent-decoded."""
+        segments = [unquote(s) for s in raw_path.split("/") if s]
+        best: _Scored | None = None
+        for route in self._routes:
+            if route.method not in (method, ANY):
+                continue
+            scored = _score(route, segments)
+            if scored is not None and (best is None or scored.rank > best.rank):
+                best = scored
+        if best is not None:
+            return best.match
+        for route in self._defaults:
+            return RouteMatch(route)
+        return None
+
+    def methods_for(self, raw_path: str) -> list[Route]:
+        """Every route whose path matches ``raw_path``, whatever its method (CORS preflight)."""
+        segments = [unquote(s) for s in raw_path.split("/") if s]
+        return [r for r in self._routes if _score(r, segments) is not None]
+
+
+def _score(route: Route, segments: list[str]) -> _Scored | None:
+    """How specific a match is (higher wins), or None when ``route`` does not match."""
+    template = route.segments
+    params: dict[str, str] = {}
+    rank: list[int] = []
+    for index, part in enumerate(template):
+        if part.endswith("+}"):
+            rest = segments[index:]
+            if not rest:
+                return None  # a greedy parameter needs at least one segment
+            params[part[1:-2]] = "/".join(rest)
+            rank.append(1)
+            break
+        if index >= len(segments):
+            return None
+        if part.startswith("{"):
+            params[part[1:-1]] = segments[index]
+            rank.append(2)
+        elif part == segments[index]:
+            rank.append(3)
+        else:
+            return None
+    else:
+        if len(template) != len(segments):
+            return None
+    rank.append(1 if route.method != ANY else 0)
+    return _Scored(tuple(rank), RouteMatch(route, params))
