@@ -1,10 +1,12 @@
-"""A Lambda-style hello world: what `make run` serves."""
+"""A Lambda-style hello world: an API Gateway HTTP API event in, a proxy response out."""
 
 import json
 
 
 def handler(event, context):
-    name = (event or {}).get("name", "World")
+    params = event.get("pathParameters") or {}
+    query = event.get("queryStringParameters") or {}
+    name = params.get("name") or query.get("name") or event.get("name") or "World"
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "application/json"},

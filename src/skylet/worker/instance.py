@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from skylet.worker import protocol
+from skylet.worker import http_envelope, protocol, web
 from skylet.worker.context import LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 
@@ -176,6 +176,11 @@ class Instance:
     def invoke(self, meta: dict[str, Any], payload: bytes) -> None:
         global _current_request_id
         request_id = meta["request_id"]
+        style = self.spec.get("style", "lambda")
+        if style != "lambda":
+            _current_request_id = request_id
+            self.invoke_web(style, request_id, payload)
+            return
         try:
             event = json.loads(payload) if payload.strip() else {}
         except ValueError as exc:
@@ -203,25 +208,9 @@ class Instance:
         error: dict[str, Any] | None = None
         body = b""
         try:
-            result = self.handler(event, context)
-            if inspect.isawaitable(result):
-                result = self._run_async(result)
-        except MemoryError:
-            self.send(protocol.RESULT, {"oom": True, "rss": _max_rss_kb()})
-            os._exit(137)
+            result = self.call(event, context)
         except Exception as exc:
-            error = {
-                "errorMessage": str(exc),
-                "errorType": type(exc).__name__,
-                "requestId": request_id,
-                "stackTrace": user_stack(exc.__traceback__),
-            }
-            trace = "".join(error["stackTrace"]).rstrip("\n")
-            print(
-                f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
-                f"Traceback (most recent call last):\n{trace}",
-                flush=True,
-            )
+            error = _report_error(exc, request_id)
         else:
             try:
                 body = json.dumps(result, default=_json_default).encode()
@@ -233,6 +222,48 @@ class Instance:
                     "stackTrace": [],
                 }
                 print(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}", flush=True)
+        self.finish(started, body, error)
+
+    def invoke_web(self, style: str, request_id: str, payload: bytes) -> None:
+        """A Cloud Functions or Knative style invocation: an HTTP request in, a response out."""
+        started = time.perf_counter()
+        error: dict[str, Any] | None = None
+        body = b""
+        try:
+            envelope = http_envelope.decode_request(payload)
+            argument = web.cloud_event(envelope) if style == "cloudevent" else web.Request(envelope)
+        except http_envelope.EnvelopeError as exc:
+            self.send(protocol.BAD_PAYLOAD, {"message": f"Not an HTTP request envelope: {exc}"})
+            return
+        except web.NotACloudEvent as exc:
+            print(f"[ERROR] Bad CloudEvent: {exc}", flush=True)
+            self.finish(started, web.rejected(400, f"Bad Request: {exc}"), None)
+            return
+        try:
+            result = self.call(argument)
+            if style == "cloudevent":
+                body = web.http_response(("OK", 200))
+            else:
+                body = web.http_response(result)
+        except (web.BadRequest, web.UnsupportedMediaType) as exc:
+            body = web.rejected(exc.code, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            error = _report_error(exc, request_id)
+        self.finish(started, body, error)
+
+    def call(self, *args: Any) -> Any:
+        """The handler's result, running it on the instance's loop if it is a coroutine."""
+        assert self.handler is not None
+        try:
+            result = self.handler(*args)
+            if inspect.isawaitable(result):
+                result = self._run_async(result)
+        except MemoryError:
+            self.send(protocol.RESULT, {"oom": True, "rss": _max_rss_kb()})
+            os._exit(137)
+        return result
+
+    def finish(self, started: float, body: bytes, error: dict[str, Any] | None) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
         result_meta: dict[str, Any] = {"duration_ms": duration_ms, "rss": _max_rss_kb()}
         if error is not None:
@@ -247,6 +278,23 @@ class Instance:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         return self.loop.run_until_complete(awaitable)
+
+
+def _report_error(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """Lambda's error payload for an exception from the handler, printed to the log too."""
+    error = {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": user_stack(exc.__traceback__),
+    }
+    trace = "".join(error["stackTrace"]).rstrip("\n")
+    print(
+        f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
+        f"Traceback (most recent call last):\n{trace}",
+        flush=True,
+    )
+    return error
 
 
 def run(read_fd: int, write_fd: int, out_fd: int) -> None:

@@ -38,7 +38,11 @@ import socket
 import sys
 import traceback
 
-from skylet.worker import context, handler, instance, protocol  # noqa: F401
+from skylet.worker import context, handler, instance, protocol, web  # noqa: F401
+
+# CloudEvent functions receive cloudevents' CloudEvent; importing it takes ~30 ms, paid here once.
+with contextlib.suppress(ImportError):
+    import cloudevents.http  # noqa: F401
 
 _F_SETPIPE_SZ = 1031
 _PR_SET_PDEATHSIG = 1

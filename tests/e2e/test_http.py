@@ -1,0 +1,352 @@
+"""HTTP functions end to end: API Gateway events and response mapping, CORS, limits, and Cloud
+Functions / CloudEvent style functions, through a real ``skylet up`` and real HTTP clients."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from cloudevents.conversion import to_binary, to_structured
+from cloudevents.http import CloudEvent
+
+from tests.e2e.conftest import Server, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+
+MANIFEST = """
+service: web
+stage: test
+functions:
+  echo:
+    handler: web_handlers.echo_event
+    events:
+      - http_api:
+          method: GET
+          path: "/v2/users/{id}"
+      - http_api:
+          method: POST
+          path: /v2/items
+      - http:
+          method: GET
+          path: "/v1/users/{id}"
+      - http:
+          method: ANY
+          path: "/v1/files/{proxy+}"
+  shaped:
+    handler: web_handlers.shaped
+    timeout_s: 1
+    events:
+      - http_api:
+          method: GET
+          path: /shape
+      - http:
+          method: GET
+          path: /rest/shape
+          cors: true
+  cf:
+    handler: web_handlers.cf_echo
+    style: http
+  forms:
+    handler: web_handlers.cf_forms
+    style: http
+    events:
+      - http_api:
+          method: ANY
+          path: /forms
+  cfasync:
+    handler: web_handlers.cf_async
+    style: http
+  ce:
+    handler: web_handlers.cf_event
+    style: cloudevent
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    import shutil
+
+    from tests.e2e.conftest import FUNCTIONS
+
+    directory = tmp_path_factory.mktemp("web") / "project"
+    shutil.copytree(FUNCTIONS, directory)
+    (directory / "skylet.yaml").write_text(MANIFEST)
+    running = start_server(directory, "--no-reload")
+    yield running
+    stop_server(running)
+
+
+def test_http_api_event_has_every_field_api_gateway_sends(server: Server) -> None:
+    response = httpx.get(
+        f"{server.url}/v2/users/42?a=1&a=2&b=x%20y",
+        headers=[("X-Dup", "1"), ("X-Dup", "2"), ("Cookie", "c1=v1; c2=v2"), ("User-Agent", "t/1")],
+    )
+    assert response.status_code == 200
+    assert response.headers["apigw-requestid"]
+    event = response.json()
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /v2/users/{id}"
+    assert event["rawPath"] == "/v2/users/42"
+    assert event["rawQueryString"] == "a=1&a=2&b=x%20y"
+    assert event["cookies"] == ["c1=v1", "c2=v2"]
+    assert "cookie" not in event["headers"]
+    assert event["headers"]["x-dup"] == "1,2"
+    assert event["headers"]["user-agent"] == "t/1"
+    assert event["queryStringParameters"] == {"a": "1,2", "b": "x y"}
+    assert event["pathParameters"] == {"id": "42"}
+    assert event["isBase64Encoded"] is False
+    assert "body" not in event
+    assert "stageVariables" not in event
+    context = event["requestContext"]
+    assert context["http"] == {
+        "method": "GET",
+        "path": "/v2/users/42",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "t/1",
+    }
+    assert context["routeKey"] == "GET /v2/users/{id}"
+    assert context["stage"] == "$default"
+    assert context["accountId"] == "000000000000"
+    assert context["domainName"] == f"{context['apiId']}.execute-api.us-east-1.amazonaws.com"
+    assert context["domainPrefix"] == context["apiId"]
+    assert context["requestId"] == response.headers["apigw-requestid"]
+    assert abs(context["timeEpoch"] / 1000 - time.time()) < 60
+    assert context["time"].endswith(" +0000")
+
+
+def test_http_api_bodies_are_text_or_base64_by_content_type(server: Server) -> None:
+    text = httpx.post(f"{server.url}/v2/items", json={"k": "v"}).json()
+    assert (text["body"], text["isBase64Encoded"]) == ('{"k":"v"}', False)
+    raw = b"\x00\xffbinary"
+    binary = httpx.post(
+        f"{server.url}/v2/items", content=raw, headers={"content-type": "application/octet-stream"}
+    ).json()
+    assert binary["isBase64Encoded"] is True
+    assert base64.b64decode(binary["body"]) == raw
+
+
+def test_rest_api_event_has_multi_value_fields_and_the_stage(server: Server) -> None:
+    response = httpx.get(
+        f"{server.url}/v1/users/7?x=1&x=2", headers=[("X-Dup", "1"), ("X-Dup", "2")]
+    )
+    event = response.json()
+    assert event["resource"] == "/v1/users/{id}"
+    assert event["path"] == "/v1/users/7"
+    assert event["httpMethod"] == "GET"
+    assert event["queryStringParameters"] == {"x": "2"}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    assert event["multiValueHeaders"]["x-dup"] == ["1", "2"]
+    assert event["headers"]["x-dup"] == "2"
+    assert event["pathParameters"] == {"id": "7"}
+    assert event["stageVariables"] is None
+    assert event["body"] is None
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["stage"] == "test"
+    assert context["path"] == "/test/v1/users/7"
+    assert context["resourcePath"] == "/v1/users/{id}"
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["identity"]["cognitoIdentityId"] is None
+    assert isinstance(context["requestTimeEpoch"], int)
+
+
+def test_greedy_path_parameters_keep_slashes_and_decode(server: Server) -> None:
+    event = httpx.delete(f"{server.url}/v1/files/a/b%20c/d.txt").json()
+    assert event["pathParameters"] == {"proxy": "a/b c/d.txt"}
+    assert event["httpMethod"] == "DELETE"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "content_type", "body"),
+    [
+        ("plain", 200, "application/json", b'{"hello": "world"}'),
+        ("string", 200, "application/json", b'"just a string"'),
+        ("binary", 200, "image/png", b"\x89PNG\x00\xff"),
+        ("malformed", 502, "application/json", b'{"message": "Internal Server Error"}'),
+        ("raise", 502, "application/json", b'{"message": "Internal Server Error"}'),
+        ("slow", 504, "application/json", b'{"message": "Endpoint request timed out"}'),
+    ],
+)
+def test_http_api_responses_map_as_api_gateway_maps_them(
+    server: Server, kind: str, status: int, content_type: str, body: bytes
+) -> None:
+    response = httpx.get(f"{server.url}/shape?kind={kind}", timeout=30)
+    assert response.status_code == status
+    assert response.headers["content-type"] == content_type
+    assert response.content == body
+
+
+def test_multi_value_headers_and_cookies_become_repeated_headers(server: Server) -> None:
+    response = httpx.get(f"{server.url}/shape?kind=multi")
+    assert response.status_code == 201
+    assert response.headers["x-one"] == "1"
+    assert response.headers.get_list("x-many") == ["a", "b"]
+    assert response.headers.get_list("set-cookie") == ["a=1", "b=2; Path=/"]
+    assert response.text == "made"
+
+
+def test_rest_api_errors_use_the_rest_api_texts(server: Server) -> None:
+    response = httpx.get(f"{server.url}/rest/shape?kind=malformed")
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal server error"}
+
+
+def test_unknown_routes_get_api_gateways_not_found(server: Server) -> None:
+    response = httpx.get(f"{server.url}/no/such/route")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
+    assert httpx.post(f"{server.url}/v2/users/1").status_code == 404  # wrong method
+
+
+def test_cors_preflight_is_answered_and_responses_carry_the_origin(server: Server) -> None:
+    preflight = httpx.options(
+        f"{server.url}/rest/shape",
+        headers={"Origin": "http://app.test", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+    assert "OPTIONS" in preflight.headers["access-control-allow-methods"]
+    assert "Content-Type" in preflight.headers["access-control-allow-headers"]
+    response = httpx.get(f"{server.url}/rest/shape", headers={"Origin": "http://app.test"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    # A route without cors: no preflight answer of its own
+    assert "access-control-allow-origin" not in httpx.get(f"{server.url}/shape").headers
+
+
+def test_a_body_over_6_mb_is_refused_with_413(server: Server) -> None:
+    response = httpx.post(f"{server.url}/v2/items", content=b"x" * (6 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json() == {"message": "Request Entity Too Large"}
+
+
+def test_half_sent_bodies_and_slow_clients_do_not_block_others(server: Server) -> None:
+    host, port = "127.0.0.1", server.port
+    stalled = []
+    for _ in range(5):
+        s = socket.create_connection((host, port))
+        s.sendall(b"POST /v2/items HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial")
+        stalled.append(s)
+    # While five clients hold half-sent bodies, others are served at once.
+    for _ in range(3):
+        assert httpx.post(f"{server.url}/v2/items", json={}, timeout=5).status_code == 200
+    for s in stalled:
+        s.close()  # abrupt disconnects
+    time.sleep(0.2)
+    assert httpx.post(f"{server.url}/v2/items", json={}, timeout=5).status_code == 200
+    pools = httpx.get(f"{server.url}/_skylet/functions").json()
+    echo = next(f for f in pools if f["name"] == "echo")
+    assert echo["instances"] <= 2  # nothing was started for the stalled requests
+
+
+def test_cloud_functions_style_gets_a_request_object(server: Server) -> None:
+    response = httpx.post(
+        f"{server.url}/cf/sub/path?q=1&q=2",
+        json={"n": 1},
+        headers={"X-Custom": "yes", "Cookie": "session=abc"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    got = response.json()
+    assert got["method"] == "POST"
+    assert got["path"] == "/sub/path"
+    assert got["args"] == {"q": ["1", "2"]}
+    assert got["json"] == {"n": 1}
+    assert got["header"] == "yes"
+    assert got["cookies"] == {"session": "abc"}
+    assert got["url"].endswith("/sub/path?q=1&q=2")
+    form = httpx.post(f"{server.url}/cf", data={"a": "1", "b": "two"}).json()
+    assert form["form"] == {"a": "1", "b": "two"}
+    assert form["path"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "content_type", "body", "header"),
+    [
+        ("str", 200, "text/html; charset=utf-8", b"<p>hi</p>", None),
+        ("bytes", 200, "text/html; charset=utf-8", b"\x00\x01", None),
+        ("list", 200, "application/json", b"[1,2]\n", None),
+        ("status", 201, "text/html; charset=utf-8", b"created", None),
+        ("headers", 200, "text/html; charset=utf-8", b"with headers", ("x-extra", "yes")),
+        ("all", 418, "text/html; charset=utf-8", b"teapot", ("x-pot", "tea")),
+    ],
+)
+def test_cloud_functions_return_forms_follow_flask(
+    server: Server,
+    form: str,
+    status: int,
+    content_type: str,
+    body: bytes,
+    header: tuple[str, str] | None,
+) -> None:
+    response = httpx.get(f"{server.url}/forms?form={form}")
+    assert response.status_code == status
+    assert response.headers["content-type"] == content_type
+    assert response.content == body
+    if header is not None:
+        assert response.headers[header[0]] == header[1]
+
+
+def test_cloud_functions_errors_answer_500_and_bad_json_400(server: Server) -> None:
+    assert httpx.get(f"{server.url}/forms?form=none").status_code == 500
+    assert httpx.get(f"{server.url}/forms?form=raise").status_code == 500
+    bad = httpx.post(
+        f"{server.url}/forms?form=json-strict",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert bad.status_code == 400
+    not_json = httpx.post(f"{server.url}/forms?form=json-strict", content=b"x")
+    assert not_json.status_code == 415
+    assert httpx.get(f"{server.url}/cfasync").text == "async ok"
+
+
+def _ce_log(server: Server, event_id: str) -> dict[str, object]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in httpx.get(f"{server.url}/_skylet/functions/ce/logs").text.splitlines():
+            record = json.loads(line)
+            text = record.get("message") or record.get("text") or ""
+            if event_id in text:
+                found, _ = json.JSONDecoder().raw_decode(text[text.index("{") :])
+                return dict(found)
+        time.sleep(0.05)
+    raise AssertionError(f"event {event_id} not in the function's log")
+
+
+def test_cloudevent_functions_take_binary_and_structured_mode(server: Server) -> None:
+    event = CloudEvent({"type": "com.example.made", "source": "/tests", "id": "bin-1"}, {"n": 1})
+    headers, body = to_binary(event)
+    response = httpx.post(f"{server.url}/ce", headers=headers, content=body)
+    assert response.status_code == 200
+    assert _ce_log(server, "bin-1") == {
+        "id": "bin-1",
+        "type": "com.example.made",
+        "source": "/tests",
+        "data": {"n": 1},
+    }
+    event = CloudEvent({"type": "com.example.s", "source": "/tests", "id": "str-1"}, "text")
+    headers, body = to_structured(event)
+    assert httpx.post(f"{server.url}/ce", headers=headers, content=body).status_code == 200
+    assert _ce_log(server, "str-1")["data"] == "text"
+
+
+def test_a_request_that_is_not_a_cloudevent_is_refused_with_400(server: Server) -> None:
+    response = httpx.post(f"{server.url}/ce", json={"just": "json"})
+    assert response.status_code == 400
+    assert "missing required CloudEvent attributes" in response.text
+
+
+def test_up_prints_routes_and_one_line_per_request(server: Server) -> None:
+    httpx.get(f"{server.url}/v2/users/99?line=1")
+    output = server.output()
+    assert "/v2/users/{id}" in output
+    assert "API Gateway HTTP API (2.0)" in output
+    lines = [line for line in output.splitlines() if "/v2/users/99?line=1" in line]
+    assert lines and " 200 " in lines[0] and ("warm" in lines[0] or "cold" in lines[0])
