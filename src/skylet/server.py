@@ -22,7 +22,7 @@ from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
 from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.gateway.app import Gateway
-from skylet.gateway.http_routes import routes_from_manifest
+from skylet.gateway.http_routes import routes_from_manifest, standalone_routes
 from skylet.gateway.routing import RouteTable
 from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
@@ -55,6 +55,8 @@ class ServerConfig:
     #: Watch the manifest and the code, and redeploy on change (``--no-reload`` turns it off).
     #: Versions then run from snapshots of their code (see skylet.reload.snapshots).
     reload: bool = False
+    #: ``serve-function``: run just this function, as a standalone HTTP service on every path.
+    only: str | None = None
 
 
 class Platform:
@@ -77,14 +79,18 @@ class Platform:
         self.gateway = Gateway(self.invoker, self.async_invoker, self.records)
         self.manifest: Manifest | None = None
         self.snapshots = Snapshots(config.data_dir / "code") if config.reload else None
+        #: The one function a standalone service (``serve-function``) runs.
+        self.only: str | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._store_started = False
 
-    async def start(self, *, only: str | None = None) -> None:
+    async def start(self, *, only: str | None = None, one_shot: bool = False) -> None:
         """Load the manifest, install dependencies, start the zygote and deploy.
 
-        ``only`` deploys just that function, without provisioned instances, and without the
-        store: a one-shot ``invoke --local`` must not consume the server's queued events.
+        ``only`` deploys just that function and serves every path with it (``serve-function``),
+        without the store: neither a standalone service nor a one-shot ``invoke --local`` may
+        consume the queued events of a ``skylet up`` on the same project. ``one_shot`` also
+        skips provisioned instances.
         """
         manifest = self.load_manifest()
         functions = await self._build(manifest)
@@ -93,12 +99,15 @@ class Platform:
             if not chosen:
                 known = ", ".join(sorted(fn.name for fn in functions))
                 raise ResourceNotFound(f"Function not found: {only} (the manifest has: {known})")
-            functions = [dataclasses.replace(chosen[0], provisioned_concurrency=0)]
+            functions = chosen[:1]
+            if one_shot:
+                functions = [dataclasses.replace(chosen[0], provisioned_concurrency=0)]
         if only is None:
             await self.store.start()
             self._store_started = True
         await self.zygote.start()
         await self.invoker.deploy(functions)
+        self.only = functions[0].name if only is not None else None
         self._route(manifest)
         if only is None:
             await self.dispatcher.start()
@@ -114,9 +123,12 @@ class Platform:
         manifest = self.load_manifest()
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
-        table = RouteTable(routes_from_manifest(manifest))  # a conflict fails before deploying
+        table = self._routes(manifest)  # a route conflict fails before anything is deployed
+        if self.only is not None:
+            functions = [fn for fn in functions if fn.name == self.only]
         await self.invoker.deploy(functions)
-        await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
+        if self._store_started:
+            await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self._route(manifest, table)
         self.manifest = manifest
         if self.snapshots is not None:
@@ -155,9 +167,14 @@ class Platform:
             snapshots.accept(snapshot)
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
 
+    def _routes(self, manifest: Manifest) -> RouteTable:
+        if self.only is not None:
+            return RouteTable(standalone_routes(manifest, self.only))
+        return RouteTable(routes_from_manifest(manifest))
+
     def _route(self, manifest: Manifest, table: RouteTable | None = None) -> None:
         if table is None:
-            table = RouteTable(routes_from_manifest(manifest))
+            table = self._routes(manifest)
         self.gateway.routes.update(table, service=manifest.service, stage=manifest.stage)
 
     def watched_dirs(self) -> set[Path]:
@@ -220,7 +237,8 @@ async def serve(
             yield
 
     platform = Platform(config, progress=lambda line: print(line, flush=True))
-    await platform.start()
+    await platform.start(only=config.only)
+    platform.gateway.health_first = config.only is not None
     try:
         server = Server(
             uvicorn.Config(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -14,7 +16,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.conftest import SKYLET, Server, free_port, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -350,3 +352,33 @@ def test_up_prints_routes_and_one_line_per_request(server: Server) -> None:
     assert "API Gateway HTTP API (2.0)" in output
     lines = [line for line in output.splitlines() if "/v2/users/99?line=1" in line]
     assert lines and " 200 " in lines[0] and ("warm" in lines[0] or "cold" in lines[0])
+
+
+def test_serve_function_runs_one_function_as_a_standalone_service(server: Server) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [SKYLET, "serve-function", str(server.directory), "cf", "--host", "127.0.0.1"],
+        env={**os.environ, "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{url}/health")
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        assert health.status_code == 200
+        got = httpx.get(f"{url}/deep/path?x=1").json()
+        assert (got["path"], got["args"]) == ("/deep/path", {"x": ["1"]})
+        # Only that function: the others' routes are not served here.
+        assert httpx.get(f"{url}/v2/users/1").json()["path"] == "/v2/users/1"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert b"GET     /deep/path?x=1 200" in out

@@ -182,6 +182,73 @@ def up(
         pass
 
 
+@cli.command("serve-function")
+@click.argument("directory", type=click.Path(exists=True))
+@click.argument("function")
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="PORT",
+    default=8080,
+    show_default=True,
+    type=int,
+    help="Port to listen on; the PORT variable sets it, as on Knative and Cloud Run.",
+)
+@click.option("--stage", help="Stage for ${opt:stage} (serverless.yml).")
+@click.option("--reload/--no-reload", default=False, show_default=True)
+def serve_function(
+    directory: str, function: str, host: str, port: int, stage: str | None, reload: bool
+) -> None:
+    """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
+
+    Every path goes to the function (a Lambda-style function keeps its own routes, or gets an
+    HTTP API event), and GET /health answers the platform's readiness probe: what a Knative
+    service or a container needs.
+    """
+    out = Output()
+    try:
+        manifest_path = _manifest_path(directory)
+    except SkyletError as exc:
+        out.error(str(exc))
+        sys.exit(2)
+    settings = RuntimeSettings(
+        endpoint_url=f"http://127.0.0.1:{port}",
+        base_environment=MappingProxyType(
+            {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+        ),
+    )
+    config = ServerConfig(
+        manifest_path=manifest_path,
+        host=host,
+        port=port,
+        stage=stage,
+        env=MappingProxyType(dict(os.environ)),
+        data_dir=manifest_path.parent / ".skylet",
+        runtime=settings,
+        reload=reload,
+        only=function,
+    )
+
+    def ready(platform: Platform) -> None:
+        platform.gateway.routes.on_request = out.request
+        out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
+
+    from skylet.server import serve
+
+    try:
+        _run(serve(config, on_ready=ready))
+    except SkyletError as exc:
+        out.error(str(exc))
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass
+
+
 _KINDS = {
     "rest": "API Gateway REST (1.0)",
     "http_api": "API Gateway HTTP API (2.0)",
@@ -328,7 +395,7 @@ def _invoke_local(
 
     async def once() -> tuple[bytes, str, bool]:
         platform = Platform(config, progress=lambda line: print(line, file=sys.stderr))
-        await platform.start(only=function)
+        await platform.start(only=function, one_shot=True)
         try:
             result = await platform.invoker.invoke(function, payload)
         finally:

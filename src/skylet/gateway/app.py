@@ -26,6 +26,9 @@ class Gateway:
         self.lambda_api = LambdaApi(invoker, async_invoker)
         self.admin_api = AdminApi(invoker, records)
         self.routes = FunctionRoutes(invoker)
+        #: A standalone service answers ``/health`` itself even when its function takes every
+        #: path, as a Knative service's readiness probe expects.
+        self.health_first = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -34,6 +37,10 @@ class Gateway:
                 await self.lambda_api(scope, receive, send)
             elif path.startswith(ADMIN_PREFIX):
                 await self.admin_api(scope, receive, send)
+            elif path == "/health" and self.health_first:
+                await respond(
+                    send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
+                )
             elif await self.routes.handle(scope, receive, send):
                 pass
             elif path == "/health":  # unless a function route claims it

@@ -74,6 +74,19 @@ def routes_from_manifest(manifest: Manifest) -> list[Route]:
     return routes
 
 
+def standalone_routes(manifest: Manifest, name: str) -> list[Route]:
+    """Routes for one function served alone (``skylet serve-function``), as a Knative service or
+    a Cloud Function's own URL: a Lambda-style function keeps its HTTP routes, or takes every
+    request as an HTTP API ``$default`` route; other styles take every path."""
+    spec = manifest.find_function(name)
+    if spec is None:
+        return []
+    if spec.style != "lambda":
+        return [Route(ANY, path, spec.name, "function") for path in ("/", "/{proxy+}")]
+    own = [r for r in routes_from_manifest(manifest) if r.function == spec.name]
+    return own or [Route(ANY, DEFAULT_ROUTE, spec.name, "http_api")]
+
+
 class FunctionRoutes:
     """Serves requests that match a route; :meth:`handle` returns False for the others."""
 
