@@ -347,7 +347,10 @@ def test_a_request_that_is_not_a_cloudevent_is_refused_with_400(server: Server) 
 
 def test_up_prints_routes_and_one_line_per_request(server: Server) -> None:
     httpx.get(f"{server.url}/v2/users/99?line=1")
-    output = server.output()
+    deadline = time.monotonic() + 10
+    while "/v2/users/99?line=1" not in (output := server.output()):
+        assert time.monotonic() < deadline, output
+        time.sleep(0.02)
     assert "/v2/users/{id}" in output
     assert "API Gateway HTTP API (2.0)" in output
     lines = [line for line in output.splitlines() if "/v2/users/99?line=1" in line]

@@ -175,6 +175,7 @@ def up(
 
     try:
         _run(serve(config, on_ready=ready, on_reload=reloaded))
+        out.flush_requests()
     except SkyletError as exc:
         out.error(str(exc))
         sys.exit(2)
@@ -242,6 +243,7 @@ def serve_function(
 
     try:
         _run(serve(config, on_ready=ready))
+        out.flush_requests()
     except SkyletError as exc:
         out.error(str(exc))
         sys.exit(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Sequence
 from typing import IO
@@ -12,11 +13,14 @@ from rich.table import Table
 
 from skylet.gateway.http_routes import RequestLine
 
+REQUEST_FLUSH_S = 0.02
+
 
 class Output:
     def __init__(self, *, stream: IO[str] | None = None) -> None:
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.rich = self.console.is_terminal
+        self._pending: list[str] = []
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         if self.rich:
@@ -41,21 +45,39 @@ class Output:
             print(text, file=self.console.file, flush=True)
 
     def request(self, line: RequestLine) -> None:
-        """One line per HTTP request: method, path, status, duration, cold or warm."""
+        """One line per HTTP request: method, path, status, duration, cold or warm.
+
+        Lines are written in batches, at most every REQUEST_FLUSH_S, so that printing them does
+        not cost a write per request under load.
+        """
         marker = {True: "cold", False: "warm", None: "-"}[line.cold]
-        text = (
-            f"{line.method:<7} {line.path} {line.status} {line.duration_ms:.1f} ms "
-            f"{marker} {line.function}"
-        )
-        if not self.rich:
-            print(text, file=self.console.file, flush=True)
+        if self.rich:
+            colour = "green" if line.status < 400 else "yellow" if line.status < 500 else "red"
+            text = (
+                f"[bold]{line.method:<7}[/] {escape(line.path)} [{colour}]{line.status}[/] "
+                f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{marker}[/] "
+                f"[dim]{escape(line.function)}[/]"
+            )
+        else:
+            text = (
+                f"{line.method:<7} {line.path} {line.status} {line.duration_ms:.1f} ms "
+                f"{marker} {line.function}"
+            )
+        self._pending.append(text)
+        if len(self._pending) == 1:
+            try:
+                asyncio.get_running_loop().call_later(REQUEST_FLUSH_S, self.flush_requests)
+            except RuntimeError:  # no loop: write at once
+                self.flush_requests()
+
+    def flush_requests(self) -> None:
+        lines, self._pending = self._pending, []
+        if not lines:
             return
-        colour = "green" if line.status < 400 else "yellow" if line.status < 500 else "red"
-        self.console.print(
-            f"[bold]{line.method:<7}[/] {escape(line.path)} [{colour}]{line.status}[/] "
-            f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{marker}[/] "
-            f"[dim]{escape(line.function)}[/]"
-        )
+        if self.rich:
+            self.console.print("\n".join(lines), soft_wrap=True)
+        else:
+            print("\n".join(lines), file=self.console.file, flush=True)
 
     def error(self, text: str) -> None:
         err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
