@@ -34,8 +34,10 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.bench-installed
-	$(BIN)/python bench/coldstart.py
-	$(BIN)/python bench/invoke.py
+	$(BIN)/python -m bench.coldstart
+	$(BIN)/python -m bench.invoke
+	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.reload
 
 clean:
 	rm -rf $(VENV) .skylet .pytest_cache .mypy_cache .ruff_cache

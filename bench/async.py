@@ -15,7 +15,7 @@ have exactly one final ``succeeded`` record and the queue must be empty.
   ceiling the asynchronous path cannot pass, since every event is one such invocation.
 
 Budget (DESIGN.md §6): ≥ 10,000 events/s on SQLite, none lost. Run:
-``.venv/bin/python bench/async.py`` (PostgreSQL at postgresql://postgres@127.0.0.1:5432/test,
+``.venv/bin/python -m bench.async`` (PostgreSQL at postgresql://postgres@127.0.0.1:5432/test,
 in a schema of its own, skipped when unreachable).
 """
 
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvloop
-from common import FUNCTIONS, machine, percentile
 
+from bench.common import FUNCTIONS, machine, percentile
 from skylet.events import AsyncConfig
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings

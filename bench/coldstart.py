@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from common import FUNCTIONS, free_port, percentile, skylet_up, table
+from bench.common import FUNCTIONS, free_port, percentile, skylet_up, table
 
 SAMPLES = 200
 PEER_SAMPLES = 20

@@ -24,14 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# This file's name shadows the standard library's ``http`` package for the modules it imports
-# from its own directory: load the real one first, with this directory off the path.
-_HERE = sys.path.pop(0)
-import http.client  # noqa: E402, F401
-
-sys.path.insert(0, _HERE)
-
-from common import FUNCTIONS, free_port, machine, percentile, skylet_up, wait_http  # noqa: E402
+from bench.common import FUNCTIONS, free_port, machine, percentile, skylet_up, wait_http
 
 BARE_ASGI = """
 async def app(scope, receive, send):

@@ -15,7 +15,8 @@ import time
 
 import boto3
 from botocore.config import Config
-from common import percentile, skylet_up, table
+
+from bench.common import percentile, skylet_up, table
 
 RAW_SAMPLES = 5000
 BOTO_SAMPLES = 1000
