@@ -66,6 +66,12 @@ functions:
   ce:
     handler: web_handlers.cf_event
     style: cloudevent
+  ff:
+    handler: web_handlers.ff_http
+    style: http
+  ffevent:
+    handler: web_handlers.ff_event
+    style: cloudevent
 """
 
 
@@ -385,3 +391,11 @@ def test_serve_function_runs_one_function_as_a_standalone_service(server: Server
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert b"GET     /deep/path?x=1 200" in out
+
+
+def test_functions_written_for_functions_framework_run_unchanged(server: Server) -> None:
+    pytest.importorskip("functions_framework", reason="functions-framework is not installed")
+    assert httpx.get(f"{server.url}/ff?name=g").json() == {"decorated": True, "name": "g"}
+    event = CloudEvent({"type": "t", "source": "/s", "id": "ff-1"}, {"x": 1})
+    headers, body = to_binary(event)
+    assert httpx.post(f"{server.url}/ffevent", headers=headers, content=body).status_code == 200
