@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.blobs.files import FileBlobs
+from skylet.blobs.s3_api import S3Api
+from skylet.blobs.sigv4 import Credentials
 from skylet.deploy import build_functions
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
@@ -26,6 +29,7 @@ from skylet.gateway.http_routes import routes_from_manifest, standalone_routes
 from skylet.gateway.routing import RouteTable
 from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
+from skylet.manifest.events import S3Event
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
 from skylet.reload.snapshots import Snapshots
@@ -33,6 +37,9 @@ from skylet.reload.watcher import ReloadOutcome, Watcher
 from skylet.store import open_store
 
 REAP_INTERVAL_S = 10.0
+#: The credentials local AWS emulators accept by convention, when none are configured.
+LOCAL_ACCESS_KEY = "test"
+LOCAL_SECRET_KEY = "test"
 #: Expired queue messages and dedup ids are dropped this often (the store asks for ~1 minute).
 PURGE_EVERY_REAPS = 6
 
@@ -57,6 +64,10 @@ class ServerConfig:
     reload: bool = False
     #: ``serve-function``: run just this function, as a standalone HTTP service on every path.
     only: str | None = None
+    #: S3 API credentials (access key → secret). Empty: ``test``/``test``, for local use only.
+    credentials: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Buckets anyone may read without signing.
+    public_buckets: frozenset[str] = frozenset()
 
 
 class Platform:
@@ -76,7 +87,14 @@ class Platform:
         self.dispatcher = Dispatcher(
             self.store, self.invoker, self.async_invoker, self.records, settings=config.dispatcher
         )
-        self.gateway = Gateway(self.invoker, self.async_invoker, self.records)
+        self.blobs = FileBlobs(config.data_dir / "blobs")
+        keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
+        self.s3 = S3Api(
+            self.blobs,
+            Credentials(MappingProxyType(keys), config.runtime.region),
+            public=config.public_buckets,
+        )
+        self.gateway = Gateway(self.invoker, self.async_invoker, self.records, self.s3)
         self.manifest: Manifest | None = None
         self.snapshots = Snapshots(config.data_dir / "code") if config.reload else None
         #: The one function a standalone service (``serve-function``) runs.
@@ -109,6 +127,7 @@ class Platform:
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
+        self._create_buckets(manifest)
         if only is None:
             await self.dispatcher.start()
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -130,6 +149,7 @@ class Platform:
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self._route(manifest, table)
+        self._create_buckets(manifest)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -166,6 +186,16 @@ class Platform:
         for snapshot in taken.values():
             snapshots.accept(snapshot)
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
+
+    def _create_buckets(self, manifest: Manifest) -> None:
+        """Buckets named by s3 events exist, as the Serverless Framework creates them."""
+        for spec in manifest.functions.values():
+            for event in spec.events:
+                if isinstance(event, S3Event):
+                    self.blobs.create_bucket(event.bucket, exist_ok=True)
+        for bucket in self.config.public_buckets:
+            self.blobs.create_bucket(bucket, exist_ok=True)
+            self.blobs.set_public(bucket, True)
 
     def _routes(self, manifest: Manifest) -> RouteTable:
         if self.only is not None:

@@ -97,6 +97,22 @@ def cli() -> None:
     show_default=True,
     help="Redeploy when the code or the manifest changes (turn off in production).",
 )
+@click.option(
+    "--credentials",
+    "credentials",
+    multiple=True,
+    metavar="ACCESS_KEY:SECRET",
+    envvar="SKYLET_CREDENTIALS",
+    help="Who may sign S3 requests (repeatable; SKYLET_CREDENTIALS holds them space-separated). "
+    "Without any, access key `test` with secret `test` is accepted, on loopback only.",
+)
+@click.option(
+    "--public-bucket",
+    "public_buckets",
+    multiple=True,
+    metavar="NAME",
+    help="A bucket anyone may read without signing (created if absent).",
+)
 def up(
     target: str,
     host: str,
@@ -108,13 +124,22 @@ def up(
     data_dir: str | None,
     store_url: str,
     reload: bool,
+    credentials: tuple[str, ...],
+    public_buckets: tuple[str, ...],
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file)."""
     out = Output()
     try:
         manifest_path = _manifest_path(target)
+        keys = _credentials(credentials)
     except SkyletError as exc:
         out.error(str(exc))
+        sys.exit(2)
+    if not keys and not _is_loopback(host):
+        out.error(
+            f"listening on {host} needs S3 credentials (--credentials ACCESS_KEY:SECRET or "
+            "SKYLET_CREDENTIALS): the local test/test pair is for loopback only"
+        )
         sys.exit(2)
     settings = RuntimeSettings(
         keepalive_s=keepalive,
@@ -135,6 +160,8 @@ def up(
         runtime=settings,
         store_url=store_url,
         reload=reload,
+        credentials=MappingProxyType(keys),
+        public_buckets=frozenset(public_buckets),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:
@@ -169,6 +196,14 @@ def up(
                 [[r.method, _route_url(base, r.path), r.function, _KINDS[r.kind]] for r in routes],
             )
         platform.gateway.routes.on_request = out.request
+        if keys:
+            out.line(f"S3 API on {base} (path style), for {len(keys)} configured access key(s)")
+        else:
+            out.line(
+                f"S3 API on {base} (path style): no credentials configured, accepting access "
+                "key `test` with secret `test` (local use)",
+                style="yellow",
+            )
         out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
 
     from skylet.server import serve
@@ -249,6 +284,27 @@ def serve_function(
         sys.exit(2)
     except KeyboardInterrupt:
         pass
+
+
+def _credentials(given: tuple[str, ...]) -> dict[str, str]:
+    keys = {}
+    for item in (part for value in given for part in value.split()):
+        access_key, sep, secret = item.partition(":")
+        if not sep or not access_key or not secret:
+            raise SkyletError(f"credentials {item!r} are not ACCESS_KEY:SECRET")
+        keys[access_key] = secret
+    return keys
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _KINDS = {

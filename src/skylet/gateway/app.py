@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from skylet.blobs.s3_api import S3Api, is_s3_request
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
@@ -21,14 +22,22 @@ class Gateway:
         invoker: Invoker,
         async_invoker: AsyncInvoker | None = None,
         records: RecordBook | None = None,
+        s3: S3Api | None = None,
     ) -> None:
         self.invoker = invoker
         self.lambda_api = LambdaApi(invoker, async_invoker)
         self.admin_api = AdminApi(invoker, records)
         self.routes = FunctionRoutes(invoker)
+        self.s3 = s3
         #: A standalone service answers ``/health`` itself even when its function takes every
         #: path, as a Knative service's readiness probe expects.
         self.health_first = False
+
+    def _names_bucket(self, path: str) -> bool:
+        """Whether an unsigned request's path starts with an existing bucket: the S3 API then
+        answers it (public buckets are readable; others refuse it with AccessDenied)."""
+        assert self.s3 is not None
+        return self.s3.has_bucket(path.lstrip("/").split("/", 1)[0])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -37,12 +46,16 @@ class Gateway:
                 await self.lambda_api(scope, receive, send)
             elif path.startswith(ADMIN_PREFIX):
                 await self.admin_api(scope, receive, send)
+            elif self.s3 is not None and is_s3_request(scope):
+                await self.s3(scope, receive, send)
             elif path == "/health" and self.health_first:
                 await respond(
                     send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
                 )
             elif await self.routes.handle(scope, receive, send):
                 pass
+            elif self.s3 is not None and self._names_bucket(path):
+                await self.s3(scope, receive, send)  # unsigned: public reads, or AccessDenied
             elif path == "/health":  # unless a function route claims it
                 await respond(
                     send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]

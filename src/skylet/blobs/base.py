@@ -1,0 +1,127 @@
+"""The blob store's vocabulary: objects, listings, multipart parts, and S3's errors.
+
+Every failure a client can cause is an :class:`S3Error` carrying S3's code and HTTP status, so
+the S3 API answers it as S3 does and the SDK raises the same exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+Chunks = AsyncIterator[bytes]
+
+
+class S3Error(Exception):
+    """An error S3 would answer with ``code`` and ``status``; ``fields`` go into the XML body."""
+
+    def __init__(self, code: str, message: str, status: int, **fields: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields
+
+
+def no_such_bucket(bucket: str) -> S3Error:
+    return S3Error("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket)
+
+
+def no_such_key(key: str) -> S3Error:
+    return S3Error("NoSuchKey", "The specified key does not exist.", 404, Key=key)
+
+
+def no_such_upload(upload_id: str) -> S3Error:
+    return S3Error(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed.",
+        404,
+        UploadId=upload_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # without quotes: hex MD5, or ``<hex>-<parts>`` for multipart uploads
+    last_modified: float  # epoch seconds
+    content_type: str = "binary/octet-stream"
+    metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Content-Encoding, Content-Disposition, Cache-Control, … as given at upload.
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created: float
+    public: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    objects: tuple[ObjectInfo, ...]
+    common_prefixes: tuple[str, ...]
+    truncated: bool
+    next_token: str | None  # the last key or prefix returned, when truncated
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    number: int
+    size: int
+    etag: str
+    last_modified: float
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    """Inclusive ``first``..``last`` byte positions, resolved against the object's size."""
+
+    first: int
+    last: int
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+
+def parse_range(header: str, size: int) -> ByteRange | None:
+    """An HTTP ``Range: bytes=…`` header against an object of ``size`` bytes.
+
+    None: the header is not a single byte range S3 honours, so the whole object is sent (as S3
+    ignores malformed ranges). An unsatisfiable range raises InvalidRange (416).
+    """
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec:
+        return None
+    first_text, dash, last_text = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first_text == "":  # the last N bytes
+            suffix = int(last_text)
+            if suffix <= 0:
+                raise _invalid_range(size)
+            return ByteRange(max(0, size - suffix), size - 1) if size else None
+        first = int(first_text)
+        last = int(last_text) if last_text else size - 1
+    except ValueError:
+        return None
+    if first > last and last_text:
+        return None
+    if first >= size:
+        raise _invalid_range(size)
+    return ByteRange(first, min(last, size - 1))
+
+
+def _invalid_range(size: int) -> S3Error:
+    return S3Error(
+        "InvalidRange",
+        "The requested range is not satisfiable",
+        416,
+        ActualObjectSize=str(size),
+    )
