@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from skylet.blobs.files import FileBlobs
+from skylet.blobs.notifications import Notifier, subscriptions_from_manifest
 from skylet.blobs.s3_api import S3Api
 from skylet.blobs.sigv4 import Credentials
 from skylet.deploy import build_functions
@@ -89,10 +90,12 @@ class Platform:
         )
         self.blobs = FileBlobs(config.data_dir / "blobs")
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
+        self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
         self.s3 = S3Api(
             self.blobs,
             Credentials(MappingProxyType(keys), config.runtime.region),
             public=config.public_buckets,
+            notifier=self.notifier,
         )
         self.gateway = Gateway(self.invoker, self.async_invoker, self.records, self.s3)
         self.manifest: Manifest | None = None
@@ -188,7 +191,11 @@ class Platform:
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
 
     def _create_buckets(self, manifest: Manifest) -> None:
-        """Buckets named by s3 events exist, as the Serverless Framework creates them."""
+        """Buckets named by s3 events exist, as the Serverless Framework creates them, and
+        their changes notify the subscribed functions (not in a standalone service, which has no
+        durable store)."""
+        if self._store_started:
+            self.notifier.subscriptions = subscriptions_from_manifest(manifest)
         for spec in manifest.functions.values():
             for event in spec.events:
                 if isinstance(event, S3Event):

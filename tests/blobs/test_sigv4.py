@@ -104,9 +104,10 @@ def test_the_service_of_a_request_comes_from_its_credential_scope() -> None:
     lambda_auth = [
         (
             "Authorization",
-            "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=x",
+            "AWS4-HMAC-SHA256 Credential=k/20240101/us-east-1/lambda/aws4_request, "
+            "SignedHeaders=host, Signature=x",
         )
-    ]  # noqa: E501
+    ]
     assert sigv4.scope_service(lambda_auth, "") == "lambda"
     assert sigv4.scope_service([], "AWSAccessKeyId=a&Signature=b&Expires=1") == "s3"
     assert sigv4.scope_service([], "") is None

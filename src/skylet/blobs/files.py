@@ -24,7 +24,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from types import MappingProxyType
@@ -48,10 +48,6 @@ MIN_PART_BYTES = 5 * 1024 * 1024
 READ_CHUNK = 256 * 1024
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
-Listener = Callable[[str, str, ObjectInfo | None, str], None]
-"""Called after a change is durable: (bucket, key, the object or None when deleted, event name
-such as ``ObjectCreated:Put``)."""
-
 
 def check_bucket_name(name: str) -> None:
     if not _BUCKET_NAME.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
@@ -70,7 +66,6 @@ def check_key(key: str) -> None:
 class FileBlobs:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.listeners: list[Listener] = []
         self._index: dict[str, dict[str, ObjectInfo]] = {}
 
     # -- buckets -------------------------------------------------------------------------------
@@ -158,7 +153,6 @@ class FileBlobs:
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         content_md5: str | None = None,
-        event: str = "ObjectCreated:Put",
     ) -> ObjectInfo:
         """Store an object from ``chunks``; the digest and size are computed while streaming."""
         check_key(key)
@@ -195,11 +189,11 @@ class FileBlobs:
             metadata=MappingProxyType(dict(metadata or {})),
             headers=MappingProxyType(dict(headers or {})),
         )
-        self._commit(bucket, info, directory, digest, data.name, event)
+        self._commit(bucket, info, directory, digest, data.name)
         return info
 
     def _commit(
-        self, bucket: str, info: ObjectInfo, directory: Path, digest: str, data: str, event: str
+        self, bucket: str, info: ObjectInfo, directory: Path, digest: str, data: str
     ) -> None:
         meta = directory / f"{digest}.json"
         old = _data_name(meta)
@@ -219,8 +213,6 @@ class FileBlobs:
         if old is not None and old != data:
             (directory / old).unlink(missing_ok=True)
         self._objects(bucket)[info.key] = info
-        for listener in self.listeners:
-            listener(bucket, info.key, info, event)
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         info = self._objects(bucket).get(key)
@@ -259,8 +251,6 @@ class FileBlobs:
         if name is not None:
             (directory / name).unlink(missing_ok=True)
         del index[key]
-        for listener in self.listeners:
-            listener(bucket, key, None, "ObjectRemoved:Delete")
         return True
 
     async def copy(
@@ -286,7 +276,6 @@ class FileBlobs:
             content_type=chosen_type,
             metadata=chosen_meta,
             headers=source.headers,
-            event="ObjectCreated:Copy",
         )
 
     def list_objects(
@@ -478,9 +467,7 @@ class FileBlobs:
             metadata=MappingProxyType(dict(upload.get("metadata") or {})),
             headers=MappingProxyType(dict(upload.get("headers") or {})),
         )
-        self._commit(
-            bucket, info, directory, digest, data.name, "ObjectCreated:CompleteMultipartUpload"
-        )
+        self._commit(bucket, info, directory, digest, data.name)
         shutil.rmtree(source, ignore_errors=True)
         return info
 

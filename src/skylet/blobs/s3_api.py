@@ -23,6 +23,8 @@ from xml.sax.saxutils import escape
 from skylet.blobs import sigv4
 from skylet.blobs.base import ObjectInfo, S3Error, parse_range
 from skylet.blobs.files import FileBlobs
+from skylet.blobs.notifications import Change, Notifier
+from skylet.errors import ApiError
 from skylet.gateway.asgi import Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -73,10 +75,12 @@ class S3Api:
         credentials: sigv4.Credentials,
         *,
         public: frozenset[str] = frozenset(),
+        notifier: Notifier | None = None,
     ) -> None:
         self.blobs = blobs
         self.credentials = credentials
         self.public = public
+        self.notifier = notifier
 
     def has_bucket(self, name: str) -> bool:
         try:
@@ -91,6 +95,9 @@ class S3Api:
             await self._handle(scope, receive, send, request_id)
         except S3Error as error:
             await self._error(send, error, scope, request_id)
+        except ApiError as error:  # the durable store could not take the notifications
+            failure = S3Error("ServiceUnavailable", error.message, error.status)
+            await self._error(send, failure, scope, request_id)
         except OSError as error:  # the disk, not the client: S3's 500, and the platform lives on
             log.exception("S3 request failed: %s %s", scope["method"], scope["path"])
             failure = S3Error("InternalError", f"We encountered an internal error: {error}", 500)
@@ -125,14 +132,16 @@ class S3Api:
         payload_hash = self._authenticate(method, raw_path, raw_query, headers, lookup, bucket)
         body = _Body(receive, lookup, payload_hash)
         respond = _Responder(send, request_id, method)
+        client = scope.get("client")
+        source = (client[0] if client else "127.0.0.1", request_id)
         if not bucket:
             if method != "GET":
                 raise _not_implemented(method, raw_path)
             await respond.xml(200, self._list_buckets())
         elif not key:
-            await self._bucket(method, bucket, query, body, respond)
+            await self._bucket(method, bucket, query, body, respond, source)
         else:
-            await self._object(method, bucket, key, query, lookup, body, respond)
+            await self._object(method, bucket, key, query, lookup, body, respond, source)
 
     def _authenticate(
         self,
@@ -156,8 +165,27 @@ class S3Api:
         verified = verify(self.credentials, method, raw_path, raw_query, headers)
         return verified.payload_hash
 
+    async def _changed(
+        self,
+        source: tuple[str, str],
+        bucket: str,
+        key: str,
+        event_name: str,
+        info: ObjectInfo | None,
+    ) -> None:
+        """Queue the change's notifications (durably) before the client hears of success."""
+        if self.notifier is not None:
+            source_ip, request_id = source
+            await self.notifier.notify(Change(bucket, key, event_name, info, source_ip, request_id))
+
     async def _bucket(
-        self, method: str, bucket: str, query: dict[str, str], body: _Body, respond: _Responder
+        self,
+        method: str,
+        bucket: str,
+        query: dict[str, str],
+        body: _Body,
+        respond: _Responder,
+        source: tuple[str, str],
     ) -> None:
         if method == "PUT" and not query:
             await body.read_all(1 << 20)  # CreateBucketConfiguration: the region is ours anyway
@@ -177,7 +205,10 @@ class S3Api:
         elif method == "GET" and not (set(query) & {"acl", "policy", "cors", "tagging"}):
             await respond.xml(200, self._list_objects(bucket, query))
         elif method == "POST" and "delete" in query:
-            await respond.xml(200, self._delete_objects(bucket, await body.read_all(2 << 20)))
+            deleted, document = self._delete_objects(bucket, await body.read_all(2 << 20))
+            for key in deleted:
+                await self._changed(source, bucket, key, "ObjectRemoved:Delete", None)
+            await respond.xml(200, document)
         else:
             raise _not_implemented(method, f"/{bucket}?{'&'.join(query)}")
 
@@ -190,6 +221,7 @@ class S3Api:
         lookup: dict[str, str],
         body: _Body,
         respond: _Responder,
+        source: tuple[str, str],
     ) -> None:
         if method == "PUT" and "uploadId" in query and "partNumber" in query:
             number = _int(query["partNumber"], "partNumber")
@@ -198,7 +230,10 @@ class S3Api:
             )
             await respond.empty(200, {"etag": f'"{part.etag}"'})
         elif method == "PUT" and "x-amz-copy-source" in lookup:
-            await respond.xml(200, await self._copy(bucket, key, lookup))
+            info = await self._copy(bucket, key, lookup)
+            await self._changed(source, bucket, key, "ObjectCreated:Copy", info)
+            result = _el("LastModified", _iso(info.last_modified)) + _el("ETag", f'"{info.etag}"')
+            await respond.xml(200, _xml("CopyObjectResult", result))
         elif method == "PUT" and not query:
             info = await self.blobs.put(
                 bucket,
@@ -209,6 +244,7 @@ class S3Api:
                 headers={k: lookup[k] for k in _KEPT_HEADERS if k in lookup},
                 content_md5=lookup.get("content-md5"),
             )
+            await self._changed(source, bucket, key, "ObjectCreated:Put", info)
             await respond.empty(200, {"etag": f'"{info.etag}"'})
         elif method in _READ_METHODS and "uploadId" in query:
             await respond.xml(200, self._list_parts(bucket, key, query["uploadId"]))
@@ -219,7 +255,8 @@ class S3Api:
             await respond.empty(204)
         elif method == "DELETE" and not query:
             self.blobs.head_bucket(bucket)
-            self.blobs.delete(bucket, key)
+            if self.blobs.delete(bucket, key):
+                await self._changed(source, bucket, key, "ObjectRemoved:Delete", None)
             await respond.empty(204)
         elif method == "POST" and "uploads" in query:
             upload_id = self.blobs.create_upload(
@@ -234,6 +271,7 @@ class S3Api:
         elif method == "POST" and "uploadId" in query:
             wanted = _parts_wanted(await body.read_all(4 << 20))
             info = self.blobs.complete_upload(bucket, key, query["uploadId"], wanted)
+            await self._changed(source, bucket, key, "ObjectCreated:CompleteMultipartUpload", info)
             result = (
                 _el("Location", f"/{bucket}/{quote(key)}")
                 + _el("Bucket", bucket)
@@ -305,7 +343,7 @@ class S3Api:
             parts.append(f"<CommonPrefixes>{_el('Prefix', name(common))}</CommonPrefixes>")
         return _xml("ListBucketResult", "".join(parts))
 
-    def _delete_objects(self, bucket: str, raw: bytes) -> bytes:
+    def _delete_objects(self, bucket: str, raw: bytes) -> tuple[list[str], bytes]:
         self.blobs.head_bucket(bucket)
         root = _parse_xml(raw)
         quiet = (_find_text(root, "Quiet") or "false").lower() == "true"
@@ -313,13 +351,15 @@ class S3Api:
         if len(keys) > 1000:
             raise S3Error("MalformedXML", "You may delete at most 1000 objects at once", 400)
         results = []
+        deleted = []
         for key in keys:
-            self.blobs.delete(bucket, key)
+            if self.blobs.delete(bucket, key):
+                deleted.append(key)
             if not quiet:
                 results.append(f"<Deleted>{_el('Key', key)}</Deleted>")
-        return _xml("DeleteResult", "".join(results))
+        return deleted, _xml("DeleteResult", "".join(results))
 
-    async def _copy(self, bucket: str, key: str, lookup: dict[str, str]) -> bytes:
+    async def _copy(self, bucket: str, key: str, lookup: dict[str, str]) -> ObjectInfo:
         source = unquote(lookup["x-amz-copy-source"].split("?versionId=", 1)[0]).lstrip("/")
         source_bucket, _, source_key = source.partition("/")
         if not source_key:
@@ -337,7 +377,7 @@ class S3Api:
                 "location or encryption attributes.",
                 400,
             )
-        info = await self.blobs.copy(
+        return await self.blobs.copy(
             source_bucket,
             source_key,
             bucket,
@@ -346,8 +386,6 @@ class S3Api:
             content_type=lookup.get("content-type"),
             metadata=_user_metadata(lookup),
         )
-        result = _el("LastModified", _iso(info.last_modified)) + _el("ETag", f'"{info.etag}"')
-        return _xml("CopyObjectResult", result)
 
     def _list_parts(self, bucket: str, key: str, upload_id: str) -> bytes:
         parts = self.blobs.list_parts(bucket, key, upload_id)
