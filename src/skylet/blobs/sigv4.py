@@ -349,6 +349,41 @@ def presign(
     return f"{raw_path}?{query}&X-Amz-Signature={signature(secret, amz_date, scope, canonical)}"
 
 
+def sign_headers(
+    *,
+    access_key: str,
+    secret: str,
+    region: str,
+    method: str,
+    host: str,
+    raw_path: str,
+    raw_query: str = "",
+    payload: bytes | None = b"",
+    headers: Sequence[tuple[str, str]] = (),
+    now: float | None = None,
+) -> list[tuple[str, str]]:
+    """The headers that sign a request with SigV4 (``Authorization`` and what it covers).
+    ``payload=None``: a streamed body, signed as UNSIGNED-PAYLOAD."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now if now is not None else time.time()))
+    scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
+    payload_hash = UNSIGNED if payload is None else hashlib.sha256(payload).hexdigest()
+    signed = [
+        ("host", host),
+        ("x-amz-content-sha256", payload_hash),
+        ("x-amz-date", amz_date),
+        *((k.lower(), v) for k, v in headers),
+    ]
+    names = sorted({k for k, _ in signed})
+    canonical = canonical_request(
+        method, raw_path, canonical_query(raw_query), signed, names, payload_hash
+    )
+    authorization = (
+        f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={';'.join(names)}, "
+        f"Signature={signature(secret, amz_date, scope, canonical)}"
+    )
+    return [*signed[1:], ("authorization", authorization)]
+
+
 def scope_service(headers: Sequence[tuple[str, str]], raw_query: str) -> str | None:
     """The service a request's SigV4 credential scope names (``s3``, ``lambda``, …), if any."""
     for name, value in headers:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from skylet import __version__
+from skylet.cli.bucket import bucket
 from skylet.cli.output import Output
 from skylet.errors import SkyletError
 from skylet.functions import RuntimeSettings
@@ -141,9 +142,13 @@ def up(
             "SKYLET_CREDENTIALS): the local test/test pair is for loopback only"
         )
         sys.exit(2)
+    function_key, function_secret = next(iter(keys.items()), ("test", "test"))
     settings = RuntimeSettings(
         keepalive_s=keepalive,
         max_concurrency=max_concurrency,
+        # Functions sign with the first configured key, so boto3 inside them reaches skylet.
+        aws_access_key_id=function_key,
+        aws_secret_access_key=function_secret,
         endpoint_url=f"http://{host}:{port}",
         base_environment=MappingProxyType(
             {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
@@ -561,6 +566,9 @@ def invocations(
         ["request id", "status", "runs", "throttles", "enqueued (UTC)", "updated", "last error"],
         rows,
     )
+
+
+cli.add_command(bucket)
 
 
 def main() -> None:
