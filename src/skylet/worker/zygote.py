@@ -38,11 +38,9 @@ import socket
 import sys
 import traceback
 
+# web brings cloudevents (~11 ms to import) and python-multipart (~5 ms): paid here once, for
+# ~0.6 MB shared, rather than by every instance on its first event or form (docs/runtime.md).
 from skylet.worker import context, handler, instance, protocol, web  # noqa: F401
-
-# CloudEvent functions receive cloudevents' CloudEvent; importing it takes ~30 ms, paid here once.
-with contextlib.suppress(ImportError):
-    import cloudevents.http  # noqa: F401
 
 _F_SETPIPE_SZ = 1031
 _PR_SET_PDEATHSIG = 1
