@@ -38,6 +38,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.invoke
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.reload
+	$(BIN)/python -m bench.storage
 
 clean:
 	rm -rf $(VENV) .skylet .pytest_cache .mypy_cache .ruff_cache
