@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -110,6 +111,7 @@ def test_http_api_event_has_every_field_api_gateway_sends(server: Server) -> Non
     assert event["isBase64Encoded"] is False
     assert "body" not in event
     assert "stageVariables" not in event
+    assert "x-forwarded-for" not in event["headers"]  # only REST APIs add forwarding headers
     context = event["requestContext"]
     assert context["http"] == {
         "method": "GET",
@@ -128,6 +130,13 @@ def test_http_api_event_has_every_field_api_gateway_sends(server: Server) -> Non
     assert context["time"].endswith(" +0000")
 
 
+def test_http_api_paths_and_parameters_arrive_decoded(server: Server) -> None:
+    event = httpx.get(f"{server.url}/v2/users/a%20b%2Fc").json()
+    assert event["rawPath"] == "/v2/users/a b/c"
+    assert event["requestContext"]["http"]["path"] == "/v2/users/a b/c"
+    assert event["pathParameters"] == {"id": "a b/c"}
+
+
 def test_http_api_bodies_are_text_or_base64_by_content_type(server: Server) -> None:
     text = httpx.post(f"{server.url}/v2/items", json={"k": "v"}).json()
     assert (text["body"], text["isBase64Encoded"]) == ('{"k":"v"}', False)
@@ -137,6 +146,14 @@ def test_http_api_bodies_are_text_or_base64_by_content_type(server: Server) -> N
     ).json()
     assert binary["isBase64Encoded"] is True
     assert base64.b64decode(binary["body"]) == raw
+    form = httpx.post(f"{server.url}/v2/items", data={"a": "1"}).json()
+    assert (form["body"], form["isBase64Encoded"]) == (base64.b64encode(b"a=1").decode(), True)
+    problem = httpx.post(
+        f"{server.url}/v2/items",
+        content=b"{}",
+        headers={"content-type": "application/problem+json"},
+    ).json()
+    assert (problem["body"], problem["isBase64Encoded"]) == ("e30=", True)
 
 
 def test_rest_api_event_has_multi_value_fields_and_the_stage(server: Server) -> None:
@@ -144,6 +161,8 @@ def test_rest_api_event_has_multi_value_fields_and_the_stage(server: Server) -> 
         f"{server.url}/v1/users/7?x=1&x=2", headers=[("X-Dup", "1"), ("X-Dup", "2")]
     )
     event = response.json()
+    assert response.headers["x-amzn-requestid"] == event["requestContext"]["requestId"]
+    assert response.headers["x-amz-apigw-id"] == event["requestContext"]["extendedRequestId"]
     assert event["resource"] == "/v1/users/{id}"
     assert event["path"] == "/v1/users/7"
     assert event["httpMethod"] == "GET"
@@ -151,6 +170,13 @@ def test_rest_api_event_has_multi_value_fields_and_the_stage(server: Server) -> 
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     assert event["multiValueHeaders"]["x-dup"] == ["1", "2"]
     assert event["headers"]["x-dup"] == "2"
+    headers = event["headers"]
+    assert "content-length" not in {name.lower() for name in headers}
+    assert "connection" not in {name.lower() for name in headers}
+    assert headers["X-Forwarded-For"] == "127.0.0.1"
+    assert headers["X-Forwarded-Port"] == str(server.port)
+    assert headers["X-Forwarded-Proto"] == "http"
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", headers["X-Amzn-Trace-Id"])
     assert event["pathParameters"] == {"id": "7"}
     assert event["stageVariables"] is None
     assert event["body"] is None
@@ -161,12 +187,25 @@ def test_rest_api_event_has_multi_value_fields_and_the_stage(server: Server) -> 
     assert context["resourcePath"] == "/v1/users/{id}"
     assert context["identity"]["sourceIp"] == "127.0.0.1"
     assert context["identity"]["cognitoIdentityId"] is None
+    assert "apiKey" not in context["identity"] and "apiKeyId" not in context["identity"]
+    assert context["domainName"] == f"127.0.0.1:{server.port}"
+    assert re.fullmatch(r"[0-9a-f]{6}", context["deploymentId"])
     assert isinstance(context["requestTimeEpoch"], int)
+    again = httpx.get(f"{server.url}/v1/users/8").json()["requestContext"]
+    assert again["deploymentId"] == context["deploymentId"]
+    assert again["extendedRequestId"] != context["extendedRequestId"]
 
 
-def test_greedy_path_parameters_keep_slashes_and_decode(server: Server) -> None:
+def test_rest_api_paths_and_parameters_stay_percent_encoded(server: Server) -> None:
+    event = httpx.get(f"{server.url}/v1/users/a%20b%2Fc").json()
+    assert event["path"] == "/v1/users/a%20b%2Fc"
+    assert event["requestContext"]["path"] == "/test/v1/users/a%20b%2Fc"
+    assert event["pathParameters"] == {"id": "a%20b%2Fc"}
+
+
+def test_greedy_path_parameters_keep_slashes_and_stay_encoded_in_1_0(server: Server) -> None:
     event = httpx.delete(f"{server.url}/v1/files/a/b%20c/d.txt").json()
-    assert event["pathParameters"] == {"proxy": "a/b c/d.txt"}
+    assert event["pathParameters"] == {"proxy": "a/b%20c/d.txt"}
     assert event["httpMethod"] == "DELETE"
 
 
@@ -176,9 +215,10 @@ def test_greedy_path_parameters_keep_slashes_and_decode(server: Server) -> None:
         ("plain", 200, "application/json", b'{"hello": "world"}'),
         ("string", 200, "application/json", b'"just a string"'),
         ("binary", 200, "image/png", b"\x89PNG\x00\xff"),
-        ("malformed", 502, "application/json", b'{"message": "Internal Server Error"}'),
-        ("raise", 502, "application/json", b'{"message": "Internal Server Error"}'),
-        ("slow", 504, "application/json", b'{"message": "Endpoint request timed out"}'),
+        ("default", 200, "text/plain; charset=utf-8", b"ok"),
+        ("malformed", 500, "application/json", b'{"message":"Internal Server Error"}'),
+        ("raise", 500, "application/json", b'{"message":"Internal Server Error"}'),
+        ("slow", 503, "application/json", b'{"message":"Service Unavailable"}'),
     ],
 )
 def test_http_api_responses_map_as_api_gateway_maps_them(
@@ -188,6 +228,8 @@ def test_http_api_responses_map_as_api_gateway_maps_them(
     assert response.status_code == status
     assert response.headers["content-type"] == content_type
     assert response.content == body
+    assert response.headers["apigw-requestid"]
+    assert "x-amzn-errortype" not in response.headers
 
 
 def test_multi_value_headers_and_cookies_become_repeated_headers(server: Server) -> None:
@@ -199,16 +241,38 @@ def test_multi_value_headers_and_cookies_become_repeated_headers(server: Server)
     assert response.text == "made"
 
 
-def test_rest_api_errors_use_the_rest_api_texts(server: Server) -> None:
-    response = httpx.get(f"{server.url}/rest/shape?kind=malformed")
-    assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
+@pytest.mark.parametrize(
+    ("kind", "status", "content_type", "body", "error_type"),
+    [
+        ("default", 200, "application/json", b"ok", None),
+        ("plain", 502, "application/json", b'{"message": "Internal server error"}', "Internal"),
+        ("malformed", 502, "application/json", b'{"message": "Internal server error"}', "Internal"),
+        ("raise", 502, "application/json", b'{"message": "Internal server error"}', "Internal"),
+        ("slow", 504, "application/json", b'{"message": "Endpoint request timed out"}', None),
+    ],
+)
+def test_rest_api_responses_and_errors_use_the_rest_api_forms(
+    server: Server, kind: str, status: int, content_type: str, body: bytes, error_type: str | None
+) -> None:
+    response = httpx.get(f"{server.url}/rest/shape?kind={kind}", timeout=30)
+    assert response.status_code == status
+    assert response.headers["content-type"] == content_type
+    assert response.content == body
+    assert response.headers["x-amzn-requestid"]
+    assert response.headers["x-amz-apigw-id"]
+    assert "apigw-requestid" not in response.headers
+    if error_type is None:
+        assert "x-amzn-errortype" not in response.headers
+    else:
+        assert response.headers["x-amzn-errortype"] == f"{error_type}ServerErrorException"
 
 
 def test_unknown_routes_get_api_gateways_not_found(server: Server) -> None:
     response = httpx.get(f"{server.url}/no/such/route")
     assert response.status_code == 404
-    assert response.json() == {"message": "Not Found"}
+    assert response.content == b'{"message":"Not Found"}'
+    assert response.headers["apigw-requestid"]
+    assert "x-amzn-errortype" not in response.headers
     assert httpx.post(f"{server.url}/v2/users/1").status_code == 404  # wrong method
 
 
@@ -219,11 +283,16 @@ def test_cors_preflight_is_answered_and_responses_carry_the_origin(server: Serve
     )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "*"
-    assert "GET" in preflight.headers["access-control-allow-methods"]
-    assert "OPTIONS" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-methods"] == "OPTIONS,GET"
     assert "Content-Type" in preflight.headers["access-control-allow-headers"]
+    assert "vary" not in preflight.headers
+    # Any OPTIONS on the path is the preflight, with or without Access-Control-Request-Method.
+    bare = httpx.options(f"{server.url}/rest/shape")
+    assert bare.status_code == 200
+    assert bare.headers["access-control-allow-methods"] == "OPTIONS,GET"
     response = httpx.get(f"{server.url}/rest/shape", headers={"Origin": "http://app.test"})
     assert response.headers["access-control-allow-origin"] == "*"
+    assert "vary" not in response.headers
     # A route without cors: no preflight answer of its own
     assert "access-control-allow-origin" not in httpx.get(f"{server.url}/shape").headers
 

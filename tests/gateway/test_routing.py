@@ -42,12 +42,48 @@ def test_an_exact_method_beats_any_and_methods_must_match() -> None:
     assert served_by(table(("GET", "/only-get", "g")), "POST", "/only-get") is None
 
 
-def test_parameters_are_decoded_and_an_encoded_slash_stays_in_one_segment() -> None:
-    t = table(("GET", "/files/{name}", "one"), ("GET", "/all/{rest+}", "greedy"))
-    match = t.match("GET", "/files/a%2Fb%20c")
-    assert match is not None and match.path_parameters == {"name": "a/b c"}
-    match = t.match("GET", "/all/x/y%20z")
-    assert match is not None and match.path_parameters == {"rest": "x/y z"}
+@pytest.mark.parametrize(
+    ("path", "raw", "decoded"),
+    [
+        pytest.param("/files/plain", {"name": "plain"}, {"name": "plain"}, id="plain values"),
+        pytest.param(
+            "/files/a%2Fb%20c",
+            {"name": "a%2Fb%20c"},
+            {"name": "a/b c"},
+            id="an encoded slash stays in one segment",
+        ),
+        pytest.param(
+            "/all/x/y%20z",
+            {"rest": "x/y%20z"},
+            {"rest": "x/y z"},
+            id="a greedy value keeps its slashes",
+        ),
+        pytest.param(
+            "/all/a%2Fb/c",
+            {"rest": "a%2Fb/c"},
+            {"rest": "a/b/c"},
+            id="a greedy value decodes an encoded slash",
+        ),
+        pytest.param(
+            "/lit%65ral/x",
+            {"id": "x"},
+            {"id": "x"},
+            id="literal segments are compared decoded",
+        ),
+    ],
+)
+def test_parameters_are_kept_as_sent_and_decoded_on_demand(
+    path: str, raw: dict[str, str], decoded: dict[str, str]
+) -> None:
+    t = table(
+        ("GET", "/files/{name}", "one"),
+        ("GET", "/all/{rest+}", "greedy"),
+        ("GET", "/literal/{id}", "literal"),
+    )
+    match = t.match("GET", path)
+    assert match is not None
+    assert match.raw_path_parameters == raw
+    assert match.path_parameters == decoded
 
 
 def test_default_route_catches_what_nothing_else_matches() -> None:

@@ -1,5 +1,6 @@
 """API Gateway's Lambda proxy integration: the event a function receives and how its result
-becomes the HTTP response, for REST APIs (payload format 1.0) and HTTP APIs (2.0). Pure.
+becomes the HTTP response, for REST APIs (payload format 1.0) and HTTP APIs (2.0). Pure, apart
+from drawing random request and trace ids.
 
 The shapes follow AWS's documented examples field by field, including which fields are ``null``
 and which are absent. docs/http.md lists the values skylet fills in (api id, domain, account).
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 import random
 import time
@@ -20,7 +22,8 @@ from urllib.parse import parse_qsl
 
 from skylet.gateway.routing import RouteMatch
 
-#: Content types an HTTP API passes as text; every other body arrives base64-encoded.
+#: Content types an HTTP API passes as text (with ``text/*``); every other body, and a body
+#: without a content type, arrives base64-encoded.
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
 #: Content types a REST API (with skylet's default binary media types) passes base64-encoded.
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
@@ -30,6 +33,14 @@ _BINARY_TYPES = (
     "application/zip",
     "application/gzip",
     "multipart/form-data",
+)
+#: Request headers a REST API does not pass to the function (it sets its own forwarding ones).
+_REST_DROPPED = frozenset(
+    {"content-length", "connection", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
+)
+#: The top-level keys a REST API accepts in a proxy result; any other is a 502.
+_REST_RESULT_KEYS = frozenset(
+    {"body", "statusCode", "headers", "multiValueHeaders", "isBase64Encoded"}
 )
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -45,9 +56,11 @@ class HttpRequest:
     headers: tuple[tuple[str, str], ...]  # names as sent, in order, duplicates kept
     body: bytes
     source_ip: str
-    host: str
+    host: str  # the Host header (or the server's address when there is none)
     received_at: float  # epoch seconds
     protocol: str = "HTTP/1.1"
+    scheme: str = "http"
+    port: int = 80  # the port the client connected to
 
     def header(self, name: str) -> str | None:
         lower = name.lower()
@@ -69,6 +82,38 @@ class Api:
     @property
     def domain_name(self) -> str:
         return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+
+    @property
+    def deployment_id(self) -> str:
+        """A 6-character deployment id like API Gateway's ``wtzexd``, stable per api id."""
+        return hashlib.sha256(f"deployment/{self.api_id}".encode()).hexdigest()[:6]
+
+
+def _short_id() -> str:
+    """16 characters, like ``JKJaXmPLvHcESHA=``: an HTTP API request id, or a REST API's
+    extended request id. Unique, not secret: a pseudo-random source is enough and costs no
+    system call."""
+    return base64.b64encode(random.randbytes(11)).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestIds:
+    """The ids API Gateway gives one request, and sends back in the response's headers."""
+
+    rest: bool  # a REST API (payload 1.0) rather than an HTTP API
+    request_id: str  # REST: a UUID; HTTP API: 16 characters
+    extended_id: str = ""  # REST only: ``extendedRequestId``, sent back as ``x-amz-apigw-id``
+
+    @classmethod
+    def new(cls, *, rest: bool) -> RequestIds:
+        if rest:
+            return cls(True, str(uuid.uuid4()), _short_id())
+        return cls(False, _short_id())
+
+    def headers(self) -> list[tuple[str, str]]:
+        if self.rest:
+            return [("x-amzn-RequestId", self.request_id), ("x-amz-apigw-id", self.extended_id)]
+        return [("apigw-requestid", self.request_id)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +137,18 @@ def _clf_time(epoch: float) -> str:
     return _clf_second(int(epoch))
 
 
+def trace_id(epoch: float) -> str:
+    """An X-Ray trace header, ``Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>``."""
+    return f"Root=1-{int(epoch):08x}-{random.randbytes(12).hex()}"
+
+
 def _media_type(request: HttpRequest) -> str:
     value = request.header("content-type") or ""
     return value.split(";", 1)[0].strip().lower()
 
 
 def _is_text_for_http_api(media_type: str) -> bool:
-    return (
-        media_type.startswith("text/")
-        or media_type in _TEXT_TYPES
-        or media_type.endswith(("+json", "+xml"))
-    )
+    return media_type.startswith("text/") or media_type in _TEXT_TYPES
 
 
 def _body(request: HttpRequest, binary: bool) -> tuple[str, bool]:
@@ -114,14 +160,8 @@ def _body(request: HttpRequest, binary: bool) -> tuple[str, bool]:
         return base64.b64encode(request.body).decode(), True
 
 
-def http_api_request_id() -> str:
-    """An HTTP API request id: 16 characters, like ``JKJaXmPLvHcESHA=``. Unique, not secret:
-    a pseudo-random source is enough and costs no system call."""
-    return base64.b64encode(random.randbytes(11)).decode()
-
-
-def v2_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str) -> dict[str, Any]:
-    """The HTTP API (payload format 2.0) event."""
+def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds) -> dict[str, Any]:
+    """The HTTP API (payload format 2.0) event. ``rawPath`` is the decoded path, as AWS sends it."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in request.headers:
@@ -143,7 +183,7 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
             "sourceIp": request.source_ip,
             "userAgent": request.header("user-agent") or "",
         },
-        "requestId": request_id,
+        "requestId": ids.request_id,
         "routeKey": route_key,
         "stage": api.stage,
         "time": _clf_time(request.received_at),
@@ -152,7 +192,7 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": request.raw_path,
+        "rawPath": request.path,
         "rawQueryString": request.query_string,
     }
     if cookies:
@@ -164,8 +204,8 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
     if query:
         event["queryStringParameters"] = query
     event["requestContext"] = context
-    if match.path_parameters:
-        event["pathParameters"] = dict(match.path_parameters)
+    if match.raw_path_parameters:
+        event["pathParameters"] = match.path_parameters
     if request.body:
         body, encoded = _body(request, not _is_text_for_http_api(_media_type(request)))
         event["body"] = body
@@ -175,11 +215,30 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
     return event
 
 
-def v1_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str) -> dict[str, Any]:
-    """The REST API (payload format 1.0) proxy event."""
+def _rest_headers(request: HttpRequest) -> list[tuple[str, str]]:
+    """The request headers a REST API passes: the client's, less Content-Length and Connection,
+    plus the forwarding headers and a trace id (the client's own trace id is kept)."""
+    forwarded_for = request.header("x-forwarded-for")
+    headers = [(k, v) for k, v in request.headers if k.lower() not in _REST_DROPPED]
+    headers.append(
+        (
+            "X-Forwarded-For",
+            f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
+        )
+    )
+    headers.append(("X-Forwarded-Port", str(request.port)))
+    headers.append(("X-Forwarded-Proto", request.scheme))
+    if request.header("x-amzn-trace-id") is None:
+        headers.append(("X-Amzn-Trace-Id", trace_id(request.received_at)))
+    return headers
+
+
+def v1_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds) -> dict[str, Any]:
+    """The REST API (payload format 1.0) proxy event. ``path`` and ``pathParameters`` stay
+    percent-encoded as sent; ``domainName`` is the request's Host."""
     headers: dict[str, str] = {}
     multi_headers: dict[str, list[str]] = {}
-    for name, value in request.headers:
+    for name, value in _rest_headers(request):
         headers[name] = value
         multi_headers.setdefault(name, []).append(value)
     query: dict[str, str] = {}
@@ -192,8 +251,6 @@ def v1_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
         (
             "accessKey",
             "accountId",
-            "apiKey",
-            "apiKeyId",
             "caller",
             "cognitoAuthenticationProvider",
             "cognitoAuthenticationType",
@@ -217,25 +274,26 @@ def v1_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
         body, encoded = None, False
     return {
         "resource": resource,
-        "path": request.path,
+        "path": request.raw_path,
         "httpMethod": request.method,
-        "headers": headers or None,
-        "multiValueHeaders": multi_headers or None,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": dict(match.path_parameters) or None,
+        "pathParameters": dict(match.raw_path_parameters) or None,
         "stageVariables": None,
         "requestContext": {
             "accountId": api.account_id,
             "apiId": api.api_id,
-            "domainName": api.domain_name,
+            "deploymentId": api.deployment_id,
+            "domainName": request.host,
             "domainPrefix": api.api_id,
-            "extendedRequestId": http_api_request_id(),
+            "extendedRequestId": ids.extended_id,
             "httpMethod": request.method,
             "identity": identity,
-            "path": f"/{api.stage}{request.path}",
+            "path": f"/{api.stage}{request.raw_path}",
             "protocol": request.protocol,
-            "requestId": request_id,
+            "requestId": ids.request_id,
             "requestTime": _clf_time(request.received_at),
             "requestTimeEpoch": int(request.received_at * 1000),
             "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, resource).hex[:6],
@@ -247,47 +305,71 @@ def v1_event(request: HttpRequest, match: RouteMatch, api: Api, request_id: str)
     }
 
 
+# -- error answers --------------------------------------------------------------------------
+
+
+def _api_error(
+    ids: RequestIds, status: int, message: str, *, error_type: str = "", spaced: bool = False
+) -> HttpResponse:
+    """API Gateway's own answer. A REST API's integration failures (502, 504) have a space after
+    the colon, ``{"message": "Internal server error"}``; its other answers and every HTTP API
+    answer are compact."""
+    headers = [("content-type", "application/json"), *ids.headers()]
+    if error_type and ids.rest:
+        headers.append(("x-amzn-ErrorType", error_type))
+    body = json.dumps({"message": message}, separators=(", ", ": ") if spaced else (",", ":"))
+    return HttpResponse(status, headers, body.encode())
+
+
+def internal_error(ids: RequestIds) -> HttpResponse:
+    """A function error or a malformed result: REST 502, HTTP API 500."""
+    if ids.rest:
+        return _api_error(
+            ids,
+            502,
+            "Internal server error",
+            error_type="InternalServerErrorException",
+            spaced=True,
+        )
+    return _api_error(ids, 500, "Internal Server Error")
+
+
+def timeout_error(ids: RequestIds) -> HttpResponse:
+    """The function timed out: REST 504, HTTP API 503."""
+    if ids.rest:
+        return _api_error(ids, 504, "Endpoint request timed out", spaced=True)
+    return _api_error(ids, 503, "Service Unavailable")
+
+
+def not_found(ids: RequestIds) -> HttpResponse:
+    """No route: a REST API answers 403 Missing Authentication Token, an HTTP API 404."""
+    if ids.rest:
+        return _api_error(
+            ids,
+            403,
+            "Missing Authentication Token",
+            error_type="MissingAuthenticationTokenException",
+        )
+    return _api_error(ids, 404, "Not Found")
+
+
+def too_large(ids: RequestIds) -> HttpResponse:
+    return _api_error(ids, 413, "Request Too Long" if ids.rest else "Request Entity Too Large")
+
+
+def throttled(ids: RequestIds) -> HttpResponse:
+    return _api_error(ids, 429, "Too Many Requests")
+
+
+def unavailable(ids: RequestIds) -> HttpResponse:
+    return _api_error(ids, 503, "Service Unavailable")
+
+
 # -- responses ------------------------------------------------------------------------------
 
 
 class MalformedResponse(ValueError):
     """The function's result is not a proxy response API Gateway could send."""
-
-
-def _api_error(status: int, message: str, request_id: str) -> HttpResponse:
-    headers = [("content-type", "application/json"), ("apigw-requestid", request_id)]
-    if status >= 500:
-        headers.append(("x-amzn-errortype", "InternalServerErrorException"))
-    return HttpResponse(status, headers, json.dumps({"message": message}).encode())
-
-
-def internal_error(request_id: str, *, rest: bool) -> HttpResponse:
-    """502 for a function error or a malformed result (the REST API's text differs in case)."""
-    message = "Internal server error" if rest else "Internal Server Error"
-    return _api_error(502, message, request_id)
-
-
-def timeout_error(request_id: str) -> HttpResponse:
-    return _api_error(504, "Endpoint request timed out", request_id)
-
-
-def not_found(request_id: str, *, rest: bool) -> HttpResponse:
-    """No route: a REST API answers 403 Missing Authentication Token, an HTTP API 404."""
-    if rest:
-        return _api_error(403, "Missing Authentication Token", request_id)
-    return _api_error(404, "Not Found", request_id)
-
-
-def too_large(request_id: str, *, rest: bool) -> HttpResponse:
-    return _api_error(413, "Request Too Long" if rest else "Request Entity Too Large", request_id)
-
-
-def throttled(request_id: str) -> HttpResponse:
-    return _api_error(429, "Too Many Requests", request_id)
-
-
-def unavailable(request_id: str) -> HttpResponse:
-    return _api_error(503, "Service Unavailable", request_id)
 
 
 def _header_value(value: Any) -> str:
@@ -310,13 +392,19 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
     if not isinstance(single, dict) or not isinstance(multi, dict):
         raise MalformedResponse("headers must be objects")
     for name, values in multi.items():
+        if values is None:
+            continue  # null: the header is not sent
         if not isinstance(values, list):
             raise MalformedResponse(f"multiValueHeaders.{name} is not a list")
         headers.extend((name, _header_value(v)) for v in values)
     multi_names = {n.lower() for n in multi}
     for name, value in single.items():
-        if name.lower() not in multi_names:  # multiValueHeaders win for the same name
+        # multiValueHeaders win for the same name; null means "do not send it"
+        if value is not None and name.lower() not in multi_names:
             headers.append((name, _header_value(value)))
+    # A result that names no Content-Type gets a default one; naming it null suppresses it.
+    if "content-type" not in multi_names | {n.lower() for n in single}:
+        headers.append(("content-type", "text/plain; charset=utf-8" if v2 else "application/json"))
     if v2:
         cookies = result.get("cookies") or []
         if not isinstance(cookies, list):
@@ -341,13 +429,17 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
 
 
 def v1_response(payload: bytes) -> HttpResponse:
-    """The HTTP response for a REST API route; MalformedResponse when API Gateway would 502."""
+    """The HTTP response for a REST API route; MalformedResponse when API Gateway would 502:
+    not an object, no valid ``statusCode``, or a key other than the five it knows."""
     try:
         result = json.loads(payload)
     except ValueError as error:
         raise MalformedResponse("the result is not JSON") from error
     if not isinstance(result, dict):
         raise MalformedResponse("the result is not an object")
+    unknown = sorted(set(result) - _REST_RESULT_KEYS)
+    if unknown:
+        raise MalformedResponse(f"unknown keys in the result: {', '.join(unknown)}")
     return _structured(result, v2=False)
 
 

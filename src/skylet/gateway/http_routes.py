@@ -21,7 +21,7 @@ from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
 from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, read_body
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
-from skylet.invoker.invoker import Invoker
+from skylet.invoker.invoker import InvocationResult, Invoker
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
 from skylet.worker import http_envelope
@@ -117,9 +117,10 @@ class FunctionRoutes:
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
         origin = _header(scope, b"origin")
-        if method == "OPTIONS" and _header(scope, b"access-control-request-method"):
+        if method == "OPTIONS":
             headers = cors.preflight(self.table.methods_for(raw_path), origin)
-            if headers is not None:
+            if headers is not None:  # CORS routes are REST API routes: its request ids
+                headers.extend(apigw.RequestIds.new(rest=True).headers())
                 await _send(send, apigw.HttpResponse(200, headers, b""))
                 self._line(scope, 200, started, "(cors)", None)
                 return True
@@ -127,23 +128,25 @@ class FunctionRoutes:
         if match is None:
             return False
         route = match.route
-        request_id = str(uuid.uuid4()) if route.kind != "http_api" else apigw.http_api_request_id()
+        if route.kind == "function":  # a UUID, as Lambda's own request ids; no API around it
+            ids = apigw.RequestIds(False, str(uuid.uuid4()))
+        else:
+            ids = apigw.RequestIds.new(rest=route.kind == "rest")
         cold: bool | None = None
         try:
             body = await read_body(receive, MAX_BODY_BYTES)
         except BodyTooLarge:
-            response = apigw.too_large(request_id, rest=route.kind == "rest")
+            response = apigw.too_large(ids)
         except ConnectionResetError:
             return True  # the client left before sending its body: nothing to run
         else:
             request = _request(scope, raw_path, body)
-            response, cold = await self._invoke(request, match, request_id)
+            if route.kind == "function":
+                response, cold = await self._call_function(request, route, ids)
+            else:
+                response, cold = await self._call_lambda(request, match, ids)
         if route.cors is not None:
             response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
-        if route.kind == "http_api":
-            response.headers.append(("apigw-requestid", request_id))
-        elif route.kind == "rest":
-            response.headers.append(("x-amzn-RequestId", request_id))
         await _send(send, response)
         self._line(scope, response.status, started, route.function, cold)
         return True
@@ -151,54 +154,72 @@ class FunctionRoutes:
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
-        request_id = str(uuid.uuid4()) if rest else apigw.http_api_request_id()
-        await _send(send, apigw.not_found(request_id, rest=rest))
+        await _send(send, apigw.not_found(apigw.RequestIds.new(rest=rest)))
+
+    async def _call_lambda(
+        self, request: apigw.HttpRequest, match: RouteMatch, ids: apigw.RequestIds
+    ) -> tuple[apigw.HttpResponse, bool | None]:
+        """A Lambda-style function behind a REST API or HTTP API route; the response carries
+        the API's request id headers, whether the function or API Gateway answered."""
+        if ids.rest:
+            event = apigw.v1_event(request, match, self._rest_api(), ids)
+        else:
+            event = apigw.v2_event(request, match, self.api, ids)
+        outcome = await self._invoke(match.route.function, json.dumps(event).encode(), ids)
+        if isinstance(outcome, apigw.HttpResponse):
+            return outcome, None
+        if outcome.function_error is not None:
+            if b'"Sandbox.Timedout"' in outcome.payload:
+                return apigw.timeout_error(ids), outcome.cold
+            return apigw.internal_error(ids), outcome.cold
+        try:
+            if ids.rest:
+                response = apigw.v1_response(outcome.payload)
+            else:
+                response = apigw.v2_response(outcome.payload)
+        except apigw.MalformedResponse:
+            return apigw.internal_error(ids), outcome.cold
+        response.headers.extend(ids.headers())
+        return response, outcome.cold
+
+    async def _call_function(
+        self, request: apigw.HttpRequest, route: Route, ids: apigw.RequestIds
+    ) -> tuple[apigw.HttpResponse, bool | None]:
+        """A Cloud Functions or Knative style function: the request through the HTTP envelope."""
+        payload = http_envelope.encode_request(
+            method=request.method,
+            path=request.path[len(route.strip_prefix) :] or "/",
+            raw_path=request.raw_path[len(route.strip_prefix) :] or "/",
+            query=request.query_string,
+            headers=[(k.lower(), v) for k, v in request.headers],
+            remote_addr=request.source_ip,
+            scheme=request.scheme,
+            host=request.host,
+            body=request.body,
+        )
+        outcome = await self._invoke(route.function, payload, ids)
+        if isinstance(outcome, apigw.HttpResponse):
+            return outcome, None
+        if outcome.function_error is not None:
+            return _function_crashed(outcome.payload), outcome.cold
+        try:
+            status, headers, body = http_envelope.decode_response(outcome.payload)
+        except http_envelope.EnvelopeError:
+            return apigw.internal_error(ids), outcome.cold
+        return apigw.HttpResponse(status, list(headers), body), outcome.cold
 
     async def _invoke(
-        self, request: apigw.HttpRequest, match: RouteMatch, request_id: str
-    ) -> tuple[apigw.HttpResponse, bool | None]:
-        route = match.route
-        rest = route.kind == "rest"
-        if route.kind == "function":
-            payload = http_envelope.encode_request(
-                method=request.method,
-                path=request.path[len(route.strip_prefix) :] or "/",
-                raw_path=request.raw_path[len(route.strip_prefix) :] or "/",
-                query=request.query_string,
-                headers=[(k.lower(), v) for k, v in request.headers],
-                remote_addr=request.source_ip,
-                scheme="http",
-                host=request.host,
-                body=request.body,
-            )
-        elif rest:
-            event = apigw.v1_event(request, match, self._rest_api(), request_id)
-            payload = json.dumps(event).encode()
-        else:
-            payload = json.dumps(apigw.v2_event(request, match, self.api, request_id)).encode()
+        self, function: str, payload: bytes, ids: apigw.RequestIds
+    ) -> InvocationResult | apigw.HttpResponse:
+        """The invocation's result, or API Gateway's answer when the invoker refused it."""
         try:
-            result = await self.invoker.invoke(route.function, payload, request_id=request_id)
+            return await self.invoker.invoke(function, payload, request_id=ids.request_id)
         except TooManyRequests:
-            return apigw.throttled(request_id), None
+            return apigw.throttled(ids)
         except ServiceUnavailable:
-            return apigw.unavailable(request_id), None
+            return apigw.unavailable(ids)
         except ApiError:
-            return apigw.internal_error(request_id, rest=rest), None
-        if result.function_error is not None:
-            if route.kind == "function":
-                return _function_crashed(result.payload), result.cold
-            if b'"Sandbox.Timedout"' in result.payload:
-                return apigw.timeout_error(request_id), result.cold
-            return apigw.internal_error(request_id, rest=rest), result.cold
-        try:
-            if route.kind == "function":
-                status, headers, body = http_envelope.decode_response(result.payload)
-                return apigw.HttpResponse(status, list(headers), body), result.cold
-            if rest:
-                return apigw.v1_response(result.payload), result.cold
-            return apigw.v2_response(result.payload), result.cold
-        except (apigw.MalformedResponse, http_envelope.EnvelopeError):
-            return apigw.internal_error(request_id, rest=rest), result.cold
+            return apigw.internal_error(ids)
 
     def _rest_api(self) -> apigw.Api:
         return apigw.Api(self.api.account_id, self.api.region, self.api.api_id, self.rest_stage)
@@ -231,6 +252,7 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
     client = scope.get("client")
     server = scope.get("server")
     host = _header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
+    scheme = str(scope.get("scheme", "http"))
     return apigw.HttpRequest(
         method=scope["method"],
         raw_path=raw_path,
@@ -242,6 +264,8 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
         host=host,
         received_at=time.time(),
         protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+        scheme=scheme,
+        port=int(server[1]) if server else (443 if scheme == "https" else 80),
     )
 
 

@@ -61,7 +61,13 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
     route: Route
-    path_parameters: dict[str, str] = field(default_factory=dict)
+    #: Parameter values as sent, percent-encoded: what payload format 1.0 passes.
+    raw_path_parameters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path_parameters(self) -> dict[str, str]:
+        """Parameter values percent-decoded: what payload format 2.0 passes."""
+        return {name: unquote(value) for name, value in self.raw_path_parameters.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +94,10 @@ class RouteTable:
         return bool(self.routes)
 
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
-        """The route serving ``method raw_path``. The path is matched as sent, segment by
-        segment, so ``a%2Fb`` stays one segment; parameter values are then percent-decoded."""
-        segments = [unquote(s) for s in raw_path.split("/") if s]
+        """The route serving ``method raw_path``. The path is split as sent, so ``a%2Fb`` stays
+        one segment; literal segments are compared decoded; parameter values are kept as sent
+        (:attr:`RouteMatch.path_parameters` decodes them)."""
+        segments = _segments(raw_path)
         best: _Scored | None = None
         for route in self._routes:
             if route.method not in (method, ANY):
@@ -106,11 +113,16 @@ class RouteTable:
 
     def methods_for(self, raw_path: str) -> list[Route]:
         """Every route whose path matches ``raw_path``, whatever its method (CORS preflight)."""
-        segments = [unquote(s) for s in raw_path.split("/") if s]
+        segments = _segments(raw_path)
         return [r for r in self._routes if _score(r, segments) is not None]
 
 
-def _score(route: Route, segments: list[str]) -> _Scored | None:
+def _segments(raw_path: str) -> list[tuple[str, str]]:
+    """Each non-empty segment of ``raw_path``: (as sent, decoded)."""
+    return [(s, unquote(s)) for s in raw_path.split("/") if s]
+
+
+def _score(route: Route, segments: list[tuple[str, str]]) -> _Scored | None:
     """How specific a match is (higher wins), or None when ``route`` does not match."""
     template = route.segments
     params: dict[str, str] = {}
@@ -120,15 +132,15 @@ def _score(route: Route, segments: list[str]) -> _Scored | None:
             rest = segments[index:]
             if not rest:
                 return None  # a greedy parameter needs at least one segment
-            params[part[1:-2]] = "/".join(rest)
+            params[part[1:-2]] = "/".join(raw for raw, _ in rest)
             rank.append(1)
             break
         if index >= len(segments):
             return None
         if part.startswith("{"):
-            params[part[1:-1]] = segments[index]
+            params[part[1:-1]] = segments[index][0]
             rank.append(2)
-        elif part == segments[index]:
+        elif part == segments[index][1]:
             rank.append(3)
         else:
             return None
