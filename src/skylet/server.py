@@ -130,7 +130,7 @@ class Platform:
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
-        self._create_buckets(manifest)
+        await self._create_buckets(manifest)
         if only is None:
             await self.dispatcher.start()
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -152,7 +152,7 @@ class Platform:
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self._route(manifest, table)
-        self._create_buckets(manifest)
+        await self._create_buckets(manifest)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -190,7 +190,7 @@ class Platform:
             snapshots.accept(snapshot)
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
 
-    def _create_buckets(self, manifest: Manifest) -> None:
+    async def _create_buckets(self, manifest: Manifest) -> None:
         """Buckets named by s3 events exist, as the Serverless Framework creates them, and
         their changes notify the subscribed functions (not in a standalone service, which has no
         durable store)."""
@@ -199,10 +199,9 @@ class Platform:
         for spec in manifest.functions.values():
             for event in spec.events:
                 if isinstance(event, S3Event):
-                    self.blobs.create_bucket(event.bucket, exist_ok=True)
+                    await self.blobs.create_bucket(event.bucket, exist_ok=True)
         for bucket in self.config.public_buckets:
-            self.blobs.create_bucket(bucket, exist_ok=True)
-            self.blobs.set_public(bucket, True)
+            await self.blobs.create_bucket(bucket, exist_ok=True)
 
     def _routes(self, manifest: Manifest) -> RouteTable:
         if self.only is not None:

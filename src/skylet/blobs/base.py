@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 
 Chunks = AsyncIterator[bytes]
 
@@ -125,3 +126,83 @@ def _invalid_range(size: int) -> S3Error:
         416,
         ActualObjectSize=str(size),
     )
+
+
+class BlobStore(Protocol):
+    """Buckets and objects: the filesystem store (``files.py``) or a real S3 (``s3.py``).
+
+    Every failure a client caused is an :class:`S3Error`; bodies travel as async iterators of
+    chunks, never whole.
+    """
+
+    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None: ...
+    async def head_bucket(self, bucket: str) -> BucketInfo: ...
+    async def list_buckets(self) -> list[BucketInfo]: ...
+    async def delete_bucket(self, bucket: str) -> None: ...
+
+    async def put(
+        self,
+        bucket: str,
+        key: str,
+        chunks: Chunks,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_md5: str | None = None,
+    ) -> ObjectInfo: ...
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo: ...
+
+    async def read(
+        self, bucket: str, key: str, byte_range: ByteRange | None = None
+    ) -> tuple[ObjectInfo, Chunks]:
+        """The object's info and its bytes (or ``byte_range`` of them), as one version."""
+        ...
+
+    async def delete(self, bucket: str, key: str) -> bool:
+        """False when ``key`` did not exist (which S3 does not report as an error)."""
+        ...
+
+    async def copy(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        replace_metadata: bool = False,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectInfo: ...
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> Listing: ...
+
+    async def create_upload(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str: ...
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, chunks: Chunks
+    ) -> PartInfo: ...
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]: ...
+    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None: ...
+
+    async def complete_upload(
+        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
+    ) -> ObjectInfo: ...

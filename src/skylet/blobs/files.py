@@ -74,14 +74,14 @@ class FileBlobs:
         check_bucket_name(bucket)
         return self.root / bucket
 
-    def head_bucket(self, bucket: str) -> BucketInfo:
+    def _head_bucket(self, bucket: str) -> BucketInfo:
         try:
             raw = json.loads((self._bucket_dir(bucket) / "bucket.json").read_bytes())
         except FileNotFoundError:
             raise no_such_bucket(bucket) from None
-        return BucketInfo(bucket, float(raw["created"]), bool(raw.get("public", False)))
+        return BucketInfo(bucket, float(raw["created"]))
 
-    def create_bucket(self, bucket: str, *, public: bool = False, exist_ok: bool = False) -> None:
+    def _create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
         directory = self._bucket_dir(bucket)
         if (directory / "bucket.json").exists():
             if exist_ok:
@@ -95,26 +95,20 @@ class FileBlobs:
             )
         (directory / "objects").mkdir(parents=True, exist_ok=True)
         (directory / "uploads").mkdir(exist_ok=True)
-        _write_json(directory / "bucket.json", {"created": time.time(), "public": public})
+        _write_json(directory / "bucket.json", {"created": time.time()})
 
-    def set_public(self, bucket: str, public: bool) -> None:
-        info = self.head_bucket(bucket)
-        _write_json(
-            self._bucket_dir(bucket) / "bucket.json", {"created": info.created, "public": public}
-        )
-
-    def list_buckets(self) -> list[BucketInfo]:
+    def _list_buckets(self) -> list[BucketInfo]:
         if not self.root.is_dir():
             return []
         found = []
         for entry in sorted(self.root.iterdir()):
             if entry.is_dir() and (entry / "bucket.json").exists():
                 with contextlib.suppress(S3Error):
-                    found.append(self.head_bucket(entry.name))
+                    found.append(self._head_bucket(entry.name))
         return found
 
-    def delete_bucket(self, bucket: str) -> None:
-        self.head_bucket(bucket)
+    def _delete_bucket(self, bucket: str) -> None:
+        self._head_bucket(bucket)
         if self._objects(bucket):
             raise S3Error(
                 "BucketNotEmpty",
@@ -134,7 +128,7 @@ class FileBlobs:
     def _objects(self, bucket: str) -> dict[str, ObjectInfo]:
         index = self._index.get(bucket)
         if index is None:
-            self.head_bucket(bucket)
+            self._head_bucket(bucket)
             index = {}
             for meta in (self._bucket_dir(bucket) / "objects").glob("*/*.json"):
                 with contextlib.suppress(OSError, ValueError, KeyError):
@@ -156,7 +150,7 @@ class FileBlobs:
     ) -> ObjectInfo:
         """Store an object from ``chunks``; the digest and size are computed while streaming."""
         check_key(key)
-        self.head_bucket(bucket)
+        self._head_bucket(bucket)
         directory, digest = self._paths(bucket, key)
         directory.mkdir(parents=True, exist_ok=True)
         version = uuid.uuid4().hex
@@ -214,16 +208,16 @@ class FileBlobs:
             (directory / old).unlink(missing_ok=True)
         self._objects(bucket)[info.key] = info
 
-    def head(self, bucket: str, key: str) -> ObjectInfo:
+    def _head(self, bucket: str, key: str) -> ObjectInfo:
         info = self._objects(bucket).get(key)
         if info is None:
             raise no_such_key(key)
         return info
 
-    def open(self, bucket: str, key: str) -> tuple[ObjectInfo, Any]:
+    def _open(self, bucket: str, key: str) -> tuple[ObjectInfo, Any]:
         """The object's info and an open binary file of its data (the caller closes it)."""
         for _ in range(3):  # a concurrent overwrite may remove the data file between the reads
-            info = self.head(bucket, key)
+            info = self._head(bucket, key)
             directory, digest = self._paths(bucket, key)
             name = _data_name(directory / f"{digest}.json")
             if name is None:
@@ -234,12 +228,7 @@ class FileBlobs:
                 continue
         raise no_such_key(key)
 
-    async def read(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> Chunks:
-        """The object's bytes (or a range of them), in chunks."""
-        _, handle = self.open(bucket, key)
-        return _stream(handle, byte_range)
-
-    def delete(self, bucket: str, key: str) -> bool:
+    def _delete(self, bucket: str, key: str) -> bool:
         """Remove ``key``; False when it did not exist (which S3 does not report as an error)."""
         index = self._objects(bucket)
         if key not in index:
@@ -264,7 +253,7 @@ class FileBlobs:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
-        source, handle = self.open(source_bucket, source_key)
+        source, handle = self._open(source_bucket, source_key)
         if replace_metadata:
             chosen_type, chosen_meta = content_type, metadata
         else:
@@ -278,7 +267,7 @@ class FileBlobs:
             headers=source.headers,
         )
 
-    def list_objects(
+    def _list_objects(
         self,
         bucket: str,
         *,
@@ -326,7 +315,7 @@ class FileBlobs:
         return self._bucket_dir(bucket) / "uploads" / upload_id
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
-        self.head_bucket(bucket)
+        self._head_bucket(bucket)
         try:
             raw: dict[str, Any] = json.loads(
                 (self._upload_dir(bucket, upload_id) / "upload.json").read_bytes()
@@ -337,7 +326,7 @@ class FileBlobs:
             raise no_such_upload(upload_id)
         return raw
 
-    def create_upload(
+    def _create_upload(
         self,
         bucket: str,
         key: str,
@@ -347,7 +336,7 @@ class FileBlobs:
         headers: Mapping[str, str] | None = None,
     ) -> str:
         check_key(key)
-        self.head_bucket(bucket)
+        self._head_bucket(bucket)
         upload_id = uuid.uuid4().hex
         directory = self._upload_dir(bucket, upload_id)
         directory.mkdir(parents=True)
@@ -389,7 +378,7 @@ class FileBlobs:
         _write_json(directory / f"part-{number:05d}.json", asdict(part))
         return part
 
-    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+    def _list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         self._upload(bucket, key, upload_id)
         directory = self._upload_dir(bucket, upload_id)
         parts = []
@@ -398,11 +387,11 @@ class FileBlobs:
             parts.append(PartInfo(**raw))
         return parts
 
-    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+    def _abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self._upload(bucket, key, upload_id)
         shutil.rmtree(self._upload_dir(bucket, upload_id), ignore_errors=True)
 
-    def complete_upload(
+    def _complete_upload(
         self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
     ) -> ObjectInfo:
         """Join the listed parts (number, ETag) into the object; ETag ``md5(md5s)-N``."""
@@ -423,7 +412,7 @@ class FileBlobs:
                 400,
                 UploadId=upload_id,
             )
-        have = {p.number: p for p in self.list_parts(bucket, key, upload_id)}
+        have = {p.number: p for p in self._list_parts(bucket, key, upload_id)}
         chosen: list[PartInfo] = []
         for number, etag in wanted:
             part = have.get(number)
@@ -470,6 +459,69 @@ class FileBlobs:
         self._commit(bucket, info, directory, digest, data.name)
         shutil.rmtree(source, ignore_errors=True)
         return info
+
+    # -- the BlobStore interface: the work above is local and quick, so it runs inline ------
+
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        return self._head_bucket(bucket)
+
+    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
+        self._create_bucket(bucket, exist_ok=exist_ok)
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        return self._list_buckets()
+
+    async def delete_bucket(self, bucket: str) -> None:
+        self._delete_bucket(bucket)
+
+    async def head(self, bucket: str, key: str) -> ObjectInfo:
+        return self._head(bucket, key)
+
+    async def read(
+        self, bucket: str, key: str, byte_range: ByteRange | None = None
+    ) -> tuple[ObjectInfo, Chunks]:
+        info, handle = self._open(bucket, key)
+        return info, _stream(handle, byte_range)
+
+    async def delete(self, bucket: str, key: str) -> bool:
+        return self._delete(bucket, key)
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> Listing:
+        return self._list_objects(
+            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        )
+
+    async def create_upload(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        return self._create_upload(
+            bucket, key, content_type=content_type, metadata=metadata, headers=headers
+        )
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+        return self._list_parts(bucket, key, upload_id)
+
+    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self._abort_upload(bucket, key, upload_id)
+
+    async def complete_upload(
+        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
+    ) -> ObjectInfo:
+        return self._complete_upload(bucket, key, upload_id, wanted)
 
 
 async def _stream(handle: Any, byte_range: ByteRange | None) -> AsyncIterator[bytes]:

@@ -16,13 +16,11 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
 from skylet.blobs import sigv4
-from skylet.blobs.base import ObjectInfo, S3Error, parse_range
-from skylet.blobs.files import FileBlobs
+from skylet.blobs.base import BlobStore, ObjectInfo, S3Error, parse_range
 from skylet.blobs.notifications import Change, Notifier
 from skylet.errors import ApiError
 from skylet.gateway.asgi import Receive, Scope, Send
@@ -71,7 +69,7 @@ class S3Api:
 
     def __init__(
         self,
-        blobs: FileBlobs,
+        blobs: BlobStore,
         credentials: sigv4.Credentials,
         *,
         public: frozenset[str] = frozenset(),
@@ -82,9 +80,9 @@ class S3Api:
         self.public = public
         self.notifier = notifier
 
-    def has_bucket(self, name: str) -> bool:
+    async def has_bucket(self, name: str) -> bool:
         try:
-            self.blobs.head_bucket(name)
+            await self.blobs.head_bucket(name)
         except S3Error:
             return False
         return True
@@ -137,7 +135,7 @@ class S3Api:
         if not bucket:
             if method != "GET":
                 raise _not_implemented(method, raw_path)
-            await respond.xml(200, self._list_buckets())
+            await respond.xml(200, await self._list_buckets())
         elif not key:
             await self._bucket(method, bucket, query, body, respond, source)
         else:
@@ -189,23 +187,23 @@ class S3Api:
     ) -> None:
         if method == "PUT" and not query:
             await body.read_all(1 << 20)  # CreateBucketConfiguration: the region is ours anyway
-            self.blobs.create_bucket(bucket)
+            await self.blobs.create_bucket(bucket)
             await respond.empty(200, {"location": f"/{bucket}"})
         elif method == "HEAD":
-            self.blobs.head_bucket(bucket)
+            await self.blobs.head_bucket(bucket)
             await respond.empty(200, {"x-amz-bucket-region": self.credentials.region})
         elif method == "DELETE" and not query:
-            self.blobs.delete_bucket(bucket)
+            await self.blobs.delete_bucket(bucket)
             await respond.empty(204)
         elif method == "GET" and "location" in query:
-            self.blobs.head_bucket(bucket)
+            await self.blobs.head_bucket(bucket)
             region = self.credentials.region
             constraint = "" if region == "us-east-1" else escape(region)
             await respond.xml(200, _xml("LocationConstraint", constraint))
         elif method == "GET" and not (set(query) & {"acl", "policy", "cors", "tagging"}):
-            await respond.xml(200, self._list_objects(bucket, query))
+            await respond.xml(200, await self._list_objects(bucket, query))
         elif method == "POST" and "delete" in query:
-            deleted, document = self._delete_objects(bucket, await body.read_all(2 << 20))
+            deleted, document = await self._delete_objects(bucket, await body.read_all(2 << 20))
             for key in deleted:
                 await self._changed(source, bucket, key, "ObjectRemoved:Delete", None)
             await respond.xml(200, document)
@@ -247,19 +245,19 @@ class S3Api:
             await self._changed(source, bucket, key, "ObjectCreated:Put", info)
             await respond.empty(200, {"etag": f'"{info.etag}"'})
         elif method in _READ_METHODS and "uploadId" in query:
-            await respond.xml(200, self._list_parts(bucket, key, query["uploadId"]))
+            await respond.xml(200, await self._list_parts(bucket, key, query["uploadId"]))
         elif method in _READ_METHODS and not (set(query) - _GET_OVERRIDES):
             await self._get(method, bucket, key, query, lookup, respond)
         elif method == "DELETE" and "uploadId" in query:
-            self.blobs.abort_upload(bucket, key, query["uploadId"])
+            await self.blobs.abort_upload(bucket, key, query["uploadId"])
             await respond.empty(204)
         elif method == "DELETE" and not query:
-            self.blobs.head_bucket(bucket)
-            if self.blobs.delete(bucket, key):
+            await self.blobs.head_bucket(bucket)
+            if await self.blobs.delete(bucket, key):
                 await self._changed(source, bucket, key, "ObjectRemoved:Delete", None)
             await respond.empty(204)
         elif method == "POST" and "uploads" in query:
-            upload_id = self.blobs.create_upload(
+            upload_id = await self.blobs.create_upload(
                 bucket,
                 key,
                 content_type=lookup.get("content-type"),
@@ -270,7 +268,7 @@ class S3Api:
             await respond.xml(200, _xml("InitiateMultipartUploadResult", result))
         elif method == "POST" and "uploadId" in query:
             wanted = _parts_wanted(await body.read_all(4 << 20))
-            info = self.blobs.complete_upload(bucket, key, query["uploadId"], wanted)
+            info = await self.blobs.complete_upload(bucket, key, query["uploadId"], wanted)
             await self._changed(source, bucket, key, "ObjectCreated:CompleteMultipartUpload", info)
             result = (
                 _el("Location", f"/{bucket}/{quote(key)}")
@@ -284,15 +282,15 @@ class S3Api:
 
     # -- operations ----------------------------------------------------------------------------
 
-    def _list_buckets(self) -> bytes:
+    async def _list_buckets(self) -> bytes:
         buckets = "".join(
             f"<Bucket>{_el('Name', b.name)}{_el('CreationDate', _iso(b.created))}</Bucket>"
-            for b in self.blobs.list_buckets()
+            for b in await self.blobs.list_buckets()
         )
         owner = f"<Owner>{_el('ID', OWNER_ID)}{_el('DisplayName', 'skylet')}</Owner>"
         return _xml("ListAllMyBucketsResult", f"{owner}<Buckets>{buckets}</Buckets>")
 
-    def _list_objects(self, bucket: str, query: dict[str, str]) -> bytes:
+    async def _list_objects(self, bucket: str, query: dict[str, str]) -> bytes:
         v2 = query.get("list-type") == "2"
         prefix = query.get("prefix", "")
         delimiter = query.get("delimiter", "")
@@ -305,7 +303,7 @@ class S3Api:
             after = _decode_token(token) if token else query.get("start-after", "")
         else:
             after = query.get("marker", "")
-        listing = self.blobs.list_objects(
+        listing = await self.blobs.list_objects(
             bucket, prefix=prefix, delimiter=delimiter, start_after=after, max_keys=max_keys
         )
 
@@ -343,8 +341,8 @@ class S3Api:
             parts.append(f"<CommonPrefixes>{_el('Prefix', name(common))}</CommonPrefixes>")
         return _xml("ListBucketResult", "".join(parts))
 
-    def _delete_objects(self, bucket: str, raw: bytes) -> tuple[list[str], bytes]:
-        self.blobs.head_bucket(bucket)
+    async def _delete_objects(self, bucket: str, raw: bytes) -> tuple[list[str], bytes]:
+        await self.blobs.head_bucket(bucket)
         root = _parse_xml(raw)
         quiet = (_find_text(root, "Quiet") or "false").lower() == "true"
         keys = [_find_text(o, "Key") or "" for o in _find_all(root, "Object")]
@@ -353,7 +351,7 @@ class S3Api:
         results = []
         deleted = []
         for key in keys:
-            if self.blobs.delete(bucket, key):
+            if await self.blobs.delete(bucket, key):
                 deleted.append(key)
             if not quiet:
                 results.append(f"<Deleted>{_el('Key', key)}</Deleted>")
@@ -387,8 +385,8 @@ class S3Api:
             metadata=_user_metadata(lookup),
         )
 
-    def _list_parts(self, bucket: str, key: str, upload_id: str) -> bytes:
-        parts = self.blobs.list_parts(bucket, key, upload_id)
+    async def _list_parts(self, bucket: str, key: str, upload_id: str) -> bytes:
+        parts = await self.blobs.list_parts(bucket, key, upload_id)
         body = _el("Bucket", bucket) + _el("Key", key) + _el("UploadId", upload_id)
         body += _el("IsTruncated", "false")
         for part in parts:
@@ -408,34 +406,37 @@ class S3Api:
         lookup: dict[str, str],
         respond: _Responder,
     ) -> None:
-        info, handle = self.blobs.open(bucket, key)
-        try:
-            status = _conditions(info, lookup)
-            headers = _object_headers(info)
-            for name, header in _GET_OVERRIDE_HEADERS.items():
-                if name in query:
-                    headers[header] = query[name]
-            if status is not None:
-                if status == 304:
-                    await respond.empty(304, {"etag": headers["etag"]})
-                    return
-                raise S3Error(
-                    "PreconditionFailed",
-                    "At least one of the pre-conditions you specified did not hold",
-                    412,
-                    Condition="If-Match",
-                )
-            byte_range = parse_range(lookup["range"], info.size) if "range" in lookup else None
-            if byte_range is None:
-                headers["content-length"] = str(info.size)
-                await respond.stream(200, headers, _chunks(handle, 0, info.size), method)
-            else:
-                headers["content-length"] = str(byte_range.length)
-                headers["content-range"] = f"bytes {byte_range.first}-{byte_range.last}/{info.size}"
-                chunks = _chunks(handle, byte_range.first, byte_range.length)
-                await respond.stream(206, headers, chunks, method)
-        finally:
-            handle.close()
+        info = await self.blobs.head(bucket, key)
+        status = _conditions(info, lookup)
+        headers = _object_headers(info)
+        for name, header in _GET_OVERRIDE_HEADERS.items():
+            if name in query:
+                headers[header] = query[name]
+        if status == 304:
+            await respond.empty(304, {"etag": headers["etag"]})
+            return
+        if status == 412:
+            raise S3Error(
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+                412,
+                Condition="If-Match",
+            )
+        byte_range = parse_range(lookup["range"], info.size) if "range" in lookup else None
+        if method == "HEAD":
+            headers["content-length"] = str(info.size if byte_range is None else byte_range.length)
+            await respond.stream(200 if byte_range is None else 206, headers, _nothing(), method)
+            return
+        # The bytes come from one version: the one ``read`` opens (a PUT may land in between).
+        info, chunks = await self.blobs.read(bucket, key, byte_range)
+        headers.update(_object_headers(info))
+        if byte_range is None:
+            headers["content-length"] = str(info.size)
+            await respond.stream(200, headers, chunks, method)
+        else:
+            headers["content-length"] = str(byte_range.length)
+            headers["content-range"] = f"bytes {byte_range.first}-{byte_range.last}/{info.size}"
+            await respond.stream(206, headers, chunks, method)
 
 
 _GET_OVERRIDE_HEADERS = {
@@ -582,15 +583,9 @@ def _not_implemented(method: str, what: str) -> S3Error:
     )
 
 
-async def _chunks(handle: Any, first: int, length: int) -> AsyncIterator[bytes]:
-    handle.seek(first)
-    remaining = length
-    while remaining > 0:
-        chunk = handle.read(min(256 * 1024, remaining))
-        if not chunk:
-            return
-        remaining -= len(chunk)
-        yield chunk
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""
 
 
 class _Body:

@@ -33,11 +33,11 @@ class Gateway:
         #: path, as a Knative service's readiness probe expects.
         self.health_first = False
 
-    def _names_bucket(self, path: str) -> bool:
+    async def _names_bucket(self, path: str) -> bool:
         """Whether an unsigned request's path starts with an existing bucket: the S3 API then
         answers it (public buckets are readable; others refuse it with AccessDenied)."""
         assert self.s3 is not None
-        return self.s3.has_bucket(path.lstrip("/").split("/", 1)[0])
+        return await self.s3.has_bucket(path.lstrip("/").split("/", 1)[0])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -54,7 +54,7 @@ class Gateway:
                 )
             elif await self.routes.handle(scope, receive, send):
                 pass
-            elif self.s3 is not None and self._names_bucket(path):
+            elif self.s3 is not None and await self._names_bucket(path):
                 await self.s3(scope, receive, send)  # unsigned: public reads, or AccessDenied
             elif path == "/health":  # unless a function route claims it
                 await respond(
