@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.notifications import Notifier, subscriptions_from_manifest
+from skylet.blobs.s3 import S3Blobs
 from skylet.blobs.s3_api import S3Api
 from skylet.blobs.sigv4 import Credentials
 from skylet.deploy import build_functions
@@ -69,6 +71,33 @@ class ServerConfig:
     credentials: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Buckets anyone may read without signing.
     public_buckets: frozenset[str] = frozenset()
+    #: ``--blobs``: "" keeps objects in files under ``data_dir/blobs``; an http(s) URL names
+    #: an S3-compatible server that several nodes share, with ``blobs_credentials``.
+    blobs_url: str = ""
+    blobs_credentials: tuple[str, str] = ("test", "test")
+
+
+def open_blobs(config: ServerConfig) -> BlobStore:
+    """The blob store ``--blobs`` names: files (the default) or an S3-compatible server."""
+    if not config.blobs_url:
+        return FileBlobs(config.data_dir / "blobs")
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError:
+        raise ConfigError(
+            "--blobs with an S3 endpoint needs boto3: pip install 'skylet[s3]'"
+        ) from None
+    access_key, secret = config.blobs_credentials
+    client = boto3.client(
+        "s3",
+        endpoint_url=config.blobs_url,
+        region_name=config.runtime.region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+    )
+    return S3Blobs(client)
 
 
 class Platform:
@@ -88,7 +117,7 @@ class Platform:
         self.dispatcher = Dispatcher(
             self.store, self.invoker, self.async_invoker, self.records, settings=config.dispatcher
         )
-        self.blobs = FileBlobs(config.data_dir / "blobs")
+        self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
         self.s3 = S3Api(

@@ -108,6 +108,15 @@ def cli() -> None:
     "Without any, access key `test` with secret `test` is accepted, on loopback only.",
 )
 @click.option(
+    "--blobs",
+    "blobs_url",
+    default="",
+    envvar="SKYLET_BLOBS",
+    help="Object storage: files under the state directory (default), or the http(s) URL of an "
+    "S3-compatible server shared by several nodes (credentials from AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY).",
+)
+@click.option(
     "--public-bucket",
     "public_buckets",
     multiple=True,
@@ -126,6 +135,7 @@ def up(
     store_url: str,
     reload: bool,
     credentials: tuple[str, ...],
+    blobs_url: str,
     public_buckets: tuple[str, ...],
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file)."""
@@ -167,6 +177,11 @@ def up(
         reload=reload,
         credentials=MappingProxyType(keys),
         public_buckets=frozenset(public_buckets),
+        blobs_url=blobs_url,
+        blobs_credentials=(
+            os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        ),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:

@@ -31,7 +31,7 @@ class Output:
                 table.add_row(*row)
             self.console.print(table)
             return
-        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+        widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
         print(title, file=self.console.file)
         for row in (columns, *rows):
             line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
