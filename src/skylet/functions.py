@@ -10,7 +10,7 @@ from typing import Literal
 
 from skylet.events.config import DEFAULT_ASYNC_CONFIG, AsyncConfig
 
-Style = Literal["lambda", "http", "cloudevent"]
+Style = Literal["lambda", "http", "cloudevent", "background"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@ record, through the durable queue; and a kill -9 right after a successful PUT lo
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shutil
 import signal
@@ -38,6 +40,13 @@ functions:
       - s3:
           bucket: uploads
           event: s3:ObjectRemoved:*
+  gcs:
+    handler: s3_handlers.process_file
+    style: background
+    events:
+      - s3:
+          bucket: photos
+          event: s3:ObjectCreated:*
 """
 
 
@@ -165,3 +174,32 @@ def test_kill_9_right_after_a_successful_put_loses_no_notification(project: Path
         assert keys == {f"in/{n}.txt" for n in range(30)}
     finally:
         stop_server(again)
+
+
+def test_a_background_function_gets_the_cloud_storage_object(server: Server) -> None:
+    s3 = s3_client(server)
+    s3.put_object(Bucket="photos", Key="cats/tom.jpg", Body=b"meow", ContentType="image/jpeg")
+    deadline = time.monotonic() + 20
+    while True:
+        text = httpx.get(f"{server.url}/_skylet/functions/gcs/logs").text
+        if "GCSEVENT " in text:
+            break
+        assert time.monotonic() < deadline, text
+        time.sleep(0.05)
+    line = next(json.loads(entry)["text"] for entry in text.splitlines() if "GCSEVENT " in entry)
+    event = json.loads(line.split("GCSEVENT ", 1)[1].splitlines()[0])
+    data = event["data"]
+    assert (data["bucket"], data["name"]) == ("photos", "cats/tom.jpg")
+    assert data["kind"] == "storage#object"
+    assert data["metageneration"] == "1"
+    assert data["contentType"] == "image/jpeg"
+    assert data["size"] == "4"
+    assert data["md5Hash"] == base64.b64encode(hashlib.md5(b"meow").digest()).decode()
+    assert data["timeCreated"].endswith("Z") and data["updated"] == data["timeCreated"]
+    assert data["id"] == f"photos/cats/tom.jpg/{data['generation']}"
+    assert event["event_type"] == "google.storage.object.finalize"
+    assert event["resource"] == {
+        "service": "storage.googleapis.com",
+        "name": "projects/_/buckets/photos/objects/cats/tom.jpg",
+        "type": "storage#object",
+    }

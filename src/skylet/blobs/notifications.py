@@ -7,6 +7,10 @@ The record is the one S3 sends (event structure 2.1): ``eventVersion``, ``eventS
 object (key URL-encoded as S3 encodes it, size, ETag and a sequencer; a deletion carries only the
 key and the sequencer).
 
+A Cloud Functions background function (``style: background``) gets Cloud Storage's shape
+instead: the object resource (bucket, name, generation, metageneration, timeCreated, updated,
+contentType, size, md5Hash, …) and the event context, as the seed's §4.2 function expects.
+
 The S3 API awaits :meth:`Notifier.notify` after the object is committed and before it answers:
 a client that got its 200 knows the notifications are durably queued, so a ``kill -9`` right
 after a successful PUT loses none.
@@ -14,12 +18,13 @@ after a successful PUT loses none.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from skylet.blobs.base import ObjectInfo
 from skylet.manifest import Manifest
@@ -38,6 +43,8 @@ class Subscription:
     prefix: str
     suffix: str
     configuration_id: str
+    #: ``s3``: S3's record; ``gcs``: Cloud Storage's object, for background functions.
+    shape: str = "s3"
 
     def matches(self, bucket: str, key: str, event_name: str) -> bool:
         if bucket != self.bucket or not key.startswith(self.prefix):
@@ -62,6 +69,7 @@ def subscriptions_from_manifest(manifest: Manifest) -> list[Subscription]:
                     prefix=event.prefix,
                     suffix=event.suffix,
                     configuration_id=f"{spec.name}-s3-{index + 1}",
+                    shape="gcs" if spec.style == "background" else "s3",
                 )
             )
     return found
@@ -98,8 +106,7 @@ def s3_record(change: Change, subscription: Subscription, region: str) -> dict[s
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": region,
-        "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment))
-        + f".{int(moment * 1000) % 1000:03d}Z",
+        "eventTime": _rfc3339(moment),
         "eventName": change.event_name,
         "userIdentity": {"principalId": PRINCIPAL},
         "requestParameters": {"sourceIPAddress": change.source_ip},
@@ -120,6 +127,60 @@ def s3_record(change: Change, subscription: Subscription, region: str) -> dict[s
     }
 
 
+def _rfc3339(epoch: float) -> str:
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+    )
+
+
+def gcs_event(change: Change) -> dict[str, object]:
+    """A Cloud Functions background event for a change: Cloud Storage's object resource as
+    ``data`` and the event's ``context`` (``google.storage.object.finalize`` or ``.delete``)."""
+    bucket, key, info = change.bucket, change.key, change.info
+    moment = info.last_modified if info is not None else time.time()
+    generation = str(int(moment * 1_000_000))
+    quoted = quote(key, safe="")
+    data: dict[str, object] = {
+        "kind": "storage#object",
+        "id": f"{bucket}/{key}/{generation}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}/o/{quoted}",
+        "name": key,
+        "bucket": bucket,
+        "generation": generation,
+        "metageneration": "1",
+        "timeCreated": _rfc3339(moment),
+        "updated": _rfc3339(moment),
+        "storageClass": "STANDARD",
+        "timeStorageClassUpdated": _rfc3339(moment),
+        "mediaLink": (
+            f"https://storage.googleapis.com/download/storage/v1/b/{bucket}/o/{quoted}"
+            f"?generation={generation}&alt=media"
+        ),
+    }
+    if info is not None:
+        data["contentType"] = info.content_type
+        data["size"] = str(info.size)
+        data["etag"] = info.etag
+        if "-" not in info.etag:  # a multipart ETag is not an MD5 of the content
+            data["md5Hash"] = base64.b64encode(bytes.fromhex(info.etag)).decode()
+        if info.metadata:
+            data["metadata"] = dict(info.metadata)
+    created = change.event_name.startswith("ObjectCreated")
+    return {
+        "data": data,
+        "context": {
+            "eventId": sequencer(),
+            "timestamp": _rfc3339(time.time()),
+            "eventType": "google.storage.object." + ("finalize" if created else "delete"),
+            "resource": {
+                "service": "storage.googleapis.com",
+                "name": f"projects/_/buckets/{bucket}/objects/{key}",
+                "type": "storage#object",
+            },
+        },
+    }
+
+
 Enqueue = Callable[[str, bytes], Awaitable[str]]
 
 
@@ -134,6 +195,8 @@ class Notifier:
     async def notify(self, change: Change) -> None:
         for subscription in self.subscriptions:
             if subscription.matches(change.bucket, change.key, change.event_name):
-                record = s3_record(change, subscription, self._region)
-                payload = json.dumps({"Records": [record]}).encode()
-                await self._enqueue(subscription.function, payload)
+                if subscription.shape == "gcs":
+                    event: dict[str, object] = gcs_event(change)
+                else:
+                    event = {"Records": [s3_record(change, subscription, self._region)]}
+                await self._enqueue(subscription.function, json.dumps(event).encode())

@@ -69,7 +69,7 @@ class FunctionSpec(Frozen):
     name: Annotated[str, AfterValidator(_function_name)]
     runtime: Annotated[str, Field(min_length=1)]
     handler: Annotated[str, Allowed(HANDLER_FORMS)]
-    style: Literal["lambda", "http", "cloudevent"] = "lambda"
+    style: Literal["lambda", "http", "cloudevent", "background"] = "lambda"
     code_dir: Path
     memory_size: Annotated[Int, Field(ge=128, le=10_240)]
     timeout_s: Annotated[Num, Field(ge=1, le=900)]

@@ -105,3 +105,26 @@ class LambdaContext:
             f"client_context={self.client_context},identity={self.identity},"
             f"tenant_id={self.tenant_id}])"
         )
+
+
+class BackgroundContext:
+    """The ``context`` of a Cloud Functions background function: the event's metadata."""
+
+    def __init__(
+        self,
+        *,
+        eventId: str,
+        timestamp: str,
+        eventType: str,
+        resource: dict[str, str],
+    ) -> None:
+        self.event_id = eventId
+        self.timestamp = timestamp
+        self.event_type = eventType
+        self.resource = resource
+
+    def __repr__(self) -> str:
+        return (
+            f"{{event_id: {self.event_id}, timestamp: {self.timestamp}, "
+            f"event_type: {self.event_type}, resource: {self.resource}}}"
+        )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from skylet.worker import http_envelope, protocol, web
-from skylet.worker.context import LambdaContext
+from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 
 _current_request_id = ""
@@ -206,7 +206,7 @@ class Instance:
         global _current_request_id
         request_id = meta["request_id"]
         style = self.spec.get("style", "lambda")
-        if style != "lambda":
+        if style not in ("lambda", "background"):
             _current_request_id = request_id
             self.invoke_web(style, request_id, payload)
             return
@@ -219,6 +219,9 @@ class Instance:
             self.send(protocol.BAD_PAYLOAD, {"message": message})
             return
         spec = self.spec
+        if style == "background":
+            self.invoke_background(request_id, event)
+            return
         context = LambdaContext(
             aws_request_id=request_id,
             deadline_ms=meta["deadline_ms"],
@@ -252,6 +255,23 @@ class Instance:
                 }
                 print(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}", flush=True)
         self.finish(started, body, error)
+
+    def invoke_background(self, request_id: str, event: Any) -> None:
+        """A Cloud Functions background function: ``function(data, context)``, where the event
+        is ``{"data": …, "context": {eventId, timestamp, eventType, resource}}``."""
+        started = time.perf_counter()
+        error: dict[str, Any] | None = None
+        try:
+            data, metadata = event["data"], event["context"]
+            context = BackgroundContext(**metadata)
+        except (KeyError, TypeError) as exc:
+            self.send(protocol.BAD_PAYLOAD, {"message": f"Not a background event: {exc!r}"})
+            return
+        try:
+            self.call(data, context)
+        except Exception as exc:
+            error = _report_error(exc, request_id)
+        self.finish(started, b"null", error)
 
     def invoke_web(self, style: str, request_id: str, payload: bytes) -> None:
         """A Cloud Functions or Knative style invocation: an HTTP request in, a response out.
