@@ -818,7 +818,7 @@ SKYLET_CASES = [
         "style that does not exist",
         SK + "    style: grpc\n",
         "skylet.yaml:5: functions.api.style: ",
-        "'grpc' is not one of the allowed values (allowed: lambda, http, cloudevent)",
+        "'grpc' is not one of the allowed values (allowed: lambda, http, cloudevent, background)",
     ),
     case(
         "timeout above fifteen minutes",
