@@ -155,3 +155,14 @@ def test_kill_9_of_up_leaves_no_instance_behind(project: Callable[[str], Path]) 
         time.sleep(0.02)
     survivors = [pid for pid in tree if alive(pid)]
     assert survivors == [], [describe(pid) for pid in survivors]
+
+
+def test_up_refuses_a_public_address_without_s3_credentials(
+    project: Callable[[str], Path],
+) -> None:
+    directory = project(MANIFEST)
+    done = cli(
+        "up", str(directory), "--host", "0.0.0.0", "--port", "1", env={"SKYLET_CREDENTIALS": ""}
+    )
+    assert done.returncode == 2
+    assert "needs S3 credentials" in done.stderr
