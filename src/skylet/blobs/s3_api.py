@@ -40,10 +40,16 @@ _KEPT_HEADERS = (
 
 
 def is_s3_request(scope: Scope) -> bool:
-    """Whether a request is signed for S3 (its SigV4 credential scope names ``s3``)."""
-    raw_query = scope.get("query_string", b"").decode("latin-1")
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-    return sigv4.scope_service(headers, raw_query) == "s3"
+    """Whether a request is signed for S3 (its SigV4 credential scope names ``s3``, or it is a
+    SigV2 presigned URL). On every request's path, so it looks at raw bytes only."""
+    query: bytes = scope.get("query_string", b"")
+    if query and (b"X-Amz-Credential=" in query or b"AWSAccessKeyId=" in query):
+        raw_query = query.decode("latin-1")
+        return sigv4.scope_service([], raw_query) == "s3"
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return b"/s3/aws4_request" in value
+    return False
 
 
 def _iso(epoch: float) -> str:
