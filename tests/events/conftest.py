@@ -48,6 +48,13 @@ def slow(event, context):
 
 def sink(event, context):
     _note(context, event)
+
+
+def gated(event, context):
+    gate = os.environ.get("GATE", "")
+    while gate and os.path.exists(gate):
+        time.sleep(0.01)
+    _note(context, event)
 """
 
 
@@ -97,8 +104,9 @@ async def store(make_store: StoreMaker) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def code_dir(tmp_path: Path) -> Path:
-    """A directory with ``handlers.py`` (ok, fail, slow, sink); each appends a JSON line per
-    call to the file named by its ``OUT`` variable."""
+    """A directory with ``handlers.py`` (ok, fail, slow, sink, gated); each appends a JSON line
+    per call to the file named by its ``OUT`` variable. ``gated`` first waits while the file
+    named by ``GATE`` exists."""
     directory = tmp_path / "code"
     directory.mkdir()
     (directory / "handlers.py").write_text(HANDLERS)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from skylet.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
-from skylet.events.async_invoke import MAX_EVENT_PAYLOAD_BYTES, AsyncInvoker
+from skylet.events.async_invoke import (
+    MAX_EVENT_PAYLOAD_BYTES,
+    AsyncInvoker,
+    RequestIds,
+    check_event_payload,
+)
 from skylet.events.envelope import queue_name, unpack
 from skylet.events.records import RecordBook
 from skylet.functions import FunctionConfig
@@ -130,3 +136,41 @@ async def test_an_empty_payload_and_latest_qualifier_are_accepted(store: Store) 
     (message,) = await store.receive(queue_name("orders"))
     ((envelope, payload),) = unpack(message, "orders")
     assert (envelope.qualifier, payload) == ("$LATEST", b"")
+
+
+@pytest.mark.parametrize(
+    ("payload", "accepted"),
+    [
+        pytest.param(b'{"n": 1}', True, id="an object"),
+        pytest.param(b'[1, "two", null]', True, id="an array"),
+        pytest.param(b'"text"', True, id="a string"),
+        pytest.param(b"42", True, id="a number"),
+        pytest.param(b'{"a": 1}\r\n \t', True, id="trailing JSON whitespace"),
+        pytest.param(b' \n{"a": 1}', True, id="leading whitespace"),
+        pytest.param('{"é": "ü"}'.encode(), True, id="UTF-8 beyond ASCII"),
+        pytest.param('{"a": 1}'.encode("utf-16"), True, id="UTF-16 with a byte order mark"),
+        pytest.param(b"NaN", True, id="NaN, as Python's json accepts it"),
+        pytest.param(b"   ", True, id="only whitespace, as an empty event"),
+        pytest.param(b"{not json", False, id="broken JSON"),
+        pytest.param(b'{"a": 1} {"b": 2}', False, id="two values"),
+        pytest.param(b'{"a": 1}\x0c', False, id="a form feed after the value"),
+        pytest.param(b'"\xff"', False, id="bytes that are not UTF-8"),
+        pytest.param(b"{'a': 1}", False, id="single quotes"),
+    ],
+)
+def test_event_payloads_are_checked_as_json_loads_would(payload: bytes, accepted: bool) -> None:
+    if accepted:
+        check_event_payload(payload)
+    else:
+        with pytest.raises(InvalidRequestContent, match="Could not parse payload into json"):
+            check_event_payload(payload)
+
+
+def test_request_ids_are_distinct_version_4_uuids_across_refills() -> None:
+    ids = RequestIds()
+    taken = [i for _ in range(300) for i in ids.take(1)] + ids.take(500) + ids.take(3)
+
+    assert len(set(taken)) == len(taken)
+    for request_id in taken:
+        parsed = uuid.UUID(request_id)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, request_id)

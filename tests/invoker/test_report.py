@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from skylet.invoker.report import Report, end_line, report_line, start_line, timeout_line
+from skylet.invoker.report import (
+    InvocationLog,
+    Report,
+    end_line,
+    report_line,
+    start_line,
+    timeout_line,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +56,26 @@ def test_start_end_and_timeout_lines() -> None:
     assert timeout_line("abc", 3, 1_700_000_000.25) == (
         "2023-11-14T22:13:20.250Z abc Task timed out after 3.00 seconds\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("output", "dropped", "extra", "middle"),
+    [
+        (b"", 0, "", ""),
+        (b"hello", 0, "", "hello\n"),
+        (b"line\n", 0, "Runtime.ExitError\n", "line\nRuntime.ExitError\n"),
+        (b"\xff", 7, "", "\ufffd\n[skylet] 7 bytes of output were not kept\n"),
+    ],
+    ids=["no_output", "output_gets_its_newline", "platform_lines_follow_the_output", "dropped"],
+)
+def test_an_invocation_log_reads_as_lambdas_start_output_end_report(
+    output: bytes, dropped: int, extra: str, middle: str
+) -> None:
+    report = Report("abc", 3.56, 128, 39)
+    log = InvocationLog(report, "$LATEST", output, dropped, extra)
+
+    text = log.text
+
+    assert text == start_line("abc", "$LATEST") + middle + end_line("abc") + report_line(report)
+    assert log.text is text  # rendered once, on the first read
+    assert abs(log.size - len(text)) < 64  # estimated without rendering

@@ -8,6 +8,17 @@ long-lived coroutines rather than a task per event, and settlements are collecte
 flush per batch, because at 10,000 events a second every per-event future shows. A pack's
 message is deleted in the flush that settles its last event.
 
+Prefetch: the consumer receives while the events tried and ready number under N +
+``batch_size``; events waiting for their flush do not count (a flush in progress must not
+starve the workers), until the settled events outnumber two batches: then a store that is
+slow to write stops the receiving too.
+
+The store may be unavailable at any moment (PostgreSQL down, a network cut): receiving and
+settling log it and try again with a backoff (50 ms doubling to 5 s), renewing at its next
+tick; tries in progress finish and wait, settled, for the store to return. Nothing is given
+up while the node lives; a lease that runs out meanwhile may let the event run again (at least
+once).
+
 The lease of every held message is renewed every third of ``lease_s``, so a slow try keeps its
 pack and a crashed node's packs come back within one lease. A message received before
 (``attempts > 1``) may hold events a consumer finished before it died; an event whose newest
@@ -17,6 +28,7 @@ invocation record is final, or names a newer copy, is skipped.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -79,8 +91,12 @@ class Consumer:
         self._settler = Settler(function, lambda: self.config, context)
         self._held: dict[str, _Held] = {}
         self._events = 0  # events of held messages not settled yet
+        self._settling = 0  # of which tried (or skipped) and waiting for their flush
         self._per_message = float(MAX_PACK_EVENTS)  # running estimate, sizes receives
-        self._ready: asyncio.Queue[_Event] = asyncio.Queue()
+        self._ready: collections.deque[_Event] = collections.deque()
+        # Idle workers' wake-ups. A deque and futures rather than an asyncio.Queue: a worker
+        # that finds an event takes it without a coroutine call, once per event.
+        self._hungry: collections.deque[asyncio.Future[None]] = collections.deque()
         self._trying: set[_Event] = set()
         self._settled = _Settled()
         self._room = asyncio.Event()
@@ -114,8 +130,7 @@ class Consumer:
         receiver.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiver
-        while not self._ready.empty():
-            self._ready.get_nowait()
+        self._ready.clear()
         for worker in self._idle:
             worker.cancel()
         if busy := self._workers - self._idle:
@@ -156,9 +171,11 @@ class Consumer:
         while not self._stopping:
             slots = self._target = self._slots()
             self._staff(slots)
-            room = slots + settings.batch_size - self._events
-            # Receive when the prefetched events would not keep every worker busy any more.
-            if room <= 0 or self._ready.qsize() >= slots:
+            # Events settling do not count against the prefetch: a flush in progress must not
+            # starve the workers (counting them left every worker idle a third of the time at
+            # 7,000 events/s). A flush that falls behind by two batches stops receiving.
+            room = slots + settings.batch_size - (self._events - self._settling)
+            if room <= 0 or self._settling >= 2 * settings.batch_size:
                 self._room.clear()
                 await self._room.wait()
                 continue
@@ -202,7 +219,8 @@ class Consumer:
                 self._ctx.stats.duplicates += 1
                 self._settle(event, None)
             else:
-                self._ready.put_nowait(event)
+                self._ready.append(event)
+        self._feed()
 
     async def _drop(self, message: Message, why: ValueError) -> None:
         log.error("deleting a message on %s not sent by skylet: %s", self._queue, why)
@@ -241,18 +259,34 @@ class Consumer:
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
 
+    def _feed(self) -> None:
+        """Wake as many idle workers as there are ready events."""
+        woken = 0
+        while self._hungry and woken < len(self._ready):
+            waiter = self._hungry.popleft()
+            if not waiter.done():  # a cancelled worker's
+                waiter.set_result(None)
+                woken += 1
+
     async def _work(self) -> None:
         me = asyncio.current_task()
         assert me is not None
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             if len(self._workers) > self._target:
                 self._workers.discard(me)  # now, so that the next worker counts without me
+                self._feed()  # an event this worker was woken for goes to another
                 return
-            self._idle.add(me)
-            try:
-                event = await self._ready.get()
-            finally:
-                self._idle.discard(me)
+            if not self._ready:
+                waiter = loop.create_future()
+                self._hungry.append(waiter)
+                self._idle.add(me)
+                try:
+                    await waiter
+                finally:
+                    self._idle.discard(me)
+                continue  # another worker may have taken the event meanwhile
+            event = self._ready.popleft()
             self._room.set()  # the prefetch shrank: the receive loop may fetch more
             self._trying.add(event)
             try:
@@ -281,6 +315,7 @@ class Consumer:
     def _settle(self, event: _Event, settlement: Settlement | None) -> None:
         """Queue ``event`` for the next flush; ``None``: nothing to write, only count it."""
         event.settling = True
+        self._settling += 1
         self._settled.events.append(event)
         if settlement is not None:
             self._settled.settlements.append(settlement)
@@ -329,6 +364,7 @@ class Consumer:
                     if held.unsettled <= 0:
                         del self._held[receipt]
             self._events -= len(batch.events)
+            self._settling -= len(batch.events)
             self._room.set()
 
     # -- leases and running records ----------------------------------------------------------
@@ -351,6 +387,7 @@ class Consumer:
             *(store.change_visibility(self._queue, h.message.receipt, lease_s) for h in due),
             return_exceptions=True,
         )
+        failed: list[BaseException] = []
         for held, renewed in zip(due, results, strict=True):
             if renewed is True:
                 held.renewed = now
@@ -359,7 +396,11 @@ class Consumer:
                 self._ctx.stats.lost_leases += 1
                 held.renewed = now
             else:
-                log.warning("renewing a lease on %s failed: %s", self._queue, renewed)
+                failed.append(renewed)
+        if failed:
+            # Tried again next tick. One line per round: while the store is down, every held
+            # message fails alike.
+            log.warning("renewing %d leases on %s failed: %s", len(failed), self._queue, failed[0])
 
     async def _record_running(self, now: float) -> None:
         after_s = self._ctx.settings.running_after_s
@@ -379,8 +420,7 @@ class Consumer:
         # Written before any of these tries settles (none is settling yet), so each one's final
         # record is appended after this one: records of a function keep their order.
         try:
-            await self._ctx.records.write(
-                snapshot(e.envelope, "running", wall, running=True) for e in running
-            )
+            rows = [snapshot(e.envelope, "running", wall, running=True) for e in running]
+            await self._ctx.records.write_rows(self.function, rows)
         except SkyletError as error:
             log.warning("recording running %s events failed: %s", self.function, error)

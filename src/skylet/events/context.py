@@ -46,10 +46,11 @@ class DispatcherSettings:
     """How the dispatcher consumes; parsed once by the CLI and injected.
 
     ``batch_size``: messages per receive at most, and the events prefetched beyond the running
-    tries. ``max_concurrency``: tries at once per function that has no reserved concurrency
-    (one with a reservation runs up to it). ``lease_s``: the lease of a received message (a
-    pack of events), renewed every third of it while it is held; after a crash, its events come
-    back this much later.
+    tries (up to the rest of a last pack more; events waiting to be recorded do not count until
+    they are two batches). ``max_concurrency``: tries at once per function that has no
+    reserved concurrency (one with a reservation runs up to it). ``lease_s``: the lease of a
+    received message (a pack of events), renewed every third of it while it is held; after a
+    crash, its events come back this much later.
     ``poll_s``: the long-poll wait of an idle consumer. ``running_after_s``: a try that runs
     this long gets a ``running`` record (shorter tries go straight to their final record).
     ``retention_every_s``: how often invocation records are trimmed.

@@ -29,7 +29,7 @@ import datetime
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from skylet.errors import ApiError, ResourceNotFound
 from skylet.events.async_invoke import check_event_payload
@@ -40,9 +40,9 @@ from skylet.store.base import QueueStore
 from skylet.store.types import SendEntry
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    """The outcome of an event's last try, as the record's ``responseContext`` shows it."""
+class Response(NamedTuple):
+    """The outcome of an event's last try, as the record's ``responseContext`` shows it. One
+    per event: a named tuple."""
 
     status_code: int
     function_error: str | None

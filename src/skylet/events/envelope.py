@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from skylet.store.types import Message
 
@@ -66,13 +66,13 @@ class TryError:
         return cls(str(data["type"]), str(data["message"]), int(data.get("status", 200)))
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """One event's state between tries.
 
     ``enqueued_at`` (epoch seconds) is when it was accepted; ``runs``: times the function ran
     it; ``deferrals``: tries that were throttled or failed in the platform; ``errors``: the last
-    failed tries (of any kind), oldest first.
+    failed tries (of any kind), oldest first. A named tuple: immutable, and built in half the
+    time of a frozen dataclass, twice for every event.
     """
 
     request_id: str
@@ -86,8 +86,8 @@ class Envelope:
 
     def after_run(self, error: TryError | None) -> Envelope:
         """The envelope once the function ran (and failed with ``error``, if given)."""
-        # Built directly: ``dataclasses.replace`` costs more than the rest of a try's
-        # bookkeeping, on the path every event takes.
+        # Built directly: ``_replace`` costs more than the rest of a try's bookkeeping, on the
+        # path every event takes.
         return Envelope(
             self.request_id,
             self.function,
@@ -101,13 +101,13 @@ class Envelope:
 
     def after_deferral(self, error: TryError) -> Envelope:
         """The envelope once a try was throttled or failed in the platform."""
-        return replace(self, deferrals=self.deferrals + 1, errors=self._with(error))
+        return self._replace(deferrals=self.deferrals + 1, errors=self._with(error))
 
     def _with(self, error: TryError | None) -> tuple[TryError, ...]:
         return self.errors if error is None else (*self.errors, error)[-MAX_ERRORS_KEPT:]
 
     def next_generation(self) -> Envelope:
-        return replace(self, generation=self.generation + 1)
+        return self._replace(generation=self.generation + 1)
 
     def _header(self, size: int) -> list[Any]:
         # A first try needs only its id (its age is the pack's send time); a retry all of it.

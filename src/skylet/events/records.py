@@ -106,8 +106,8 @@ class AsyncInvocation:
         return (self.generation, _RANK[self.status])
 
     def to_row(self) -> list[Any]:
-        """The snapshot as stored: a JSON array (the function is the log's)."""
-        return [
+        """The snapshot as stored (``snapshot_row``)."""
+        return snapshot_row(
             self.request_id,
             self.status,
             self.enqueued_at,
@@ -115,11 +115,11 @@ class AsyncInvocation:
             self.generation,
             self.attempts,
             self.throttles,
-            [[e.type, e.message, e.status] for e in self.errors],
+            self.errors,
             self.condition,
             self.next_attempt_at,
             self.delivery_error,
-        ]
+        )
 
     @classmethod
     def from_row(cls, row: list[Any], function: str) -> AsyncInvocation:
@@ -138,6 +138,37 @@ class AsyncInvocation:
             next_attempt_at=nxt,
             delivery_error=failed,
         )
+
+
+def snapshot_row(
+    request_id: str,
+    status: Status,
+    enqueued_at: float,
+    updated_at: float,
+    generation: int = 0,
+    attempts: int = 0,
+    throttles: int = 0,
+    errors: tuple[TryError, ...] = (),
+    condition: Condition | None = None,
+    next_attempt_at: float | None = None,
+    delivery_error: str | None = None,
+) -> list[Any]:
+    """A snapshot as stored: a JSON array in ``AsyncInvocation``'s field order, without the
+    function (the log's). The paths every event takes build rows directly: an
+    ``AsyncInvocation`` per event would cost more than writing it."""
+    return [
+        request_id,
+        status,
+        enqueued_at,
+        updated_at,
+        generation,
+        attempts,
+        throttles,
+        [[e.type, e.message, e.status] for e in errors] if errors else [],
+        condition,
+        next_attempt_at,
+        delivery_error,
+    ]
 
 
 def _prefer(found: dict[str, AsyncInvocation], record: AsyncInvocation, newer: bool) -> None:
@@ -181,6 +212,12 @@ class RecordBook:
         for record in records:
             by_function.setdefault(record.function, []).append(record.to_row())
         for function, rows in by_function.items():
+            await self._appends.submit_many(function, rows)
+
+    async def write_rows(self, function: str, rows: list[list[Any]]) -> None:
+        """``write`` for snapshots of one function already in their stored form
+        (``snapshot_row``)."""
+        if rows:
             await self._appends.submit_many(function, rows)
 
     async def _append(self, function: str, rows: list[list[Any]]) -> list[int]:

@@ -39,7 +39,12 @@ class InvocationResult:
     function_error: str | None  # "Unhandled" when the function failed, as X-Amz-Function-Error
     executed_version: str
     cold: bool
-    log: str
+    invocation_log: rep.InvocationLog  # rendered only when read (``log``)
+
+    @property
+    def log(self) -> str:
+        """The invocation's log text: START, output, END, REPORT."""
+        return self.invocation_log.text
 
     def log_tail_b64(self) -> str:
         """The last 4 KB of the invocation's log, base64, for X-Amz-Log-Result."""
@@ -157,7 +162,7 @@ class Invoker:
         if outcome.kind == "bad_payload":
             raise InvalidRequestContent(outcome.message)
         result, record = self._settle(fn, request_id, outcome, cold, started)
-        self.logs.append(fn.name, request_id, result.log)
+        self.logs.append(fn.name, request_id, result.invocation_log)
         for hook in self._hooks:
             hook.completed(record)
         return result
@@ -218,20 +223,8 @@ class Invoker:
             status=status,
             error_type=error_type if status == "error" else None,
         )
-        output = outcome.output.decode("utf-8", "replace")
-        if output and not output.endswith("\n"):
-            output += "\n"
-        if outcome.dropped:
-            output += f"[skylet] {outcome.dropped} bytes of output were not kept\n"
-        log = "".join(
-            (
-                rep.start_line(request_id, fn.version),
-                output,
-                extra,
-                rep.end_line(request_id),
-                rep.report_line(report),
-            )
-        )
+        # Rendered when someone reads it (a Tail, `skylet logs`): most logs never are.
+        log = rep.InvocationLog(report, fn.version, outcome.output, outcome.dropped, extra)
         result = InvocationResult(
             request_id,
             payload,

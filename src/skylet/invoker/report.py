@@ -1,14 +1,21 @@
-"""The log lines Lambda writes around every invocation, and billed duration. Pure."""
+"""The log lines Lambda writes around every invocation, and billed duration. Pure.
+
+``InvocationLog`` holds one invocation's log unrendered: most logs are never read (an
+asynchronous event's, a request's without ``LogType: Tail``), and formatting START, END and
+REPORT cost about 5 µs of the ~75 µs an invocation takes in the platform's process.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
+    """One invocation's REPORT figures. A named tuple: immutable like a frozen dataclass, and
+    built in a quarter of the time, once per invocation."""
+
     request_id: str
     duration_ms: float
     memory_mb: int
@@ -57,3 +64,57 @@ def timestamp(epoch_s: float) -> str:
 
 def timeout_line(request_id: str, timeout_s: float, epoch_s: float) -> str:
     return f"{timestamp(epoch_s)} {request_id} Task timed out after {timeout_s:.2f} seconds\n"
+
+
+class InvocationLog:
+    """One invocation's log as Lambda prints it: START, the function's output, the platform's
+    lines (``extra``: a timeout, a runtime exit), END, REPORT. ``text`` renders it on first
+    read and keeps it; ``size`` estimates its length without rendering.
+
+    ``output`` is the function's raw output (UTF-8, decoded leniently); ``dropped`` counts the
+    bytes of it that were not kept.
+    """
+
+    __slots__ = ("_text", "dropped", "extra", "output", "report", "version")
+
+    #: START, END and REPORT without the request ids (three of them): about 190 characters.
+    _FIXED_SIZE = 190
+
+    def __init__(
+        self, report: Report, version: str, output: bytes, dropped: int = 0, extra: str = ""
+    ) -> None:
+        self.report = report
+        self.version = version
+        self.output = output
+        self.dropped = dropped
+        self.extra = extra
+        self._text: str | None = None
+
+    @property
+    def size(self) -> int:
+        return (
+            self._FIXED_SIZE + 3 * len(self.report.request_id) + len(self.output) + len(self.extra)
+        )
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._render()
+        return self._text
+
+    def _render(self) -> str:
+        request_id = self.report.request_id
+        output = self.output.decode("utf-8", "replace")
+        if output and not output.endswith("\n"):
+            output += "\n"
+        if self.dropped:
+            output += f"[skylet] {self.dropped} bytes of output were not kept\n"
+        return "".join(
+            (
+                start_line(request_id, self.version),
+                output,
+                self.extra,
+                end_line(request_id),
+                report_line(self.report),
+            )
+        )

@@ -2,6 +2,10 @@
 
 An entry is one invocation's whole log (START … REPORT) or a line the platform wrote about the
 function. The book keeps the newest ``max_bytes`` per function; followers get every new entry.
+
+An entry's text may be ``LazyText``, rendered when first read (an admin request, a follower):
+at thousands of invocations a second, formatting logs nobody reads is a cost worth skipping.
+Its ``size`` (an estimate) counts against ``max_bytes`` until then.
 """
 
 from __future__ import annotations
@@ -10,15 +14,36 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
+class LazyText(Protocol):
+    """Text rendered on first read; ``size`` estimates its length without rendering it."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+class LogEntry(NamedTuple):
+    """One entry; a named tuple, as one is made per invocation."""
+
     timestamp: float  # epoch seconds
     function: str
     request_id: str
-    text: str
+    body: str | LazyText
+
+    @property
+    def text(self) -> str:
+        body = self.body
+        return body if isinstance(body, str) else body.text
+
+    @property
+    def size(self) -> int:
+        body = self.body
+        return len(body) if isinstance(body, str) else body.size
 
 
 class _FunctionLog:
@@ -40,13 +65,13 @@ class LogBook:
             log = self._logs[function] = _FunctionLog(self._max)
         return log
 
-    def append(self, function: str, request_id: str, text: str) -> None:
+    def append(self, function: str, request_id: str, text: str | LazyText) -> None:
         entry = LogEntry(time.time(), function, request_id, text)
         log = self._log(function)
         log.entries.append(entry)
-        log.size += len(text)
+        log.size += entry.size
         while log.size > log.max_bytes and len(log.entries) > 1:
-            log.size -= len(log.entries.popleft().text)
+            log.size -= log.entries.popleft().size
         for queue in log.followers:
             if not queue.full():  # a follower that stopped reading loses entries, not memory
                 queue.put_nowait(entry)

@@ -72,7 +72,9 @@ class Channel:
 
     def _readable(self) -> None:
         try:
-            chunk = os.read(self._read_fd, 1 << 20)
+            # 64 KiB, not more: a larger read buffer is an mmap/munmap per call in the
+            # allocator (18 µs against 1 µs per read, measured); bigger frames take more reads.
+            chunk = os.read(self._read_fd, 1 << 16)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:

@@ -70,8 +70,9 @@ class Listener:
     async def _run(self) -> None:
         backoff_s = 0.1
         while True:
-            # The connection dropped or could not be made: retry below.
-            with contextlib.suppress(psycopg.Error):
+            # The connection dropped or could not be made: retry below. OSError too: a socket
+            # error that psycopg does not wrap must not end the listener for good.
+            with contextlib.suppress(psycopg.Error, OSError):
                 await self._listen()
             if self._listening.is_set():
                 backoff_s = 0.1  # it was up: this is a fresh outage

@@ -86,7 +86,7 @@ async def append(
     await conn.execute(
         "INSERT INTO log_records (log, partition, seq, ts, data, attributes)"
         " SELECT %s, %s, u.seq, %s, u.data, %s"
-        " FROM unnest(%s::bigint[], %s::bytea[]) AS u(seq, data)",
+        " FROM unnest(%s::bigint[], %b::bytea[]) AS u(seq, data)",
         (log, chosen, now, encoded, sequences, data),
     )
     return sequences

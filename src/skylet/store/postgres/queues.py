@@ -125,7 +125,7 @@ async def send_many(
     # data-modifying WITH even though the outer query does not read it).
     await conn.execute(
         "WITH stored AS (INSERT INTO messages (id, queue, body, attributes, group_id, dedup_id,"
-        " sent_at, visible_at) SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[],"
+        " sent_at, visible_at) SELECT * FROM unnest(%s::text[], %s::text[], %b::bytea[],"
         " %s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[]))"
         " SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
         (*(list(column) for column in _columns(rows, 8)), notify_channel, woken),
