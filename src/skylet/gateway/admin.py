@@ -8,7 +8,7 @@ import json
 import math
 from urllib.parse import parse_qs
 
-from skylet.errors import ApiError, InvalidParameterValue
+from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
 from skylet.events.records import RecordBook, parse_status
 from skylet.gateway.asgi import Receive, Scope, Send, respond
 from skylet.gateway.aws_errors import lambda_error_response
@@ -78,7 +78,12 @@ class AdminApi:
         if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
             raise InvalidParameterValue(f"limit={raw_limit!r} is out of range: allowed 1-1000")
         status = parse_status(query["status"][0]) if "status" in query else None
-        found = await self.records.query(fn.name, limit=int(raw_limit), status=status)
+        try:
+            found = await self.records.query(fn.name, limit=int(raw_limit), status=status)
+        except StoreUnavailable as error:
+            raise ServiceUnavailable(
+                f"Invocation records are unavailable: skylet's durable store is down ({error})"
+            ) from error
         body = json.dumps([record.to_json() for record in found]).encode()
         await respond(send, 200, body, _JSON)
 
