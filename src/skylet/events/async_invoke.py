@@ -17,7 +17,6 @@ A store that cannot be reached makes ``enqueue`` (the Invoke API's path) refuse 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -33,6 +32,7 @@ from skylet.events.batching import Coalescer
 from skylet.events.envelope import Envelope, Event, pack, queue_name
 from skylet.events.records import RecordBook, snapshot_row
 from skylet.functions import FunctionConfig
+from skylet.ids import RequestIds
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RETENTION_S, SendEntry
 
@@ -200,32 +200,3 @@ class AsyncInvoker:
     async def aclose(self) -> None:
         """Wait for every event accepted so far to be stored and recorded."""
         await self._accepts.aclose()
-
-
-class RequestIds:
-    """Random UUIDs (version 4) as strings, from a pool of random bytes read 256 ids at a
-    time: ``str(uuid.uuid4())`` costs 2.8 µs, mostly its own ``getrandom`` call (3.6 µs on a
-    VM), where this costs under 1 µs an id."""
-
-    BATCH = 256
-
-    def __init__(self) -> None:
-        self._digits = ""
-        self._used = 0
-
-    def take(self, count: int) -> list[str]:
-        needed = 32 * count
-        if len(self._digits) - self._used < needed:
-            self._digits = os.urandom(16 * max(count, self.BATCH)).hex()
-            self._used = 0
-        first, self._used = self._used, self._used + needed
-        ids = []
-        for start in range(first, first + needed, 32):
-            h = self._digits[start : start + 32]
-            # Version nibble 4; variant bits 10 (the fourth group starts with 8, 9, a or b).
-            variant = _VARIANT[int(h[16], 16) & 3]
-            ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}")
-        return ids
-
-
-_VARIANT = "89ab"

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from skylet.gateway.routing import RouteMatch
+from skylet.ids import new_request_id
 
 #: Content types an HTTP API passes as text (with ``text/*``); every other body, and a body
 #: without a content type, arrives base64-encoded.
@@ -107,7 +108,7 @@ class RequestIds:
     @classmethod
     def new(cls, *, rest: bool) -> RequestIds:
         if rest:
-            return cls(True, str(uuid.uuid4()), _short_id())
+            return cls(True, new_request_id(), _short_id())
         return cls(False, _short_id())
 
     def headers(self) -> list[tuple[str, str]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -21,6 +20,7 @@ from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
 from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, read_body
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
+from skylet.ids import new_request_id
 from skylet.invoker.invoker import InvocationResult, Invoker
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
@@ -129,7 +129,7 @@ class FunctionRoutes:
             return False
         route = match.route
         if route.kind == "function":  # a UUID, as Lambda's own request ids; no API around it
-            ids = apigw.RequestIds(False, str(uuid.uuid4()))
+            ids = apigw.RequestIds(False, new_request_id())
         else:
             ids = apigw.RequestIds.new(rest=route.kind == "rest")
         cold: bool | None = None

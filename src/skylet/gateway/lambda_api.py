@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -17,6 +16,7 @@ from skylet.errors import ApiError, InvalidParameterValue, InvalidRequestContent
 from skylet.events.async_invoke import MAX_EVENT_PAYLOAD_BYTES, AsyncInvoker
 from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
 from skylet.gateway.aws_errors import lambda_error_response
+from skylet.ids import new_request_id
 from skylet.invoker.invoker import Invoker
 
 PREFIX = "/2015-03-31/functions/"
@@ -51,7 +51,7 @@ class LambdaApi:
         self.async_invoker = async_invoker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         try:
             await self._invoke(scope, receive, send, request_id)
         except ApiError as error:

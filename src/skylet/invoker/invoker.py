@@ -11,7 +11,6 @@ import asyncio
 import base64
 import json
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
 from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.ids import new_request_id
 from skylet.invoker import report as rep
 from skylet.invoker.admission import Load, throttle_reason
 from skylet.invoker.hooks import InvocationHook, InvocationRecord
@@ -146,7 +146,7 @@ class Invoker:
             for hook in self._hooks:
                 hook.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
-        request_id = request_id or str(uuid.uuid4())
+        request_id = request_id or new_request_id()
         request = InvokeRequest(
             request_id, payload, self.settings.function_arn(name, qualifier), client_context
         )
