@@ -85,17 +85,7 @@ class Storage:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         extra = [(k.lower(), v) for k, v in (headers or {}).items()]
-        signed = sigv4.sign_headers(
-            access_key=self.access_key,
-            secret=self.secret_key,
-            region=self.region,
-            method=method,
-            host=self._host,
-            raw_path=path,
-            raw_query=query,
-            payload=body,
-            headers=extra,
-        )
+        signed = self._sign(method, path, query, body, extra)
         connection = self._connection()
         try:
             connection.request(
@@ -143,16 +133,7 @@ class Storage:
         if content_type:
             headers.append(("content-type", content_type))
         raw_path = self._path(bucket, key)
-        signed = sigv4.sign_headers(
-            access_key=self.access_key,
-            secret=self.secret_key,
-            region=self.region,
-            method="PUT",
-            host=self._host,
-            raw_path=raw_path,
-            payload=None,
-            headers=headers,
-        )
+        signed = self._sign("PUT", raw_path, "", None, headers)
         connection = self._connection()
         try:
             connection.putrequest("PUT", raw_path, skip_accept_encoding=True)
@@ -183,14 +164,7 @@ class Storage:
     ) -> int:
         """Stream ``bucket/key`` into a local file; ``progress`` gets (bytes so far, total)."""
         raw_path = self._path(bucket, key)
-        signed = sigv4.sign_headers(
-            access_key=self.access_key,
-            secret=self.secret_key,
-            region=self.region,
-            method="GET",
-            host=self._host,
-            raw_path=raw_path,
-        )
+        signed = self._sign("GET", raw_path, "", b"", [])
         connection = self._connection()
         try:
             connection.request("GET", raw_path, headers=dict(signed))
@@ -207,6 +181,27 @@ class Storage:
         finally:
             connection.close()
         return done
+
+    def _sign(
+        self,
+        method: str,
+        raw_path: str,
+        query: str,
+        payload: bytes | None,
+        headers: builtins.list[tuple[str, str]],
+    ) -> builtins.list[tuple[str, str]]:
+        """SigV4 headers for a request (``payload=None``: a streamed, unsigned body)."""
+        return sigv4.sign_headers(
+            access_key=self.access_key,
+            secret=self.secret_key,
+            region=self.region,
+            method=method,
+            host=self._host,
+            raw_path=raw_path,
+            raw_query=query,
+            payload=payload,
+            headers=headers,
+        )
 
     def _connection(self) -> http.client.HTTPConnection:
         kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection

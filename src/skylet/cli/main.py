@@ -160,9 +160,7 @@ def up(
         aws_access_key_id=function_key,
         aws_secret_access_key=function_secret,
         endpoint_url=f"http://{host}:{port}",
-        base_environment=MappingProxyType(
-            {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-        ),
+        base_environment=_base_environment(),
     )
     config = ServerConfig(
         manifest_path=manifest_path,
@@ -274,9 +272,7 @@ def serve_function(
         sys.exit(2)
     settings = RuntimeSettings(
         endpoint_url=f"http://127.0.0.1:{port}",
-        base_environment=MappingProxyType(
-            {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-        ),
+        base_environment=_base_environment(),
     )
     config = ServerConfig(
         manifest_path=manifest_path,
@@ -304,6 +300,11 @@ def serve_function(
         sys.exit(2)
     except KeyboardInterrupt:
         pass
+
+
+def _base_environment() -> MappingProxyType[str, str]:
+    """What every instance inherits from this process: little, so cold starts stay short."""
+    return MappingProxyType({k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ})
 
 
 def _credentials(given: tuple[str, ...]) -> dict[str, str]:
