@@ -25,10 +25,6 @@ def _split(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _storage(endpoint: str | None) -> Storage:
-    return Storage(endpoint)
-
-
 def _progress(out: Output, total: int) -> Progress | None:
     if not out.rich or total < PROGRESS_FROM_BYTES:
         return None
@@ -59,7 +55,7 @@ _endpoint = click.option(
 def ls(url: str | None, endpoint: str | None) -> None:
     """List buckets, or the keys under s3://BUCKET[/PREFIX]."""
     out = Output()
-    storage = _storage(endpoint)
+    storage = Storage(endpoint)
     try:
         if url is None:
             rows = [[name] for name in storage.buckets()]
@@ -81,7 +77,7 @@ def ls(url: str | None, endpoint: str | None) -> None:
 def cp(source: str, target: str, content_type: str | None, endpoint: str | None) -> None:
     """Copy a local file to s3://BUCKET/KEY, or an object to a local file."""
     out = Output()
-    storage = _storage(endpoint)
+    storage = Storage(endpoint)
     try:
         if source.startswith("s3://") and not target.startswith("s3://"):
             name, key = _split(source)
@@ -140,7 +136,7 @@ def rm(url: str, endpoint: str | None) -> None:
     out = Output()
     name, key = _split(url)
     try:
-        _storage(endpoint).delete(name, key)
+        Storage(endpoint).delete(name, key)
     except StorageError as error:
         out.error(str(error))
         sys.exit(1)
@@ -155,7 +151,7 @@ def mb(url: str, endpoint: str | None) -> None:
     out = Output()
     name, _ = _split(url)
     try:
-        _storage(endpoint).create_bucket(name)
+        Storage(endpoint).create_bucket(name)
     except StorageError as error:
         out.error(str(error))
         sys.exit(1)

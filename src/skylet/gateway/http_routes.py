@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
-from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, read_body
+from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
 from skylet.ids import new_request_id
 from skylet.invoker.invoker import InvocationResult, Invoker
@@ -116,7 +116,7 @@ class FunctionRoutes:
         method: str = scope["method"]
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
-        origin = _header(scope, b"origin")
+        origin = header(scope, b"origin")
         if method == "OPTIONS":
             headers = cors.preflight(self.table.methods_for(raw_path), origin)
             if headers is not None:  # CORS routes are REST API routes: its request ids
@@ -240,18 +240,11 @@ def _function_crashed(payload: bytes) -> apigw.HttpResponse:
     )
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
     headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
     client = scope.get("client")
     server = scope.get("server")
-    host = _header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
+    host = header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
     scheme = str(scope.get("scheme", "http"))
     return apigw.HttpRequest(
         method=scope["method"],
