@@ -16,6 +16,7 @@ index of each bucket, loaded from the metadata files on first use.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -81,7 +82,7 @@ class FileBlobs:
             raise no_such_bucket(bucket) from None
         return BucketInfo(bucket, float(raw["created"]))
 
-    def _create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
+    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
         directory = self._bucket_dir(bucket)
         if (directory / "bucket.json").exists():
             if exist_ok:
@@ -97,7 +98,7 @@ class FileBlobs:
         (directory / "uploads").mkdir(exist_ok=True)
         _write_json(directory / "bucket.json", {"created": time.time()})
 
-    def _list_buckets(self) -> list[BucketInfo]:
+    async def list_buckets(self) -> list[BucketInfo]:
         if not self.root.is_dir():
             return []
         found = []
@@ -107,7 +108,7 @@ class FileBlobs:
                     found.append(self._head_bucket(entry.name))
         return found
 
-    def _delete_bucket(self, bucket: str) -> None:
+    async def delete_bucket(self, bucket: str) -> None:
         self._head_bucket(bucket)
         if self._objects(bucket):
             raise S3Error(
@@ -228,7 +229,7 @@ class FileBlobs:
                 continue
         raise no_such_key(key)
 
-    def _delete(self, bucket: str, key: str) -> bool:
+    async def delete(self, bucket: str, key: str) -> bool:
         """Remove ``key``; False when it did not exist (which S3 does not report as an error)."""
         index = self._objects(bucket)
         if key not in index:
@@ -267,7 +268,7 @@ class FileBlobs:
             headers=source.headers,
         )
 
-    def _list_objects(
+    async def list_objects(
         self,
         bucket: str,
         *,
@@ -326,7 +327,7 @@ class FileBlobs:
             raise no_such_upload(upload_id)
         return raw
 
-    def _create_upload(
+    async def create_upload(
         self,
         bucket: str,
         key: str,
@@ -387,11 +388,11 @@ class FileBlobs:
             parts.append(PartInfo(**raw))
         return parts
 
-    def _abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self._upload(bucket, key, upload_id)
         shutil.rmtree(self._upload_dir(bucket, upload_id), ignore_errors=True)
 
-    def _complete_upload(
+    async def complete_upload(
         self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
     ) -> ObjectInfo:
         """Join the listed parts (number, ETag) into the object; ETag ``md5(md5s)-N``."""
@@ -441,12 +442,11 @@ class FileBlobs:
         directory, digest = self._paths(bucket, key)
         directory.mkdir(parents=True, exist_ok=True)
         data = directory / f"{digest}.{uuid.uuid4().hex}"
+        # Joining parts copies up to gigabytes: in a thread, not on the event loop.
+        await asyncio.to_thread(_join_parts, source, chosen, data)
         combined = hashlib.md5(usedforsecurity=False)
-        with open(data, "wb") as out:
-            for part in chosen:
-                with open(source / f"part-{part.number:05d}", "rb") as piece:
-                    shutil.copyfileobj(piece, out, READ_CHUNK)
-                combined.update(bytes.fromhex(part.etag))
+        for part in chosen:
+            combined.update(bytes.fromhex(part.etag))
         info = ObjectInfo(
             key=key,
             size=sum(p.size for p in chosen),
@@ -465,15 +465,6 @@ class FileBlobs:
     async def head_bucket(self, bucket: str) -> BucketInfo:
         return self._head_bucket(bucket)
 
-    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
-        self._create_bucket(bucket, exist_ok=exist_ok)
-
-    async def list_buckets(self) -> list[BucketInfo]:
-        return self._list_buckets()
-
-    async def delete_bucket(self, bucket: str) -> None:
-        self._delete_bucket(bucket)
-
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         return self._head(bucket, key)
 
@@ -483,45 +474,15 @@ class FileBlobs:
         info, handle = self._open(bucket, key)
         return info, _stream(handle, byte_range)
 
-    async def delete(self, bucket: str, key: str) -> bool:
-        return self._delete(bucket, key)
-
-    async def list_objects(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str = "",
-        start_after: str = "",
-        max_keys: int = 1000,
-    ) -> Listing:
-        return self._list_objects(
-            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
-        )
-
-    async def create_upload(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> str:
-        return self._create_upload(
-            bucket, key, content_type=content_type, metadata=metadata, headers=headers
-        )
-
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         return self._list_parts(bucket, key, upload_id)
 
-    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        self._abort_upload(bucket, key, upload_id)
 
-    async def complete_upload(
-        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
-    ) -> ObjectInfo:
-        return self._complete_upload(bucket, key, upload_id, wanted)
+def _join_parts(source: Path, parts: list[PartInfo], target: Path) -> None:
+    with open(target, "wb") as out:
+        for part in parts:
+            with open(source / f"part-{part.number:05d}", "rb") as piece:
+                shutil.copyfileobj(piece, out, READ_CHUNK)
 
 
 async def _stream(handle: Any, byte_range: ByteRange | None) -> AsyncIterator[bytes]:
