@@ -159,7 +159,7 @@ class Platform:
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
-        await self._create_buckets(manifest)
+        await self._attach_storage(manifest)
         if only is None:
             await self.dispatcher.start()
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -181,7 +181,7 @@ class Platform:
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self._route(manifest, table)
-        await self._create_buckets(manifest)
+        await self._attach_storage(manifest)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -219,7 +219,7 @@ class Platform:
             snapshots.accept(snapshot)
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
 
-    async def _create_buckets(self, manifest: Manifest) -> None:
+    async def _attach_storage(self, manifest: Manifest) -> None:
         """Buckets named by s3 events exist, as the Serverless Framework creates them, and
         their changes notify the subscribed functions (not in a standalone service, which has no
         durable store)."""
