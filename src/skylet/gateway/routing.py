@@ -26,6 +26,8 @@ style function, which gets the HTTP request itself."""
 
 ANY = "ANY"
 DEFAULT_ROUTE = "$default"
+#: How many (method, path) answers a table remembers before it starts over.
+MATCHES_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +40,15 @@ class Route:
     #: For ``function`` routes: the path prefix the function does not see (``/name`` when the
     #: route was made for a function without routes of its own).
     strip_prefix: str = ""
+    segments: tuple[str, ...] = field(init=False, compare=False)
+    #: ``GET /users/{id}``, or ``$default``, as API Gateway names a route.
+    route_key: str = field(init=False, compare=False)
 
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(s for s in self.path.split("/") if s) if self.path != DEFAULT_ROUTE else ()
-
-    @property
-    def route_key(self) -> str:
-        """``GET /users/{id}``, or ``$default``, as API Gateway names a route."""
-        if self.path == DEFAULT_ROUTE:
-            return DEFAULT_ROUTE
-        return f"{self.method} {self.path}"
+    def __post_init__(self) -> None:
+        default = self.path == DEFAULT_ROUTE
+        segments = () if default else tuple(s for s in self.path.split("/") if s)
+        object.__setattr__(self, "segments", segments)
+        object.__setattr__(self, "route_key", self.path if default else f"{self.method} {self.path}")
 
     def shape(self) -> tuple[str, tuple[str, ...]]:
         """What decides which requests match: method and segments with parameter names erased."""
@@ -60,14 +60,18 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
+    """A route and the parameter values a path gave it. Shared by the requests for the same
+    path (:meth:`RouteTable.match` remembers it): read-only."""
+
     route: Route
     #: Parameter values as sent, percent-encoded: what payload format 1.0 passes.
     raw_path_parameters: dict[str, str] = field(default_factory=dict)
+    #: Parameter values percent-decoded: what payload format 2.0 passes.
+    path_parameters: dict[str, str] = field(init=False, compare=False)
 
-    @property
-    def path_parameters(self) -> dict[str, str]:
-        """Parameter values percent-decoded: what payload format 2.0 passes."""
-        return {name: unquote(value) for name, value in self.raw_path_parameters.items()}
+    def __post_init__(self) -> None:
+        decoded = {name: unquote(value) for name, value in self.raw_path_parameters.items()}
+        object.__setattr__(self, "path_parameters", decoded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,7 @@ class RouteTable:
                     f"route conflict: {route.route_key} ({route.function}) and "
                     f"{other.route_key} ({other.function}) match the same requests"
                 )
+        self._seen: dict[tuple[str, str], RouteMatch | None] = {}
         self._defaults = [r for r in self.routes if r.path == DEFAULT_ROUTE]
         self._routes = [r for r in self.routes if r.path != DEFAULT_ROUTE]
 
@@ -96,7 +101,20 @@ class RouteTable:
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
         """The route serving ``method raw_path``. The path is split as sent, so ``a%2Fb`` stays
         one segment; literal segments are compared decoded; parameter values are kept as sent
-        (:attr:`RouteMatch.path_parameters` decodes them)."""
+        (:attr:`RouteMatch.path_parameters` decodes them). Answers are remembered: a table
+        never changes (a reload builds a new one), and most requests repeat a few paths."""
+        key = (method, raw_path)
+        try:
+            return self._seen[key]
+        except KeyError:
+            pass
+        match = self._match(method, raw_path)
+        if len(self._seen) >= MATCHES_KEPT:
+            self._seen.clear()
+        self._seen[key] = match
+        return match
+
+    def _match(self, method: str, raw_path: str) -> RouteMatch | None:
         segments = _segments(raw_path)
         best: _Scored | None = None
         for route in self._routes:

@@ -154,14 +154,13 @@ class Invoker:
         if reserved is None:
             self._unreserved_in_flight += 1
         started = time.time()
-        instance, cold = pool.acquire()
         # The slot is held until the instance is done, even if the caller stops waiting.
-        outcome = await instance.invoke(
+        outcome = await pool.submit(
             request, fn.timeout_s, on_done=lambda: self._done(name, reserved)
         )
         if outcome.kind == "bad_payload":
             raise InvalidRequestContent(outcome.message)
-        result, record = self._settle(fn, request_id, outcome, cold, started)
+        result, record = self._settle(fn, request_id, outcome, outcome.cold, started)
         self.logs.append(fn.name, request_id, result.invocation_log)
         for hook in self._hooks:
             hook.completed(record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -71,17 +72,27 @@ class Channel:
             self._loop.remove_writer(self._write_fd)
 
     def _readable(self) -> None:
+        self._read(self._on_frame)
+
+    def drain(self, on_frame: FrameHandler | None = None) -> None:
+        """Read and hand over every frame the instance has written so far (to ``on_frame``
+        instead of the channel's handler when given)."""
+        while not self._closed and self._read(on_frame or self._on_frame):
+            pass
+
+    def _read(self, on_frame: FrameHandler) -> bool:
+        """One read and the frames it completes; False when there was nothing to read."""
         try:
             # 64 KiB, not more: a larger read buffer is an mmap/munmap per call in the
             # allocator (18 µs against 1 µs per read, measured); bigger frames take more reads.
             chunk = os.read(self._read_fd, 1 << 16)
         except (BlockingIOError, InterruptedError):
-            return
+            return False
         except OSError:
             chunk = b""
         if not chunk:
             self.close()
-            return
+            return False
         inbox = self._inbox
         inbox += chunk
         header = protocol.HEADER
@@ -89,13 +100,14 @@ class Channel:
             kind, meta_len, body_len = header.unpack_from(inbox)
             end = header.size + meta_len + body_len
             if len(inbox) < end:
-                return
+                break
             meta = protocol.decode_meta(bytes(inbox[header.size : header.size + meta_len]))
             body = bytes(inbox[header.size + meta_len : end])
             del inbox[:end]
-            self._on_frame(kind, meta, body)
+            on_frame(kind, meta, body)
             if self._closed:
-                return
+                return False
+        return True
 
     def close(self) -> None:
         if self._closed:
@@ -113,20 +125,25 @@ class OutputReader:
     """Drains an instance's stdout/stderr pipe, keeping at most ``cap`` bytes per invocation.
 
     The pipe is always drained, so a function that prints 100 MB never blocks on a full pipe and
-    never makes the platform hold 100 MB.
+    never makes the platform hold 100 MB. An instance that printed during an invocation writes
+    ``marker`` after that output (RESULT says so), which splits the stream per invocation even
+    when the instance has already started the next one by the time RESULT is read.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, cap: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, cap: int, marker: bytes) -> None:
         self._loop = loop
         self._fd = fd
         self._cap = cap
-        self.buffer = bytearray()
-        self.dropped = 0
+        self._marker = marker
+        self._done: deque[tuple[bytes, int]] = deque()  # output up to each marker, dropped
+        self._current = bytearray()
+        self._dropped = 0
+        self._tail = b""  # the last bytes read, held back: they may begin a marker
         os.set_blocking(fd, False)
         loop.add_reader(fd, self.drain)
 
     def drain(self) -> None:
-        """Read what is in the pipe now (called on readiness and before closing a log)."""
+        """Read what is in the pipe now (called on readiness and before taking output)."""
         while self._fd >= 0:
             try:
                 chunk = os.read(self._fd, 1 << 16)
@@ -137,18 +154,48 @@ class OutputReader:
             if not chunk:
                 self.close()
                 return
-            room = self._cap - len(self.buffer)
-            if room > 0:
-                self.buffer += chunk[:room]
-            self.dropped += max(len(chunk) - max(room, 0), 0)
+            self._feed(chunk)
 
-    def take(self) -> tuple[bytes, int]:
-        """The output captured since the last ``take`` and how many bytes were dropped."""
+    def _feed(self, chunk: bytes) -> None:
+        marker = self._marker
+        data = self._tail + chunk if self._tail else chunk
+        start = 0
+        while (found := data.find(marker, start)) >= 0:
+            self._keep(data[start:found])
+            self._done.append((bytes(self._current), self._dropped))
+            self._current.clear()
+            self._dropped = 0
+            start = found + len(marker)
+        held = len(marker) - 1
+        if len(data) - start > held:
+            self._keep(data[start : len(data) - held])
+            start = len(data) - held
+        self._tail = data[start:]
+
+    def _keep(self, data: bytes) -> None:
+        room = self._cap - len(self._current)
+        if room > 0:
+            self._current += data[:room]
+        self._dropped += max(len(data) - max(room, 0), 0)
+
+    def take(self, *, marked: bool, last: bool) -> tuple[bytes, int]:
+        """One invocation's output and how many bytes of it were dropped: up to its marker when
+        it wrote one (``marked``); otherwise everything so far if no invocation follows it on
+        this instance (``last``: output written straight to the file descriptors, by a child
+        process say, carries no marker), or nothing."""
         self.drain()
-        data, dropped = bytes(self.buffer), self.dropped
-        self.buffer.clear()
-        self.dropped = 0
-        return data, dropped
+        if marked and self._done:
+            return self._done.popleft()
+        if not last:
+            return b"", 0
+        self._keep(self._tail)
+        self._tail = b""
+        parts = [text for text, _ in self._done] + [bytes(self._current)]
+        dropped = sum(lost for _, lost in self._done) + self._dropped
+        self._done.clear()
+        self._current.clear()
+        self._dropped = 0
+        return b"".join(parts), dropped
 
     def close(self) -> None:
         if self._fd < 0:

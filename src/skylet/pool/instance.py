@@ -1,7 +1,9 @@
-"""The platform's handle on one instance: cold start, one invocation at a time, enforcement.
+"""The platform's handle on one instance: cold start, invocations in order, enforcement.
 
-The instance enforces nothing; this handle does. A timeout or a memory overrun kills the
-instance's whole process group (so children it started die with it) and the pool replaces it.
+The instance runs one invocation at a time; the pool may write more behind the running one
+(skylet.pool.autoscaler). The instance enforces nothing; this handle does. A timeout or a memory
+overrun kills the instance's whole process group (so children it started die with it); the
+invocations written behind the one that died never started, and go back to the pool.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import os
 import secrets
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.pool.autoscaler import QUEUE_WAIT_S
 from skylet.pool.channel import Channel, OutputReader
 from skylet.pool.environment import lambda_environment
 from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
@@ -54,10 +58,26 @@ class RawOutcome:
     init_ms: float | None = None
     message: str = ""
     error: dict[str, Any] | None = field(default=None)
+    cold: bool = False  # the invocation started its instance
+
+
+@dataclass(slots=True, eq=False)
+class Invocation:
+    """One invocation on its way through a pool, until its future has an outcome."""
+
+    request: InvokeRequest
+    timeout_s: float
+    future: asyncio.Future[RawOutcome]
+    on_done: Callable[[], None] | None  # once the instance is done with it (not if bounced)
+    cold: bool = False
+    seq: int = 0  # numbers its frames on the instance it was written to
+    not_after: float | None = None  # monotonic; set when written behind a running invocation
 
 
 class InstanceHandle:
-    """One instance process, seen from the platform's loop."""
+    """One instance process, seen from the platform's loop. ``queue[0]`` is the invocation
+    running (or about to: the instance reads its next one as soon as it answered one); the rest
+    were written ahead and wait in the pipe, in order."""
 
     def __init__(
         self,
@@ -68,6 +88,8 @@ class InstanceHandle:
         provisioned: bool = False,
         on_dead: Callable[[InstanceHandle], None] = lambda _: None,
         on_idle: Callable[[InstanceHandle], None] = lambda _: None,
+        on_outcome: Callable[[RawOutcome], None] = lambda _: None,
+        give_back: Callable[[Invocation], None] | None = None,
     ) -> None:
         self.fn = fn
         self.provisioned = provisioned
@@ -75,30 +97,43 @@ class InstanceHandle:
         self.pid: int | None = None
         self.init_ms: float | None = None
         self.last_used = time.monotonic()
+        self.queue: deque[Invocation] = deque()
+        self.ready = False
+        self.head_since = 0.0  # monotonic: when queue[0] started
         self._settings = settings
         self._zygote = zygote
         self._on_dead = on_dead
         self._on_idle = on_idle
+        self._on_outcome = on_outcome
+        self._give_back = give_back or self._refuse
         self._loop = asyncio.get_running_loop()
-        self._ready = False
         self._settled = asyncio.Event()  # set once init has finished or the instance died
         self._init_reported = False
-        self._pending: asyncio.Future[RawOutcome] | None = None
-        self._started = 0.0
+        self._seq = 0
+        self._started = 0.0  # perf_counter when queue[0] started
+        self._deadline = 0.0  # loop time
         self._watch: asyncio.TimerHandle | None = None
-        self._deadline = 0.0
+        self._watch_at = 0.0
+        self._ahead_watch: asyncio.TimerHandle | None = None
         self._last_rss_kb = 0
-        self._on_done: Callable[[], None] | None = None
         self._channel: Channel | None = None
         self._output: OutputReader | None = None
         self._limit_bytes = fn.memory_mb * 1024 * 1024
         self._spec: dict[str, Any] = {}
-        self._queued: list[tuple[int, dict[str, Any], bytes]] = []
-        self._timeout_s = fn.timeout_s
+        self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
+        self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
+
+    @property
+    def depth(self) -> int:
+        return len(self.queue)
+
+    @property
+    def alive(self) -> bool:
+        return self.state != "dead"
 
     def start(self) -> None:
         """Take a spare and send it the function's spec. Frames sent before the spare is
-        attached are queued and follow the spec in order."""
+        attached are kept and follow the spec in order."""
         today = time.strftime("%Y/%m/%d", time.gmtime())
         log_stream = f"{today}/[{self.fn.version}]{secrets.token_hex(16)}"
         init_type = "provisioned-concurrency" if self.provisioned else "on-demand"
@@ -118,6 +153,7 @@ class InstanceHandle:
                 self.fn, self._settings, log_stream=log_stream, init_type=init_type
             ),
             "zygote_cwd": "/",
+            "output_marker": self._marker.decode("latin-1"),
         }
         spare = self._zygote.take_spare()
         if spare.done():
@@ -127,9 +163,8 @@ class InstanceHandle:
 
     def _attach(self, future: asyncio.Future[Spare]) -> None:
         if future.cancelled() or future.exception() is not None:
-            self._queued = []
-            if self._pending is not None:
-                self._finish(RawOutcome("exited", message="Runtime failed to start"))
+            self._unsent = []
+            self._fail_all(RawOutcome("exited", message="Runtime failed to start"))
             self._die()
             return
         spare = future.result()
@@ -141,112 +176,151 @@ class InstanceHandle:
         self._channel = Channel(
             self._loop, spare.read_fd, spare.write_fd, self._on_frame, self._on_eof
         )
-        self._output = OutputReader(self._loop, spare.output_fd, self._settings.output_cap_bytes)
+        self._output = OutputReader(
+            self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
+        )
         self._channel.send(protocol.SPEC, self._spec)
-        for kind, meta, body in self._queued:
+        for kind, meta, body in self._unsent:
             self._channel.send(kind, meta, body)
-        self._queued = []
+        self._unsent = []
 
     async def wait_ready(self) -> None:
         """For provisioned instances: return once init finished (or the instance died)."""
         await self._settled.wait()
 
-    def invoke(
-        self,
-        request: InvokeRequest,
-        timeout_s: float,
-        on_done: Callable[[], None] | None = None,
-    ) -> asyncio.Future[RawOutcome]:
-        """Send one invocation; the future always resolves (never raises) with its outcome.
+    # -- invocations in -----------------------------------------------------------------------
 
-        ``on_done`` runs when the instance has finished with the invocation, even if whoever
-        awaited the future stopped waiting (the caller's slot accounting relies on it).
-        """
-        assert self._pending is None
-        self.state = "busy"
-        self._timeout_s = timeout_s
-        self._on_done = on_done
-        self._pending = self._loop.create_future()
-        self._started = time.perf_counter()
-        meta = {
+    def submit(self, invocation: Invocation) -> None:
+        """Write one invocation: it runs now if the instance is free, or once those before it
+        were answered. Its future always resolves, unless it is given back to the pool."""
+        self._seq += 1
+        invocation.seq = self._seq
+        request = invocation.request
+        meta: dict[str, Any] = {
+            "seq": invocation.seq,
             "request_id": request.request_id,
-            "deadline_ms": int(time.time() * 1000 + timeout_s * 1000),
+            "timeout_ms": int(invocation.timeout_s * 1000),
             "arn": request.invoked_arn,
         }
         if request.client_context is not None:
             meta["client_context"] = request.client_context
         if request.identity is not None:
             meta["identity"] = request.identity
+        self.queue.append(invocation)
+        self.state = "busy"
+        if len(self.queue) == 1:
+            invocation.not_after = None
+            self._begin()
+        else:
+            invocation.not_after = time.monotonic() + QUEUE_WAIT_S
+            meta["not_after"] = invocation.not_after
+            if self._ahead_watch is None:
+                self._ahead_watch = self._loop.call_later(QUEUE_WAIT_S, self._check_ahead)
         if self._channel is None:
-            self._queued.append((protocol.INVOKE, meta, request.payload))
+            self._unsent.append((protocol.INVOKE, meta, request.payload))
         else:
             self._channel.send(protocol.INVOKE, meta, request.payload)
-        # Until READY, the init phase has its own 10 s on top of the invocation's timeout.
-        self._deadline = self._loop.time() + timeout_s + (0.0 if self._ready else INIT_TIMEOUT_S)
-        self._watch = self._loop.call_later(min(MEMORY_POLL_S, timeout_s), self._check)
-        return self._pending
+
+    def _begin(self) -> None:
+        """``queue[0]`` starts now: its timeout runs from here (plus the init phase's own 10 s
+        until READY)."""
+        self._started = time.perf_counter()
+        self.head_since = time.monotonic()
+        timeout_s = self.queue[0].timeout_s
+        self._deadline = self._loop.time() + timeout_s + (0.0 if self.ready else INIT_TIMEOUT_S)
+        self._watch_until(self._loop.time() + min(MEMORY_POLL_S, timeout_s))
+
+    def _watch_until(self, when: float) -> None:
+        """The watchdog fires at ``when`` at the latest (an earlier one is kept)."""
+        if self._watch is not None:
+            if self._watch_at <= when:
+                return
+            self._watch.cancel()
+        self._watch_at = when
+        self._watch = self._loop.call_at(when, self._check)
+
+    # -- answers out ----------------------------------------------------------------------------
 
     def _on_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
         if kind == protocol.READY:
-            self._ready = True
+            self.ready = True
             self._settled.set()
             self.init_ms = meta.get("init_ms", 0.0)
             if "error" in meta:
-                self._finish(RawOutcome("init_error", error=meta["error"], max_rss_kb=meta["rss"]))
+                failed = RawOutcome("init_error", error=meta["error"], max_rss_kb=meta["rss"])
+                self._fail_all(failed)
                 self._die()
-            elif self._pending is not None:
-                self._started = time.perf_counter()
-                self._deadline = self._loop.time() + self._timeout_s
+            elif self.queue:
+                self._begin()
             else:
                 self.state = "idle"  # a provisioned instance, already in its pool's idle list
             return
+        if not self.queue or self.queue[0].seq != meta.get("seq"):
+            return  # the answer to an invocation already given back or settled
         if kind == protocol.RESULT:
-            if meta.get("oom") or meta["rss"] * 1024 > self._limit_bytes:
-                self._finish(RawOutcome("oom", max_rss_kb=meta["rss"]))
-                self._die()
-                return
-            kind_name: OutcomeKind = "error" if meta.get("error") else "ok"
-            self._finish(
-                RawOutcome(kind_name, body, duration_ms=meta["duration_ms"], max_rss_kb=meta["rss"])
-            )
-            return
-        if kind == protocol.BAD_PAYLOAD:
-            self._finish(RawOutcome("bad_payload", message=meta["message"]))
+            if meta.get("oom"):  # a MemoryError: the instance exits
+                self._fail_head(RawOutcome("oom", max_rss_kb=meta["rss"]))
+            elif meta["rss"] * 1024 > self._limit_bytes:  # it answered, and may go on
+                self._fail_head(RawOutcome("oom", max_rss_kb=meta["rss"]), answered=True)
+            else:
+                outcome = RawOutcome(
+                    "error" if meta.get("error") else "ok",
+                    body,
+                    duration_ms=meta["duration_ms"],
+                    max_rss_kb=meta["rss"],
+                )
+                self._settle(outcome, marked=meta.get("out", False), last=len(self.queue) == 1)
+                self._next()
+        elif kind == protocol.BAD_PAYLOAD:
+            outcome = RawOutcome("bad_payload", message=meta["message"])
+            self._settle(outcome, marked=False, last=len(self.queue) == 1)
+            self._next()
+        elif kind == protocol.BOUNCED:
+            self._give_back(self.queue.popleft())
+            self._next()
 
-    def _finish(self, outcome: RawOutcome) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
-        pending, self._pending = self._pending, None
+    def _settle(self, outcome: RawOutcome, *, marked: bool, last: bool) -> None:
+        """``queue[0]`` is over: take it off and resolve it with ``outcome``. ``last``: no
+        other invocation's output can follow in the output pipe."""
+        invocation = self.queue.popleft()
         if not self._init_reported:
             self._init_reported = True
             outcome.init_ms = self.init_ms
         if not outcome.duration_ms:
             outcome.duration_ms = (time.perf_counter() - self._started) * 1e3
         if self._output is not None:
-            outcome.output, outcome.dropped = self._output.take()
+            outcome.output, outcome.dropped = self._output.take(marked=marked, last=last)
         if not outcome.max_rss_kb:
             outcome.max_rss_kb = self._last_rss_kb
+        outcome.cold = invocation.cold
         self.last_used = time.monotonic()
-        on_done, self._on_done = self._on_done, None
-        if on_done is not None:
-            on_done()
-        if pending is not None and not pending.done():
-            pending.set_result(outcome)
-        if self.state == "busy":
+        if invocation.on_done is not None:
+            invocation.on_done()
+        if not invocation.future.done():
+            invocation.future.set_result(outcome)
+        self._on_outcome(outcome)
+
+    def _next(self) -> None:
+        if self.queue:
+            self._begin()
+        elif self.state == "busy":
             self.state = "idle"
             self._on_idle(self)
 
+    # -- enforcement ------------------------------------------------------------------------------
+
     def _check(self) -> None:
-        """The invocation's watchdog: its deadline, and its resident memory against the limit."""
+        """The watchdog of ``queue[0]``: its deadline, and resident memory against the limit."""
         self._watch = None
-        if self._pending is None:
+        if not self.queue or self.state == "dead":
             return
-        remaining = self._deadline - self._loop.time()
-        if remaining <= 0:
-            elapsed_ms = (time.perf_counter() - self._started) * 1e3
-            self._finish(RawOutcome("timeout", duration_ms=elapsed_ms))
-            self._die()
+        now = self._loop.time()
+        if self._deadline <= now:
+            if self._channel is not None:
+                self._channel.drain()  # its answer may be waiting: then it made it in time
+            if self.alive and self.queue and self._deadline <= self._loop.time():
+                elapsed_ms = (time.perf_counter() - self._started) * 1e3
+                self._fail_head(RawOutcome("timeout", duration_ms=elapsed_ms))
             return
         if self.pid is not None:
             try:
@@ -256,16 +330,64 @@ class InstanceHandle:
                 resident = 0
             self._last_rss_kb = max(self._last_rss_kb, resident // 1024)
             if resident > self._limit_bytes:
-                self._finish(RawOutcome("oom", max_rss_kb=resident // 1024))
-                self._die()
+                self._fail_head(RawOutcome("oom", max_rss_kb=resident // 1024))
                 return
-        self._watch = self._loop.call_later(min(MEMORY_POLL_S, remaining), self._check)
+        self._watch_until(min(now + MEMORY_POLL_S, self._deadline))
+
+    def _check_ahead(self) -> None:
+        """Invocations written ahead and still waiting past their ``not_after`` go back to the
+        pool. Safe: each waits behind one the instance had not answered when ``now`` was read,
+        so the instance reads it later than ``not_after`` and bounces it instead of running it."""
+        self._ahead_watch = None
+        now = time.monotonic()
+        if self._channel is not None:
+            self._channel.drain()
+        if len(self.queue) < 2 or self.state == "dead":
+            return
+        head, *waiting = self.queue
+        late = [i for i in waiting if i.not_after is not None and i.not_after <= now]
+        if late:
+            self.queue = deque([head, *(i for i in waiting if i not in late)])
+            for invocation in late:
+                self._give_back(invocation)
+        if len(self.queue) > 1:
+            first = self.queue[1].not_after or now
+            self._ahead_watch = self._loop.call_later(max(first - now, 0.001), self._check_ahead)
+
+    def _fail_head(self, outcome: RawOutcome, *, answered: bool = False) -> None:
+        """Kill the instance for what ``queue[0]`` did (timeout, memory) and settle it.
+
+        Nothing behind it had started when we decided, unless the instance ``answered`` it
+        (or does in the instant before the kill lands): then the next one may have begun, and
+        fails rather than run twice. The rest go back to the pool."""
+        self._kill_group()
+        if not answered and self._channel is not None and len(self.queue) > 1:
+            head_seq = self.queue[0].seq
+
+            def late(kind: int, meta: dict[str, Any], body: bytes) -> None:
+                nonlocal answered
+                answered = answered or meta.get("seq") == head_seq
+
+            self._channel.drain(late)
+        self._settle(outcome, marked=False, last=True)
+        if answered and self.queue:
+            message = "Runtime exited with error: signal: killed"
+            self._settle(RawOutcome("exited", message=message), marked=False, last=True)
+        self._die()
+
+    def _fail_all(self, outcome: RawOutcome) -> None:
+        """Settle ``queue[0]`` with ``outcome``; the rest never started and go back."""
+        if self.queue:
+            self._settle(outcome, marked=False, last=True)
+        rest, self.queue = self.queue, deque()
+        for invocation in rest:
+            self._give_back(invocation)
 
     def _on_eof(self) -> None:
-        """The instance's control socket closed: it exited, or we closed it ourselves."""
+        """The instance's control pipe closed: it exited, or we closed it ourselves."""
         if self.state == "dead":
             return
-        if self._pending is not None:
+        if self.queue:
             self._loop.create_task(self._finish_exited())
         else:
             self._die()
@@ -281,13 +403,15 @@ class InstanceHandle:
             message = "Runtime exited without providing a reason"
         else:
             message = f"Runtime exited with error: {describe_exit(status)}"
-        self._finish(RawOutcome("exited", message=message))
+        self._fail_all(RawOutcome("exited", message=message))
         self._die()
 
     def retire(self) -> None:
-        """Stop an idle instance (reaped, replaced by a new version, or shutting down)."""
-        if self._pending is not None:
-            self._finish(RawOutcome("exited", message="Runtime exited without providing a reason"))
+        """Stop the instance (reaped, replaced by a new version, or shutting down); whatever it
+        still holds fails, as when a Lambda environment is shut down under it."""
+        while self.queue:
+            message = "Runtime exited without providing a reason"
+            self._settle(RawOutcome("exited", message=message), marked=False, last=True)
         self._die()
 
     def _die(self) -> None:
@@ -296,17 +420,21 @@ class InstanceHandle:
         self.state = "dead"
         self._settled.set()
         self._kill_group()
-        if self._watch is not None:
-            self._watch.cancel()
+        for timer in (self._watch, self._ahead_watch):
+            if timer is not None:
+                timer.cancel()
         if self._channel is not None:
             self._channel.close()
         if self._output is not None:
             self._output.close()
+        rest, self.queue = self.queue, deque()
         self._on_dead(self)
+        for invocation in rest:  # never started: they run elsewhere
+            self._give_back(invocation)
 
     def _kill_group(self) -> None:
         if self.pid is None:
-            return  # _on_forked kills it as soon as the pid is known
+            return  # _attach kills it as soon as the pid is known
         if self._zygote.exit_status(self.pid).done():
             return  # already reaped: the pid may belong to someone else by now
         # The group is gone once every member died; the process itself may not have called
@@ -314,3 +442,12 @@ class InstanceHandle:
         for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(target, signal.SIGKILL)
+
+    @staticmethod
+    def _refuse(invocation: Invocation) -> None:
+        """Without a pool to give it back to, an invocation that did not run fails."""
+        if not invocation.future.done():
+            message = "Runtime exited without providing a reason"
+            invocation.future.set_result(RawOutcome("exited", message=message))
+        if invocation.on_done is not None:
+            invocation.on_done()

@@ -1,17 +1,24 @@
 """The instances of one function version: warm reuse, cold starts, idle reaping, provisioning.
 
 Concurrency *admission* (reserved concurrency, the platform-wide limit) is the invoker's; the
-pool hands out an idle instance or starts one, and takes it back.
+pool places each admitted invocation: on an idle instance, behind a running one, or on a new
+one (skylet.pool.autoscaler decides), and places it again if it comes back unrun.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections.abc import Callable
 
 from skylet.functions import FunctionConfig, RuntimeSettings
-from skylet.pool.instance import InstanceHandle
+from skylet.pool import autoscaler
+from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome
 from skylet.pool.zygote import ZygoteClient
+
+#: Instances that may run at once without one waiting for a CPU.
+CPUS = len(os.sched_getaffinity(0))
 
 
 class FunctionPool:
@@ -24,6 +31,8 @@ class FunctionPool:
         self._zygote = zygote
         self._idle: list[InstanceHandle] = []
         self._all: set[InstanceHandle] = set()
+        self._busy: set[InstanceHandle] = set()
+        self._typical_ms: float | None = None  # how long an invocation takes, lately
         self._closed = False
         self.cold_starts = 0
 
@@ -41,16 +50,61 @@ class FunctionPool:
             self._spawn(provisioned=True)
         await asyncio.gather(*(i.wait_ready() for i in list(self._all)))
 
-    def acquire(self) -> tuple[InstanceHandle, bool]:
-        """An instance to invoke now, and whether it is a cold start. Never blocks."""
+    def submit(
+        self, request: InvokeRequest, timeout_s: float, on_done: Callable[[], None] | None = None
+    ) -> asyncio.Future[RawOutcome]:
+        """Run one invocation; the future always resolves (never raises) with its outcome.
+
+        ``on_done`` runs once an instance has finished with the invocation, even if whoever
+        awaited the future stopped waiting (the caller's slot accounting relies on it).
+        """
+        future: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
+        self._place(Invocation(request, timeout_s, future, on_done))
+        return future
+
+    def _place(self, invocation: Invocation, *, ahead: bool = True) -> None:
+        busy = self._busy
+        choice: autoscaler.Choice = "idle"
+        idle = self._take_idle()
+        if ahead and busy and autoscaler.may_write_ahead(self._typical_ms):
+            now = time.monotonic()
+            ready = [i for i in busy if i.ready]
+            seen = [autoscaler.Busy(i.depth, now - i.head_since) for i in ready]
+            choice = autoscaler.choose(
+                idle=idle is not None, typical=self._typical_ms, busy=seen, cpus=CPUS
+            )
+            if isinstance(choice, int):
+                if idle is not None:
+                    self._idle.append(idle)
+                ready[choice].submit(invocation)
+                return
+        if idle is None:
+            self.cold_starts += 1
+            invocation.cold = True
+            idle = self._spawn(provisioned=False)
+        busy.add(idle)
+        idle.submit(invocation)
+
+    def _take_idle(self) -> InstanceHandle | None:
         while self._idle:
             instance = self._idle.pop()
             if instance.state != "dead":
-                return instance, False
-        self.cold_starts += 1
-        return self._spawn(provisioned=False), True
+                return instance
+        return None
+
+    def _give_back(self, invocation: Invocation) -> None:
+        """An invocation an instance did not run (bounced, or the instance died before it)."""
+        if self._closed:
+            InstanceHandle._refuse(invocation)
+            return
+        self._place(invocation, ahead=False)
+
+    def _on_outcome(self, outcome: RawOutcome) -> None:
+        if outcome.kind in ("ok", "error", "timeout"):
+            self._typical_ms = autoscaler.typical_ms(self._typical_ms, outcome.duration_ms)
 
     def release(self, instance: InstanceHandle) -> None:
+        self._busy.discard(instance)
         if instance.state == "dead":
             return
         if self._closed:
@@ -66,6 +120,8 @@ class FunctionPool:
             provisioned=provisioned,
             on_dead=self._on_dead,
             on_idle=self.release,
+            on_outcome=self._on_outcome,
+            give_back=self._give_back,
         )
         self._all.add(instance)
         instance.start()
@@ -75,6 +131,7 @@ class FunctionPool:
 
     def _on_dead(self, instance: InstanceHandle) -> None:
         self._all.discard(instance)
+        self._busy.discard(instance)
         if instance in self._idle:
             self._idle.remove(instance)
         # A provisioned instance that died (it crashed, timed out, ran out of memory) is
@@ -102,7 +159,7 @@ class FunctionPool:
             instance.retire()
         self._idle.clear()
         deadline = time.monotonic() + grace_s
-        while any(i.state == "busy" for i in self._all) and time.monotonic() < deadline:
+        while any(i.queue for i in self._all) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         for instance in list(self._all):
             instance.retire()

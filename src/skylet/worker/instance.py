@@ -51,6 +51,19 @@ def _install_lambda_logging() -> None:
     root.setLevel(logging.WARNING)
 
 
+class _Output:
+    """Whether the function wrote through ``sys.stdout``/``sys.stderr`` since the last
+    invocation ended: only then does the instance mark the end of its output (see ``finish``)."""
+
+    written = False
+
+
+class _TrackedFile(io.FileIO):
+    def write(self, data: Any) -> int:
+        _Output.written = True
+        return super().write(data)
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -78,14 +91,15 @@ def prepare_process(out_fd: int) -> None:
     # Unbuffered text on fd 1 and 2, like Lambda's runtime: output is attributed to the
     # invocation that wrote it even when the process dies right after printing.
     sys.stdout = io.TextIOWrapper(
-        io.FileIO(1, "w", closefd=False), encoding="utf-8", write_through=True
+        _TrackedFile(1, "w", closefd=False), encoding="utf-8", write_through=True
     )
     sys.stderr = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False), encoding="utf-8", write_through=True
+        _TrackedFile(2, "w", closefd=False), encoding="utf-8", write_through=True
     )
     _install_lambda_logging()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _rehearse()
+    _Output.written = False
 
 
 def _rehearse() -> None:
@@ -160,7 +174,12 @@ def setup_process(spec: dict[str, Any]) -> None:
 
 
 class Instance:
-    """Serves INVOKE frames one at a time until SHUTDOWN or EOF."""
+    """Serves INVOKE frames one at a time until SHUTDOWN or EOF.
+
+    The platform may write INVOKEs ahead of the one running; they wait in the pipe. One read
+    after its ``not_after`` (monotonic seconds) is bounced unrun: the platform has given it to
+    another instance by then, since this one was still busy.
+    """
 
     def __init__(self, spec: dict[str, Any], rfile: BinaryIO, write_fd: int) -> None:
         self.spec = spec
@@ -168,6 +187,10 @@ class Instance:
         self.write_fd = write_fd
         self.handler: Callable[..., Any] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.seq = 0  # the INVOKE being answered
+        # Written to stdout after an invocation's output, so the platform can tell it from the
+        # next one's when several invocations were written ahead.
+        self.marker = spec.get("output_marker", "").encode()
 
     def send(self, kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> None:
         data = memoryview(protocol.encode(kind, meta, body))
@@ -200,6 +223,11 @@ class Instance:
             if kind == protocol.SHUTDOWN:
                 return
             if kind == protocol.INVOKE:
+                self.seq = meta.get("seq", 0)
+                not_after = meta.get("not_after")
+                if not_after is not None and time.monotonic() > not_after:
+                    self.send(protocol.BOUNCED, {"seq": self.seq})
+                    continue
                 self.invoke(meta, body)
 
     def invoke(self, meta: dict[str, Any], payload: bytes) -> None:
@@ -216,15 +244,17 @@ class Instance:
             message = (
                 f"Could not parse request body into json: Could not parse payload into json: {exc}"
             )
-            self.send(protocol.BAD_PAYLOAD, {"message": message})
+            self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
             return
         spec = self.spec
         if style == "background":
             self.invoke_background(request_id, event)
             return
+        # The timeout runs from the moment the invocation starts, here, not from when it was
+        # written: it may have waited behind another.
         context = LambdaContext(
             aws_request_id=request_id,
-            deadline_ms=meta["deadline_ms"],
+            deadline_ms=int(time.time() * 1000) + meta["timeout_ms"],
             invoked_function_arn=meta["arn"],
             function_name=spec["function_name"],
             function_version=spec["function_version"],
@@ -265,7 +295,8 @@ class Instance:
             data, metadata = event["data"], event["context"]
             context = BackgroundContext(**metadata)
         except (KeyError, TypeError) as exc:
-            self.send(protocol.BAD_PAYLOAD, {"message": f"Not a background event: {exc!r}"})
+            message = f"Not a background event: {exc!r}"
+            self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
             return
         try:
             self.call(data, context)
@@ -284,7 +315,8 @@ class Instance:
         try:
             envelope = http_envelope.decode_request(payload)
         except http_envelope.EnvelopeError as exc:
-            self.send(protocol.BAD_PAYLOAD, {"message": f"Not an HTTP request envelope: {exc}"})
+            message = f"Not an HTTP request envelope: {exc}"
+            self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
             return
         error: dict[str, Any] | None = None
         argument: Any = None
@@ -321,16 +353,24 @@ class Instance:
             if inspect.isawaitable(result):
                 result = self._run_async(result)
         except MemoryError:
-            self.send(protocol.RESULT, {"oom": True, "rss": _max_rss_kb()})
+            self.send(protocol.RESULT, {"oom": True, "rss": _max_rss_kb(), "seq": self.seq})
             os._exit(137)
         return result
 
     def finish(self, started: float, body: bytes, error: dict[str, Any] | None) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
-        result_meta: dict[str, Any] = {"duration_ms": duration_ms, "rss": _max_rss_kb()}
+        result_meta: dict[str, Any] = {
+            "seq": self.seq,
+            "duration_ms": duration_ms,
+            "rss": _max_rss_kb(),
+        }
         if error is not None:
             result_meta["error"] = True
             body = json.dumps(error).encode()
+        if _Output.written:
+            _Output.written = False
+            os.write(1, self.marker)  # before RESULT: the platform finds it when RESULT arrives
+            result_meta["out"] = True
         self.send(protocol.RESULT, result_meta, body)
 
     def _run_async(self, awaitable: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Frames exchanged between the platform and an instance over a Unix stream socket.
+"""Frames exchanged between the platform and an instance over two pipes.
 
 A frame is a 9-byte header ``kind:u8 meta_len:u32 body_len:u32`` followed by ``meta`` (UTF-8
 JSON, small) and ``body`` (opaque bytes: an event payload or a response). Payloads travel as the
@@ -6,14 +6,20 @@ bytes the client sent, so the platform never parses or re-encodes them on the ho
 
 Platform → instance: SPEC (once, the function to become), INVOKE, SHUTDOWN.
 Instance → platform: READY (init finished, or failed), RESULT, BAD_PAYLOAD (the payload was not
-JSON; the handler did not run).
+JSON; the handler did not run), BOUNCED (an INVOKE written ahead was read after its
+``not_after``; the handler did not run and the platform runs it elsewhere).
+
+Every INVOKE carries a ``seq`` number, echoed by the frame that answers it. Answers come in the
+order the INVOKEs were written, one at a time: an instance reads its next INVOKE only after it
+answered the previous one, which is what lets the platform write several ahead (docs/runtime.md).
 """
 
 from __future__ import annotations
 
-import json
 import struct
 from typing import Any, Final
+
+import orjson
 
 HEADER: Final = struct.Struct("!BII")
 
@@ -23,16 +29,17 @@ SHUTDOWN: Final = 2
 READY: Final = 10
 RESULT: Final = 11
 BAD_PAYLOAD: Final = 12
+BOUNCED: Final = 13
 
 
 def encode(kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> bytes:
     """One frame as bytes; ``meta`` must be JSON-serialisable."""
-    meta_bytes = json.dumps(meta, separators=(",", ":")).encode() if meta else b""
-    return b"".join((HEADER.pack(kind, len(meta_bytes), len(body)), meta_bytes, body))
+    meta_bytes = orjson.dumps(meta) if meta else b""
+    return HEADER.pack(kind, len(meta_bytes), len(body)) + meta_bytes + body
 
 
 def decode_meta(raw: bytes) -> dict[str, Any]:
     if not raw:
         return {}
-    meta: dict[str, Any] = json.loads(raw)
+    meta: dict[str, Any] = orjson.loads(raw)
     return meta

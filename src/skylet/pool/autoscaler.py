@@ -1,0 +1,67 @@
+"""Where the next invocation of a function runs: an idle instance, behind a running one, or a
+new instance. Pure: the pool passes in what it sees.
+
+Lambda gives every concurrent invocation its own execution environment, and so does skylet,
+with one exception that only shows in throughput. Waking an instance costs two process
+switches per invocation, more than a short handler's own work, so when a function's recent
+invocations were short (``FAST_MS``) and as many instances are already running as there are
+CPUs, the invocation is written *ahead*: into the pipe of a running instance that will read it
+as soon as it answers, without sleeping in between. Each instance still runs one invocation at
+a time. An invocation written ahead is never stuck behind a slow one: past ``QUEUE_WAIT_S`` the
+instance bounces it unrun and the pool gives it to another instance (docs/runtime.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+#: A function whose typical invocation is at most this short may have invocations written ahead.
+FAST_MS = 1.0
+#: At most this many invocations wait behind the running one in an instance.
+MAX_DEPTH = 8
+#: Nothing is written behind an invocation that has been running longer than this.
+HEAD_AGE_S = 0.002
+#: An invocation written ahead and not started within this is bounced to another instance.
+QUEUE_WAIT_S = 0.010
+#: How much of the older estimate a shorter invocation keeps (a longer one replaces it).
+DECAY = 0.9
+
+Choice = Literal["idle", "spawn"] | int
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A running instance, seen when choosing: how many invocations it holds (the running one
+    included) and for how long its running one has been running."""
+
+    depth: int
+    running_s: float
+
+
+def typical_ms(previous: float | None, duration_ms: float) -> float:
+    """The typical duration after one more invocation: a longer one is believed at once (so one
+    slow invocation stops writing ahead), a shorter one only gradually."""
+    if previous is None or duration_ms >= previous:
+        return duration_ms
+    return DECAY * previous + (1 - DECAY) * duration_ms
+
+
+def may_write_ahead(typical: float | None) -> bool:
+    """Whether invocations of a function this fast lately may wait behind one another."""
+    return typical is not None and typical <= FAST_MS
+
+
+def choose(*, idle: bool, typical: float | None, busy: Sequence[Busy], cpus: int) -> Choice:
+    """``"idle"``, ``"spawn"``, or the index in ``busy`` of the instance to write ahead to."""
+    if may_write_ahead(typical) and (not idle or len(busy) >= cpus):
+        best: int | None = None
+        for index, instance in enumerate(busy):
+            if instance.depth >= MAX_DEPTH or instance.running_s > HEAD_AGE_S:
+                continue
+            if best is None or instance.depth < busy[best].depth:
+                best = index
+        if best is not None:
+            return best
+    return "idle" if idle else "spawn"
