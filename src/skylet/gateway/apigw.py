@@ -16,9 +16,11 @@ import json
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
+
+import orjson
 
 from skylet.gateway.routing import RouteMatch
 from skylet.ids import new_request_id
@@ -79,10 +81,11 @@ class Api:
     region: str
     api_id: str
     stage: str
+    domain_name: str = field(init=False, compare=False)
 
-    @property
-    def domain_name(self) -> str:
-        return f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+    def __post_init__(self) -> None:
+        domain = f"{self.api_id}.execute-api.{self.region}.amazonaws.com"
+        object.__setattr__(self, "domain_name", domain)
 
     @property
     def deployment_id(self) -> str:
@@ -165,12 +168,17 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
     """The HTTP API (payload format 2.0) event. ``rawPath`` is the decoded path, as AWS sends it."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
+    user_agent = ""
     for name, value in request.headers:
         key = name.lower()
         if key == "cookie":
             cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
+        elif key in headers:
+            headers[key] = f"{headers[key]},{value}"
+        else:
+            headers[key] = value
+            if key == "user-agent":
+                user_agent = value
     route_key = match.route.route_key
     context: dict[str, Any] = {
         "accountId": api.account_id,
@@ -182,7 +190,7 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
             "path": request.path,
             "protocol": request.protocol,
             "sourceIp": request.source_ip,
-            "userAgent": request.header("user-agent") or "",
+            "userAgent": user_agent,
         },
         "requestId": ids.request_id,
         "routeKey": route_key,
@@ -199,11 +207,12 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
     if cookies:
         event["cookies"] = cookies
     event["headers"] = headers
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(request.query_string, keep_blank_values=True):
-        query[key] = f"{query[key]},{value}" if key in query else value
-    if query:
-        event["queryStringParameters"] = query
+    if request.query_string:
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(request.query_string, keep_blank_values=True):
+            query[key] = f"{query[key]},{value}" if key in query else value
+        if query:
+            event["queryStringParameters"] = query
     event["requestContext"] = context
     if match.raw_path_parameters:
         event["pathParameters"] = match.path_parameters
@@ -373,6 +382,17 @@ class MalformedResponse(ValueError):
     """The function's result is not a proxy response API Gateway could send."""
 
 
+def _parse(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses some JSON the json module reads (integers past 64 bits)
+    try:
+        return json.loads(payload)
+    except ValueError as error:
+        raise MalformedResponse("the result is not JSON") from error
+
+
 def _header_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -392,22 +412,25 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
     multi = result.get("multiValueHeaders") or {}
     if not isinstance(single, dict) or not isinstance(multi, dict):
         raise MalformedResponse("headers must be objects")
+    named: set[str] = set()  # lower-case names the result gives, null or not
     for name, values in multi.items():
+        named.add(name.lower())
         if values is None:
             continue  # null: the header is not sent
         if not isinstance(values, list):
             raise MalformedResponse(f"multiValueHeaders.{name} is not a list")
         headers.extend((name, _header_value(v)) for v in values)
-    multi_names = {n.lower() for n in multi}
+    multi_names = frozenset(named)
     for name, value in single.items():
+        lower = name.lower()
+        named.add(lower)
         # multiValueHeaders win for the same name; null means "do not send it"
-        if value is not None and name.lower() not in multi_names:
-            headers.append((name, _header_value(value)))
+        if value is not None and lower not in multi_names:
+            headers.append((name, value if type(value) is str else _header_value(value)))
     # A result that names no Content-Type gets a default one; naming it null suppresses it.
-    if "content-type" not in multi_names | {n.lower() for n in single}:
+    if "content-type" not in named:
         headers.append(("content-type", "text/plain; charset=utf-8" if v2 else "application/json"))
-    if v2:
-        cookies = result.get("cookies") or []
+    if v2 and (cookies := result.get("cookies")):
         if not isinstance(cookies, list):
             raise MalformedResponse("cookies must be a list")
         headers.extend(("set-cookie", _header_value(c)) for c in cookies)
@@ -432,10 +455,7 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
 def v1_response(payload: bytes) -> HttpResponse:
     """The HTTP response for a REST API route; MalformedResponse when API Gateway would 502:
     not an object, no valid ``statusCode``, or a key other than the five it knows."""
-    try:
-        result = json.loads(payload)
-    except ValueError as error:
-        raise MalformedResponse("the result is not JSON") from error
+    result = _parse(payload)
     if not isinstance(result, dict):
         raise MalformedResponse("the result is not an object")
     unknown = sorted(set(result) - _REST_RESULT_KEYS)
@@ -447,10 +467,7 @@ def v1_response(payload: bytes) -> HttpResponse:
 def v2_response(payload: bytes) -> HttpResponse:
     """The HTTP response for an HTTP API route: a result without ``statusCode`` is the body of
     a 200 application/json response, as payload format 2.0 specifies."""
-    try:
-        result = json.loads(payload)
-    except ValueError as error:
-        raise MalformedResponse("the result is not JSON") from error
+    result = _parse(payload)
     if isinstance(result, dict) and "statusCode" in result:
         return _structured(result, v2=True)
     return HttpResponse(200, [("content-type", "application/json")], payload)

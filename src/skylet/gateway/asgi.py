@@ -26,10 +26,15 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole request body; raises BodyTooLarge when it passes ``limit`` bytes (after
     discarding the rest of it, up to DRAIN_LIMIT). Never holds more than ``limit`` bytes."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
+            raise BodyTooLarge(len(body))
+        return body  # the whole body in one message: most requests
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             raise ConnectionResetError("client disconnected")
         chunk = message.get("body", b"")
@@ -42,6 +47,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
                 raise BodyTooLarge(size)
         if not message.get("more_body", False):
             break
+        message = await receive()
     if size > limit:
         raise BodyTooLarge(size)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -10,11 +10,12 @@ vanishing client never holds one.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
+
+import orjson
 
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
@@ -30,9 +31,8 @@ from skylet.worker import http_envelope
 MAX_BODY_BYTES = 6 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class RequestLine:
-    """What ``skylet up`` prints per request."""
+class RequestLine(NamedTuple):
+    """What ``skylet up`` prints per request (a named tuple: one is made per request)."""
 
     method: str
     path: str
@@ -116,8 +116,8 @@ class FunctionRoutes:
         method: str = scope["method"]
         raw = scope.get("raw_path")
         raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
-        origin = header(scope, b"origin")
         if method == "OPTIONS":
+            origin = header(scope, b"origin")
             headers = cors.preflight(self.table.methods_for(raw_path), origin)
             if headers is not None:  # CORS routes are REST API routes: its request ids
                 headers.extend(apigw.RequestIds.new(rest=True).headers())
@@ -140,12 +140,9 @@ class FunctionRoutes:
         except ConnectionResetError:
             return True  # the client left before sending its body: nothing to run
         else:
-            request = _request(scope, raw_path, body)
-            if route.kind == "function":
-                response, cold = await self._call_function(request, route, ids)
-            else:
-                response, cold = await self._call_lambda(request, match, ids)
+            response, cold = await self._invoke(_request(scope, raw_path, body), match, ids)
         if route.cors is not None:
+            origin = header(scope, b"origin")
             response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
         await _send(send, response)
         self._line(scope, response.status, started, route.function, cold)
@@ -156,37 +153,36 @@ class FunctionRoutes:
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
         await _send(send, apigw.not_found(apigw.RequestIds.new(rest=rest)))
 
-    async def _call_lambda(
+    def _lambda_event(
         self, request: apigw.HttpRequest, match: RouteMatch, ids: apigw.RequestIds
-    ) -> tuple[apigw.HttpResponse, bool | None]:
-        """A Lambda-style function behind a REST API or HTTP API route; the response carries
-        the API's request id headers, whether the function or API Gateway answered."""
+    ) -> bytes:
+        """The event for a Lambda-style function behind a REST API or HTTP API route."""
         if ids.rest:
-            event = apigw.v1_event(request, match, self._rest_api(), ids)
-        else:
-            event = apigw.v2_event(request, match, self.api, ids)
-        outcome = await self._invoke(match.route.function, json.dumps(event).encode(), ids)
-        if isinstance(outcome, apigw.HttpResponse):
-            return outcome, None
+            return orjson.dumps(apigw.v1_event(request, match, self._rest_api(), ids))
+        return orjson.dumps(apigw.v2_event(request, match, self.api, ids))
+
+    @staticmethod
+    def _lambda_response(outcome: InvocationResult, ids: apigw.RequestIds) -> apigw.HttpResponse:
+        """The response as API Gateway maps the result; it carries the API's request id headers,
+        whether the function or API Gateway answered."""
         if outcome.function_error is not None:
             if b'"Sandbox.Timedout"' in outcome.payload:
-                return apigw.timeout_error(ids), outcome.cold
-            return apigw.internal_error(ids), outcome.cold
+                return apigw.timeout_error(ids)
+            return apigw.internal_error(ids)
         try:
             if ids.rest:
                 response = apigw.v1_response(outcome.payload)
             else:
                 response = apigw.v2_response(outcome.payload)
         except apigw.MalformedResponse:
-            return apigw.internal_error(ids), outcome.cold
+            return apigw.internal_error(ids)
         response.headers.extend(ids.headers())
-        return response, outcome.cold
+        return response
 
-    async def _call_function(
-        self, request: apigw.HttpRequest, route: Route, ids: apigw.RequestIds
-    ) -> tuple[apigw.HttpResponse, bool | None]:
-        """A Cloud Functions or Knative style function: the request through the HTTP envelope."""
-        payload = http_envelope.encode_request(
+    @staticmethod
+    def _function_request(request: apigw.HttpRequest, route: Route) -> bytes:
+        """A Cloud Functions or Knative style function gets the request in the HTTP envelope."""
+        return http_envelope.encode_request(
             method=request.method,
             path=request.path[len(route.strip_prefix) :] or "/",
             raw_path=request.raw_path[len(route.strip_prefix) :] or "/",
@@ -197,29 +193,39 @@ class FunctionRoutes:
             host=request.host,
             body=request.body,
         )
-        outcome = await self._invoke(route.function, payload, ids)
-        if isinstance(outcome, apigw.HttpResponse):
-            return outcome, None
+
+    @staticmethod
+    def _function_response(outcome: InvocationResult, ids: apigw.RequestIds) -> apigw.HttpResponse:
         if outcome.function_error is not None:
-            return _function_crashed(outcome.payload), outcome.cold
+            return _function_crashed(outcome.payload)
         try:
             status, headers, body = http_envelope.decode_response(outcome.payload)
         except http_envelope.EnvelopeError:
-            return apigw.internal_error(ids), outcome.cold
-        return apigw.HttpResponse(status, list(headers), body), outcome.cold
+            return apigw.internal_error(ids)
+        return apigw.HttpResponse(status, list(headers), body)
 
     async def _invoke(
-        self, function: str, payload: bytes, ids: apigw.RequestIds
-    ) -> InvocationResult | apigw.HttpResponse:
-        """The invocation's result, or API Gateway's answer when the invoker refused it."""
+        self, request: apigw.HttpRequest, match: RouteMatch, ids: apigw.RequestIds
+    ) -> tuple[apigw.HttpResponse, bool | None]:
+        """The response, and whether a cold start served it (None: no instance ran, because
+        the invoker refused the request: API Gateway's answer then)."""
+        route = match.route
+        direct = route.kind == "function"
+        if direct:
+            payload = self._function_request(request, route)
+        else:
+            payload = self._lambda_event(request, match, ids)
         try:
-            return await self.invoker.invoke(function, payload, request_id=ids.request_id)
+            outcome = await self.invoker.invoke(route.function, payload, request_id=ids.request_id)
         except TooManyRequests:
-            return apigw.throttled(ids)
+            return apigw.throttled(ids), None
         except ServiceUnavailable:
-            return apigw.unavailable(ids)
+            return apigw.unavailable(ids), None
         except ApiError:
-            return apigw.internal_error(ids)
+            return apigw.internal_error(ids), None
+        if direct:
+            return self._function_response(outcome, ids), outcome.cold
+        return self._lambda_response(outcome, ids), outcome.cold
 
     def _rest_api(self) -> apigw.Api:
         return apigw.Api(self.api.account_id, self.api.region, self.api.api_id, self.rest_stage)
@@ -241,33 +247,41 @@ def _function_crashed(payload: bytes) -> apigw.HttpResponse:
 
 
 def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
-    headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    headers = []
+    host = None
+    for key, value in scope["headers"]:
+        name = key.decode("latin-1")
+        text = value.decode("latin-1")
+        headers.append((name, text))
+        if host is None and name == "host":
+            host = text
     client = scope.get("client")
     server = scope.get("server")
-    host = header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
-    scheme = str(scope.get("scheme", "http"))
+    if host is None:
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    scheme = scope.get("scheme", "http")
+    version = scope.get("http_version", "1.1")
     return apigw.HttpRequest(
-        method=scope["method"],
-        raw_path=raw_path,
-        path=scope["path"],
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        headers=headers,
-        body=body,
-        source_ip=client[0] if client else "127.0.0.1",
-        host=host,
-        received_at=time.time(),
-        protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-        scheme=scheme,
-        port=int(server[1]) if server else (443 if scheme == "https" else 80),
+        scope["method"],
+        raw_path,
+        scope["path"],
+        scope.get("query_string", b"").decode("latin-1"),
+        tuple(headers),
+        body,
+        client[0] if client else "127.0.0.1",
+        host,
+        time.time(),
+        f"HTTP/{version}",
+        scheme,
+        int(server[1]) if server else (443 if scheme == "https" else 80),
     )
 
 
 async def _send(send: Send, response: apigw.HttpResponse) -> None:
     headers = [(b"content-length", str(len(response.body)).encode())]
-    headers.extend(
-        (k.lower().encode("latin-1"), v.encode("latin-1"))
-        for k, v in response.headers
-        if k.lower() != "content-length"
-    )
+    for name, value in response.headers:
+        lower = name.lower()
+        if lower != "content-length":
+            headers.append((lower.encode("latin-1"), value.encode("latin-1")))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -48,7 +48,8 @@ class Route:
         default = self.path == DEFAULT_ROUTE
         segments = () if default else tuple(s for s in self.path.split("/") if s)
         object.__setattr__(self, "segments", segments)
-        object.__setattr__(self, "route_key", self.path if default else f"{self.method} {self.path}")
+        key = self.path if default else f"{self.method} {self.path}"
+        object.__setattr__(self, "route_key", key)
 
     def shape(self) -> tuple[str, tuple[str, ...]]:
         """What decides which requests match: method and segments with parameter names erased."""

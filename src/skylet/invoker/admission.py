@@ -8,14 +8,13 @@ reservations: with a limit of 1000 and reservations of 100 and 50, unreserved fu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
 
 
-@dataclass(frozen=True, slots=True)
-class Load:
+class Load(NamedTuple):
     function_in_flight: int
     unreserved_in_flight: int
 

@@ -69,6 +69,7 @@ class Invoker:
         self._unreserved_in_flight = 0
         self._reserved_total = 0
         self._retiring: dict[asyncio.Task[None], FunctionPool] = {}
+        self._arns: dict[tuple[str, str | None], str] = {}
 
     # -- deployment -------------------------------------------------------------------------
 
@@ -147,9 +148,7 @@ class Invoker:
                 hook.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
-        request = InvokeRequest(
-            request_id, payload, self.settings.function_arn(name, qualifier), client_context
-        )
+        request = InvokeRequest(request_id, payload, self._arn(name, qualifier), client_context)
         self._in_flight[name] = self._in_flight.get(name, 0) + 1
         if reserved is None:
             self._unreserved_in_flight += 1
@@ -160,11 +159,27 @@ class Invoker:
         )
         if outcome.kind == "bad_payload":
             raise InvalidRequestContent(outcome.message)
-        result, record = self._settle(fn, request_id, outcome, outcome.cold, started)
+        result, error_type = self._settle(fn, request_id, outcome, outcome.cold)
         self.logs.append(fn.name, request_id, result.invocation_log)
-        for hook in self._hooks:
-            hook.completed(record)
+        if self._hooks:
+            record = InvocationRecord(
+                function=fn.name,
+                request_id=request_id,
+                started=started,
+                cold=outcome.cold,
+                error_type=error_type,
+                report=result.invocation_log.report,
+            )
+            for hook in self._hooks:
+                hook.completed(record)
         return result
+
+    def _arn(self, name: str, qualifier: str | None) -> str:
+        key = (name, qualifier)
+        arn = self._arns.get(key)
+        if arn is None:
+            arn = self._arns[key] = self.settings.function_arn(name, qualifier)
+        return arn
 
     def _done(self, name: str, reserved: int | None) -> None:
         self._in_flight[name] -= 1
@@ -172,9 +187,10 @@ class Invoker:
             self._unreserved_in_flight -= 1
 
     def _settle(
-        self, fn: FunctionConfig, request_id: str, outcome: RawOutcome, cold: bool, started: float
-    ) -> tuple[InvocationResult, InvocationRecord]:
-        """Lambda's response payload, error marker and log text for one outcome."""
+        self, fn: FunctionConfig, request_id: str, outcome: RawOutcome, cold: bool
+    ) -> tuple[InvocationResult, str | None]:
+        """Lambda's response payload, error marker and log text for one outcome, and its error
+        type."""
         payload = outcome.body
         error_type: str | None = None
         status: str | None = None
@@ -232,15 +248,7 @@ class Invoker:
             cold,
             log,
         )
-        record = InvocationRecord(
-            function=fn.name,
-            request_id=request_id,
-            started=started,
-            cold=cold,
-            error_type=error_type,
-            report=report,
-        )
-        return result, record
+        return result, error_type
 
 
 def _lambda_error(error_type: str, message: str) -> bytes:

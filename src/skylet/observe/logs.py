@@ -67,9 +67,9 @@ class LogBook:
 
     def append(self, function: str, request_id: str, text: str | LazyText) -> None:
         entry = LogEntry(time.time(), function, request_id, text)
-        log = self._log(function)
+        log = self._logs.get(function) or self._log(function)
         log.entries.append(entry)
-        log.size += entry.size
+        log.size += len(text) if isinstance(text, str) else text.size
         while log.size > log.max_bytes and len(log.entries) > 1:
             log.size -= log.entries.popleft().size
         for queue in log.followers:

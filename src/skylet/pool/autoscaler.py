@@ -13,10 +13,6 @@ instance bounces it unrun and the pool gives it to another instance (docs/runtim
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
-
 #: A function whose typical invocation is at most this short may have invocations written ahead.
 FAST_MS = 1.0
 #: At most this many invocations wait behind the running one in an instance.
@@ -28,17 +24,6 @@ QUEUE_WAIT_S = 0.010
 #: How much of the older estimate a shorter invocation keeps (a longer one replaces it).
 DECAY = 0.9
 
-Choice = Literal["idle", "spawn"] | int
-
-
-@dataclass(frozen=True, slots=True)
-class Busy:
-    """A running instance, seen when choosing: how many invocations it holds (the running one
-    included) and for how long its running one has been running."""
-
-    depth: int
-    running_s: float
-
 
 def typical_ms(previous: float | None, duration_ms: float) -> float:
     """The typical duration after one more invocation: a longer one is believed at once (so one
@@ -48,20 +33,16 @@ def typical_ms(previous: float | None, duration_ms: float) -> float:
     return DECAY * previous + (1 - DECAY) * duration_ms
 
 
-def may_write_ahead(typical: float | None) -> bool:
-    """Whether invocations of a function this fast lately may wait behind one another."""
-    return typical is not None and typical <= FAST_MS
+def look_for_running(*, typical: float | None, idle: bool, running: int, cpus: int) -> bool:
+    """Whether to write the next invocation behind a running one rather than use an idle
+    instance or start one: the function is fast, and either nothing is idle or as many
+    instances run as there are CPUs (waking another would only wait for a CPU)."""
+    if typical is None or typical > FAST_MS or not running:
+        return False
+    return not idle or running >= cpus
 
 
-def choose(*, idle: bool, typical: float | None, busy: Sequence[Busy], cpus: int) -> Choice:
-    """``"idle"``, ``"spawn"``, or the index in ``busy`` of the instance to write ahead to."""
-    if may_write_ahead(typical) and (not idle or len(busy) >= cpus):
-        best: int | None = None
-        for index, instance in enumerate(busy):
-            if instance.depth >= MAX_DEPTH or instance.running_s > HEAD_AGE_S:
-                continue
-            if best is None or instance.depth < busy[best].depth:
-                best = index
-        if best is not None:
-            return best
-    return "idle" if idle else "spawn"
+def can_wait_behind(depth: int, running_s: float) -> bool:
+    """Whether an instance holding ``depth`` invocations, the first of them running for
+    ``running_s``, may take one more; the pool picks the shallowest such instance."""
+    return depth < MAX_DEPTH and running_s <= HEAD_AGE_S

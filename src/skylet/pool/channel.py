@@ -36,17 +36,36 @@ class Channel:
         self._on_close = on_close
         self._inbox = bytearray()
         self._outbox = bytearray()
+        self._writing = False  # waiting for room in the pipe
+        self._flush_soon = False
         self._closed = False
         os.set_blocking(read_fd, False)
         os.set_blocking(write_fd, False)
         loop.add_reader(read_fd, self._readable)
 
-    def send(self, kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> None:
+    def send(
+        self,
+        kind: int,
+        meta: dict[str, Any] | None = None,
+        body: bytes = b"",
+        *,
+        soon: bool = False,
+    ) -> None:
+        """Write a frame now, or (``soon``) together with the others sent during this turn of
+        the loop: one write instead of several, for frames the instance will not read at once
+        anyway (invocations written behind a running one)."""
         if self._closed:
             return
         data = protocol.encode(kind, meta, body)
-        if self._outbox:
+        if self._outbox or soon:
             self._outbox += data
+            if self._writing:
+                return  # the writer callback sends it when the pipe has room
+            if not soon:
+                self._flush()
+            elif not self._flush_soon:
+                self._flush_soon = True
+                self._loop.call_soon(self._flush)
             return
         try:
             sent = os.write(self._write_fd, data)
@@ -57,7 +76,26 @@ class Channel:
             return
         if sent < len(data):
             self._outbox += data[sent:]
-            self._loop.add_writer(self._write_fd, self._writable)
+            self._wait_for_room()
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if self._closed or self._writing or not self._outbox:
+            return
+        try:
+            sent = os.write(self._write_fd, self._outbox)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.close()
+            return
+        del self._outbox[:sent]
+        if self._outbox:
+            self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        self._writing = True
+        self._loop.add_writer(self._write_fd, self._writable)
 
     def _writable(self) -> None:
         try:
@@ -69,6 +107,7 @@ class Channel:
             return
         del self._outbox[:sent]
         if not self._outbox:
+            self._writing = False
             self._loop.remove_writer(self._write_fd)
 
     def _readable(self) -> None:
@@ -114,7 +153,7 @@ class Channel:
             return
         self._closed = True
         self._loop.remove_reader(self._read_fd)
-        if self._outbox:
+        if self._writing:
             self._loop.remove_writer(self._write_fd)
         os.close(self._read_fd)
         os.close(self._write_fd)
@@ -180,10 +219,12 @@ class OutputReader:
 
     def take(self, *, marked: bool, last: bool) -> tuple[bytes, int]:
         """One invocation's output and how many bytes of it were dropped: up to its marker when
-        it wrote one (``marked``); otherwise everything so far if no invocation follows it on
-        this instance (``last``: output written straight to the file descriptors, by a child
-        process say, carries no marker), or nothing."""
-        self.drain()
+        it wrote one (``marked``); otherwise what has been read so far if no invocation follows
+        it on this instance (``last``: output written straight to the file descriptors, by a
+        child process say, carries no marker), or nothing. Only a marked invocation's output is
+        read here, at once: the rest arrives through the loop's reader (no read per result)."""
+        if marked:
+            self.drain()
         if marked and self._done:
             return self._done.popleft()
         if not last:

@@ -219,7 +219,8 @@ class InstanceHandle:
         if self._channel is None:
             self._unsent.append((protocol.INVOKE, meta, request.payload))
         else:
-            self._channel.send(protocol.INVOKE, meta, request.payload)
+            ahead = len(self.queue) > 1  # the instance is busy: no hurry
+            self._channel.send(protocol.INVOKE, meta, request.payload, soon=ahead)
 
     def _begin(self) -> None:
         """``queue[0]`` starts now: its timeout runs from here (plus the init phase's own 10 s
@@ -279,10 +280,15 @@ class InstanceHandle:
             self._give_back(self.queue.popleft())
             self._next()
 
-    def _settle(self, outcome: RawOutcome, *, marked: bool, last: bool) -> None:
+    def _settle(
+        self, outcome: RawOutcome, *, marked: bool, last: bool, final: bool = False
+    ) -> None:
         """``queue[0]`` is over: take it off and resolve it with ``outcome``. ``last``: no
-        other invocation's output can follow in the output pipe."""
+        other invocation's output can follow in the output pipe; ``final``: the instance is
+        going away, read all its output now."""
         invocation = self.queue.popleft()
+        if final and self._output is not None:
+            self._output.drain()  # everything it wrote before it failed
         if not self._init_reported:
             self._init_reported = True
             outcome.init_ms = self.init_ms
@@ -369,16 +375,16 @@ class InstanceHandle:
                 answered = answered or meta.get("seq") == head_seq
 
             self._channel.drain(late)
-        self._settle(outcome, marked=False, last=True)
+        self._settle(outcome, marked=False, last=True, final=True)
         if answered and self.queue:
             message = "Runtime exited with error: signal: killed"
-            self._settle(RawOutcome("exited", message=message), marked=False, last=True)
+            self._settle(RawOutcome("exited", message=message), marked=False, last=True, final=True)
         self._die()
 
     def _fail_all(self, outcome: RawOutcome) -> None:
         """Settle ``queue[0]`` with ``outcome``; the rest never started and go back."""
         if self.queue:
-            self._settle(outcome, marked=False, last=True)
+            self._settle(outcome, marked=False, last=True, final=True)
         rest, self.queue = self.queue, deque()
         for invocation in rest:
             self._give_back(invocation)
@@ -411,7 +417,7 @@ class InstanceHandle:
         still holds fails, as when a Lambda environment is shut down under it."""
         while self.queue:
             message = "Runtime exited without providing a reason"
-            self._settle(RawOutcome("exited", message=message), marked=False, last=True)
+            self._settle(RawOutcome("exited", message=message), marked=False, last=True, final=True)
         self._die()
 
     def _die(self) -> None:

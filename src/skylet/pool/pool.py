@@ -64,26 +64,31 @@ class FunctionPool:
 
     def _place(self, invocation: Invocation, *, ahead: bool = True) -> None:
         busy = self._busy
-        choice: autoscaler.Choice = "idle"
-        idle = self._take_idle()
-        if ahead and busy and autoscaler.may_write_ahead(self._typical_ms):
+        instance = self._take_idle()
+        if ahead and autoscaler.look_for_running(
+            typical=self._typical_ms, idle=instance is not None, running=len(busy), cpus=CPUS
+        ):
             now = time.monotonic()
-            ready = [i for i in busy if i.ready]
-            seen = [autoscaler.Busy(i.depth, now - i.head_since) for i in ready]
-            choice = autoscaler.choose(
-                idle=idle is not None, typical=self._typical_ms, busy=seen, cpus=CPUS
-            )
-            if isinstance(choice, int):
-                if idle is not None:
-                    self._idle.append(idle)
-                ready[choice].submit(invocation)
+            best: InstanceHandle | None = None
+            for candidate in busy:
+                depth = len(candidate.queue)
+                if (
+                    candidate.ready
+                    and (best is None or depth < len(best.queue))
+                    and autoscaler.can_wait_behind(depth, now - candidate.head_since)
+                ):
+                    best = candidate
+            if best is not None:
+                if instance is not None:
+                    self._idle.append(instance)
+                best.submit(invocation)
                 return
-        if idle is None:
+        if instance is None:
             self.cold_starts += 1
             invocation.cold = True
-            idle = self._spawn(provisioned=False)
-        busy.add(idle)
-        idle.submit(invocation)
+            instance = self._spawn(provisioned=False)
+        busy.add(instance)
+        instance.submit(invocation)
 
     def _take_idle(self) -> InstanceHandle | None:
         while self._idle:
