@@ -35,6 +35,9 @@ class FunctionPool:
         self._typical_ms: float | None = None  # how long an invocation takes, lately
         self._closed = False
         self.cold_starts = 0
+        #: Invocations an instance gave back unrun (written behind one that ran long, or
+        #: behind one that died) and placed on another.
+        self.placed_again = 0
 
     @property
     def size(self) -> int:
@@ -62,20 +65,21 @@ class FunctionPool:
         self._place(Invocation(request, timeout_s, future, on_done))
         return future
 
-    def _place(self, invocation: Invocation, *, ahead: bool = True) -> None:
+    def _place(self, invocation: Invocation) -> None:
         busy = self._busy
         instance = self._take_idle()
-        if ahead and autoscaler.look_for_running(
+        if autoscaler.look_for_running(
             typical=self._typical_ms, idle=instance is not None, running=len(busy), cpus=CPUS
         ):
             now = time.monotonic()
+            typical = self._typical_ms or 0.0
             best: InstanceHandle | None = None
             for candidate in busy:
                 depth = len(candidate.queue)
                 if (
-                    candidate.ready
-                    and (best is None or depth < len(best.queue))
-                    and autoscaler.can_wait_behind(depth, now - candidate.head_since)
+                    (best is None or depth < len(best.queue))
+                    and candidate.pid is not None  # not still waiting for a process
+                    and autoscaler.can_wait_behind(depth, now - candidate.head_since, typical)
                 ):
                     best = candidate
             if best is not None:
@@ -102,7 +106,8 @@ class FunctionPool:
         if self._closed:
             InstanceHandle._refuse(invocation)
             return
-        self._place(invocation, ahead=False)
+        self.placed_again += 1
+        self._place(invocation)
 
     def _on_outcome(self, outcome: RawOutcome) -> None:
         if outcome.kind in ("ok", "error", "timeout"):
