@@ -328,6 +328,7 @@ async def serve(
                 # sourceIp is the TCP peer, as API Gateway's is; X-Forwarded-For from a local
                 # process is not trusted (and the middleware costs every request a step).
                 proxy_headers=False,
+                server_header=False,  # API Gateway does not name its server either
                 timeout_graceful_shutdown=int(config.shutdown_grace_s),
             )
         )

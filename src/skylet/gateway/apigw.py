@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -48,9 +48,9 @@ _REST_RESULT_KEYS = frozenset(
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    """One request as the gateway received it: what an API Gateway event is built from."""
+class HttpRequest(NamedTuple):
+    """One request as the gateway received it: what an API Gateway event is built from. (Named
+    tuples here: one of each is made per request, four times faster than a frozen dataclass.)"""
 
     method: str
     raw_path: str  # as sent, percent-encoded
@@ -100,8 +100,7 @@ def _short_id() -> str:
     return base64.b64encode(random.randbytes(11)).decode()
 
 
-@dataclass(frozen=True, slots=True)
-class RequestIds:
+class RequestIds(NamedTuple):
     """The ids API Gateway gives one request, and sends back in the response's headers."""
 
     rest: bool  # a REST API (payload 1.0) rather than an HTTP API
@@ -120,8 +119,7 @@ class RequestIds:
         return [("apigw-requestid", self.request_id)]
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     status: int
     headers: list[tuple[str, str]]
     body: bytes
@@ -407,12 +405,36 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
-    headers: list[tuple[str, str]] = []
     single = result.get("headers") or {}
     multi = result.get("multiValueHeaders") or {}
     if not isinstance(single, dict) or not isinstance(multi, dict):
         raise MalformedResponse("headers must be objects")
-    named: set[str] = set()  # lower-case names the result gives, null or not
+    headers: list[tuple[str, str]]
+    if not multi and all(type(v) is str for v in single.values()):
+        headers = list(single.items())  # the common case: plain headers, nothing to check
+        named = {name.lower() for name in single}
+    else:
+        headers, named = _headers(single, multi)
+    # A result that names no Content-Type gets a default one; naming it null suppresses it.
+    if "content-type" not in named:
+        headers.append(("content-type", "text/plain; charset=utf-8" if v2 else "application/json"))
+    if v2 and (cookies := result.get("cookies")):
+        if not isinstance(cookies, list):
+            raise MalformedResponse("cookies must be a list")
+        headers.extend(("set-cookie", _header_value(c)) for c in cookies)
+    body = result.get("body")
+    if type(body) is str and result.get("isBase64Encoded") is not True:
+        return HttpResponse(status, headers, body.encode())
+    return HttpResponse(status, headers, _body_bytes(body, result, v2))
+
+
+def _headers(
+    single: dict[str, Any], multi: dict[str, Any]
+) -> tuple[list[tuple[str, str]], set[str]]:
+    """The response headers from ``headers`` and ``multiValueHeaders``, and every lower-case
+    name the result gives (null or not)."""
+    headers: list[tuple[str, str]] = []
+    named: set[str] = set()
     for name, values in multi.items():
         named.add(name.lower())
         if values is None:
@@ -427,14 +449,10 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
         # multiValueHeaders win for the same name; null means "do not send it"
         if value is not None and lower not in multi_names:
             headers.append((name, value if type(value) is str else _header_value(value)))
-    # A result that names no Content-Type gets a default one; naming it null suppresses it.
-    if "content-type" not in named:
-        headers.append(("content-type", "text/plain; charset=utf-8" if v2 else "application/json"))
-    if v2 and (cookies := result.get("cookies")):
-        if not isinstance(cookies, list):
-            raise MalformedResponse("cookies must be a list")
-        headers.extend(("set-cookie", _header_value(c)) for c in cookies)
-    body = result.get("body")
+    return headers, named
+
+
+def _body_bytes(body: Any, result: dict[str, Any], v2: bool) -> bytes:
     if body is None:
         raw = b""
     elif isinstance(body, str):
@@ -449,7 +467,7 @@ def _structured(result: dict[str, Any], *, v2: bool) -> HttpResponse:
         raw = json.dumps(body).encode()  # HTTP APIs serialise a non-string body
     else:
         raise MalformedResponse("body must be a string")
-    return HttpResponse(status, headers, raw)
+    return raw
 
 
 def v1_response(payload: bytes) -> HttpResponse:

@@ -247,41 +247,40 @@ def _function_crashed(payload: bytes) -> apigw.HttpResponse:
 
 
 def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
-    headers = []
-    host = None
-    for key, value in scope["headers"]:
-        name = key.decode("latin-1")
-        text = value.decode("latin-1")
-        headers.append((name, text))
-        if host is None and name == "host":
-            host = text
+    headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
     client = scope.get("client")
     server = scope.get("server")
-    if host is None:
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
     scheme = scope.get("scheme", "http")
-    version = scope.get("http_version", "1.1")
     return apigw.HttpRequest(
         scope["method"],
         raw_path,
         scope["path"],
         scope.get("query_string", b"").decode("latin-1"),
-        tuple(headers),
+        headers,
         body,
         client[0] if client else "127.0.0.1",
-        host,
+        _host(headers, server),
         time.time(),
-        f"HTTP/{version}",
+        f"HTTP/{scope.get('http_version', '1.1')}",
         scheme,
         int(server[1]) if server else (443 if scheme == "https" else 80),
     )
 
 
+def _host(headers: tuple[tuple[str, str], ...], server: tuple[str, int] | None) -> str:
+    for name, value in headers:
+        if name == "host":
+            return value
+    return f"{server[0]}:{server[1]}" if server else "localhost"
+
+
 async def _send(send: Send, response: apigw.HttpResponse) -> None:
-    headers = [(b"content-length", str(len(response.body)).encode())]
-    for name, value in response.headers:
-        lower = name.lower()
-        if lower != "content-length":
-            headers.append((lower.encode("latin-1"), value.encode("latin-1")))
+    body = response.body
+    headers = [(b"content-length", str(len(body)).encode())]
+    headers += [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in response.headers
+        if name.lower() != "content-length"
+    ]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    await send({"type": "http.response.body", "body": body})

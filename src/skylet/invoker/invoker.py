@@ -192,6 +192,16 @@ class Invoker:
         """Lambda's response payload, error marker and log text for one outcome, and its error
         type."""
         payload = outcome.body
+        if outcome.kind == "ok" and len(payload) <= MAX_RESPONSE_BYTES:  # most invocations
+            report = rep.Report(
+                request_id,
+                outcome.duration_ms,
+                fn.memory_mb,
+                outcome.max_rss_kb // 1024,
+                outcome.init_ms if cold else None,
+            )
+            log = rep.InvocationLog(report, fn.version, outcome.output, outcome.dropped)
+            return InvocationResult(request_id, payload, None, fn.version, cold, log), None
         error_type: str | None = None
         status: str | None = None
         extra = ""
