@@ -322,6 +322,7 @@ async def serve(
                 port=config.port,
                 loop="none",
                 http="httptools",
+                interface="asgi3",  # Gateway.__call__ returns the coroutine that serves
                 lifespan="off",
                 access_log=False,
                 log_level="warning",

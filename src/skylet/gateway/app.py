@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from skylet.blobs.s3_api import S3Api, is_s3_request
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
@@ -39,34 +41,50 @@ class Gateway:
         assert self.s3 is not None
         return await self.s3.has_bucket(path.lstrip("/").split("/", 1)[0])
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """ASGI 3. Which API or route serves a request is decided without waiting; the answer
+        is the coroutine that serves it, which the server awaits: no extra frame per request."""
         if scope["type"] == "http":
             path: str = scope["path"]
             if path.startswith(LAMBDA_PREFIX):
-                await self.lambda_api(scope, receive, send)
-            elif path.startswith(ADMIN_PREFIX):
-                await self.admin_api(scope, receive, send)
-            elif self.s3 is not None and is_s3_request(scope):
-                await self.s3(scope, receive, send)
-            elif path == "/health" and self.health_first:
-                await respond(
-                    send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
-                )
-            elif await self.routes.handle(scope, receive, send):
-                pass
-            elif self.s3 is not None and await self._names_bucket(path):
-                await self.s3(scope, receive, send)  # unsigned: public reads, or AccessDenied
-            elif path == "/health":  # unless a function route claims it
-                await respond(
-                    send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")]
-                )
-            else:
-                await self.routes.not_found(scope, send)
-        elif scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+                return self.lambda_api(scope, receive, send)
+            if path.startswith(ADMIN_PREFIX):
+                return self.admin_api(scope, receive, send)
+            if self.s3 is not None and is_s3_request(scope):
+                return self.s3(scope, receive, send)
+            if path == "/health" and self.health_first:
+                return _healthy(send)
+            serving = self.routes.route(scope, receive, send)
+            if serving is not None:
+                return serving
+            return self._unrouted(scope, receive, send)
+        if scope["type"] == "lifespan":
+            return _lifespan(receive, send)
+        return _ignored()
+
+    async def _unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if self.s3 is not None and await self._names_bucket(path):
+            await self.s3(scope, receive, send)  # unsigned: public reads, or AccessDenied
+        elif path == "/health":  # unless a function route claims it
+            await _healthy(send)
+        else:
+            await self.routes.not_found(scope, send)
+
+
+async def _healthy(send: Send) -> None:
+    await respond(send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")])
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _ignored() -> None:
+    """Other connection types (WebSocket) are not served."""

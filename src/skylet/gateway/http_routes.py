@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -111,7 +111,10 @@ class FunctionRoutes:
         self.api = apigw.Api(settings.account_id, settings.region, api_id(service), "$default")
         self.rest_stage = stage
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
+    def route(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
+        """The coroutine that serves this request, when a function route takes it (or it is a
+        CORS preflight for one); None otherwise. Deciding does not wait for anything, so the
+        server awaits the serving coroutine itself, one frame deep."""
         started = time.perf_counter()
         method: str = scope["method"]
         raw = scope.get("raw_path")
@@ -121,14 +124,38 @@ class FunctionRoutes:
             headers = cors.preflight(self.table.methods_for(raw_path), origin)
             if headers is not None:  # CORS routes are REST API routes: its request ids
                 headers.extend(apigw.RequestIds.new(rest=True).headers())
-                await _send(send, apigw.HttpResponse(200, headers, b""))
-                self._line(scope, 200, started, "(cors)", None)
-                return True
+                return self._answer(scope, send, apigw.HttpResponse(200, headers, b""), started)
         match = self.table.match(method, raw_path)
         if match is None:
+            return None
+        return self._serve(scope, receive, send, match, raw_path, started)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Serve the request if a function route takes it; False when none does."""
+        serving = self.route(scope, receive, send)
+        if serving is None:
             return False
+        await serving
+        return True
+
+    async def _answer(
+        self, scope: Scope, send: Send, response: apigw.HttpResponse, started: float
+    ) -> None:
+        await _send(send, response)
+        self._line(scope, 200, started, "(cors)", None)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        match: RouteMatch,
+        raw_path: str,
+        started: float,
+    ) -> None:
         route = match.route
-        if route.kind == "function":  # a UUID, as Lambda's own request ids; no API around it
+        direct = route.kind == "function"
+        if direct:  # a UUID, as Lambda's own request ids; no API around it
             ids = apigw.RequestIds(False, new_request_id())
         else:
             ids = apigw.RequestIds.new(rest=route.kind == "rest")
@@ -138,15 +165,34 @@ class FunctionRoutes:
         except BodyTooLarge:
             response = apigw.too_large(ids)
         except ConnectionResetError:
-            return True  # the client left before sending its body: nothing to run
+            return  # the client left before sending its body: nothing to run
         else:
-            response, cold = await self._invoke(_request(scope, raw_path, body), match, ids)
+            request = _request(scope, raw_path, body)
+            if direct:
+                payload = self._function_request(request, route)
+            else:
+                payload = self._lambda_event(request, match, ids)
+            invoker = self.invoker
+            try:
+                pending = invoker.start(route.function, payload, request_id=ids.request_id)
+                result = invoker.finish(pending, await pending.outcome)
+            except TooManyRequests:
+                response = apigw.throttled(ids)
+            except ServiceUnavailable:
+                response = apigw.unavailable(ids)
+            except ApiError:
+                response = apigw.internal_error(ids)
+            else:
+                cold = result.cold
+                if direct:
+                    response = self._function_response(result, ids)
+                else:
+                    response = self._lambda_response(result, ids)
         if route.cors is not None:
             origin = header(scope, b"origin")
             response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
         await _send(send, response)
         self._line(scope, response.status, started, route.function, cold)
-        return True
 
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
@@ -203,29 +249,6 @@ class FunctionRoutes:
         except http_envelope.EnvelopeError:
             return apigw.internal_error(ids)
         return apigw.HttpResponse(status, list(headers), body)
-
-    async def _invoke(
-        self, request: apigw.HttpRequest, match: RouteMatch, ids: apigw.RequestIds
-    ) -> tuple[apigw.HttpResponse, bool | None]:
-        """The response, and whether a cold start served it (None: no instance ran, because
-        the invoker refused the request: API Gateway's answer then)."""
-        route = match.route
-        direct = route.kind == "function"
-        if direct:
-            payload = self._function_request(request, route)
-        else:
-            payload = self._lambda_event(request, match, ids)
-        try:
-            outcome = await self.invoker.invoke(route.function, payload, request_id=ids.request_id)
-        except TooManyRequests:
-            return apigw.throttled(ids), None
-        except ServiceUnavailable:
-            return apigw.unavailable(ids), None
-        except ApiError:
-            return apigw.internal_error(ids), None
-        if direct:
-            return self._function_response(outcome, ids), outcome.cold
-        return self._lambda_response(outcome, ids), outcome.cold
 
     def _rest_api(self) -> apigw.Api:
         return apigw.Api(self.api.account_id, self.api.region, self.api.api_id, self.rest_stage)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
 from skylet.functions import FunctionConfig, RuntimeSettings
@@ -49,6 +49,15 @@ class InvocationResult:
     def log_tail_b64(self) -> str:
         """The last 4 KB of the invocation's log, base64, for X-Amz-Log-Result."""
         return base64.b64encode(self.log.encode()[-TAIL_BYTES:]).decode()
+
+
+class Pending(NamedTuple):
+    """An invocation :meth:`Invoker.start` admitted: ``outcome`` resolves when it is over."""
+
+    fn: FunctionConfig
+    request_id: str
+    started: float  # epoch seconds
+    outcome: asyncio.Future[RawOutcome]
 
 
 class Invoker:
@@ -129,6 +138,26 @@ class Invoker:
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
     ) -> InvocationResult:
+        pending = self.start(
+            name,
+            payload,
+            qualifier=qualifier,
+            client_context=client_context,
+            request_id=request_id,
+        )
+        return self.finish(pending, await pending.outcome)
+
+    def start(
+        self,
+        name: str,
+        payload: bytes,
+        *,
+        qualifier: str | None = None,
+        client_context: dict[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> Pending:
+        """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
+        HTTP path, which awaits ``outcome`` itself (one coroutine less per request)."""
         pool = self.pool(name)
         fn = pool.fn
         name = fn.name
@@ -154,18 +183,21 @@ class Invoker:
             self._unreserved_in_flight += 1
         started = time.time()
         # The slot is held until the instance is done, even if the caller stops waiting.
-        outcome = await pool.submit(
-            request, fn.timeout_s, on_done=lambda: self._done(name, reserved)
-        )
+        outcome = pool.submit(request, fn.timeout_s, on_done=lambda: self._done(name, reserved))
+        return Pending(fn, request_id, started, outcome)
+
+    def finish(self, pending: Pending, outcome: RawOutcome) -> InvocationResult:
+        """The result of an invocation :meth:`start` began, once its outcome is known."""
         if outcome.kind == "bad_payload":
             raise InvalidRequestContent(outcome.message)
+        fn, request_id = pending.fn, pending.request_id
         result, error_type = self._settle(fn, request_id, outcome, outcome.cold)
         self.logs.append(fn.name, request_id, result.invocation_log)
         if self._hooks:
             record = InvocationRecord(
                 function=fn.name,
                 request_id=request_id,
-                started=started,
+                started=pending.started,
                 cold=outcome.cold,
                 error_type=error_type,
                 report=result.invocation_log.report,
