@@ -1,6 +1,7 @@
 """The HTTP envelope: how a request reaches a Cloud Functions or Knative style function, and
 how its response comes back, through the invoker's opaque payloads. Pure, stdlib only: the
-platform builds requests and reads responses with it, the instance does the reverse.
+platform builds requests and reads responses with it, the instance does the reverse. (orjson
+writes the JSON: a tenth of the json module's time, and never a raw newline.)
 
 Both directions are one line of compact JSON, a newline, then the raw body bytes, so a binary
 body crosses without base64:
@@ -16,16 +17,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 
 class EnvelopeError(ValueError):
     """A payload that is not an HTTP envelope."""
 
 
-@dataclass(frozen=True, slots=True)
-class EnvelopeRequest:
+class EnvelopeRequest(NamedTuple):
     method: str
     path: str
     raw_path: str
@@ -85,7 +86,7 @@ def decode_request(payload: bytes) -> EnvelopeRequest:
 
 def encode_response(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> bytes:
     """The response payload; header names keep the case the function gave them."""
-    return _join({"status": status, "headers": [list(h) for h in headers]}, body)
+    return _join({"status": status, "headers": list(headers)}, body)
 
 
 def decode_response(payload: bytes) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
@@ -98,8 +99,11 @@ def decode_response(payload: bytes) -> tuple[int, tuple[tuple[str, str], ...], b
 
 
 def _join(head: dict[str, Any], body: bytes) -> bytes:
-    # ensure_ascii keeps the header line free of raw newlines whatever the values hold.
-    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + body
+    try:
+        line = orjson.dumps(head)
+    except TypeError:  # a lone surrogate in a header: the json module escapes it
+        line = json.dumps(head, separators=(",", ":")).encode()
+    return line + b"\n" + body
 
 
 def _split(payload: bytes) -> tuple[dict[str, Any], bytes]:
@@ -107,9 +111,12 @@ def _split(payload: bytes) -> tuple[dict[str, Any], bytes]:
     if not newline:
         raise EnvelopeError("no header line (JSON, then a newline, then the body)")
     try:
-        meta = json.loads(head)
-    except ValueError as error:
-        raise EnvelopeError(f"the header line is not JSON: {error}") from None
+        meta = orjson.loads(head)
+    except orjson.JSONDecodeError:
+        try:
+            meta = json.loads(head)  # JSON orjson refuses (a lone surrogate escaped, say)
+        except ValueError as error:
+            raise EnvelopeError(f"the header line is not JSON: {error}") from None
     if not isinstance(meta, dict):
         raise EnvelopeError("the header line is not a JSON object")
     return meta, body
