@@ -20,7 +20,7 @@ class Output:
     def __init__(self, *, stream: IO[str] | None = None) -> None:
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.rich = self.console.is_terminal
-        self._pending: list[str] = []
+        self._pending: list[RequestLine] = []
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         if self.rich:
@@ -47,23 +47,10 @@ class Output:
     def request(self, line: RequestLine) -> None:
         """One line per HTTP request: method, path, status, duration, cold or warm.
 
-        Lines are written in batches, at most every REQUEST_FLUSH_S, so that printing them does
-        not cost a write per request under load.
+        Lines are formatted and written in batches, at most every REQUEST_FLUSH_S, so that
+        printing them costs the request path one append, not a format and a write.
         """
-        marker = {True: "cold", False: "warm", None: "-"}[line.cold]
-        if self.rich:
-            colour = "green" if line.status < 400 else "yellow" if line.status < 500 else "red"
-            text = (
-                f"[bold]{line.method:<7}[/] {escape(line.path)} [{colour}]{line.status}[/] "
-                f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{marker}[/] "
-                f"[dim]{escape(line.function)}[/]"
-            )
-        else:
-            text = (
-                f"{line.method:<7} {line.path} {line.status} {line.duration_ms:.1f} ms "
-                f"{marker} {line.function}"
-            )
-        self._pending.append(text)
+        self._pending.append(line)
         if len(self._pending) == 1:
             try:
                 asyncio.get_running_loop().call_later(REQUEST_FLUSH_S, self.flush_requests)
@@ -75,9 +62,9 @@ class Output:
         if not lines:
             return
         if self.rich:
-            self.console.print("\n".join(lines), soft_wrap=True)
+            self.console.print("\n".join(map(_rich_line, lines)), soft_wrap=True)
         else:
-            print("\n".join(lines), file=self.console.file, flush=True)
+            print("\n".join(map(_plain_line, lines)), file=self.console.file, flush=True)
 
     def error(self, text: str) -> None:
         err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
@@ -85,3 +72,22 @@ class Output:
             err.print(f"error: {text}", style="bold red", markup=False)
         else:
             print(f"error: {text}", file=sys.stderr, flush=True)
+
+
+_MARKERS = {True: "cold", False: "warm", None: "-"}
+
+
+def _plain_line(line: RequestLine) -> str:
+    return (
+        f"{line.method:<7} {line.path} {line.status} {line.duration_ms:.1f} ms "
+        f"{_MARKERS[line.cold]} {line.function}"
+    )
+
+
+def _rich_line(line: RequestLine) -> str:
+    colour = "green" if line.status < 400 else "yellow" if line.status < 500 else "red"
+    return (
+        f"[bold]{line.method:<7}[/] {escape(line.path)} [{colour}]{line.status}[/] "
+        f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{_MARKERS[line.cold]}[/] "
+        f"[dim]{escape(line.function)}[/]"
+    )

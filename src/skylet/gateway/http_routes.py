@@ -256,8 +256,8 @@ class FunctionRoutes:
     def _line(
         self, scope: Scope, status: int, started: float, function: str, cold: bool | None
     ) -> None:
-        query = scope.get("query_string", b"")
-        path = scope["path"] + (f"?{query.decode('latin-1')}" if query else "")
+        query = scope["query_string"]
+        path = f"{scope['path']}?{query.decode('latin-1')}" if query else scope["path"]
         duration = (time.perf_counter() - started) * 1000
         self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
 
