@@ -161,7 +161,7 @@ class FunctionRoutes:
             ids = apigw.RequestIds.new(rest=route.kind == "rest")
         cold: bool | None = None
         try:
-            body = await read_body(receive, MAX_BODY_BYTES)
+            body = await read_body(receive, MAX_BODY_BYTES) if _has_body(scope) else b""
         except BodyTooLarge:
             response = apigw.too_large(ids)
         except ConnectionResetError:
@@ -288,6 +288,17 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
         scheme,
         int(server[1]) if server else (443 if scheme == "https" else 80),
     )
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether the request has a body to read: in HTTP/1.1 one without Content-Length or
+    Transfer-Encoding has none (HTTP/2 may send one without either)."""
+    if scope.get("http_version") not in ("1.1", "1.0"):
+        return True
+    for name, _ in scope["headers"]:
+        if name == b"content-length" or name == b"transfer-encoding":
+            return True
+    return False
 
 
 def _host(headers: tuple[tuple[str, str], ...], server: tuple[str, int] | None) -> str:

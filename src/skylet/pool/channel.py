@@ -132,9 +132,13 @@ class Channel:
         if not chunk:
             self.close()
             return False
+        header = protocol.HEADER
+        if not self._inbox:
+            chunk = self._frames(chunk, on_frame)  # the usual case: whole frames, parsed in place
+            if self._closed or not chunk:
+                return not self._closed
         inbox = self._inbox
         inbox += chunk
-        header = protocol.HEADER
         while len(inbox) >= header.size:
             kind, meta_len, body_len = header.unpack_from(inbox)
             end = header.size + meta_len + body_len
@@ -147,6 +151,23 @@ class Channel:
             if self._closed:
                 return False
         return True
+
+    def _frames(self, data: bytes, on_frame: FrameHandler) -> bytes:
+        """Hand over the whole frames at the start of ``data``; returns the rest."""
+        header = protocol.HEADER
+        start = 0
+        while len(data) - start >= header.size:
+            kind, meta_len, body_len = header.unpack_from(data, start)
+            meta_at = start + header.size
+            body_at = meta_at + meta_len
+            end = body_at + body_len
+            if len(data) < end:
+                break
+            on_frame(kind, protocol.decode_meta(data[meta_at:body_at]), data[body_at:end])
+            start = end
+            if self._closed:
+                return b""
+        return data[start:] if start else data
 
     def close(self) -> None:
         if self._closed:
