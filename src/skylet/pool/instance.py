@@ -382,12 +382,10 @@ class InstanceHandle:
         self._die()
 
     def _fail_all(self, outcome: RawOutcome) -> None:
-        """Settle ``queue[0]`` with ``outcome``; the rest never started and go back."""
+        """Settle ``queue[0]`` with ``outcome``; the rest never started, and go back to the
+        pool when the instance dies (``_die``, which the callers call next)."""
         if self.queue:
             self._settle(outcome, marked=False, last=True, final=True)
-        rest, self.queue = self.queue, deque()
-        for invocation in rest:
-            self._give_back(invocation)
 
     def _on_eof(self) -> None:
         """The instance's control pipe closed: it exited, or we closed it ourselves."""

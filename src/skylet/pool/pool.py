@@ -103,11 +103,16 @@ class FunctionPool:
 
     def _give_back(self, invocation: Invocation) -> None:
         """An invocation an instance did not run (bounced, or the instance died before it)."""
-        if self._closed:
-            InstanceHandle._refuse(invocation)
-            return
         self.placed_again += 1
-        self._place(invocation)
+        if not self._closed:
+            self._place(invocation)
+            return
+        # A version being replaced starts nothing new, but what it still runs may take this.
+        live = [i for i in self._all if i.alive and i.ready and i.queue]
+        if live:
+            min(live, key=lambda i: len(i.queue)).submit(invocation)
+        else:
+            InstanceHandle._refuse(invocation)
 
     def _on_outcome(self, outcome: RawOutcome) -> None:
         if outcome.kind in ("ok", "error", "timeout"):
