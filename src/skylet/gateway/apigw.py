@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
-import orjson
-
+from skylet import fastjson
 from skylet.gateway.routing import RouteMatch
 from skylet.ids import new_request_id
 
@@ -382,11 +381,7 @@ class MalformedResponse(ValueError):
 
 def _parse(payload: bytes) -> Any:
     try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        pass  # orjson refuses some JSON the json module reads (integers past 64 bits)
-    try:
-        return json.loads(payload)
+        return fastjson.loads(payload)
     except ValueError as error:
         raise MalformedResponse("the result is not JSON") from error
 

@@ -15,8 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 from urllib.parse import quote
 
-import orjson
-
+from skylet import fastjson
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
 from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body
@@ -204,8 +203,8 @@ class FunctionRoutes:
     ) -> bytes:
         """The event for a Lambda-style function behind a REST API or HTTP API route."""
         if ids.rest:
-            return orjson.dumps(apigw.v1_event(request, match, self._rest_api(), ids))
-        return orjson.dumps(apigw.v2_event(request, match, self.api, ids))
+            return fastjson.dumps(apigw.v1_event(request, match, self._rest_api(), ids))
+        return fastjson.dumps(apigw.v2_event(request, match, self.api, ids))
 
     @staticmethod
     def _lambda_response(outcome: InvocationResult, ids: apigw.RequestIds) -> apigw.HttpResponse:

@@ -1,7 +1,6 @@
 """The HTTP envelope: how a request reaches a Cloud Functions or Knative style function, and
 how its response comes back, through the invoker's opaque payloads. Pure, stdlib only: the
-platform builds requests and reads responses with it, the instance does the reverse. (orjson
-writes the JSON: a tenth of the json module's time, and never a raw newline.)
+platform builds requests and reads responses with it, the instance does the reverse.
 
 Both directions are one line of compact JSON, a newline, then the raw body bytes, so a binary
 body crosses without base64:
@@ -15,11 +14,10 @@ A payload that does not follow this raises :class:`EnvelopeError`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-import orjson
+from skylet import fastjson
 
 
 class EnvelopeError(ValueError):
@@ -99,11 +97,7 @@ def decode_response(payload: bytes) -> tuple[int, tuple[tuple[str, str], ...], b
 
 
 def _join(head: dict[str, Any], body: bytes) -> bytes:
-    try:
-        line = orjson.dumps(head)
-    except TypeError:  # a lone surrogate in a header: the json module escapes it
-        line = json.dumps(head, separators=(",", ":")).encode()
-    return line + b"\n" + body
+    return fastjson.dumps(head) + b"\n" + body  # the JSON line never holds a raw newline
 
 
 def _split(payload: bytes) -> tuple[dict[str, Any], bytes]:
@@ -111,12 +105,9 @@ def _split(payload: bytes) -> tuple[dict[str, Any], bytes]:
     if not newline:
         raise EnvelopeError("no header line (JSON, then a newline, then the body)")
     try:
-        meta = orjson.loads(head)
-    except orjson.JSONDecodeError:
-        try:
-            meta = json.loads(head)  # JSON orjson refuses (a lone surrogate escaped, say)
-        except ValueError as error:
-            raise EnvelopeError(f"the header line is not JSON: {error}") from None
+        meta = fastjson.loads(head)
+    except ValueError as error:
+        raise EnvelopeError(f"the header line is not JSON: {error}") from None
     if not isinstance(meta, dict):
         raise EnvelopeError("the header line is not a JSON object")
     return meta, body

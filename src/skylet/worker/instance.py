@@ -22,8 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import orjson
-
+from skylet import fastjson
 from skylet.worker import http_envelope, protocol, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
@@ -70,15 +69,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _parse(payload: bytes) -> Any:
-    """An event as ``json.loads`` reads it, by orjson when it can (a third of the time); the
-    json module reads what orjson refuses (NaN, lone surrogates, integers past 64 bits)."""
-    try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return json.loads(payload)
 
 
 def _max_rss_kb() -> int:
@@ -250,7 +240,7 @@ class Instance:
             self.invoke_web(style, request_id, payload)
             return
         try:
-            event = _parse(payload) if payload.strip() else {}
+            event = fastjson.loads(payload) if payload.strip() else {}
         except ValueError as exc:
             message = (
                 f"Could not parse request body into json: Could not parse payload into json: {exc}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Final
 
-import orjson
+from skylet import fastjson
 
 HEADER: Final = struct.Struct("!BII")
 
@@ -34,12 +34,12 @@ BOUNCED: Final = 13
 
 def encode(kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> bytes:
     """One frame as bytes; ``meta`` must be JSON-serialisable."""
-    meta_bytes = orjson.dumps(meta) if meta else b""
+    meta_bytes = fastjson.dumps(meta) if meta else b""
     return HEADER.pack(kind, len(meta_bytes), len(body)) + meta_bytes + body
 
 
 def decode_meta(raw: bytes) -> dict[str, Any]:
     if not raw:
         return {}
-    meta: dict[str, Any] = orjson.loads(raw)
+    meta: dict[str, Any] = fastjson.loads(raw)
     return meta
