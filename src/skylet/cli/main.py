@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -224,16 +225,7 @@ def up(
             )
         out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
 
-    from skylet.server import serve
-
-    try:
-        _run(serve(config, on_ready=ready, on_reload=reloaded))
-        out.flush_requests()
-    except SkyletError as exc:
-        out.error(str(exc))
-        sys.exit(2)
-    except KeyboardInterrupt:
-        pass
+    _serve(out, config, ready, reloaded)
 
 
 @cli.command("serve-function")
@@ -290,10 +282,20 @@ def serve_function(
         platform.gateway.routes.on_request = out.request
         out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
 
+    _serve(out, config, ready)
+
+
+def _serve(
+    out: Output,
+    config: ServerConfig,
+    ready: Callable[[Platform], None],
+    reloaded: Callable[[ReloadOutcome], None] = lambda _: None,
+) -> None:
+    """Run the server until it is stopped; a configuration error exits with status 2."""
     from skylet.server import serve
 
     try:
-        _run(serve(config, on_ready=ready))
+        _run(serve(config, on_ready=ready, on_reload=reloaded))
         out.flush_requests()
     except SkyletError as exc:
         out.error(str(exc))

@@ -23,9 +23,23 @@ class BodyTooLarge(Exception):
 DRAIN_LIMIT = 64 * 1024 * 1024
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
+def has_body(scope: Scope) -> bool:
+    """Whether the request has a body to read: in HTTP/1.1 one without Content-Length or
+    Transfer-Encoding has none (HTTP/2 may send one without either)."""
+    if scope.get("http_version") not in ("1.1", "1.0"):
+        return True
+    for name, _ in scope["headers"]:
+        if name == b"content-length" or name == b"transfer-encoding":
+            return True
+    return False
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body; raises BodyTooLarge when it passes ``limit`` bytes (after
-    discarding the rest of it, up to DRAIN_LIMIT). Never holds more than ``limit`` bytes."""
+    discarding the rest of it, up to DRAIN_LIMIT). Never holds more than ``limit`` bytes. A
+    request without a body is not waited for (``receive`` is not called)."""
+    if not has_body(scope):
+        return b""
     message = await receive()
     if message["type"] == "http.request" and not message.get("more_body", False):
         body: bytes = message.get("body", b"")

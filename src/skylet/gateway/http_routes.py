@@ -129,14 +129,6 @@ class FunctionRoutes:
             return None
         return self._serve(scope, receive, send, match, raw_path, started)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """Serve the request if a function route takes it; False when none does."""
-        serving = self.route(scope, receive, send)
-        if serving is None:
-            return False
-        await serving
-        return True
-
     async def _answer(
         self, scope: Scope, send: Send, response: apigw.HttpResponse, started: float
     ) -> None:
@@ -160,7 +152,7 @@ class FunctionRoutes:
             ids = apigw.RequestIds.new(rest=route.kind == "rest")
         cold: bool | None = None
         try:
-            body = await read_body(receive, MAX_BODY_BYTES) if _has_body(scope) else b""
+            body = await read_body(scope, receive, MAX_BODY_BYTES)
         except BodyTooLarge:
             response = apigw.too_large(ids)
         except ConnectionResetError:
@@ -272,6 +264,7 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
     headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
     client = scope.get("client")
     server = scope.get("server")
+    host = header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
     scheme = scope.get("scheme", "http")
     return apigw.HttpRequest(
         scope["method"],
@@ -281,30 +274,12 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
         headers,
         body,
         client[0] if client else "127.0.0.1",
-        _host(headers, server),
+        host,
         time.time(),
         f"HTTP/{scope.get('http_version', '1.1')}",
         scheme,
         int(server[1]) if server else (443 if scheme == "https" else 80),
     )
-
-
-def _has_body(scope: Scope) -> bool:
-    """Whether the request has a body to read: in HTTP/1.1 one without Content-Length or
-    Transfer-Encoding has none (HTTP/2 may send one without either)."""
-    if scope.get("http_version") not in ("1.1", "1.0"):
-        return True
-    for name, _ in scope["headers"]:
-        if name == b"content-length" or name == b"transfer-encoding":
-            return True
-    return False
-
-
-def _host(headers: tuple[tuple[str, str], ...], server: tuple[str, int] | None) -> str:
-    for name, value in headers:
-        if name == "host":
-            return value
-    return f"{server[0]}:{server[1]}" if server else "localhost"
 
 
 async def _send(send: Send, response: apigw.HttpResponse) -> None:

@@ -80,7 +80,7 @@ class LambdaApi:
                 client_context = _client_context(value)
         limit = MAX_EVENT_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_REQUEST_BYTES
         try:
-            payload = await read_body(receive, limit)
+            payload = await read_body(scope, receive, limit)
         except BodyTooLarge as exc:
             raise RequestTooLarge(
                 f"{exc.size} byte payload is too large for the {invocation_type} invocation type "

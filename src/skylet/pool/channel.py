@@ -35,6 +35,7 @@ class Channel:
         self._on_frame = on_frame
         self._on_close = on_close
         self._inbox = bytearray()
+        self._wanted = 0  # the size of the frame the inbox holds the start of
         self._outbox = bytearray()
         self._writing = False  # waiting for room in the pipe
         self._flush_soon = False
@@ -132,24 +133,23 @@ class Channel:
         if not chunk:
             self.close()
             return False
-        header = protocol.HEADER
-        if not self._inbox:
-            chunk = self._frames(chunk, on_frame)  # the usual case: whole frames, parsed in place
-            if self._closed or not chunk:
-                return not self._closed
-        inbox = self._inbox
-        inbox += chunk
-        while len(inbox) >= header.size:
-            kind, meta_len, body_len = header.unpack_from(inbox)
-            end = header.size + meta_len + body_len
-            if len(inbox) < end:
-                break
-            meta = protocol.decode_meta(bytes(inbox[header.size : header.size + meta_len]))
-            body = bytes(inbox[header.size + meta_len : end])
-            del inbox[:end]
-            on_frame(kind, meta, body)
-            if self._closed:
-                return False
+        if self._inbox:  # the rest of a frame that did not fit in the last read
+            self._inbox += chunk
+            if len(self._inbox) < self._wanted:
+                return True
+            chunk = bytes(self._inbox)
+            self._inbox.clear()
+        rest = self._frames(chunk, on_frame)
+        if self._closed:
+            return False
+        if rest:
+            self._inbox += rest
+            header = protocol.HEADER
+            if len(rest) < header.size:
+                self._wanted = header.size
+            else:
+                _, meta_len, body_len = header.unpack_from(rest)
+                self._wanted = header.size + meta_len + body_len
         return True
 
     def _frames(self, data: bytes, on_frame: FrameHandler) -> bytes:

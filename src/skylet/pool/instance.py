@@ -105,7 +105,7 @@ class InstanceHandle:
         self._on_dead = on_dead
         self._on_idle = on_idle
         self._on_outcome = on_outcome
-        self._give_back = give_back or self._refuse
+        self._give_back = give_back or refuse
         self._loop = asyncio.get_running_loop()
         self._settled = asyncio.Event()  # set once init has finished or the instance died
         self._init_reported = False
@@ -122,10 +122,6 @@ class InstanceHandle:
         self._spec: dict[str, Any] = {}
         self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
         self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
-
-    @property
-    def depth(self) -> int:
-        return len(self.queue)
 
     @property
     def alive(self) -> bool:
@@ -447,11 +443,11 @@ class InstanceHandle:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(target, signal.SIGKILL)
 
-    @staticmethod
-    def _refuse(invocation: Invocation) -> None:
-        """Without a pool to give it back to, an invocation that did not run fails."""
-        if not invocation.future.done():
-            message = "Runtime exited without providing a reason"
-            invocation.future.set_result(RawOutcome("exited", message=message))
-        if invocation.on_done is not None:
-            invocation.on_done()
+
+def refuse(invocation: Invocation) -> None:
+    """Fail an invocation that did not run and has nowhere else to run."""
+    if not invocation.future.done():
+        message = "Runtime exited without providing a reason"
+        invocation.future.set_result(RawOutcome("exited", message=message))
+    if invocation.on_done is not None:
+        invocation.on_done()

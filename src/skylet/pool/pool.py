@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.pool import autoscaler
-from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome
+from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome, refuse
 from skylet.pool.zygote import ZygoteClient
 
 #: Instances that may run at once without one waiting for a CPU.
@@ -112,7 +112,7 @@ class FunctionPool:
         if live:
             min(live, key=lambda i: len(i.queue)).submit(invocation)
         else:
-            InstanceHandle._refuse(invocation)
+            refuse(invocation)
 
     def _on_outcome(self, outcome: RawOutcome) -> None:
         if outcome.kind in ("ok", "error", "timeout"):
