@@ -13,7 +13,7 @@ from skylet.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFou
 from skylet.events.async_invoke import (
     MAX_EVENT_PAYLOAD_BYTES,
     AsyncInvoker,
-    RequestIds,
+    UuidPool,
     check_event_payload,
 )
 from skylet.events.envelope import queue_name, unpack
@@ -167,7 +167,7 @@ def test_event_payloads_are_checked_as_json_loads_would(payload: bytes, accepted
 
 
 def test_request_ids_are_distinct_version_4_uuids_across_refills() -> None:
-    ids = RequestIds()
+    ids = UuidPool()
     taken = [i for _ in range(300) for i in ids.take(1)] + ids.take(500) + ids.take(3)
 
     assert len(set(taken)) == len(taken)

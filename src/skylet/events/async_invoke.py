@@ -32,7 +32,7 @@ from skylet.events.batching import Coalescer
 from skylet.events.envelope import Envelope, Event, pack, queue_name
 from skylet.events.records import RecordBook, snapshot_row
 from skylet.functions import FunctionConfig
-from skylet.ids import RequestIds
+from skylet.ids import UuidPool
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RETENTION_S, SendEntry
 
@@ -129,7 +129,7 @@ class AsyncInvoker:
         self._functions = functions
         self._now = now
         self.queues = queues or AsyncQueues(store)
-        self._ids = RequestIds()
+        self._ids = UuidPool()
         # Keyed by function: one flush sends a batch's packs, then appends its records. (Letting
         # the next batch's send overlap the records cost more CPU per event than it saved.)
         self._accepts: Coalescer[str, Event, None] = Coalescer(self._accept)
