@@ -99,7 +99,7 @@ class InstanceHandle:
         self.last_used = time.monotonic()
         self.queue: deque[Invocation] = deque()
         self.ready = False
-        self.head_since = 0.0  # monotonic: when queue[0] started
+        self.head_since = 0.0  # perf_counter: when queue[0] started
         self._settings = settings
         self._zygote = zygote
         self._on_dead = on_dead
@@ -110,7 +110,6 @@ class InstanceHandle:
         self._settled = asyncio.Event()  # set once init has finished or the instance died
         self._init_reported = False
         self._seq = 0
-        self._started = 0.0  # perf_counter when queue[0] started
         self._deadline = 0.0  # loop time
         self._watch: asyncio.TimerHandle | None = None
         self._watch_at = 0.0
@@ -221,11 +220,11 @@ class InstanceHandle:
     def _begin(self) -> None:
         """``queue[0]`` starts now: its timeout runs from here (plus the init phase's own 10 s
         until READY)."""
-        self._started = time.perf_counter()
-        self.head_since = time.monotonic()
+        self.head_since = time.perf_counter()
         timeout_s = self.queue[0].timeout_s
-        self._deadline = self._loop.time() + timeout_s + (0.0 if self.ready else INIT_TIMEOUT_S)
-        self._watch_until(self._loop.time() + min(MEMORY_POLL_S, timeout_s))
+        now = self._loop.time()
+        self._deadline = now + timeout_s + (0.0 if self.ready else INIT_TIMEOUT_S)
+        self._watch_until(now + min(MEMORY_POLL_S, timeout_s))
 
     def _watch_until(self, when: float) -> None:
         """The watchdog fires at ``when`` at the latest (an earlier one is kept)."""
@@ -289,7 +288,7 @@ class InstanceHandle:
             self._init_reported = True
             outcome.init_ms = self.init_ms
         if not outcome.duration_ms:
-            outcome.duration_ms = (time.perf_counter() - self._started) * 1e3
+            outcome.duration_ms = (time.perf_counter() - self.head_since) * 1e3
         if self._output is not None:
             outcome.output, outcome.dropped = self._output.take(marked=marked, last=last)
         if not outcome.max_rss_kb:
@@ -321,7 +320,7 @@ class InstanceHandle:
             if self._channel is not None:
                 self._channel.drain()  # its answer may be waiting: then it made it in time
             if self.alive and self.queue and self._deadline <= self._loop.time():
-                elapsed_ms = (time.perf_counter() - self._started) * 1e3
+                elapsed_ms = (time.perf_counter() - self.head_since) * 1e3
                 self._fail_head(RawOutcome("timeout", duration_ms=elapsed_ms))
             return
         if self.pid is not None:

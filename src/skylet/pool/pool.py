@@ -71,7 +71,7 @@ class FunctionPool:
         if autoscaler.look_for_running(
             typical=self._typical_ms, idle=instance is not None, running=len(busy), cpus=CPUS
         ):
-            now = time.monotonic()
+            now = time.perf_counter()
             typical = self._typical_ms or 0.0
             best: InstanceHandle | None = None
             for candidate in busy:
