@@ -18,7 +18,7 @@ from urllib.parse import quote
 from skylet import fastjson
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
-from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body
+from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body, respond
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
 from skylet.ids import new_request_id
 from skylet.invoker.invoker import InvocationResult, Invoker
@@ -133,7 +133,7 @@ class FunctionRoutes:
         self, scope: Scope, send: Send, response: apigw.HttpResponse, started: float
     ) -> None:
         await _send(send, response)
-        self._line(scope, 200, started, "(cors)", None)
+        self._line(scope, response.status, started, "(cors)", None)
 
     async def _serve(
         self,
@@ -234,7 +234,7 @@ class FunctionRoutes:
     @staticmethod
     def _function_response(outcome: InvocationResult, ids: apigw.RequestIds) -> apigw.HttpResponse:
         if outcome.function_error is not None:
-            return _function_crashed(outcome.payload)
+            return _function_crashed()
         try:
             status, headers, body = http_envelope.decode_response(outcome.payload)
         except http_envelope.EnvelopeError:
@@ -253,7 +253,7 @@ class FunctionRoutes:
         self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
 
 
-def _function_crashed(payload: bytes) -> apigw.HttpResponse:
+def _function_crashed() -> apigw.HttpResponse:
     """A Cloud Functions style function raised: 500, as functions-framework answers."""
     return apigw.HttpResponse(
         500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
@@ -283,12 +283,9 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
 
 
 async def _send(send: Send, response: apigw.HttpResponse) -> None:
-    body = response.body
-    headers = [(b"content-length", str(len(body)).encode())]
-    headers += [
+    headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1"))
         for name, value in response.headers
-        if name.lower() != "content-length"
+        if name.lower() != "content-length"  # respond() sets the true one
     ]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, response.status, response.body, headers)
