@@ -67,7 +67,7 @@ class FunctionPool:
 
     def _place(self, invocation: Invocation) -> None:
         busy = self._busy
-        instance = self._take_idle()
+        instance = self._warmest_idle()
         if autoscaler.look_for_running(
             typical=self._typical_ms, idle=instance is not None, running=len(busy), cpus=CPUS
         ):
@@ -83,23 +83,23 @@ class FunctionPool:
                 ):
                     best = candidate
             if best is not None:
-                if instance is not None:
-                    self._idle.append(instance)
                 best.submit(invocation)
                 return
         if instance is None:
             self.cold_starts += 1
             invocation.cold = True
             instance = self._spawn(provisioned=False)
+        else:
+            self._idle.pop()
         busy.add(instance)
         instance.submit(invocation)
 
-    def _take_idle(self) -> InstanceHandle | None:
-        while self._idle:
-            instance = self._idle.pop()
-            if instance.state != "dead":
-                return instance
-        return None
+    def _warmest_idle(self) -> InstanceHandle | None:
+        """The most recently used idle instance (it stays in the idle list); dead ones go."""
+        idle = self._idle
+        while idle and idle[-1].state == "dead":
+            idle.pop()
+        return idle[-1] if idle else None
 
     def _give_back(self, invocation: Invocation) -> None:
         """An invocation an instance did not run (bounced, or the instance died before it)."""
