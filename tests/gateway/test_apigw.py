@@ -40,17 +40,32 @@ def request(
     )
 
 
-def rest_event(req: HttpRequest, template: str = "/users/{id}") -> dict[str, Any]:
-    match = RouteTable([Route("GET", template, "fn", "rest")]).match(req.method, req.raw_path)
+def trigger(route: Route, req: HttpRequest, ids: RequestIds, stage: str) -> apigw.Trigger:
+    match = RouteTable([route]).match(req.method, req.raw_path)
     assert match is not None
-    return apigw.v1_event(req, match, API, REST)
+    return apigw.Trigger(
+        route.kind,
+        route.route_key,
+        route.path,
+        match.raw_path_parameters,
+        "",
+        API.account_id,
+        API.region,
+        API.api_id,
+        stage,
+        ids.request_id,
+        ids.extended_id,
+    )
+
+
+def rest_event(req: HttpRequest, template: str = "/users/{id}") -> dict[str, Any]:
+    route = Route("GET", template, "fn", "rest")
+    return apigw.v1_event(req, trigger(route, req, REST, API.stage))
 
 
 def http_event(req: HttpRequest, template: str = "/users/{id}") -> dict[str, Any]:
     route = Route("ANY", template, "fn", "http_api")
-    match = RouteTable([route]).match(req.method, req.raw_path)
-    assert match is not None
-    return apigw.v2_event(req, match, Api(API.account_id, API.region, API.api_id, "$default"), HTTP)
+    return apigw.v2_event(req, trigger(route, req, HTTP, "$default"))
 
 
 # -- error answers --------------------------------------------------------------------------

@@ -16,12 +16,12 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from skylet import fastjson
-from skylet.gateway.routing import RouteMatch
 from skylet.ids import new_request_id
 
 #: Content types an HTTP API passes as text (with ``text/*``); every other body, and a body
@@ -89,7 +89,12 @@ class Api:
     @property
     def deployment_id(self) -> str:
         """A 6-character deployment id like API Gateway's ``wtzexd``, stable per api id."""
-        return hashlib.sha256(f"deployment/{self.api_id}".encode()).hexdigest()[:6]
+        return _deployment_id(self.api_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _deployment_id(api_id: str) -> str:
+    return hashlib.sha256(f"deployment/{api_id}".encode()).hexdigest()[:6]
 
 
 def _short_id() -> str:
@@ -116,6 +121,33 @@ class RequestIds(NamedTuple):
         if self.rest:
             return [("x-amzn-RequestId", self.request_id), ("x-amz-apigw-id", self.extended_id)]
         return [("apigw-requestid", self.request_id)]
+
+
+class Trigger(NamedTuple):
+    """What, besides the request, an API Gateway event is built from: the route, the API and
+    the request's ids. Plain values only: it crosses the pipe to the instance, which builds the
+    event itself (the platform's process is the one a request waits for; the instance's core
+    is the idle one)."""
+
+    kind: str  # "rest" (payload 1.0), "http_api" (2.0), or "function" (Cloud Functions style)
+    route_key: str  # "GET /users/{id}" or "$default"
+    resource: str  # the route's path template, "/users/{id}"
+    raw_path_parameters: dict[str, str]  # as sent, percent-encoded
+    strip_prefix: str  # function routes: the path prefix the function does not see
+    account_id: str
+    region: str
+    api_id: str
+    stage: str
+    request_id: str  # API Gateway's (REST: a UUID; HTTP API: 16 characters)
+    extended_id: str = ""  # REST only
+
+    def api(self) -> Api:
+        return _api(self.account_id, self.region, self.api_id, self.stage)
+
+
+@functools.lru_cache(maxsize=64)
+def _api(account_id: str, region: str, api_id: str, stage: str) -> Api:
+    return Api(account_id, region, api_id, stage)
 
 
 class HttpResponse(NamedTuple):
@@ -161,7 +193,7 @@ def _body(request: HttpRequest, binary: bool) -> tuple[str, bool]:
         return base64.b64encode(request.body).decode(), True
 
 
-def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds) -> dict[str, Any]:
+def v2_event(request: HttpRequest, trigger: Trigger) -> dict[str, Any]:
     """The HTTP API (payload format 2.0) event. ``rawPath`` is the decoded path, as AWS sends it."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
@@ -176,7 +208,8 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
             headers[key] = value
             if key == "user-agent":
                 user_agent = value
-    route_key = match.route.route_key
+    route_key = trigger.route_key
+    api = trigger.api()
     context: dict[str, Any] = {
         "accountId": api.account_id,
         "apiId": api.api_id,
@@ -189,7 +222,7 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
             "sourceIp": request.source_ip,
             "userAgent": user_agent,
         },
-        "requestId": ids.request_id,
+        "requestId": trigger.request_id,
         "routeKey": route_key,
         "stage": api.stage,
         "time": _clf_time(request.received_at),
@@ -211,8 +244,9 @@ def v2_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
         if query:
             event["queryStringParameters"] = query
     event["requestContext"] = context
-    if match.raw_path_parameters:
-        event["pathParameters"] = match.path_parameters
+    if trigger.raw_path_parameters:
+        params = trigger.raw_path_parameters
+        event["pathParameters"] = {name: unquote(value) for name, value in params.items()}
     if request.body:
         body, encoded = _body(request, not _is_text_for_http_api(_media_type(request)))
         event["body"] = body
@@ -240,7 +274,7 @@ def _rest_headers(request: HttpRequest) -> list[tuple[str, str]]:
     return headers
 
 
-def v1_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds) -> dict[str, Any]:
+def v1_event(request: HttpRequest, trigger: Trigger) -> dict[str, Any]:
     """The REST API (payload format 1.0) proxy event. ``path`` and ``pathParameters`` stay
     percent-encoded as sent; ``domainName`` is the request's Host."""
     headers: dict[str, str] = {}
@@ -253,7 +287,8 @@ def v1_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
     for key, value in parse_qsl(request.query_string, keep_blank_values=True):
         query[key] = value
         multi_query.setdefault(key, []).append(value)
-    resource = match.route.path
+    resource = trigger.resource
+    api = trigger.api()
     identity = dict.fromkeys(
         (
             "accessKey",
@@ -287,7 +322,7 @@ def v1_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
         "multiValueHeaders": multi_headers,
         "queryStringParameters": query or None,
         "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": dict(match.raw_path_parameters) or None,
+        "pathParameters": dict(trigger.raw_path_parameters) or None,
         "stageVariables": None,
         "requestContext": {
             "accountId": api.account_id,
@@ -295,21 +330,27 @@ def v1_event(request: HttpRequest, match: RouteMatch, api: Api, ids: RequestIds)
             "deploymentId": api.deployment_id,
             "domainName": request.host,
             "domainPrefix": api.api_id,
-            "extendedRequestId": ids.extended_id,
+            "extendedRequestId": trigger.extended_id,
             "httpMethod": request.method,
             "identity": identity,
             "path": f"/{api.stage}{request.raw_path}",
             "protocol": request.protocol,
-            "requestId": ids.request_id,
+            "requestId": trigger.request_id,
             "requestTime": _clf_time(request.received_at),
             "requestTimeEpoch": int(request.received_at * 1000),
-            "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, resource).hex[:6],
+            "resourceId": _resource_id(resource),
             "resourcePath": resource,
             "stage": api.stage,
         },
         "body": body,
         "isBase64Encoded": encoded,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _resource_id(resource: str) -> str:
+    """A 6-character resource id like API Gateway's ``2gxmpl``, stable per path template."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, resource).hex[:6]
 
 
 # -- error answers --------------------------------------------------------------------------
@@ -468,7 +509,11 @@ def _body_bytes(body: Any, result: dict[str, Any], v2: bool) -> bytes:
 def v1_response(payload: bytes) -> HttpResponse:
     """The HTTP response for a REST API route; MalformedResponse when API Gateway would 502:
     not an object, no valid ``statusCode``, or a key other than the five it knows."""
-    result = _parse(payload)
+    return v1_result(_parse(payload))
+
+
+def v1_result(result: Any) -> HttpResponse:
+    """:func:`v1_response` for a result already parsed (or :func:`as_parsed`)."""
     if not isinstance(result, dict):
         raise MalformedResponse("the result is not an object")
     unknown = sorted(set(result) - _REST_RESULT_KEYS)
@@ -480,7 +525,73 @@ def v1_response(payload: bytes) -> HttpResponse:
 def v2_response(payload: bytes) -> HttpResponse:
     """The HTTP response for an HTTP API route: a result without ``statusCode`` is the body of
     a 200 application/json response, as payload format 2.0 specifies."""
-    result = _parse(payload)
+    return v2_result(_parse(payload), lambda: payload)
+
+
+def v2_result(result: Any, serialised: Callable[[], bytes]) -> HttpResponse:
+    """:func:`v2_response` for a result already parsed (or :func:`as_parsed`); ``serialised``
+    gives its JSON text, the body when it is not a structured response."""
     if isinstance(result, dict) and "statusCode" in result:
         return _structured(result, v2=True)
-    return HttpResponse(200, [("content-type", "application/json")], payload)
+    return HttpResponse(200, [("content-type", "application/json")], serialised())
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain_list(values: list[Any]) -> bool:
+    return all(type(v) in _PLAIN for v in values)
+
+
+def as_parsed(result: Any, to_json: Callable[[Any], str]) -> Any:
+    """The value API Gateway would read back from a handler's result once Lambda serialised it
+    with ``to_json``: the result itself when that changes nothing (the common case, checked
+    two levels deep: a response object with plain headers), otherwise its JSON read back, so
+    tuples, decimals and non-string keys are mapped exactly as they would be in AWS. Raises
+    what ``to_json`` raises for a result that is not serialisable."""
+    if type(result) is dict:
+        for key, value in result.items():
+            kind = type(value)
+            if type(key) is not str:
+                break
+            if kind in _PLAIN:
+                continue
+            if kind is dict:
+                if all(
+                    type(k) is str and (type(v) in _PLAIN or (type(v) is list and _plain_list(v)))
+                    for k, v in value.items()
+                ):
+                    continue
+                break
+            if kind is list and _plain_list(value):
+                continue
+            break
+        else:
+            return result
+    return json.loads(to_json(result))
+
+
+class Wire(NamedTuple):
+    """A request and its trigger as they cross the pipe: one flat JSON list (``wire``), the
+    body beside it as raw bytes."""
+
+    request: HttpRequest
+    trigger: Trigger
+
+
+_REQUEST_FIELDS = len(HttpRequest._fields) - 1  # all but the body
+
+
+def wire(request: HttpRequest, trigger: Trigger) -> list[Any]:
+    """``request`` (without its body, which travels as bytes) and ``trigger``, as one list."""
+    return [*request[:5], *request[6:], *trigger]
+
+
+def from_wire(items: list[Any], body: bytes) -> Wire:
+    """The inverse of :func:`wire`; ValueError for a list that is not one."""
+    if not isinstance(items, list) or len(items) != _REQUEST_FIELDS + len(Trigger._fields):
+        raise ValueError("not an HTTP trigger")
+    head = items[:5]
+    head.append(body)
+    head += items[5:_REQUEST_FIELDS]
+    return Wire(HttpRequest._make(head), Trigger._make(items[_REQUEST_FIELDS:]))

@@ -15,16 +15,14 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 from urllib.parse import quote
 
-from skylet import fastjson
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
 from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body, respond
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
-from skylet.ids import new_request_id
 from skylet.invoker.invoker import InvocationResult, Invoker
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
-from skylet.worker import http_envelope
+from skylet.pool.instance import RawOutcome
 
 #: API Gateway's payload limit for Lambda integrations, and Lambda's own for a sync request.
 MAX_BODY_BYTES = 6 * 1024 * 1024
@@ -145,11 +143,10 @@ class FunctionRoutes:
         started: float,
     ) -> None:
         route = match.route
-        direct = route.kind == "function"
-        if direct:  # a UUID, as Lambda's own request ids; no API around it
-            ids = apigw.RequestIds(False, new_request_id())
-        else:
-            ids = apigw.RequestIds.new(rest=route.kind == "rest")
+        kind = route.kind
+        # API Gateway's own request ids (a function route has no API around it); the Lambda
+        # request id is the invoker's, a UUID of its own, as in AWS.
+        ids = _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
         cold: bool | None = None
         try:
             body = await read_body(scope, receive, MAX_BODY_BYTES)
@@ -158,15 +155,26 @@ class FunctionRoutes:
         except ConnectionResetError:
             return  # the client left before sending its body: nothing to run
         else:
-            request = _request(scope, raw_path, body)
-            if direct:
-                payload = self._function_request(request, route)
-            else:
-                payload = self._lambda_event(request, match, ids)
+            api = self.api
+            trigger = apigw.Trigger(
+                kind,
+                route.route_key,
+                route.path,
+                match.raw_path_parameters,
+                route.strip_prefix,
+                api.account_id,
+                api.region,
+                api.api_id,
+                self.rest_stage if kind == "rest" else api.stage,
+                ids.request_id,
+                ids.extended_id,
+            )
+            http = apigw.wire(_request(scope, raw_path), trigger)
             invoker = self.invoker
             try:
-                pending = invoker.start(route.function, payload, request_id=ids.request_id)
-                result = invoker.finish(pending, await pending.outcome)
+                pending = invoker.start(route.function, body, http=http)
+                outcome = await pending.outcome
+                result = invoker.finish(pending, outcome)
             except TooManyRequests:
                 response = apigw.throttled(ids)
             except ServiceUnavailable:
@@ -175,10 +183,7 @@ class FunctionRoutes:
                 response = apigw.internal_error(ids)
             else:
                 cold = result.cold
-                if direct:
-                    response = self._function_response(result, ids)
-                else:
-                    response = self._lambda_response(result, ids)
+                response = _response(kind, result, outcome, ids)
         if route.cors is not None:
             origin = header(scope, b"origin")
             response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
@@ -190,60 +195,6 @@ class FunctionRoutes:
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
         await _send(send, apigw.not_found(apigw.RequestIds.new(rest=rest)))
 
-    def _lambda_event(
-        self, request: apigw.HttpRequest, match: RouteMatch, ids: apigw.RequestIds
-    ) -> bytes:
-        """The event for a Lambda-style function behind a REST API or HTTP API route."""
-        if ids.rest:
-            return fastjson.dumps(apigw.v1_event(request, match, self._rest_api(), ids))
-        return fastjson.dumps(apigw.v2_event(request, match, self.api, ids))
-
-    @staticmethod
-    def _lambda_response(outcome: InvocationResult, ids: apigw.RequestIds) -> apigw.HttpResponse:
-        """The response as API Gateway maps the result; it carries the API's request id headers,
-        whether the function or API Gateway answered."""
-        if outcome.function_error is not None:
-            if b'"Sandbox.Timedout"' in outcome.payload:
-                return apigw.timeout_error(ids)
-            return apigw.internal_error(ids)
-        try:
-            if ids.rest:
-                response = apigw.v1_response(outcome.payload)
-            else:
-                response = apigw.v2_response(outcome.payload)
-        except apigw.MalformedResponse:
-            return apigw.internal_error(ids)
-        response.headers.extend(ids.headers())
-        return response
-
-    @staticmethod
-    def _function_request(request: apigw.HttpRequest, route: Route) -> bytes:
-        """A Cloud Functions or Knative style function gets the request in the HTTP envelope."""
-        return http_envelope.encode_request(
-            method=request.method,
-            path=request.path[len(route.strip_prefix) :] or "/",
-            raw_path=request.raw_path[len(route.strip_prefix) :] or "/",
-            query=request.query_string,
-            headers=[(k.lower(), v) for k, v in request.headers],
-            remote_addr=request.source_ip,
-            scheme=request.scheme,
-            host=request.host,
-            body=request.body,
-        )
-
-    @staticmethod
-    def _function_response(outcome: InvocationResult, ids: apigw.RequestIds) -> apigw.HttpResponse:
-        if outcome.function_error is not None:
-            return _function_crashed()
-        try:
-            status, headers, body = http_envelope.decode_response(outcome.payload)
-        except http_envelope.EnvelopeError:
-            return apigw.internal_error(ids)
-        return apigw.HttpResponse(status, list(headers), body)
-
-    def _rest_api(self) -> apigw.Api:
-        return apigw.Api(self.api.account_id, self.api.region, self.api.api_id, self.rest_stage)
-
     def _line(
         self, scope: Scope, status: int, started: float, function: str, cold: bool | None
     ) -> None:
@@ -253,14 +204,35 @@ class FunctionRoutes:
         self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
 
 
-def _function_crashed() -> apigw.HttpResponse:
-    """A Cloud Functions style function raised: 500, as functions-framework answers."""
-    return apigw.HttpResponse(
-        500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
-    )
+#: A function route's requests have no API Gateway request ids.
+_NO_API = apigw.RequestIds(False, "")
 
 
-def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
+def _response(
+    kind: Kind, result: InvocationResult, outcome: RawOutcome, ids: apigw.RequestIds
+) -> apigw.HttpResponse:
+    """The HTTP response for an invocation from a route, as API Gateway (or, for a function
+    route, functions-framework) answers: the function's response, with the API's request id
+    headers, or the API's own error answer."""
+    direct = kind == "function"
+    if result.function_error is not None:
+        if direct:  # it raised: 500, as functions-framework answers
+            return apigw.HttpResponse(
+                500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
+            )
+        if b'"Sandbox.Timedout"' in result.payload:
+            return apigw.timeout_error(ids)
+        return apigw.internal_error(ids)
+    if outcome.headers is None:  # a result API Gateway cannot send (``outcome.malformed``)
+        return apigw.internal_error(ids)
+    headers = [(name, value) for name, value in outcome.headers]
+    if not direct:
+        headers.extend(ids.headers())
+    return apigw.HttpResponse(outcome.status, headers, outcome.body)
+
+
+def _request(scope: Scope, raw_path: str) -> apigw.HttpRequest:
+    """The request as API Gateway's events describe it (its body travels beside it)."""
     headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
     client = scope.get("client")
     server = scope.get("server")
@@ -272,7 +244,7 @@ def _request(scope: Scope, raw_path: str, body: bytes) -> apigw.HttpRequest:
         scope["path"],
         scope.get("query_string", b"").decode("latin-1"),
         headers,
-        body,
+        b"",
         client[0] if client else "127.0.0.1",
         host,
         time.time(),

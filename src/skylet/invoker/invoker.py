@@ -155,9 +155,12 @@ class Invoker:
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
+        http: list[Any] | None = None,
     ) -> Pending:
         """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
-        HTTP path, which awaits ``outcome`` itself (one coroutine less per request)."""
+        HTTP path, which awaits ``outcome`` itself (one coroutine less per request). ``http``:
+        the request from an HTTP route (skylet.gateway.apigw.wire), ``payload`` its body; the
+        outcome then carries the response."""
         pool = self.pool(name)
         fn = pool.fn
         name = fn.name
@@ -177,7 +180,9 @@ class Invoker:
                 hook.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
-        request = InvokeRequest(request_id, payload, self._arn(name, qualifier), client_context)
+        request = InvokeRequest(
+            request_id, payload, self._arn(name, qualifier), client_context, http=http
+        )
         self._in_flight[name] = self._in_flight.get(name, 0) + 1
         if reserved is None:
             self._unreserved_in_flight += 1

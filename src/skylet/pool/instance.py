@@ -43,6 +43,9 @@ class InvokeRequest:
     invoked_arn: str
     client_context: dict[str, Any] | None = None
     identity: dict[str, Any] | None = None
+    #: From an HTTP route: the request and its trigger (skylet.gateway.apigw.wire), which the
+    #: instance turns into the function's event; ``payload`` is then the request's body.
+    http: list[Any] | None = None
 
 
 @dataclass(slots=True)
@@ -59,6 +62,11 @@ class RawOutcome:
     message: str = ""
     error: dict[str, Any] | None = field(default=None)
     cold: bool = False  # the invocation started its instance
+    #: For an ``http`` invocation that returned: the response's status and headers (``body``
+    #: is its body), or why API Gateway would refuse the result.
+    status: int = 0
+    headers: list[list[str]] | None = None
+    malformed: str = ""
 
 
 @dataclass(slots=True, eq=False)
@@ -201,6 +209,8 @@ class InstanceHandle:
             meta["client_context"] = request.client_context
         if request.identity is not None:
             meta["identity"] = request.identity
+        if request.http is not None:
+            meta["http"] = request.http
         self.queue.append(invocation)
         self.state = "busy"
         if len(self.queue) == 1:
@@ -265,6 +275,11 @@ class InstanceHandle:
                     duration_ms=meta["duration_ms"],
                     max_rss_kb=meta["rss"],
                 )
+                if "status" in meta:
+                    outcome.status = meta["status"]
+                    outcome.headers = meta["headers"]
+                elif "malformed" in meta:
+                    outcome.malformed = meta["malformed"]
                 self._settle(outcome, marked=meta.get("out", False), last=len(self.queue) == 1)
                 self._next()
         elif kind == protocol.BAD_PAYLOAD:

@@ -19,6 +19,10 @@ from typing import Any, NamedTuple
 
 from skylet import fastjson
 
+#: (status, headers, body): an HTTP response before it is framed (as an envelope, or by the
+#: gateway).
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
 
 class EnvelopeError(ValueError):
     """A payload that is not an HTTP envelope."""

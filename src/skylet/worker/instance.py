@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from skylet import fastjson
-from skylet.worker import http_envelope, protocol, web
+from skylet.gateway import apigw
+from skylet.worker import http_envelope, http_trigger, protocol, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 
@@ -63,6 +64,11 @@ class _TrackedFile(io.FileIO):
     def write(self, data: Any) -> int:
         _Output.written = True
         return super().write(data)
+
+
+def _to_json(result: Any) -> str:
+    """A handler's result as Lambda's Python runtime serialises it."""
+    return json.dumps(result, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:
@@ -155,9 +161,16 @@ def _rehearse_web() -> None:
     request = web.Request(envelope)
     _ = request.args.get("a"), request.headers.get("content-type"), request.get_json()
     web.http_response(({"ok": True}, 200, {"X-A": "1"}))
-    http_envelope.decode_response(web.http_response("text"))
+    http_envelope.decode_response(http_envelope.encode_response(*web.http_response("text")))
     web.from_request(envelope)
     web.cloud_event_accepted()
+    sent = apigw.HttpRequest("GET", "/a", "/a", "b=1", (("host", "x"),), b"", "", "x", 0.0)
+    for kind in ("http_api", "rest"):
+        trigger = apigw.Trigger(kind, "GET /a", "/a", {}, "", "", "", "", "", "")
+        wire = apigw.from_wire(apigw.wire(sent, trigger), b"")
+        http_trigger.envelope_request(wire)
+        http_trigger.lambda_event(wire)
+        http_trigger.lambda_answer(wire, {"statusCode": 200, "body": "x"}, _to_json)
 
 
 def setup_process(spec: dict[str, Any]) -> None:
@@ -234,14 +247,25 @@ class Instance:
     def invoke(self, meta: dict[str, Any], payload: bytes) -> None:
         global _current_request_id
         request_id = meta["request_id"]
+        _current_request_id = request_id
         style = self.spec.get("style", "lambda")
+        wire: apigw.Wire | None = None
+        if "http" in meta:  # from an HTTP route: the request itself, not an event
+            try:
+                wire = apigw.from_wire(meta["http"], payload)
+            except (TypeError, ValueError) as exc:
+                message = f"Not an HTTP request: {exc}"
+                self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+                return
         if style not in ("lambda", "background"):
-            _current_request_id = request_id
-            self.invoke_web(style, request_id, payload)
+            self.invoke_web(style, request_id, payload, wire)
             return
         try:
-            event = fastjson.loads(payload) if payload.strip() else {}
-        except ValueError as exc:
+            if wire is not None:
+                event = http_trigger.lambda_event(wire)
+            else:
+                event = fastjson.loads(payload) if payload.strip() else {}
+        except (TypeError, ValueError) as exc:
             message = (
                 f"Could not parse request body into json: Could not parse payload into json: {exc}"
             )
@@ -265,18 +289,23 @@ class Instance:
             identity=meta.get("identity"),
             client_context=meta.get("client_context"),
         )
-        _current_request_id = request_id
         assert self.handler is not None
         started = time.perf_counter()
         error: dict[str, Any] | None = None
         body = b""
+        answer: http_trigger.Answer | str | None = None
         try:
             result = self.call(event, context)
         except Exception as exc:
             error = _report_error(exc, request_id)
         else:
             try:
-                body = json.dumps(result, default=_json_default).encode()
+                if wire is None:
+                    body = _to_json(result).encode()
+                else:
+                    answer = http_trigger.lambda_answer(wire, result, _to_json)
+            except apigw.MalformedResponse as exc:
+                answer = str(exc)  # API Gateway's to answer; the invocation itself succeeded
             except (TypeError, ValueError) as exc:
                 error = {
                     "errorMessage": f"Unable to marshal response: {exc}",
@@ -285,7 +314,7 @@ class Instance:
                     "stackTrace": [],
                 }
                 print(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}", flush=True)
-        self.finish(started, body, error)
+        self.finish(started, body, error, answer)
 
     def invoke_background(self, request_id: str, event: Any) -> None:
         """A Cloud Functions background function: ``function(data, context)``, where the event
@@ -305,46 +334,57 @@ class Instance:
             error = _report_error(exc, request_id)
         self.finish(started, b"null", error)
 
-    def invoke_web(self, style: str, request_id: str, payload: bytes) -> None:
+    def invoke_web(
+        self, style: str, request_id: str, payload: bytes, wire: apigw.Wire | None
+    ) -> None:
         """A Cloud Functions or Knative style invocation: an HTTP request in, a response out.
+        The request comes from a route (``wire``) or, through the Invoke API, as an envelope,
+        and the response goes back the same way.
 
         A malformed CloudEvent is answered 400 and an HTTP exception with its own status; an
         exception from the function is a function error, as in the Lambda style, which the
         platform answers with 500: so it can tell "raised" from "answered 500".
         """
         started = time.perf_counter()
-        try:
-            envelope = http_envelope.decode_request(payload)
-        except http_envelope.EnvelopeError as exc:
-            message = f"Not an HTTP request envelope: {exc}"
-            self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
-            return
+        if wire is not None:
+            envelope = http_trigger.envelope_request(wire)
+        else:
+            try:
+                envelope = http_envelope.decode_request(payload)
+            except http_envelope.EnvelopeError as exc:
+                message = f"Not an HTTP request envelope: {exc}"
+                self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+                return
         error: dict[str, Any] | None = None
         argument: Any = None
+        answer: http_trigger.Answer | None = None
         if style == "cloudevent":
             try:
                 argument = web.from_request(envelope)
             except web.NotACloudEvent as exc:
                 print(f"[ERROR] Bad CloudEvent: {exc}", flush=True)
-                rejection = web.BadRequest(f"Bad CloudEvent: {exc}").get_response()
-                self.finish(started, web.response_envelope(rejection), None)
-                return
+                answer = web.response_answer(
+                    web.BadRequest(f"Bad CloudEvent: {exc}").get_response()
+                )
         else:
             argument = web.Request(envelope)
-        body = b""
-        try:
-            result = self.call(argument)
-            if style == "cloudevent":
-                body = web.cloud_event_accepted()
-            else:
-                body = web.http_response(result)
-        except Exception as exc:
-            answer = web.exception_response(exc)
-            if answer is None:
-                error = _report_error(exc, request_id)
-            else:
-                body = answer
-        self.finish(started, body, error)
+        if answer is None:
+            try:
+                result = self.call(argument)
+                answer = (
+                    web.cloud_event_accepted()
+                    if style == "cloudevent"
+                    else web.http_response(result)
+                )
+            except Exception as exc:
+                answer = web.exception_response(exc)
+                if answer is None:
+                    error = _report_error(exc, request_id)
+        if error is not None or wire is not None:
+            self.finish(started, b"", error, answer)
+        else:
+            assert answer is not None
+            self.finish(started, http_envelope.encode_response(*answer), None)
 
     def call(self, *args: Any) -> Any:
         """The handler's result, running it on the instance's loop if it is a coroutine."""
@@ -358,7 +398,16 @@ class Instance:
             os._exit(137)
         return result
 
-    def finish(self, started: float, body: bytes, error: dict[str, Any] | None) -> None:
+    def finish(
+        self,
+        started: float,
+        body: bytes,
+        error: dict[str, Any] | None,
+        answer: http_trigger.Answer | str | None = None,
+    ) -> None:
+        """RESULT: ``body``, or the Lambda error document for ``error``; for a request from an
+        HTTP route, the ``answer`` instead: the response, or why API Gateway would refuse the
+        result (a string)."""
         duration_ms = (time.perf_counter() - started) * 1000
         result_meta: dict[str, Any] = {
             "seq": self.seq,
@@ -368,6 +417,10 @@ class Instance:
         if error is not None:
             result_meta["error"] = True
             body = json.dumps(error).encode()
+        elif type(answer) is tuple:
+            result_meta["status"], result_meta["headers"], body = answer
+        elif answer is not None:
+            result_meta["malformed"] = answer
         if _Output.written:
             _Output.written = False
             os.write(1, self.marker)  # before RESULT: the platform finds it when RESULT arrives

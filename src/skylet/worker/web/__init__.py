@@ -14,6 +14,7 @@ error, which the platform answers with 500.
 
 from __future__ import annotations
 
+from skylet.worker.http_envelope import Answer
 from skylet.worker.web.cloudevent import NotACloudEvent, from_request
 from skylet.worker.web.datastructures import FileStorage, Headers, MultiDict
 from skylet.worker.web.errors import (
@@ -23,7 +24,7 @@ from skylet.worker.web.errors import (
     UnsupportedMediaType,
 )
 from skylet.worker.web.request import Request
-from skylet.worker.web.response import Response, http_response, response_envelope
+from skylet.worker.web.response import Response, http_response, response_answer
 
 __all__ = [
     "BadRequest",
@@ -40,16 +41,16 @@ __all__ = [
     "exception_response",
     "from_request",
     "http_response",
-    "response_envelope",
+    "response_answer",
 ]
 
 
-def cloud_event_accepted() -> bytes:
+def cloud_event_accepted() -> Answer:
     """The answer to a CloudEvent the function took without raising."""
     return http_response("OK")
 
 
-def exception_response(exc: BaseException) -> bytes | None:
+def exception_response(exc: BaseException) -> Answer | None:
     """The response of an HTTP exception (ours, or werkzeug's such as ``flask.abort``'s), or
     None when ``exc`` is a plain error."""
     code = getattr(exc, "code", None)
@@ -57,6 +58,6 @@ def exception_response(exc: BaseException) -> bytes | None:
     if not isinstance(code, int) or not callable(get_response):
         return None
     try:
-        return response_envelope(get_response())
+        return response_answer(get_response())
     except Exception:
         return None

@@ -21,7 +21,7 @@ from http import HTTPStatus
 from http.cookies import Morsel
 from typing import Any
 
-from skylet.worker.http_envelope import encode_response
+from skylet.worker.http_envelope import Answer
 from skylet.worker.web.datastructures import Headers
 
 JSON_TYPE = "application/json"
@@ -183,8 +183,8 @@ def _join(body: str | bytes | bytearray | Iterable[str | bytes] | None) -> bytes
 # -- a function's return value ----------------------------------------------------------------
 
 
-def http_response(result: Any) -> bytes:
-    """The response envelope for what an HTTP function returned."""
+def http_response(result: Any) -> Answer:
+    """The response (status, headers, body) for what an HTTP function returned."""
     status: Any = None
     headers: Any = None
     if isinstance(result, tuple):
@@ -206,7 +206,7 @@ def http_response(result: Any) -> bytes:
         response.status_code = status_code(status)
     if headers:
         response.headers.update(headers)
-    return response_envelope(response)
+    return response_answer(response)
 
 
 def make_response(result: Any) -> Any:
@@ -231,12 +231,13 @@ def make_response(result: Any) -> Any:
     )
 
 
-def response_envelope(response: Any) -> bytes:
-    """The envelope of a response object (ours, or anything shaped like werkzeug's)."""
+def response_answer(response: Any) -> Answer:
+    """(status, headers, body) of a response object (ours, or anything shaped like
+    werkzeug's)."""
     items = response.headers.items()
     # The gateway frames the body itself; a length the function set could only disagree.
     headers = [(str(k), str(v)) for k, v in items if str(k).lower() != "content-length"]
-    return encode_response(int(response.status_code), headers, bytes(response.get_data()))
+    return int(response.status_code), headers, bytes(response.get_data())
 
 
 def jsonify_text(value: Any) -> str:
