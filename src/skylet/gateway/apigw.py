@@ -572,26 +572,71 @@ def as_parsed(result: Any, to_json: Callable[[Any], str]) -> Any:
 
 
 class Wire(NamedTuple):
-    """A request and its trigger as they cross the pipe: one flat JSON list (``wire``), the
-    body beside it as raw bytes."""
+    """A request and its trigger, as the instance reads them off the pipe (:func:`from_wire`)."""
 
     request: HttpRequest
     trigger: Trigger
 
 
-_REQUEST_FIELDS = len(HttpRequest._fields) - 1  # all but the body
+def wire(
+    method: str,
+    raw_path: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    client_ip: str | None,
+    server: tuple[str, int] | None,
+    received_at: float,
+    http_version: str,
+    scheme: str,
+    trigger: list[Any],
+) -> list[Any]:
+    """A request as the gateway received it (an ASGI scope's values, headers decoded as
+    Latin-1) and its trigger (:class:`Trigger`'s fields, in order), as one JSON-able list: what
+    crosses the pipe beside the body. The instance derives the rest (:func:`from_wire`), so the
+    platform's process, which every request waits on, does no more than copy values."""
+    return [
+        method,
+        raw_path,
+        path,
+        query,
+        headers,
+        client_ip,
+        server,
+        received_at,
+        http_version,
+        scheme,
+        *trigger,
+    ]
 
 
-def wire(request: HttpRequest, trigger: Trigger) -> list[Any]:
-    """``request`` (without its body, which travels as bytes) and ``trigger``, as one list."""
-    return [*request[:5], *request[6:], *trigger]
+_WIRE_REQUEST = 10  # the request's values at the start of a wire list
 
 
 def from_wire(items: list[Any], body: bytes) -> Wire:
-    """The inverse of :func:`wire`; ValueError for a list that is not one."""
-    if not isinstance(items, list) or len(items) != _REQUEST_FIELDS + len(Trigger._fields):
+    """The request (Host from its header, else the server's address) and trigger a wire list
+    describes; ValueError for a list that is not one."""
+    if not isinstance(items, list) or len(items) != _WIRE_REQUEST + len(Trigger._fields):
         raise ValueError("not an HTTP trigger")
-    head = items[:5]
-    head.append(body)
-    head += items[5:_REQUEST_FIELDS]
-    return Wire(HttpRequest._make(head), Trigger._make(items[_REQUEST_FIELDS:]))
+    method, raw_path, path, query, raw_headers, client_ip, server, received_at, version, scheme = (
+        items[:_WIRE_REQUEST]
+    )
+    headers = tuple((name, value) for name, value in raw_headers)
+    host = next((value for name, value in headers if name.lower() == "host"), None)
+    if host is None:
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    request = HttpRequest(
+        method,
+        raw_path,
+        path,
+        query,
+        headers,
+        body,
+        client_ip or "127.0.0.1",
+        host,
+        received_at,
+        f"HTTP/{version}",
+        scheme,
+        int(server[1]) if server else (443 if scheme == "https" else 80),
+    )
+    return Wire(request, Trigger._make(items[_WIRE_REQUEST:]))

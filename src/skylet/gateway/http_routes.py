@@ -96,17 +96,20 @@ class FunctionRoutes:
         self.invoker = invoker
         self.on_request = on_request
         self.table = RouteTable()
-        self.api = apigw.Api(
-            invoker.settings.account_id, invoker.settings.region, api_id("skylet"), "$default"
-        )
-        self.rest_stage = "dev"
+        self.update(self.table, service="skylet", stage="dev")
 
     def update(self, table: RouteTable, *, service: str, stage: str) -> None:
-        """Serve ``table`` from now on (a reload swaps it whole)."""
+        """Serve ``table`` from now on (a reload swaps it whole). ``service`` names the API
+        (its id), ``stage`` is a REST API's stage; an HTTP API serves ``$default``."""
         self.table = table
         settings = self.invoker.settings
-        self.api = apigw.Api(settings.account_id, settings.region, api_id(service), "$default")
-        self.rest_stage = stage
+        api = (settings.account_id, settings.region, api_id(service))
+        #: The API's part of a request's trigger (skylet.gateway.apigw.Trigger), per route kind.
+        self._api_trigger: dict[Kind, tuple[str, ...]] = {
+            "rest": (*api, stage),
+            "http_api": (*api, "$default"),
+            "function": (*api, "$default"),
+        }
 
     def route(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
         """The coroutine that serves this request, when a function route takes it (or it is a
@@ -155,21 +158,29 @@ class FunctionRoutes:
         except ConnectionResetError:
             return  # the client left before sending its body: nothing to run
         else:
-            api = self.api
-            trigger = apigw.Trigger(
-                kind,
-                route.route_key,
-                route.path,
-                match.raw_path_parameters,
-                route.strip_prefix,
-                api.account_id,
-                api.region,
-                api.api_id,
-                self.rest_stage if kind == "rest" else api.stage,
-                ids.request_id,
-                ids.extended_id,
+            client = scope.get("client")
+            http = apigw.wire(
+                scope["method"],
+                raw_path,
+                scope["path"],
+                scope["query_string"].decode("latin-1"),
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+                client[0] if client else None,
+                scope.get("server"),
+                time.time(),
+                scope.get("http_version", "1.1"),
+                scope.get("scheme", "http"),
+                [
+                    kind,
+                    route.route_key,
+                    route.path,
+                    match.raw_path_parameters,
+                    route.strip_prefix,
+                    *self._api_trigger[kind],
+                    ids.request_id,
+                    ids.extended_id,
+                ],
             )
-            http = apigw.wire(_request(scope, raw_path), trigger)
             invoker = self.invoker
             try:
                 pending = invoker.start(route.function, body, http=http)
@@ -182,6 +193,20 @@ class FunctionRoutes:
             except ApiError:
                 response = apigw.internal_error(ids)
             else:
+                block = outcome.headers
+                if block is not None and route.cors is None and result.function_error is None:
+                    # Most requests: the instance framed the response, headers and all.
+                    flat = block.encode("latin-1").split(b"\n")
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": outcome.status,
+                            "headers": list(zip(flat[0::2], flat[1::2], strict=False)),
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": outcome.body})
+                    self._line(scope, outcome.status, started, route.function, result.cold)
+                    return
                 cold = result.cold
                 response = _response(kind, result, outcome, ids)
         if route.cors is not None:
@@ -216,41 +241,23 @@ def _response(
     headers, or the API's own error answer."""
     direct = kind == "function"
     if result.function_error is not None:
-        if direct:  # it raised: 500, as functions-framework answers
-            return apigw.HttpResponse(
-                500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
-            )
+        if direct:
+            return _function_crashed()
         if b'"Sandbox.Timedout"' in result.payload:
             return apigw.timeout_error(ids)
         return apigw.internal_error(ids)
     if outcome.headers is None:  # a result API Gateway cannot send (``outcome.malformed``)
-        return apigw.internal_error(ids)
-    headers = [(name, value) for name, value in outcome.headers]
-    if not direct:
-        headers.extend(ids.headers())
+        return _function_crashed() if direct else apigw.internal_error(ids)
+    flat = outcome.headers.split("\n")  # the instance framed it, request id headers included
+    headers = list(zip(flat[0::2], flat[1::2], strict=False))
     return apigw.HttpResponse(outcome.status, headers, outcome.body)
 
 
-def _request(scope: Scope, raw_path: str) -> apigw.HttpRequest:
-    """The request as API Gateway's events describe it (its body travels beside it)."""
-    headers = tuple([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
-    client = scope.get("client")
-    server = scope.get("server")
-    host = header(scope, b"host") or (f"{server[0]}:{server[1]}" if server else "localhost")
-    scheme = scope.get("scheme", "http")
-    return apigw.HttpRequest(
-        scope["method"],
-        raw_path,
-        scope["path"],
-        scope.get("query_string", b"").decode("latin-1"),
-        headers,
-        b"",
-        client[0] if client else "127.0.0.1",
-        host,
-        time.time(),
-        f"HTTP/{scope.get('http_version', '1.1')}",
-        scheme,
-        int(server[1]) if server else (443 if scheme == "https" else 80),
+def _function_crashed() -> apigw.HttpResponse:
+    """A Cloud Functions style function raised (or answered what HTTP cannot carry): 500, as
+    functions-framework answers."""
+    return apigw.HttpResponse(
+        500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
     )
 
 

@@ -65,7 +65,7 @@ class RawOutcome:
     #: For an ``http`` invocation that returned: the response's status and headers (``body``
     #: is its body), or why API Gateway would refuse the result.
     status: int = 0
-    headers: list[list[str]] | None = None
+    headers: str | None = None  # the header block (skylet.worker.http_trigger.Framed)
     malformed: str = ""
 
 

@@ -9,7 +9,8 @@ cores have room (docs/http.md, "Where the work happens"). Pure, apart from what 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from skylet.gateway import apigw
@@ -18,6 +19,12 @@ from skylet.worker.http_envelope import EnvelopeRequest
 
 #: (status, headers, body): the HTTP response a function's answer became.
 Answer = tuple[int, list[tuple[str, str]], bytes]
+#: (status, header block, body) as the platform sends it: the block is every header name and
+#: value, in order, each followed by a newline (the platform splits it in one call).
+Framed = tuple[int, str, bytes]
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def lambda_event(wire: Wire) -> dict[str, Any]:
@@ -28,34 +35,42 @@ def lambda_event(wire: Wire) -> dict[str, Any]:
     return apigw.v2_event(wire.request, wire.trigger)
 
 
-def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> Answer:
+def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> Framed:
     """The response API Gateway makes of a handler's ``result``, which Lambda serialises with
-    ``to_json`` (its TypeError or ValueError propagates: the result is not serialisable).
-    Raises MalformedResponse where API Gateway answers 502 (REST) or 500 (HTTP API)."""
+    ``to_json`` (its TypeError or ValueError propagates: the result is not serialisable), with
+    the API's request id headers. Raises MalformedResponse where API Gateway answers 502 (REST)
+    or 500 (HTTP API)."""
+    trigger = wire.trigger
     parsed = apigw.as_parsed(result, to_json)
     try:
-        if wire.trigger.kind == "rest":
+        if trigger.kind == "rest":
             response = apigw.v1_result(parsed)
         else:
             response = apigw.v2_result(parsed, lambda: to_json(result).encode())
     except UnicodeEncodeError as error:  # a body with a lone surrogate
         raise MalformedResponse(f"the body is not text: {error}") from None
-    return response.status, framed(response.headers), response.body
+    ids = apigw.RequestIds(trigger.kind == "rest", trigger.request_id, trigger.extended_id)
+    return framed((response.status, response.headers, response.body), ids.headers())
 
 
-def framed(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Response headers as the platform sends them: Content-Length is the platform's (it frames
-    the body), and every name and value must be Latin-1, as HTTP/1.1 carries them."""
-    kept = []
-    for name, value in headers:
-        try:
-            name.encode("latin-1")
-            value.encode("latin-1")
-        except UnicodeEncodeError:
-            raise MalformedResponse(f"header {name!r} is not Latin-1") from None
+def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> Framed:
+    """An answer as the platform sends it: Content-Length first (the platform's framing; one
+    the function set could only disagree), the function's headers, then ``extra``. Raises
+    MalformedResponse for a header HTTP/1.1 cannot carry (not a token name, a control character
+    in its value, or not Latin-1)."""
+    status, headers, body = answer
+    block = [f"content-length\n{len(body)}\n"]
+    for name, value in (*headers, *extra):
+        if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
+            raise MalformedResponse(f"header {name!r}: {value!r} cannot be sent")
         if name.lower() != "content-length":
-            kept.append((name, value))
-    return kept
+            block.append(f"{name}\n{value}\n")
+    text = "".join(block)
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise MalformedResponse("a header is not Latin-1") from None
+    return status, text, body
 
 
 def envelope_request(wire: Wire) -> EnvelopeRequest:

@@ -164,10 +164,12 @@ def _rehearse_web() -> None:
     http_envelope.decode_response(http_envelope.encode_response(*web.http_response("text")))
     web.from_request(envelope)
     web.cloud_event_accepted()
-    sent = apigw.HttpRequest("GET", "/a", "/a", "b=1", (("host", "x"),), b"", "", "x", 0.0)
     for kind in ("http_api", "rest"):
-        trigger = apigw.Trigger(kind, "GET /a", "/a", {}, "", "", "", "", "", "")
-        wire = apigw.from_wire(apigw.wire(sent, trigger), b"")
+        trigger: list[Any] = [kind, "GET /a", "/a", {}, "", "", "", "", "", "", ""]
+        sent = apigw.wire(
+            "GET", "/a", "/a", "b=1", [("host", "x")], "", None, 0.0, "1.1", "", trigger
+        )
+        wire = apigw.from_wire(fastjson.loads(fastjson.dumps(sent)), b"")
         http_trigger.envelope_request(wire)
         http_trigger.lambda_event(wire)
         http_trigger.lambda_answer(wire, {"statusCode": 200, "body": "x"}, _to_json)
@@ -293,7 +295,7 @@ class Instance:
         started = time.perf_counter()
         error: dict[str, Any] | None = None
         body = b""
-        answer: http_trigger.Answer | str | None = None
+        answer: http_trigger.Framed | str | None = None
         try:
             result = self.call(event, context)
         except Exception as exc:
@@ -380,8 +382,14 @@ class Instance:
                 answer = web.exception_response(exc)
                 if answer is None:
                     error = _report_error(exc, request_id)
-        if error is not None or wire is not None:
-            self.finish(started, b"", error, answer)
+        if error is not None:
+            self.finish(started, b"", error)
+        elif wire is not None:
+            assert answer is not None
+            try:
+                self.finish(started, b"", None, http_trigger.framed(answer))
+            except apigw.MalformedResponse as exc:
+                self.finish(started, b"", None, str(exc))
         else:
             assert answer is not None
             self.finish(started, http_envelope.encode_response(*answer), None)
@@ -403,7 +411,7 @@ class Instance:
         started: float,
         body: bytes,
         error: dict[str, Any] | None,
-        answer: http_trigger.Answer | str | None = None,
+        answer: http_trigger.Framed | str | None = None,
     ) -> None:
         """RESULT: ``body``, or the Lambda error document for ``error``; for a request from an
         HTTP route, the ``answer`` instead: the response, or why API Gateway would refuse the
