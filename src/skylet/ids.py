@@ -15,6 +15,14 @@ class UuidPool:
     def __init__(self) -> None:
         self._digits = ""
         self._used = 0
+        self._ready: list[str] = []
+
+    def one(self) -> str:
+        """One id; formatted a batch at a time, as most callers take one per request."""
+        ready = self._ready
+        if not ready:
+            ready += self.take(self.BATCH)
+        return ready.pop()
 
     def take(self, count: int) -> list[str]:
         needed = 32 * count
@@ -37,4 +45,4 @@ _shared = UuidPool()
 
 def new_request_id() -> str:
     """One fresh request id (from the process's shared pool)."""
-    return _shared.take(1)[0]
+    return _shared.one()

@@ -100,8 +100,15 @@ def _deployment_id(api_id: str) -> str:
 def _short_id() -> str:
     """16 characters, like ``JKJaXmPLvHcESHA=``: an HTTP API request id, or a REST API's
     extended request id. Unique, not secret: a pseudo-random source is enough and costs no
-    system call."""
-    return base64.b64encode(random.randbytes(11)).decode()
+    system call. Made 256 at a time (one per request is taken)."""
+    ready = _SHORT_IDS
+    if not ready:
+        raw = random.randbytes(11 * 256)
+        ready += [base64.b64encode(raw[i : i + 11]).decode() for i in range(0, len(raw), 11)]
+    return ready.pop()
+
+
+_SHORT_IDS: list[str] = []
 
 
 class RequestIds(NamedTuple):

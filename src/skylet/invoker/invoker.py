@@ -161,16 +161,17 @@ class Invoker:
         HTTP path, which awaits ``outcome`` itself (one coroutine less per request). ``http``:
         the request from an HTTP route (skylet.gateway.apigw.wire), ``payload`` its body; the
         outcome then carries the response."""
-        pool = self.pool(name)
+        pool = self._pools.get(name) or self.pool(name)
         fn = pool.fn
         name = fn.name
-        if qualifier not in (None, "$LATEST", fn.version):
+        if qualifier is not None and qualifier not in ("$LATEST", fn.version):
             raise ResourceNotFound(
                 f"Function not found: {self.settings.function_arn(name, qualifier)}"
             )
         reserved = fn.reserved_concurrency
+        in_flight = self._in_flight.get(name, 0)
         reason = throttle_reason(
-            Load(self._in_flight.get(name, 0), self._unreserved_in_flight),
+            Load(in_flight, self._unreserved_in_flight),
             reserved=reserved,
             platform_limit=self.settings.max_concurrency,
             reserved_total=self._reserved_total,
@@ -183,7 +184,7 @@ class Invoker:
         request = InvokeRequest(
             request_id, payload, self._arn(name, qualifier), client_context, http=http
         )
-        self._in_flight[name] = self._in_flight.get(name, 0) + 1
+        self._in_flight[name] = in_flight + 1
         if reserved is None:
             self._unreserved_in_flight += 1
         started = time.time()

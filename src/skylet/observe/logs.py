@@ -34,16 +34,12 @@ class LogEntry(NamedTuple):
     function: str
     request_id: str
     body: str | LazyText
+    size: int  # what it counts against the book's bound (``body``'s length, or its estimate)
 
     @property
     def text(self) -> str:
         body = self.body
         return body if isinstance(body, str) else body.text
-
-    @property
-    def size(self) -> int:
-        body = self.body
-        return len(body) if isinstance(body, str) else body.size
 
 
 class _FunctionLog:
@@ -66,12 +62,14 @@ class LogBook:
         return log
 
     def append(self, function: str, request_id: str, text: str | LazyText) -> None:
-        entry = LogEntry(time.time(), function, request_id, text)
+        size = len(text) if type(text) is str else text.size
+        entry = LogEntry(time.time(), function, request_id, text, size)
         log = self._logs.get(function) or self._log(function)
-        log.entries.append(entry)
-        log.size += len(text) if isinstance(text, str) else text.size
-        while log.size > log.max_bytes and len(log.entries) > 1:
-            log.size -= log.entries.popleft().size
+        entries = log.entries
+        entries.append(entry)
+        log.size += size
+        while log.size > log.max_bytes and len(entries) > 1:
+            log.size -= entries.popleft().size
         for queue in log.followers:
             if not queue.full():  # a follower that stopped reading loses entries, not memory
                 queue.put_nowait(entry)
