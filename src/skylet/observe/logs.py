@@ -62,7 +62,7 @@ class LogBook:
         return log
 
     def append(self, function: str, request_id: str, text: str | LazyText) -> None:
-        size = len(text) if type(text) is str else text.size
+        size = len(text) if isinstance(text, str) else text.size
         entry = LogEntry(time.time(), function, request_id, text, size)
         log = self._logs.get(function) or self._log(function)
         entries = log.entries
