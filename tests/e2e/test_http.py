@@ -219,6 +219,9 @@ def test_greedy_path_parameters_keep_slashes_and_stay_encoded_in_1_0(server: Ser
         ("malformed", 500, "application/json", b'{"message":"Internal Server Error"}'),
         ("raise", 500, "application/json", b'{"message":"Internal Server Error"}'),
         ("slow", 503, "application/json", b'{"message":"Service Unavailable"}'),
+        ("unusual", 202, "text/plain; charset=utf-8", b"odd"),
+        ("unsendable", 500, "application/json", b'{"message":"Internal Server Error"}'),
+        ("unserialisable", 500, "application/json", b'{"message":"Internal Server Error"}'),
     ],
 )
 def test_http_api_responses_map_as_api_gateway_maps_them(
@@ -230,6 +233,22 @@ def test_http_api_responses_map_as_api_gateway_maps_them(
     assert response.content == body
     assert response.headers["apigw-requestid"]
     assert "x-amzn-errortype" not in response.headers
+
+
+def test_a_result_is_read_as_api_gateway_reads_lambdas_json(server: Server) -> None:
+    # A Decimal status and a tuple of cookies are what json.dumps makes an int and a list.
+    response = httpx.get(f"{server.url}/shape?kind=unusual")
+    assert response.headers.get_list("set-cookie") == ["t=1"]
+
+
+def test_the_lambda_request_id_is_a_uuid_of_its_own(server: Server) -> None:
+    response = httpx.get(f"{server.url}/shape?kind=ids")
+    lambda_id = response.text
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", lambda_id)
+    assert lambda_id != response.headers["apigw-requestid"]
+    rest = httpx.get(f"{server.url}/rest/shape?kind=ids")
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", rest.text)
+    assert rest.text != rest.headers["x-amzn-requestid"]
 
 
 def test_multi_value_headers_and_cookies_become_repeated_headers(server: Server) -> None:

@@ -1,0 +1,127 @@
+"""A request from an HTTP route inside the instance: the wire, the event, the response (pure)."""
+
+from __future__ import annotations
+
+import decimal
+import json
+from typing import Any
+
+import pytest
+
+from skylet import fastjson
+from skylet.gateway import apigw
+from skylet.worker import http_trigger
+from skylet.worker.instance import _to_json
+
+
+def trigger(kind: str = "http_api", prefix: str = "") -> list[Any]:
+    rest = kind == "rest"
+    return [
+        *(kind, "GET /a/{id}", "/a/{id}", {"id": "x%20y"}, prefix),
+        *("0" * 12, "eu-west-1", "abcde12345", "dev" if rest else "$default"),
+        *("Hx1y2z3AbCdEfGg=", "JKJaXmPLvHcESHA=" if rest else ""),
+    ]
+
+
+def sent(
+    headers: list[tuple[str, str]], server: tuple[str, int] | None, kind: str = "http_api"
+) -> apigw.Wire:
+    """A wire list as the gateway builds it, through JSON as it crosses the pipe."""
+    items = apigw.wire(
+        "GET", "/a/x%20y", "/a/x y", "q=1", headers, "203.0.113.9", server, 1.5, "1.1", "http",
+        trigger(kind),
+    )  # fmt: skip
+    return apigw.from_wire(fastjson.loads(fastjson.dumps(items)), b"body")
+
+
+def test_the_wire_carries_the_request_and_the_instance_derives_host_and_port() -> None:
+    wire = sent([("host", "example.test"), ("x-a", "1")], ("127.0.0.1", 9000))
+    request = wire.request
+    assert (request.method, request.raw_path, request.path) == ("GET", "/a/x%20y", "/a/x y")
+    assert request.headers == (("host", "example.test"), ("x-a", "1"))
+    assert (request.host, request.port, request.protocol) == ("example.test", 9000, "HTTP/1.1")
+    assert (request.source_ip, request.body, request.received_at) == ("203.0.113.9", b"body", 1.5)
+    assert wire.trigger.raw_path_parameters == {"id": "x%20y"}
+    assert sent([], ("10.0.0.1", 81)).request.host == "10.0.0.1:81"
+    assert sent([], None).request.port == 80
+
+
+def test_a_list_that_is_not_a_wire_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an HTTP trigger"):
+        apigw.from_wire(["GET"], b"")
+
+
+def test_the_event_is_the_payload_format_the_route_kind_names() -> None:
+    v2 = http_trigger.lambda_event(sent([("host", "h")], None))
+    assert v2["version"] == "2.0" and v2["pathParameters"] == {"id": "x y"}
+    assert v2["requestContext"]["requestId"] == "Hx1y2z3AbCdEfGg="
+    v1 = http_trigger.lambda_event(sent([("host", "h")], None, kind="rest"))
+    assert v1["pathParameters"] == {"id": "x%20y"} and v1["requestContext"]["stage"] == "dev"
+    assert v1["requestContext"]["extendedRequestId"] == "JKJaXmPLvHcESHA="
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"statusCode": 200, "headers": {"a": "b"}, "body": "x"},
+        {"statusCode": decimal.Decimal(201), "body": "x"},
+        {"statusCode": 200, "cookies": ("a=1", "b=2"), "body": "x"},
+        {"statusCode": 200, "headers": {"n": 5, "t": True}, "body": {"nested": {"deep": [1]}}},
+        {1: "non-string key"},
+        {"statusCode": 200, "multiValueHeaders": {"m": ["1", 2]}, "body": None},
+        ["a", "list"],
+        "a string",
+    ],
+    ids=[
+        "plain",
+        "decimal_status",
+        "tuple_cookies",
+        "typed_headers_and_json_body",
+        "non_string_key",
+        "multi_value",
+        "list",
+        "string",
+    ],
+)
+def test_a_result_maps_as_its_json_would(result: Any) -> None:
+    assert apigw.as_parsed(result, _to_json) == json.loads(_to_json(result))
+    wire = sent([], None)
+    expected = apigw.v2_response(_to_json(result).encode())
+    status, block, body = http_trigger.lambda_answer(wire, result, _to_json)
+    assert (status, body) == (expected.status, expected.body)
+    flat = block.split("\n")
+    headers = list(zip(flat[0::2], flat[1::2], strict=False))
+    assert headers[0] == ("content-length", str(len(body)))
+    assert headers[1:] == [*expected.headers, ("apigw-requestid", "Hx1y2z3AbCdEfGg=")]
+
+
+def test_an_unserialisable_result_raises_what_lambda_raises() -> None:
+    with pytest.raises(TypeError):
+        http_trigger.lambda_answer(sent([], None), {"statusCode": 200, "x": object()}, _to_json)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[("x-bad", "a\nb")], [("bad name", "v")], [("x-ok", "é€")]],
+    ids=["newline_in_value", "space_in_name", "not_latin_1"],
+)
+def test_headers_http_cannot_carry_make_the_result_malformed(
+    headers: list[tuple[str, str]],
+) -> None:
+    with pytest.raises(apigw.MalformedResponse):
+        http_trigger.framed((200, headers, b""))
+
+
+def test_framing_puts_the_true_length_first_and_drops_the_functions() -> None:
+    block = http_trigger.framed((200, [("Content-Length", "99"), ("X-A", "é")], b"abc"))[1]
+    assert block == "content-length\n3\nX-A\né\n"
+
+
+def test_a_function_route_strips_its_prefix_and_lowers_header_names() -> None:
+    items = apigw.wire(
+        "GET", "/cf/a", "/cf/a", "", [("X-Up", "1")], None, None, 0.0, "1.1", "http",
+        ["function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf", "", "", "", "", "", ""],
+    )  # fmt: skip
+    envelope = http_trigger.envelope_request(apigw.from_wire(items, b""))
+    assert (envelope.path, envelope.raw_path, envelope.headers) == ("/a", "/a", (("x-up", "1"),))
+    assert (envelope.remote_addr, envelope.host) == ("127.0.0.1", "localhost")
