@@ -13,13 +13,13 @@ from skylet.events.records import RecordBook, parse_status
 from skylet.gateway.asgi import Receive, Scope, Send, respond
 from skylet.gateway.aws_errors import lambda_error_response
 from skylet.invoker.invoker import Invoker
-from skylet.observe.logs import LogEntry
+from skylet.observe.logs import Entry
 
 PREFIX = "/_skylet/"
 _JSON = [(b"content-type", b"application/json")]
 
 
-def _entry(entry: LogEntry) -> bytes:
+def _entry(entry: Entry) -> bytes:
     return (
         json.dumps(
             {"timestamp": entry.timestamp, "requestId": entry.request_id, "text": entry.text}

@@ -198,7 +198,7 @@ class Invoker:
             raise InvalidRequestContent(outcome.message)
         fn, request_id = pending.fn, pending.request_id
         result, error_type = self._settle(fn, request_id, outcome, outcome.cold)
-        self.logs.append(fn.name, request_id, result.invocation_log)
+        self.logs.add(result.invocation_log)
         if self._hooks:
             record = InvocationRecord(
                 function=fn.name,
@@ -238,7 +238,14 @@ class Invoker:
                 outcome.max_rss_kb // 1024,
                 outcome.init_ms if cold else None,
             )
-            log = rep.InvocationLog(report, fn.version, outcome.output, outcome.dropped)
+            log = rep.InvocationLog(
+                report,
+                fn.version,
+                outcome.output,
+                outcome.dropped,
+                function=fn.name,
+                timestamp=time.time(),
+            )
             return InvocationResult(request_id, payload, None, fn.version, cold, log), None
         error_type: str | None = None
         status: str | None = None
@@ -287,7 +294,15 @@ class Invoker:
             error_type=error_type if status == "error" else None,
         )
         # Rendered when someone reads it (a Tail, `skylet logs`): most logs never are.
-        log = rep.InvocationLog(report, fn.version, outcome.output, outcome.dropped, extra)
+        log = rep.InvocationLog(
+            report,
+            fn.version,
+            outcome.output,
+            outcome.dropped,
+            extra,
+            function=fn.name,
+            timestamp=time.time(),
+        )
         result = InvocationResult(
             request_id,
             payload,

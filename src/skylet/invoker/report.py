@@ -72,29 +72,50 @@ class InvocationLog:
     read and keeps it; ``size`` estimates its length without rendering.
 
     ``output`` is the function's raw output (UTF-8, decoded leniently); ``dropped`` counts the
-    bytes of it that were not kept.
+    bytes of it that were not kept. With ``function`` and ``timestamp`` it is itself an entry
+    of a function's log (skylet.observe.logs.Entry): one object per invocation is kept, not two.
     """
 
-    __slots__ = ("_text", "dropped", "extra", "output", "report", "version")
+    __slots__ = (
+        "_text",
+        "dropped",
+        "extra",
+        "function",
+        "output",
+        "report",
+        "size",
+        "timestamp",
+        "version",
+    )
 
     #: START, END and REPORT without the request ids (three of them): about 190 characters.
     _FIXED_SIZE = 190
 
     def __init__(
-        self, report: Report, version: str, output: bytes, dropped: int = 0, extra: str = ""
+        self,
+        report: Report,
+        version: str,
+        output: bytes,
+        dropped: int = 0,
+        extra: str = "",
+        *,
+        function: str = "",
+        timestamp: float = 0.0,
     ) -> None:
         self.report = report
         self.version = version
         self.output = output
         self.dropped = dropped
         self.extra = extra
+        self.function = function
+        self.timestamp = timestamp  # epoch seconds
         self._text: str | None = None
+        #: Its length, estimated without rendering it.
+        self.size = self._FIXED_SIZE + 3 * len(report.request_id) + len(output) + len(extra)
 
     @property
-    def size(self) -> int:
-        return (
-            self._FIXED_SIZE + 3 * len(self.report.request_id) + len(self.output) + len(self.extra)
-        )
+    def request_id(self) -> str:
+        return self.report.request_id
 
     @property
     def text(self) -> str:

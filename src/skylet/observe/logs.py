@@ -1,24 +1,34 @@
 """Each function's log, bounded, for ``skylet logs`` (and ``-f``) and for ``LogType: Tail``.
 
-An entry is one invocation's whole log (START … REPORT) or a line the platform wrote about the
-function. The book keeps the newest ``max_bytes`` per function; followers get every new entry.
+An entry is one invocation's whole log (START … REPORT). The book keeps the newest ``max_bytes``
+per function; followers get every new entry.
 
-An entry's text may be ``LazyText``, rendered when first read (an admin request, a follower):
-at thousands of invocations a second, formatting logs nobody reads is a cost worth skipping.
-Its ``size`` (an estimate) counts against ``max_bytes`` until then.
+An invocation's entry is its ``skylet.invoker.report.InvocationLog``, rendered when first read
+(an admin request, a follower): at thousands of invocations a second, formatting logs nobody
+reads, and keeping a second object per invocation, are costs worth skipping. Its ``size`` (an
+estimate) counts against ``max_bytes`` until then.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 
-class LazyText(Protocol):
-    """Text rendered on first read; ``size`` estimates its length without rendering it."""
+class Entry(Protocol):
+    """One entry of a function's log. ``text`` may be rendered on first read; ``size`` is what
+    it counts against the book's bound (its length, or an estimate until rendered)."""
+
+    @property
+    def timestamp(self) -> float: ...  # epoch seconds
+
+    @property
+    def function(self) -> str: ...
+
+    @property
+    def request_id(self) -> str: ...
 
     @property
     def text(self) -> str: ...
@@ -27,27 +37,12 @@ class LazyText(Protocol):
     def size(self) -> int: ...
 
 
-class LogEntry(NamedTuple):
-    """One entry; a named tuple, as one is made per invocation."""
-
-    timestamp: float  # epoch seconds
-    function: str
-    request_id: str
-    body: str | LazyText
-    size: int  # what it counts against the book's bound (``body``'s length, or its estimate)
-
-    @property
-    def text(self) -> str:
-        body = self.body
-        return body if isinstance(body, str) else body.text
-
-
 class _FunctionLog:
     def __init__(self, max_bytes: int) -> None:
-        self.entries: deque[LogEntry] = deque()
+        self.entries: deque[Entry] = deque()
         self.size = 0
         self.max_bytes = max_bytes
-        self.followers: set[asyncio.Queue[LogEntry]] = set()
+        self.followers: set[asyncio.Queue[Entry]] = set()
 
 
 class LogBook:
@@ -61,20 +56,18 @@ class LogBook:
             log = self._logs[function] = _FunctionLog(self._max)
         return log
 
-    def append(self, function: str, request_id: str, text: str | LazyText) -> None:
-        size = len(text) if isinstance(text, str) else text.size
-        entry = LogEntry(time.time(), function, request_id, text, size)
-        log = self._logs.get(function) or self._log(function)
+    def add(self, entry: Entry) -> None:
+        log = self._logs.get(entry.function) or self._log(entry.function)
         entries = log.entries
         entries.append(entry)
-        log.size += size
+        log.size += entry.size
         while log.size > log.max_bytes and len(entries) > 1:
             log.size -= entries.popleft().size
         for queue in log.followers:
             if not queue.full():  # a follower that stopped reading loses entries, not memory
                 queue.put_nowait(entry)
 
-    def entries(self, function: str, *, since: float = 0.0, limit: int = 1000) -> list[LogEntry]:
+    def entries(self, function: str, *, since: float = 0.0, limit: int = 1000) -> list[Entry]:
         """The newest ``limit`` entries at or after ``since`` (epoch seconds), oldest first."""
         log = self._logs.get(function)
         if log is None:
@@ -82,9 +75,9 @@ class LogBook:
         chosen = [e for e in log.entries if e.timestamp >= since]
         return chosen[-limit:]
 
-    async def follow(self, function: str) -> AsyncIterator[LogEntry]:
+    async def follow(self, function: str) -> AsyncIterator[Entry]:
         """Every entry appended from now on, until the caller stops iterating."""
-        queue: asyncio.Queue[LogEntry] = asyncio.Queue(maxsize=10_000)
+        queue: asyncio.Queue[Entry] = asyncio.Queue(maxsize=10_000)
         log = self._log(function)
         log.followers.add(queue)
         try:

@@ -34,7 +34,7 @@ def typical_ms(previous: float | None, duration_ms: float) -> float:
     return (1 - WEIGHT) * previous + WEIGHT * duration_ms
 
 
-def look_for_running(*, typical: float | None, idle: bool, running: int, cpus: int) -> bool:
+def look_for_running(typical: float | None, idle: bool, running: int, cpus: int) -> bool:
     """Whether to write the next invocation behind a running one rather than use an idle
     instance or start one: the function is fast, and either nothing is idle or as many
     instances run as there are CPUs (waking another would only wait for a CPU)."""
@@ -43,7 +43,7 @@ def look_for_running(*, typical: float | None, idle: bool, running: int, cpus: i
     return not idle or running >= cpus
 
 
-def can_wait_behind(depth: int, running_s: float, typical: float) -> bool:
+def can_wait_behind(depth: int, running_s: float, typical: float | None) -> bool:
     """Whether an instance holding ``depth`` invocations, the first of them running for
     ``running_s``, may take one more; the pool picks the shallowest such instance."""
-    return depth < MAX_DEPTH and running_s <= HEAD_AGE_S and depth * typical <= MAX_WAIT_MS
+    return depth < MAX_DEPTH and running_s <= HEAD_AGE_S and depth * (typical or 0.0) <= MAX_WAIT_MS

@@ -304,7 +304,7 @@ class InstanceHandle:
             outcome.init_ms = self.init_ms
         if not outcome.duration_ms:
             outcome.duration_ms = (time.perf_counter() - self.head_since) * 1e3
-        if self._output is not None:
+        if self._output is not None and (marked or last):  # else it printed nothing of its own
             outcome.output, outcome.dropped = self._output.take(marked=marked, last=last)
         if not outcome.max_rss_kb:
             outcome.max_rss_kb = self._last_rss_kb

@@ -67,21 +67,21 @@ class FunctionPool:
 
     def _place(self, invocation: Invocation) -> None:
         busy = self._busy
-        instance = self._warmest_idle()
-        if autoscaler.look_for_running(
-            typical=self._typical_ms, idle=instance is not None, running=len(busy), cpus=CPUS
-        ):
+        idle = self._idle
+        instance = idle[-1] if idle and idle[-1].state != "dead" else self._warmest_idle()
+        typical = self._typical_ms
+        if busy and autoscaler.look_for_running(typical, instance is not None, len(busy), CPUS):
             now = time.perf_counter()
-            typical = self._typical_ms or 0.0
             best: InstanceHandle | None = None
+            best_depth = autoscaler.MAX_DEPTH
             for candidate in busy:
                 depth = len(candidate.queue)
                 if (
-                    (best is None or depth < len(best.queue))
+                    depth < best_depth
                     and candidate.pid is not None  # not still waiting for a process
                     and autoscaler.can_wait_behind(depth, now - candidate.head_since, typical)
                 ):
-                    best = candidate
+                    best, best_depth = candidate, depth
             if best is not None:
                 best.submit(invocation)
                 return
@@ -90,7 +90,7 @@ class FunctionPool:
             invocation.cold = True
             instance = self._spawn(provisioned=False)
         else:
-            self._idle.pop()
+            idle.pop()
         busy.add(instance)
         instance.submit(invocation)
 
