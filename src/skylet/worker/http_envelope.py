@@ -1,6 +1,8 @@
 """The HTTP envelope: how a request reaches a Cloud Functions or Knative style function, and
-how its response comes back, through the invoker's opaque payloads. Pure, stdlib only: the
-platform builds requests and reads responses with it, the instance does the reverse.
+how its response comes back, through the invoker's opaque payloads. Pure, stdlib only. A
+request from an HTTP route crosses as ``apigw.wire`` values instead and the instance makes the
+envelope request from those (``worker/http_trigger.envelope_request``); a payload sent through
+the Invoke API to such a function is an envelope itself, and so is its answer.
 
 Both directions are one line of compact JSON, a newline, then the raw body bytes, so a binary
 body crosses without base64:
