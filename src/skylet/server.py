@@ -133,7 +133,11 @@ class Platform:
         )
         self.gateway = Gateway(self.invoker, self.async_invoker, self.records, self.s3)
         self.manifest: Manifest | None = None
-        self.snapshots = Snapshots(config.data_dir / "code") if config.reload else None
+        self.snapshots = (
+            Snapshots(config.data_dir / "code", skip=frozenset({config.data_dir}))
+            if config.reload
+            else None
+        )
         #: The one function a standalone service (``serve-function``) runs.
         self.only: str | None = None
         self._reaper: asyncio.Task[None] | None = None
@@ -344,7 +348,12 @@ async def serve(
         if server.started:
             on_ready(platform)
             if config.reload:
-                watcher = Watcher(platform.watched_dirs, platform.redeploy, on_reload)
+                watcher = Watcher(
+                    platform.watched_dirs,
+                    platform.redeploy,
+                    on_reload,
+                    skip=frozenset({config.data_dir}),
+                )
                 watching = asyncio.create_task(watcher.run())
         await serving
         if watching is not None:

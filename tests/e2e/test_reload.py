@@ -123,3 +123,20 @@ def test_no_reload_ignores_changes(greet: Path, serve: Callable[..., Server]) ->
     time.sleep(1)
     assert invoke(server) == "v1"  # the warm instance was left alone
     assert "reloaded" not in server.output()
+
+
+def test_a_data_directory_inside_the_project_is_not_code(
+    greet: Path, serve: Callable[..., Server]
+) -> None:
+    # Its snapshots and database change all the time: watching them would reload endlessly,
+    # and copying them would put every snapshot inside the next.
+    state = greet / "state"
+    server = serve(greet, "--data-dir", str(state))
+    assert invoke(server) == "v1"
+    (greet / "greet.py").write_text(GREET.format(version="v2"))
+    wait_for(server, "v2")
+    time.sleep(0.5)
+    assert server.output().count("reloaded") == 1, server.output()
+    snapshots = list((state / "code").iterdir())
+    assert snapshots
+    assert not any((snapshot / "state").exists() for snapshot in snapshots)

@@ -40,12 +40,15 @@ class CodeTree:
         return sum(size for _, size, _ in self.files)
 
 
-def scan(root: Path) -> CodeTree:
-    """Every file below ``root`` that belongs to the code, in a stable order."""
+def scan(root: Path, skip: frozenset[Path] = frozenset()) -> CodeTree:
+    """Every file below ``root`` that belongs to the code, in a stable order. ``skip``: absolute
+    directories left out whatever their name (skylet's data directory, when it is inside)."""
     found: list[tuple[str, int, int]] = []
     for directory, subdirs, names in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if _is_code_dir(d))
         here = Path(directory)
+        subdirs[:] = sorted(
+            d for d in subdirs if _is_code_dir(d) and (not skip or _absolute(here / d) not in skip)
+        )
         for name in sorted(names):
             if _is_editor_litter(name):
                 continue
@@ -68,11 +71,20 @@ def _is_editor_litter(name: str) -> bool:
     return name.endswith(("~", ".swp", ".swx", ".pyc", ".tmp", ".log")) or name.startswith(".#")
 
 
-def is_code_path(path: Path) -> bool:
-    """Whether a change to ``path`` can change what a function runs."""
+def is_code_path(path: Path, skip: frozenset[Path] = frozenset()) -> bool:
+    """Whether a change to ``path`` can change what a function runs. ``skip`` as in
+    :func:`scan`."""
     if _is_editor_litter(path.name):
         return False
-    return not any(part in SKIPPED_DIRS for part in path.parts)
+    if any(part in SKIPPED_DIRS for part in path.parts):
+        return False
+    return not skip or not any(_absolute(path).is_relative_to(d) for d in skip)
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` absolute, with symbolic links resolved: a data directory named through a link
+    is still recognised below the code directory it lives in."""
+    return Path(os.path.realpath(path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +120,11 @@ class Snapshot:
 class Snapshots:
     """Content-addressed snapshots under ``root``; :meth:`take` returns the directory to run."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, skip: frozenset[Path] = frozenset()) -> None:
         self.root = root
+        #: Directories never part of a snapshot (skylet's data directory): a data directory
+        #: inside the code would otherwise be copied into every snapshot, snapshots included.
+        self.skip = frozenset(_absolute(d) for d in skip)
         self._last: dict[Path, CodeTree] = {}
 
     def take(self, code_dir: Path) -> Snapshot:
@@ -118,7 +133,7 @@ class Snapshots:
         Too large a tree is not copied: it runs in place, from ``code_dir`` itself.
         """
         try:
-            tree = scan(code_dir)
+            tree = scan(code_dir, self.skip)
         except ConfigError:
             return Snapshot(code_dir, None, code_dir, None)
         if tree.total_bytes > MAX_BYTES:

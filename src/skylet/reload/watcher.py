@@ -12,6 +12,7 @@ line; a manifest error does the same.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -52,8 +53,13 @@ class Watcher:
         roots: Callable[[], set[Path]],
         redeploy: Callable[[], Awaitable[list[str]]],
         report: Callable[[ReloadOutcome], None],
+        *,
+        skip: frozenset[Path] = frozenset(),
     ) -> None:
+        """``skip``: directories whose changes are never code (skylet's data directory, which
+        may be inside the project: writing snapshots there must not trigger another reload)."""
         self._roots = roots
+        self._skip = frozenset(Path(os.path.realpath(d)) for d in skip)
         self._redeploy = redeploy
         self._report = report
         self._stop = asyncio.Event()
@@ -69,7 +75,7 @@ class Watcher:
             caught_up = False
             async for changes in watchfiles.awatch(
                 *sorted(roots),
-                watch_filter=_relevant,
+                watch_filter=self._relevant,
                 debounce=DEBOUNCE_MS,
                 step=STEP_MS,
                 stop_event=self._stop,
@@ -92,6 +98,9 @@ class Watcher:
                 if self._roots() != roots:
                     break  # watch the new set of directories
 
+    def _relevant(self, change: watchfiles.Change, path: str) -> bool:
+        return is_code_path(Path(path), self._skip)
+
     async def _reload(self, paths: tuple[Path, ...], started: float) -> ReloadOutcome:
         try:
             changed = await self._redeploy()
@@ -101,7 +110,3 @@ class Watcher:
             message = f"{type(error).__name__}: {error}"
             return ReloadOutcome((), message, time.perf_counter() - started, paths)
         return ReloadOutcome(tuple(changed), None, time.perf_counter() - started, paths)
-
-
-def _relevant(change: watchfiles.Change, path: str) -> bool:
-    return is_code_path(Path(path))
