@@ -320,6 +320,11 @@ def test_a_body_over_6_mb_is_refused_with_413(server: Server) -> None:
     response = httpx.post(f"{server.url}/v2/items", content=b"x" * (6 * 1024 * 1024 + 1))
     assert response.status_code == 413
     assert response.json() == {"message": "Request Entity Too Large"}
+    assert response.headers["apigw-requestid"]
+    # A Cloud Functions style route has no API Gateway around it: no API request id either.
+    direct = httpx.post(f"{server.url}/cf/upload", content=b"x" * (6 * 1024 * 1024 + 1))
+    assert direct.status_code == 413
+    assert "apigw-requestid" not in direct.headers
 
 
 def test_half_sent_bodies_and_slow_clients_do_not_block_others(server: Server) -> None:

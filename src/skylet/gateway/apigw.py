@@ -125,6 +125,9 @@ class RequestIds(NamedTuple):
         return cls(False, _short_id())
 
     def headers(self) -> list[tuple[str, str]]:
+        """The response headers naming them; none for a function route (no API, no ids)."""
+        if not self.request_id:
+            return []
         if self.rest:
             return [("x-amzn-RequestId", self.request_id), ("x-amz-apigw-id", self.extended_id)]
         return [("apigw-requestid", self.request_id)]
