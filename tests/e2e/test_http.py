@@ -203,6 +203,21 @@ def test_rest_api_paths_and_parameters_stay_percent_encoded(server: Server) -> N
     assert event["pathParameters"] == {"id": "a%20b%2Fc"}
 
 
+def test_a_rest_api_also_answers_at_its_aws_url_which_starts_with_the_stage(
+    server: Server,
+) -> None:
+    event = httpx.get(f"{server.url}/test/v1/users/7").json()
+    assert event["path"] == "/v1/users/7"  # as on AWS's execute-api domain
+    assert event["resource"] == "/v1/users/{id}"
+    assert event["requestContext"]["path"] == "/test/v1/users/7"
+    assert event["pathParameters"] == {"id": "7"}
+    preflight = httpx.options(f"{server.url}/test/rest/shape", headers={"Origin": "http://a.test"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-methods"] == "OPTIONS,GET"
+    # An HTTP API's stage is $default: its routes have no such second address.
+    assert httpx.get(f"{server.url}/test/v2/users/7").status_code == 404
+
+
 def test_greedy_path_parameters_keep_slashes_and_stay_encoded_in_1_0(server: Server) -> None:
     event = httpx.delete(f"{server.url}/v1/files/a/b%20c/d.txt").json()
     assert event["pathParameters"] == {"proxy": "a/b%20c/d.txt"}

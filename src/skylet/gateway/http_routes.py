@@ -102,6 +102,8 @@ class FunctionRoutes:
         """Serve ``table`` from now on (a reload swaps it whole). ``service`` names the API
         (its id), ``stage`` is a REST API's stage; an HTTP API serves ``$default``."""
         self.table = table
+        #: A REST API's URL on AWS starts with its stage (``/dev/users/1``): served too.
+        self._stage_prefix = f"/{stage}/"
         settings = self.invoker.settings
         api = (settings.account_id, settings.region, api_id(service))
         #: The API's part of a request's trigger (skylet.gateway.apigw.Trigger), per route kind.
@@ -121,14 +123,29 @@ class FunctionRoutes:
         raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
         if method == "OPTIONS":
             origin = header(scope, b"origin")
-            headers = cors.preflight(self.table.methods_for(raw_path), origin)
+            routes = self.table.methods_for(raw_path)
+            if not routes and (unstaged := self._unstaged(raw_path)) is not None:
+                routes = [r for r in self.table.methods_for(unstaged) if r.kind == "rest"]
+            headers = cors.preflight(routes, origin)
             if headers is not None:  # CORS routes are REST API routes: its request ids
                 headers.extend(apigw.RequestIds.new(rest=True).headers())
                 return self._answer(scope, send, apigw.HttpResponse(200, headers, b""), started)
         match = self.table.match(method, raw_path)
         if match is None:
-            return None
+            unstaged = self._unstaged(raw_path)
+            if unstaged is None:
+                return None
+            match = self.table.match(method, unstaged)
+            if match is None or match.route.kind != "rest":
+                return None
+            raw_path = unstaged  # what the function sees as ``path``, as on AWS
         return self._serve(scope, receive, send, match, raw_path, started)
+
+    def _unstaged(self, raw_path: str) -> str | None:
+        """``raw_path`` without a leading ``/<stage>``, when it has one: a REST API's route
+        answers there as well, as at its AWS URL."""
+        prefix = self._stage_prefix
+        return raw_path[len(prefix) - 1 :] if raw_path.startswith(prefix) else None
 
     async def _answer(
         self, scope: Scope, send: Send, response: apigw.HttpResponse, started: float
