@@ -250,6 +250,36 @@ def test_http_api_responses_map_as_api_gateway_maps_them(
     assert "x-amzn-errortype" not in response.headers
 
 
+@pytest.mark.parametrize("path", ["/shape", "/rest/shape"])
+def test_a_204_or_304_reaches_the_client_without_a_body_on_a_kept_alive_connection(
+    server: Server, path: str
+) -> None:
+    # Pipelined on one connection: a stray body would be read as the next response's start.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        for status in (204, 304):
+            s.sendall(
+                f"GET {path}?kind=nocontent&status={status} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+            )
+        s.sendall(f"GET {path}?kind=default HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        received = b""
+        while not received.endswith(b"\r\n\r\nok"):
+            chunk = s.recv(65536)
+            assert chunk, received
+            received += chunk
+    heads = received.split(b"\r\n\r\n")
+    assert heads[0].startswith(b"HTTP/1.1 204 ")
+    assert heads[1].startswith(b"HTTP/1.1 304 ")
+    assert heads[2].startswith(b"HTTP/1.1 200 ")
+    for head in heads[:2]:
+        assert b"content-length" not in head.lower()
+    assert heads[3] == b"ok"
+
+
+def test_a_1xx_status_from_the_function_is_a_malformed_response(server: Server) -> None:
+    assert httpx.get(f"{server.url}/shape?kind=interim").status_code == 500
+    assert httpx.get(f"{server.url}/rest/shape?kind=interim").status_code == 502
+
+
 def test_a_result_is_read_as_api_gateway_reads_lambdas_json(server: Server) -> None:
     # A Decimal status and a tuple of cookies are what json.dumps makes an int and a list.
     response = httpx.get(f"{server.url}/shape?kind=unusual")

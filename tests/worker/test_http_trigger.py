@@ -117,6 +117,18 @@ def test_framing_puts_the_true_length_first_and_drops_the_functions() -> None:
     assert block == "content-length\n3\nX-A\né\n"
 
 
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_204_or_304_has_no_body_and_no_length(status: int) -> None:
+    framed = http_trigger.framed((status, [("Content-Length", "1"), ("ETag", '"v1"')], b"x"))
+    assert framed == (status, 'ETag\n"v1"\n', b"")
+
+
+@pytest.mark.parametrize("status", [100, 101, 199, 600, 99, -1])
+def test_a_status_that_cannot_end_a_response_makes_the_result_malformed(status: int) -> None:
+    with pytest.raises(apigw.MalformedResponse, match="not a final HTTP status"):
+        http_trigger.framed((status, [], b""))
+
+
 def test_a_function_route_strips_its_prefix_and_lowers_header_names() -> None:
     items = apigw.wire(
         "GET", "/cf/a", "/cf/a", "", [("X-Up", "1")], None, None, 0.0, "1.1", "http",

@@ -78,7 +78,10 @@ def header(scope: Scope, name: bytes) -> str | None:
 async def respond(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    raw = [(b"content-length", str(len(body)).encode())]
+    if status in (204, 304):  # no body, and so no Content-Length, as HTTP requires
+        raw, body = [], b""
+    else:
+        raw = [(b"content-length", str(len(body)).encode())]
     if headers:
         raw.extend(headers)
     await send({"type": "http.response.start", "status": status, "headers": raw})

@@ -23,6 +23,8 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 #: value, in order, each followed by a newline (the platform splits it in one call).
 Framed = tuple[int, str, bytes]
 
+#: Statuses whose responses have no body, and no Content-Length either.
+_NO_BODY = frozenset({204, 304})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -55,11 +57,18 @@ def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> Fra
 
 def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> Framed:
     """An answer as the platform sends it: Content-Length first (the platform's framing; one
-    the function set could only disagree), the function's headers, then ``extra``. Raises
-    MalformedResponse for a header HTTP/1.1 cannot carry (not a token name, a control character
-    in its value, or not Latin-1)."""
+    the function set could only disagree), the function's headers, then ``extra``. A 204 or 304
+    has neither body nor Content-Length, as HTTP requires (a body there would be read as the
+    start of the connection's next response). Raises MalformedResponse for what HTTP/1.1 cannot
+    carry: a status that is not a final one (1xx, or outside 100 to 599), a header that is not a
+    token name, has a control character in its value, or is not Latin-1."""
     status, headers, body = answer
-    block = [f"content-length\n{len(body)}\n"]
+    if not 200 <= status <= 599:
+        raise MalformedResponse(f"{status} is not a final HTTP status")
+    if status in _NO_BODY:
+        block, body = [], b""
+    else:
+        block = [f"content-length\n{len(body)}\n"]
     for name, value in (*headers, *extra):
         if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
             raise MalformedResponse(f"header {name!r}: {value!r} cannot be sent")
