@@ -1,14 +1,18 @@
 """Function routes: an HTTP request → the function that serves it → the HTTP response.
 
 Lambda-style functions get API Gateway's proxy event (REST API 1.0 or HTTP API 2.0) and their
-result is mapped back as API Gateway maps it. Cloud Functions and Knative style functions
-(``style: http`` or ``cloudevent``) get the request itself, through the HTTP envelope
-(skylet.worker.http_envelope). The body is read whole before an instance is taken, so a slow or
-vanishing client never holds one.
+result is mapped back as API Gateway maps it; Cloud Functions and Knative style functions
+(``style: http`` or ``cloudevent``) get the request itself. Both are made in the instance from
+the request's values (skylet.worker.http_trigger); the instance answers with the framed
+response. The body is read whole before an instance is taken, so a slow or vanishing client
+never holds one. API Gateway waits for its integration at most 29 s (REST) or 30 s (HTTP API),
+then answers its timeout error while the function runs on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
@@ -19,13 +23,16 @@ from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
 from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body, respond
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
-from skylet.invoker.invoker import InvocationResult, Invoker
+from skylet.invoker.invoker import InvocationResult, Invoker, Pending
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
 from skylet.pool.instance import RawOutcome
 
 #: API Gateway's payload limit for Lambda integrations, and Lambda's own for a sync request.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+#: How long API Gateway waits for a Lambda integration: a REST API's default integration timeout
+#: and an HTTP API's maximum. A function route (Cloud Run) waits as long as the function may run.
+INTEGRATION_TIMEOUT_S: dict[Kind, float] = {"rest": 29.0, "http_api": 30.0}
 
 
 class RequestLine(NamedTuple):
@@ -95,6 +102,7 @@ class FunctionRoutes:
     ) -> None:
         self.invoker = invoker
         self.on_request = on_request
+        self.integration_timeout_s = dict(INTEGRATION_TIMEOUT_S)
         self.table = RouteTable()
         self.update(self.table, service="skylet", stage="dev")
 
@@ -201,8 +209,17 @@ class FunctionRoutes:
             invoker = self.invoker
             try:
                 pending = invoker.start(route.function, body, http=http)
-                outcome = await pending.outcome
+                limit = self.integration_timeout_s.get(kind)
+                if limit is not None and pending.fn.timeout_s > limit:
+                    waited = await self._within(pending, limit)
+                    if waited is None:
+                        raise _IntegrationTimedOut
+                    outcome = waited
+                else:
+                    outcome = await pending.outcome
                 result = invoker.finish(pending, outcome)
+            except _IntegrationTimedOut:
+                response = apigw.timeout_error(ids)
             except TooManyRequests:
                 response = apigw.throttled(ids)
             except ServiceUnavailable:
@@ -232,6 +249,21 @@ class FunctionRoutes:
         await _send(send, response)
         self._line(scope, response.status, started, route.function, cold)
 
+    async def _within(self, pending: Pending, limit_s: float) -> RawOutcome | None:
+        """The invocation's outcome, or None once API Gateway would have stopped waiting. The
+        invocation runs on, as on AWS; its log and hooks see it when it ends."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.outcome), limit_s)
+        except TimeoutError:
+            invoker = self.invoker
+
+            def finish(outcome: asyncio.Future[RawOutcome]) -> None:
+                with contextlib.suppress(ApiError):  # a bad payload: nothing ran to record
+                    invoker.finish(pending, outcome.result())
+
+            pending.outcome.add_done_callback(finish)
+            return None
+
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
@@ -244,6 +276,10 @@ class FunctionRoutes:
         path = f"{scope['path']}?{query.decode('latin-1')}" if query else scope["path"]
         duration = (time.perf_counter() - started) * 1000
         self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
+
+
+class _IntegrationTimedOut(Exception):
+    """API Gateway stopped waiting for the function (INTEGRATION_TIMEOUT_S)."""
 
 
 #: A function route's requests have no API Gateway request ids.
