@@ -261,6 +261,27 @@ def test_presigned_get_and_put_work_and_tampering_or_expiry_is_refused(
         "put_object", Params={"Bucket": bucket, "Key": "up.bin"}, ExpiresIn=60
     )
     assert httpx.put(put_url, content=b"uploaded").status_code == 200
+    # The seed's upload API: a URL for one content type and metadata, which botocore carries
+    # in the query; the uploader sends the Content-Type (signed), not the metadata.
+    typed_url = s3.generate_presigned_url(
+        "put_object",
+        Params={
+            "Bucket": bucket,
+            "Key": "typed.jpg",
+            "ContentType": "image/jpeg",
+            "Metadata": {"owner": "ann"},
+        },
+        ExpiresIn=60,
+    )
+    assert "content-type=image%2Fjpeg" in typed_url
+    typed = httpx.put(typed_url, content=b"jpg", headers={"Content-Type": "image/jpeg"})
+    assert typed.status_code == 200, typed.text
+    head = s3.head_object(Bucket=bucket, Key="typed.jpg")
+    assert head["ContentType"] == "image/jpeg"
+    assert head["Metadata"] == {"owner": "ann"}
+    wrong = httpx.put(typed_url, content=b"png", headers={"Content-Type": "image/png"})
+    assert wrong.status_code == 403
+    assert b"SignatureDoesNotMatch" in wrong.content
     v4 = boto3.client(
         "s3",
         endpoint_url=server.url,

@@ -131,6 +131,8 @@ class S3Api:
         query = {
             k: v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k not in _AUTH_PARAMS
         }
+        if "AWSAccessKeyId=" in raw_query:
+            _hoisted_headers(query, headers, lookup)
         bucket, _, raw_key = raw_path.lstrip("/").partition("/")
         bucket, key = unquote(bucket), unquote(raw_key)
         payload_hash = self._authenticate(method, raw_path, raw_query, headers, lookup, bucket)
@@ -471,6 +473,22 @@ _AUTH_PARAMS = frozenset(
         "x-id",
     }
 )
+
+
+def _hoisted_headers(
+    query: dict[str, str], headers: list[tuple[str, str]], lookup: dict[str, str]
+) -> None:
+    """A SigV2 presigned URL carries the headers it signed as query parameters (botocore puts
+    Content-Type, Content-MD5 and every x-amz-* header there, so whoever uses the URL need not
+    send them): they count as the request's headers, unless it sent its own, and select no
+    operation."""
+    for name in list(query):
+        lower = name.lower()
+        if lower in ("content-type", "content-md5") or lower.startswith("x-amz-"):
+            value = query.pop(name)
+            if lower not in lookup:
+                lookup[lower] = value
+                headers.append((lower, value))
 
 
 def _conditions(info: ObjectInfo, lookup: dict[str, str]) -> int | None:
