@@ -68,10 +68,13 @@ functions:
     handler: web_handlers.cf_event
     style: cloudevent
   ff:
-    handler: web_handlers.ff_http
+    handler: ff_handlers.ff_http
+    style: http
+  flaskish:
+    handler: ff_handlers.ff_flask
     style: http
   ffevent:
-    handler: web_handlers.ff_event
+    handler: ff_handlers.ff_event
     style: cloudevent
 """
 
@@ -537,3 +540,37 @@ def test_functions_written_for_functions_framework_run_unchanged(server: Server)
     event = CloudEvent({"type": "t", "source": "/s", "id": "ff-1"}, {"x": 1})
     headers, body = to_binary(event)
     assert httpx.post(f"{server.url}/ffevent", headers=headers, content=body).status_code == 200
+
+
+def test_functions_using_flask_get_its_request_context_as_under_functions_framework(
+    server: Server,
+) -> None:
+    pytest.importorskip("functions_framework", reason="functions-framework is not installed")
+    response = httpx.post(
+        f"{server.url}/flaskish/sub?a=1&a=2",
+        json={"x": 1},
+        headers={"X-Thing": "t"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "same": True,
+        "method": "POST",
+        "path": "/sub",
+        "full_path": "/sub?a=1&a=2",
+        "url": f"http://127.0.0.1:{server.port}/sub?a=1&a=2",
+        "host": f"127.0.0.1:{server.port}",
+        "remote_addr": "127.0.0.1",
+        "args": {"a": ["1", "2"]},
+        "header": "t",
+        "json": {"x": 1},
+        "form": {},
+    }
+    form = httpx.post(f"{server.url}/flaskish", data={"f": "v"}).json()
+    assert form["form"] == {"f": "v"}
+    assert form["json"] is None
+    made = httpx.get(f"{server.url}/flaskish?kind=make")
+    assert (made.status_code, made.text, made.headers["x-made"]) == (201, "made", "yes")
+    assert made.headers["set-cookie"].startswith("c=1;")
+    assert httpx.get(f"{server.url}/flaskish?kind=abort").status_code == 404
+    assert httpx.get(f"{server.url}/flaskish?kind=none").status_code == 500

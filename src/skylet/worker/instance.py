@@ -27,6 +27,7 @@ from skylet.gateway import apigw
 from skylet.worker import http_envelope, http_trigger, protocol, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
+from skylet.worker.web import flask_bridge
 
 _current_request_id = ""
 _REHEARSAL_DIR = str(Path(__file__).parent / "rehearsal")
@@ -202,6 +203,8 @@ class Instance:
         self.rfile = rfile
         self.write_fd = write_fd
         self.handler: Callable[..., Any] | None = None
+        #: For an HTTP function whose code imported Flask: the request context it expects.
+        self.flask: flask_bridge.FlaskBridge | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.seq = 0  # the INVOKE being answered
         # Written to stdout after an invocation's output, so the platform can tell it from the
@@ -217,6 +220,8 @@ class Instance:
         started = time.perf_counter()
         try:
             self.handler = load_handler(self.spec["handler"])
+            if self.spec.get("style") == "http" and flask_bridge.wanted():
+                self.flask = flask_bridge.FlaskBridge(self.spec["handler"].rsplit(".", 1)[0])
         except InitError as exc:
             init_ms = (time.perf_counter() - started) * 1000
             print(f"[ERROR] {exc.error_type}: {exc.message}", flush=True)
@@ -368,16 +373,19 @@ class Instance:
                 answer = web.response_answer(
                     web.BadRequest(f"Bad CloudEvent: {exc}").get_response()
                 )
-        else:
+        elif self.flask is None:
             argument = web.Request(envelope)
         if answer is None:
             try:
-                result = self.call(argument)
-                answer = (
-                    web.cloud_event_accepted()
-                    if style == "cloudevent"
-                    else web.http_response(result)
-                )
+                if self.flask is not None and style == "http":
+                    answer = self.flask.answer(envelope, self.call)
+                else:
+                    result = self.call(argument)
+                    answer = (
+                        web.cloud_event_accepted()
+                        if style == "cloudevent"
+                        else web.http_response(result)
+                    )
             except Exception as exc:
                 answer = web.exception_response(exc)
                 if answer is None:
