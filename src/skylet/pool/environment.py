@@ -1,7 +1,9 @@
-"""The environment of an instance: Lambda's reserved variables plus the function's own."""
+"""The environment of an instance: Lambda's reserved variables plus the function's own, and
+for a Cloud Functions style function the variables Cloud Run sets for functions."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 
 from skylet.functions import FunctionConfig, RuntimeSettings
@@ -35,7 +37,23 @@ def lambda_environment(
             "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path]),
         }
     )
+    if fn.style in ("http", "cloudevent"):
+        env.update(cloud_run_environment(fn))
     if settings.endpoint_url:
         env.setdefault("AWS_ENDPOINT_URL", settings.endpoint_url)
         env.setdefault("AWS_LAMBDA_RUNTIME_API", settings.endpoint_url.split("://", 1)[-1])
     return env
+
+
+def cloud_run_environment(fn: FunctionConfig) -> dict[str, str]:
+    """What Cloud Run sets for a function (its container contract and functions-framework's
+    variables): the service, revision and configuration, and the target and signature type.
+    The revision changes whenever the code does (each reload runs from a new snapshot)."""
+    code = hashlib.sha256(f"{fn.code_dir}\0{fn.handler}".encode()).hexdigest()[:3]
+    return {
+        "K_SERVICE": fn.name,
+        "K_CONFIGURATION": fn.name,
+        "K_REVISION": f"{fn.name}-00001-{code}",
+        "FUNCTION_TARGET": fn.handler.rsplit(".", 1)[-1],
+        "FUNCTION_SIGNATURE_TYPE": fn.style,
+    }
