@@ -128,7 +128,7 @@ def test_up_prints_its_functions_and_stops_cleanly_on_sigterm(
     output = server.output()
     for name in ("echo", "fail", "sleep", "spawn"):
         assert name in output
-    assert "/2015-03-31/functions/echo/invocations" in output
+    assert "/2015-03-31/functions/<function>/invocations" in output
 
 
 def test_up_with_a_bad_manifest_names_the_file_line_and_key(

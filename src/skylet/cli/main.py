@@ -193,20 +193,17 @@ def up(
     def ready(platform: Platform) -> None:
         base = f"http://{host}:{port}"
         rows = [
-            [
-                fn.name,
-                fn.handler,
-                f"{fn.memory_mb} MB",
-                f"{fn.timeout_s:g} s",
-                f"{base}/2015-03-31/functions/{fn.name}/invocations",
-            ]
+            [fn.name, fn.handler, fn.style, f"{fn.memory_mb} MB", f"{fn.timeout_s:g} s"]
             for fn in platform.functions()
         ]
         out.table(
             f"skylet {__version__} serving {manifest_path}",
-            ["function", "handler", "memory", "timeout", "invoke"],
+            ["function", "handler", "style", "memory", "timeout"],
             rows,
         )
+        # One line, not a column: the URL differs only by name, and a column of it would not
+        # fit a terminal beside the rest.
+        out.line(f"Lambda Invoke API: POST {base}/2015-03-31/functions/<function>/invocations")
         routes = platform.gateway.routes.table.routes
         if routes:
             out.table(

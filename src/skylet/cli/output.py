@@ -25,8 +25,14 @@ class Output:
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         if self.rich:
             table = Table(title=title, title_justify="left", header_style="bold cyan")
-            for column in columns:
-                table.add_column(column)
+            for i, column in enumerate(columns):
+                cells = [row[i] for row in rows]
+                if cells and all(c.startswith(("http://", "https://")) for c in cells):
+                    # A URL is there to be copied: never cut short; the other columns give way.
+                    longest = max(len(c) for c in cells)
+                    table.add_column(column, no_wrap=True, min_width=longest, overflow="fold")
+                else:
+                    table.add_column(column)
             for row in rows:
                 table.add_row(*row)
             self.console.print(table)
