@@ -358,3 +358,13 @@ def test_a_large_object_streams_through_without_being_held_in_memory(
     status = Path(f"/proc/{server.proc.pid}/status").read_text()
     peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
     assert peak_kb * 1024 < size / 2, f"skylet up peaked at {peak_kb} kB"
+
+
+def test_a_bucket_made_here_is_known_at_once_to_unsigned_requests(s3: Any, server: Server) -> None:
+    before = httpx.get(f"{server.url}/made-just-now/key")
+    assert before.status_code == 404 and b"NoSuchBucket" not in before.content  # no route here
+    s3.create_bucket(Bucket="made-just-now")  # within the second the first answer is kept
+    after = httpx.get(f"{server.url}/made-just-now/key")
+    assert after.status_code == 403 and b"<Code>AccessDenied</Code>" in after.content
+    s3.delete_bucket(Bucket="made-just-now")
+    assert httpx.get(f"{server.url}/made-just-now/key").status_code == 404

@@ -6,6 +6,7 @@ the S3 API answers it as S3 does and the SDK raises the same exception.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -23,6 +24,27 @@ class S3Error(Exception):
         self.message = message
         self.status = status
         self.fields = fields
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
+
+
+def is_bucket_name(name: str) -> bool:
+    """Whether S3 allows ``name`` for a bucket: 3 to 63 lower-case letters, digits, dots and
+    hyphens, starting and ending with a letter or digit, no ``..``, not an IP address."""
+    return (
+        _BUCKET_NAME.fullmatch(name) is not None
+        and ".." not in name
+        and _IP_ADDRESS.fullmatch(name) is None
+    )
+
+
+def check_bucket_name(name: str) -> None:
+    if not is_bucket_name(name):
+        raise S3Error(
+            "InvalidBucketName", "The specified bucket is not valid.", 400, BucketName=name
+        )
 
 
 def no_such_bucket(bucket: str) -> S3Error:

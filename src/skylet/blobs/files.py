@@ -39,6 +39,7 @@ from skylet.blobs.base import (
     ObjectInfo,
     PartInfo,
     S3Error,
+    check_bucket_name,
     no_such_bucket,
     no_such_key,
     no_such_upload,
@@ -47,14 +48,6 @@ from skylet.blobs.base import (
 MAX_KEY_BYTES = 1024
 MIN_PART_BYTES = 5 * 1024 * 1024
 READ_CHUNK = 256 * 1024
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-
-
-def check_bucket_name(name: str) -> None:
-    if not _BUCKET_NAME.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
-        raise S3Error(
-            "InvalidBucketName", "The specified bucket is not valid.", 400, BucketName=name
-        )
 
 
 def check_key(key: str) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
 from skylet.blobs import sigv4
-from skylet.blobs.base import BlobStore, ObjectInfo, S3Error, parse_range
+from skylet.blobs.base import BlobStore, ObjectInfo, S3Error, is_bucket_name, parse_range
 from skylet.blobs.notifications import Change, Notifier
 from skylet.errors import ApiError
 from skylet.gateway.asgi import Receive, Scope, Send
@@ -70,6 +70,15 @@ def _el(name: str, value: object) -> str:
     return f"<{name}>{escape(str(value))}</{name}>"
 
 
+#: How long the answer to "does this unsigned request's path name a bucket" is reused: every
+#: unrouted path asks (a 404, a crawler, a health probe), and with an S3-compatible store behind
+#: skylet each question is a round trip to it. Buckets made or removed here are known at once;
+#: another node's, within this.
+BUCKET_CHECK_TTL_S = 1.0
+#: At most this many names are remembered (a crawler's random paths do not grow it without end).
+BUCKET_CHECK_MEMORY = 1024
+
+
 class S3Api:
     """``credentials``: who may sign; ``public``: buckets anyone may read anonymously."""
 
@@ -85,13 +94,26 @@ class S3Api:
         self.credentials = credentials
         self.public = public
         self.notifier = notifier
+        self._bucket_checks: dict[str, tuple[float, bool]] = {}  # name → (when, exists)
 
     async def has_bucket(self, name: str) -> bool:
+        """Whether a bucket ``name`` exists; a store that cannot answer counts as no. Answers
+        are reused for ``BUCKET_CHECK_TTL_S``; a name S3 would refuse costs no question."""
+        if not is_bucket_name(name):
+            return False
+        now = time.monotonic()
+        checked = self._bucket_checks.get(name)
+        if checked is not None and now - checked[0] < BUCKET_CHECK_TTL_S:
+            return checked[1]
         try:
             await self.blobs.head_bucket(name)
+            exists = True
         except S3Error:
-            return False
-        return True
+            exists = False
+        if len(self._bucket_checks) >= BUCKET_CHECK_MEMORY:
+            self._bucket_checks.clear()
+        self._bucket_checks[name] = (now, exists)
+        return exists
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = uuid.uuid4().hex[:16].upper()
@@ -196,12 +218,14 @@ class S3Api:
         if method == "PUT" and not query:
             await body.read_all(1 << 20)  # CreateBucketConfiguration: the region is ours anyway
             await self.blobs.create_bucket(bucket)
+            self._bucket_checks.pop(bucket, None)
             await respond.empty(200, {"location": f"/{bucket}"})
         elif method == "HEAD":
             await self.blobs.head_bucket(bucket)
             await respond.empty(200, {"x-amz-bucket-region": self.credentials.region})
         elif method == "DELETE" and not query:
             await self.blobs.delete_bucket(bucket)
+            self._bucket_checks.pop(bucket, None)
             await respond.empty(204)
         elif method == "GET" and "location" in query:
             await self.blobs.head_bucket(bucket)
