@@ -155,6 +155,8 @@ class S3Api:
         }
         if "AWSAccessKeyId=" in raw_query:
             _hoisted_headers(query, headers, lookup)
+        if query:  # S3 ignores parameters it does not know (a cache buster, ``?v=2``)
+            query = {k: v for k, v in query.items() if k in _S3_PARAMS}
         bucket, _, raw_key = raw_path.lstrip("/").partition("/")
         bucket, key = unquote(bucket), unquote(raw_key)
         payload_hash = self._authenticate(method, raw_path, raw_query, headers, lookup, bucket)
@@ -232,7 +234,7 @@ class S3Api:
             region = self.credentials.region
             constraint = "" if region == "us-east-1" else escape(region)
             await respond.xml(200, _xml("LocationConstraint", constraint))
-        elif method == "GET" and not (set(query) & {"acl", "policy", "cors", "tagging"}):
+        elif method == "GET" and not (_SUBRESOURCES & query.keys()):
             await respond.xml(200, await self._list_objects(bucket, query))
         elif method == "POST" and "delete" in query:
             deleted, document = await self._delete_objects(bucket, await body.read_all(2 << 20))
@@ -480,6 +482,26 @@ _GET_OVERRIDE_HEADERS = {
     "response-expires": "expires",
 }
 _GET_OVERRIDES = set(_GET_OVERRIDE_HEADERS) | {"partNumber", "versionId"}
+#: S3's subresources: each selects an operation (skylet answers 501 for those it does not
+#: implement)...
+_SUBRESOURCES = frozenset(
+    {
+        *("accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption"),
+        *("intelligent-tiering", "inventory", "legal-hold", "lifecycle", "location", "logging"),
+        *("metrics", "notification", "object-lock", "ownershipControls", "policy"),
+        *("policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore"),
+        *("retention", "select", "tagging", "torrent", "uploadId", "uploads", "versioning"),
+        *("versions", "website"),
+    }
+)
+#: ...and with the parameters of the operations, every query parameter S3 knows. S3 ignores any
+#: other (a cache buster, ``?v=2``), and so does skylet.
+_S3_PARAMS = _SUBRESOURCES | {
+    *_GET_OVERRIDES,
+    *("continuation-token", "delimiter", "encoding-type", "fetch-owner", "id", "key-marker"),
+    *("list-type", "marker", "max-keys", "max-parts", "max-uploads", "part-number-marker"),
+    *("prefix", "select-type", "start-after", "upload-id-marker", "version-id-marker"),
+}
 #: Query parameters that sign a request (SigV4 and SigV2 presigned URLs), and botocore's
 #: operation marker: none of them selects an operation.
 _AUTH_PARAMS = frozenset(
