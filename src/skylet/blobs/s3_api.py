@@ -502,8 +502,9 @@ _S3_PARAMS = _SUBRESOURCES | {
     *("list-type", "marker", "max-keys", "max-parts", "max-uploads", "part-number-marker"),
     *("prefix", "select-type", "start-after", "upload-id-marker", "version-id-marker"),
 }
-#: Query parameters that sign a request (SigV4 and SigV2 presigned URLs), and botocore's
-#: operation marker: none of them selects an operation.
+#: Query parameters that sign a request (SigV4 and SigV2 presigned URLs): set aside before a
+#: SigV2 URL's signed headers are read from the query (``X-Amz-Signature`` is not a header).
+#: Like botocore's operation marker ``x-id``, they select no operation: only _S3_PARAMS do.
 _AUTH_PARAMS = frozenset(
     {
         "X-Amz-Algorithm",
@@ -516,7 +517,6 @@ _AUTH_PARAMS = frozenset(
         "AWSAccessKeyId",
         "Signature",
         "Expires",
-        "x-id",
     }
 )
 
