@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
 from skylet.gateway import apigw, cors
-from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body, respond
+from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
 from skylet.invoker.invoker import InvocationResult, Invoker, Pending
 from skylet.manifest import Manifest
@@ -44,6 +44,42 @@ class RequestLine(NamedTuple):
     duration_ms: float
     function: str
     cold: bool | None  # None: no instance ran (preflight, throttled, too large)
+
+
+class Found(NamedTuple):
+    """A request a function route takes: the match, the path its function sees, and when
+    deciding began (``time.perf_counter()``)."""
+
+    match: RouteMatch
+    raw_path: str
+    started: float
+
+
+class Reply(NamedTuple):
+    """An HTTP response ready to send. ``block`` is its headers as the instance frames them
+    (skylet.worker.http_trigger.Framed): every name and value followed by a newline,
+    Content-Length first unless the status has no body."""
+
+    status: int
+    block: str
+    body: bytes
+
+
+class Call:
+    """One request's invocation from a route, between :meth:`FunctionRoutes.start` and
+    :meth:`FunctionRoutes.settle`."""
+
+    __slots__ = ("found", "ids", "limit_s", "pending", "reply", "scope")
+
+    def __init__(self, scope: Scope, found: Found, ids: apigw.RequestIds) -> None:
+        self.scope = scope
+        self.found = found
+        self.ids = ids
+        self.pending: Pending | None = None
+        #: Set when no invocation runs (throttled, unavailable): the answer to send.
+        self.reply: Reply | None = None
+        #: How long API Gateway waits, when the function may run longer (INTEGRATION_TIMEOUT_S).
+        self.limit_s: float | None = None
 
 
 def api_id(service: str) -> str:
@@ -125,12 +161,10 @@ class FunctionRoutes:
         """The coroutine that serves this request, when a function route takes it (or it is a
         CORS preflight for one); None otherwise. Deciding does not wait for anything, so the
         server awaits the serving coroutine itself, one frame deep."""
-        started = time.perf_counter()
-        method: str = scope["method"]
-        raw = scope.get("raw_path")
-        raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
-        if method == "OPTIONS":
+        if scope["method"] == "OPTIONS":
+            started = time.perf_counter()
             origin = header(scope, b"origin")
+            raw_path = _raw_path(scope)
             routes = self.table.methods_for(raw_path)
             if not routes and (unstaged := self._unstaged(raw_path)) is not None:
                 routes = [r for r in self.table.methods_for(unstaged) if r.kind == "rest"]
@@ -138,16 +172,24 @@ class FunctionRoutes:
             if headers is not None:  # CORS routes are REST API routes: its request ids
                 headers.extend(apigw.RequestIds.new(rest=True).headers())
                 return self._answer(scope, send, apigw.HttpResponse(200, headers, b""), started)
-        match = self.table.match(method, raw_path)
+        found = self.find(scope)
+        return None if found is None else self._serve(scope, receive, send, found)
+
+    def find(self, scope: Scope) -> Found | None:
+        """The route that takes this request (not a CORS preflight's: see :meth:`route`), with
+        the path its function sees; None when no route does. Pure, apart from the clock."""
+        started = time.perf_counter()
+        raw_path = _raw_path(scope)
+        match = self.table.match(scope["method"], raw_path)
         if match is None:
             unstaged = self._unstaged(raw_path)
             if unstaged is None:
                 return None
-            match = self.table.match(method, unstaged)
+            match = self.table.match(scope["method"], unstaged)
             if match is None or match.route.kind != "rest":
                 return None
             raw_path = unstaged  # what the function sees as ``path``, as on AWS
-        return self._serve(scope, receive, send, match, raw_path, started)
+        return Found(match, raw_path, started)
 
     def _unstaged(self, raw_path: str) -> str | None:
         """``raw_path`` without a leading ``/<stage>``, when it has one: a REST API's route
@@ -161,93 +203,108 @@ class FunctionRoutes:
         await _send(send, response)
         self._line(scope, response.status, started, "(cors)", None)
 
-    async def _serve(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        match: RouteMatch,
-        raw_path: str,
-        started: float,
-    ) -> None:
-        route = match.route
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, found: Found) -> None:
+        """Serve a request through ASGI: read its body, run the function, send the reply."""
+        try:
+            body = await read_body(scope, receive, MAX_BODY_BYTES)
+        except BodyTooLarge:
+            reply = self.too_large(scope, found)
+        except ConnectionResetError:
+            return  # the client left before sending its body: nothing to run
+        else:
+            call = self.start(scope, found, body)
+            if call.reply is not None:
+                reply = call.reply
+            else:
+                assert call.pending is not None
+                if call.limit_s is None:
+                    reply = self.settle(call, await call.pending.outcome)
+                else:
+                    waited = await self._within(call.pending, call.limit_s)
+                    reply = self.timed_out(call) if waited is None else self.settle(call, waited)
+        await _send_reply(send, reply)
+
+    def start(self, scope: Scope, found: Found, body: bytes) -> Call:
+        """Begin a request's invocation; its :class:`Call` holds what is pending, or the
+        answer already given (throttled, unavailable). Does not wait."""
+        route = found.match.route
         kind = route.kind
         # API Gateway's own request ids (a function route has no API around it); the Lambda
         # request id is the invoker's, a UUID of its own, as in AWS.
         ids = _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
-        cold: bool | None = None
+        client = scope.get("client")
+        http = apigw.wire(
+            scope["method"],
+            found.raw_path,
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            client[0] if client else None,
+            scope.get("server"),
+            time.time(),
+            scope.get("http_version", "1.1"),
+            scope.get("scheme", "http"),
+            [
+                kind,
+                route.route_key,
+                route.path,
+                found.match.raw_path_parameters,
+                route.strip_prefix,
+                *self._api_trigger[kind],
+                ids.request_id,
+                ids.extended_id,
+            ],
+        )
+        call = Call(scope, found, ids)
         try:
-            body = await read_body(scope, receive, MAX_BODY_BYTES)
-        except BodyTooLarge:
-            response = apigw.too_large(ids)
-        except ConnectionResetError:
-            return  # the client left before sending its body: nothing to run
+            pending = self.invoker.start(route.function, body, http=http)
+        except TooManyRequests:
+            call.reply = self._reply(call, apigw.throttled(ids), None)
+        except ServiceUnavailable:
+            call.reply = self._reply(call, apigw.unavailable(ids), None)
+        except ApiError:
+            call.reply = self._reply(call, apigw.internal_error(ids), None)
         else:
-            client = scope.get("client")
-            http = apigw.wire(
-                scope["method"],
-                raw_path,
-                scope["path"],
-                scope["query_string"].decode("latin-1"),
-                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-                client[0] if client else None,
-                scope.get("server"),
-                time.time(),
-                scope.get("http_version", "1.1"),
-                scope.get("scheme", "http"),
-                [
-                    kind,
-                    route.route_key,
-                    route.path,
-                    match.raw_path_parameters,
-                    route.strip_prefix,
-                    *self._api_trigger[kind],
-                    ids.request_id,
-                    ids.extended_id,
-                ],
-            )
-            invoker = self.invoker
-            try:
-                pending = invoker.start(route.function, body, http=http)
-                limit = self.integration_timeout_s.get(kind)
-                if limit is not None and pending.fn.timeout_s > limit:
-                    waited = await self._within(pending, limit)
-                    if waited is None:
-                        raise _IntegrationTimedOut
-                    outcome = waited
-                else:
-                    outcome = await pending.outcome
-                result = invoker.finish(pending, outcome)
-            except _IntegrationTimedOut:
-                response = apigw.timeout_error(ids)
-            except TooManyRequests:
-                response = apigw.throttled(ids)
-            except ServiceUnavailable:
-                response = apigw.unavailable(ids)
-            except ApiError:
-                response = apigw.internal_error(ids)
-            else:
-                block = outcome.headers
-                if block is not None and route.cors is None and result.function_error is None:
-                    # Most requests: the instance framed the response, headers and all.
-                    flat = block.encode("latin-1").split(b"\n")
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": outcome.status,
-                            "headers": list(zip(flat[0::2], flat[1::2], strict=False)),
-                        }
-                    )
-                    await send({"type": "http.response.body", "body": outcome.body})
-                    self._line(scope, outcome.status, started, route.function, result.cold)
-                    return
-                cold = result.cold
-                response = _response(kind, result, outcome, ids)
+            call.pending = pending
+            limit = self.integration_timeout_s.get(kind)
+            if limit is not None and pending.fn.timeout_s > limit:
+                call.limit_s = limit
+        return call
+
+    def settle(self, call: Call, outcome: RawOutcome) -> Reply:
+        """The reply to a call once its invocation's outcome is known (recorded here)."""
+        assert call.pending is not None
+        route = call.found.match.route
+        try:
+            result = self.invoker.finish(call.pending, outcome)
+        except ApiError:  # a payload the instance could not read
+            return self._reply(call, apigw.internal_error(call.ids), None)
+        block = outcome.headers
+        if block is not None and route.cors is None and result.function_error is None:
+            # Most requests: the instance framed the response, headers and all.
+            self._line(call.scope, outcome.status, call.found.started, route.function, result.cold)
+            return Reply(outcome.status, block, outcome.body)
+        response = _response(route.kind, result, outcome, call.ids)
+        return self._reply(call, response, result.cold)
+
+    def timed_out(self, call: Call) -> Reply:
+        """API Gateway's answer once it stops waiting (``call.limit_s``); the invocation runs on
+        and is recorded when it ends."""
+        return self._reply(call, apigw.timeout_error(call.ids), None)
+
+    def too_large(self, scope: Scope, found: Found) -> Reply:
+        """The answer to a body over MAX_BODY_BYTES: nothing runs."""
+        kind = found.match.route.kind
+        ids = _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
+        return self._reply(Call(scope, found, ids), apigw.too_large(ids), None)
+
+    def _reply(self, call: Call, response: apigw.HttpResponse, cold: bool | None) -> Reply:
+        route = call.found.match.route
         if route.cors is not None:
-            origin = header(scope, b"origin")
+            origin = header(call.scope, b"origin")
             response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
-        await _send(send, response)
-        self._line(scope, response.status, started, route.function, cold)
+        self._line(call.scope, response.status, call.found.started, route.function, cold)
+        return _framed(response)
 
     async def _within(self, pending: Pending, limit_s: float) -> RawOutcome | None:
         """The invocation's outcome, or None once API Gateway would have stopped waiting. The
@@ -255,14 +312,18 @@ class FunctionRoutes:
         try:
             return await asyncio.wait_for(asyncio.shield(pending.outcome), limit_s)
         except TimeoutError:
-            invoker = self.invoker
-
-            def finish(outcome: asyncio.Future[RawOutcome]) -> None:
-                with contextlib.suppress(ApiError):  # a bad payload: nothing ran to record
-                    invoker.finish(pending, outcome.result())
-
-            pending.outcome.add_done_callback(finish)
+            pending.outcome.add_done_callback(self.finish_later(pending))
             return None
+
+    def finish_later(self, pending: Pending) -> Callable[[asyncio.Future[RawOutcome]], None]:
+        """A done-callback that records an invocation nobody waits for any more."""
+        invoker = self.invoker
+
+        def finish(outcome: asyncio.Future[RawOutcome]) -> None:
+            with contextlib.suppress(ApiError):  # a bad payload: nothing ran to record
+                invoker.finish(pending, outcome.result())
+
+        return finish
 
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
@@ -276,10 +337,6 @@ class FunctionRoutes:
         path = f"{scope['path']}?{query.decode('latin-1')}" if query else scope["path"]
         duration = (time.perf_counter() - started) * 1000
         self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
-
-
-class _IntegrationTimedOut(Exception):
-    """API Gateway stopped waiting for the function (INTEGRATION_TIMEOUT_S)."""
 
 
 #: A function route's requests have no API Gateway request ids.
@@ -314,10 +371,31 @@ def _function_crashed() -> apigw.HttpResponse:
     )
 
 
+def _raw_path(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(scope["path"])
+
+
+def _framed(response: apigw.HttpResponse) -> Reply:
+    """A response as a :class:`Reply`: Content-Length first, except where the status has no
+    body (then it has neither), as the instance frames one."""
+    status, body = response.status, response.body
+    if status in (204, 304):
+        parts, body = [], b""
+    else:
+        parts = [f"content-length\n{len(body)}\n"]
+    parts.extend(
+        f"{name}\n{value}\n" for name, value in response.headers if name.lower() != "content-length"
+    )
+    return Reply(status, "".join(parts), body)
+
+
+async def _send_reply(send: Send, reply: Reply) -> None:
+    flat = reply.block.encode("latin-1").split(b"\n")
+    headers = list(zip(flat[0::2], flat[1::2], strict=False))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
 async def _send(send: Send, response: apigw.HttpResponse) -> None:
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in response.headers
-        if name.lower() != "content-length"  # respond() sets the true one
-    ]
-    await respond(send, response.status, response.body, headers)
+    await _send_reply(send, _framed(response))
