@@ -303,6 +303,8 @@ async def serve(
     finishes in-flight requests, then the platform retires instances and stops the zygote."""
     import uvicorn
 
+    from skylet.gateway.direct import protocol_class
+
     class Server(uvicorn.Server):
         # uvicorn re-raises a captured signal once it has stopped, which would end the process
         # before the platform shuts down; skylet handles SIGINT/SIGTERM itself instead.
@@ -326,7 +328,8 @@ async def serve(
                 host=config.host,
                 port=config.port,
                 loop="none",
-                http="httptools",
+                # httptools, with function routes served without an ASGI cycle
+                http=protocol_class(platform.gateway),
                 interface="asgi3",  # Gateway.__call__ returns the coroutine that serves
                 lifespan="off",
                 access_log=False,

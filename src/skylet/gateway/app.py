@@ -10,7 +10,7 @@ from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
 from skylet.gateway.admin import AdminApi
 from skylet.gateway.asgi import Receive, Scope, Send, respond
-from skylet.gateway.http_routes import FunctionRoutes
+from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.gateway.lambda_api import PREFIX as LAMBDA_PREFIX
 from skylet.gateway.lambda_api import LambdaApi
 from skylet.invoker.invoker import Invoker
@@ -40,6 +40,19 @@ class Gateway:
         answers it (public buckets are readable; others refuse it with AccessDenied)."""
         assert self.s3 is not None
         return await self.s3.has_bucket(path.lstrip("/").split("/", 1)[0])
+
+    def direct(self, scope: Scope) -> Found | None:
+        """The function route that takes an HTTP request, when :meth:`__call__` would hand it
+        to one (not a preflight, not another API's); None otherwise. The HTTP server can then
+        serve it without an ASGI cycle (skylet.gateway.direct)."""
+        path: str = scope["path"]
+        if path.startswith(LAMBDA_PREFIX) or path.startswith(ADMIN_PREFIX):
+            return None
+        if scope["method"] == "OPTIONS" or (self.s3 is not None and is_s3_request(scope)):
+            return None
+        if path == "/health" and self.health_first:
+            return None
+        return self.routes.find(scope)
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """ASGI 3. Which API or route serves a request is decided without waiting; the answer

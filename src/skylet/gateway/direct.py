@@ -1,0 +1,195 @@
+"""Function routes served straight from the HTTP protocol, without an ASGI cycle.
+
+For each request uvicorn's httptools protocol starts a task that runs the ASGI app, which sends
+its response as two messages, each checked and written on its own. For a function route that
+machinery was most of the platform process's work per request (py-spy under bench/http.py:
+the task, its coroutines and two socket writes, against the invocation's own dispatch). This
+protocol takes those requests where uvicorn would start the task: it lets uvicorn gather the
+body as usual, starts the invocation (skylet.gateway.http_routes.FunctionRoutes), and when the
+outcome arrives writes the whole response at once. Everything else goes through the ASGI app
+as before: the other APIs, CORS preflights, upgrades, and bodies past 64 KiB (uvicorn's read
+buffer), whose reading the ASGI path bounds and drains.
+
+It leans on uvicorn's protocol internals (``_start_asgi_task``, a cycle's fields), which is why
+pyproject.toml bounds uvicorn's version; :func:`protocol_class` falls back to the plain
+httptools protocol when they are missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any, cast
+
+from uvicorn.protocols.http import httptools_impl as impl
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+
+from skylet.gateway.app import Gateway
+from skylet.gateway.asgi import Scope
+from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found, Reply
+from skylet.pool.instance import RawOutcome
+
+logger = logging.getLogger(__name__)
+
+Cycle = impl.RequestResponseCycle
+#: What a header block may not hold: control characters other than tab and its newlines (a
+#: well-behaved instance refuses them; this keeps a forged one from splitting the response).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def protocol_class(gateway: Gateway) -> type[asyncio.Protocol] | str:
+    """The HTTP protocol for uvicorn's ``Config(http=...)`` serving ``gateway``: the direct
+    one, or ``"httptools"`` when this uvicorn lacks what it builds on."""
+    needed = ("_start_asgi_task", "on_body", "on_message_complete", "on_response_complete")
+    if not all(hasattr(impl.HttpToolsProtocol, name) for name in needed):
+        return "httptools"
+    return type("GatewayProtocol", (DirectProtocol,), {"gateway": gateway})
+
+
+class DirectProtocol(impl.HttpToolsProtocol):
+    """uvicorn's httptools protocol, serving function routes itself (see the module's doc)."""
+
+    gateway: Gateway
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: A request served directly whose body is still arriving.
+        self._waiting: tuple[Cycle, Found] | None = None
+        self._defaults_of: object = None
+        self._defaults = b""
+
+    def _start_asgi_task(self, cycle: Cycle, app: Any) -> None:
+        found = self.gateway.direct(_scope(cycle)) if app is self.app else None
+        if found is None:
+            super()._start_asgi_task(cycle, app)
+        elif not cycle.more_body:
+            self._begin(cycle, found)
+        else:
+            if cycle.waiting_for_100_continue and not self.transport.is_closing():
+                self.transport.write(_CONTINUE)  # as uvicorn does when an app first reads
+            cycle.waiting_for_100_continue = False
+            self._waiting = (cycle, found)
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        waiting = self._waiting
+        if waiting is not None and len(waiting[0].body) > HIGH_WATER_LIMIT:
+            # uvicorn has stopped reading until an app asks for more: the ASGI path reads the
+            # rest, within MAX_BODY_BYTES.
+            self._waiting = None
+            super()._start_asgi_task(waiting[0], self.app)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        waiting = self._waiting
+        if waiting is not None and not waiting[0].more_body:
+            self._waiting = None
+            self._begin(*waiting)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._waiting = None  # a half-sent body: nothing was started for it
+        super().connection_lost(exc)
+
+    def _begin(self, cycle: Cycle, found: Found) -> None:
+        routes = self.gateway.routes
+        body = bytes(cycle.body)
+        cycle.body = bytearray()
+        if len(body) > MAX_BODY_BYTES:  # a pipelined request's, buffered while it queued
+            reply = routes.too_large(_scope(cycle), found)
+            self.loop.call_soon(self._write, cycle, reply)
+            return
+        call = routes.start(_scope(cycle), found, body)
+        if call.reply is not None:
+            # Not written here: inside the parser's callback, a run of pipelined requests
+            # answered at once would nest one call per request.
+            self.loop.call_soon(self._write, cycle, call.reply)
+            return
+        assert call.pending is not None
+        timer = None
+        if call.limit_s is not None:
+            timer = self.loop.call_later(call.limit_s, self._timed_out, cycle, call)
+
+        def settled(outcome: asyncio.Future[RawOutcome]) -> None:
+            self._settled(cycle, call, timer, outcome)
+
+        call.pending.outcome.add_done_callback(settled)
+
+    def _settled(
+        self,
+        cycle: Cycle,
+        call: Call,
+        timer: asyncio.TimerHandle | None,
+        outcome: asyncio.Future[RawOutcome],
+    ) -> None:
+        routes = self.gateway.routes
+        assert call.pending is not None
+        if call.reply is not None:  # API Gateway answered its timeout already
+            routes.finish_later(call.pending)(outcome)
+            return
+        if timer is not None:
+            timer.cancel()
+        try:
+            reply = routes.settle(call, outcome.result())
+        except Exception:  # as uvicorn answers for an app that raised
+            logger.exception("serving %s %s", cycle.scope["method"], cycle.scope["path"])
+            reply = Reply(500, _SERVER_ERROR_BLOCK, b"Internal Server Error")
+            cycle.keep_alive = False
+        self._write(cycle, reply)
+
+    def _timed_out(self, cycle: Cycle, call: Call) -> None:
+        call.reply = self.gateway.routes.timed_out(call)
+        self._write(cycle, call.reply)
+
+    def _write(self, cycle: Cycle, reply: Reply) -> None:
+        """Send ``reply`` as the cycle's response, in one write, and finish the cycle as
+        uvicorn's own ``send`` does."""
+        if cycle.disconnected or cycle.response_complete:
+            return
+        status, block, body = reply
+        keep_alive = cycle.keep_alive
+        flat = block.split("\n")
+        pairs = list(zip(flat[0::2], flat[1::2], strict=False))  # the last "" has no pair
+        closes = False
+        if "onnection" in block:  # the function's own Connection header (rare)
+            for name, value in pairs:
+                tokens = value.lower().split(",")
+                if name.lower() == "connection" and any(t.strip() == "close" for t in tokens):
+                    keep_alive, closes = False, True
+        lines = [f"{name}: {value}\r\n" for name, value in pairs]
+        if not keep_alive and not closes:
+            lines.append("connection: close\r\n")
+        status_line = impl.STATUS_LINE.get(status)
+        try:
+            if status_line is None or _UNSAFE.search(block):
+                raise ValueError(f"a response skylet cannot send: {status} {block!r}")
+            head = "".join(lines).encode("latin-1")
+        except (UnicodeEncodeError, ValueError):  # only a forged block gets here
+            logger.exception("serving %s %s", cycle.scope["method"], cycle.scope["path"])
+            self.transport.close()
+            return
+        if cycle.scope["method"] == "HEAD":
+            body = b""
+        self.transport.write(b"".join((status_line, self._default_headers(), head, b"\r\n", body)))
+        cycle.response_started = cycle.response_complete = True
+        cycle.message_event.set()
+        if not keep_alive:
+            self.transport.close()
+        cycle.on_response()
+
+    def _default_headers(self) -> bytes:
+        """uvicorn's headers for every response (its Date), written out; uvicorn replaces the
+        list once a second."""
+        defaults = self.server_state.default_headers
+        if defaults is not self._defaults_of:
+            self._defaults_of = defaults
+            self._defaults = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
+        return self._defaults
+
+
+def _scope(cycle: Cycle) -> Scope:
+    return cast(Scope, cycle.scope)  # uvicorn's TypedDict: the same mapping
+
+
+_SERVER_ERROR_BLOCK = "content-type\ntext/plain; charset=utf-8\ncontent-length\n21\n"
