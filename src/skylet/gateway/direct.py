@@ -27,15 +27,15 @@ from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 
 from skylet.gateway.app import Gateway
 from skylet.gateway.asgi import Scope
-from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found, Reply
+from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found, Reply, header_pairs
 from skylet.pool.instance import RawOutcome
 
 logger = logging.getLogger(__name__)
 
 Cycle = impl.RequestResponseCycle
-#: What a header block may not hold: control characters other than tab and its newlines (a
-#: well-behaved instance refuses them; this keeps a forged one from splitting the response).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: Control characters a header block may not hold (tab may be in a value; CR and LF only end
+#: lines: see _sendable).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -149,29 +149,22 @@ class DirectProtocol(impl.HttpToolsProtocol):
             return
         status, block, body = reply
         keep_alive = cycle.keep_alive
-        flat = block.split("\n")
-        pairs = list(zip(flat[0::2], flat[1::2], strict=False))  # the last "" has no pair
-        closes = False
-        if "onnection" in block:  # the function's own Connection header (rare)
-            for name, value in pairs:
-                tokens = value.lower().split(",")
-                if name.lower() == "connection" and any(t.strip() == "close" for t in tokens):
-                    keep_alive, closes = False, True
-        lines = [f"{name}: {value}\r\n" for name, value in pairs]
-        if not keep_alive and not closes:
-            lines.append("connection: close\r\n")
+        closes = "onnection" in block and _closes(block)  # the function's own header (rare)
         status_line = impl.STATUS_LINE.get(status)
         try:
-            if status_line is None or _UNSAFE.search(block):
+            if status_line is None or not _sendable(block):
                 raise ValueError(f"a response skylet cannot send: {status} {block!r}")
-            head = "".join(lines).encode("latin-1")
+            head = block.encode("latin-1")
         except (UnicodeEncodeError, ValueError):  # only a forged block gets here
             logger.exception("serving %s %s", cycle.scope["method"], cycle.scope["path"])
             self.transport.close()
             return
+        if closes:
+            keep_alive = False
         if cycle.scope["method"] == "HEAD":
             body = b""
-        self.transport.write(b"".join((status_line, self._default_headers(), head, b"\r\n", body)))
+        end = b"\r\n" if keep_alive or closes else b"connection: close\r\n\r\n"
+        self.transport.write(b"".join((status_line, self._default_headers(), head, end, body)))
         cycle.response_started = cycle.response_complete = True
         cycle.message_event.set()
         if not keep_alive:
@@ -188,8 +181,34 @@ class DirectProtocol(impl.HttpToolsProtocol):
         return self._defaults
 
 
+def _sendable(block: str) -> bool:
+    """Whether a header block is whole ``name: value`` lines that cannot end the response's
+    head early: each ends in CRLF, there is no other CR or LF, no empty line and no other
+    control character. A well-behaved instance frames nothing else; this keeps a forged block
+    from splitting the response."""
+    if not block:
+        return True
+    lines = block.count("\n")
+    return (
+        block.endswith("\r\n")
+        and block.count("\r") == lines
+        and block.count("\r\n") == lines
+        and "\r\n\r\n" not in block
+        and not block.startswith("\r\n")
+        and _CONTROL.search(block) is None
+    )
+
+
+def _closes(block: str) -> bool:
+    """Whether the block has ``Connection: close``."""
+    return any(
+        name.lower() == "connection" and "close" in (t.strip() for t in value.lower().split(","))
+        for name, value in header_pairs(block)
+    )
+
+
 def _scope(cycle: Cycle) -> Scope:
     return cast(Scope, cycle.scope)  # uvicorn's TypedDict: the same mapping
 
 
-_SERVER_ERROR_BLOCK = "content-type\ntext/plain; charset=utf-8\ncontent-length\n21\n"
+_SERVER_ERROR_BLOCK = "content-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\n"

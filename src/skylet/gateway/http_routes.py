@@ -56,9 +56,9 @@ class Found(NamedTuple):
 
 
 class Reply(NamedTuple):
-    """An HTTP response ready to send. ``block`` is its headers as the instance frames them
-    (skylet.worker.http_trigger.Framed): every name and value followed by a newline,
-    Content-Length first unless the status has no body."""
+    """An HTTP response ready to send. ``block`` is its header lines as the instance frames
+    them (skylet.worker.http_trigger.Framed): ``name: value\r\n`` each, Content-Length first
+    unless the status has no body."""
 
     status: int
     block: str
@@ -358,9 +358,8 @@ def _response(
         return apigw.internal_error(ids)
     if outcome.headers is None:  # a result API Gateway cannot send (``outcome.malformed``)
         return _function_crashed() if direct else apigw.internal_error(ids)
-    flat = outcome.headers.split("\n")  # the instance framed it, request id headers included
-    headers = list(zip(flat[0::2], flat[1::2], strict=False))
-    return apigw.HttpResponse(outcome.status, headers, outcome.body)
+    # The instance framed it, request id headers included.
+    return apigw.HttpResponse(outcome.status, header_pairs(outcome.headers), outcome.body)
 
 
 def _function_crashed() -> apigw.HttpResponse:
@@ -383,16 +382,30 @@ def _framed(response: apigw.HttpResponse) -> Reply:
     if status in (204, 304):
         parts, body = [], b""
     else:
-        parts = [f"content-length\n{len(body)}\n"]
+        parts = [f"content-length: {len(body)}\r\n"]
     parts.extend(
-        f"{name}\n{value}\n" for name, value in response.headers if name.lower() != "content-length"
+        f"{name}: {value}\r\n"
+        for name, value in response.headers
+        if name.lower() != "content-length"
     )
     return Reply(status, "".join(parts), body)
 
 
+def header_pairs(block: str) -> list[tuple[str, str]]:
+    """A header block's (name, value) pairs. A name is a token, so the first ``": "`` of a
+    line ends it."""
+    pairs = []
+    for line in block.split("\r\n")[:-1]:
+        name, _, value = line.partition(": ")
+        pairs.append((name, value))
+    return pairs
+
+
 async def _send_reply(send: Send, reply: Reply) -> None:
-    flat = reply.block.encode("latin-1").split(b"\n")
-    headers = list(zip(flat[0::2], flat[1::2], strict=False))
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in header_pairs(reply.block)
+    ]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 

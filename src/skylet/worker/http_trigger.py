@@ -19,8 +19,9 @@ from skylet.worker.http_envelope import EnvelopeRequest
 
 #: (status, headers, body): the HTTP response a function's answer became.
 Answer = tuple[int, list[tuple[str, str]], bytes]
-#: (status, header block, body) as the platform sends it: the block is every header name and
-#: value, in order, each followed by a newline (the platform splits it in one call).
+#: (status, header block, body) as the platform sends it: the block is the response's header
+#: lines as HTTP/1.1 writes them (``name: value\r\n`` each, in order), so that the platform
+#: writes it as it is.
 Framed = tuple[int, str, bytes]
 
 #: Statuses whose responses have no body, and no Content-Length either.
@@ -68,12 +69,12 @@ def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> Framed:
     if status in _NO_BODY:
         block, body = [], b""
     else:
-        block = [f"content-length\n{len(body)}\n"]
+        block = [f"content-length: {len(body)}\r\n"]
     for name, value in (*headers, *extra):
         if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
             raise MalformedResponse(f"header {name!r}: {value!r} cannot be sent")
         if name.lower() != "content-length":
-            block.append(f"{name}\n{value}\n")
+            block.append(f"{name}: {value}\r\n")
     text = "".join(block)
     try:
         text.encode("latin-1")
