@@ -42,7 +42,13 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 def protocol_class(gateway: Gateway) -> type[asyncio.Protocol] | str:
     """The HTTP protocol for uvicorn's ``Config(http=...)`` serving ``gateway``: the direct
     one, or ``"httptools"`` when this uvicorn lacks what it builds on."""
-    needed = ("_start_asgi_task", "on_body", "on_message_complete", "on_response_complete")
+    needed = (
+        "_start_asgi_task",
+        "_unset_keepalive_if_required",
+        "on_body",
+        "on_message_complete",
+        "on_response_complete",
+    )
     if not all(hasattr(impl.HttpToolsProtocol, name) for name in needed):
         return "httptools"
     return type("GatewayProtocol", (DirectProtocol,), {"gateway": gateway})
@@ -59,6 +65,8 @@ class DirectProtocol(impl.HttpToolsProtocol):
         self._waiting: tuple[Cycle, Found] | None = None
         self._defaults_of: object = None
         self._defaults = b""
+        #: When the connection last went idle (loop time), or None while a request is served.
+        self._idle_since: float | None = None
 
     def _start_asgi_task(self, cycle: Cycle, app: Any) -> None:
         found = self.gateway.direct(_scope(cycle)) if app is self.app else None
@@ -71,6 +79,39 @@ class DirectProtocol(impl.HttpToolsProtocol):
                 self.transport.write(_CONTINUE)  # as uvicorn does when an app first reads
             cycle.waiting_for_100_continue = False
             self._waiting = (cycle, found)
+
+    # Keep-alive: uvicorn arms a timer after every response and cancels it when the next
+    # request arrives, two timer operations per request. Here one timer per connection
+    # stays armed, and when it fires closes the connection only if it has been idle as long.
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None or self.transport.is_closing():
+            return  # busy: the next response arms it again
+        due = idle_since + self.timeout_keep_alive
+        if self.loop.time() >= due:
+            self.transport.close()
+        else:
+            self.timeout_keep_alive_task = self.loop.call_at(due, self._keep_alive_due)
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
@@ -90,6 +131,9 @@ class DirectProtocol(impl.HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._waiting = None  # a half-sent body: nothing was started for it
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         super().connection_lost(exc)
 
     def _begin(self, cycle: Cycle, found: Found) -> None:
