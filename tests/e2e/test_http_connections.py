@@ -1,0 +1,218 @@
+"""HTTP/1.1 connection behaviour of function routes, which skylet serves straight from the HTTP
+protocol (skylet.gateway.direct): pipelining, HEAD, HTTP/1.0, 100-continue, bodies on either
+side of the direct path's 64 KiB buffer, disconnects, keep-alive and graceful shutdown. Raw
+sockets against a real ``skylet up``, so every byte on the wire is checked."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import FUNCTIONS, Server, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+
+MANIFEST = """
+service: wire
+functions:
+  echo:
+    handler: web_handlers.echo_event
+    events:
+      - http_api: {method: ANY, path: /echo}
+  shaped:
+    handler: web_handlers.shaped
+    timeout_s: 10
+    events:
+      - http_api: {method: GET, path: /shape}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("wire") / "project"
+    shutil.copytree(FUNCTIONS, directory)
+    (directory / "skylet.yaml").write_text(MANIFEST)
+    running = start_server(directory, "--no-reload")
+    yield running
+    stop_server(running)
+
+
+class Reader:
+    """Reads HTTP/1.1 responses off a socket, one at a time."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def response(self, *, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.buffer:
+            assert self._fill(), f"connection closed mid-response: {self.buffer!r}"
+        raw, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        status_line, *lines = raw.decode("latin-1").split("\r\n")
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, _, value = line.partition(": ")
+            headers[name.lower()] = value
+        length = 0 if head else int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            assert self._fill(), "connection closed mid-body"
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return int(status_line.split()[1]), headers, body
+
+    def closed(self) -> bool:
+        """Whether the server closed the connection (after what was read)."""
+        return self.buffer == b"" and not self._fill()
+
+
+def connect(server: Server) -> tuple[socket.socket, Reader]:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    return sock, Reader(sock)
+
+
+def request(method: str, path: str, body: bytes = b"", extra: str = "") -> bytes:
+    length = f"Content-Length: {len(body)}\r\n" if body or method == "POST" else ""
+    return f"{method} {path} HTTP/1.1\r\nHost: t\r\n{length}{extra}\r\n".encode() + body
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(server: Server) -> None:
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(
+            request("GET", "/echo?n=1")
+            + request("POST", "/echo?n=2", b'{"a": 1}', "Content-Type: application/json\r\n")
+            + request("GET", "/shape?kind=ok")
+            + request("GET", "/echo?n=3")
+        )
+        first, second, third, fourth = (reader.response() for _ in range(4))
+    assert json.loads(first[2])["rawQueryString"] == "n=1"
+    event = json.loads(second[2])
+    assert (event["rawQueryString"], event["body"]) == ("n=2", '{"a": 1}')
+    assert third[2] == b"ok"
+    assert json.loads(fourth[2])["rawQueryString"] == "n=3"
+    assert all(r[0] == 200 and r[1]["apigw-requestid"] for r in (first, second, third, fourth))
+
+
+def test_head_gets_the_headers_and_length_but_no_body(server: Server) -> None:
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(request("HEAD", "/echo"))
+        status, headers, _ = reader.response(head=True)
+        assert status == 200
+        assert int(headers["content-length"]) > 0
+        sock.sendall(request("GET", "/shape?kind=ok"))  # the connection is still in step
+        assert reader.response()[2] == b"ok"
+
+
+def test_an_http_1_0_request_is_answered_then_the_connection_closes(server: Server) -> None:
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(b"GET /shape?kind=ok HTTP/1.0\r\nHost: t\r\n\r\n")
+        status, headers, body = reader.response()
+        assert (status, body) == (200, b"ok")
+        assert headers["connection"] == "close"
+        assert reader.closed()
+
+
+def test_a_client_that_asks_to_close_gets_its_answer_then_the_close(server: Server) -> None:
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(request("GET", "/shape?kind=ok", extra="Connection: close\r\n"))
+        assert reader.response()[2] == b"ok"
+        assert reader.closed()
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(server: Server) -> None:
+    sock, reader = connect(server)
+    with sock:
+        body = b"x" * 1000
+        # The head alone (its Content-Length says 1000): the server must invite the body.
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n"
+            b"Content-Type: text/plain\r\nExpect: 100-continue\r\n\r\n"
+        )
+        interim = reader.response(head=True)
+        assert interim[0] == 100
+        sock.sendall(body)
+        status, _, answer = reader.response()
+        assert status == 200
+        assert json.loads(answer)["body"] == body.decode()
+
+
+def test_a_body_past_the_direct_buffer_arrives_whole(server: Server) -> None:
+    body = bytes(range(256)) * 1024  # 256 KiB, sent in pieces: read through the ASGI path
+    sock, reader = connect(server)
+    with sock:
+        head = request("POST", "/echo", body, "Content-Type: application/octet-stream\r\n")
+        for start in range(0, len(head), 50_000):
+            sock.sendall(head[start : start + 50_000])
+            time.sleep(0.01)
+        status, _, answer = reader.response()
+        assert status == 200
+        event = json.loads(answer)
+        assert event["isBase64Encoded"] is True
+        assert base64.b64decode(event["body"]) == body
+        sock.sendall(request("GET", "/shape?kind=ok"))  # and the connection goes on
+        assert reader.response()[2] == b"ok"
+
+
+def test_a_client_that_leaves_mid_invocation_does_not_hurt_the_next(server: Server) -> None:
+    sock, _ = connect(server)
+    sock.sendall(request("GET", "/shape?kind=slow&seconds=0.5"))
+    time.sleep(0.1)
+    sock.close()  # while the function runs
+    started = time.monotonic()
+    response = httpx.get(f"{server.url}/shape?kind=ok", timeout=10)
+    assert response.text == "ok"
+    time.sleep(0.6)  # the abandoned invocation ends: its answer goes nowhere, nothing breaks
+    assert httpx.get(f"{server.url}/shape?kind=ok", timeout=10).status_code == 200
+    assert time.monotonic() - started < 5
+
+
+def test_a_kept_alive_connection_closes_after_5_s_idle_not_while_in_use(server: Server) -> None:
+    sock, reader = connect(server)
+    with sock:
+        for _ in range(4):  # in use past the first 5 s: it stays open
+            sock.sendall(request("GET", "/shape?kind=ok"))
+            assert reader.response()[2] == b"ok"
+            time.sleep(1.8)
+        sock.sendall(request("GET", "/shape?kind=ok"))
+        assert reader.response()[2] == b"ok"
+        went_idle = time.monotonic()
+        sock.settimeout(15)
+        assert reader.closed()
+        assert 4.5 <= time.monotonic() - went_idle < 11
+
+
+def test_shutdown_lets_an_in_flight_request_finish(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("wire-stop") / "project"
+    shutil.copytree(FUNCTIONS, directory)
+    (directory / "skylet.yaml").write_text(MANIFEST)
+    running = start_server(directory, "--no-reload")
+    try:
+        sock, reader = connect(running)
+        with sock:
+            sock.sendall(request("GET", "/shape?kind=slow&seconds=1"))
+            time.sleep(0.3)
+            running.proc.send_signal(signal.SIGTERM)
+            status, headers, body = reader.response()
+            assert (status, body) == (200, b"ok")
+            assert headers["connection"] == "close"
+            assert reader.closed()
+        assert running.proc.wait(30) == 0
+    finally:
+        stop_server(running)
