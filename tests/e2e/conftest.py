@@ -48,6 +48,14 @@ class Server:
         )
 
 
+def project_dir(base: Path, manifest: str) -> Path:
+    """``base/project``: the test handlers and ``manifest`` as its skylet.yaml."""
+    directory = base / "project"
+    shutil.copytree(FUNCTIONS, directory)
+    (directory / "skylet.yaml").write_text(manifest)
+    return directory
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

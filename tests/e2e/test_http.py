@@ -17,7 +17,7 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from tests.e2e.conftest import SKYLET, Server, free_port, start_server, stop_server
+from tests.e2e.conftest import SKYLET, Server, free_port, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -81,14 +81,7 @@ functions:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import shutil
-
-    from tests.e2e.conftest import FUNCTIONS
-
-    directory = tmp_path_factory.mktemp("web") / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text(MANIFEST)
-    running = start_server(directory, "--no-reload")
+    running = start_server(project_dir(tmp_path_factory.mktemp("web"), MANIFEST), "--no-reload")
     yield running
     stop_server(running)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import signal
 import socket
 import time
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import FUNCTIONS, Server, start_server, stop_server
+from tests.e2e.conftest import Server, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -37,10 +36,7 @@ functions:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("wire") / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text(MANIFEST)
-    running = start_server(directory, "--no-reload")
+    running = start_server(project_dir(tmp_path_factory.mktemp("wire"), MANIFEST), "--no-reload")
     yield running
     stop_server(running)
 
@@ -199,9 +195,7 @@ def test_a_kept_alive_connection_closes_after_5_s_idle_not_while_in_use(server: 
 def test_shutdown_lets_an_in_flight_request_finish(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    directory = tmp_path_factory.mktemp("wire-stop") / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text(MANIFEST)
+    directory = project_dir(tmp_path_factory.mktemp("wire-stop"), MANIFEST)
     running = start_server(directory, "--no-reload")
     try:
         sock, reader = connect(running)

@@ -10,7 +10,6 @@ import pytest
 
 from skylet import fastjson
 from skylet.gateway import apigw
-from skylet.gateway.http_routes import header_pairs
 from skylet.worker import http_trigger
 from skylet.worker.instance import _to_json
 
@@ -90,7 +89,7 @@ def test_a_result_maps_as_its_json_would(result: Any) -> None:
     expected = apigw.v2_response(_to_json(result).encode())
     status, block, body = http_trigger.lambda_answer(wire, result, _to_json)
     assert (status, body) == (expected.status, expected.body)
-    headers = header_pairs(block)
+    headers = apigw.header_pairs(block)
     assert headers[0] == ("content-length", str(len(body)))
     assert headers[1:] == [*expected.headers, ("apigw-requestid", "Hx1y2z3AbCdEfGg=")]
 

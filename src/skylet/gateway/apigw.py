@@ -16,7 +16,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
@@ -579,6 +579,33 @@ def as_parsed(result: Any, to_json: Callable[[Any], str]) -> Any:
         else:
             return result
     return json.loads(to_json(result))
+
+
+#: Statuses whose responses have no body, and no Content-Length either.
+NO_BODY = frozenset({204, 304})
+
+
+def header_block(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> tuple[str, bytes]:
+    """A response's header lines as HTTP/1.1 writes them (``name: value\r\n`` each) and the
+    body to send: Content-Length first (a function's own is dropped: it could only disagree);
+    a 204 or 304 has neither body nor Content-Length (a body there would be read as the start
+    of the connection's next response). Checks nothing: the instance does (http_trigger)."""
+    if status in NO_BODY:
+        parts, body = [], b""
+    else:
+        parts = [f"content-length: {len(body)}\r\n"]
+    parts.extend(f"{n}: {v}\r\n" for n, v in headers if n.lower() != "content-length")
+    return "".join(parts), body
+
+
+def header_pairs(block: str) -> list[tuple[str, str]]:
+    """A header block's (name, value) pairs. A name is a token, so the first ``": "`` of a
+    line ends it."""
+    pairs = []
+    for line in block.split("\r\n")[:-1]:
+        name, _, value = line.partition(": ")
+        pairs.append((name, value))
+    return pairs
 
 
 class Wire(NamedTuple):

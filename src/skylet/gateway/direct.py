@@ -25,9 +25,10 @@ from typing import Any, cast
 from uvicorn.protocols.http import httptools_impl as impl
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 
+from skylet.gateway.apigw import header_pairs
 from skylet.gateway.app import Gateway
 from skylet.gateway.asgi import Scope
-from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found, Reply, header_pairs
+from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found, Reply
 from skylet.pool.instance import RawOutcome
 
 logger = logging.getLogger(__name__)

@@ -229,9 +229,7 @@ class FunctionRoutes:
         answer already given (throttled, unavailable). Does not wait."""
         route = found.match.route
         kind = route.kind
-        # API Gateway's own request ids (a function route has no API around it); the Lambda
-        # request id is the invoker's, a UUID of its own, as in AWS.
-        ids = _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
+        ids = _request_ids(kind)
         client = scope.get("client")
         http = apigw.wire(
             scope["method"],
@@ -294,8 +292,7 @@ class FunctionRoutes:
 
     def too_large(self, scope: Scope, found: Found) -> Reply:
         """The answer to a body over MAX_BODY_BYTES: nothing runs."""
-        kind = found.match.route.kind
-        ids = _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
+        ids = _request_ids(found.match.route.kind)
         return self._reply(Call(scope, found, ids), apigw.too_large(ids), None)
 
     def _reply(self, call: Call, response: apigw.HttpResponse, cold: bool | None) -> Reply:
@@ -343,6 +340,12 @@ class FunctionRoutes:
 _NO_API = apigw.RequestIds(False, "")
 
 
+def _request_ids(kind: Kind) -> apigw.RequestIds:
+    """API Gateway's own request ids for a request (a function route has no API around it);
+    the Lambda request id is the invoker's, a UUID of its own, as in AWS."""
+    return _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
+
+
 def _response(
     kind: Kind, result: InvocationResult, outcome: RawOutcome, ids: apigw.RequestIds
 ) -> apigw.HttpResponse:
@@ -359,7 +362,7 @@ def _response(
     if outcome.headers is None:  # a result API Gateway cannot send (``outcome.malformed``)
         return _function_crashed() if direct else apigw.internal_error(ids)
     # The instance framed it, request id headers included.
-    return apigw.HttpResponse(outcome.status, header_pairs(outcome.headers), outcome.body)
+    return apigw.HttpResponse(outcome.status, apigw.header_pairs(outcome.headers), outcome.body)
 
 
 def _function_crashed() -> apigw.HttpResponse:
@@ -376,35 +379,15 @@ def _raw_path(scope: Scope) -> str:
 
 
 def _framed(response: apigw.HttpResponse) -> Reply:
-    """A response as a :class:`Reply`: Content-Length first, except where the status has no
-    body (then it has neither), as the instance frames one."""
-    status, body = response.status, response.body
-    if status in (204, 304):
-        parts, body = [], b""
-    else:
-        parts = [f"content-length: {len(body)}\r\n"]
-    parts.extend(
-        f"{name}: {value}\r\n"
-        for name, value in response.headers
-        if name.lower() != "content-length"
-    )
-    return Reply(status, "".join(parts), body)
-
-
-def header_pairs(block: str) -> list[tuple[str, str]]:
-    """A header block's (name, value) pairs. A name is a token, so the first ``": "`` of a
-    line ends it."""
-    pairs = []
-    for line in block.split("\r\n")[:-1]:
-        name, _, value = line.partition(": ")
-        pairs.append((name, value))
-    return pairs
+    """A response as a :class:`Reply`, framed as the instance frames one."""
+    block, body = apigw.header_block(response.status, response.headers, response.body)
+    return Reply(response.status, block, body)
 
 
 async def _send_reply(send: Send, reply: Reply) -> None:
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
-        for name, value in header_pairs(reply.block)
+        for name, value in apigw.header_pairs(reply.block)
     ]
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})

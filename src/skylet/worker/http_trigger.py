@@ -24,8 +24,6 @@ Answer = tuple[int, list[tuple[str, str]], bytes]
 #: writes it as it is.
 Framed = tuple[int, str, bytes]
 
-#: Statuses whose responses have no body, and no Content-Length either.
-_NO_BODY = frozenset({204, 304})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -66,16 +64,11 @@ def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> Framed:
     status, headers, body = answer
     if not 200 <= status <= 599:
         raise MalformedResponse(f"{status} is not a final HTTP status")
-    if status in _NO_BODY:
-        block, body = [], b""
-    else:
-        block = [f"content-length: {len(body)}\r\n"]
-    for name, value in (*headers, *extra):
+    every = (*headers, *extra)
+    for name, value in every:
         if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
             raise MalformedResponse(f"header {name!r}: {value!r} cannot be sent")
-        if name.lower() != "content-length":
-            block.append(f"{name}: {value}\r\n")
-    text = "".join(block)
+    text, body = apigw.header_block(status, every, body)
     try:
         text.encode("latin-1")
     except UnicodeEncodeError:
