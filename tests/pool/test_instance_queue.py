@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from skylet.functions import FunctionConfig, RuntimeSettings
-from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome
+from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome, resolving
 from skylet.pool.zygote import Spare
 from skylet.worker import protocol
 
@@ -79,10 +79,19 @@ async def _instance() -> AsyncIterator[_Instance]:
             handle.retire()
 
 
-def _invocation(n: int) -> Invocation:
-    future: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
-    request = InvokeRequest(f"request-{n}", b"{}", "arn:aws:lambda:us-east-1:0:function:f")
-    return Invocation(request, 30.0, future, None)
+class _Tracked(Invocation):
+    """An invocation whose outcome the test awaits."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, n: int) -> None:
+        self.future: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
+        request = InvokeRequest(f"request-{n}", b"{}", "arn:aws:lambda:us-east-1:0:function:f")
+        super().__init__(request, 30.0, resolving(self.future), None)
+
+
+def _invocation(n: int) -> _Tracked:
+    return _Tracked(n)
 
 
 async def _ready(instance: _Instance) -> None:
@@ -139,3 +148,38 @@ async def test_answers_arrive_in_order_and_a_bounce_gives_the_invocation_back() 
     assert [o.body for o in outcomes] == [b"1", b"3"]
     assert instance.given_back == [bounced] and not bounced.future.done()
     assert state == "idle"
+
+
+async def test_an_answer_is_delivered_once_the_instance_is_ready_for_the_next() -> None:
+    async with _instance() as instance:
+        await _ready(instance)
+        handle = instance.handle
+        first = _invocation(0)
+        seen: asyncio.Future[tuple[str, int]] = asyncio.get_running_loop().create_future()
+        # A caller that places its next invocation from inside ``deliver`` (the HTTP path
+        # answering a pipelined request) finds the instance idle, its queue empty.
+        first.deliver = lambda outcome: seen.set_result((handle.state, len(handle.queue)))
+        handle.submit(first)
+        instance.answer(protocol.RESULT, {"seq": first.seq, "duration_ms": 1.0, "rss": 1000})
+        assert await asyncio.wait_for(seen, 5) == ("idle", 0)
+
+
+async def test_a_deliver_that_raises_does_not_stop_the_answers_after_it() -> None:
+    async with _instance() as instance:
+        await _ready(instance)
+        broken, after = _invocation(0), _invocation(1)
+
+        def deliver(outcome: RawOutcome) -> None:
+            raise RuntimeError("the caller's bug")
+
+        broken.deliver = deliver
+        for invocation in (broken, after):
+            instance.handle.submit(invocation)
+        # Both answers in one write: one read hands over both frames.
+        os.write(
+            instance.to_platform,
+            protocol.encode(protocol.RESULT, {"seq": broken.seq, "duration_ms": 1.0, "rss": 1})
+            + protocol.encode(protocol.RESULT, {"seq": after.seq, "duration_ms": 1.0, "rss": 1}),
+        )
+        outcome = await asyncio.wait_for(after.future, 5)
+    assert outcome.kind == "ok"

@@ -145,38 +145,35 @@ class DirectProtocol(impl.HttpToolsProtocol):
             reply = routes.too_large(_scope(cycle), found)
             self.loop.call_soon(self._write, cycle, reply)
             return
-        call = routes.start(_scope(cycle), found, body)
+        timer: asyncio.TimerHandle | None = None
+
+        def settled(outcome: RawOutcome) -> None:
+            # Never called during routes.start: ``call`` and ``timer`` are set by then.
+            self._settled(cycle, call, timer, outcome)
+
+        call = routes.start(_scope(cycle), found, body, settled)
         if call.reply is not None:
             # Not written here: inside the parser's callback, a run of pipelined requests
             # answered at once would nest one call per request.
             self.loop.call_soon(self._write, cycle, call.reply)
             return
-        assert call.pending is not None
-        timer = None
         if call.limit_s is not None:
             timer = self.loop.call_later(call.limit_s, self._timed_out, cycle, call)
 
-        def settled(outcome: asyncio.Future[RawOutcome]) -> None:
-            self._settled(cycle, call, timer, outcome)
-
-        call.pending.outcome.add_done_callback(settled)
-
     def _settled(
-        self,
-        cycle: Cycle,
-        call: Call,
-        timer: asyncio.TimerHandle | None,
-        outcome: asyncio.Future[RawOutcome],
+        self, cycle: Cycle, call: Call, timer: asyncio.TimerHandle | None, outcome: RawOutcome
     ) -> None:
+        """The invocation's outcome, as soon as it is read from the instance: the response
+        goes out now."""
         routes = self.gateway.routes
         assert call.pending is not None
         if call.reply is not None:  # API Gateway answered its timeout already
-            routes.finish_later(call.pending)(outcome)
+            routes.finish_late(call.pending, outcome)
             return
         if timer is not None:
             timer.cancel()
         try:
-            reply = routes.settle(call, outcome.result())
+            reply = routes.settle(call, outcome)
         except Exception:  # as uvicorn answers for an app that raised
             logger.exception("serving %s %s", cycle.scope["method"], cycle.scope["path"])
             reply = Reply(500, _SERVER_ERROR_BLOCK, b"Internal Server Error")

@@ -26,7 +26,7 @@ from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, 
 from skylet.invoker.invoker import InvocationResult, Invoker, Pending
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
-from skylet.pool.instance import RawOutcome
+from skylet.pool.instance import Deliver, RawOutcome, resolving
 
 #: API Gateway's payload limit for Lambda integrations, and Lambda's own for a sync request.
 MAX_BODY_BYTES = 6 * 1024 * 1024
@@ -212,21 +212,22 @@ class FunctionRoutes:
         except ConnectionResetError:
             return  # the client left before sending its body: nothing to run
         else:
-            call = self.start(scope, found, body)
+            outcome: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
+            call = self.start(scope, found, body, resolving(outcome))
             if call.reply is not None:
                 reply = call.reply
+            elif call.limit_s is None:
+                reply = self.settle(call, await outcome)
             else:
-                assert call.pending is not None
-                if call.limit_s is None:
-                    reply = self.settle(call, await call.pending.outcome)
-                else:
-                    waited = await self._within(call.pending, call.limit_s)
-                    reply = self.timed_out(call) if waited is None else self.settle(call, waited)
+                waited = await self._within(call, outcome, call.limit_s)
+                reply = self.timed_out(call) if waited is None else self.settle(call, waited)
         await _send_reply(send, reply)
 
-    def start(self, scope: Scope, found: Found, body: bytes) -> Call:
+    def start(self, scope: Scope, found: Found, body: bytes, then: Deliver) -> Call:
         """Begin a request's invocation; its :class:`Call` holds what is pending, or the
-        answer already given (throttled, unavailable). Does not wait."""
+        answer already given (throttled, unavailable), when ``then`` is never called. Does
+        not wait: the invocation's outcome goes to ``then`` (skylet.invoker.Invoker.start),
+        whose caller gives it to :meth:`settle`."""
         route = found.match.route
         kind = route.kind
         ids = _request_ids(kind)
@@ -255,7 +256,7 @@ class FunctionRoutes:
         )
         call = Call(scope, found, ids)
         try:
-            pending = self.invoker.start(route.function, body, http=http)
+            pending = self.invoker.start(route.function, body, then, http=http)
         except TooManyRequests:
             call.reply = self._reply(call, apigw.throttled(ids), None)
         except ServiceUnavailable:
@@ -303,24 +304,23 @@ class FunctionRoutes:
         self._line(call.scope, response.status, call.found.started, route.function, cold)
         return _framed(response)
 
-    async def _within(self, pending: Pending, limit_s: float) -> RawOutcome | None:
+    async def _within(
+        self, call: Call, outcome: asyncio.Future[RawOutcome], limit_s: float
+    ) -> RawOutcome | None:
         """The invocation's outcome, or None once API Gateway would have stopped waiting. The
         invocation runs on, as on AWS; its log and hooks see it when it ends."""
+        pending = call.pending
+        assert pending is not None
         try:
-            return await asyncio.wait_for(asyncio.shield(pending.outcome), limit_s)
+            return await asyncio.wait_for(asyncio.shield(outcome), limit_s)
         except TimeoutError:
-            pending.outcome.add_done_callback(self.finish_later(pending))
+            outcome.add_done_callback(lambda done: self.finish_late(pending, done.result()))
             return None
 
-    def finish_later(self, pending: Pending) -> Callable[[asyncio.Future[RawOutcome]], None]:
-        """A done-callback that records an invocation nobody waits for any more."""
-        invoker = self.invoker
-
-        def finish(outcome: asyncio.Future[RawOutcome]) -> None:
-            with contextlib.suppress(ApiError):  # a bad payload: nothing ran to record
-                invoker.finish(pending, outcome.result())
-
-        return finish
+    def finish_late(self, pending: Pending, outcome: RawOutcome) -> None:
+        """Record an invocation nobody waits for any more (API Gateway answered its timeout)."""
+        with contextlib.suppress(ApiError):  # a bad payload: nothing ran to record
+            self.invoker.finish(pending, outcome)
 
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""

@@ -23,7 +23,7 @@ from skylet.invoker import report as rep
 from skylet.invoker.admission import Load, throttle_reason
 from skylet.invoker.hooks import InvocationHook, InvocationRecord
 from skylet.observe.logs import LogBook
-from skylet.pool.instance import InvokeRequest, RawOutcome
+from skylet.pool.instance import Deliver, InvokeRequest, RawOutcome, resolving
 from skylet.pool.pool import FunctionPool
 from skylet.pool.zygote import ZygoteClient
 
@@ -52,12 +52,11 @@ class InvocationResult:
 
 
 class Pending(NamedTuple):
-    """An invocation :meth:`Invoker.start` admitted: ``outcome`` resolves when it is over."""
+    """An invocation :meth:`Invoker.start` admitted."""
 
     fn: FunctionConfig
     request_id: str
     started: float  # epoch seconds
-    outcome: asyncio.Future[RawOutcome]
 
 
 class Invoker:
@@ -138,19 +137,22 @@ class Invoker:
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
     ) -> InvocationResult:
+        outcome: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
         pending = self.start(
             name,
             payload,
+            resolving(outcome),
             qualifier=qualifier,
             client_context=client_context,
             request_id=request_id,
         )
-        return self.finish(pending, await pending.outcome)
+        return self.finish(pending, await outcome)
 
     def start(
         self,
         name: str,
         payload: bytes,
+        then: Deliver,
         *,
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
@@ -158,9 +160,11 @@ class Invoker:
         http: list[Any] | None = None,
     ) -> Pending:
         """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
-        HTTP path, which awaits ``outcome`` itself (one coroutine less per request). ``http``:
-        the request from an HTTP route (skylet.gateway.apigw.wire), ``payload`` its body; the
-        outcome then carries the response."""
+        HTTP path, which takes the outcome in ``then`` (no future, no coroutine per request;
+        when ``then`` is called: skylet.pool.instance.Invocation), then calls :meth:`finish`.
+        ``http``: the request from an HTTP route (skylet.gateway.apigw.wire), ``payload`` its
+        body; the outcome then carries the response. Raises, and never calls ``then``, when
+        the invocation is refused."""
         pool = self._pools.get(name) or self.pool(name)
         fn = pool.fn
         name = fn.name
@@ -189,8 +193,8 @@ class Invoker:
             self._unreserved_in_flight += 1
         started = time.time()
         # The slot is held until the instance is done, even if the caller stops waiting.
-        outcome = pool.submit(request, fn.timeout_s, on_done=lambda: self._done(name, reserved))
-        return Pending(fn, request_id, started, outcome)
+        pool.submit(request, fn.timeout_s, then, lambda: self._done(name, reserved))
+        return Pending(fn, request_id, started)
 
     def finish(self, pending: Pending, outcome: RawOutcome) -> InvocationResult:
         """The result of an invocation :meth:`start` began, once its outcome is known."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -25,6 +26,8 @@ from skylet.pool.channel import Channel, OutputReader
 from skylet.pool.environment import lambda_environment
 from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
 from skylet.worker import protocol
+
+logger = logging.getLogger(__name__)
 
 OutcomeKind = Literal["ok", "error", "timeout", "oom", "exited", "init_error", "bad_payload"]
 State = Literal["starting", "idle", "busy", "dead"]
@@ -69,13 +72,23 @@ class RawOutcome:
     malformed: str = ""
 
 
+#: Takes an invocation's outcome: called once per invocation (see :class:`Invocation`).
+Deliver = Callable[[RawOutcome], None]
+
+
 @dataclass(slots=True, eq=False)
 class Invocation:
-    """One invocation on its way through a pool, until its future has an outcome."""
+    """One invocation on its way through a pool, until its outcome is delivered.
+
+    ``deliver`` is called exactly once (never for an invocation given back: it is delivered
+    where it runs next). An answer read from the instance is delivered at once, once the
+    instance is ready for more, so that a caller may place its next invocation from inside
+    ``deliver``; a failure (a timeout, a crash, a retirement) is delivered on the loop's next
+    turn, after the instance is torn down. A caller that awaits wants :func:`resolving`."""
 
     request: InvokeRequest
     timeout_s: float
-    future: asyncio.Future[RawOutcome]
+    deliver: Deliver
     on_done: Callable[[], None] | None  # once the instance is done with it (not if bounced)
     cold: bool = False
     seq: int = 0  # numbers its frames on the instance it was written to
@@ -195,7 +208,7 @@ class InstanceHandle:
 
     def submit(self, invocation: Invocation) -> None:
         """Write one invocation: it runs now if the instance is free, or once those before it
-        were answered. Its future always resolves, unless it is given back to the pool."""
+        were answered. It is always delivered, unless it is given back to the pool."""
         self._seq += 1
         invocation.seq = self._seq
         request = invocation.request
@@ -280,22 +293,20 @@ class InstanceHandle:
                     outcome.headers = meta["headers"]
                 elif "malformed" in meta:
                     outcome.malformed = meta["malformed"]
-                self._settle(outcome, marked=meta.get("out", False), last=len(self.queue) == 1)
-                self._next()
+                self._answered(outcome, marked=meta.get("out", False))
         elif kind == protocol.BAD_PAYLOAD:
-            outcome = RawOutcome("bad_payload", message=meta["message"])
-            self._settle(outcome, marked=False, last=len(self.queue) == 1)
-            self._next()
+            self._answered(RawOutcome("bad_payload", message=meta["message"]), marked=False)
         elif kind == protocol.BOUNCED:
             self._give_back(self.queue.popleft())
             self._next()
 
     def _settle(
         self, outcome: RawOutcome, *, marked: bool, last: bool, final: bool = False
-    ) -> None:
-        """``queue[0]`` is over: take it off and resolve it with ``outcome``. ``last``: no
-        other invocation's output can follow in the output pipe; ``final``: the instance is
-        going away, read all its output now."""
+    ) -> Invocation:
+        """``queue[0]`` is over with ``outcome``: take it off, complete the outcome and free
+        the invocation's slot; the caller delivers it. ``last``: no other invocation's output
+        can follow in the output pipe; ``final``: the instance is going away, read all its
+        output now."""
         invocation = self.queue.popleft()
         if final and self._output is not None:
             self._output.drain()  # everything it wrote before it failed
@@ -312,9 +323,19 @@ class InstanceHandle:
         self.last_used = time.monotonic()
         if invocation.on_done is not None:
             invocation.on_done()
-        if not invocation.future.done():
-            invocation.future.set_result(outcome)
         self._on_outcome(outcome)
+        return invocation
+
+    def _answered(self, outcome: RawOutcome, *, marked: bool) -> None:
+        """The instance answered ``queue[0]``: settle it, start the next one (or go idle),
+        then deliver the answer. A ``deliver`` that raises is its caller's bug: it is logged,
+        and the frames after this one are still read."""
+        invocation = self._settle(outcome, marked=marked, last=len(self.queue) == 1)
+        self._next()
+        try:
+            invocation.deliver(outcome)
+        except Exception:
+            logger.exception("delivering the outcome of %s", invocation.request.request_id)
 
     def _next(self) -> None:
         if self.queue:
@@ -322,6 +343,11 @@ class InstanceHandle:
         elif self.state == "busy":
             self.state = "idle"
             self._on_idle(self)
+
+    def _fail(self, outcome: RawOutcome) -> None:
+        """Settle ``queue[0]`` with a failure; it is delivered on the loop's next turn."""
+        invocation = self._settle(outcome, marked=False, last=True, final=True)
+        self._loop.call_soon(invocation.deliver, outcome)
 
     # -- enforcement ------------------------------------------------------------------------------
 
@@ -385,17 +411,16 @@ class InstanceHandle:
                 answered = answered or meta.get("seq") == head_seq
 
             self._channel.drain(late)
-        self._settle(outcome, marked=False, last=True, final=True)
+        self._fail(outcome)
         if answered and self.queue:
-            message = "Runtime exited with error: signal: killed"
-            self._settle(RawOutcome("exited", message=message), marked=False, last=True, final=True)
+            self._fail(RawOutcome("exited", message="Runtime exited with error: signal: killed"))
         self._die()
 
     def _fail_all(self, outcome: RawOutcome) -> None:
         """Settle ``queue[0]`` with ``outcome``; the rest never started, and go back to the
         pool when the instance dies (``_die``, which the callers call next)."""
         if self.queue:
-            self._settle(outcome, marked=False, last=True, final=True)
+            self._fail(outcome)
 
     def _on_eof(self) -> None:
         """The instance's control pipe closed: it exited, or we closed it ourselves."""
@@ -424,8 +449,7 @@ class InstanceHandle:
         """Stop the instance (reaped, replaced by a new version, or shutting down); whatever it
         still holds fails, as when a Lambda environment is shut down under it."""
         while self.queue:
-            message = "Runtime exited without providing a reason"
-            self._settle(RawOutcome("exited", message=message), marked=False, last=True, final=True)
+            self._fail(RawOutcome("exited", message="Runtime exited without providing a reason"))
         self._die()
 
     def _die(self) -> None:
@@ -459,9 +483,19 @@ class InstanceHandle:
 
 
 def refuse(invocation: Invocation) -> None:
-    """Fail an invocation that did not run and has nowhere else to run."""
-    if not invocation.future.done():
-        message = "Runtime exited without providing a reason"
-        invocation.future.set_result(RawOutcome("exited", message=message))
+    """Fail an invocation that did not run and has nowhere else to run (delivered on the loop's
+    next turn, as every failure is)."""
+    outcome = RawOutcome("exited", message="Runtime exited without providing a reason")
+    asyncio.get_running_loop().call_soon(invocation.deliver, outcome)
     if invocation.on_done is not None:
         invocation.on_done()
+
+
+def resolving(future: asyncio.Future[RawOutcome]) -> Deliver:
+    """A ``deliver`` that resolves ``future``, unless whoever awaited it gave up (cancelled)."""
+
+    def deliver(outcome: RawOutcome) -> None:
+        if not future.done():
+            future.set_result(outcome)
+
+    return deliver

@@ -14,7 +14,14 @@ from collections.abc import Callable
 
 from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.pool import autoscaler
-from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome, refuse
+from skylet.pool.instance import (
+    Deliver,
+    InstanceHandle,
+    Invocation,
+    InvokeRequest,
+    RawOutcome,
+    refuse,
+)
 from skylet.pool.zygote import ZygoteClient
 
 #: Instances that may run at once without one waiting for a CPU.
@@ -54,16 +61,19 @@ class FunctionPool:
         await asyncio.gather(*(i.wait_ready() for i in list(self._all)))
 
     def submit(
-        self, request: InvokeRequest, timeout_s: float, on_done: Callable[[], None] | None = None
-    ) -> asyncio.Future[RawOutcome]:
-        """Run one invocation; the future always resolves (never raises) with its outcome.
+        self,
+        request: InvokeRequest,
+        timeout_s: float,
+        deliver: Deliver,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        """Run one invocation; ``deliver`` is always called once with its outcome (see
+        skylet.pool.instance.Invocation for when).
 
         ``on_done`` runs once an instance has finished with the invocation, even if whoever
-        awaited the future stopped waiting (the caller's slot accounting relies on it).
+        awaits the outcome stopped waiting (the caller's slot accounting relies on it).
         """
-        future: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
-        self._place(Invocation(request, timeout_s, future, on_done))
-        return future
+        self._place(Invocation(request, timeout_s, deliver, on_done))
 
     def _place(self, invocation: Invocation) -> None:
         busy = self._busy
