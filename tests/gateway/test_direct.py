@@ -23,6 +23,9 @@ from skylet.gateway.direct import _closes, _sendable
         ("x-a: b\rx-c: d\r\n", False),
         ("x-a: b\x00\r\n", False),
         ("x-a: b\x1b\r\n", False),
+        (": b\r\n", False),
+        ("x a: b\r\n", False),
+        ("x-a\r\n", False),
     ],
     ids=[
         "no_headers",
@@ -35,6 +38,9 @@ from skylet.gateway.direct import _closes, _sendable
         "a_bare_carriage_return",
         "a_nul",
         "an_escape",
+        "a_line_without_a_name",
+        "a_name_that_is_not_a_token",
+        "a_line_without_a_colon",
     ],
 )
 def test_only_whole_header_lines_are_written(block: str, sendable: bool) -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 import re
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 from uvicorn.protocols.http import httptools_impl as impl
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
@@ -34,9 +36,9 @@ from skylet.pool.instance import RawOutcome
 logger = logging.getLogger(__name__)
 
 Cycle = impl.RequestResponseCycle
-#: Control characters a header block may not hold (tab may be in a value; CR and LF only end
-#: lines: see _sendable).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A header block as the instance frames one: whole ``token: value`` lines, each ending in CRLF,
+#: no other control character than a tab in a value (see _sendable).
+_LINES = re.compile(r"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -207,8 +209,9 @@ class DirectProtocol(impl.HttpToolsProtocol):
             body = b""
         end = b"\r\n" if keep_alive or closes else b"connection: close\r\n\r\n"
         self.transport.write(b"".join((status_line, self._default_headers(), head, end, body)))
+        # uvicorn also sets the cycle's message_event here, for an ASGI task that awaits a
+        # disconnect; a request served directly has none.
         cycle.response_started = cycle.response_complete = True
-        cycle.message_event.set()
         if not keep_alive:
             self.transport.close()
         cycle.on_response()
@@ -225,20 +228,10 @@ class DirectProtocol(impl.HttpToolsProtocol):
 
 def _sendable(block: str) -> bool:
     """Whether a header block is whole ``name: value`` lines that cannot end the response's
-    head early: each ends in CRLF, there is no other CR or LF, no empty line and no other
-    control character. A well-behaved instance frames nothing else; this keeps a forged block
-    from splitting the response."""
-    if not block:
-        return True
-    lines = block.count("\n")
-    return (
-        block.endswith("\r\n")
-        and block.count("\r") == lines
-        and block.count("\r\n") == lines
-        and "\r\n\r\n" not in block
-        and not block.startswith("\r\n")
-        and _CONTROL.search(block) is None
-    )
+    head early: a token, a colon, a value without CR, LF or another control character (a tab
+    is allowed), CRLF; no empty line. A well-behaved instance frames nothing else; this keeps
+    a forged block from splitting the response."""
+    return _LINES.fullmatch(block) is not None
 
 
 def _closes(block: str) -> bool:
@@ -249,8 +242,8 @@ def _closes(block: str) -> bool:
     )
 
 
-def _scope(cycle: Cycle) -> Scope:
-    return cast(Scope, cycle.scope)  # uvicorn's TypedDict: the same mapping
+#: A cycle's scope: uvicorn's TypedDict, the same mapping as the gateway's Scope.
+_scope: Callable[[Cycle], Scope] = operator.attrgetter("scope")
 
 
 _SERVER_ERROR_BLOCK = "content-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\n"
