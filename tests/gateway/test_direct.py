@@ -26,6 +26,8 @@ from skylet.gateway.direct import _closes, _sendable
         (": b\r\n", False),
         ("x a: b\r\n", False),
         ("x-a\r\n", False),
+        ("content-length: 2\r\nTransfer-Encoding: chunked\r\n", False),
+        ("x-transfer-encoding: chunked\r\n", True),
     ],
     ids=[
         "no_headers",
@@ -41,6 +43,8 @@ from skylet.gateway.direct import _closes, _sendable
         "a_line_without_a_name",
         "a_name_that_is_not_a_token",
         "a_line_without_a_colon",
+        "a_transfer_encoding_beside_the_length",
+        "a_header_named_like_it",
     ],
 )
 def test_only_whole_header_lines_are_written(block: str, sendable: bool) -> None:

@@ -587,15 +587,21 @@ NO_BODY = frozenset({204, 304})
 
 def header_block(status: int, headers: Iterable[tuple[str, str]], body: bytes) -> tuple[str, bytes]:
     """A response's header lines as HTTP/1.1 writes them (``name: value\r\n`` each) and the
-    body to send: Content-Length first (a function's own is dropped: it could only disagree);
-    a 204 or 304 has neither body nor Content-Length (a body there would be read as the start
-    of the connection's next response). Checks nothing: the instance does (http_trigger)."""
+    body to send: Content-Length first; a function's own Content-Length or Transfer-Encoding
+    is dropped (the body is sent whole, with its length: either could only disagree, and a
+    client reading both would take the body as chunked); a 204 or 304 has neither body nor
+    Content-Length (a body there would be read as the start of the connection's next
+    response). Checks nothing: the instance does (http_trigger)."""
     if status in NO_BODY:
         parts, body = [], b""
     else:
         parts = [f"content-length: {len(body)}\r\n"]
-    parts.extend(f"{n}: {v}\r\n" for n, v in headers if n.lower() != "content-length")
+    parts.extend(f"{n}: {v}\r\n" for n, v in headers if n.lower() not in _FRAMING)
     return "".join(parts), body
+
+
+#: The headers that frame a body: the platform's own to set.
+_FRAMING = frozenset(("content-length", "transfer-encoding"))
 
 
 def header_pairs(block: str) -> list[tuple[str, str]]:

@@ -37,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 Cycle = impl.RequestResponseCycle
 #: A header block as the instance frames one: whole ``token: value`` lines, each ending in CRLF,
-#: no other control character than a tab in a value (see _sendable).
-_LINES = re.compile(r"(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
+#: no other control character than a tab in a value, no Transfer-Encoding (see _sendable).
+_LINES = re.compile(
+    r"(?:(?!(?i:transfer-encoding):)[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*"
+)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -229,8 +231,9 @@ class DirectProtocol(impl.HttpToolsProtocol):
 def _sendable(block: str) -> bool:
     """Whether a header block is whole ``name: value`` lines that cannot end the response's
     head early: a token, a colon, a value without CR, LF or another control character (a tab
-    is allowed), CRLF; no empty line. A well-behaved instance frames nothing else; this keeps
-    a forged block from splitting the response."""
+    is allowed), CRLF; no empty line, and no Transfer-Encoding beside the Content-Length. A
+    well-behaved instance frames nothing else; this keeps a forged block from splitting the
+    response or changing how its body is read."""
     return _LINES.fullmatch(block) is not None
 
 
