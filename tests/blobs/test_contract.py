@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from botocore.config import Config
 from skylet.blobs.base import BlobStore, ByteRange, S3Error
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
-from tests.e2e.conftest import FUNCTIONS, Server, start_server, stop_server
+from tests.e2e.conftest import Server, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.anyio
 
@@ -32,9 +31,8 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
             os.environ.get("SKYLET_TEST_S3_SECRET", "test"),
         )
         return
-    directory = tmp_path_factory.mktemp("s3server") / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text("service: s3server\nfunctions: {}\n")
+    manifest = "service: s3server\nfunctions: {}\n"
+    directory = project_dir(tmp_path_factory.mktemp("s3server"), manifest)
     server: Server = start_server(directory, "--no-reload")
     yield server.url, "test", "test"
     stop_server(server)
@@ -179,9 +177,7 @@ def test_skylet_up_can_keep_its_objects_in_another_s3_server(
     s3_endpoint: tuple[str, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     endpoint, key, secret = s3_endpoint
-    directory = tmp_path / "node"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text("service: node\nfunctions: {}\n")
+    directory = project_dir(tmp_path, "service: node\nfunctions: {}\n")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)  # what `skylet up --blobs` signs with
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     node = start_server(directory, "--no-reload", "--blobs", endpoint)

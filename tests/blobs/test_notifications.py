@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from tests.e2e.conftest import FUNCTIONS, Server, start_server, stop_server
+from tests.e2e.conftest import Server, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -52,10 +51,7 @@ functions:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    directory = tmp_path / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text(MANIFEST)
-    return directory
+    return project_dir(tmp_path, MANIFEST)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from skylet.blobs import sigv4
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.conftest import Server, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -33,13 +33,7 @@ functions:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import shutil
-
-    from tests.e2e.conftest import FUNCTIONS
-
-    directory = tmp_path_factory.mktemp("blobs") / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text(MANIFEST)
+    directory = project_dir(tmp_path_factory.mktemp("blobs"), MANIFEST)
     running = start_server(directory, "--no-reload", "--public-bucket", "open-bucket")
     yield running
     stop_server(running)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from skylet.storage import Storage, StorageError
-from tests.e2e.conftest import FUNCTIONS, Server, cli, start_server, stop_server
+from tests.e2e.conftest import Server, cli, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -29,9 +28,7 @@ functions:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = tmp_path_factory.mktemp("sdk") / "project"
-    shutil.copytree(FUNCTIONS, directory)
-    (directory / "skylet.yaml").write_text(MANIFEST)
+    directory = project_dir(tmp_path_factory.mktemp("sdk"), MANIFEST)
     running = start_server(directory, "--no-reload")
     yield running
     stop_server(running)
