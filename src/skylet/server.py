@@ -249,7 +249,13 @@ class Platform:
     def _route(self, manifest: Manifest, table: RouteTable | None = None) -> None:
         if table is None:
             table = self._routes(manifest)
-        self.gateway.routes.update(table, service=manifest.service, stage=manifest.stage)
+        binary = manifest.binary_media_types
+        self.gateway.routes.update(
+            table,
+            service=manifest.service,
+            stage=manifest.stage,
+            binary_media_types=None if binary is None else list(binary),
+        )
 
     def watched_dirs(self) -> set[Path]:
         """Where a change may change a function: the manifest's directory and the code's."""

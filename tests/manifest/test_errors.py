@@ -775,7 +775,7 @@ SKYLET_CASES = [
         "serverless provider section",
         "service: svc\nprovider: {name: aws}\n",
         "skylet.yaml:2: provider: ",
-        "unknown key 'provider' (allowed: custom, defaults, functions",
+        "unknown key 'provider' (allowed: binary_media_types, custom, defaults",
     ),
     case("missing service", "functions: {}\n", "skylet.yaml:1: service: ", "is required"),
     case(

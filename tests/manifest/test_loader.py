@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -194,3 +195,42 @@ def test_the_skylet_yaml_example_in_the_docs_loads(tmp_path: Path) -> None:
     assert manifest.functions["api"].code_dir == tmp_path / "src"
     assert manifest.functions["on_order"].environment["TABLE_NAME"] == "orders-prod"
     assert [e.kind for e in manifest.functions["api"].events] == ["http_api", "http"]
+
+
+def test_a_rest_apis_binary_media_types_come_from_either_format(
+    write: Callable[..., Path],
+) -> None:
+    serverless = write(
+        """
+        service: s
+        provider:
+          name: aws
+          apiGateway:
+            binaryMediaTypes: ["image/*", "application/octet-stream", "*/*"]
+        """
+    )
+    assert load_manifest(serverless).binary_media_types == (
+        "image/*",
+        "application/octet-stream",
+        "*/*",
+    )
+    own = write("service: s\nbinary_media_types: [image/png]\n", name="skylet.yaml")
+    assert load_manifest(own).binary_media_types == ("image/png",)
+    # Not configured: skylet's defaults (docs/http.md), not API Gateway's empty list.
+    assert load_manifest(write("service: s\n", name="skylet.yaml")).binary_media_types is None
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("[png]", "binary_media_types[0]: 'png' does not have the expected form"),
+        ("image/png", "binary_media_types: 'image/png' is not a list"),
+    ],
+    ids=["not_a_media_type", "not_a_list"],
+)
+def test_binary_media_types_that_are_not_media_types_are_errors(
+    write: Callable[..., Path], value: str, fragment: str
+) -> None:
+    path = write(f"service: s\nbinary_media_types: {value}\n", name="skylet.yaml")
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_manifest(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import decimal
 import json
 from typing import Any
@@ -14,24 +15,30 @@ from skylet.worker import http_trigger
 from skylet.worker.instance import _to_json
 
 
-def trigger(kind: str = "http_api", prefix: str = "") -> list[Any]:
+def trigger(
+    kind: str = "http_api", prefix: str = "", binary_media_types: list[str] | None = None
+) -> list[Any]:
     rest = kind == "rest"
     return [
         *(kind, "GET /a/{id}", "/a/{id}", {"id": "x%20y"}, prefix),
         *("0" * 12, "eu-west-1", "abcde12345", "dev" if rest else "$default"),
-        *("Hx1y2z3AbCdEfGg=", "JKJaXmPLvHcESHA=" if rest else ""),
+        *("Hx1y2z3AbCdEfGg=", "JKJaXmPLvHcESHA=" if rest else "", binary_media_types),
     ]
 
 
 def sent(
-    headers: list[tuple[str, str]], server: tuple[str, int] | None, kind: str = "http_api"
+    headers: list[tuple[str, str]],
+    server: tuple[str, int] | None,
+    kind: str = "http_api",
+    binary_media_types: list[str] | None = None,
+    body: bytes = b"body",
 ) -> apigw.Wire:
     """A wire list as the gateway builds it, through JSON as it crosses the pipe."""
     items = apigw.wire(
         "GET", "/a/x%20y", "/a/x y", "q=1", headers, "203.0.113.9", server, 1.5, "1.1", "http",
-        trigger(kind),
+        trigger(kind, binary_media_types=binary_media_types),
     )  # fmt: skip
-    return apigw.from_wire(fastjson.loads(fastjson.dumps(items)), b"body")
+    return apigw.from_wire(fastjson.loads(fastjson.dumps(items)), body)
 
 
 def test_the_wire_carries_the_request_and_the_instance_derives_host_and_port() -> None:
@@ -132,8 +139,81 @@ def test_a_status_that_cannot_end_a_response_makes_the_result_malformed(status: 
 def test_a_function_route_strips_its_prefix_and_lowers_header_names() -> None:
     items = apigw.wire(
         "GET", "/cf/a", "/cf/a", "", [("X-Up", "1")], None, None, 0.0, "1.1", "http",
-        ["function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf", "", "", "", "", "", ""],
+        ["function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf", "", "", "", "", "", "", None],
     )  # fmt: skip
     envelope = http_trigger.envelope_request(apigw.from_wire(items, b""))
     assert (envelope.path, envelope.raw_path, envelope.headers) == ("/a", "/a", (("x-up", "1"),))
     assert (envelope.remote_addr, envelope.host) == ("127.0.0.1", "localhost")
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("configured", "content_type", "encoded"),
+    [
+        (None, "image/png", True),
+        (None, "application/octet-stream", True),
+        (None, "application/vnd.custom", False),
+        (["application/vnd.custom"], "application/vnd.custom; v=1", True),
+        (["image/*"], "image/png", True),
+        (["image/*"], "application/octet-stream", False),
+        (["*/*"], "text/plain", True),
+        ([], "image/png", False),
+    ],
+    ids=[
+        "skylet_defaults_an_image",
+        "skylet_defaults_octet_stream",
+        "skylet_defaults_another_type",
+        "a_configured_type_parameters_ignored",
+        "a_configured_wildcard_subtype",
+        "a_type_the_configuration_leaves_out",
+        "everything_binary",
+        "nothing_binary",
+    ],
+)
+def test_a_rest_api_base64_encodes_the_bodies_its_binary_media_types_name(
+    configured: list[str] | None, content_type: str, encoded: bool
+) -> None:
+    body = b"plain text"
+    wire = sent([("content-type", content_type)], None, "rest", configured, body)
+    event = http_trigger.lambda_event(wire)
+    assert event["isBase64Encoded"] is encoded
+    assert event["body"] == (base64.b64encode(body).decode() if encoded else body.decode())
+
+
+@pytest.mark.parametrize(
+    ("configured", "accept", "binary"),
+    [
+        (None, None, True),
+        (["image/png"], "image/png", True),
+        (["image/png"], "text/html, image/png", False),
+        (["image/png"], "*/*", False),
+        (["image/png"], None, False),
+        (["*/*"], "text/html", True),
+        (["*/*"], None, True),
+    ],
+    ids=[
+        "skylet_defaults_always_decode",
+        "the_accepted_type_is_binary",
+        "only_the_first_accepted_type_counts",
+        "accept_anything_is_not_a_binary_type",
+        "no_accept",
+        "everything_binary",
+        "everything_binary_without_accept",
+    ],
+)
+def test_a_rest_api_decodes_a_base64_result_when_the_first_accepted_type_is_binary(
+    configured: list[str] | None, accept: str | None, binary: bool
+) -> None:
+    headers = [("accept", accept)] if accept is not None else []
+    wire = sent(headers, None, "rest", configured)
+    result = {
+        "statusCode": 200,
+        "headers": {"Content-Type": "image/png"},
+        "body": base64.b64encode(PNG).decode(),
+        "isBase64Encoded": True,
+    }
+    status, _, body = http_trigger.lambda_answer(wire, result, _to_json)
+    assert status == 200
+    assert body == (PNG if binary else base64.b64encode(PNG))

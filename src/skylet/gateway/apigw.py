@@ -27,7 +27,8 @@ from skylet.ids import new_request_id
 #: Content types an HTTP API passes as text (with ``text/*``); every other body, and a body
 #: without a content type, arrives base64-encoded.
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
-#: Content types a REST API (with skylet's default binary media types) passes base64-encoded.
+#: Content types a REST API passes base64-encoded when its binaryMediaTypes are not configured
+#: (skylet's defaults; API Gateway's own default is none).
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
 _BINARY_TYPES = (
     "application/octet-stream",
@@ -150,6 +151,8 @@ class Trigger(NamedTuple):
     stage: str
     request_id: str  # API Gateway's (REST: a UUID; HTTP API: 16 characters)
     extended_id: str = ""  # REST only
+    #: REST only: the API's binaryMediaTypes as configured, or None for skylet's defaults.
+    binary_media_types: list[str] | None = None
 
     def api(self) -> Api:
         return _api(self.account_id, self.region, self.api_id, self.stage)
@@ -319,7 +322,11 @@ def v1_event(request: HttpRequest, trigger: Trigger) -> dict[str, Any]:
     identity["userAgent"] = request.header("user-agent")
     media = _media_type(request)
     if request.body:
-        binary = media.startswith(_BINARY_PREFIXES) or media in _BINARY_TYPES
+        configured = trigger.binary_media_types
+        if configured is None:
+            binary = media.startswith(_BINARY_PREFIXES) or media in _BINARY_TYPES
+        else:
+            binary = is_binary_media_type(media, configured)
         body: str | None
         body, encoded = _body(request, binary)
     else:
@@ -522,14 +529,41 @@ def v1_response(payload: bytes) -> HttpResponse:
     return v1_result(_parse(payload))
 
 
-def v1_result(result: Any) -> HttpResponse:
-    """:func:`v1_response` for a result already parsed (or :func:`as_parsed`)."""
+def v1_result(result: Any, *, binary: bool = True) -> HttpResponse:
+    """:func:`v1_response` for a result already parsed (or :func:`as_parsed`). ``binary``:
+    whether the API returns binary media to this request (:func:`returns_binary`); when it
+    does not, a base64 body (``isBase64Encoded``) is sent as the base64 text it is."""
     if not isinstance(result, dict):
         raise MalformedResponse("the result is not an object")
     unknown = sorted(set(result) - _REST_RESULT_KEYS)
     if unknown:
         raise MalformedResponse(f"unknown keys in the result: {', '.join(unknown)}")
+    if not binary and result.get("isBase64Encoded") is True:
+        result = {**result, "isBase64Encoded": False}
     return _structured(result, v2=False)
+
+
+def is_binary_media_type(media_type: str, binary_media_types: Iterable[str]) -> bool:
+    """Whether ``media_type`` (lower-case, without parameters) is one of a REST API's binary
+    media types, where ``*`` stands for any type or subtype (``image/*``, ``*/*``)."""
+    kind, _, subtype = media_type.partition("/")
+    for pattern in binary_media_types:
+        want_kind, _, want_subtype = pattern.lower().partition("/")
+        if want_kind in ("*", kind) and want_subtype in ("*", subtype):
+            return True
+    return False
+
+
+def returns_binary(request: HttpRequest, trigger: Trigger) -> bool:
+    """Whether a REST API returns a base64 result body as binary: always with skylet's default
+    binary media types; with configured ones, when the first type of the request's ``Accept``
+    is one of them, as API Gateway decides (``*/*`` configured: always)."""
+    configured = trigger.binary_media_types
+    if configured is None:
+        return True
+    accept = request.header("accept") or ""
+    first = accept.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return is_binary_media_type(first, configured)
 
 
 def v2_response(payload: bytes) -> HttpResponse:

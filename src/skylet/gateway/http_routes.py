@@ -142,9 +142,17 @@ class FunctionRoutes:
         self.table = RouteTable()
         self.update(self.table, service="skylet", stage="dev")
 
-    def update(self, table: RouteTable, *, service: str, stage: str) -> None:
+    def update(
+        self,
+        table: RouteTable,
+        *,
+        service: str,
+        stage: str,
+        binary_media_types: list[str] | None = None,
+    ) -> None:
         """Serve ``table`` from now on (a reload swaps it whole). ``service`` names the API
-        (its id), ``stage`` is a REST API's stage; an HTTP API serves ``$default``."""
+        (its id), ``stage`` is a REST API's stage; an HTTP API serves ``$default``.
+        ``binary_media_types``: the REST API's, None for skylet's defaults (docs/http.md)."""
         self.table = table
         #: A REST API's URL on AWS starts with its stage (``/dev/users/1``): served too.
         self._stage_prefix = f"/{stage}/"
@@ -155,6 +163,12 @@ class FunctionRoutes:
             "rest": (*api, stage),
             "http_api": (*api, "$default"),
             "function": (*api, "$default"),
+        }
+        #: The last field of a request's trigger, per route kind.
+        self._binary_media_types: dict[Kind, list[str] | None] = {
+            "rest": binary_media_types,
+            "http_api": None,
+            "function": None,
         }
 
     def route(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
@@ -252,6 +266,7 @@ class FunctionRoutes:
                 *self._api_trigger[kind],
                 ids.request_id,
                 ids.extended_id,
+                self._binary_media_types[kind],
             ],
         )
         call = Call(scope, found, ids)

@@ -136,6 +136,12 @@ class FunctionSpec(Frozen):
         return self.handler.rpartition(".")[2]
 
 
+#: A media type, either half of which may be ``*``, as API Gateway's binaryMediaTypes hold.
+MediaTypePattern = Annotated[
+    str, Field(pattern=r"^(\*|[A-Za-z0-9!#$&^_.+-]+)/(\*|[A-Za-z0-9!#$&^_.+-]+)$")
+]
+
+
 class Manifest(Frozen):
     """A loaded manifest. ``source`` is the file, ``root`` its directory."""
 
@@ -161,6 +167,12 @@ class Manifest(Frozen):
     outputs: DataMap = Field(default_factory=dict)
     iam: DataMap = Field(default_factory=dict)
     """provider.iam (serverless.yml) or iam (skylet.yaml), kept for permissions."""
+    binary_media_types: Annotated[
+        tuple[MediaTypePattern, ...] | None,
+        Allowed("a list of media types such as image/png, image/* or */*"),
+    ] = None
+    """The REST API's binaryMediaTypes: provider.apiGateway.binaryMediaTypes (serverless.yml) or
+    binary_media_types (skylet.yaml). None: skylet's defaults (docs/http.md)."""
 
     def function(self, name: str) -> FunctionSpec:
         """The function with manifest key or deployed name ``name``; KeyError if none."""

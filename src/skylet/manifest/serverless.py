@@ -111,6 +111,7 @@ def from_serverless(
         "service": _service(data, source),
         "stage": _setting(provider, "stage", cli_stage, "dev"),
         "region": _setting(provider, "region", cli_region, "us-east-1"),
+        "binary_media_types": _binary_media_types(provider, source),
     }
     resources, outputs = _resources(data.get("resources"), source)
     reader = _FunctionReader(
@@ -136,6 +137,12 @@ def from_serverless(
         resources=resources,
         extra=extra,
     )
+
+
+def _binary_media_types(provider: Mapping[str, Any], source: Source) -> tuple[Any, KeyPath]:
+    """provider.apiGateway.binaryMediaTypes (the REST API's), with its key path."""
+    api = as_mapping(provider.get("apiGateway"), ("provider", "apiGateway"), source)
+    return api.get("binaryMediaTypes"), ("provider", "apiGateway", "binaryMediaTypes")
 
 
 def _service(data: Mapping[str, Any], source: Source) -> tuple[Any, KeyPath]:

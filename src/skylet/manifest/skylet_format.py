@@ -30,6 +30,7 @@ TOP_LEVEL_KEYS = (
     "service",
     "stage",
     "region",
+    "binary_media_types",
     "defaults",
     "functions",
     "resources",
@@ -84,6 +85,7 @@ def from_skylet(
         "service": (data.get("service"), ("service",)),
         "stage": (cli_stage or data.get("stage", "dev"), ("stage",)),
         "region": (cli_region or data.get("region", "us-east-1"), ("region",)),
+        "binary_media_types": (data.get("binary_media_types"), ("binary_media_types",)),
     }
     defaults = check_keys(
         as_mapping(data.get("defaults"), ("defaults",), source),

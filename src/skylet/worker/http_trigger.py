@@ -45,7 +45,7 @@ def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> Fra
     parsed = apigw.as_parsed(result, to_json)
     try:
         if trigger.kind == "rest":
-            response = apigw.v1_result(parsed)
+            response = apigw.v1_result(parsed, binary=apigw.returns_binary(wire.request, trigger))
         else:
             response = apigw.v2_result(parsed, lambda: to_json(result).encode())
     except UnicodeEncodeError as error:  # a body with a lone surrogate
