@@ -249,12 +249,11 @@ class Platform:
     def _route(self, manifest: Manifest, table: RouteTable | None = None) -> None:
         if table is None:
             table = self._routes(manifest)
-        binary = manifest.binary_media_types
         self.gateway.routes.update(
             table,
             service=manifest.service,
             stage=manifest.stage,
-            binary_media_types=None if binary is None else list(binary),
+            binary_media_types=manifest.binary_media_types,
         )
 
     def watched_dirs(self) -> set[Path]:

@@ -53,6 +53,7 @@ def trigger(route: Route, req: HttpRequest, ids: RequestIds, stage: str) -> apig
         API.region,
         API.api_id,
         stage,
+        None,
         ids.request_id,
         ids.extended_id,
     )

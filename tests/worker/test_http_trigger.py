@@ -21,8 +21,8 @@ def trigger(
     rest = kind == "rest"
     return [
         *(kind, "GET /a/{id}", "/a/{id}", {"id": "x%20y"}, prefix),
-        *("0" * 12, "eu-west-1", "abcde12345", "dev" if rest else "$default"),
-        *("Hx1y2z3AbCdEfGg=", "JKJaXmPLvHcESHA=" if rest else "", binary_media_types),
+        *("0" * 12, "eu-west-1", "abcde12345", "dev" if rest else "$default", binary_media_types),
+        *("Hx1y2z3AbCdEfGg=", "JKJaXmPLvHcESHA=" if rest else ""),
     ]
 
 
@@ -139,7 +139,7 @@ def test_a_status_that_cannot_end_a_response_makes_the_result_malformed(status: 
 def test_a_function_route_strips_its_prefix_and_lowers_header_names() -> None:
     items = apigw.wire(
         "GET", "/cf/a", "/cf/a", "", [("X-Up", "1")], None, None, 0.0, "1.1", "http",
-        ["function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf", "", "", "", "", "", "", None],
+        ["function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf", "", "", "", "", None, "", ""],
     )  # fmt: skip
     envelope = http_trigger.envelope_request(apigw.from_wire(items, b""))
     assert (envelope.path, envelope.raw_path, envelope.headers) == ("/a", "/a", (("x-up", "1"),))

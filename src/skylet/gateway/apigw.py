@@ -16,7 +16,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
@@ -27,10 +27,13 @@ from skylet.ids import new_request_id
 #: Content types an HTTP API passes as text (with ``text/*``); every other body, and a body
 #: without a content type, arrives base64-encoded.
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript")
-#: Content types a REST API passes base64-encoded when its binaryMediaTypes are not configured
-#: (skylet's defaults; API Gateway's own default is none).
-_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
-_BINARY_TYPES = (
+#: The binary media types of a REST API that configures none (skylet's defaults; API Gateway's
+#: own default is none).
+_DEFAULT_BINARY_MEDIA_TYPES = (
+    "image/*",
+    "audio/*",
+    "video/*",
+    "font/*",
     "application/octet-stream",
     "application/pdf",
     "application/zip",
@@ -149,10 +152,10 @@ class Trigger(NamedTuple):
     region: str
     api_id: str
     stage: str
+    #: REST only: the API's binaryMediaTypes as configured, or None for skylet's defaults.
+    binary_media_types: Sequence[str] | None
     request_id: str  # API Gateway's (REST: a UUID; HTTP API: 16 characters)
     extended_id: str = ""  # REST only
-    #: REST only: the API's binaryMediaTypes as configured, or None for skylet's defaults.
-    binary_media_types: list[str] | None = None
 
     def api(self) -> Api:
         return _api(self.account_id, self.region, self.api_id, self.stage)
@@ -188,9 +191,10 @@ def trace_id(epoch: float) -> str:
     return f"Root=1-{int(epoch):08x}-{random.randbytes(12).hex()}"
 
 
-def _media_type(request: HttpRequest) -> str:
-    value = request.header("content-type") or ""
-    return value.split(";", 1)[0].strip().lower()
+def _media_type(value: str | None) -> str:
+    """A media type as a header gives it (Content-Type, or one of Accept's), lower-case and
+    without parameters; "" for none."""
+    return (value or "").split(";", 1)[0].strip().lower()
 
 
 def _is_text_for_http_api(media_type: str) -> bool:
@@ -261,7 +265,8 @@ def v2_event(request: HttpRequest, trigger: Trigger) -> dict[str, Any]:
         params = trigger.raw_path_parameters
         event["pathParameters"] = {name: unquote(value) for name, value in params.items()}
     if request.body:
-        body, encoded = _body(request, not _is_text_for_http_api(_media_type(request)))
+        media = _media_type(request.header("content-type"))
+        body, encoded = _body(request, not _is_text_for_http_api(media))
         event["body"] = body
     else:
         encoded = False
@@ -320,13 +325,12 @@ def v1_event(request: HttpRequest, trigger: Trigger) -> dict[str, Any]:
     )
     identity["sourceIp"] = request.source_ip
     identity["userAgent"] = request.header("user-agent")
-    media = _media_type(request)
+    media = _media_type(request.header("content-type"))
     if request.body:
         configured = trigger.binary_media_types
-        if configured is None:
-            binary = media.startswith(_BINARY_PREFIXES) or media in _BINARY_TYPES
-        else:
-            binary = is_binary_media_type(media, configured)
+        binary = is_binary_media_type(
+            media, _DEFAULT_BINARY_MEDIA_TYPES if configured is None else configured
+        )
         body: str | None
         body, encoded = _body(request, binary)
     else:
@@ -561,9 +565,8 @@ def returns_binary(request: HttpRequest, trigger: Trigger) -> bool:
     configured = trigger.binary_media_types
     if configured is None:
         return True
-    accept = request.header("accept") or ""
-    first = accept.split(",", 1)[0].split(";", 1)[0].strip().lower()
-    return is_binary_media_type(first, configured)
+    first = (request.header("accept") or "").split(",", 1)[0]
+    return is_binary_media_type(_media_type(first), configured)
 
 
 def v2_response(payload: bytes) -> HttpResponse:

@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
-from typing import NamedTuple
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
@@ -148,7 +148,7 @@ class FunctionRoutes:
         *,
         service: str,
         stage: str,
-        binary_media_types: list[str] | None = None,
+        binary_media_types: Sequence[str] | None = None,
     ) -> None:
         """Serve ``table`` from now on (a reload swaps it whole). ``service`` names the API
         (its id), ``stage`` is a REST API's stage; an HTTP API serves ``$default``.
@@ -158,17 +158,12 @@ class FunctionRoutes:
         self._stage_prefix = f"/{stage}/"
         settings = self.invoker.settings
         api = (settings.account_id, settings.region, api_id(service))
-        #: The API's part of a request's trigger (skylet.gateway.apigw.Trigger), per route kind.
-        self._api_trigger: dict[Kind, tuple[str, ...]] = {
-            "rest": (*api, stage),
-            "http_api": (*api, "$default"),
-            "function": (*api, "$default"),
-        }
-        #: The last field of a request's trigger, per route kind.
-        self._binary_media_types: dict[Kind, list[str] | None] = {
-            "rest": binary_media_types,
-            "http_api": None,
-            "function": None,
+        #: The API's part of a request's trigger (skylet.gateway.apigw.Trigger), per route kind:
+        #: account, region, API id, stage and (a REST API's) binary media types.
+        self._api_trigger: dict[Kind, tuple[Any, ...]] = {
+            "rest": (*api, stage, binary_media_types),
+            "http_api": (*api, "$default", None),
+            "function": (*api, "$default", None),
         }
 
     def route(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
@@ -266,7 +261,6 @@ class FunctionRoutes:
                 *self._api_trigger[kind],
                 ids.request_id,
                 ids.extended_id,
-                self._binary_media_types[kind],
             ],
         )
         call = Call(scope, found, ids)
