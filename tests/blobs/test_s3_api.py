@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from skylet.blobs import sigv4
-from tests.e2e.conftest import Server, project_dir, start_server, stop_server
+from tests.e2e.conftest import Server, module_server
 
 pytestmark = pytest.mark.e2e
 
@@ -31,12 +31,7 @@ functions:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = project_dir(tmp_path_factory.mktemp("blobs"), MANIFEST)
-    running = start_server(directory, "--no-reload", "--public-bucket", "open-bucket")
-    yield running
-    stop_server(running)
+server = module_server("blobs", MANIFEST, "--public-bucket", "open-bucket")
 
 
 def client(server: Server, secret: str = "test", key: str = "test") -> Any:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from skylet.storage import Storage, StorageError
-from tests.e2e.conftest import Server, cli, project_dir, start_server, stop_server
+from tests.e2e.conftest import Server, cli, module_server
 
 pytestmark = pytest.mark.e2e
 
@@ -26,12 +25,7 @@ functions:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = project_dir(tmp_path_factory.mktemp("sdk"), MANIFEST)
-    running = start_server(directory, "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("sdk", MANIFEST)
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ which base64 results go back as binary (by the first type the client accepts).""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, project_dir, start_server, stop_server
+from tests.e2e.conftest import Server, module_server
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +27,7 @@ functions:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(project_dir(tmp_path_factory.mktemp("media"), MANIFEST), "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("media", MANIFEST)
 
 
 def test_a_body_of_a_configured_type_arrives_base64_and_others_as_text(server: Server) -> None:

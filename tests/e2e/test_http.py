@@ -10,14 +10,18 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from tests.e2e.conftest import SKYLET, Server, free_port, project_dir, start_server, stop_server
+from tests.e2e.conftest import (
+    SKYLET,
+    Server,
+    free_port,
+    module_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -79,11 +83,7 @@ functions:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(project_dir(tmp_path_factory.mktemp("web"), MANIFEST), "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("web", MANIFEST)
 
 
 def test_http_api_event_has_every_field_api_gateway_sends(server: Server) -> None:

@@ -10,12 +10,11 @@ import json
 import signal
 import socket
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, project_dir, start_server, stop_server
+from tests.e2e.conftest import Server, module_server, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -34,11 +33,7 @@ functions:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(project_dir(tmp_path_factory.mktemp("wire"), MANIFEST), "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("wire", MANIFEST)
 
 
 class Reader:
