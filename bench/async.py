@@ -41,13 +41,12 @@ from pathlib import Path
 import uvloop
 
 from bench.common import FUNCTIONS, machine, percentile
-from skylet.events import AsyncConfig
+from skylet.config import AsyncConfig, FunctionConfig, RuntimeSettings
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
 from skylet.events.dispatcher import Dispatcher
 from skylet.events.envelope import queue_name
 from skylet.events.records import RecordBook, log_name
-from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient

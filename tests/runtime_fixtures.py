@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient

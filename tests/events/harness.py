@@ -12,13 +12,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from skylet.events import AsyncConfig
+from skylet.config import AsyncConfig, FunctionConfig, RuntimeSettings
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
 from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
 from skylet.events.retry import RetryPolicy
-from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from skylet.config import FunctionConfig
 from skylet.errors import InvalidRequestContent, RequestTooLarge, ResourceNotFound
 from skylet.events.async_invoke import (
     MAX_EVENT_PAYLOAD_BYTES,
@@ -18,7 +19,6 @@ from skylet.events.async_invoke import (
 )
 from skylet.events.envelope import queue_name, unpack
 from skylet.events.records import RecordBook
-from skylet.functions import FunctionConfig
 from skylet.store.base import Store
 
 pytestmark = pytest.mark.anyio

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from skylet.config import AsyncConfig, Destination, parse_destination
 from skylet.errors import ConfigError
-from skylet.events.config import AsyncConfig, Destination, parse_destination
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from skylet.events import AsyncConfig, Destination
+from skylet.config import AsyncConfig, Destination
 from skylet.events.envelope import queue_name
 from skylet.events.records import AsyncInvocation
 from skylet.store.base import Store

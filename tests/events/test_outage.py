@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from skylet.config import FunctionConfig
 from skylet.errors import ServiceUnavailable, StoreUnavailable
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
-from skylet.functions import FunctionConfig
 from skylet.store.postgres import PostgresStore
 from tests.e2e.conftest import start_server, stop_server
 from tests.store.proxy import TcpProxy, url_through

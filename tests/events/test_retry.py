@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from skylet.config import AsyncConfig
 from skylet.errors import (
     ConfigError,
     InvalidRequestContent,
@@ -12,7 +13,6 @@ from skylet.errors import (
     StoreUnavailable,
     TooManyRequests,
 )
-from skylet.events.config import AsyncConfig
 from skylet.events.retry import (
     Decision,
     Failure,

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from skylet.config import RuntimeSettings
 from skylet.errors import TooManyRequests
-from skylet.functions import RuntimeSettings
 from skylet.invoker.admission import ACCOUNT_LIMIT, RESERVED_LIMIT
 from tests.runtime_fixtures import alive, descendants, fn, running
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.environment import lambda_environment
 
 BASE = FunctionConfig(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome, resolving
 from skylet.pool.zygote import Spare
 from skylet.worker import protocol

@@ -15,13 +15,13 @@ from typing import Any
 import click
 
 from skylet import __version__
+from skylet.build.watcher import ReloadOutcome
 from skylet.cli.bucket import bucket
 from skylet.cli.output import Output
+from skylet.config import RuntimeSettings
 from skylet.errors import SkyletError
-from skylet.functions import RuntimeSettings
 from skylet.manifest import find_manifest
-from skylet.reload.watcher import ReloadOutcome
-from skylet.server import Platform, ServerConfig
+from skylet.platform import Platform, PlatformConfig
 
 DEFAULT_PORT = 9000
 
@@ -163,7 +163,7 @@ def up(
         endpoint_url=f"http://{host}:{port}",
         base_environment=_base_environment(),
     )
-    config = ServerConfig(
+    config = PlatformConfig(
         manifest_path=manifest_path,
         host=host,
         port=port,
@@ -263,7 +263,7 @@ def serve_function(
         endpoint_url=f"http://127.0.0.1:{port}",
         base_environment=_base_environment(),
     )
-    config = ServerConfig(
+    config = PlatformConfig(
         manifest_path=manifest_path,
         host=host,
         port=port,
@@ -284,12 +284,12 @@ def serve_function(
 
 def _serve(
     out: Output,
-    config: ServerConfig,
+    config: PlatformConfig,
     ready: Callable[[Platform], None],
     reloaded: Callable[[ReloadOutcome], None] = lambda _: None,
 ) -> None:
     """Run the server until it is stopped; a configuration error exits with status 2."""
-    from skylet.server import serve
+    from skylet.serve import serve
 
     try:
         _run(serve(config, on_ready=ready, on_reload=reloaded))
@@ -459,7 +459,7 @@ def _invoke_event(endpoint: str, function: str, payload: bytes) -> str:
 def _invoke_local(
     function: str, payload: bytes, manifest_path: Path, stage: str | None
 ) -> tuple[bytes, str, bool]:
-    config = ServerConfig(
+    config = PlatformConfig(
         manifest_path=manifest_path,
         stage=stage,
         env=MappingProxyType(dict(os.environ)),

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from skylet.config import FunctionConfig
 from skylet.errors import (
     InvalidRequestContent,
     RequestTooLarge,
@@ -31,7 +32,6 @@ from skylet.errors import (
 from skylet.events.batching import Coalescer
 from skylet.events.envelope import Envelope, Event, pack, queue_name
 from skylet.events.records import RecordBook, snapshot_row
-from skylet.functions import FunctionConfig
 from skylet.ids import UuidPool
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RETENTION_S, SendEntry

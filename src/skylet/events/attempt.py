@@ -12,8 +12,8 @@ import contextlib
 import json
 from collections.abc import Callable
 
+from skylet.config import AsyncConfig
 from skylet.errors import ApiError, ResourceNotFound, SkyletError
-from skylet.events.config import AsyncConfig
 from skylet.events.context import Context
 from skylet.events.destinations import Response
 from skylet.events.envelope import Envelope, TryError

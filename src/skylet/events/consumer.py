@@ -35,9 +35,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from skylet.config import AsyncConfig
 from skylet.errors import PlatformError, ResourceNotFound, SkyletError
 from skylet.events.attempt import attempt
-from skylet.events.config import AsyncConfig
 from skylet.events.context import Context
 from skylet.events.envelope import MAX_PACK_EVENTS, Envelope, queue_name, unpack
 from skylet.events.settle import Settlement, Settler, snapshot

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from skylet.config import RuntimeSettings
 from skylet.errors import ConfigError
 from skylet.events.async_invoke import AsyncQueues, HasFunction
 from skylet.events.destinations import Deliverer
 from skylet.events.records import RecordBook
 from skylet.events.retry import RetryPolicy
-from skylet.functions import RuntimeSettings
 from skylet.invoker.invoker import InvocationResult, Invoker
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT_S

@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from skylet.config import Destination
 from skylet.errors import ApiError, ResourceNotFound
 from skylet.events.async_invoke import check_event_payload
-from skylet.events.config import Destination
 from skylet.events.envelope import MAX_ERROR_MESSAGE_CHARS, TryError
 from skylet.events.retry import Condition
 from skylet.store.base import QueueStore

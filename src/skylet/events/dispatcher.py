@@ -20,9 +20,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
+from skylet.config import AsyncConfig
 from skylet.errors import SkyletError
 from skylet.events.async_invoke import AsyncInvoker
-from skylet.events.config import AsyncConfig
 from skylet.events.consumer import Consumer
 from skylet.events.context import Context, DispatcherSettings, DispatcherStats, FunctionRunner
 from skylet.events.destinations import Deliverer, TopicPublisher

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from skylet.config import AsyncConfig
 from skylet.errors import ConfigError, InvalidRequestContent, SkyletError, TooManyRequests
-from skylet.events.config import AsyncConfig
 from skylet.store.types import MAX_DELAY_S
 
 Failure = Literal["function", "throttled", "system", "rejected"]

@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from skylet.events.config import AsyncConfig
+from skylet.config import AsyncConfig
 from skylet.events.context import Context
 from skylet.events.destinations import (
     Delivery,

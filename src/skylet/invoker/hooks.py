@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from skylet.functions import FunctionConfig
+from skylet.config import FunctionConfig
 from skylet.invoker.report import Report
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
-from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.ids import new_request_id
 from skylet.invoker import report as rep
 from skylet.invoker.admission import Load, throttle_reason

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import sys
 
-from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 
 
 def lambda_environment(

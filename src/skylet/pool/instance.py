@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.autoscaler import QUEUE_WAIT_S
 from skylet.pool.channel import Channel, OutputReader
 from skylet.pool.environment import lambda_environment

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 
-from skylet.functions import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool import autoscaler
 from skylet.pool.instance import (
     Deliver,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skylet.reload.snapshots import Snapshots, is_code_path, scan
+from skylet.build.snapshots import Snapshots, is_code_path, scan
 
 
 def make_project(root: Path) -> Path:

@@ -6,12 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.build.deps import ensure_installed
+from skylet.config import AsyncConfig, Destination, FunctionConfig, parse_destination
 from skylet.errors import ConfigError
-from skylet.events.config import AsyncConfig, Destination, parse_destination
-from skylet.functions import FunctionConfig
 from skylet.manifest import Manifest
 from skylet.manifest.intrinsics import Intrinsic
-from skylet.pool.deps import ensure_installed
 
 
 async def build_functions(

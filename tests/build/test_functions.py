@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from skylet.deploy import build_functions
+from skylet.build.functions import build_functions
 from skylet.manifest import load_manifest
 
 pytestmark = pytest.mark.anyio

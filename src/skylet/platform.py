@@ -1,4 +1,4 @@
-"""The composition root: builds every part, connects them, runs them, stops them.
+"""The composition root: builds every part, connects them, starts them, stops them.
 
 Nothing else in skylet constructs long-lived parts or reads configuration.
 """
@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
-import signal
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -21,13 +19,14 @@ from skylet.blobs.notifications import Notifier, subscriptions_from_manifest
 from skylet.blobs.s3 import S3Blobs
 from skylet.blobs.s3_api import S3Api
 from skylet.blobs.sigv4 import Credentials
-from skylet.deploy import build_functions
+from skylet.build.functions import build_functions
+from skylet.build.snapshots import Snapshots
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
 from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
-from skylet.functions import FunctionConfig, RuntimeSettings
 from skylet.gateway.app import Gateway
 from skylet.gateway.http_routes import routes_from_manifest, standalone_routes
 from skylet.gateway.routing import RouteTable
@@ -36,8 +35,6 @@ from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
-from skylet.reload.snapshots import Snapshots
-from skylet.reload.watcher import ReloadOutcome, Watcher
 from skylet.store import open_store
 
 REAP_INTERVAL_S = 10.0
@@ -48,12 +45,8 @@ LOCAL_SECRET_KEY = "test"
 PURGE_EVERY_REAPS = 6
 
 
-#: Allocations between two collections of the youngest generation in the serving process.
-GC_THRESHOLD = 20_000
-
-
 @dataclass(frozen=True, slots=True)
-class ServerConfig:
+class PlatformConfig:
     manifest_path: Path
     host: str = "127.0.0.1"
     port: int = 9000
@@ -68,7 +61,7 @@ class ServerConfig:
     store_url: str = ""
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)
     #: Watch the manifest and the code, and redeploy on change (``--no-reload`` turns it off).
-    #: Versions then run from snapshots of their code (see skylet.reload.snapshots).
+    #: Versions then run from snapshots of their code (see skylet.build.snapshots).
     reload: bool = False
     #: ``serve-function``: run just this function, as a standalone HTTP service on every path.
     only: str | None = None
@@ -82,7 +75,7 @@ class ServerConfig:
     blobs_credentials: tuple[str, str] = ("test", "test")
 
 
-def open_blobs(config: ServerConfig) -> BlobStore:
+def open_blobs(config: PlatformConfig) -> BlobStore:
     """The blob store ``--blobs`` names: files (the default) or an S3-compatible server."""
     if not config.blobs_url:
         return FileBlobs(config.data_dir / "blobs")
@@ -109,7 +102,7 @@ class Platform:
     """Everything ``skylet up`` runs, without the HTTP server (so tests and tools can embed it)."""
 
     def __init__(
-        self, config: ServerConfig, *, progress: Callable[[str], None] = lambda _: None
+        self, config: PlatformConfig, *, progress: Callable[[str], None] = lambda _: None
     ) -> None:
         self.config = config
         self.progress = progress
@@ -296,76 +289,3 @@ class Platform:
         await self.zygote.aclose()
         if self._store_started:
             await self.store.aclose()
-
-
-async def serve(
-    config: ServerConfig,
-    *,
-    on_ready: Callable[[Platform], None],
-    on_reload: Callable[[ReloadOutcome], None] = lambda _: None,
-) -> None:
-    """Run the platform behind uvicorn until SIGINT/SIGTERM, then stop gracefully: uvicorn
-    finishes in-flight requests, then the platform retires instances and stops the zygote."""
-    import uvicorn
-
-    from skylet.gateway.direct import protocol_class
-
-    class Server(uvicorn.Server):
-        # uvicorn re-raises a captured signal once it has stopped, which would end the process
-        # before the platform shuts down; skylet handles SIGINT/SIGTERM itself instead.
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    platform = Platform(config, progress=lambda line: print(line, flush=True))
-    await platform.start(only=config.only)
-    platform.gateway.health_first = config.only is not None
-    # What start-up built lives as long as the process: out of the collector's way. Requests
-    # make many short-lived containers; collecting the youngest generation every 700 of them
-    # took ~1.5% of the serving process's CPU samples under load (perf: gc_collect_main and
-    # its visits); every 20,000 is enough, as cycles are rare there.
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
-    try:
-        server = Server(
-            uvicorn.Config(
-                platform.gateway,
-                host=config.host,
-                port=config.port,
-                loop="none",
-                # httptools, with function routes served without an ASGI cycle
-                http=protocol_class(platform.gateway),
-                interface="asgi3",  # Gateway.__call__ returns the coroutine that serves
-                lifespan="off",
-                access_log=False,
-                log_level="warning",
-                # sourceIp is the TCP peer, as API Gateway's is; X-Forwarded-For from a local
-                # process is not trusted (and the middleware costs every request a step).
-                proxy_headers=False,
-                server_header=False,  # API Gateway does not name its server either
-                timeout_graceful_shutdown=int(config.shutdown_grace_s),
-            )
-        )
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, setattr, server, "should_exit", True)
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.01)
-        watching: asyncio.Task[None] | None = None
-        if server.started:
-            on_ready(platform)
-            if config.reload:
-                watcher = Watcher(
-                    platform.watched_dirs,
-                    platform.redeploy,
-                    on_reload,
-                    skip=frozenset({config.data_dir}),
-                )
-                watching = asyncio.create_task(watcher.run())
-        await serving
-        if watching is not None:
-            watcher.stop()
-            await watching
-    finally:
-        await platform.aclose()

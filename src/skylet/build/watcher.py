@@ -20,8 +20,8 @@ from pathlib import Path
 
 import watchfiles
 
+from skylet.build.snapshots import is_code_path
 from skylet.errors import SkyletError
-from skylet.reload.snapshots import is_code_path
 
 #: How long a burst of file events may last before the reload starts.
 DEBOUNCE_MS = 40
