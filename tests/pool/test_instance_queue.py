@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from skylet.config import FunctionConfig, RuntimeSettings
-from skylet.pool.instance import InstanceHandle, Invocation, InvokeRequest, RawOutcome, resolving
+from skylet.pool.instance import InstanceHandle, Invocation
 from skylet.pool.zygote import Spare
-from skylet.worker import protocol
+from skylet.wire import frames
+from skylet.wire.invocation import InvokeRequest, RawOutcome, resolving
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +48,7 @@ class _Instance:
     given_back: list[Invocation]
 
     def answer(self, kind: int, meta: dict[str, object], body: bytes = b"") -> None:
-        os.write(self.to_platform, protocol.encode(kind, meta, body))
+        os.write(self.to_platform, frames.encode(kind, meta, body))
 
 
 @asynccontextmanager
@@ -67,7 +68,7 @@ async def _instance() -> AsyncIterator[_Instance]:
     )
     handle.start()
     instance = _Instance(handle, process, to_platform_w, given_back)
-    instance.answer(protocol.READY, {"init_ms": 1.0, "rss": 1000})
+    instance.answer(frames.READY, {"init_ms": 1.0, "rss": 1000})
     try:
         yield instance
     finally:
@@ -124,7 +125,7 @@ async def test_an_answer_just_before_the_kill_means_the_next_one_may_have_begun(
             instance.handle.submit(invocation)
         # The instance answered the running invocation, unread yet when the platform decided
         # to kill it: the one behind may have started, so it must not run again elsewhere.
-        instance.answer(protocol.RESULT, {"seq": running.seq, "duration_ms": 1.0, "rss": 1000})
+        instance.answer(frames.RESULT, {"seq": running.seq, "duration_ms": 1.0, "rss": 1000})
         instance.handle._fail_head(RawOutcome("timeout", duration_ms=30_000.0))
         first, second = await running.future, await behind.future
     assert first.kind == "timeout"
@@ -140,9 +141,9 @@ async def test_answers_arrive_in_order_and_a_bounce_gives_the_invocation_back() 
         for invocation in (first, bounced, third):
             instance.handle.submit(invocation)
         assert [i.not_after is not None for i in instance.handle.queue] == [False, True, True]
-        instance.answer(protocol.RESULT, {"seq": first.seq, "duration_ms": 1.0, "rss": 1000}, b"1")
-        instance.answer(protocol.BOUNCED, {"seq": bounced.seq})
-        instance.answer(protocol.RESULT, {"seq": third.seq, "duration_ms": 1.0, "rss": 1000}, b"3")
+        instance.answer(frames.RESULT, {"seq": first.seq, "duration_ms": 1.0, "rss": 1000}, b"1")
+        instance.answer(frames.BOUNCED, {"seq": bounced.seq})
+        instance.answer(frames.RESULT, {"seq": third.seq, "duration_ms": 1.0, "rss": 1000}, b"3")
         outcomes = [await first.future, await third.future]
         state = instance.handle.state
     assert [o.body for o in outcomes] == [b"1", b"3"]
@@ -160,7 +161,7 @@ async def test_an_answer_is_delivered_once_the_instance_is_ready_for_the_next() 
         # answering a pipelined request) finds the instance idle, its queue empty.
         first.deliver = lambda outcome: seen.set_result((handle.state, len(handle.queue)))
         handle.submit(first)
-        instance.answer(protocol.RESULT, {"seq": first.seq, "duration_ms": 1.0, "rss": 1000})
+        instance.answer(frames.RESULT, {"seq": first.seq, "duration_ms": 1.0, "rss": 1000})
         assert await asyncio.wait_for(seen, 5) == ("idle", 0)
 
 
@@ -178,8 +179,8 @@ async def test_a_deliver_that_raises_does_not_stop_the_answers_after_it() -> Non
         # Both answers in one write: one read hands over both frames.
         os.write(
             instance.to_platform,
-            protocol.encode(protocol.RESULT, {"seq": broken.seq, "duration_ms": 1.0, "rss": 1})
-            + protocol.encode(protocol.RESULT, {"seq": after.seq, "duration_ms": 1.0, "rss": 1}),
+            frames.encode(frames.RESULT, {"seq": broken.seq, "duration_ms": 1.0, "rss": 1})
+            + frames.encode(frames.RESULT, {"seq": after.seq, "duration_ms": 1.0, "rss": 1}),
         )
         outcome = await asyncio.wait_for(after.future, 5)
     assert outcome.kind == "ok"

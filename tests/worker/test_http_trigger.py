@@ -10,20 +10,20 @@ from typing import Any
 import pytest
 
 from skylet import fastjson
-from skylet.gateway import apigw
-from skylet.worker import http_trigger
+from skylet.wire import http as wire_http
+from skylet.worker import apigw, http_trigger
 from skylet.worker.instance import _to_json
 
 
 def trigger(
     kind: str = "http_api", prefix: str = "", binary_media_types: list[str] | None = None
-) -> list[Any]:
+) -> wire_http.Trigger:
     rest = kind == "rest"
-    return [
+    return wire_http.Trigger(
         *(kind, "GET /a/{id}", "/a/{id}", {"id": "x%20y"}, prefix),
         *("0" * 12, "eu-west-1", "abcde12345", "dev" if rest else "$default", binary_media_types),
         *("Hx1y2z3AbCdEfGg=", "JKJaXmPLvHcESHA=" if rest else ""),
-    ]
+    )
 
 
 def sent(
@@ -33,11 +33,11 @@ def sent(
     binary_media_types: list[str] | None = None,
     body: bytes = b"body",
 ) -> apigw.Wire:
-    """A wire list as the gateway builds it, through JSON as it crosses the pipe."""
-    items = apigw.wire(
-        "GET", "/a/x%20y", "/a/x y", "q=1", headers, "203.0.113.9", server, 1.5, "1.1", "http",
-        trigger(kind, binary_media_types=binary_media_types),
+    """A request as the gateway sends it, through JSON as it crosses the pipe."""
+    request = wire_http.Request(
+        "GET", "/a/x%20y", "/a/x y", "q=1", headers, "203.0.113.9", server, 1.5, "1.1", "http"
     )  # fmt: skip
+    items = wire_http.encode(request, trigger(kind, binary_media_types=binary_media_types))
     return apigw.from_wire(fastjson.loads(fastjson.dumps(items)), body)
 
 
@@ -53,9 +53,24 @@ def test_the_wire_carries_the_request_and_the_instance_derives_host_and_port() -
     assert sent([], None).request.port == 80
 
 
-def test_a_list_that_is_not_a_wire_is_refused() -> None:
+def good() -> dict[str, Any]:
+    request = wire_http.Request("GET", "/", "/", "", [], None, None, 0.0, "1.1", "http")
+    return wire_http.encode(request, trigger())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["GET"],
+        {**good(), "v": 2},
+        {**good(), "request": {"method": "GET"}},
+        {**good(), "request": {**good()["request"], "extra": 1}},
+    ],
+    ids=["a positional list", "another version", "missing fields", "an unknown field"],
+)
+def test_anything_but_the_named_versioned_trigger_is_refused(data: Any) -> None:
     with pytest.raises(ValueError, match="not an HTTP trigger"):
-        apigw.from_wire(["GET"], b"")
+        apigw.from_wire(data, b"")
 
 
 def test_the_event_is_the_payload_format_the_route_kind_names() -> None:
@@ -93,12 +108,12 @@ def test_the_event_is_the_payload_format_the_route_kind_names() -> None:
 def test_a_result_maps_as_its_json_would(result: Any) -> None:
     assert apigw.as_parsed(result, _to_json) == json.loads(_to_json(result))
     wire = sent([], None)
-    expected = apigw.v2_response(_to_json(result).encode())
+    expected_status, expected_headers, expected_body = apigw.v2_response(_to_json(result).encode())
     status, block, body = http_trigger.lambda_answer(wire, result, _to_json)
-    assert (status, body) == (expected.status, expected.body)
-    headers = apigw.header_pairs(block)
+    assert (status, body) == (expected_status, expected_body)
+    headers = wire_http.header_pairs(block)
     assert headers[0] == ("content-length", str(len(body)))
-    assert headers[1:] == [*expected.headers, ("apigw-requestid", "Hx1y2z3AbCdEfGg=")]
+    assert headers[1:] == [*expected_headers, ("apigw-requestid", "Hx1y2z3AbCdEfGg=")]
 
 
 def test_an_unserialisable_result_raises_what_lambda_raises() -> None:
@@ -137,10 +152,11 @@ def test_a_status_that_cannot_end_a_response_makes_the_result_malformed(status: 
 
 
 def test_a_function_route_strips_its_prefix_and_lowers_header_names() -> None:
-    items = apigw.wire(
-        "GET", "/cf/a", "/cf/a", "", [("X-Up", "1")], None, None, 0.0, "1.1", "http",
-        ["function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf", "", "", "", "", None, "", ""],
+    request = wire_http.Request(
+        "GET", "/cf/a", "/cf/a", "", [("X-Up", "1")], None, None, 0.0, "1.1", "http"
     )  # fmt: skip
+    route = ("function", "ANY /cf/{proxy+}", "/cf/{proxy+}", {}, "/cf")
+    items = wire_http.encode(request, wire_http.Trigger(*route, "", "", "", "", None, "", ""))
     envelope = http_trigger.envelope_request(apigw.from_wire(items, b""))
     assert (envelope.path, envelope.raw_path, envelope.headers) == ("/a", "/a", (("x-up", "1"),))
     assert (envelope.remote_addr, envelope.host) == ("127.0.0.1", "localhost")

@@ -27,11 +27,11 @@ from typing import Any
 from uvicorn.protocols.http import httptools_impl as impl
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 
-from skylet.gateway.apigw import header_pairs
 from skylet.gateway.app import Gateway
 from skylet.gateway.asgi import Scope
-from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found, Reply
-from skylet.pool.instance import RawOutcome
+from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found
+from skylet.wire.http import HttpResponse, header_pairs
+from skylet.wire.invocation import RawOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class DirectProtocol(impl.HttpToolsProtocol):
             reply = routes.settle(call, outcome)
         except Exception:  # as uvicorn answers for an app that raised
             logger.exception("serving %s %s", cycle.scope["method"], cycle.scope["path"])
-            reply = Reply(500, _SERVER_ERROR_BLOCK, b"Internal Server Error")
+            reply = HttpResponse(500, _SERVER_ERROR_BLOCK, b"Internal Server Error")
             cycle.keep_alive = False
         self._write(cycle, reply)
 
@@ -188,7 +188,7 @@ class DirectProtocol(impl.HttpToolsProtocol):
         call.reply = self.gateway.routes.timed_out(call)
         self._write(cycle, call.reply)
 
-    def _write(self, cycle: Cycle, reply: Reply) -> None:
+    def _write(self, cycle: Cycle, reply: HttpResponse) -> None:
         """Send ``reply`` as the cycle's response, in one write, and finish the cycle as
         uvicorn's own ``send`` does."""
         if cycle.disconnected or cycle.response_complete:

@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import quote
 
 from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
@@ -26,13 +26,17 @@ from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, 
 from skylet.invoker.invoker import InvocationResult, Invoker, Pending
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
-from skylet.pool.instance import Deliver, RawOutcome, resolving
+from skylet.wire import http as wire
+from skylet.wire.http import HttpResponse, RequestIds
+from skylet.wire.invocation import Deliver, RawOutcome, resolving
 
 #: API Gateway's payload limit for Lambda integrations, and Lambda's own for a sync request.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 #: How long API Gateway waits for a Lambda integration: a REST API's default integration timeout
 #: and an HTTP API's maximum. A function route (Cloud Run) waits as long as the function may run.
 INTEGRATION_TIMEOUT_S: dict[Kind, float] = {"rest": 29.0, "http_api": 30.0}
+#: The API's part of a trigger: account, region, API id, stage, binary media types.
+_ApiPart = tuple[str, str, str, str, Sequence[str] | None]
 
 
 class RequestLine(NamedTuple):
@@ -55,29 +59,19 @@ class Found(NamedTuple):
     started: float
 
 
-class Reply(NamedTuple):
-    """An HTTP response ready to send. ``block`` is its header lines as the instance frames
-    them (skylet.worker.http_trigger.Framed): ``name: value\r\n`` each, Content-Length first
-    unless the status has no body."""
-
-    status: int
-    block: str
-    body: bytes
-
-
 class Call:
     """One request's invocation from a route, between :meth:`FunctionRoutes.start` and
     :meth:`FunctionRoutes.settle`."""
 
     __slots__ = ("found", "ids", "limit_s", "pending", "reply", "scope")
 
-    def __init__(self, scope: Scope, found: Found, ids: apigw.RequestIds) -> None:
+    def __init__(self, scope: Scope, found: Found, ids: RequestIds) -> None:
         self.scope = scope
         self.found = found
         self.ids = ids
         self.pending: Pending | None = None
         #: Set when no invocation runs (throttled, unavailable): the answer to send.
-        self.reply: Reply | None = None
+        self.reply: HttpResponse | None = None
         #: How long API Gateway waits, when the function may run longer (INTEGRATION_TIMEOUT_S).
         self.limit_s: float | None = None
 
@@ -158,9 +152,9 @@ class FunctionRoutes:
         self._stage_prefix = f"/{stage}/"
         settings = self.invoker.settings
         api = (settings.account_id, settings.region, api_id(service))
-        #: The API's part of a request's trigger (skylet.gateway.apigw.Trigger), per route kind:
+        #: The API's part of a request's trigger (skylet.wire.http.Trigger), per route kind:
         #: account, region, API id, stage and (a REST API's) binary media types.
-        self._api_trigger: dict[Kind, tuple[Any, ...]] = {
+        self._api_trigger: dict[Kind, _ApiPart] = {
             "rest": (*api, stage, binary_media_types),
             "http_api": (*api, "$default", None),
             "function": (*api, "$default", None),
@@ -179,8 +173,8 @@ class FunctionRoutes:
                 routes = [r for r in self.table.methods_for(unstaged) if r.kind == "rest"]
             headers = cors.preflight(routes, origin)
             if headers is not None:  # CORS routes are REST API routes: its request ids
-                headers.extend(apigw.RequestIds.new(rest=True).headers())
-                return self._answer(scope, send, apigw.HttpResponse(200, headers, b""), started)
+                headers.extend(apigw.new_ids(rest=True).headers())
+                return self._answer(scope, send, wire.response(200, headers, b""), started)
         found = self.find(scope)
         return None if found is None else self._serve(scope, receive, send, found)
 
@@ -207,7 +201,7 @@ class FunctionRoutes:
         return raw_path[len(prefix) - 1 :] if raw_path.startswith(prefix) else None
 
     async def _answer(
-        self, scope: Scope, send: Send, response: apigw.HttpResponse, started: float
+        self, scope: Scope, send: Send, response: HttpResponse, started: float
     ) -> None:
         await _send(send, response)
         self._line(scope, response.status, started, "(cors)", None)
@@ -230,7 +224,7 @@ class FunctionRoutes:
             else:
                 waited = await self._within(call, outcome, call.limit_s)
                 reply = self.timed_out(call) if waited is None else self.settle(call, waited)
-        await _send_reply(send, reply)
+        await _send(send, reply)
 
     def start(self, scope: Scope, found: Found, body: bytes, then: Deliver) -> Call:
         """Begin a request's invocation; its :class:`Call` holds what is pending, or the
@@ -241,7 +235,7 @@ class FunctionRoutes:
         kind = route.kind
         ids = _request_ids(kind)
         client = scope.get("client")
-        http = apigw.wire(
+        request = wire.Request(
             scope["method"],
             found.raw_path,
             scope["path"],
@@ -252,17 +246,18 @@ class FunctionRoutes:
             time.time(),
             scope.get("http_version", "1.1"),
             scope.get("scheme", "http"),
-            [
-                kind,
-                route.route_key,
-                route.path,
-                found.match.raw_path_parameters,
-                route.strip_prefix,
-                *self._api_trigger[kind],
-                ids.request_id,
-                ids.extended_id,
-            ],
         )
+        trigger = wire.Trigger(
+            kind,
+            route.route_key,
+            route.path,
+            found.match.raw_path_parameters,
+            route.strip_prefix,
+            *self._api_trigger[kind],
+            ids.request_id,
+            ids.extended_id,
+        )
+        http = wire.encode(request, trigger)
         call = Call(scope, found, ids)
         try:
             pending = self.invoker.start(route.function, body, then, http=http)
@@ -279,7 +274,7 @@ class FunctionRoutes:
                 call.limit_s = limit
         return call
 
-    def settle(self, call: Call, outcome: RawOutcome) -> Reply:
+    def settle(self, call: Call, outcome: RawOutcome) -> HttpResponse:
         """The reply to a call once its invocation's outcome is known (recorded here)."""
         assert call.pending is not None
         route = call.found.match.route
@@ -287,31 +282,34 @@ class FunctionRoutes:
             result = self.invoker.finish(call.pending, outcome)
         except ApiError:  # a payload the instance could not read
             return self._reply(call, apigw.internal_error(call.ids), None)
-        block = outcome.headers
-        if block is not None and route.cors is None and result.function_error is None:
+        response = outcome.response
+        if response is not None and route.cors is None and result.function_error is None:
             # Most requests: the instance framed the response, headers and all.
-            self._line(call.scope, outcome.status, call.found.started, route.function, result.cold)
-            return Reply(outcome.status, block, outcome.body)
+            self._line(call.scope, response.status, call.found.started, route.function, result.cold)
+            return response
         response = _response(route.kind, result, outcome, call.ids)
         return self._reply(call, response, result.cold)
 
-    def timed_out(self, call: Call) -> Reply:
+    def timed_out(self, call: Call) -> HttpResponse:
         """API Gateway's answer once it stops waiting (``call.limit_s``); the invocation runs on
         and is recorded when it ends."""
         return self._reply(call, apigw.timeout_error(call.ids), None)
 
-    def too_large(self, scope: Scope, found: Found) -> Reply:
+    def too_large(self, scope: Scope, found: Found) -> HttpResponse:
         """The answer to a body over MAX_BODY_BYTES: nothing runs."""
         ids = _request_ids(found.match.route.kind)
         return self._reply(Call(scope, found, ids), apigw.too_large(ids), None)
 
-    def _reply(self, call: Call, response: apigw.HttpResponse, cold: bool | None) -> Reply:
+    def _reply(self, call: Call, response: HttpResponse, cold: bool | None) -> HttpResponse:
         route = call.found.match.route
         if route.cors is not None:
             origin = header(call.scope, b"origin")
-            response.headers.extend(cors.response_headers(route.cors, origin, response.headers))
+            present = wire.header_pairs(response.block)
+            added = cors.response_headers(route.cors, origin, present)
+            lines = "".join(f"{name}: {value}\r\n" for name, value in added)
+            response = response._replace(block=response.block + lines)
         self._line(call.scope, response.status, call.found.started, route.function, cold)
-        return _framed(response)
+        return response
 
     async def _within(
         self, call: Call, outcome: asyncio.Future[RawOutcome], limit_s: float
@@ -334,7 +332,7 @@ class FunctionRoutes:
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
-        await _send(send, apigw.not_found(apigw.RequestIds.new(rest=rest)))
+        await _send(send, apigw.not_found(apigw.new_ids(rest=rest)))
 
     def _line(
         self, scope: Scope, status: int, started: float, function: str, cold: bool | None
@@ -346,18 +344,18 @@ class FunctionRoutes:
 
 
 #: A function route's requests have no API Gateway request ids.
-_NO_API = apigw.RequestIds(False, "")
+_NO_API = RequestIds(False, "")
 
 
-def _request_ids(kind: Kind) -> apigw.RequestIds:
+def _request_ids(kind: Kind) -> RequestIds:
     """API Gateway's own request ids for a request (a function route has no API around it);
     the Lambda request id is the invoker's, a UUID of its own, as in AWS."""
-    return _NO_API if kind == "function" else apigw.RequestIds.new(rest=kind == "rest")
+    return _NO_API if kind == "function" else apigw.new_ids(rest=kind == "rest")
 
 
 def _response(
-    kind: Kind, result: InvocationResult, outcome: RawOutcome, ids: apigw.RequestIds
-) -> apigw.HttpResponse:
+    kind: Kind, result: InvocationResult, outcome: RawOutcome, ids: RequestIds
+) -> HttpResponse:
     """The HTTP response for an invocation from a route, as API Gateway (or, for a function
     route, functions-framework) answers: the function's response, with the API's request id
     headers, or the API's own error answer."""
@@ -368,16 +366,15 @@ def _response(
         if b'"Sandbox.Timedout"' in result.payload:
             return apigw.timeout_error(ids)
         return apigw.internal_error(ids)
-    if outcome.headers is None:  # a result API Gateway cannot send (``outcome.malformed``)
+    if outcome.response is None:  # a result API Gateway cannot send (``outcome.malformed``)
         return _function_crashed() if direct else apigw.internal_error(ids)
-    # The instance framed it, request id headers included.
-    return apigw.HttpResponse(outcome.status, apigw.header_pairs(outcome.headers), outcome.body)
+    return outcome.response  # the instance framed it, request id headers included
 
 
-def _function_crashed() -> apigw.HttpResponse:
+def _function_crashed() -> HttpResponse:
     """A Cloud Functions style function raised (or answered what HTTP cannot carry): 500, as
     functions-framework answers."""
-    return apigw.HttpResponse(
+    return wire.response(
         500, [("content-type", "text/plain; charset=utf-8")], b"Internal Server Error"
     )
 
@@ -387,20 +384,10 @@ def _raw_path(scope: Scope) -> str:
     return raw.decode("latin-1") if raw else quote(scope["path"])
 
 
-def _framed(response: apigw.HttpResponse) -> Reply:
-    """A response as a :class:`Reply`, framed as the instance frames one."""
-    block, body = apigw.header_block(response.status, response.headers, response.body)
-    return Reply(response.status, block, body)
-
-
-async def _send_reply(send: Send, reply: Reply) -> None:
+async def _send(send: Send, response: HttpResponse) -> None:
     headers = [
         (name.encode("latin-1"), value.encode("latin-1"))
-        for name, value in apigw.header_pairs(reply.block)
+        for name, value in wire.header_pairs(response.block)
     ]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
-
-
-async def _send(send: Send, response: apigw.HttpResponse) -> None:
-    await _send_reply(send, _framed(response))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

@@ -23,9 +23,9 @@ from skylet.invoker import report as rep
 from skylet.invoker.admission import Load, throttle_reason
 from skylet.invoker.hooks import InvocationHook, InvocationRecord
 from skylet.observe.logs import LogBook
-from skylet.pool.instance import Deliver, InvokeRequest, RawOutcome, resolving
 from skylet.pool.pool import FunctionPool
 from skylet.pool.zygote import ZygoteClient
+from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
 
 #: Lambda's synchronous response limit: 6 MB plus 100 bytes of envelope, as its error says.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
@@ -157,12 +157,12 @@ class Invoker:
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
-        http: list[Any] | None = None,
+        http: dict[str, Any] | None = None,
     ) -> Pending:
         """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
         HTTP path, which takes the outcome in ``then`` (no future, no coroutine per request;
         when ``then`` is called: skylet.pool.instance.Invocation), then calls :meth:`finish`.
-        ``http``: the request from an HTTP route (skylet.gateway.apigw.wire), ``payload`` its
+        ``http``: the request from an HTTP route (skylet.wire.http.encode), ``payload`` its
         body; the outcome then carries the response. Raises, and never calls ``then``, when
         the invocation is refused."""
         pool = self._pools.get(name) or self.pool(name)

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from skylet.worker import protocol
+from skylet.wire import frames
 
 FrameHandler = Callable[[int, dict[str, Any], bytes], None]
 
@@ -57,7 +57,7 @@ class Channel:
         anyway (invocations written behind a running one)."""
         if self._closed:
             return
-        data = protocol.encode(kind, meta, body)
+        data = frames.encode(kind, meta, body)
         if self._outbox or soon:
             self._outbox += data
             if self._writing:
@@ -144,7 +144,7 @@ class Channel:
             return False
         if rest:
             self._inbox += rest
-            header = protocol.HEADER
+            header = frames.HEADER
             if len(rest) < header.size:
                 self._wanted = header.size
             else:
@@ -154,7 +154,7 @@ class Channel:
 
     def _frames(self, data: bytes, on_frame: FrameHandler) -> bytes:
         """Hand over the whole frames at the start of ``data``; returns the rest."""
-        header = protocol.HEADER
+        header = frames.HEADER
         start = 0
         while len(data) - start >= header.size:
             kind, meta_len, body_len = header.unpack_from(data, start)
@@ -163,7 +163,7 @@ class Channel:
             end = body_at + body_len
             if len(data) < end:
                 break
-            on_frame(kind, protocol.decode_meta(data[meta_at:body_at]), data[body_at:end])
+            on_frame(kind, frames.decode_meta(data[meta_at:body_at]), data[body_at:end])
             start = end
             if self._closed:
                 return b""

@@ -17,7 +17,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from skylet.config import FunctionConfig, RuntimeSettings
@@ -25,11 +25,12 @@ from skylet.pool.autoscaler import QUEUE_WAIT_S
 from skylet.pool.channel import Channel, OutputReader
 from skylet.pool.environment import lambda_environment
 from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
-from skylet.worker import protocol
+from skylet.wire import frames
+from skylet.wire.http import HttpResponse
+from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
 
 logger = logging.getLogger(__name__)
 
-OutcomeKind = Literal["ok", "error", "timeout", "oom", "exited", "init_error", "bad_payload"]
 State = Literal["starting", "idle", "busy", "dead"]
 
 #: Lambda gives the init phase 10 s of its own before the invocation's timeout starts.
@@ -37,43 +38,6 @@ INIT_TIMEOUT_S = 10.0
 #: How often a running invocation's resident memory is checked against its limit.
 MEMORY_POLL_S = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-@dataclass(slots=True)
-class InvokeRequest:
-    request_id: str
-    payload: bytes
-    invoked_arn: str
-    client_context: dict[str, Any] | None = None
-    identity: dict[str, Any] | None = None
-    #: From an HTTP route: the request and its trigger (skylet.gateway.apigw.wire), which the
-    #: instance turns into the function's event; ``payload`` is then the request's body.
-    http: list[Any] | None = None
-
-
-@dataclass(slots=True)
-class RawOutcome:
-    """What happened to one invocation in one instance, before any API maps it."""
-
-    kind: OutcomeKind
-    body: bytes = b""
-    duration_ms: float = 0.0
-    max_rss_kb: int = 0
-    output: bytes = b""
-    dropped: int = 0
-    init_ms: float | None = None
-    message: str = ""
-    error: dict[str, Any] | None = field(default=None)
-    cold: bool = False  # the invocation started its instance
-    #: For an ``http`` invocation that returned: the response's status and headers (``body``
-    #: is its body), or why API Gateway would refuse the result.
-    status: int = 0
-    headers: str | None = None  # the header block (skylet.worker.http_trigger.Framed)
-    malformed: str = ""
-
-
-#: Takes an invocation's outcome: called once per invocation (see :class:`Invocation`).
-Deliver = Callable[[RawOutcome], None]
 
 
 @dataclass(slots=True, eq=False)
@@ -195,7 +159,7 @@ class InstanceHandle:
         self._output = OutputReader(
             self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
         )
-        self._channel.send(protocol.SPEC, self._spec)
+        self._channel.send(frames.SPEC, self._spec)
         for kind, meta, body in self._unsent:
             self._channel.send(kind, meta, body)
         self._unsent = []
@@ -235,10 +199,10 @@ class InstanceHandle:
             if self._ahead_watch is None:
                 self._ahead_watch = self._loop.call_later(QUEUE_WAIT_S, self._check_ahead)
         if self._channel is None:
-            self._unsent.append((protocol.INVOKE, meta, request.payload))
+            self._unsent.append((frames.INVOKE, meta, request.payload))
         else:
             ahead = len(self.queue) > 1  # the instance is busy: no hurry
-            self._channel.send(protocol.INVOKE, meta, request.payload, soon=ahead)
+            self._channel.send(frames.INVOKE, meta, request.payload, soon=ahead)
 
     def _begin(self) -> None:
         """``queue[0]`` starts now: its timeout runs from here (plus the init phase's own 10 s
@@ -261,7 +225,7 @@ class InstanceHandle:
     # -- answers out ----------------------------------------------------------------------------
 
     def _on_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
-        if kind == protocol.READY:
+        if kind == frames.READY:
             self.ready = True
             self._settled.set()
             self.init_ms = meta.get("init_ms", 0.0)
@@ -276,7 +240,7 @@ class InstanceHandle:
             return
         if not self.queue or self.queue[0].seq != meta.get("seq"):
             return  # the answer to an invocation already given back or settled
-        if kind == protocol.RESULT:
+        if kind == frames.RESULT:
             if meta.get("oom"):  # a MemoryError: the instance exits
                 self._fail_head(RawOutcome("oom", max_rss_kb=meta["rss"]))
             elif meta["rss"] * 1024 > self._limit_bytes:  # it answered, and may go on
@@ -289,14 +253,13 @@ class InstanceHandle:
                     max_rss_kb=meta["rss"],
                 )
                 if "status" in meta:
-                    outcome.status = meta["status"]
-                    outcome.headers = meta["headers"]
+                    outcome.response = HttpResponse(meta["status"], meta["headers"], body)
                 elif "malformed" in meta:
                     outcome.malformed = meta["malformed"]
                 self._answered(outcome, marked=meta.get("out", False))
-        elif kind == protocol.BAD_PAYLOAD:
+        elif kind == frames.BAD_PAYLOAD:
             self._answered(RawOutcome("bad_payload", message=meta["message"]), marked=False)
-        elif kind == protocol.BOUNCED:
+        elif kind == frames.BOUNCED:
             self._give_back(self.queue.popleft())
             self._next()
 
@@ -489,13 +452,3 @@ def refuse(invocation: Invocation) -> None:
     asyncio.get_running_loop().call_soon(invocation.deliver, outcome)
     if invocation.on_done is not None:
         invocation.on_done()
-
-
-def resolving(future: asyncio.Future[RawOutcome]) -> Deliver:
-    """A ``deliver`` that resolves ``future``, unless whoever awaited it gave up (cancelled)."""
-
-    def deliver(outcome: RawOutcome) -> None:
-        if not future.done():
-            future.set_result(outcome)
-
-    return deliver

@@ -14,15 +14,9 @@ from collections.abc import Callable
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool import autoscaler
-from skylet.pool.instance import (
-    Deliver,
-    InstanceHandle,
-    Invocation,
-    InvokeRequest,
-    RawOutcome,
-    refuse,
-)
+from skylet.pool.instance import InstanceHandle, Invocation, refuse
 from skylet.pool.zygote import ZygoteClient
+from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
 
 #: Instances that may run at once without one waiting for a CPU.
 CPUS = len(os.sched_getaffinity(0))

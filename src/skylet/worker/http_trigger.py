@@ -1,8 +1,8 @@
 """A request that reached a function from an HTTP route, inside the instance: what the function
 receives, and how its answer becomes the HTTP response.
 
-The platform sends the request and its trigger (``skylet.gateway.apigw.wire``) rather than a
-finished event. Building API Gateway's event and mapping the function's result back happen here,
+The platform sends the request and its trigger (skylet.wire.http) rather than a finished
+event. Building API Gateway's event and mapping the function's result back happen here,
 in the instance, because every request waits on the platform's one process while the instances'
 cores have room (docs/http.md, "Where the work happens"). Pure, apart from what it calls.
 """
@@ -13,16 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from skylet.gateway import apigw
-from skylet.gateway.apigw import MalformedResponse, Wire
-from skylet.worker.http_envelope import EnvelopeRequest
-
-#: (status, headers, body): the HTTP response a function's answer became.
-Answer = tuple[int, list[tuple[str, str]], bytes]
-#: (status, header block, body) as the platform sends it: the block is the response's header
-#: lines as HTTP/1.1 writes them (``name: value\r\n`` each, in order), so that the platform
-#: writes it as it is.
-Framed = tuple[int, str, bytes]
+from skylet.wire.http import HttpResponse, RequestIds, header_block
+from skylet.worker import apigw
+from skylet.worker.apigw import MalformedResponse, Wire
+from skylet.worker.http_envelope import Answer, EnvelopeRequest
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -36,7 +30,7 @@ def lambda_event(wire: Wire) -> dict[str, Any]:
     return apigw.v2_event(wire.request, wire.trigger)
 
 
-def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> Framed:
+def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> HttpResponse:
     """The response API Gateway makes of a handler's ``result``, which Lambda serialises with
     ``to_json`` (its TypeError or ValueError propagates: the result is not serialisable), with
     the API's request id headers. Raises MalformedResponse where API Gateway answers 502 (REST)
@@ -45,16 +39,16 @@ def lambda_answer(wire: Wire, result: Any, to_json: Callable[[Any], str]) -> Fra
     parsed = apigw.as_parsed(result, to_json)
     try:
         if trigger.kind == "rest":
-            response = apigw.v1_result(parsed, binary=apigw.returns_binary(wire.request, trigger))
+            answer = apigw.v1_result(parsed, binary=apigw.returns_binary(wire.request, trigger))
         else:
-            response = apigw.v2_result(parsed, lambda: to_json(result).encode())
+            answer = apigw.v2_result(parsed, lambda: to_json(result).encode())
     except UnicodeEncodeError as error:  # a body with a lone surrogate
         raise MalformedResponse(f"the body is not text: {error}") from None
-    ids = apigw.RequestIds(trigger.kind == "rest", trigger.request_id, trigger.extended_id)
-    return framed((response.status, response.headers, response.body), ids.headers())
+    ids = RequestIds(trigger.kind == "rest", trigger.request_id, trigger.extended_id)
+    return framed(answer, ids.headers())
 
 
-def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> Framed:
+def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> HttpResponse:
     """An answer as the platform sends it: Content-Length first (the platform's framing; one
     the function set could only disagree), the function's headers, then ``extra``. A 204 or 304
     has neither body nor Content-Length, as HTTP requires (a body there would be read as the
@@ -68,12 +62,12 @@ def framed(answer: Answer, extra: Iterable[tuple[str, str]] = ()) -> Framed:
     for name, value in every:
         if not _TOKEN.fullmatch(name) or _CONTROL.search(value):
             raise MalformedResponse(f"header {name!r}: {value!r} cannot be sent")
-    text, body = apigw.header_block(status, every, body)
+    text, body = header_block(status, every, body)
     try:
         text.encode("latin-1")
     except UnicodeEncodeError:
         raise MalformedResponse("a header is not Latin-1") from None
-    return status, text, body
+    return HttpResponse(status, text, body)
 
 
 def envelope_request(wire: Wire) -> EnvelopeRequest:

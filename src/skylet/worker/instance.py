@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from skylet import fastjson
-from skylet.gateway import apigw
-from skylet.worker import http_envelope, http_trigger, protocol, web
+from skylet.wire import frames
+from skylet.wire import http as wire_http
+from skylet.worker import apigw, http_envelope, http_trigger, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 from skylet.worker.web import flask_bridge
@@ -114,7 +115,7 @@ def _rehearse() -> None:
     sample = {"key": [1, 2.5, "three", None, True], "nested": {"a": decimal.Decimal("1.5")}}
     raw = json.dumps(sample, default=_json_default).encode()
     json.loads(raw)
-    protocol.encode(protocol.RESULT, {"duration_ms": 0.1, "rss": _max_rss_kb()}, raw)
+    frames.encode(frames.RESULT, {"duration_ms": 0.1, "rss": _max_rss_kb()}, raw)
     LambdaContext(
         aws_request_id="",
         deadline_ms=0,
@@ -167,10 +168,11 @@ def _rehearse_web() -> None:
     web.cloud_event_accepted()
     for kind in ("http_api", "rest"):
         # Built from the type, so that a field added to it cannot leave this list behind.
-        trigger = list(apigw.Trigger(kind, "GET /a", "/a", {}, "", "", "", "", "", None, ""))
-        sent = apigw.wire(
-            "GET", "/a", "/a", "b=1", [("host", "x")], "", None, 0.0, "1.1", "", trigger
+        trigger = wire_http.Trigger(kind, "GET /a", "/a", {}, "", "", "", "", "", None, "")
+        values = wire_http.Request(
+            "GET", "/a", "/a", "b=1", [("host", "x")], "", None, 0.0, "1.1", ""
         )
+        sent = wire_http.encode(values, trigger)
         wire = apigw.from_wire(fastjson.loads(fastjson.dumps(sent)), b"")
         http_trigger.envelope_request(wire)
         http_trigger.lambda_event(wire)
@@ -213,7 +215,7 @@ class Instance:
         self.marker = spec.get("output_marker", "").encode()
 
     def send(self, kind: int, meta: dict[str, Any] | None = None, body: bytes = b"") -> None:
-        data = memoryview(protocol.encode(kind, meta, body))
+        data = memoryview(frames.encode(kind, meta, body))
         while data:
             data = data[os.write(self.write_fd, data) :]
 
@@ -227,28 +229,28 @@ class Instance:
             init_ms = (time.perf_counter() - started) * 1000
             print(f"[ERROR] {exc.error_type}: {exc.message}", flush=True)
             self.send(
-                protocol.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": _max_rss_kb()}
+                frames.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": _max_rss_kb()}
             )
             return
         init_ms = (time.perf_counter() - started) * 1000
-        self.send(protocol.READY, {"init_ms": init_ms, "rss": _max_rss_kb()})
+        self.send(frames.READY, {"init_ms": init_ms, "rss": _max_rss_kb()})
 
     def serve(self) -> None:
-        header = protocol.HEADER
+        header = frames.HEADER
         while self.handler is not None:
             raw = self.rfile.read(header.size)
             if len(raw) < header.size:
                 return
             kind, meta_len, body_len = header.unpack(raw)
-            meta = protocol.decode_meta(self.rfile.read(meta_len))
+            meta = frames.decode_meta(self.rfile.read(meta_len))
             body = self.rfile.read(body_len)
-            if kind == protocol.SHUTDOWN:
+            if kind == frames.SHUTDOWN:
                 return
-            if kind == protocol.INVOKE:
+            if kind == frames.INVOKE:
                 self.seq = meta.get("seq", 0)
                 not_after = meta.get("not_after")
                 if not_after is not None and time.monotonic() > not_after:
-                    self.send(protocol.BOUNCED, {"seq": self.seq})
+                    self.send(frames.BOUNCED, {"seq": self.seq})
                     continue
                 self.invoke(meta, body)
 
@@ -263,7 +265,7 @@ class Instance:
                 wire = apigw.from_wire(meta["http"], payload)
             except (TypeError, ValueError) as exc:
                 message = f"Not an HTTP request: {exc}"
-                self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+                self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
                 return
         if style not in ("lambda", "background"):
             self.invoke_web(style, request_id, payload, wire)
@@ -277,7 +279,7 @@ class Instance:
             message = (
                 f"Could not parse request body into json: Could not parse payload into json: {exc}"
             )
-            self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+            self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
             return
         spec = self.spec
         if style == "background":
@@ -301,7 +303,7 @@ class Instance:
         started = time.perf_counter()
         error: dict[str, Any] | None = None
         body = b""
-        answer: http_trigger.Framed | str | None = None
+        answer: wire_http.HttpResponse | str | None = None
         try:
             result = self.call(event, context)
         except Exception as exc:
@@ -334,7 +336,7 @@ class Instance:
             context = BackgroundContext(**metadata)
         except (KeyError, TypeError) as exc:
             message = f"Not a background event: {exc!r}"
-            self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+            self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
             return
         try:
             self.call(data, context)
@@ -361,11 +363,11 @@ class Instance:
                 envelope = http_envelope.decode_request(payload)
             except http_envelope.EnvelopeError as exc:
                 message = f"Not an HTTP request envelope: {exc}"
-                self.send(protocol.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+                self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
                 return
         error: dict[str, Any] | None = None
         argument: Any = None
-        answer: http_trigger.Answer | None = None
+        answer: http_envelope.Answer | None = None
         if style == "cloudevent":
             try:
                 argument = web.from_request(envelope)
@@ -411,7 +413,7 @@ class Instance:
             if inspect.isawaitable(result):
                 result = self._run_async(result)
         except MemoryError:
-            self.send(protocol.RESULT, {"oom": True, "rss": _max_rss_kb(), "seq": self.seq})
+            self.send(frames.RESULT, {"oom": True, "rss": _max_rss_kb(), "seq": self.seq})
             os._exit(137)
         return result
 
@@ -420,7 +422,7 @@ class Instance:
         started: float,
         body: bytes,
         error: dict[str, Any] | None,
-        answer: http_trigger.Framed | str | None = None,
+        answer: wire_http.HttpResponse | str | None = None,
     ) -> None:
         """RESULT: ``body``, or the Lambda error document for ``error``; for a request from an
         HTTP route, the ``answer`` instead: the response, or why API Gateway would refuse the
@@ -434,7 +436,7 @@ class Instance:
         if error is not None:
             result_meta["error"] = True
             body = json.dumps(error).encode()
-        elif type(answer) is tuple:
+        elif isinstance(answer, wire_http.HttpResponse):
             result_meta["status"], result_meta["headers"], body = answer
         elif answer is not None:
             result_meta["malformed"] = answer
@@ -442,7 +444,7 @@ class Instance:
             _Output.written = False
             os.write(1, self.marker)  # before RESULT: the platform finds it when RESULT arrives
             result_meta["out"] = True
-        self.send(protocol.RESULT, result_meta, body)
+        self.send(frames.RESULT, result_meta, body)
 
     def _run_async(self, awaitable: Any) -> Any:
         # One loop for the instance's life, so connections an async handler keeps in globals
@@ -479,13 +481,13 @@ def run(read_fd: int, write_fd: int, out_fd: int) -> None:
     try:
         prepare_process(out_fd)
         rfile = os.fdopen(read_fd, "rb", buffering=1 << 16)
-        raw = rfile.read(protocol.HEADER.size)
-        if len(raw) < protocol.HEADER.size:
+        raw = rfile.read(frames.HEADER.size)
+        if len(raw) < frames.HEADER.size:
             return  # the platform never needed this spare
-        kind, meta_len, body_len = protocol.HEADER.unpack(raw)
-        spec = protocol.decode_meta(rfile.read(meta_len))
+        kind, meta_len, body_len = frames.HEADER.unpack(raw)
+        spec = frames.decode_meta(rfile.read(meta_len))
         rfile.read(body_len)
-        if kind != protocol.SPEC:
+        if kind != frames.SPEC:
             raise RuntimeError(f"expected a SPEC frame, got kind {kind}")
         setup_process(spec)
         instance = Instance(spec, rfile, write_fd)

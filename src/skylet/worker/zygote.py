@@ -40,7 +40,7 @@ import traceback
 
 # web brings cloudevents (~11 ms to import) and python-multipart (~5 ms): paid here once, for
 # ~0.6 MB shared, rather than by every instance on its first event or form (docs/runtime.md).
-from skylet.worker import context, handler, instance, protocol, web  # noqa: F401
+from skylet.worker import context, handler, instance, web  # noqa: F401
 
 _F_SETPIPE_SZ = 1031
 _PR_SET_PDEATHSIG = 1

@@ -1,0 +1,58 @@
+"""The values of one invocation between the invoker, the pool and whoever waits on it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from skylet.wire.http import HttpResponse
+
+OutcomeKind = Literal["ok", "error", "timeout", "oom", "exited", "init_error", "bad_payload"]
+
+
+@dataclass(slots=True)
+class InvokeRequest:
+    request_id: str
+    payload: bytes
+    invoked_arn: str
+    client_context: dict[str, Any] | None = None
+    identity: dict[str, Any] | None = None
+    #: From an HTTP route: the request and its trigger (skylet.wire.http.encode), which the
+    #: instance turns into the function's event; ``payload`` is then the request's body.
+    http: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class RawOutcome:
+    """What happened to one invocation in one instance, before any API maps it."""
+
+    kind: OutcomeKind
+    body: bytes = b""
+    duration_ms: float = 0.0
+    max_rss_kb: int = 0
+    output: bytes = b""
+    dropped: int = 0
+    init_ms: float | None = None
+    message: str = ""
+    error: dict[str, Any] | None = field(default=None)
+    cold: bool = False  # the invocation started its instance
+    #: For an ``http`` invocation that returned: the response the instance framed (its body is
+    #: ``body``), or None and why API Gateway would refuse the result (``malformed``).
+    response: HttpResponse | None = None
+    malformed: str = ""
+
+
+#: Takes an invocation's outcome: called once per invocation (skylet.pool.instance.Invocation).
+Deliver = Callable[[RawOutcome], None]
+
+
+def resolving(future: asyncio.Future[RawOutcome]) -> Deliver:
+    """A ``deliver`` that resolves ``future``, unless whoever awaited it gave up (cancelled)."""
+
+    def deliver(outcome: RawOutcome) -> None:
+        if not future.done():
+            future.set_result(outcome)
+
+    return deliver
