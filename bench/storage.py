@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.common import FUNCTIONS, machine, percentile, skylet_up
-from skylet.blobs import sigv4
+from skylet.aws import sigv4
 
 SMALL = 4 * 1024
 LARGE = 64 * 1024 * 1024

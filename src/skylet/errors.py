@@ -2,7 +2,8 @@
 
 Every error a user can trigger is a ``SkyletError``. Driver errors (sqlite3, psycopg, OS errors)
 are translated at the boundary that meets them and re-raised with ``from``. The gateway maps the
-tree to HTTP statuses and AWS error bodies in exactly one place (``gateway/aws_errors.py``).
+tree to HTTP statuses and error bodies in one place per wire format: AWS's JSON and XML error
+documents (``aws/errors.py``) and API Gateway's own answers (``gateway/apigw.py``).
 
     SkyletError
     ├── ConfigError                 bad manifest or settings (file, line, key, value, allowed)
@@ -15,9 +16,14 @@ tree to HTTP statuses and AWS error bodies in exactly one place (``gateway/aws_e
     │   ├── InvalidParameterValue       400 InvalidParameterValueException
     │   │   ├── StoreConflict               a queue/log exists with other attributes
     │   │   └── InvalidReceipt              a receipt handle that is not one skylet made
+    │   │   └── RouteNotFound               no HTTP route takes the request (API Gateway: 403/404)
     │   ├── RequestTooLarge             413 RequestEntityTooLargeException
     │   ├── TooManyRequests             429 TooManyRequestsException (with a Reason)
-    │   └── ServiceUnavailable          503 ServiceException
+    │   ├── ServiceUnavailable          503 ServiceException
+    │   ├── IntegrationFailed           API Gateway: the function failed or answered what it
+    │   │                               cannot send (REST 502, HTTP API 500)
+    │   ├── IntegrationTimeout          API Gateway stopped waiting (REST 504, HTTP API 503)
+    │   └── S3Error                     S3's code and status, with the fields of its XML body
     └── PlatformError               skylet itself failed (a zygote died, a store is down)
         └── StoreError                  the durable store failed (bad file, newer schema)
             └── StoreUnavailable            the store's database cannot be reached; retry later
@@ -89,6 +95,37 @@ class ServiceUnavailable(ApiError):
     code = "ServiceException"
     status = 503
     error_type = "Service"
+
+
+class RouteNotFound(ResourceNotFound):
+    """No HTTP route takes the request."""
+
+
+class IntegrationFailed(ApiError):
+    """Behind an API Gateway route: the function failed, or its result is not a response API
+    Gateway can send."""
+
+    code = "InternalServerErrorException"
+    status = 502
+
+
+class IntegrationTimeout(ApiError):
+    """Behind an API Gateway route: the function ran past the integration's timeout (or its
+    own)."""
+
+    code = "IntegrationTimeout"
+    status = 504
+
+
+class S3Error(ApiError):
+    """An error S3 answers with ``code`` and ``status``; ``fields`` go into its XML body (the
+    blob stores raise it, so the S3 API answers as S3 does and the SDK raises the same)."""
+
+    def __init__(self, code: str, message: str, status: int, **fields: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.fields = fields
 
 
 # --- durable store (skylet.store) -------------------------------------------------------------

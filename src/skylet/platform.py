@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.aws.s3_api import S3Api
+from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
+from skylet.aws.sigv4 import Credentials
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
-from skylet.blobs.notifications import Notifier, subscriptions_from_manifest
 from skylet.blobs.s3 import S3Blobs
-from skylet.blobs.s3_api import S3Api
-from skylet.blobs.sigv4 import Credentials
 from skylet.build.functions import build_functions
 from skylet.build.snapshots import Snapshots
 from skylet.config import FunctionConfig, RuntimeSettings

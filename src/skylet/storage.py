@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
-from skylet.blobs import sigv4
+from skylet.aws import sigv4
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 CHUNK = 1 << 20

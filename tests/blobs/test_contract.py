@@ -14,9 +14,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from skylet.blobs.base import BlobStore, ByteRange, S3Error
+from skylet.blobs.base import BlobStore, ByteRange
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
+from skylet.errors import S3Error
 from tests.e2e.conftest import Server, project_dir, start_server, stop_server
 
 pytestmark = pytest.mark.anyio

@@ -6,6 +6,15 @@ import re
 
 import pytest
 
+from skylet.errors import (
+    IntegrationFailed,
+    IntegrationTimeout,
+    InvalidRequestContent,
+    RequestTooLarge,
+    RouteNotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from skylet.gateway import apigw
 from skylet.wire.http import HttpResponse, RequestIds, header_pairs
 
@@ -24,53 +33,81 @@ JSON = ("content-type", "application/json")
     ("answer", "status", "body", "headers"),
     [
         pytest.param(
-            apigw.internal_error(REST),
+            apigw.answer(IntegrationFailed(""), REST),
             502,
             b'{"message": "Internal server error"}',
             [JSON, *REST_IDS, ("x-amzn-ErrorType", "InternalServerErrorException")],
             id="a REST function error is a 502 with InternalServerErrorException",
         ),
         pytest.param(
-            apigw.internal_error(HTTP),
+            apigw.answer(IntegrationFailed(""), HTTP),
             500,
             b'{"message":"Internal Server Error"}',
             [JSON, *HTTP_IDS],
             id="an HTTP API function error is a 500 without an error type",
         ),
         pytest.param(
-            apigw.timeout_error(REST),
+            apigw.answer(IntegrationTimeout(""), REST),
             504,
             b'{"message": "Endpoint request timed out"}',
             [JSON, *REST_IDS],
             id="a REST timeout is a 504",
         ),
         pytest.param(
-            apigw.timeout_error(HTTP),
+            apigw.answer(IntegrationTimeout(""), HTTP),
             503,
             b'{"message":"Service Unavailable"}',
             [JSON, *HTTP_IDS],
             id="an HTTP API timeout is a 503",
         ),
         pytest.param(
-            apigw.not_found(REST),
+            apigw.answer(RouteNotFound(""), REST),
             403,
             b'{"message":"Missing Authentication Token"}',
             [JSON, *REST_IDS, ("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
             id="no REST route is a 403 with MissingAuthenticationTokenException",
         ),
         pytest.param(
-            apigw.not_found(HTTP),
+            apigw.answer(RouteNotFound(""), HTTP),
             404,
             b'{"message":"Not Found"}',
             [JSON, *HTTP_IDS],
             id="no HTTP API route is a 404",
         ),
         pytest.param(
-            apigw.too_large(HTTP),
+            apigw.answer(RequestTooLarge(""), HTTP),
             413,
             b'{"message":"Request Entity Too Large"}',
             [JSON, *HTTP_IDS],
             id="an HTTP API refuses a large body with 413",
+        ),
+        pytest.param(
+            apigw.answer(RequestTooLarge(""), REST),
+            413,
+            b'{"message":"Request Too Long"}',
+            [JSON, *REST_IDS],
+            id="a REST API refuses a large body with 413 in its own words",
+        ),
+        pytest.param(
+            apigw.answer(TooManyRequests(""), HTTP),
+            429,
+            b'{"message":"Too Many Requests"}',
+            [JSON, *HTTP_IDS],
+            id="a throttled invocation is a 429",
+        ),
+        pytest.param(
+            apigw.answer(ServiceUnavailable(""), REST),
+            503,
+            b'{"message":"Service Unavailable"}',
+            [JSON, *REST_IDS],
+            id="an unavailable platform is a 503",
+        ),
+        pytest.param(
+            apigw.answer(InvalidRequestContent(""), REST),
+            502,
+            b'{"message": "Internal server error"}',
+            [JSON, *REST_IDS, ("x-amzn-ErrorType", "InternalServerErrorException")],
+            id="any other refusal is an integration failure",
         ),
     ],
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from skylet.aws.lambda_api import parse_function_name
 from skylet.errors import InvalidParameterValue
-from skylet.gateway.lambda_api import parse_function_name
 
 
 @pytest.mark.parametrize(

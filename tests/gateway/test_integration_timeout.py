@@ -37,9 +37,9 @@ async def get(routes: FunctionRoutes, path: str) -> tuple[int, dict[str, str], b
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    serving = routes.route(scope, receive, send)
-    assert serving is not None
-    await serving
+    found = routes.find(scope)
+    assert found is not None
+    await routes.serve(scope, receive, send, found)
     headers = {k.decode().lower(): v.decode() for k, v in sent[0]["headers"]}
     return sent[0]["status"], headers, sent[1]["body"]
 

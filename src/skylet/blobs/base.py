@@ -1,7 +1,7 @@
-"""The blob store's vocabulary: objects, listings, multipart parts, and S3's errors.
+"""The blob store's vocabulary: objects, listings, multipart parts, bucket names.
 
-Every failure a client can cause is an :class:`S3Error` carrying S3's code and HTTP status, so
-the S3 API answers it as S3 does and the SDK raises the same exception.
+Every failure a client can cause is an :class:`skylet.errors.S3Error` carrying S3's code and
+HTTP status, so the S3 API answers it as S3 does and the SDK raises the same exception.
 """
 
 from __future__ import annotations
@@ -12,18 +12,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
 
+from skylet.errors import S3Error
+
 Chunks = AsyncIterator[bytes]
-
-
-class S3Error(Exception):
-    """An error S3 would answer with ``code`` and ``status``; ``fields`` go into the XML body."""
-
-    def __init__(self, code: str, message: str, status: int, **fields: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields
 
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

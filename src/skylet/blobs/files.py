@@ -38,12 +38,12 @@ from skylet.blobs.base import (
     Listing,
     ObjectInfo,
     PartInfo,
-    S3Error,
     check_bucket_name,
     no_such_bucket,
     no_such_key,
     no_such_upload,
 )
+from skylet.errors import S3Error
 
 MAX_KEY_BYTES = 1024
 MIN_PART_BYTES = 5 * 1024 * 1024

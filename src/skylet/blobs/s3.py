@@ -24,8 +24,8 @@ from skylet.blobs.base import (
     Listing,
     ObjectInfo,
     PartInfo,
-    S3Error,
 )
+from skylet.errors import S3Error
 
 #: Uploads are spooled in memory up to this size, then to a temporary file.
 SPOOL_BYTES = 8 << 20

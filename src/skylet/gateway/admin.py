@@ -8,10 +8,10 @@ import json
 import math
 from urllib.parse import parse_qs
 
+from skylet.asgi import Receive, Scope, Send, respond
+from skylet.aws.errors import json_error
 from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
 from skylet.events.records import RecordBook, parse_status
-from skylet.gateway.asgi import Receive, Scope, Send, respond
-from skylet.gateway.aws_errors import lambda_error_response
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import Entry
 
@@ -52,7 +52,7 @@ class AdminApi:
             else:
                 await respond(send, 404, b'{"message":"Not found"}', _JSON)
         except ApiError as error:
-            status, body, headers = lambda_error_response(error, "")
+            status, body, headers = json_error(error, "")
             await respond(send, status, body, headers)
 
     async def _functions(self, send: Send) -> None:

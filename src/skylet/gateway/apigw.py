@@ -1,5 +1,6 @@
-"""API Gateway's own answers (errors, throttling, a missing route) and the request ids it
-gives each request. The event a function receives, and how its result is mapped, are built in
+"""API Gateway's own answers, the one place the error tree meets API Gateway's wire format
+(throttling, a missing route, a function that failed or timed out), and the request ids it gives
+each request. The event a function receives, and how its result is mapped, are built in
 the instance (skylet.worker.apigw). Pure, apart from drawing random ids.
 """
 
@@ -8,7 +9,16 @@ from __future__ import annotations
 import base64
 import json
 import random
+from typing import NamedTuple
 
+from skylet.errors import (
+    ApiError,
+    IntegrationTimeout,
+    RequestTooLarge,
+    RouteNotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from skylet.ids import new_request_id
 from skylet.wire.http import HttpResponse, RequestIds, response
 
@@ -37,58 +47,58 @@ _SHORT_IDS: list[str] = []
 # -- error answers --------------------------------------------------------------------------
 
 
-def _api_error(
-    ids: RequestIds, status: int, message: str, *, error_type: str = "", spaced: bool = False
-) -> HttpResponse:
+def _api_error(ids: RequestIds, form: _Form) -> HttpResponse:
     """API Gateway's own answer. A REST API's integration failures (502, 504) have a space after
     the colon, ``{"message": "Internal server error"}``; its other answers and every HTTP API
     answer are compact."""
     headers = [("content-type", "application/json"), *ids.headers()]
-    if error_type and ids.rest:
-        headers.append(("x-amzn-ErrorType", error_type))
-    body = json.dumps({"message": message}, separators=(", ", ": ") if spaced else (",", ":"))
-    return response(status, headers, body.encode())
+    if form.error_type and ids.rest:
+        headers.append(("x-amzn-ErrorType", form.error_type))
+    separators = (", ", ": ") if form.spaced else (",", ":")
+    body = json.dumps({"message": form.message}, separators=separators)
+    return response(form.status, headers, body.encode())
 
 
-def internal_error(ids: RequestIds) -> HttpResponse:
-    """A function error or a malformed result: REST 502, HTTP API 500."""
-    if ids.rest:
-        return _api_error(
-            ids,
-            502,
-            "Internal server error",
-            error_type="InternalServerErrorException",
-            spaced=True,
-        )
-    return _api_error(ids, 500, "Internal Server Error")
+class _Form(NamedTuple):
+    """One answer of one API kind: status, message, ``x-amzn-ErrorType`` (REST only), and
+    whether the JSON has a space after the colon (a REST API's integration failures)."""
+
+    status: int
+    message: str
+    error_type: str = ""
+    spaced: bool = False
 
 
-def timeout_error(ids: RequestIds) -> HttpResponse:
-    """The function timed out: REST 504, HTTP API 503."""
-    if ids.rest:
-        return _api_error(ids, 504, "Endpoint request timed out", spaced=True)
-    return _api_error(ids, 503, "Service Unavailable")
+#: API Gateway's answer to each refusal of the error tree: (REST API, HTTP API). The first class
+#: a refusal is an instance of answers; any other refusal is an integration failure.
+_FORMS: tuple[tuple[type[ApiError], _Form, _Form], ...] = (
+    (
+        IntegrationTimeout,
+        _Form(504, "Endpoint request timed out", spaced=True),
+        _Form(503, "Service Unavailable"),
+    ),
+    (
+        RouteNotFound,
+        _Form(403, "Missing Authentication Token", "MissingAuthenticationTokenException"),
+        _Form(404, "Not Found"),
+    ),
+    (RequestTooLarge, _Form(413, "Request Too Long"), _Form(413, "Request Entity Too Large")),
+    (TooManyRequests, _Form(429, "Too Many Requests"), _Form(429, "Too Many Requests")),
+    (ServiceUnavailable, _Form(503, "Service Unavailable"), _Form(503, "Service Unavailable")),
+)
+_FAILED = (
+    _Form(502, "Internal server error", "InternalServerErrorException", spaced=True),
+    _Form(500, "Internal Server Error"),
+)
 
 
-def not_found(ids: RequestIds) -> HttpResponse:
-    """No route: a REST API answers 403 Missing Authentication Token, an HTTP API 404."""
-    if ids.rest:
-        return _api_error(
-            ids,
-            403,
-            "Missing Authentication Token",
-            error_type="MissingAuthenticationTokenException",
-        )
-    return _api_error(ids, 404, "Not Found")
-
-
-def too_large(ids: RequestIds) -> HttpResponse:
-    return _api_error(ids, 413, "Request Too Long" if ids.rest else "Request Entity Too Large")
-
-
-def throttled(ids: RequestIds) -> HttpResponse:
-    return _api_error(ids, 429, "Too Many Requests")
-
-
-def unavailable(ids: RequestIds) -> HttpResponse:
-    return _api_error(ids, 503, "Service Unavailable")
+def answer(error: ApiError, ids: RequestIds) -> HttpResponse:
+    """API Gateway's own answer to a refused request (``IntegrationFailed`` for a function
+    error or a result it cannot send, ``IntegrationTimeout``, ``RouteNotFound``, throttling,
+    a body too large), in the form of the API kind ``ids`` names."""
+    form = _FAILED[0] if ids.rest else _FAILED[1]
+    for kind, rest, http_api in _FORMS:
+        if isinstance(error, kind):
+            form = rest if ids.rest else http_api
+            break
+    return _api_error(ids, form)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Literal
 
-from skylet.blobs.s3_api import S3Api, is_s3_request
+from skylet.asgi import Receive, Scope, Send, respond
+from skylet.aws.lambda_api import PREFIX as LAMBDA_PREFIX
+from skylet.aws.lambda_api import LambdaApi
+from skylet.aws.s3_api import S3Api, is_s3_request
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
 from skylet.gateway.admin import AdminApi
-from skylet.gateway.asgi import Receive, Scope, Send, respond
 from skylet.gateway.http_routes import Found, FunctionRoutes
-from skylet.gateway.lambda_api import PREFIX as LAMBDA_PREFIX
-from skylet.gateway.lambda_api import LambdaApi
 from skylet.invoker.invoker import Invoker
+
+#: The APIs :meth:`Gateway.classify` names, besides a function route.
+Api = Literal["lambda", "admin", "s3", "health", "preflight", "unrouted"]
 
 
 class Gateway:
@@ -41,35 +45,52 @@ class Gateway:
         assert self.s3 is not None
         return await self.s3.has_bucket(path.lstrip("/").split("/", 1)[0])
 
-    def direct(self, scope: Scope) -> Found | None:
-        """The function route that takes an HTTP request, when :meth:`__call__` would hand it
-        to one (not a preflight, not another API's); None otherwise. The HTTP server can then
-        serve it without an ASGI cycle (skylet.gateway.direct)."""
+    def classify(self, scope: Scope) -> Found | Api:
+        """Which API takes an HTTP request: a function route (its :class:`Found`), or the name
+        of the API that serves it. Decided once, without waiting, for both the direct path and
+        the ASGI one, in this order: the Lambda API, the admin API, a request signed for S3, a
+        standalone service's ``/health``, a CORS preflight (or an OPTIONS route), a function
+        route, and what is left ("unrouted": a bucket's public path, ``/health``, a 404)."""
         path: str = scope["path"]
-        if path.startswith(LAMBDA_PREFIX) or path.startswith(ADMIN_PREFIX):
-            return None
-        if scope["method"] == "OPTIONS" or (self.s3 is not None and is_s3_request(scope)):
-            return None
+        if path.startswith(LAMBDA_PREFIX):
+            return "lambda"
+        if path.startswith(ADMIN_PREFIX):
+            return "admin"
+        if self.s3 is not None and is_s3_request(scope):
+            return "s3"
         if path == "/health" and self.health_first:
-            return None
-        return self.routes.find(scope)
+            return "health"
+        if scope["method"] == "OPTIONS":
+            return "preflight"
+        found = self.routes.find(scope)
+        return "unrouted" if found is None else found
+
+    def direct(self, scope: Scope) -> Found | None:
+        """The function route that takes an HTTP request, when :meth:`classify` names one; the
+        HTTP server can then serve it without an ASGI cycle (skylet.gateway.direct)."""
+        taken = self.classify(scope)
+        return taken if type(taken) is Found else None
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """ASGI 3. Which API or route serves a request is decided without waiting; the answer
         is the coroutine that serves it, which the server awaits: no extra frame per request."""
         if scope["type"] == "http":
-            path: str = scope["path"]
-            if path.startswith(LAMBDA_PREFIX):
+            taken = self.classify(scope)
+            if type(taken) is Found:
+                return self.routes.serve(scope, receive, send, taken)
+            if taken == "lambda":
                 return self.lambda_api(scope, receive, send)
-            if path.startswith(ADMIN_PREFIX):
+            if taken == "admin":
                 return self.admin_api(scope, receive, send)
-            if self.s3 is not None and is_s3_request(scope):
+            if taken == "s3":
+                assert self.s3 is not None
                 return self.s3(scope, receive, send)
-            if path == "/health" and self.health_first:
+            if taken == "health":
                 return _healthy(send)
-            serving = self.routes.route(scope, receive, send)
-            if serving is not None:
-                return serving
+            if taken == "preflight":
+                serving = self.routes.preflight(scope, receive, send)
+                if serving is not None:
+                    return serving
             return self._unrouted(scope, receive, send)
         if scope["type"] == "lifespan":
             return _lifespan(receive, send)

@@ -27,8 +27,8 @@ from typing import Any
 from uvicorn.protocols.http import httptools_impl as impl
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 
+from skylet.asgi import Scope
 from skylet.gateway.app import Gateway
-from skylet.gateway.asgi import Scope
 from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found
 from skylet.wire.http import HttpResponse, header_pairs
 from skylet.wire.invocation import RawOutcome

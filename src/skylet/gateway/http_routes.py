@@ -19,9 +19,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple
 from urllib.parse import quote
 
-from skylet.errors import ApiError, ServiceUnavailable, TooManyRequests
+from skylet.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body
+from skylet.errors import (
+    ApiError,
+    IntegrationFailed,
+    IntegrationTimeout,
+    RequestTooLarge,
+    RouteNotFound,
+)
 from skylet.gateway import apigw, cors
-from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, header, read_body
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
 from skylet.invoker.invoker import InvocationResult, Invoker, Pending
 from skylet.manifest import Manifest
@@ -160,23 +166,21 @@ class FunctionRoutes:
             "function": (*api, "$default", None),
         }
 
-    def route(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
-        """The coroutine that serves this request, when a function route takes it (or it is a
-        CORS preflight for one); None otherwise. Deciding does not wait for anything, so the
-        server awaits the serving coroutine itself, one frame deep."""
-        if scope["method"] == "OPTIONS":
-            started = time.perf_counter()
-            origin = header(scope, b"origin")
-            raw_path = _raw_path(scope)
-            routes = self.table.methods_for(raw_path)
-            if not routes and (unstaged := self._unstaged(raw_path)) is not None:
-                routes = [r for r in self.table.methods_for(unstaged) if r.kind == "rest"]
-            headers = cors.preflight(routes, origin)
-            if headers is not None:  # CORS routes are REST API routes: its request ids
-                headers.extend(apigw.new_ids(rest=True).headers())
-                return self._answer(scope, send, wire.response(200, headers, b""), started)
+    def preflight(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None] | None:
+        """The coroutine that serves an OPTIONS request: a CORS preflight for a route (answered
+        here, nothing runs), or a route that takes OPTIONS itself; None otherwise."""
+        started = time.perf_counter()
+        origin = header(scope, b"origin")
+        raw_path = _raw_path(scope)
+        routes = self.table.methods_for(raw_path)
+        if not routes and (unstaged := self._unstaged(raw_path)) is not None:
+            routes = [r for r in self.table.methods_for(unstaged) if r.kind == "rest"]
+        headers = cors.preflight(routes, origin)
+        if headers is not None:  # CORS routes are REST API routes: its request ids
+            headers.extend(apigw.new_ids(rest=True).headers())
+            return self._answer(scope, send, wire.response(200, headers, b""), started)
         found = self.find(scope)
-        return None if found is None else self._serve(scope, receive, send, found)
+        return None if found is None else self.serve(scope, receive, send, found)
 
     def find(self, scope: Scope) -> Found | None:
         """The route that takes this request (not a CORS preflight's: see :meth:`route`), with
@@ -206,7 +210,7 @@ class FunctionRoutes:
         await _send(send, response)
         self._line(scope, response.status, started, "(cors)", None)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, found: Found) -> None:
+    async def serve(self, scope: Scope, receive: Receive, send: Send, found: Found) -> None:
         """Serve a request through ASGI: read its body, run the function, send the reply."""
         try:
             body = await read_body(scope, receive, MAX_BODY_BYTES)
@@ -261,12 +265,8 @@ class FunctionRoutes:
         call = Call(scope, found, ids)
         try:
             pending = self.invoker.start(route.function, body, then, http=http)
-        except TooManyRequests:
-            call.reply = self._reply(call, apigw.throttled(ids), None)
-        except ServiceUnavailable:
-            call.reply = self._reply(call, apigw.unavailable(ids), None)
-        except ApiError:
-            call.reply = self._reply(call, apigw.internal_error(ids), None)
+        except ApiError as error:  # throttled, unavailable, …: API Gateway's answer
+            call.reply = self._reply(call, apigw.answer(error, ids), None)
         else:
             call.pending = pending
             limit = self.integration_timeout_s.get(kind)
@@ -281,7 +281,7 @@ class FunctionRoutes:
         try:
             result = self.invoker.finish(call.pending, outcome)
         except ApiError:  # a payload the instance could not read
-            return self._reply(call, apigw.internal_error(call.ids), None)
+            return self._reply(call, apigw.answer(_FAILED, call.ids), None)
         response = outcome.response
         if response is not None and route.cors is None and result.function_error is None:
             # Most requests: the instance framed the response, headers and all.
@@ -293,12 +293,12 @@ class FunctionRoutes:
     def timed_out(self, call: Call) -> HttpResponse:
         """API Gateway's answer once it stops waiting (``call.limit_s``); the invocation runs on
         and is recorded when it ends."""
-        return self._reply(call, apigw.timeout_error(call.ids), None)
+        return self._reply(call, apigw.answer(_TIMED_OUT, call.ids), None)
 
     def too_large(self, scope: Scope, found: Found) -> HttpResponse:
         """The answer to a body over MAX_BODY_BYTES: nothing runs."""
         ids = _request_ids(found.match.route.kind)
-        return self._reply(Call(scope, found, ids), apigw.too_large(ids), None)
+        return self._reply(Call(scope, found, ids), apigw.answer(_TOO_LARGE, ids), None)
 
     def _reply(self, call: Call, response: HttpResponse, cold: bool | None) -> HttpResponse:
         route = call.found.match.route
@@ -332,7 +332,7 @@ class FunctionRoutes:
     async def not_found(self, scope: Scope, send: Send) -> None:
         """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
-        await _send(send, apigw.not_found(apigw.new_ids(rest=rest)))
+        await _send(send, apigw.answer(_NO_ROUTE, apigw.new_ids(rest=rest)))
 
     def _line(
         self, scope: Scope, status: int, started: float, function: str, cold: bool | None
@@ -343,6 +343,11 @@ class FunctionRoutes:
         self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
 
 
+#: The refusals a route answers itself (API Gateway's answers: skylet.gateway.apigw.answer).
+_FAILED = IntegrationFailed("the function failed, or its result cannot be sent")
+_TIMED_OUT = IntegrationTimeout("the integration timed out")
+_TOO_LARGE = RequestTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+_NO_ROUTE = RouteNotFound("no route takes the request")
 #: A function route's requests have no API Gateway request ids.
 _NO_API = RequestIds(False, "")
 
@@ -364,10 +369,10 @@ def _response(
         if direct:
             return _function_crashed()
         if b'"Sandbox.Timedout"' in result.payload:
-            return apigw.timeout_error(ids)
-        return apigw.internal_error(ids)
+            return apigw.answer(_TIMED_OUT, ids)
+        return apigw.answer(_FAILED, ids)
     if outcome.response is None:  # a result API Gateway cannot send (``outcome.malformed``)
-        return _function_crashed() if direct else apigw.internal_error(ids)
+        return _function_crashed() if direct else apigw.answer(_FAILED, ids)
     return outcome.response  # the instance framed it, request id headers included
 
 

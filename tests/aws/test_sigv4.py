@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from skylet.blobs import sigv4
-from skylet.blobs.base import S3Error
+from skylet.aws import sigv4
+from skylet.errors import S3Error
 
 ACCESS = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -12,10 +12,10 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from skylet.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
+from skylet.aws.errors import json_error
 from skylet.errors import ApiError, InvalidParameterValue, InvalidRequestContent, RequestTooLarge
 from skylet.events.async_invoke import MAX_EVENT_PAYLOAD_BYTES, AsyncInvoker
-from skylet.gateway.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
-from skylet.gateway.aws_errors import lambda_error_response
 from skylet.ids import new_request_id
 from skylet.invoker.invoker import Invoker
 
@@ -55,7 +55,7 @@ class LambdaApi:
         try:
             await self._invoke(scope, receive, send, request_id)
         except ApiError as error:
-            status, body, headers = lambda_error_response(error, request_id)
+            status, body, headers = json_error(error, request_id)
             await respond(send, status, body, headers)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from skylet.blobs import s3_api
+from skylet.aws import s3_api
+from skylet.aws.s3_api import S3Api
+from skylet.aws.sigv4 import Credentials
 from skylet.blobs.base import BucketInfo
 from skylet.blobs.files import FileBlobs
-from skylet.blobs.s3_api import S3Api
-from skylet.blobs.sigv4 import Credentials
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from skylet.blobs import sigv4
+from skylet.aws import sigv4
 from tests.e2e.conftest import Server, module_server
 
 pytestmark = pytest.mark.e2e

@@ -19,11 +19,12 @@ from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
-from skylet.blobs import sigv4
-from skylet.blobs.base import BlobStore, ObjectInfo, S3Error, is_bucket_name, parse_range
-from skylet.blobs.notifications import Change, Notifier
-from skylet.errors import ApiError
-from skylet.gateway.asgi import Receive, Scope, Send
+from skylet.asgi import Receive, Scope, Send
+from skylet.aws import sigv4
+from skylet.aws.errors import as_s3_error, internal_s3_error, xml_error
+from skylet.aws.s3_notifications import Change, Notifier
+from skylet.blobs.base import BlobStore, ObjectInfo, is_bucket_name, parse_range
+from skylet.errors import ApiError, S3Error
 
 log = logging.getLogger(__name__)
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -119,24 +120,14 @@ class S3Api:
         request_id = uuid.uuid4().hex[:16].upper()
         try:
             await self._handle(scope, receive, send, request_id)
-        except S3Error as error:
-            await self._error(send, error, scope, request_id)
-        except ApiError as error:  # the durable store could not take the notifications
-            failure = S3Error("ServiceUnavailable", error.message, error.status)
-            await self._error(send, failure, scope, request_id)
+        except ApiError as error:  # S3's own, or the store could not take the notifications
+            await self._error(send, as_s3_error(error), scope, request_id)
         except OSError as error:  # the disk, not the client: S3's 500, and the platform lives on
             log.exception("S3 request failed: %s %s", scope["method"], scope["path"])
-            failure = S3Error("InternalError", f"We encountered an internal error: {error}", 500)
-            await self._error(send, failure, scope, request_id)
+            await self._error(send, internal_s3_error(error), scope, request_id)
 
     async def _error(self, send: Send, error: S3Error, scope: Scope, request_id: str) -> None:
-        fields = "".join(_el(k, v) for k, v in error.fields.items())
-        resource = scope.get("path", "/")
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
-            f"{_el('Code', error.code)}{_el('Message', error.message)}{fields}"
-            f"{_el('Resource', resource)}{_el('RequestId', request_id)}</Error>"
-        ).encode()
+        body = xml_error(error, scope.get("path", "/"), request_id)
         if scope["method"] == "HEAD":
             body = b""
         await _respond(send, error.status, body, {"content-type": "application/xml"}, request_id)
