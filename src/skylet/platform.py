@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +30,7 @@ from skylet.events.records import RecordBook
 from skylet.gateway.app import Gateway
 from skylet.gateway.http_routes import routes_from_manifest, standalone_routes
 from skylet.gateway.routing import RouteTable
+from skylet.invoker.hooks import Hooks, InvocationHook
 from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
@@ -102,13 +103,19 @@ class Platform:
     """Everything ``skylet up`` runs, without the HTTP server (so tests and tools can embed it)."""
 
     def __init__(
-        self, config: PlatformConfig, *, progress: Callable[[str], None] = lambda _: None
+        self,
+        config: PlatformConfig,
+        *,
+        progress: Callable[[str], None] = lambda _: None,
+        hooks: Iterable[InvocationHook] = (),
     ) -> None:
         self.config = config
         self.progress = progress
         self.logs = LogBook()
+        #: Cross-cutting policy around invocations (console lines, metrics, tracing).
+        self.hooks = Hooks(hooks)
         self.zygote = ZygoteClient(environment=config.runtime.base_environment)
-        self.invoker = Invoker(config.runtime, self.zygote, self.logs)
+        self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
         self.async_invoker = AsyncInvoker(self.store, self.records, self.invoker)
@@ -124,7 +131,9 @@ class Platform:
             public=config.public_buckets,
             notifier=self.notifier,
         )
-        self.gateway = Gateway(self.invoker, self.async_invoker, self.records, self.s3)
+        self.gateway = Gateway(
+            self.invoker, self.async_invoker, self.records, self.s3, hooks=self.hooks
+        )
         self.manifest: Manifest | None = None
         self.snapshots = (
             Snapshots(config.data_dir / "code", skip=frozenset({config.data_dir}))

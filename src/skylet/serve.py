@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from skylet.build.watcher import ReloadOutcome, Watcher
+from skylet.invoker.hooks import InvocationHook
 from skylet.platform import Platform, PlatformConfig
 
 #: Allocations between two collections of the youngest generation in the serving process.
@@ -20,6 +21,7 @@ async def serve(
     *,
     on_ready: Callable[[Platform], None],
     on_reload: Callable[[ReloadOutcome], None] = lambda _: None,
+    hooks: Iterable[InvocationHook] = (),
 ) -> None:
     """Run the platform behind uvicorn until SIGINT/SIGTERM, then stop gracefully: uvicorn
     finishes in-flight requests, then the platform retires instances and stops the zygote."""
@@ -34,7 +36,7 @@ async def serve(
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    platform = Platform(config, progress=lambda line: print(line, flush=True))
+    platform = Platform(config, progress=lambda line: print(line, flush=True), hooks=hooks)
     await platform.start(only=config.only)
     platform.gateway.health_first = config.only is not None
     # What start-up built lives as long as the process: out of the collector's way. Requests

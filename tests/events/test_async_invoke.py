@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,21 +23,16 @@ from skylet.store.base import Store
 pytestmark = pytest.mark.anyio
 
 
-@dataclass
-class Pool:
-    fn: FunctionConfig
-
-
 class Functions:
     """The invoker's lookup, for one function that also answers to an alias."""
 
     def __init__(self) -> None:
         self.fn = FunctionConfig("orders", "h.handler", Path(), aliases=("svc-orders",))
 
-    def pool(self, name: str) -> Pool:
+    def function(self, name: str) -> FunctionConfig:
         if name not in ("orders", "svc-orders"):
             raise ResourceNotFound(f"Function not found: {name}")
-        return Pool(self.fn)
+        return self.fn
 
 
 def invoker(store: Store) -> tuple[AsyncInvoker, RecordBook]:

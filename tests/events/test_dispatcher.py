@@ -161,9 +161,8 @@ async def test_throttled_events_are_retried_until_the_function_has_room(
     out = tmp_path / "slow.jsonl"
     fn = function(code_dir, "slow", "slow", out, reserved_concurrency=1)
     async with platform(store, [fn]) as p:
-        pool = p.invoker.pool("slow")
         busy = asyncio.ensure_future(p.invoker.invoke("slow", b'{"sleep": 1.0}'))
-        await wait_until(lambda: pool.size == 1 and pool.idle_count == 0)
+        await wait_until(lambda: p.invoker.stats("slow")[:2] == (1, 0))  # one busy instance
         ids = await p.async_invoker.enqueue_batch("slow", [b'{"sleep": 0.01}'] * 3)
         await wait_until(lambda: p.dispatcher.stats.succeeded == 3)
         await busy

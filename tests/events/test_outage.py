@@ -68,17 +68,12 @@ async def send_until(url: str, load: Load, stop: asyncio.Event, sender: int) -> 
                 load.refusals.append(response)
 
 
-@dataclass
-class Pool:
-    fn: FunctionConfig
-
-
 class Functions:
     def __init__(self, fn: FunctionConfig) -> None:
         self.fn = fn
 
-    def pool(self, name: str) -> Pool:
-        return Pool(self.fn)
+    def function(self, name: str) -> FunctionConfig:
+        return self.fn
 
 
 async def test_an_event_that_cannot_be_stored_is_a_503_but_a_destination_batch_is_retried(

@@ -81,7 +81,7 @@ async def test_a_function_slower_than_the_api_gets_its_timeout_answer_and_runs_o
         again = await get(routes, "/slow?kind=default")
         assert again[0] == 200
         assert again[2] == b"ok"
-        assert invoker.pool("slow").size == 1
+        assert invoker.stats("slow").instances == 1
 
 
 async def test_a_function_whose_own_timeout_is_shorter_answers_with_it() -> None:

@@ -23,7 +23,7 @@ async def test_concurrent_invocations_each_get_their_own_instance() -> None:
         results = await asyncio.gather(
             *(invoker.invoke("sleep", b'{"seconds": 0.3}') for _ in range(4))
         )
-        assert invoker.pool("sleep").size == 4
+        assert invoker.stats("sleep").instances == 4
     assert all(r.cold for r in results)
 
 
@@ -71,15 +71,15 @@ async def test_platform_limit_is_shared_by_unreserved_functions() -> None:
 async def test_provisioned_instances_are_warm_before_the_first_request_and_never_reaped() -> None:
     config = fn("echo", "handlers.echo", provisioned_concurrency=2)
     async with running([config], RuntimeSettings(keepalive_s=0.0)) as invoker:
-        pool = invoker.pool("echo")
-        assert pool.size == 2 and pool.idle_count == 2
+        stats = invoker.stats("echo")
+        assert stats.instances == 2 and stats.idle == 2
         result = await invoker.invoke("echo", b"{}")
         assert not result.cold
         assert json.loads(result.payload)["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"] == (
             "provisioned-concurrency"
         )
         assert invoker.reap() == 0
-        assert pool.size == 2
+        assert invoker.stats("echo").instances == 2
 
 
 async def test_idle_instances_are_reaped_after_the_keepalive() -> None:
@@ -88,7 +88,7 @@ async def test_idle_instances_are_reaped_after_the_keepalive() -> None:
         assert inv.reap() == 0
         await asyncio.sleep(0.25)
         assert inv.reap() == 1
-        assert inv.pool("echo").size == 0
+        assert inv.stats("echo").instances == 0
         for _ in range(50):
             if not alive(first):
                 break

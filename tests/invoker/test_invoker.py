@@ -93,8 +93,7 @@ async def test_unhandled_exception_returns_lambdas_error_document() -> None:
 async def test_timeout_kills_the_instance_with_sandbox_timedout() -> None:
     async with running([fn("sleep", "handlers.sleep", timeout_s=1.0)]) as invoker:
         result = await invoker.invoke("sleep", b'{"seconds": 30}', request_id="r-t")
-        pool = invoker.pool("sleep")
-        assert pool.size == 0
+        assert invoker.stats("sleep").instances == 0
         again = await invoker.invoke("sleep", b'{"seconds": 0}')
     error = json.loads(result.payload)
     assert result.function_error == "Unhandled"
@@ -134,7 +133,7 @@ async def test_a_dying_runtime_gives_runtime_exit_error(
 async def test_memory_size_is_a_real_limit() -> None:
     async with running([fn("hog", "handlers.hog", memory_mb=128)]) as invoker:
         result = await invoker.invoke("hog", b'{"mb": 400}', request_id="r-m")
-        assert invoker.pool("hog").size == 0
+        assert invoker.stats("hog").instances == 0
     assert json.loads(result.payload) == {
         "errorType": "Runtime.OutOfMemory",
         "errorMessage": "RequestId: r-m Error: Runtime exited with error: signal: killed",

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from skylet.invoker.invoker import InvocationResult, Invoker
+from skylet.invoker.invoker import Invoker
+from skylet.invoker.results import InvocationResult
 from tests.runtime_fixtures import fn, running
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +35,6 @@ def _answer(result: InvocationResult) -> dict[str, int]:
 async def test_fast_invocations_run_on_few_instances_each_once_with_its_own_output() -> None:
     async with running([fn("work", "handlers.work")]) as invoker:
         await _warm(invoker)
-        pool = invoker.pool("work")
         # A first burst may start instances, as on Lambda (at most one per invocation)...
         first = await asyncio.gather(*(invoker.invoke("work", _work(n)) for n in range(64)))
         # (Under that burst's load every invocation took long, by the clock: a few more let the
@@ -44,7 +44,7 @@ async def test_fast_invocations_run_on_few_instances_each_once_with_its_own_outp
         # start a few more: an instance takes at most 3 ms of typical work behind its running
         # invocation, so a first burst that started only a handful leaves too few.)
         second = await asyncio.gather(*(invoker.invoke("work", _work(n)) for n in range(64)))
-        instances = pool.cold_starts
+        instances = invoker.stats("work").cold_starts
     for results in (first, second):
         assert [_answer(r)["n"] for r in results] == list(range(64))
         for n, result in enumerate(results):
@@ -65,8 +65,7 @@ async def test_an_invocation_written_behind_a_slow_one_runs_elsewhere() -> None:
         assert slow not in done  # the fast ones did not wait for it
         answers = [_answer(await f) for f in fast]
         slow_pid = _answer(await slow)["pid"]
-        pool = invoker.pool("work")
-        placed_again = pool.placed_again
+        placed_again = invoker.stats("work").placed_again
         after = _answer(await invoker.invoke("work", _work(4)))
     # They were written behind the slow one (it had just started), then given to other
     # instances when they waited too long; the slow one's instance bounced them unrun.
@@ -97,6 +96,6 @@ async def test_slow_functions_get_an_instance_per_invocation_as_on_lambda() -> N
         results = await asyncio.gather(
             *(invoker.invoke("work", _work(n, sleep=0.05)) for n in range(6))
         )
-        placed_again = invoker.pool("work").placed_again
+        placed_again = invoker.stats("work").placed_again
     assert len({_answer(r)["pid"] for r in results}) == 6
     assert placed_again == 0

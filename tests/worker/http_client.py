@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from skylet.invoker.invoker import InvocationResult
+from skylet.invoker.results import InvocationResult
 from skylet.worker.http_envelope import decode_response, encode_request
 
 REMOTE = "203.0.113.7"

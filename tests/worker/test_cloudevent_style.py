@@ -13,7 +13,8 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from skylet.invoker.invoker import InvocationResult, Invoker
+from skylet.invoker.invoker import Invoker
+from skylet.invoker.results import InvocationResult
 from tests.runtime_fixtures import fn, running
 from tests.worker.http_client import answer, envelope
 

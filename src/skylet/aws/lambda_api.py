@@ -86,7 +86,7 @@ class LambdaApi:
                 f"{exc.size} byte payload is too large for the {invocation_type} invocation type "
                 f"(limit {limit} bytes)"
             ) from None
-        self.invoker.pool(name)  # 404 for an unknown function, even for a dry run
+        self.invoker.function(name)  # 404 for an unknown function, even for a dry run
         if invocation_type == "DryRun":
             await respond(send, 204, b"", [(b"x-amzn-requestid", request_id.encode())])
             return

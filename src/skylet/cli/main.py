@@ -17,7 +17,7 @@ import click
 from skylet import __version__
 from skylet.build.watcher import ReloadOutcome
 from skylet.cli.bucket import bucket
-from skylet.cli.output import Output
+from skylet.cli.output import Output, RequestLines
 from skylet.config import RuntimeSettings
 from skylet.errors import SkyletError
 from skylet.manifest import find_manifest
@@ -211,7 +211,6 @@ def up(
                 ["method", "url", "function", "event"],
                 [[r.method, _route_url(base, r.path), r.function, _KINDS[r.kind]] for r in routes],
             )
-        platform.gateway.routes.on_request = out.request
         if keys:
             out.line(f"S3 API on {base} (path style), for {len(keys)} configured access key(s)")
         else:
@@ -276,7 +275,6 @@ def serve_function(
     )
 
     def ready(platform: Platform) -> None:
-        platform.gateway.routes.on_request = out.request
         out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
 
     _serve(out, config, ready)
@@ -292,7 +290,7 @@ def _serve(
     from skylet.serve import serve
 
     try:
-        _run(serve(config, on_ready=ready, on_reload=reloaded))
+        _run(serve(config, on_ready=ready, on_reload=reloaded, hooks=[RequestLines(out)]))
         out.flush_requests()
     except SkyletError as exc:
         out.error(str(exc))

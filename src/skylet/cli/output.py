@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from skylet.gateway.http_routes import RequestLine
+from skylet.invoker.hooks import InvocationHook, RequestLine
 
 REQUEST_FLUSH_S = 0.02
 
@@ -97,3 +97,13 @@ def _rich_line(line: RequestLine) -> str:
         f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{_MARKERS[line.cold]}[/] "
         f"[dim]{escape(line.function)}[/]"
     )
+
+
+class RequestLines(InvocationHook):
+    """The console's request lines, as a hook the CLI registers with the platform."""
+
+    def __init__(self, out: Output) -> None:
+        self._out = out
+
+    def http_request(self, line: RequestLine) -> None:
+        self._out.request(line)

@@ -43,15 +43,10 @@ MAX_EVENT_PAYLOAD_BYTES = 1_048_576
 QUEUE_VISIBILITY_S = 30.0
 
 
-class HasFunction(Protocol):
-    @property
-    def fn(self) -> FunctionConfig: ...
-
-
 class FunctionLookup(Protocol):
-    """Finds a deployed function by any name it answers to (``Invoker.pool``)."""
+    """Finds a deployed function by any name it answers to (``Invoker.function``)."""
 
-    def pool(self, name: str) -> HasFunction: ...
+    def function(self, name: str) -> FunctionConfig: ...
 
 
 def check_event_payload(payload: bytes) -> None:
@@ -178,7 +173,7 @@ class AsyncInvoker:
         return ids
 
     def _function(self, name: str, qualifier: str | None) -> FunctionConfig:
-        fn = self._functions.pool(name).fn
+        fn = self._functions.function(name)
         if qualifier not in (None, "$LATEST", fn.version):
             raise ResourceNotFound(f"Function not found: {name}:{qualifier}")
         return fn

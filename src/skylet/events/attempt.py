@@ -48,7 +48,7 @@ async def attempt(
         return Settlement(envelope.after_run(None), payload, SUCCESS, response)
     reserved = None
     with contextlib.suppress(ResourceNotFound):
-        reserved = ctx.runner.pool(function).fn.reserved_concurrency
+        reserved = ctx.runner.function(function).reserved_concurrency
     decision = after_invoke(
         classify(result.function_error if result else None, error),
         enqueued_at=envelope.enqueued_at,

@@ -160,7 +160,7 @@ class Consumer:
         """Tries at once: the reserved concurrency, else the dispatcher's per-function cap. A
         function switched off (0) still takes one, whose throttle settles its events."""
         try:
-            reserved = self._ctx.runner.pool(self.function).fn.reserved_concurrency
+            reserved = self._ctx.runner.function(self.function).reserved_concurrency
         except ResourceNotFound:
             reserved = None
         return max(1, self._ctx.settings.max_concurrency if reserved is None else reserved)

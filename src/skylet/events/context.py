@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from skylet.config import RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.errors import ConfigError
-from skylet.events.async_invoke import AsyncQueues, HasFunction
+from skylet.events.async_invoke import AsyncQueues
 from skylet.events.destinations import Deliverer
 from skylet.events.records import RecordBook
 from skylet.events.retry import RetryPolicy
-from skylet.invoker.invoker import InvocationResult, Invoker
+from skylet.invoker.invoker import Invoker
+from skylet.invoker.results import InvocationResult
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT_S
 
@@ -28,7 +29,7 @@ class FunctionRunner(Protocol):
 
     settings: RuntimeSettings
 
-    def pool(self, name: str) -> HasFunction: ...
+    def function(self, name: str) -> FunctionConfig: ...
 
     async def invoke(
         self,

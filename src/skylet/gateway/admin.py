@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from urllib.parse import parse_qs
 
 from skylet.asgi import Receive, Scope, Send, respond
@@ -47,7 +46,7 @@ class AdminApi:
                 and parts[0] == "functions"
                 and scope["method"] == "DELETE"
             ):
-                retired = self.invoker.pool(parts[1]).reap(now=math.inf)
+                retired = self.invoker.scale_to_zero(parts[1])
                 await respond(send, 200, json.dumps({"retired": retired}).encode(), _JSON)
             else:
                 await respond(send, 404, b'{"message":"Not found"}', _JSON)
@@ -62,7 +61,7 @@ class AdminApi:
                 "handler": fn.handler,
                 "memoryMb": fn.memory_mb,
                 "timeoutS": fn.timeout_s,
-                "instances": self.invoker.pool(fn.name).size,
+                "instances": self.invoker.stats(fn.name).instances,
             }
             for fn in self.invoker.functions()
         ]
@@ -70,7 +69,7 @@ class AdminApi:
 
     async def _invocations(self, scope: Scope, send: Send, name: str) -> None:
         """The newest asynchronous invocations of a function: ``?limit=50&status=failed``."""
-        fn = self.invoker.pool(name).fn
+        fn = self.invoker.function(name)
         if self.records is None:
             raise InvalidParameterValue("invocation records need skylet's durable store")
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -89,7 +88,7 @@ class AdminApi:
 
     async def _logs(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         """NDJSON of the function's log entries; ``follow=1`` keeps streaming new ones."""
-        fn = self.invoker.pool(name).fn
+        fn = self.invoker.function(name)
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         since = float(query.get("since", ["0"])[0])
         follow = query.get("follow", ["0"])[0] in ("1", "true")

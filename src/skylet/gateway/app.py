@@ -14,6 +14,7 @@ from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
 from skylet.gateway.admin import AdminApi
 from skylet.gateway.http_routes import Found, FunctionRoutes
+from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
@@ -29,11 +30,12 @@ class Gateway:
         async_invoker: AsyncInvoker | None = None,
         records: RecordBook | None = None,
         s3: S3Api | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self.invoker = invoker
         self.lambda_api = LambdaApi(invoker, async_invoker)
         self.admin_api = AdminApi(invoker, records)
-        self.routes = FunctionRoutes(invoker)
+        self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         #: A standalone service answers ``/health`` itself even when its function takes every
         #: path, as a Knative service's readiness probe expects.

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -29,7 +29,9 @@ from skylet.errors import (
 )
 from skylet.gateway import apigw, cors
 from skylet.gateway.routing import ANY, DEFAULT_ROUTE, Kind, Route, RouteMatch, RouteTable
-from skylet.invoker.invoker import InvocationResult, Invoker, Pending
+from skylet.invoker.hooks import Hooks, RequestLine
+from skylet.invoker.invoker import Invoker, Pending
+from skylet.invoker.results import InvocationResult
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
 from skylet.wire import http as wire
@@ -43,17 +45,6 @@ MAX_BODY_BYTES = 6 * 1024 * 1024
 INTEGRATION_TIMEOUT_S: dict[Kind, float] = {"rest": 29.0, "http_api": 30.0}
 #: The API's part of a trigger: account, region, API id, stage, binary media types.
 _ApiPart = tuple[str, str, str, str, Sequence[str] | None]
-
-
-class RequestLine(NamedTuple):
-    """What ``skylet up`` prints per request (a named tuple: one is made per request)."""
-
-    method: str
-    path: str
-    status: int
-    duration_ms: float
-    function: str
-    cold: bool | None  # None: no instance ran (preflight, throttled, too large)
 
 
 class Found(NamedTuple):
@@ -130,14 +121,10 @@ def standalone_routes(manifest: Manifest, name: str) -> list[Route]:
 class FunctionRoutes:
     """Serves requests that match a route; :meth:`handle` returns False for the others."""
 
-    def __init__(
-        self,
-        invoker: Invoker,
-        *,
-        on_request: Callable[[RequestLine], None] = lambda _: None,
-    ) -> None:
+    def __init__(self, invoker: Invoker, hooks: Hooks | None = None) -> None:
         self.invoker = invoker
-        self.on_request = on_request
+        #: Each answered request goes to ``hooks.http_request`` (console lines, metrics).
+        self.hooks = hooks if hooks is not None else Hooks()
         self.integration_timeout_s = dict(INTEGRATION_TIMEOUT_S)
         self.table = RouteTable()
         self.update(self.table, service="skylet", stage="dev")
@@ -340,7 +327,9 @@ class FunctionRoutes:
         query = scope["query_string"]
         path = f"{scope['path']}?{query.decode('latin-1')}" if query else scope["path"]
         duration = (time.perf_counter() - started) * 1000
-        self.on_request(RequestLine(scope["method"], path, status, duration, function, cold))
+        self.hooks.http_request(
+            RequestLine(scope["method"], path, status, duration, function, cold)
+        )
 
 
 #: The refusals a route answers itself (API Gateway's answers: skylet.gateway.apigw.answer).

@@ -1,12 +1,23 @@
-"""Cross-cutting policy around invocations (metrics, tracing, console lines) as small hooks."""
+"""Cross-cutting policy around invocations (console lines, metrics, tracing) as small hooks.
+
+A hook subclasses :class:`InvocationHook` and overrides what it needs; every method is a no-op
+by default, so a hook written today keeps working when a method is added. The composition root
+registers hooks in one :class:`Hooks`, which the invoker and the HTTP routes call. A hook runs
+on the event loop, on the request's path: it must not block, and what it raises is logged and
+swallowed (a console line must never fail a request).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple
 
 from skylet.config import FunctionConfig
 from skylet.invoker.report import Report
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +30,54 @@ class InvocationRecord:
     report: Report
 
 
-class InvocationHook(Protocol):
-    def completed(self, record: InvocationRecord) -> None: ...
+class RequestLine(NamedTuple):
+    """One HTTP request a function route answered (a named tuple: one is made per request)."""
 
-    def throttled(self, fn: FunctionConfig) -> None: ...
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    function: str
+    cold: bool | None  # None: no instance ran (preflight, throttled, too large)
+
+
+class InvocationHook:
+    """Called around invocations; override what you need."""
+
+    def completed(self, record: InvocationRecord) -> None:
+        """An invocation ended (successfully or not) and was recorded."""
+
+    def throttled(self, fn: FunctionConfig) -> None:
+        """An invocation of ``fn`` was refused for concurrency (429)."""
+
+    def http_request(self, line: RequestLine) -> None:
+        """A function route (or its CORS preflight) answered an HTTP request."""
+
+
+class Hooks:
+    """The hooks registered in the composition root, called in the order added."""
+
+    def __init__(self, hooks: Iterable[InvocationHook] = ()) -> None:
+        self._hooks = list(hooks)
+
+    def add(self, hook: InvocationHook) -> None:
+        self._hooks.append(hook)
+
+    def __bool__(self) -> bool:
+        return bool(self._hooks)
+
+    def completed(self, record: InvocationRecord) -> None:
+        self._each("completed", record)
+
+    def throttled(self, fn: FunctionConfig) -> None:
+        self._each("throttled", fn)
+
+    def http_request(self, line: RequestLine) -> None:
+        self._each("http_request", line)
+
+    def _each(self, method: str, value: object) -> None:
+        for hook in self._hooks:
+            try:
+                getattr(hook, method)(value)
+            except Exception:
+                logger.exception("%s hook %r", method, hook)

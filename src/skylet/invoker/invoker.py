@@ -8,47 +8,22 @@ anything (unknown function, throttled).
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
+import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
 from skylet.ids import new_request_id
-from skylet.invoker import report as rep
 from skylet.invoker.admission import Load, throttle_reason
-from skylet.invoker.hooks import InvocationHook, InvocationRecord
+from skylet.invoker.hooks import Hooks, InvocationRecord
+from skylet.invoker.results import InvocationResult, settle
 from skylet.observe.logs import LogBook
-from skylet.pool.pool import FunctionPool
+from skylet.pool.pool import FunctionPool, PoolStats
 from skylet.pool.zygote import ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
-
-#: Lambda's synchronous response limit: 6 MB plus 100 bytes of envelope, as its error says.
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
-TAIL_BYTES = 4096
-
-
-@dataclass(slots=True)
-class InvocationResult:
-    request_id: str
-    payload: bytes
-    function_error: str | None  # "Unhandled" when the function failed, as X-Amz-Function-Error
-    executed_version: str
-    cold: bool
-    invocation_log: rep.InvocationLog  # rendered only when read (``log``)
-
-    @property
-    def log(self) -> str:
-        """The invocation's log text: START, output, END, REPORT."""
-        return self.invocation_log.text
-
-    def log_tail_b64(self) -> str:
-        """The last 4 KB of the invocation's log, base64, for X-Amz-Log-Result."""
-        return base64.b64encode(self.log.encode()[-TAIL_BYTES:]).decode()
 
 
 class Pending(NamedTuple):
@@ -65,12 +40,12 @@ class Invoker:
         settings: RuntimeSettings,
         zygote: ZygoteClient,
         logs: LogBook,
-        hooks: Iterable[InvocationHook] = (),
+        hooks: Hooks | None = None,
     ) -> None:
         self.settings = settings
         self.logs = logs
         self._zygote = zygote
-        self._hooks = list(hooks)
+        self.hooks = hooks if hooks is not None else Hooks()
         self._pools: dict[str, FunctionPool] = {}
         self._aliases: dict[str, str] = {}
         self._in_flight: dict[str, int] = {}
@@ -110,14 +85,28 @@ class Invoker:
     def functions(self) -> list[FunctionConfig]:
         return [p.fn for p in self._pools.values()]
 
-    def pool(self, name: str) -> FunctionPool:
+    def function(self, name: str) -> FunctionConfig:
+        """The deployed function a name (or an alias) names; ResourceNotFound otherwise."""
+        return self._pool(name).fn
+
+    def stats(self, name: str) -> PoolStats:
+        """How many instances a function has now, and how its invocations were placed."""
+        return self._pool(name).stats()
+
+    def scale_to_zero(self, name: str) -> int:
+        """Retire every idle instance of a function now, provisioned ones excepted, as if its
+        keep-alive had passed; returns how many retired."""
+        return self._pool(name).reap(now=math.inf)
+
+    def reap(self) -> int:
+        """Retire the idle instances whose keep-alive has passed, of every function."""
+        return sum(p.reap() for p in self._pools.values())
+
+    def _pool(self, name: str) -> FunctionPool:
         pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
         if pool is None:
             raise ResourceNotFound(f"Function not found: {self.settings.function_arn(name)}")
         return pool
-
-    def reap(self) -> int:
-        return sum(p.reap() for p in self._pools.values())
 
     async def aclose(self, grace_s: float = 10.0) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -165,7 +154,7 @@ class Invoker:
         ``http``: the request from an HTTP route (skylet.wire.http.encode), ``payload`` its
         body; the outcome then carries the response. Raises, and never calls ``then``, when
         the invocation is refused."""
-        pool = self._pools.get(name) or self.pool(name)
+        pool = self._pools.get(name) or self._pool(name)
         fn = pool.fn
         name = fn.name
         if qualifier is not None and qualifier not in ("$LATEST", fn.version):
@@ -181,8 +170,7 @@ class Invoker:
             reserved_total=self._reserved_total,
         )
         if reason is not None:
-            for hook in self._hooks:
-                hook.throttled(fn)
+            self.hooks.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
         request = InvokeRequest(
@@ -201,9 +189,9 @@ class Invoker:
         if outcome.kind == "bad_payload":
             raise InvalidRequestContent(outcome.message)
         fn, request_id = pending.fn, pending.request_id
-        result, error_type = self._settle(fn, request_id, outcome, outcome.cold)
+        result, error_type = settle(fn, request_id, outcome, time.time())
         self.logs.add(result.invocation_log)
-        if self._hooks:
+        if self.hooks:
             record = InvocationRecord(
                 function=fn.name,
                 request_id=request_id,
@@ -212,8 +200,7 @@ class Invoker:
                 error_type=error_type,
                 report=result.invocation_log.report,
             )
-            for hook in self._hooks:
-                hook.completed(record)
+            self.hooks.completed(record)
         return result
 
     def _arn(self, name: str, qualifier: str | None) -> str:
@@ -227,96 +214,3 @@ class Invoker:
         self._in_flight[name] -= 1
         if reserved is None:
             self._unreserved_in_flight -= 1
-
-    def _settle(
-        self, fn: FunctionConfig, request_id: str, outcome: RawOutcome, cold: bool
-    ) -> tuple[InvocationResult, str | None]:
-        """Lambda's response payload, error marker and log text for one outcome, and its error
-        type."""
-        payload = outcome.body
-        if outcome.kind == "ok" and len(payload) <= MAX_RESPONSE_BYTES:  # most invocations
-            report = rep.Report(
-                request_id,
-                outcome.duration_ms,
-                fn.memory_mb,
-                outcome.max_rss_kb // 1024,
-                outcome.init_ms if cold else None,
-            )
-            log = rep.InvocationLog(
-                report,
-                fn.version,
-                outcome.output,
-                outcome.dropped,
-                function=fn.name,
-                timestamp=time.time(),
-            )
-            return InvocationResult(request_id, payload, None, fn.version, cold, log), None
-        error_type: str | None = None
-        status: str | None = None
-        extra = ""
-        duration_ms = outcome.duration_ms
-        if outcome.kind == "error":
-            error_type = json.loads(payload).get("errorType")
-        elif outcome.kind == "init_error":
-            assert outcome.error is not None
-            error_type = outcome.error["errorType"]
-            payload = json.dumps(outcome.error).encode()
-            status = "error"
-        elif outcome.kind == "timeout":
-            error_type, status = "Sandbox.Timedout", "timeout"
-            duration_ms = fn.timeout_s * 1000
-            payload = _lambda_error(
-                error_type,
-                f"RequestId: {request_id} Error: Task timed out after {fn.timeout_s:.2f} seconds",
-            )
-            extra = rep.timeout_line(request_id, fn.timeout_s, time.time())
-        elif outcome.kind == "oom":
-            error_type, status = "Runtime.OutOfMemory", "error"
-            message = f"RequestId: {request_id} Error: Runtime exited with error: signal: killed"
-            payload = _lambda_error(error_type, message)
-            extra = f"{message}\n{error_type}\n"
-        elif outcome.kind == "exited":
-            error_type, status = "Runtime.ExitError", "error"
-            message = f"RequestId: {request_id} Error: {outcome.message}"
-            payload = _lambda_error(error_type, message)
-            extra = f"{message}\n{error_type}\n"
-        elif len(payload) > MAX_RESPONSE_BYTES:
-            error_type = "Function.ResponseSizeTooLarge"
-            payload = _lambda_error(
-                error_type,
-                "Response payload size exceeded maximum allowed payload size "
-                f"({MAX_RESPONSE_BYTES} bytes).",
-            )
-        max_used = outcome.max_rss_kb // 1024 if outcome.kind != "oom" else fn.memory_mb
-        report = rep.Report(
-            request_id,
-            duration_ms,
-            fn.memory_mb,
-            max_used,
-            init_ms=outcome.init_ms if cold else None,
-            status=status,
-            error_type=error_type if status == "error" else None,
-        )
-        # Rendered when someone reads it (a Tail, `skylet logs`): most logs never are.
-        log = rep.InvocationLog(
-            report,
-            fn.version,
-            outcome.output,
-            outcome.dropped,
-            extra,
-            function=fn.name,
-            timestamp=time.time(),
-        )
-        result = InvocationResult(
-            request_id,
-            payload,
-            "Unhandled" if error_type else None,
-            fn.version,
-            cold,
-            log,
-        )
-        return result, error_type
-
-
-def _lambda_error(error_type: str, message: str) -> bytes:
-    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

@@ -11,6 +11,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool import autoscaler
@@ -20,6 +21,16 @@ from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
 
 #: Instances that may run at once without one waiting for a CPU.
 CPUS = len(os.sched_getaffinity(0))
+
+
+class PoolStats(NamedTuple):
+    """A function's instances now, and how its invocations were placed since it deployed."""
+
+    instances: int
+    idle: int
+    cold_starts: int
+    #: Invocations an instance gave back unrun and that were placed on another.
+    placed_again: int
 
 
 class FunctionPool:
@@ -39,6 +50,9 @@ class FunctionPool:
         #: Invocations an instance gave back unrun (written behind one that ran long, or
         #: behind one that died) and placed on another.
         self.placed_again = 0
+
+    def stats(self) -> PoolStats:
+        return PoolStats(len(self._all), len(self._idle), self.cold_starts, self.placed_again)
 
     @property
     def size(self) -> int:
