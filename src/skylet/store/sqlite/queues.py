@@ -214,10 +214,10 @@ def delete(conn: sqlite3.Connection, queue: str, leases: Sequence[rules.Lease]) 
     """Delete by receipt; a receipt only matches while its lease is the message's latest."""
     results = [
         conn.execute(
-            "DELETE FROM messages WHERE seq = ? AND queue = ? AND lease = ?", (seq, queue, lease)
+            "DELETE FROM messages WHERE seq = ? AND queue = ? AND lease = ?", (seq, queue, token)
         ).rowcount
         > 0
-        for seq, lease in leases
+        for seq, token in leases
     ]
     if not all(results):
         require_queue(conn, queue)  # a missing queue is an error, not a stale receipt
