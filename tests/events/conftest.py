@@ -1,22 +1,20 @@
-"""Fixtures for the asynchronous invocation suite: both stores, a movable clock, handler files.
+"""Fixtures for the asynchronous invocation suite: both stores, a ticking clock, handler files.
 
-``store`` is a started store of the parametrized backend (SQLite in ``tmp_path``, or a fresh
-PostgreSQL schema dropped afterwards: skipped locally without a server, failed when
-``CI=true``). Its clock is ``clock``: real time plus an offset that a test moves forward with
-``clock.advance(s)``, so leases and delays still elapse on their own while a test can make an
-event six hours old in an instant.
+``make_store``, ``store`` and ``clock`` come from ``tests/store_fixtures.py``. Here the clock
+ticks: real time plus what a test adds with ``clock.advance(s)``, so leases and delays still
+elapse on their own while a test can make an event six hours old in an instant.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from skylet.store.base import Store
-from skylet.store.sqlite import SqliteStore
+from tests.store_fixtures import anyio_backend as anyio_backend
+from tests.store_fixtures import clock as clock
+from tests.store_fixtures import make_store as make_store
+from tests.store_fixtures import store as store
 
 HANDLERS = """
 import json, os, time
@@ -58,48 +56,9 @@ def gated(event, context):
 """
 
 
-class MovableClock:
-    """``time.time()`` plus an offset that only grows."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-@pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-StoreMaker = Callable[[], Store]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path, clock: MovableClock) -> StoreMaker:
-    if request.param == "sqlite":
-        return lambda: SqliteStore(tmp_path / "state.db", now=clock, recheck_s=0.2)
-    from skylet.store.postgres import PostgresStore
-
-    url, schema = request.getfixturevalue("pg_schema")
-    return lambda: PostgresStore(url, schema=schema, now=clock, recheck_s=0.2)
-
-
-@pytest.fixture
-async def store(make_store: StoreMaker) -> AsyncIterator[Store]:
-    opened = make_store()
-    await opened.start()
-    yield opened
-    await opened.aclose()
+def clock_ticks() -> bool:
+    return True
 
 
 @pytest.fixture

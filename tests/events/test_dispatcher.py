@@ -16,8 +16,8 @@ from skylet.config import AsyncConfig, Destination
 from skylet.events.envelope import queue_name
 from skylet.events.records import AsyncInvocation
 from skylet.store.base import Store
+from tests.store_fixtures import FakeClock
 
-from .conftest import MovableClock
 from .harness import FAST, calls, function, platform, wait_until
 
 pytestmark = pytest.mark.anyio
@@ -130,7 +130,7 @@ async def test_no_retries_and_a_dead_letter_queue_get_the_payload_with_lambdas_a
 
 
 async def test_an_event_past_its_maximum_age_is_discarded_unrun(
-    store: Store, code_dir: Path, tmp_path: Path, clock: MovableClock
+    store: Store, code_dir: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
     out = tmp_path / "ok.jsonl"
     await store.create_queue("late")
@@ -204,7 +204,7 @@ async def test_reserved_concurrency_zero_sends_new_events_to_failure_unrun_until
 
 
 async def test_a_redelivered_event_recorded_done_is_deleted_without_running_again(
-    store: Store, code_dir: Path, tmp_path: Path, clock: MovableClock
+    store: Store, code_dir: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
     out = tmp_path / "ok.jsonl"
     fn = function(code_dir, "ok", "ok", out)

@@ -14,8 +14,7 @@ from skylet.events.records import (
     parse_status,
 )
 from skylet.store.base import Store
-
-from .conftest import MovableClock
+from tests.store_fixtures import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -100,7 +99,7 @@ async def test_records_round_trip_every_field(store: Store) -> None:
 
 
 async def test_latest_since_reads_only_entries_written_after_the_time(
-    store: Store, clock: MovableClock
+    store: Store, clock: FakeClock
 ) -> None:
     book = RecordBook(store, now=clock)
     await book.write([snap("old", "succeeded", 1)])
@@ -116,7 +115,7 @@ async def test_latest_since_reads_only_entries_written_after_the_time(
 
 
 async def test_retention_trims_by_age_and_by_count_but_keeps_recent_entries(
-    store: Store, clock: MovableClock
+    store: Store, clock: FakeClock
 ) -> None:
     # Entries two hours apart; the count cap wants the newest 3, but the last 5 h stay.
     policy = RetentionPolicy(

@@ -8,8 +8,7 @@ import time
 import pytest
 
 from skylet.store import SendEntry, Store
-
-from .conftest import FakeClock
+from tests.store_fixtures import FakeClock
 
 pytestmark = pytest.mark.anyio
 

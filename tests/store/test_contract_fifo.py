@@ -6,8 +6,7 @@ import pytest
 
 from skylet.errors import InvalidParameterValue
 from skylet.store import DEDUP_WINDOW_S, SendEntry, Store
-
-from .conftest import FakeClock
+from tests.store_fixtures import FakeClock
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,7 @@ import pytest
 
 from skylet.errors import InvalidParameterValue, QueueNotFound, StoreError
 from skylet.store import SendEntry, Store
-
-from .conftest import FakeClock, StoreMaker
+from tests.store_fixtures import FakeClock, StoreMaker
 
 pytestmark = pytest.mark.anyio
 

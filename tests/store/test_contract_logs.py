@@ -9,8 +9,7 @@ import pytest
 from skylet.errors import InvalidParameterValue, LogNotFound, StoreConflict
 from skylet.store import AT_TIMESTAMP, LATEST, TRIM_HORIZON, LogConfig, Store
 from skylet.store.rules import partition_for_key
-
-from .conftest import FakeClock
+from tests.store_fixtures import FakeClock
 
 pytestmark = pytest.mark.anyio
 

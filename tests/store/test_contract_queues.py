@@ -6,8 +6,7 @@ import pytest
 
 from skylet.errors import InvalidParameterValue, InvalidReceipt, QueueNotFound, StoreConflict
 from skylet.store import QueueConfig, QueueStats, SendEntry, Store
-
-from .conftest import FakeClock
+from tests.store_fixtures import FakeClock
 
 pytestmark = pytest.mark.anyio
 

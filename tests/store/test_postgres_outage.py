@@ -13,8 +13,8 @@ import pytest
 
 from skylet.errors import StoreUnavailable
 from skylet.store.postgres import PostgresStore
+from tests.store_fixtures import FakeClock
 
-from .conftest import FakeClock
 from .proxy import TcpProxy, url_through
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]

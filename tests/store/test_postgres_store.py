@@ -13,8 +13,7 @@ from skylet.errors import StoreError, StoreUnavailable
 from skylet.store import SendEntry
 from skylet.store.postgres import PostgresStore
 from skylet.store.postgres.schema import LATEST_VERSION
-
-from .conftest import FakeClock
+from tests.store_fixtures import FakeClock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 

@@ -27,6 +27,9 @@ from skylet.store.types import (
 
 MAX_NAME_LENGTH = 256
 
+Lease = tuple[int, str]
+"""A parsed receipt: the message's row number and the lease token of one delivery."""
+
 
 def check_name(kind: str, name: str) -> str:
     """Return ``name`` if it can name a queue, log or consumer: 1 to 256 characters, no controls."""
@@ -138,6 +141,11 @@ def check_visibility(timeout_s: float) -> float:
     return _check_range("timeout_s", timeout_s, 0, MAX_VISIBILITY_TIMEOUT_S)
 
 
+def releases(timeout_s: float) -> bool:
+    """``change_visibility`` to 0 makes the message visible now, so it wakes receivers."""
+    return timeout_s == 0
+
+
 def check_partitions(partitions: int) -> int:
     if not 1 <= partitions <= MAX_LOG_PARTITIONS:
         raise InvalidParameterValue(
@@ -159,7 +167,7 @@ def format_receipt(seq: int, lease: str) -> str:
     return f"{seq}-{lease}"
 
 
-def parse_receipt(receipt: str) -> tuple[int, str]:
+def parse_receipt(receipt: str) -> Lease:
     """Split a receipt into the message's row number and its lease token."""
     seq, _, lease = receipt.partition("-")
     if not seq.isdigit() or len(lease) != 16:

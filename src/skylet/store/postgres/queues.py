@@ -271,28 +271,27 @@ def _message(row: Any, lease: str, now: float) -> Message:
     )
 
 
-async def delete(conn: Connection, queue: str, receipts: Sequence[str]) -> list[bool]:
+async def delete(conn: Connection, queue: str, leases: Sequence[rules.Lease]) -> list[bool]:
     """Delete by receipt in one statement; a receipt matches only its message's latest lease."""
-    parsed = [rules.parse_receipt(receipt) for receipt in receipts]
     cursor = await conn.execute(
         "DELETE FROM messages AS m USING unnest(%s::bigint[], %s::text[]) AS r(seq, lease)"
         " WHERE m.seq = r.seq AND m.lease = r.lease AND m.queue = %s RETURNING m.seq, m.lease",
-        ([seq for seq, _ in parsed], [lease for _, lease in parsed], queue),
+        ([seq for seq, _ in leases], [token for _, token in leases], queue),
     )
     gone = {(row[0], row[1]) for row in await cursor.fetchall()}
-    results = [pair in gone for pair in parsed]
+    results = [lease in gone for lease in leases]
     if not all(results):
         await require_queue(conn, queue)  # a missing queue is an error, not a stale receipt
     return results
 
 
 async def change_visibility(
-    conn: Connection, queue: str, receipt: str, timeout_s: float, now: float
+    conn: Connection, queue: str, lease: rules.Lease, timeout_s: float, now: float
 ) -> bool:
-    seq, lease = rules.parse_receipt(receipt)
+    seq, token = lease
     cursor = await conn.execute(
         "UPDATE messages SET visible_at = %s WHERE seq = %s AND queue = %s AND lease = %s",
-        (now + timeout_s, seq, queue, lease),
+        (now + timeout_s, seq, queue, token),
     )
     if cursor.rowcount == 0:
         await require_queue(conn, queue)

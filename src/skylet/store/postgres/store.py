@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 from skylet.errors import SkyletError
 from skylet.store import rules
+from skylet.store.backend import StoreBackend
 from skylet.store.base import Clock, Store
 from skylet.store.postgres import logs, queues
 from skylet.store.postgres import schema as schema_module
 from skylet.store.postgres.batcher import SendBatcher
 from skylet.store.postgres.database import Connection, Database
 from skylet.store.postgres.listener import Listener, channel_name
+from skylet.store.rules import Lease
 from skylet.store.types import (
-    DEFAULT_RETENTION_S,
-    DEFAULT_VISIBILITY_TIMEOUT_S,
     LogConfig,
     LogRecord,
     Message,
@@ -30,10 +31,13 @@ from skylet.store.types import (
     SendEntry,
     StartPosition,
 )
-from skylet.store.wakeups import Wakeups, log_channel, long_poll, queue_channel
+from skylet.store.wakeups import log_channel, queue_channel
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-class PostgresStore:
+class PostgresStore(StoreBackend):
     """The ``Store`` in one schema of a PostgreSQL database. See ``skylet.store.base``.
 
     ``timeout_s`` bounds waiting for a connection; past it an operation raises
@@ -50,15 +54,13 @@ class PostgresStore:
         timeout_s: float = 5.0,
         recheck_s: float = 1.0,
     ) -> None:
+        super().__init__(now=now, recheck_s=recheck_s)
         self.schema = schema_name = schema_module.check_schema(schema)
-        self._now = now
         self._timeout_s = timeout_s
-        self._recheck_s = recheck_s
         self._db = Database(conninfo, schema_name, max_size=max_connections, timeout_s=timeout_s)
         self._channel = channel_name(schema_name)
         #: Tags this node's notifications, so its listener does not ring what it rang itself.
         self._origin = secrets.token_hex(8)
-        self._wakeups = Wakeups()
         self._listener: Listener | None = None
         # Half the connections for sends; receives and deletes keep the other half.
         self._sends = SendBatcher(self._write_sends, flushers=max(1, max_connections // 2))
@@ -98,62 +100,44 @@ class PostgresStore:
 
     async def _notify(self, conn: Connection, channel: str) -> None:
         """Queue a NOTIFY that PostgreSQL delivers to every node when the transaction commits;
-        the caller rings this node's own waiters after the commit."""
+        ``StoreBackend`` rings this node's own waiters after the commit."""
         await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, f"{self._origin} {channel}"))
 
-    # --- queues ---------------------------------------------------------------------------
-
-    async def create_queue(
+    async def _reading(
         self,
-        name: str,
-        *,
-        visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S,
-        retention_s: float = DEFAULT_RETENTION_S,
-        max_receive_count: int | None = None,
-        dead_letter_queue: str | None = None,
-        fifo: bool = False,
-        delay_s: float = 0.0,
-    ) -> QueueConfig:
-        wanted = rules.queue_config(
-            name,
-            visibility_timeout_s=visibility_timeout_s,
-            retention_s=retention_s,
-            max_receive_count=max_receive_count,
-            dead_letter_queue=dead_letter_queue,
-            fifo=fifo,
-            delay_s=delay_s,
-            created_at=self._now(),
-        )
-        async with self._db.transaction() as conn:
-            return await queues.create_queue(conn, wanted)
-
-    async def get_queue(self, name: str) -> QueueConfig | None:
+        op: Callable[Concatenate[Connection, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``op(conn, *args)`` on a pooled connection, each statement committing on its own."""
         async with self._db.connection() as conn:
-            return await queues.load_queue(conn, name)
+            return await op(conn, *args, **kwargs)
 
-    async def list_queues(self, prefix: str = "") -> list[QueueConfig]:
-        async with self._db.connection() as conn:
-            return await queues.list_queues(conn, prefix)
-
-    async def delete_queue(self, name: str) -> bool:
-        async with self._db.transaction() as conn:
-            return await queues.delete_queue(conn, name)
-
-    async def send(
+    async def _writing(
         self,
-        queue: str,
-        body: bytes,
-        *,
-        delay_s: float | None = None,
-        attributes: Mapping[str, str] | None = None,
-        group_id: str | None = None,
-        dedup_id: str | None = None,
-    ) -> str:
-        entry = SendEntry(body, delay_s, attributes, group_id, dedup_id)
-        (message_id,) = await self.send_batch(queue, [entry])
-        return message_id
+        op: Callable[Concatenate[Connection, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``op(conn, *args)`` in one transaction, committed (and counted) before it returns."""
+        async with self._db.transaction() as conn:
+            return await op(conn, *args, **kwargs)
 
-    async def send_batch(self, queue: str, entries: Sequence[SendEntry]) -> list[str]:
+    # --- queue primitives ---------------------------------------------------------------------
+
+    async def _create_queue(self, wanted: QueueConfig) -> QueueConfig:
+        return await self._writing(queues.create_queue, wanted)
+
+    async def _load_queue(self, name: str) -> QueueConfig | None:
+        return await self._reading(queues.load_queue, name)
+
+    async def _list_queues(self, prefix: str) -> list[QueueConfig]:
+        return await self._reading(queues.list_queues, prefix)
+
+    async def _delete_queue(self, name: str) -> bool:
+        return await self._writing(queues.delete_queue, name)
+
+    async def _send(self, queue: str, entries: Sequence[SendEntry]) -> list[str]:
         return await self._sends.send(queue, entries)
 
     async def _write_sends(
@@ -161,127 +145,79 @@ class PostgresStore:
     ) -> list[list[str] | SkyletError]:
         """One transaction for every send the batcher gathered; one NOTIFY per queue."""
         async with self._db.transaction() as conn:
-            outcomes = await queues.send_many(
-                conn, requests, self._now(), self._channel, self._origin
-            )
-        for (queue, _), outcome in zip(requests, outcomes, strict=True):
-            if not isinstance(outcome, SkyletError):
-                self._wakeups.ring(queue_channel(queue))
-        return outcomes
+            return await queues.send_many(conn, requests, self._now(), self._channel, self._origin)
 
-    async def receive(
-        self,
-        queue: str,
-        *,
-        max_messages: int = 1,
-        visibility_timeout_s: float | None = None,
-        wait_s: float = 0.0,
-    ) -> list[Message]:
-        rules.check_receive(max_messages, visibility_timeout_s, wait_s)
-
-        async def attempt() -> list[Message]:
-            async with self._db.transaction() as conn:
-                messages, moved_to = await queues.claim(
-                    conn, queue, max_messages, visibility_timeout_s, self._now()
-                )
-                if moved_to is not None:
-                    await self._notify(conn, queue_channel(moved_to))
-            if moved_to is not None:
-                self._wakeups.ring(queue_channel(moved_to))
-            return messages
-
-        channel = queue_channel(queue)
-        return list(await long_poll(self._wakeups, channel, attempt, wait_s, self._recheck_s))
-
-    async def delete(self, queue: str, receipt: str) -> bool:
-        (deleted,) = await self.delete_batch(queue, [receipt])
-        return deleted
-
-    async def delete_batch(self, queue: str, receipts: Sequence[str]) -> list[bool]:
-        async with self._db.autocommit() as conn:
-            return await queues.delete(conn, queue, receipts)
-
-    async def change_visibility(self, queue: str, receipt: str, timeout_s: float) -> bool:
-        rules.check_visibility(timeout_s)
+    async def _claim(
+        self, queue: str, max_messages: int, visibility_timeout_s: float | None
+    ) -> tuple[list[Message], str | None]:
         async with self._db.transaction() as conn:
-            changed = await queues.change_visibility(conn, queue, receipt, timeout_s, self._now())
-            if changed and timeout_s == 0:
+            messages, moved_to = await queues.claim(
+                conn, queue, max_messages, visibility_timeout_s, self._now()
+            )
+            if moved_to is not None:
+                await self._notify(conn, queue_channel(moved_to))
+        return messages, moved_to
+
+    async def _delete(self, queue: str, leases: Sequence[Lease]) -> list[bool]:
+        async with self._db.autocommit() as conn:
+            return await queues.delete(conn, queue, leases)
+
+    async def _change_visibility(self, queue: str, lease: Lease, timeout_s: float) -> bool:
+        async with self._db.transaction() as conn:
+            changed = await queues.change_visibility(conn, queue, lease, timeout_s, self._now())
+            if changed and rules.releases(timeout_s):
                 await self._notify(conn, queue_channel(queue))
-        if changed and timeout_s == 0:
-            self._wakeups.ring(queue_channel(queue))
         return changed
 
-    async def queue_stats(self, queue: str) -> QueueStats:
+    async def _queue_stats(self, queue: str) -> QueueStats:
         async with self._db.connection() as conn:
             return await queues.stats(conn, queue, self._now())
 
-    async def wait_for_messages(self, queue: str, timeout_s: float) -> bool:
-        return await self._wakeups.wait(queue_channel(queue), timeout_s)
+    # --- log primitives -----------------------------------------------------------------------
 
-    # --- logs -------------------------------------------------------------------------------
+    async def _create_log(self, wanted: LogConfig) -> LogConfig:
+        return await self._writing(logs.create_log, wanted)
 
-    async def create_log(self, name: str, *, partitions: int = 1) -> LogConfig:
-        rules.check_name("log", name)
-        wanted = LogConfig(name, rules.check_partitions(partitions), self._now())
-        async with self._db.transaction() as conn:
-            return await logs.create_log(conn, wanted)
+    async def _load_log(self, name: str) -> LogConfig | None:
+        return await self._reading(logs.load_log, name)
 
-    async def get_log(self, name: str) -> LogConfig | None:
-        async with self._db.connection() as conn:
-            return await logs.load_log(conn, name)
+    async def _list_logs(self, prefix: str) -> list[LogConfig]:
+        return await self._reading(logs.list_logs, prefix)
 
-    async def list_logs(self, prefix: str = "") -> list[LogConfig]:
-        async with self._db.connection() as conn:
-            return await logs.list_logs(conn, prefix)
+    async def _delete_log(self, name: str) -> bool:
+        return await self._writing(logs.delete_log, name)
 
-    async def delete_log(self, name: str) -> bool:
-        async with self._db.transaction() as conn:
-            return await logs.delete_log(conn, name)
-
-    async def append(
+    async def _append(
         self,
         log: str,
         records: Sequence[bytes],
-        *,
-        partition: int | None = None,
-        key: str | None = None,
-        attributes: Mapping[str, str] | None = None,
+        partition: int | None,
+        key: str | None,
+        attributes: Mapping[str, str] | None,
     ) -> list[int]:
-        channel = log_channel(log)
         async with self._db.transaction() as conn:
             sequences = await logs.append(
                 conn, log, records, partition, key, attributes, self._now()
             )
-            await self._notify(conn, channel)
-        self._wakeups.ring(channel)
+            await self._notify(conn, log_channel(log))
         return sequences
 
-    async def read(
-        self, log: str, partition: int, *, after_sequence: int, limit: int = 100
+    async def _read(
+        self, log: str, partition: int, after_sequence: int, limit: int
     ) -> list[LogRecord]:
-        rules.check_limit(limit)
-        async with self._db.connection() as conn:
-            return await logs.read(conn, log, partition, after_sequence, limit)
+        return await self._reading(logs.read, log, partition, after_sequence, limit)
 
-    async def seek(self, log: str, partition: int, position: StartPosition) -> int:
-        async with self._db.connection() as conn:
-            return await logs.seek(conn, log, partition, position)
+    async def _seek(self, log: str, partition: int, position: StartPosition) -> int:
+        return await self._reading(logs.seek, log, partition, position)
 
-    async def commit(self, consumer: str, log: str, partition: int, sequence: int) -> None:
-        rules.check_name("consumer", consumer)
-        async with self._db.transaction() as conn:
-            await logs.commit(conn, consumer, log, partition, sequence)
+    async def _commit(self, consumer: str, log: str, partition: int, sequence: int) -> None:
+        await self._writing(logs.commit, consumer, log, partition, sequence)
 
-    async def committed(self, consumer: str, log: str, partition: int) -> int | None:
-        async with self._db.connection() as conn:
-            return await logs.committed(conn, consumer, log, partition)
+    async def _committed(self, consumer: str, log: str, partition: int) -> int | None:
+        return await self._reading(logs.committed, consumer, log, partition)
 
-    async def trim(self, log: str, older_than: float) -> int:
-        async with self._db.transaction() as conn:
-            return await logs.trim(conn, log, older_than)
-
-    async def wait_for_records(self, log: str, timeout_s: float) -> bool:
-        return await self._wakeups.wait(log_channel(log), timeout_s)
+    async def _trim(self, log: str, older_than: float) -> int:
+        return await self._writing(logs.trim, log, older_than)
 
 
 def _conforms(store: PostgresStore) -> Store:

@@ -210,15 +210,14 @@ def _message(row: Any, lease: str, now: float) -> Message:
     )
 
 
-def delete(conn: sqlite3.Connection, queue: str, receipts: Sequence[str]) -> list[bool]:
+def delete(conn: sqlite3.Connection, queue: str, leases: Sequence[rules.Lease]) -> list[bool]:
     """Delete by receipt; a receipt only matches while its lease is the message's latest."""
-    parsed = [rules.parse_receipt(receipt) for receipt in receipts]
     results = [
         conn.execute(
-            "DELETE FROM messages WHERE seq = ? AND queue = ? AND lease = ?", (seq, queue, lease)
+            "DELETE FROM messages WHERE seq = ? AND queue = ? AND lease = ?", (seq, queue, token)
         ).rowcount
         > 0
-        for seq, lease in parsed
+        for seq, token in leases
     ]
     if not all(results):
         require_queue(conn, queue)  # a missing queue is an error, not a stale receipt
@@ -226,12 +225,12 @@ def delete(conn: sqlite3.Connection, queue: str, receipts: Sequence[str]) -> lis
 
 
 def change_visibility(
-    conn: sqlite3.Connection, queue: str, receipt: str, timeout_s: float, now: float
+    conn: sqlite3.Connection, queue: str, lease: rules.Lease, timeout_s: float, now: float
 ) -> bool:
-    seq, lease = rules.parse_receipt(receipt)
+    seq, token = lease
     changed = conn.execute(
         "UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND lease = ?",
-        (now + timeout_s, seq, queue, lease),
+        (now + timeout_s, seq, queue, token),
     ).rowcount
     if not changed:
         require_queue(conn, queue)
