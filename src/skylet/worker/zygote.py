@@ -38,8 +38,9 @@ import socket
 import sys
 import traceback
 
-# web brings cloudevents (~11 ms to import) and python-multipart (~5 ms): paid here once, for
-# ~0.6 MB shared, rather than by every instance on its first event or form (docs/runtime.md).
+# web brings werkzeug (~60 ms to import, ~0.1 s on a loaded machine; every Cloud Functions style
+# request is one of its objects) and cloudevents (~11 ms): paid here once, for a few MB shared,
+# rather than by every instance on its first request or event (docs/runtime.md).
 from skylet.worker import context, handler, instance, protocol, web  # noqa: F401
 
 _F_SETPIPE_SZ = 1031
