@@ -164,6 +164,7 @@ def _rehearse_web() -> None:
     request = web.request(envelope)
     _ = request.args.get("a"), request.headers.get("content-type"), request.get_json()
     _ = request.cookies, request.url, request.user_agent
+    request.close()  # as every invocation closes its request (the first close costs ~40 µs)
     form = envelope._replace(
         headers=(("content-type", "multipart/form-data; boundary=b"),),
         body=b'--b\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\r\nx\r\n--b--\r\n',
