@@ -38,9 +38,9 @@ import socket
 import sys
 import traceback
 
-# web brings werkzeug (~60 ms to import, ~0.1 s on a loaded machine; every Cloud Functions style
-# request is one of its objects) and cloudevents (~11 ms): paid here once, for a few MB shared,
-# rather than by every instance on its first request or event (docs/runtime.md).
+# web brings werkzeug (every Cloud Functions style request is one of its objects; 20-40 ms more
+# after the rest of these imports, ~3 MB) and cloudevents (~11 ms): paid here once, shared
+# copy-on-write, rather than by every instance on its first request or event (docs/http.md).
 from skylet.worker import context, handler, instance, protocol, web  # noqa: F401
 
 _F_SETPIPE_SZ = 1031

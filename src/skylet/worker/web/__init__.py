@@ -13,7 +13,7 @@ A werkzeug HTTP exception the function raises (a missing ``args[...]`` key, ``ge
 non-JSON request, ``abort``) is answered with its own status; any other exception is a function
 error, which the platform answers with 500.
 
-Importing this package imports werkzeug (~0.1 s), so the zygote pays it once for every instance
+Importing this package imports werkzeug, so the zygote pays for it once, for every instance
 (skylet.worker.zygote).
 """
 
