@@ -1,7 +1,10 @@
 """Cold start, hello world, scaled from zero: request → first byte of the response.
 
 skylet: ``skylet up`` serves the function; before each sample its instances are retired (scale
-to zero), so every sample starts a new instance. Peers in the same run:
+to zero), so every sample starts a new instance. Two rows, sampled in turn in one ``skylet up``:
+the Lambda-style hello world through the Invoke API, and the Cloud Functions style one
+(functions-framework's own ``main.py``, which imports Flask in its init) through its HTTP route,
+when functions-framework is installed. Peers in the same run:
 - a fresh ``python`` process per request (process start → first byte of its output);
 - Google's functions-framework started per request (process start → first response byte).
 Budget (DESIGN.md §6): p50 ≤ 2 ms, p99 ≤ 5 ms.
@@ -10,6 +13,7 @@ Budget (DESIGN.md §6): p50 ≤ 2 ms, p99 ≤ 5 ms.
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import subprocess
 import sys
 import time
@@ -17,7 +21,11 @@ import time
 from bench.common import FUNCTIONS, free_port, percentile, skylet_up, table
 
 SAMPLES = 200
+CF_SAMPLES = 50
 PEER_SAMPLES = 20
+#: (function, method, path, body) of each skylet row.
+LAMBDA = ("hello", "POST", "/2015-03-31/functions/hello/invocations", b"{}")
+CLOUD_FUNCTIONS = ("hello-cf", "GET", "/cf/hello", b"")
 FRESH_PYTHON = (
     "import json, sys\n"
     "sys.path.insert(0, {path!r})\n"
@@ -26,23 +34,39 @@ FRESH_PYTHON = (
 )
 
 
-def skylet_cold(samples: int) -> list[float]:
-    times = []
+def skylet_cold(samples: int, cf_samples: int = 0) -> tuple[list[float], list[float]]:
+    """Cold starts of the Lambda-style hello world and (``cf_samples`` of them, taken in turn
+    with the first ones) of the Cloud Functions style one, in ms to the first byte."""
+    lambda_times: list[float] = []
+    cf_times: list[float] = []
     with skylet_up() as port:
         conn = http.client.HTTPConnection("127.0.0.1", port)
-        for _ in range(samples):
-            conn.request("DELETE", "/_skylet/functions/hello/instances")
-            conn.getresponse().read()
-            time.sleep(0.02)  # idle, as a function scaled to zero is
-            started = time.perf_counter()
-            conn.request("POST", "/2015-03-31/functions/hello/invocations", body=b"{}")
-            response = conn.getresponse()
-            first_byte = time.perf_counter()
-            body = response.read()
-            if response.status != 200 or b"Hello" not in body:
-                raise RuntimeError(f"bad response {response.status}: {body!r}")
-            times.append((first_byte - started) * 1000)
-    return times
+        for i in range(max(samples, cf_samples)):
+            if i < samples:
+                lambda_times.append(_cold(conn, *LAMBDA))
+            if i < cf_samples:
+                cf_times.append(_cold(conn, *CLOUD_FUNCTIONS))
+    return lambda_times, cf_times
+
+
+def _cold(
+    conn: http.client.HTTPConnection, function: str, method: str, path: str, body: bytes
+) -> float:
+    conn.request("DELETE", f"/_skylet/functions/{function}/instances")
+    conn.getresponse().read()
+    time.sleep(0.02)  # idle, as a function scaled to zero is
+    started = time.perf_counter()
+    conn.request(method, path, body=body)
+    response = conn.getresponse()
+    first_byte = time.perf_counter()
+    answer = response.read()
+    if response.status != 200 or b"Hello" not in answer:
+        raise RuntimeError(f"{function}: bad response {response.status}: {answer!r}")
+    return (first_byte - started) * 1000
+
+
+def has_functions_framework() -> bool:
+    return importlib.util.find_spec("functions_framework") is not None
 
 
 def fresh_python(samples: int) -> list[float]:
@@ -94,7 +118,7 @@ def functions_framework(samples: int) -> list[float]:
 
 
 def main() -> None:
-    sky = skylet_cold(SAMPLES)
+    sky, cf = skylet_cold(SAMPLES, CF_SAMPLES if has_functions_framework() else 0)
     py = fresh_python(PEER_SAMPLES * 2)
     try:
         ff: list[float] | None = functions_framework(PEER_SAMPLES)
@@ -104,6 +128,16 @@ def main() -> None:
     rows = [
         ("skylet (scaled from zero, via Invoke API)", len(sky), base, percentile(sky, 99), "1.0x")
     ]
+    if cf:
+        rows.append(
+            (
+                "skylet Cloud Functions style (HTTP route)",
+                len(cf),
+                percentile(cf, 50),
+                percentile(cf, 99),
+                f"{percentile(cf, 50) / base:.1f}x slower",
+            )
+        )
     rows.append(
         (
             "fresh python process per request",

@@ -1,4 +1,5 @@
-"""``skylet.storage``: a small client for skylet's object storage, for functions and scripts.
+"""``skylet.storage``: object storage for functions and scripts, a thin layer over boto3's S3
+client (the SDK Lambda's Python runtime includes).
 
 Inside an instance it needs no configuration: skylet gives every function ``AWS_ENDPOINT_URL``
 and credentials, as AWS's SDKs expect (so ``boto3.client("s3")`` works there too). Outside, it
@@ -11,29 +12,40 @@ reads the same variables, or ``SKYLET_ENDPOINT``, or takes them as arguments::
     url = storage.presign("uploads", "in/a.txt", expires_s=600)
     storage.delete("uploads", "in/a.txt")
 
-Standard library only (http.client), so importing it costs a function's cold start nothing
-noticeable. Requests are signed with SigV4 by skylet's own signer.
+What it adds to boto3 (``Storage.client`` is the client itself, for everything else): skylet's
+defaults (the endpoint, ``test``/``test`` credentials, path-style addressing, SigV4 presigned
+URLs), one error type with S3's code (:class:`StorageError`), ETags without quotes, the keys of
+a listing as one iterator over its pages, and progress callbacks that get running totals.
+
+boto3 is imported when the first client is made, not with this module: ~0.3 s, the price a
+Lambda function pays for ``import boto3``, paid only by code that uses storage.
 """
 
 from __future__ import annotations
 
 import builtins
-import http.client
 import os
-import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
-from urllib.parse import quote, urlsplit
-from xml.etree import ElementTree
-
-from skylet.aws import sigv4
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 CHUNK = 1 << 20
+#: The operation a presigned URL allows, by its HTTP method.
+_PRESIGNED = {
+    "GET": "get_object",
+    "PUT": "put_object",
+    "DELETE": "delete_object",
+    "HEAD": "head_object",
+}
 
 
 class StorageError(Exception):
-    """S3's error ``code`` (``NoSuchKey``, ``NoSuchBucket``, …), its message and status."""
+    """S3's error ``code`` (``NoSuchKey``, ``NoSuchBucket``, …), its message and HTTP status;
+    for a request that got no answer (the server is unreachable), botocore's error name and
+    status 0."""
 
     def __init__(self, code: str, message: str, status: int) -> None:
         super().__init__(f"{code}: {message}")
@@ -43,6 +55,9 @@ class StorageError(Exception):
 
 
 class Storage:
+    """One endpoint and its credentials. Making one does no I/O; the boto3 client is made on
+    first use."""
+
     def __init__(
         self,
         endpoint: str | None = None,
@@ -68,37 +83,27 @@ class Storage:
         parts = urlsplit(self.endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) endpoint: {self.endpoint!r}")
-        self._https = parts.scheme == "https"
-        self._host = parts.netloc
-        self._base = parts.path.rstrip("/")
+        self._client: Any = None
 
-    def _path(self, bucket: str, key: str = "") -> str:
-        path = f"{self._base}/{quote(bucket, safe='')}"
-        return f"{path}/{quote(key, safe='/~')}" if key else path
+    @property
+    def client(self) -> Any:
+        """boto3's S3 client for this endpoint, made (and boto3 imported) on first use."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        query: str = "",
-        body: bytes = b"",
-        headers: Mapping[str, str] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        extra = [(k.lower(), v) for k, v in (headers or {}).items()]
-        signed = self._sign(method, path, query, body, extra)
-        connection = self._connection()
-        try:
-            connection.request(
-                method, f"{path}?{query}" if query else path, body=body, headers=dict(signed)
+            session = boto3.session.Session(
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                region_name=self.region,
             )
-            response = connection.getresponse()
-            data = response.read()
-            answer = {k.lower(): v for k, v in response.getheaders()}
-        finally:
-            connection.close()
-        if response.status >= 300:
-            raise _error(response.status, data)
-        return response.status, answer, data
+            config = Config(
+                signature_version="s3v4",  # boto3's presigned URLs are SigV2 otherwise
+                s3={"addressing_style": "path"},  # what skylet serves
+                retries={"mode": "standard"},
+            )
+            self._client = session.client("s3", endpoint_url=self.endpoint, config=config)
+        return self._client
 
     def put(
         self,
@@ -111,11 +116,13 @@ class Storage:
     ) -> str:
         """Store ``data`` at ``bucket/key``; returns its ETag (without quotes)."""
         body = data.encode() if isinstance(data, str) else bytes(data)
-        headers = {f"x-amz-meta-{k}": v for k, v in (metadata or {}).items()}
+        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body}
         if content_type:
-            headers["content-type"] = content_type
-        _, answer, _ = self._request("PUT", self._path(bucket, key), body=body, headers=headers)
-        return answer.get("etag", "").strip('"')
+            args["ContentType"] = content_type
+        if metadata:
+            args["Metadata"] = dict(metadata)
+        with _s3_errors():
+            return str(self.client.put_object(**args)["ETag"]).strip('"')
 
     def upload(
         self,
@@ -126,33 +133,22 @@ class Storage:
         content_type: str | None = None,
         progress: Callable[[int], None] = lambda _: None,
     ) -> str:
-        """Stream a local file to ``bucket/key`` (never read whole); ``progress`` gets the bytes
-        sent so far. Returns the ETag."""
-        size = Path(path).stat().st_size
-        headers = [("content-length", str(size))]
-        if content_type:
-            headers.append(("content-type", content_type))
-        raw_path = self._path(bucket, key)
-        signed = self._sign("PUT", raw_path, "", None, headers)
-        connection = self._connection()
-        try:
-            connection.putrequest("PUT", raw_path, skip_accept_encoding=True)
-            for name, value in signed:
-                connection.putheader(name, value)
-            connection.endheaders()
-            sent = 0
-            with open(path, "rb") as source:
-                while chunk := source.read(CHUNK):
-                    connection.send(chunk)
-                    sent += len(chunk)
-                    progress(sent)
-            response = connection.getresponse()
-            data = response.read()
-        finally:
-            connection.close()
-        if response.status >= 300:
-            raise _error(response.status, data)
-        return (response.getheader("etag") or "").strip('"')
+        """Stream a local file to ``bucket/key`` (never read whole; in parts from 8 MB, as
+        boto3's ``upload_file`` does); ``progress`` gets the bytes sent so far. Returns the
+        ETag (a multipart upload's, ``<hex>-<parts>``, for a file sent in parts)."""
+        sent = 0
+        lock = threading.Lock()  # boto3 sends the parts of a large file from several threads
+
+        def moved(count: int) -> None:
+            nonlocal sent
+            with lock:
+                sent += count
+                progress(sent)
+
+        extra = {"ContentType": content_type} if content_type else None
+        with _s3_errors():
+            self.client.upload_file(path, bucket, key, ExtraArgs=extra, Callback=moved)
+            return str(self.client.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"')
 
     def download(
         self,
@@ -162,112 +158,89 @@ class Storage:
         *,
         progress: Callable[[int, int], None] = lambda _done, _total: None,
     ) -> int:
-        """Stream ``bucket/key`` into a local file; ``progress`` gets (bytes so far, total)."""
-        raw_path = self._path(bucket, key)
-        signed = self._sign("GET", raw_path, "", b"", [])
-        connection = self._connection()
-        try:
-            connection.request("GET", raw_path, headers=dict(signed))
-            response = connection.getresponse()
-            if response.status >= 300:
-                raise _error(response.status, response.read())
-            total = int(response.getheader("content-length") or 0)
+        """Stream ``bucket/key`` into a local file; ``progress`` gets (bytes so far, total).
+        Returns the bytes written."""
+        with _s3_errors():
+            answer = self.client.get_object(Bucket=bucket, Key=key)
+            total = int(answer.get("ContentLength", 0))
             done = 0
             with open(path, "wb") as target:
-                while chunk := response.read(CHUNK):
+                for chunk in answer["Body"].iter_chunks(CHUNK):
                     target.write(chunk)
                     done += len(chunk)
                     progress(done, total)
-        finally:
-            connection.close()
         return done
 
-    def _sign(
-        self,
-        method: str,
-        raw_path: str,
-        query: str,
-        payload: bytes | None,
-        headers: builtins.list[tuple[str, str]],
-    ) -> builtins.list[tuple[str, str]]:
-        """SigV4 headers for a request (``payload=None``: a streamed, unsigned body)."""
-        return sigv4.sign_headers(
-            access_key=self.access_key,
-            secret=self.secret_key,
-            region=self.region,
-            method=method,
-            host=self._host,
-            raw_path=raw_path,
-            raw_query=query,
-            payload=payload,
-            headers=headers,
-        )
-
-    def _connection(self) -> http.client.HTTPConnection:
-        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        return kind(self._host, timeout=300)
-
     def get(self, bucket: str, key: str) -> bytes:
-        return self._request("GET", self._path(bucket, key))[2]
+        with _s3_errors():
+            return bytes(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def delete(self, bucket: str, key: str) -> None:
-        self._request("DELETE", self._path(bucket, key))
+        with _s3_errors():
+            self.client.delete_object(Bucket=bucket, Key=key)
 
     def buckets(self) -> builtins.list[str]:
-        document = ElementTree.fromstring(self._request("GET", f"{self._base}/")[2])
-        return [e.text or "" for e in document.iter() if _local(e.tag) == "Name"]
+        with _s3_errors():
+            return [str(b["Name"]) for b in self.client.list_buckets().get("Buckets", [])]
 
     def create_bucket(self, bucket: str) -> None:
+        """Create ``bucket``; one that exists already and is ours is no error."""
         try:
-            self._request("PUT", self._path(bucket))
+            with _s3_errors():
+                self.client.create_bucket(Bucket=bucket)
         except StorageError as error:
             if error.code != "BucketAlreadyOwnedByYou":
                 raise
 
     def list(self, bucket: str, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix``, page by page."""
-        token = ""
-        while True:
-            query = f"list-type=2&prefix={quote(prefix, safe='')}"
-            if token:
-                query += f"&continuation-token={quote(token, safe='')}"
-            document = ElementTree.fromstring(self._request("GET", self._path(bucket), query)[2])
-            for element in document.iter():
-                if _local(element.tag) == "Key":
-                    yield element.text or ""
-            token = next(
-                (e.text or "" for e in document if _local(e.tag) == "NextContinuationToken"), ""
+        """Every key under ``prefix``, page by page (a page is fetched when the keys before it
+        have been taken)."""
+        with _s3_errors():
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
             )
-            if not token:
-                return
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield str(item["Key"])
 
     def presign(self, bucket: str, key: str, *, method: str = "GET", expires_s: int = 3600) -> str:
-        """A URL anyone may use for ``method`` on the object until it expires."""
-        path_and_query = sigv4.presign(
-            access_key=self.access_key,
-            secret=self.secret_key,
-            region=self.region,
-            method=method,
-            host=self._host,
-            raw_path=self._path(bucket, key),
-            expires_s=expires_s,
-        )
-        scheme = "https" if self._https else "http"
-        return f"{scheme}://{self._host}{path_and_query}"
+        """A URL anyone may use for ``method`` (GET, PUT, DELETE or HEAD) on the object until it
+        expires (SigV4, at most 7 days)."""
+        operation = _PRESIGNED.get(method.upper())
+        if operation is None:
+            raise ValueError(f"cannot presign {method!r}: one of {', '.join(_PRESIGNED)}")
+        with _s3_errors():
+            return str(
+                self.client.generate_presigned_url(
+                    operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
+                )
+            )
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+@contextmanager
+def _s3_errors() -> Iterator[None]:
+    """boto3's and botocore's errors as :class:`StorageError`."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        raise _error(error.response) from error
+    except S3UploadFailedError as error:
+        # upload_file reports the client's error inside its own.
+        cause = error.__context__
+        if isinstance(cause, ClientError):
+            raise _error(cause.response) from error
+        raise StorageError(type(error).__name__, str(error), 0) from error
+    except BotoCoreError as error:
+        raise StorageError(type(error).__name__, str(error), 0) from error
 
 
-def _error(status: int, data: bytes) -> StorageError:
-    code = re.search(rb"<Code>([^<]*)</Code>", data)
-    message = re.search(rb"<Message>([^<]*)</Message>", data)
-    return StorageError(
-        code.group(1).decode() if code else str(status),
-        message.group(1).decode() if message else data[:200].decode(errors="replace"),
-        status,
-    )
+def _error(response: dict[str, Any]) -> StorageError:
+    details = response.get("Error", {})
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+    return StorageError(str(details.get("Code") or status), str(details.get("Message", "")), status)
 
 
 _default: Storage | None = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ service: sdk
 functions:
   sdk:
     handler: s3_handlers.use_sdk
+    timeout_s: 30  # its first call imports boto3
   boto:
     handler: s3_handlers.use_boto3
     timeout_s: 30
@@ -50,6 +53,34 @@ def test_the_sdk_puts_gets_lists_presigns_and_deletes(storage: Storage) -> None:
         storage.get("sdk-bucket", "dir/a b.txt")
     assert (error.value.code, error.value.status) == ("NoSuchKey", 404)
     assert "sdk-bucket" in storage.buckets()
+
+
+def test_the_sdk_sends_large_files_in_parts_with_running_progress(
+    storage: Storage, tmp_path: Path
+) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(9 * 1024 * 1024))
+    sent: list[int] = []
+    etag = storage.upload("sdk-bucket", "big.bin", str(source), progress=sent.append)
+    assert etag.endswith("-2")  # boto3's 8 MB parts: a multipart ETag
+    assert sent == sorted(sent) and sent[-1] == source.stat().st_size
+    seen: list[tuple[int, int]] = []
+    back = str(tmp_path / "back")
+    size = storage.download("sdk-bucket", "big.bin", back, progress=lambda *a: seen.append(a))
+    assert size == seen[-1][0] == seen[-1][1] == source.stat().st_size
+    assert (tmp_path / "back").read_bytes() == source.read_bytes()
+
+
+def test_an_unreachable_endpoint_is_a_storage_error() -> None:
+    with pytest.raises(StorageError) as error:
+        Storage("http://127.0.0.1:9", env={}).get("b", "k")
+    assert (error.value.code, error.value.status) == ("EndpointConnectionError", 0)
+
+
+def test_importing_the_sdk_imports_no_boto3() -> None:
+    code = "import sys, skylet.storage; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert result.stdout == b"False\n"
 
 
 def test_wrong_credentials_are_refused_by_the_sdk(server: Server) -> None:

@@ -123,7 +123,7 @@ MALFORMED = [
     ),
     (
         {"headers": {"ce-specversion": "0.3", "ce-id": "i", "ce-source": "/s", "ce-type": "t"}},
-        "unsupported specversion &#x27;0.3&#x27; (1.0 only)",
+        "unsupported specversion &#39;0.3&#39; (1.0 only)",
     ),
     (_structured({**GOOD, "type": ""}), "must be non-empty strings: type"),
     (_structured({**GOOD, "id": 7}), "must be non-empty strings: id"),

@@ -141,7 +141,8 @@ def _rehearse() -> None:
 
 
 def _rehearse_web() -> None:
-    """An HTTP request, its response and a CloudEvent: their first-touch costs, taken here."""
+    """HTTP requests (JSON, a multipart form), their responses, an HTTP error and a CloudEvent:
+    their first-touch costs, taken here."""
     payload = http_envelope.encode_request(
         method="POST",
         path="/",
@@ -149,6 +150,7 @@ def _rehearse_web() -> None:
         query="a=1",
         headers=[
             ("content-type", "application/json"),
+            ("cookie", "c=1"),
             ("ce-specversion", "1.0"),
             ("ce-id", "1"),
             ("ce-source", "/"),
@@ -160,10 +162,19 @@ def _rehearse_web() -> None:
         body=b'{"a": [1]}',
     )
     envelope = http_envelope.decode_request(payload)
-    request = web.Request(envelope)
+    request = web.request(envelope)
     _ = request.args.get("a"), request.headers.get("content-type"), request.get_json()
+    _ = request.cookies, request.url, request.user_agent
+    request.close()  # as every invocation closes its request (the first close costs ~40 µs)
+    form = envelope._replace(
+        headers=(("content-type", "multipart/form-data; boundary=b"),),
+        body=b'--b\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\r\nx\r\n--b--\r\n',
+    )
+    with web.request(form) as uploaded:
+        uploaded.files["f"].read()
     web.http_response(({"ok": True}, 200, {"X-A": "1"}))
     http_envelope.decode_response(http_envelope.encode_response(*web.http_response("text")))
+    web.exception_response(web.BadRequest())
     web.from_request(envelope)
     web.cloud_event_accepted()
     for kind in ("http_api", "rest"):
@@ -377,7 +388,7 @@ class Instance:
                     web.BadRequest(f"Bad CloudEvent: {exc}").get_response()
                 )
         elif self.flask is None:
-            argument = web.Request(envelope)
+            argument = web.request(envelope)
         if answer is None:
             try:
                 if self.flask is not None and style == "http":
@@ -393,6 +404,9 @@ class Instance:
                 answer = web.exception_response(exc)
                 if answer is None:
                     error = _report_error(exc, request_id)
+            finally:
+                if isinstance(argument, web.Request):
+                    argument.close()  # its uploaded files are temporary files
         if error is not None:
             self.finish(started, b"", error)
         elif wire is not None:

@@ -38,8 +38,9 @@ import socket
 import sys
 import traceback
 
-# web brings cloudevents (~11 ms to import) and python-multipart (~5 ms): paid here once, for
-# ~0.6 MB shared, rather than by every instance on its first event or form (docs/runtime.md).
+# web brings werkzeug (every Cloud Functions style request is one of its objects; 20-40 ms more
+# after the rest of these imports, ~3 MB) and cloudevents (~11 ms): paid here once, shared
+# copy-on-write, rather than by every instance on its first request or event (docs/http.md).
 from skylet.worker import context, handler, instance, web  # noqa: F401
 
 _F_SETPIPE_SZ = 1031
