@@ -212,6 +212,7 @@ class Http1Protocol(asyncio.Protocol):
         self._queue.clear()
         self._parsing = None
         self._parser_done = True
+        self._stalled = False
         self._release_drains()
 
     def close(self) -> None:
@@ -540,10 +541,10 @@ class Http1Protocol(asyncio.Protocol):
     def _next(self) -> None:
         if self.transport.is_closing():
             return
-        if self.write_paused:
-            self._stalled = True  # resume_writing goes on
-            return
         if self._queue:
+            if self.write_paused:
+                self._stalled = True  # resume_writing starts it
+                return
             ex = self._active = self._queue.popleft()
             if not self._queue:
                 self._resume(_QUEUED)
