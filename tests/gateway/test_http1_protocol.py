@@ -5,6 +5,7 @@ keep-alive and shutdown. Real sockets: test_http1_listener.py and tests/e2e."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -149,8 +150,14 @@ def connect(
     return protocol, transport
 
 
-def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(test())
+def in_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Runs an ``async def`` test in a fresh event loop."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
 
 
 async def turns(n: int = 10) -> None:
@@ -191,132 +198,120 @@ def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
     return found
 
 
-def test_a_function_route_is_answered_in_one_write() -> None:
-    async def test() -> None:
-        service = Service()
-        _, transport = connect(service)
-        transport.protocol.data_received(get("/fn?x=1"))  # type: ignore[union-attr]
-        assert len(service.routes.started) == 1 and service.calls == []
-        service.routes.answer(0, b"ok", "content-length: 2\r\nX-Case: Kept\r\n")
-        [written] = transport.writes
-        assert written.startswith(b"HTTP/1.1 200 OK\r\ndate: ")
-        assert written.endswith(b" GMT\r\ncontent-length: 2\r\nX-Case: Kept\r\n\r\nok")
-        assert not transport.closed
-
-    run(test)
+@in_loop
+async def test_a_function_route_is_answered_in_one_write() -> None:
+    service = Service()
+    _, transport = connect(service)
+    transport.protocol.data_received(get("/fn?x=1"))  # type: ignore[union-attr]
+    assert len(service.routes.started) == 1 and service.calls == []
+    service.routes.answer(0, b"ok", "content-length: 2\r\nX-Case: Kept\r\n")
+    [written] = transport.writes
+    assert written.startswith(b"HTTP/1.1 200 OK\r\ndate: ")
+    assert written.endswith(b" GMT\r\ncontent-length: 2\r\nX-Case: Kept\r\n\r\nok")
+    assert not transport.closed
 
 
-def test_the_scope_is_what_an_asgi_server_gives() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, _ = connect(service)
-        protocol.data_received(
-            b"GET /a%20b/c?q=1&r=%20 HTTP/1.1\r\nHost: t\r\nX-Custom: Value  \r\n"
-            b"x-two: 1\r\nX-Two: 2\r\n\r\n"
-        )
-        await turns()
-        [scope] = service.calls
-        assert scope == {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "server": ("127.0.0.1", 9000),
-            "client": ("10.0.0.7", 51000),
-            "scheme": "http",
-            "method": "GET",
-            "root_path": "",
-            "path": "/a b/c",
-            "raw_path": b"/a%20b/c",
-            "query_string": b"q=1&r=%20",
-            "headers": [
-                (b"host", b"t"),
-                (b"x-custom", b"Value"),
-                (b"x-two", b"1"),
-                (b"x-two", b"2"),
-            ],
-        }
-
-    run(test)
+@in_loop
+async def test_the_scope_is_what_an_asgi_server_gives() -> None:
+    service = Service()
+    protocol, _ = connect(service)
+    protocol.data_received(
+        b"GET /a%20b/c?q=1&r=%20 HTTP/1.1\r\nHost: t\r\nX-Custom: Value  \r\n"
+        b"x-two: 1\r\nX-Two: 2\r\n\r\n"
+    )
+    await turns()
+    [scope] = service.calls
+    assert scope == {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 9000),
+        "client": ("10.0.0.7", 51000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": "/a b/c",
+        "raw_path": b"/a%20b/c",
+        "query_string": b"q=1&r=%20",
+        "headers": [
+            (b"host", b"t"),
+            (b"x-custom", b"Value"),
+            (b"x-two", b"1"),
+            (b"x-two", b"2"),
+        ],
+    }
 
 
-def test_pipelined_requests_are_answered_in_order_through_both_paths() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(
-            get("/fn/1") + get("/asgi/2") + post("/fn/3", b"three") + post("/asgi/4", b"four")
-        )
-        assert len(service.routes.started) == 1  # the others wait their turn
-        assert not transport.reading
-        await turns()
-        assert transport.writes == []
-        service.routes.answer(0, b"one")
-        await turns()
-        assert [scope["path"] for scope in service.calls] == ["/asgi/2"]
-        assert [body for _, body, _ in service.routes.started] == [b"", b"three"]
-        service.routes.answer(1, b"three!")
-        await turns()
-        bodies = [body for _, _, body in responses(transport.take())]
-        assert bodies == [b"one", b"GET /asgi/2 ", b"three!", b"POST /asgi/4 four"]
-        assert transport.reading and not transport.closed
-
-    run(test)
+@in_loop
+async def test_pipelined_requests_are_answered_in_order_through_both_paths() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(
+        get("/fn/1") + get("/asgi/2") + post("/fn/3", b"three") + post("/asgi/4", b"four")
+    )
+    assert len(service.routes.started) == 1  # the others wait their turn
+    assert not transport.reading
+    await turns()
+    assert transport.writes == []
+    service.routes.answer(0, b"one")
+    await turns()
+    assert [scope["path"] for scope in service.calls] == ["/asgi/2"]
+    assert [body for _, body, _ in service.routes.started] == [b"", b"three"]
+    service.routes.answer(1, b"three!")
+    await turns()
+    bodies = [body for _, _, body in responses(transport.take())]
+    assert bodies == [b"one", b"GET /asgi/2 ", b"three!", b"POST /asgi/4 four"]
+    assert transport.reading and not transport.closed
 
 
-def test_expect_100_continue_is_sent_when_the_asgi_app_first_reads() -> None:
-    async def test() -> None:
-        reading = asyncio.Event()
+@in_loop
+async def test_expect_100_continue_is_sent_when_the_asgi_app_first_reads() -> None:
+    reading = asyncio.Event()
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            await reading.wait()
-            await echo(scope, receive, send)
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await reading.wait()
+        await echo(scope, receive, send)
 
-        service = Service(app)
-        protocol, transport = connect(service)
-        protocol.data_received(
-            b"POST /asgi HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
-        )
-        await turns()
-        assert transport.writes == []  # not invited before the app asks
-        reading.set()
-        await turns()
-        assert transport.take() == b"HTTP/1.1 100 Continue\r\n\r\n"
-        protocol.data_received(b"body")
-        await turns()
-        [(status, _, body)] = responses(transport.take())
-        assert (status, body) == (200, b"POST /asgi body")
-
-    run(test)
+    service = Service(app)
+    protocol, transport = connect(service)
+    protocol.data_received(
+        b"POST /asgi HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+    )
+    await turns()
+    assert transport.writes == []  # not invited before the app asks
+    reading.set()
+    await turns()
+    assert transport.take() == b"HTTP/1.1 100 Continue\r\n\r\n"
+    protocol.data_received(b"body")
+    await turns()
+    [(status, _, body)] = responses(transport.take())
+    assert (status, body) == (200, b"POST /asgi body")
 
 
-def test_expect_100_continue_is_not_sent_when_the_app_answers_first() -> None:
+@in_loop
+async def test_expect_100_continue_is_not_sent_when_the_app_answers_first() -> None:
     async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 413, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    async def test() -> None:
-        protocol, transport = connect(Service(refuse))
-        protocol.data_received(
-            b"POST /asgi HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
-        )
-        await turns()
-        assert transport.take().startswith(b"HTTP/1.1 413 ")
-
-    run(test)
+    protocol, transport = connect(Service(refuse))
+    protocol.data_received(
+        b"POST /asgi HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+    )
+    await turns()
+    assert transport.take().startswith(b"HTTP/1.1 413 ")
 
 
-def test_a_function_route_invites_the_body_at_once() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(
-            b"POST /fn HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
-        )
-        assert transport.take() == b"HTTP/1.1 100 Continue\r\n\r\n"
-        protocol.data_received(b"body")
-        assert service.routes.started[0][1] == b"body"
-
-    run(test)
+@in_loop
+async def test_a_function_route_invites_the_body_at_once() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(
+        b"POST /fn HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+    )
+    assert transport.take() == b"HTTP/1.1 100 Continue\r\n\r\n"
+    protocol.data_received(b"body")
+    assert service.routes.started[0][1] == b"body"
 
 
 @pytest.mark.parametrize(
@@ -340,92 +335,80 @@ def test_a_function_route_invites_the_body_at_once() -> None:
         "headers_over_64_kib_together",
     ],
 )
-def test_a_malformed_or_oversized_request_is_answered_and_the_connection_closed(
+@in_loop
+async def test_a_malformed_or_oversized_request_is_answered_and_the_connection_closed(
     data: bytes, status: int
 ) -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(data)
-        await turns()
-        [(answered, headers, _)] = responses(transport.take())
-        assert (answered, headers["connection"]) == (status, "close")
-        assert transport.closed and service.routes.started == []
-
-    run(test)
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(data)
+    await turns()
+    [(answered, headers, _)] = responses(transport.take())
+    assert (answered, headers["connection"]) == (status, "close")
+    assert transport.closed and service.routes.started == []
 
 
-def test_a_head_over_the_limit_is_refused_while_it_arrives() -> None:
-    async def test() -> None:
-        protocol, transport = connect(Service())
-        protocol.data_received(b"GET / HTTP/1.1\r\nX-Big: ")
-        for _ in range(20):  # one header line, never finished: httptools holds it whole
-            if transport.closed:
-                break
-            protocol.data_received(b"a" * 8192)
-        await turns()
-        assert responses(transport.take())[0][0] == 431
-        assert transport.closed
-
-    run(test)
+@in_loop
+async def test_a_head_over_the_limit_is_refused_while_it_arrives() -> None:
+    protocol, transport = connect(Service())
+    protocol.data_received(b"GET / HTTP/1.1\r\nX-Big: ")
+    for _ in range(20):  # one header line, never finished: httptools holds it whole
+        if transport.closed:
+            break
+        protocol.data_received(b"a" * 8192)
+    await turns()
+    assert responses(transport.take())[0][0] == 431
+    assert transport.closed
 
 
-def test_a_malformed_request_is_answered_after_the_requests_before_it() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(get("/fn") + get("/asgi") + b"BAD REQUEST\r\n\r\n")
-        service.routes.answer(0, b"first")
-        await turns()
-        statuses = [(s, b) for s, _, b in responses(transport.take())]
-        assert statuses == [(200, b"first"), (200, b"GET /asgi "), (400, b"Bad Request")]
-        assert transport.closed
-
-    run(test)
+@in_loop
+async def test_a_malformed_request_is_answered_after_the_requests_before_it() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(get("/fn") + get("/asgi") + b"BAD REQUEST\r\n\r\n")
+    service.routes.answer(0, b"first")
+    await turns()
+    statuses = [(s, b) for s, _, b in responses(transport.take())]
+    assert statuses == [(200, b"first"), (200, b"GET /asgi "), (400, b"Bad Request")]
+    assert transport.closed
 
 
-def test_an_app_that_raises_gets_a_500_and_the_connection_closes() -> None:
+@in_loop
+async def test_an_app_that_raises_gets_a_500_and_the_connection_closes() -> None:
     async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         raise ValueError("boom")
 
-    async def test() -> None:
-        protocol, transport = connect(Service(broken))
-        protocol.data_received(get("/asgi") + get("/asgi"))
-        await turns()
-        [(status, headers, body)] = responses(transport.take())
-        assert (status, headers["connection"], body) == (500, "close", b"Internal Server Error")
-        assert transport.closed
-
-    run(test)
+    protocol, transport = connect(Service(broken))
+    protocol.data_received(get("/asgi") + get("/asgi"))
+    await turns()
+    [(status, headers, body)] = responses(transport.take())
+    assert (status, headers["connection"], body) == (500, "close", b"Internal Server Error")
+    assert transport.closed
 
 
-def test_an_app_that_raises_mid_response_has_its_connection_closed() -> None:
+@in_loop
+async def test_an_app_that_raises_mid_response_has_its_connection_closed() -> None:
     async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"part", "more_body": True})
         raise ValueError("boom")
 
-    async def test() -> None:
-        protocol, transport = connect(Service(broken))
-        protocol.data_received(get("/asgi"))
-        await turns()
-        assert transport.take().endswith(b"\r\n\r\n4\r\npart\r\n")  # no 500 after it
-        assert transport.closed
-
-    run(test)
+    protocol, transport = connect(Service(broken))
+    protocol.data_received(get("/asgi"))
+    await turns()
+    assert transport.take().endswith(b"\r\n\r\n4\r\npart\r\n")  # no 500 after it
+    assert transport.closed
 
 
-def test_an_app_that_sends_no_response_gets_a_500() -> None:
+@in_loop
+async def test_an_app_that_sends_no_response_gets_a_500() -> None:
     async def silent(scope: Scope, receive: Receive, send: Send) -> None:
         pass
 
-    async def test() -> None:
-        protocol, transport = connect(Service(silent))
-        protocol.data_received(get("/asgi"))
-        await turns()
-        assert responses(transport.take())[0][0] == 500
-
-    run(test)
+    protocol, transport = connect(Service(silent))
+    protocol.data_received(get("/asgi"))
+    await turns()
+    assert responses(transport.take())[0][0] == 500
 
 
 async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
@@ -434,112 +417,99 @@ async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b"cd"})
 
 
-def test_a_response_without_a_length_is_chunked() -> None:
-    async def test() -> None:
-        protocol, transport = connect(Service(streaming))
-        protocol.data_received(get("/asgi"))
-        await turns()
-        data = transport.take()
-        assert b"transfer-encoding: chunked\r\n" in data
-        assert data.endswith(b"\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n")
-        assert responses(data)[0][2] == b"abcd"
-        assert not transport.closed
-
-    run(test)
+@in_loop
+async def test_a_response_without_a_length_is_chunked() -> None:
+    protocol, transport = connect(Service(streaming))
+    protocol.data_received(get("/asgi"))
+    await turns()
+    data = transport.take()
+    assert b"transfer-encoding: chunked\r\n" in data
+    assert data.endswith(b"\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n")
+    assert responses(data)[0][2] == b"abcd"
+    assert not transport.closed
 
 
-def test_an_http_1_0_response_without_a_length_ends_with_the_connection() -> None:
-    async def test() -> None:
-        protocol, transport = connect(Service(streaming))
-        protocol.data_received(get("/asgi", version="1.0"))
-        await turns()
-        data = transport.take()
-        assert b"transfer-encoding" not in data and b"connection: close\r\n" in data
-        assert data.endswith(b"\r\n\r\nabcd")
+@in_loop
+async def test_an_http_1_0_response_without_a_length_ends_with_the_connection() -> None:
+    protocol, transport = connect(Service(streaming))
+    protocol.data_received(get("/asgi", version="1.0"))
+    await turns()
+    data = transport.take()
+    assert b"transfer-encoding" not in data and b"connection: close\r\n" in data
+    assert data.endswith(b"\r\n\r\nabcd")
+    assert transport.closed
+
+
+@in_loop
+async def test_head_gets_the_length_and_no_body_on_both_paths() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(
+        b"HEAD /fn HTTP/1.1\r\nHost: t\r\n\r\nHEAD /asgi HTTP/1.1\r\nHost: t\r\n\r\n"
+    )
+    service.routes.answer(0, b"hello")
+    await turns()
+    direct, asgi, end = transport.take().split(b"\r\n\r\n")
+    assert direct.startswith(b"HTTP/1.1 200 OK") and asgi.startswith(b"HTTP/1.1 200 OK")
+    assert b"\r\ncontent-length: 5" in direct and b"\r\ncontent-length: 11" in asgi
+    assert end == b""
+
+
+@in_loop
+async def test_connection_close_and_http_1_0_close_after_the_answer() -> None:
+    for request in (get("/fn", "Connection: close\r\n"), get("/fn", version="1.0")):
+        service = Service()
+        protocol, transport = connect(service)
+        protocol.data_received(request)
+        service.routes.answer(0, b"ok")
+        assert b"\r\nconnection: close\r\n\r\nok" in transport.take()
         assert transport.closed
 
-    run(test)
+
+@in_loop
+async def test_a_functions_own_connection_close_closes_after_its_answer() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(get("/fn"))
+    service.routes.answer(0, b"ok", "content-length: 2\r\nConnection: close\r\n")
+    assert transport.take().endswith(b"\r\nConnection: close\r\n\r\nok")
+    assert transport.closed
 
 
-def test_head_gets_the_length_and_no_body_on_both_paths() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(
-            b"HEAD /fn HTTP/1.1\r\nHost: t\r\n\r\nHEAD /asgi HTTP/1.1\r\nHost: t\r\n\r\n"
-        )
-        service.routes.answer(0, b"hello")
-        await turns()
-        direct, asgi, end = transport.take().split(b"\r\n\r\n")
-        assert direct.startswith(b"HTTP/1.1 200 OK") and asgi.startswith(b"HTTP/1.1 200 OK")
-        assert b"\r\ncontent-length: 5" in direct and b"\r\ncontent-length: 11" in asgi
-        assert end == b""
-
-    run(test)
+@in_loop
+async def test_a_header_block_that_could_split_the_response_is_not_written() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(get("/fn"))
+    service.routes.answer(0, b"ok", "content-length: 2\r\n\r\nHTTP/1.1 200 OK\r\n")
+    assert transport.writes == [] and transport.closed
 
 
-def test_connection_close_and_http_1_0_close_after_the_answer() -> None:
-    async def test() -> None:
-        for request in (get("/fn", "Connection: close\r\n"), get("/fn", version="1.0")):
-            service = Service()
-            protocol, transport = connect(service)
-            protocol.data_received(request)
-            service.routes.answer(0, b"ok")
-            assert b"\r\nconnection: close\r\n\r\nok" in transport.take()
-            assert transport.closed
-
-    run(test)
-
-
-def test_a_functions_own_connection_close_closes_after_its_answer() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(get("/fn"))
-        service.routes.answer(0, b"ok", "content-length: 2\r\nConnection: close\r\n")
-        assert transport.take().endswith(b"\r\nConnection: close\r\n\r\nok")
-        assert transport.closed
-
-    run(test)
+@in_loop
+async def test_a_client_that_does_not_read_stops_the_reading_of_further_requests() -> None:
+    service = Service()
+    protocol, transport = connect(service, high_water=64 * 1024)
+    big = b"x" * (1024 * 1024)
+    protocol.data_received(get("/fn/1") + get("/fn/2") + get("/asgi/3"))
+    service.routes.answer(0, big)
+    await turns()
+    # The first answer is buffered and over the mark: nothing more starts or is read.
+    assert len(service.routes.started) == 1 and service.calls == []
+    assert not transport.reading
+    assert len(responses(transport.take())) == 1  # the client reads: the next one goes
+    assert len(service.routes.started) == 2
+    service.routes.answer(1, big)
+    await turns()
+    assert service.calls == [] and not transport.reading
+    transport.take()
+    await turns()
+    assert [scope["path"] for scope in service.calls] == ["/asgi/3"]
+    assert responses(transport.take())[0][2] == b"GET /asgi/3 "
+    assert transport.reading
 
 
-def test_a_header_block_that_could_split_the_response_is_not_written() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(get("/fn"))
-        service.routes.answer(0, b"ok", "content-length: 2\r\n\r\nHTTP/1.1 200 OK\r\n")
-        assert transport.writes == [] and transport.closed
-
-    run(test)
-
-
-def test_a_client_that_does_not_read_stops_the_reading_of_further_requests() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service, high_water=64 * 1024)
-        big = b"x" * (1024 * 1024)
-        protocol.data_received(get("/fn/1") + get("/fn/2") + get("/asgi/3"))
-        service.routes.answer(0, big)
-        await turns()
-        # The first answer is buffered and over the mark: nothing more starts or is read.
-        assert len(service.routes.started) == 1 and service.calls == []
-        assert not transport.reading
-        assert len(responses(transport.take())) == 1  # the client reads: the next one goes
-        assert len(service.routes.started) == 2
-        service.routes.answer(1, big)
-        await turns()
-        assert service.calls == [] and not transport.reading
-        transport.take()
-        await turns()
-        assert [scope["path"] for scope in service.calls] == ["/asgi/3"]
-        assert responses(transport.take())[0][2] == b"GET /asgi/3 "
-        assert transport.reading
-
-    run(test)
-
-
-def test_an_asgi_send_waits_while_the_transport_is_paused() -> None:
+@in_loop
+async def test_an_asgi_send_waits_while_the_transport_is_paused() -> None:
     sent: list[int] = []
 
     async def chunks(scope: Scope, receive: Receive, send: Send) -> None:
@@ -549,77 +519,69 @@ def test_an_asgi_send_waits_while_the_transport_is_paused() -> None:
             sent.append(index)
         await send({"type": "http.response.body", "body": b""})
 
-    async def test() -> None:
-        protocol, transport = connect(Service(chunks), high_water=64 * 1024)
-        protocol.data_received(get("/asgi"))
+    protocol, transport = connect(Service(chunks), high_water=64 * 1024)
+    protocol.data_received(get("/asgi"))
+    await turns()
+    assert sent == [0]  # the second send waits for the client
+    transport.take()
+    await turns()
+    assert sent == [0, 1]
+    transport.take()
+    await turns()
+    transport.take()
+    await turns()
+    assert sent == [0, 1, 2]
+
+
+@in_loop
+async def test_a_large_request_body_pauses_reading_until_the_app_reads_it() -> None:
+    reading = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await reading.wait()
+        await echo(scope, receive, send)
+
+    protocol, transport = connect(Service(app))
+    body = b"b" * (200 * 1024)
+    data = post("/asgi", body)
+    protocol.data_received(data[: 32 * 1024])
+    await turns()
+    assert transport.reading
+    protocol.data_received(data[32 * 1024 : 100 * 1024])
+    await turns()
+    assert not transport.reading  # over 64 KiB that nobody has read
+    reading.set()
+    await turns()
+    assert transport.reading
+    protocol.data_received(data[100 * 1024 :])
+    await turns()
+    assert responses(transport.take())[0][2] == b"POST /asgi " + body
+
+
+@in_loop
+async def test_a_large_body_on_a_function_route_is_read_through_the_asgi_app() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    data = post("/fn", b"c" * (100 * 1024))
+    for start in range(0, len(data), 16 * 1024):
+        protocol.data_received(data[start : start + 16 * 1024])
         await turns()
-        assert sent == [0]  # the second send waits for the client
-        transport.take()
-        await turns()
-        assert sent == [0, 1]
-        transport.take()
-        await turns()
-        transport.take()
-        await turns()
-        assert sent == [0, 1, 2]
-
-    run(test)
+    assert service.routes.started == [] and [s["path"] for s in service.calls] == ["/fn"]
+    assert responses(transport.take())[0][2] == b"POST /fn " + b"c" * (100 * 1024)
 
 
-def test_a_large_request_body_pauses_reading_until_the_app_reads_it() -> None:
-    async def test() -> None:
-        reading = asyncio.Event()
-
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            await reading.wait()
-            await echo(scope, receive, send)
-
-        protocol, transport = connect(Service(app))
-        body = b"b" * (200 * 1024)
-        data = post("/asgi", body)
-        protocol.data_received(data[: 32 * 1024])
-        await turns()
-        assert transport.reading
-        protocol.data_received(data[32 * 1024 : 100 * 1024])
-        await turns()
-        assert not transport.reading  # over 64 KiB that nobody has read
-        reading.set()
-        await turns()
-        assert transport.reading
-        protocol.data_received(data[100 * 1024 :])
-        await turns()
-        assert responses(transport.take())[0][2] == b"POST /asgi " + body
-
-    run(test)
+@in_loop
+async def test_a_client_that_leaves_mid_invocation_gets_nothing_and_it_is_recorded() -> None:
+    service = Service()
+    protocol, transport = connect(service)
+    protocol.data_received(get("/fn"))
+    protocol.connection_lost(None)
+    service.routes.answer(0, b"late")
+    assert transport.writes == [] and service.routes.settled == 1
 
 
-def test_a_large_body_on_a_function_route_is_read_through_the_asgi_app() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        data = post("/fn", b"c" * (100 * 1024))
-        for start in range(0, len(data), 16 * 1024):
-            protocol.data_received(data[start : start + 16 * 1024])
-            await turns()
-        assert service.routes.started == [] and [s["path"] for s in service.calls] == ["/fn"]
-        assert responses(transport.take())[0][2] == b"POST /fn " + b"c" * (100 * 1024)
-
-    run(test)
-
-
-def test_a_client_that_leaves_mid_invocation_gets_nothing_and_it_is_recorded() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service)
-        protocol.data_received(get("/fn"))
-        protocol.connection_lost(None)
-        service.routes.answer(0, b"late")
-        assert transport.writes == [] and service.routes.settled == 1
-
-    run(test)
-
-
-def test_an_app_waiting_for_a_disconnect_gets_it_when_the_client_leaves() -> None:
+@in_loop
+async def test_an_app_waiting_for_a_disconnect_gets_it_when_the_client_leaves() -> None:
     got: list[str] = []
 
     async def follow(scope: Scope, receive: Receive, send: Send) -> None:
@@ -631,45 +593,38 @@ def test_an_app_waiting_for_a_disconnect_gets_it_when_the_client_leaves() -> Non
             if message["type"] == "http.disconnect":
                 return
 
-    async def test() -> None:
-        protocol, _ = connect(Service(follow))
-        protocol.data_received(get("/asgi"))
-        await turns()
-        assert got == ["http.request"]  # then it waits
-        protocol.connection_lost(None)
-        await turns()
-        assert got == ["http.request", "http.disconnect"]
-
-    run(test)
+    protocol, _ = connect(Service(follow))
+    protocol.data_received(get("/asgi"))
+    await turns()
+    assert got == ["http.request"]  # then it waits
+    protocol.connection_lost(None)
+    await turns()
+    assert got == ["http.request", "http.disconnect"]
 
 
-def test_an_idle_connection_closes_after_the_keep_alive_timeout_not_while_busy() -> None:
-    async def test() -> None:
-        service = Service()
-        protocol, transport = connect(service, Limits(keep_alive_s=0.05))
-        protocol.data_received(get("/fn"))
-        await asyncio.sleep(0.08)  # busy past the timeout: still open
-        assert not transport.closed
-        service.routes.answer(0, b"ok")
-        await asyncio.sleep(0.03)
-        assert not transport.closed
-        await asyncio.sleep(0.05)
-        assert transport.closed
-
-    run(test)
+@in_loop
+async def test_an_idle_connection_closes_after_the_keep_alive_timeout_not_while_busy() -> None:
+    service = Service()
+    protocol, transport = connect(service, Limits(keep_alive_s=0.05))
+    protocol.data_received(get("/fn"))
+    await asyncio.sleep(0.08)  # busy past the timeout: still open
+    assert not transport.closed
+    service.routes.answer(0, b"ok")
+    await asyncio.sleep(0.03)
+    assert not transport.closed
+    await asyncio.sleep(0.05)
+    assert transport.closed
 
 
-def test_shutdown_closes_idle_connections_and_lets_a_busy_one_answer_with_close() -> None:
-    async def test() -> None:
-        service = Service()
-        idle, idle_transport = connect(service)
-        busy, busy_transport = connect(service)
-        busy.data_received(get("/fn"))
-        idle.shutdown()
-        busy.shutdown()
-        assert idle_transport.closed and not busy_transport.closed
-        service.routes.answer(0, b"ok")
-        assert busy_transport.take().endswith(b"\r\nconnection: close\r\n\r\nok")
-        assert busy_transport.closed
-
-    run(test)
+@in_loop
+async def test_shutdown_closes_idle_connections_and_lets_a_busy_one_answer_with_close() -> None:
+    service = Service()
+    idle, idle_transport = connect(service)
+    busy, busy_transport = connect(service)
+    busy.data_received(get("/fn"))
+    idle.shutdown()
+    busy.shutdown()
+    assert idle_transport.closed and not busy_transport.closed
+    service.routes.answer(0, b"ok")
+    assert busy_transport.take().endswith(b"\r\nconnection: close\r\n\r\nok")
+    assert busy_transport.closed
