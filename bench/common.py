@@ -39,12 +39,13 @@ def wait_http(port: int, path: str = "/health", timeout_s: float = 30.0) -> None
 
 
 @contextmanager
-def skylet_up(directory: Path = FUNCTIONS, *extra: str) -> Iterator[int]:
-    """``skylet up`` on ``directory`` in a subprocess; yields its port."""
+def skylet_up(directory: Path = FUNCTIONS, *extra: str, skylet: Path = SKYLET) -> Iterator[int]:
+    """``skylet up`` on ``directory`` in a subprocess; yields its port. ``skylet``: the
+    executable (another checkout's, to compare builds)."""
     port = free_port()
     data = Path(os.environ.get("TMPDIR", "/tmp")) / f"skylet-bench-{port}"
     proc = subprocess.Popen(
-        [str(SKYLET), "up", str(directory), "--port", str(port), "--data-dir", str(data), *extra],
+        [str(skylet), "up", str(directory), "--port", str(port), "--data-dir", str(data), *extra],
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 from skylet.build.watcher import ReloadOutcome, Watcher
 from skylet.invoker.hooks import InvocationHook
@@ -23,18 +22,10 @@ async def serve(
     on_reload: Callable[[ReloadOutcome], None] = lambda _: None,
     hooks: Iterable[InvocationHook] = (),
 ) -> None:
-    """Run the platform behind uvicorn until SIGINT/SIGTERM, then stop gracefully: uvicorn
-    finishes in-flight requests, then the platform retires instances and stops the zygote."""
-    import uvicorn
-
-    from skylet.gateway.direct import protocol_class
-
-    class Server(uvicorn.Server):
-        # uvicorn re-raises a captured signal once it has stopped, which would end the process
-        # before the platform shuts down; skylet handles SIGINT/SIGTERM itself instead.
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
+    """Run the platform behind skylet's HTTP server until SIGINT/SIGTERM, then stop gracefully:
+    in-flight requests finish (within the grace; a second signal cuts it short), then the
+    platform retires instances and stops the zygote."""
+    from skylet.gateway.http1 import Listener
 
     platform = Platform(config, progress=lambda line: print(line, flush=True), hooks=hooks)
     await platform.start(only=config.only)
@@ -46,43 +37,30 @@ async def serve(
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     try:
-        server = Server(
-            uvicorn.Config(
-                platform.gateway,
-                host=config.host,
-                port=config.port,
-                loop="none",
-                # httptools, with function routes served without an ASGI cycle
-                http=protocol_class(platform.gateway),
-                interface="asgi3",  # Gateway.__call__ returns the coroutine that serves
-                lifespan="off",
-                access_log=False,
-                log_level="warning",
-                # sourceIp is the TCP peer, as API Gateway's is; X-Forwarded-For from a local
-                # process is not trusted (and the middleware costs every request a step).
-                proxy_headers=False,
-                server_header=False,  # API Gateway does not name its server either
-                timeout_graceful_shutdown=int(config.shutdown_grace_s),
-            )
-        )
+        listener = Listener(platform.gateway, config.host, config.port)
+        await listener.start()
+        stopping = asyncio.Event()
+
+        def stop() -> None:
+            if stopping.is_set():
+                listener.hurry()
+            stopping.set()
+
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, setattr, server, "should_exit", True)
-        serving = asyncio.create_task(server.serve())
-        while not server.started and not serving.done():
-            await asyncio.sleep(0.01)
+            loop.add_signal_handler(signum, stop)
+        on_ready(platform)
         watching: asyncio.Task[None] | None = None
-        if server.started:
-            on_ready(platform)
-            if config.reload:
-                watcher = Watcher(
-                    platform.watched_dirs,
-                    platform.redeploy,
-                    on_reload,
-                    skip=frozenset({config.data_dir}),
-                )
-                watching = asyncio.create_task(watcher.run())
-        await serving
+        if config.reload:
+            watcher = Watcher(
+                platform.watched_dirs,
+                platform.redeploy,
+                on_reload,
+                skip=frozenset({config.data_dir}),
+            )
+            watching = asyncio.create_task(watcher.run())
+        await stopping.wait()
+        await listener.shutdown(config.shutdown_grace_s)
         if watching is not None:
             watcher.stop()
             await watching

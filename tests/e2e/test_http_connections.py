@@ -1,7 +1,8 @@
-"""HTTP/1.1 connection behaviour of function routes, which skylet serves straight from the HTTP
-protocol (skylet.gateway.direct): pipelining, HEAD, HTTP/1.0, 100-continue, bodies on either
-side of the direct path's 64 KiB buffer, disconnects, keep-alive and graceful shutdown. Raw
-sockets against a real ``skylet up``, so every byte on the wire is checked."""
+"""HTTP/1.1 connection behaviour of skylet's server (skylet.gateway.http1), on function routes
+(served directly) and the ASGI path (the other APIs): pipelining, HEAD, HTTP/1.0,
+100-continue, bodies on either side of the direct path's 64 KiB buffer, malformed requests,
+flow control, disconnects, keep-alive and graceful shutdown. Raw sockets against a real
+``skylet up``, so every byte on the wire is checked."""
 
 from __future__ import annotations
 
@@ -94,6 +95,88 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection(server: Serv
     assert third[2] == b"ok"
     assert json.loads(fourth[2])["rawQueryString"] == "n=3"
     assert all(r[0] == 200 and r[1]["apigw-requestid"] for r in (first, second, third, fourth))
+
+
+def test_pipelined_requests_on_both_paths_are_answered_in_order(server: Server) -> None:
+    invoke = request(
+        "POST", "/2015-03-31/functions/shaped/invocations", b'{"queryStringParameters": {}}'
+    )
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(
+            request("GET", "/shape?kind=ok")
+            + request("GET", "/health")
+            + invoke
+            + request("GET", "/_skylet/functions")
+            + request("GET", "/echo?n=5")
+        )
+        answers = [reader.response() for _ in range(5)]
+    assert [status for status, _, _ in answers] == [200] * 5
+    assert answers[0][2] == b"ok"
+    assert json.loads(answers[1][2]) == {"status": "ok"}
+    assert json.loads(answers[2][2])["body"] == "ok"  # the Invoke API: the result itself
+    assert {f["name"] for f in json.loads(answers[3][2])} == {"echo", "shaped"}
+    assert json.loads(answers[4][2])["rawQueryString"] == "n=5"
+
+
+def test_expect_100_continue_on_the_asgi_path_is_answered_when_the_api_reads(
+    server: Server,
+) -> None:
+    payload = b'{"queryStringParameters": {"kind": "ok"}}'
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(
+            b"POST /2015-03-31/functions/shaped/invocations HTTP/1.1\r\nHost: t\r\n"
+            + f"Content-Length: {len(payload)}\r\nExpect: 100-continue\r\n\r\n".encode()
+        )
+        assert reader.response(head=True)[0] == 100
+        sock.sendall(payload)
+        status, _, answer = reader.response()
+        assert (status, json.loads(answer)["body"]) == (200, "ok")
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"NOT HTTP AT ALL\r\n\r\n", 400),
+        (b"GET /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1, 2\r\n\r\n", 400),
+        (b"GET /" + b"a" * 17_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        (b"GET /echo HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    ],
+    ids=["not_http", "two_lengths", "a_url_over_16_kib", "headers_over_64_kib"],
+)
+def test_a_malformed_request_after_a_good_one_is_refused_and_the_connection_closed(
+    server: Server, data: bytes, status: int
+) -> None:
+    sock, reader = connect(server)
+    with sock:
+        sock.sendall(request("GET", "/shape?kind=ok") + data)
+        assert reader.response()[2] == b"ok"
+        refused, headers, _ = reader.response()
+        assert (refused, headers["connection"]) == (status, "close")
+        assert reader.closed()
+
+
+def test_a_client_that_does_not_read_its_answers_stops_the_server_reading(
+    server: Server,
+) -> None:
+    def invocations() -> set[str]:
+        logs = httpx.get(f"{server.url}/_skylet/functions/shaped/logs", timeout=10)
+        return {json.loads(line)["requestId"] for line in logs.text.splitlines()}
+
+    before = invocations()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", server.port))
+    with sock:
+        sock.sendall(request("GET", "/shape?kind=big&bytes=1000000") * 60)  # 60 MB of answers
+        time.sleep(1.5)
+        ran = invocations() - before
+        reader = Reader(sock)
+        answers = [reader.response() for _ in range(60)]
+    assert 1 <= len(ran) < 15  # the rest waited for the client to read
+    assert all(len(body) == 1_000_000 for _, _, body in answers)
 
 
 def test_head_gets_the_headers_and_length_but_no_body(server: Server) -> None:

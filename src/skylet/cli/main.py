@@ -50,7 +50,7 @@ def _run(coro: object) -> object:
         import uvloop
 
         return uvloop.run(coro)  # type: ignore[arg-type]
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+    except ImportError:  # pragma: no cover - uvloop is a dependency
         return asyncio.run(coro)  # type: ignore[arg-type]
 
 

@@ -69,7 +69,7 @@ class Gateway:
 
     def direct(self, scope: Scope) -> Found | None:
         """The function route that takes an HTTP request, when :meth:`classify` names one; the
-        HTTP server can then serve it without an ASGI cycle (skylet.gateway.direct)."""
+        HTTP server can then serve it without an ASGI cycle (skylet.gateway.http1)."""
         taken = self.classify(scope)
         return taken if type(taken) is Found else None
 
