@@ -21,7 +21,8 @@ from skylet.asgi import Message
 from skylet.gateway.http1 import framing
 
 if TYPE_CHECKING:
-    from skylet.gateway.http1.protocol import Exchange, Http1Protocol
+    from skylet.gateway.http1.protocol import Http1Protocol
+    from skylet.gateway.http1.types import Exchange
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _START, _BODY, _DONE = 0, 1, 2
 
 
 class AsgiCycle:
-    """The ASGI side of one :class:`~skylet.gateway.http1.protocol.Exchange`."""
+    """The ASGI side of one :class:`~skylet.gateway.http1.types.Exchange`."""
 
     __slots__ = (
         "_chunked",

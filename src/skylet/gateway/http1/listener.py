@@ -8,7 +8,8 @@ import errno
 import logging
 
 from skylet.errors import ConfigError
-from skylet.gateway.http1.protocol import Http1Protocol, Limits, Service, Shared
+from skylet.gateway.http1.protocol import Http1Protocol
+from skylet.gateway.http1.types import Limits, Service, Shared
 
 logger = logging.getLogger(__name__)
 
