@@ -111,3 +111,29 @@ def test_the_service_of_a_request_comes_from_its_credential_scope() -> None:
     assert sigv4.scope_service(lambda_auth, "") == "lambda"
     assert sigv4.scope_service([], "AWSAccessKeyId=a&Signature=b&Expires=1") == "s3"
     assert sigv4.scope_service([], "") is None
+
+
+def test_an_unsigned_amz_header_is_refused_beside_a_valid_header_signature() -> None:
+    headers = [*get_headers(GET_SIGNATURE), ("x-amz-copy-source", "/private/secret")]
+    with pytest.raises(S3Error) as error:
+        sigv4.verify_header(CREDENTIALS, "GET", "/test.txt", "", headers, now=WHEN)
+    assert error.value.code == "AccessDenied"
+    assert error.value.fields["HeadersNotSigned"] == "x-amz-copy-source"
+
+
+def test_an_unsigned_amz_header_is_refused_beside_a_valid_presigned_url() -> None:
+    query = (
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Credential={ACCESS}%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+        f"&X-Amz-Signature={PRESIGNED_SIGNATURE}"
+    )
+    headers = [("Host", "examplebucket.s3.amazonaws.com"), ("X-Amz-Acl", "public-read")]
+    with pytest.raises(S3Error) as error:
+        sigv4.verify_presigned(CREDENTIALS, "GET", "/test.txt", query, headers, now=WHEN)
+    assert error.value.code == "AccessDenied"
+    assert error.value.fields["HeadersNotSigned"] == "x-amz-acl"
+    # x-amz-content-sha256 is the one S3 lets through unsigned: it describes the payload,
+    # which the signature (or UNSIGNED-PAYLOAD) already covers.
+    exempt = [("Host", "examplebucket.s3.amazonaws.com"), ("x-amz-content-sha256", "x")]
+    sigv4.verify_presigned(CREDENTIALS, "GET", "/test.txt", query, exempt, now=WHEN)

@@ -24,6 +24,9 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_PRESIGN_S = 7 * 24 * 3600
 #: How far a signed request's clock may be from ours, as S3 allows.
 MAX_SKEW_S = 15 * 60
+#: The one ``x-amz-*`` header S3 lets a request carry without signing it: it describes the
+#: payload, which the signature covers through the canonical request's last line anyway.
+UNSIGNED_AMZ_HEADERS = frozenset({"x-amz-content-sha256"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,21 @@ def canonical_request(
     return "\n".join(
         [method, raw_path or "/", query, "".join(lines), ";".join(signed_headers), payload_hash]
     )
+
+
+def check_amz_headers_signed(headers: Sequence[tuple[str, str]], signed: Sequence[str]) -> None:
+    """Every ``x-amz-*`` header must be signed, as S3 requires (header authentication and
+    presigned URLs alike): else whoever holds a URL or replays a request could add one that
+    changes the operation (``x-amz-copy-source`` turns an upload into a copy)."""
+    covered = set(signed) | UNSIGNED_AMZ_HEADERS
+    unsigned = sorted({n.lower() for n, _ in headers if n.lower().startswith("x-amz-")} - covered)
+    if unsigned:
+        raise S3Error(
+            "AccessDenied",
+            "There were headers present in the request which were not signed",
+            403,
+            HeadersNotSigned=", ".join(unsigned),
+        )
 
 
 def signing_key(secret: str, date: str, region: str, service: str = "s3") -> bytes:
@@ -202,6 +220,7 @@ def verify_header(
     expected = signature(secret, amz_date, scope, canonical)
     if not hmac.compare_digest(expected, provided):
         raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical))
+    check_amz_headers_signed(headers, signed.split(";"))
     return Verified(access_key, payload_hash)
 
 
@@ -257,6 +276,7 @@ def verify_presigned(
     expected = signature(secret, amz_date, scope, canonical)
     if not hmac.compare_digest(expected, provided):
         raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical))
+    check_amz_headers_signed(headers, signed.split(";"))
     return Verified(access_key, UNSIGNED)
 
 
