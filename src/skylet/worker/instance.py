@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import decimal
+import fcntl
 import importlib
 import inspect
 import io
@@ -57,9 +58,29 @@ def _install_lambda_logging() -> None:
 
 class _Output:
     """Whether the function wrote through ``sys.stdout``/``sys.stderr`` since the last
-    invocation ended: only then does the instance mark the end of its output (see ``finish``)."""
+    invocation ended: only then does the instance mark the end of its output (see ``finish``).
+
+    ``fd`` is the runtime's own descriptor of the output pipe, which the function does not know
+    of: the marker and the runtime's error lines go there, so a function that closes or
+    redirects file descriptor 1 still has its result delivered and its errors logged."""
 
     written = False
+    fd = -1
+
+
+def _log(text: str) -> None:
+    """One line of the runtime's own (``[ERROR] …``) into the invocation's output."""
+    _Output.written = True
+    _write_out((text + "\n").encode())
+
+
+def _write_out(data: bytes) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(_Output.fd, view) :]
+    except OSError:
+        pass  # the platform has gone: nothing is read any more
 
 
 class _TrackedFile(io.FileIO):
@@ -93,6 +114,8 @@ def prepare_process(out_fd: int) -> None:
     os.setsid()  # its own process group: the platform kills the instance and its children at once
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
+    # Close-on-exec, above the descriptors a function's code usually touches.
+    _Output.fd = fcntl.fcntl(out_fd, fcntl.F_DUPFD_CLOEXEC, 64)
     os.close(out_fd)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -238,7 +261,7 @@ class Instance:
                 self.flask = flask_bridge.FlaskBridge(self.spec["handler"].rsplit(".", 1)[0])
         except InitError as exc:
             init_ms = (time.perf_counter() - started) * 1000
-            print(f"[ERROR] {exc.error_type}: {exc.message}", flush=True)
+            _log(f"[ERROR] {exc.error_type}: {exc.message}")
             self.send(
                 frames.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": _max_rss_kb()}
             )
@@ -334,7 +357,7 @@ class Instance:
                     "requestId": request_id,
                     "stackTrace": [],
                 }
-                print(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}", flush=True)
+                _log(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}")
         self.finish(started, body, error, answer)
 
     def invoke_background(self, request_id: str, event: Any) -> None:
@@ -383,7 +406,7 @@ class Instance:
             try:
                 argument = web.from_request(envelope)
             except web.NotACloudEvent as exc:
-                print(f"[ERROR] Bad CloudEvent: {exc}", flush=True)
+                _log(f"[ERROR] Bad CloudEvent: {exc}")
                 answer = web.response_answer(
                     web.BadRequest(f"Bad CloudEvent: {exc}").get_response()
                 )
@@ -456,7 +479,7 @@ class Instance:
             result_meta["malformed"] = answer
         if _Output.written:
             _Output.written = False
-            os.write(1, self.marker)  # before RESULT: the platform finds it when RESULT arrives
+            _write_out(self.marker)  # before RESULT: the platform finds it when RESULT arrives
             result_meta["out"] = True
         self.send(frames.RESULT, result_meta, body)
 
@@ -478,10 +501,9 @@ def _report_error(exc: BaseException, request_id: str) -> dict[str, Any]:
         "stackTrace": user_stack(exc.__traceback__),
     }
     trace = "".join(error["stackTrace"]).rstrip("\n")
-    print(
+    _log(
         f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
-        f"Traceback (most recent call last):\n{trace}",
-        flush=True,
+        f"Traceback (most recent call last):\n{trace}"
     )
     return error
 
