@@ -13,9 +13,13 @@ Zygote ↔ platform: a Unix SOCK_SEQPACKET socket, one JSON message each way per
   ``{"event":"exited","pid":…,"status":…}`` when an instance ends (``os.waitpid`` status).
 - platform → zygote: ``{"op":"spare"}`` asks for one more spare (sent when one was taken).
 
-The zygote is a child subreaper, so processes that instances leave behind become its children:
-they are reaped, and killed when the zygote stops. It stops with the platform (PR_SET_PDEATHSIG,
-even after kill -9) and on EOF of its socket, killing everything below it.
+Containment: every instance is a child subreaper, so a process its function leaves behind (a
+double-forked ``setsid`` daemon included) is reparented to the instance, not further up, while
+the instance lives; the zygote is a subreaper too, so when an instance dies its leftovers become
+the zygote's children. A child of the zygote that is not an instance is therefore always left
+over from a dead instance, and the zygote kills it as soon as it reaps anything (its children
+come to the zygote in turn, and are killed when it dies). The zygote stops with the platform
+(PR_SET_PDEATHSIG, even after kill -9) and on EOF of its socket, killing everything below it.
 """
 
 from __future__ import annotations
@@ -64,6 +68,12 @@ def _send(sock: socket.socket, message: dict[str, object]) -> None:
 
 
 def _children_of(parent: int) -> list[int]:
+    """The live and zombie children of a single-threaded ``parent``."""
+    try:  # Linux 3.5+ with CONFIG_PROC_CHILDREN: one small read instead of a scan of /proc
+        with open(f"/proc/{parent}/task/{parent}/children", "rb") as f:
+            return [int(pid) for pid in f.read().split()]
+    except OSError:
+        pass
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -154,6 +164,8 @@ class Zygote:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        # Not inherited across fork: each instance is a subreaper of its own (module docstring).
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
     def handle_message(self) -> bool:
         """One message from the platform; False when the platform has gone."""
@@ -165,17 +177,30 @@ class Zygote:
         return True
 
     def reap(self) -> None:
-        """Collect exited children and report the instances among them."""
+        """Collect exited children and report the instances among them; then kill what dead
+        instances left behind."""
+        reaped = False
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
+            reaped = True
             if pid in self.known:  # otherwise a process an instance left behind, reparented
                 self.known.discard(pid)
                 _send(self.sock, {"event": "exited", "pid": pid, "status": status})
+        if reaped:
+            self.kill_orphans()
+
+    def kill_orphans(self) -> None:
+        """SIGKILL every child that is not an instance: it outlived the instance it was left
+        in. Its own children come to the zygote as it dies, and go on the next reap."""
+        for pid in _children_of(os.getpid()):
+            if pid not in self.known:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """SIGKILL every instance's process group and every process reparented to us."""

@@ -1,0 +1,40 @@
+"""The zygote with real processes: what functions leave behind does not outlive its instance."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tests.runtime_fixtures import alive, describe, fn, running
+
+pytestmark = pytest.mark.anyio
+
+
+async def _gone(pid: int, within_s: float = 3.0) -> bool:
+    for _ in range(int(within_s / 0.02)):
+        if not alive(pid):
+            return True
+        await asyncio.sleep(0.02)
+    return not alive(pid)
+
+
+async def test_a_double_forked_daemon_lives_with_its_instance_and_dies_when_it_retires() -> None:
+    async with running([fn("daemon", "handlers.daemonize")]) as invoker:
+        result = await invoker.invoke("daemon", b"{}")
+        daemon = json.loads(result.payload)
+        await asyncio.sleep(0.2)
+        assert alive(daemon), "the daemon runs while its instance lives, as on Lambda"
+        assert invoker.scale_to_zero("daemon") == 1
+        assert await _gone(daemon), describe(daemon)
+
+
+async def test_a_daemon_is_not_killed_when_another_instance_dies() -> None:
+    functions = [fn("daemon", "handlers.daemonize"), fn("exit", "handlers.exit_now")]
+    async with running(functions) as invoker:
+        daemon = json.loads((await invoker.invoke("daemon", b"{}")).payload)
+        crashed = await invoker.invoke("exit", b'{"code": 2}')
+        assert crashed.function_error == "Unhandled"
+        await asyncio.sleep(0.3)
+        assert alive(daemon), describe(daemon)
