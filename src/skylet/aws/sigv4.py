@@ -43,6 +43,12 @@ class Verified:
     #: The payload hash the signature covers: a hex SHA-256 the body must match, or a marker
     #: (UNSIGNED-PAYLOAD, STREAMING-…).
     payload_hash: str
+    #: What a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body's chunk signatures chain from: the
+    #: request's own signature (the seed), its date, scope and signing key (header auth only).
+    seed: str = ""
+    amz_date: str = ""
+    scope: str = ""
+    key: bytes = b""
 
 
 def _uri_encode(value: str) -> str:
@@ -221,7 +227,9 @@ def verify_header(
     if not hmac.compare_digest(expected, provided):
         raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical))
     check_amz_headers_signed(headers, signed.split(";"))
-    return Verified(access_key, payload_hash)
+    date, region, service = scope.split("/")[:3]
+    key = signing_key(secret, date, region, service)
+    return Verified(access_key, payload_hash, provided, amz_date, scope, key)
 
 
 def verify_presigned(
