@@ -43,6 +43,12 @@ class Verified:
     #: The payload hash the signature covers: a hex SHA-256 the body must match, or a marker
     #: (UNSIGNED-PAYLOAD, STREAMING-…).
     payload_hash: str
+    #: What a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body's chunk signatures chain from: the
+    #: request's own signature (the seed), its date, scope and signing key (header auth only).
+    seed: str = ""
+    amz_date: str = ""
+    scope: str = ""
+    key: bytes = b""
 
 
 def _uri_encode(value: str) -> str:
@@ -110,8 +116,18 @@ def signing_key(secret: str, date: str, region: str, service: str = "s3") -> byt
     return key
 
 
+def wire_bytes(text: str) -> bytes:
+    """The bytes a canonical request stands for. Header values arrive as bytes and are decoded
+    as Latin-1, so Latin-1 gives back exactly the bytes the client sent and signed (its
+    UTF-8, say); text beyond Latin-1 (a signer's own str) is UTF-8."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode()
+
+
 def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    digest = hashlib.sha256(wire_bytes(canonical)).hexdigest()
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
@@ -221,7 +237,9 @@ def verify_header(
     if not hmac.compare_digest(expected, provided):
         raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical))
     check_amz_headers_signed(headers, signed.split(";"))
-    return Verified(access_key, payload_hash)
+    date, region, service = scope.split("/")[:3]
+    key = signing_key(secret, date, region, service)
+    return Verified(access_key, payload_hash, provided, amz_date, scope, key)
 
 
 def verify_presigned(
@@ -323,19 +341,26 @@ def verify_presigned_v2(
         lookup.setdefault(name.lower(), value.strip())
     amz = "".join(f"{k}:{lookup[k]}\n" for k in sorted(lookup) if k.startswith("x-amz-"))
     subresources = sorted((k, v) for k, v in params.items() if k in _V2_SUBRESOURCES)
-    resource = raw_path
+    query = ""
     if subresources:
-        resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in subresources)
-    to_sign = (
+        query = "?" + "&".join(f"{k}={v}" if v else k for k, v in subresources)
+    head = (
         f"{method}\n{lookup.get('content-md5', '')}\n{lookup.get('content-type', '')}\n"
-        f"{expires}\n{amz}{resource}"
+        f"{expires}\n{amz}"
     )
-    expected = base64.b64encode(
-        hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()
-    ).decode()
-    if not hmac.compare_digest(expected, provided):
-        raise _mismatch(access_key, to_sign)
-    return Verified(access_key, UNSIGNED)
+    # A bucket's resource is /bucket/, as botocore signs it (its URL says /bucket); a signer
+    # that signed the path as sent is accepted too.
+    paths = (
+        [raw_path + "/", raw_path] if raw_path.count("/") == 1 and raw_path != "/" else [raw_path]
+    )
+    for path in paths:
+        to_sign = f"{head}{path}{query}"
+        expected = base64.b64encode(
+            hmac.new(secret.encode(), wire_bytes(to_sign), hashlib.sha1).digest()
+        ).decode()
+        if hmac.compare_digest(expected, provided):
+            return Verified(access_key, UNSIGNED)
+    raise _mismatch(access_key, f"{head}{paths[0]}{query}")
 
 
 def presign(

@@ -7,7 +7,7 @@ HTTP status, so the S3 API answers it as S3 does and the SDK raises the same exc
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -57,6 +57,16 @@ def no_such_upload(upload_id: str) -> S3Error:
 
 
 @dataclass(frozen=True, slots=True)
+class Checksum:
+    """A flexible checksum: ``algorithm`` (CRC32, CRC32C, CRC64NVME, SHA1, SHA256), its
+    ``value`` in base64 (``-N`` after a COMPOSITE one of N parts) and ``type``."""
+
+    algorithm: str
+    value: str
+    type: str = "FULL_OBJECT"  # or COMPOSITE
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectInfo:
     key: str
     size: int
@@ -66,6 +76,12 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Content-Encoding, Content-Disposition, Cache-Control, … as given at upload.
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    checksum: Checksum | None = None
+    #: A multipart object's part sizes, in order (GetObject's ``partNumber``); () otherwise.
+    parts: tuple[int, ...] = ()
+    #: Who wrote it (an access key id; "" when the store cannot tell) and its canned ACL.
+    owner: str = ""
+    acl: str = "private"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +89,25 @@ class BucketInfo:
     name: str
     created: float
     public: bool = False
+    owner: str = ""  # the access key id that created it ("" when the store cannot tell)
+    acl: str = "private"  # its canned ACL
+
+
+@dataclass(frozen=True, slots=True)
+class UploadInfo:
+    """A multipart upload in progress: what CreateMultipartUpload said of the object."""
+
+    upload_id: str
+    key: str
+    initiated: float
+    content_type: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: The checksum the parts carry and how the object's is made (COMPOSITE, FULL_OBJECT).
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+    owner: str = ""
+    acl: str = "private"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +124,7 @@ class PartInfo:
     size: int
     etag: str
     last_modified: float
+    checksum: Checksum | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +168,47 @@ def parse_range(header: str, size: int) -> ByteRange | None:
     return ByteRange(first, min(last, size - 1))
 
 
+@dataclass(frozen=True, slots=True)
+class WriteConditions:
+    """A conditional write's headers (S3's ``If-Match``/``If-None-Match`` on PutObject,
+    CompleteMultipartUpload and DeleteObject), evaluated by the store when it commits, so that
+    two writers cannot both pass them."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+    def check(self, current: ObjectInfo | None, key: str, *, deleting: bool = False) -> None:
+        """Raise as S3 does: 412 when the current object (None: there is none) fails a
+        condition; If-Match on a missing key is NoSuchKey (a deletion of nothing is no
+        error)."""
+        none_match = self.if_none_match
+        if none_match is not None and current is not None and _etag_in(none_match, current.etag):
+            raise _precondition_failed("If-None-Match")
+        if self.if_match is not None:
+            if current is None:
+                if not deleting:
+                    raise no_such_key(key)
+            elif not _etag_in(self.if_match, current.etag):
+                raise _precondition_failed("If-Match")
+
+
+NO_CONDITIONS = WriteConditions()
+
+
+def _etag_in(condition: str, etag: str) -> bool:
+    tags = {tag.strip().strip('"') for tag in condition.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _precondition_failed(condition: str) -> S3Error:
+    return S3Error(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        412,
+        Condition=condition,
+    )
+
+
 def _invalid_range(size: int) -> S3Error:
     return S3Error(
         "InvalidRange",
@@ -145,13 +222,16 @@ class BlobStore(Protocol):
     """Buckets and objects: the filesystem store (``files.py``) or a real S3 (``s3.py``).
 
     Every failure a client caused is an :class:`S3Error`; bodies travel as async iterators of
-    chunks, never whole.
+    chunks, never whole. ``owner`` is the access key id that asks; ``acl`` a canned ACL.
     """
 
-    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None: ...
+    async def create_bucket(
+        self, bucket: str, *, exist_ok: bool = False, owner: str = "", acl: str = "private"
+    ) -> None: ...
     async def head_bucket(self, bucket: str) -> BucketInfo: ...
     async def list_buckets(self) -> list[BucketInfo]: ...
     async def delete_bucket(self, bucket: str) -> None: ...
+    async def set_bucket_acl(self, bucket: str, acl: str) -> None: ...
 
     async def put(
         self,
@@ -163,7 +243,15 @@ class BlobStore(Protocol):
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         content_md5: str | None = None,
-    ) -> ObjectInfo: ...
+        checksum: Callable[[], Checksum | None] | None = None,
+        conditions: WriteConditions = NO_CONDITIONS,
+        owner: str = "",
+        acl: str = "private",
+    ) -> ObjectInfo:
+        """Store an object from ``chunks``. ``checksum`` is asked once the chunks are
+        exhausted (a trailer brings it last) and stored with the object; ``conditions`` are
+        checked when the object is committed."""
+        ...
 
     async def head(self, bucket: str, key: str) -> ObjectInfo: ...
 
@@ -173,9 +261,13 @@ class BlobStore(Protocol):
         """The object's info and its bytes (or ``byte_range`` of them), as one version."""
         ...
 
-    async def delete(self, bucket: str, key: str) -> bool:
+    async def delete(
+        self, bucket: str, key: str, conditions: WriteConditions = NO_CONDITIONS
+    ) -> bool:
         """False when ``key`` did not exist (which S3 does not report as an error)."""
         ...
+
+    async def set_object_acl(self, bucket: str, key: str, acl: str) -> None: ...
 
     async def copy(
         self,
@@ -187,6 +279,8 @@ class BlobStore(Protocol):
         replace_metadata: bool = False,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner: str = "",
+        acl: str = "private",
     ) -> ObjectInfo: ...
 
     async def list_objects(
@@ -197,7 +291,10 @@ class BlobStore(Protocol):
         delimiter: str = "",
         start_after: str = "",
         max_keys: int = 1000,
-    ) -> Listing: ...
+    ) -> Listing:
+        """Keys after ``start_after`` in UTF-8 binary order, rolled up at ``delimiter``; the
+        work is proportional to the page, not to the bucket."""
+        ...
 
     async def create_upload(
         self,
@@ -207,15 +304,38 @@ class BlobStore(Protocol):
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+        owner: str = "",
+        acl: str = "private",
     ) -> str: ...
 
+    async def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo: ...
+
     async def upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, chunks: Chunks
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        chunks: Chunks,
+        checksum: Callable[[], Checksum | None] | None = None,
     ) -> PartInfo: ...
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]: ...
     async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None: ...
 
     async def complete_upload(
-        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
-    ) -> ObjectInfo: ...
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        wanted: list[tuple[int, str]],
+        *,
+        checksum: Callable[[UploadInfo, list[PartInfo]], Checksum | None] | None = None,
+        conditions: WriteConditions = NO_CONDITIONS,
+    ) -> ObjectInfo:
+        """Join the listed parts (number, ETag) into the object. ``checksum`` makes the
+        object's checksum from the upload and its chosen parts (and may refuse them). A
+        repeated completion of the same parts answers the object it made, as S3 does."""
+        ...

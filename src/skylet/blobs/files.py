@@ -1,17 +1,21 @@
 """The filesystem blob store: skylet's default, under ``.skylet/blobs``.
 
 Layout, per bucket ``<root>/<bucket>/``:
-- ``bucket.json``: creation time, public flag;
-- ``objects/<h2>/<h>.json``: an object's metadata (key, size, ETag, type, user metadata) and the
-  name of its data file ``objects/<h2>/<h>.<version>``, where ``h`` is the SHA-256 of the key.
-  Hashing maps any UTF-8 key (up to 1024 bytes) to a safe name: no traversal, no collisions
-  between ``a/b`` and ``a%2Fb``, no limits from the filesystem's name rules.
-- ``uploads/<upload id>/``: a multipart upload's ``upload.json`` and its parts.
+- ``bucket.json``: creation time, owner, canned ACL;
+- ``objects/<h2>/<h>.json``: an object's metadata (key, size, ETag, type, user metadata,
+  checksum, parts, owner, ACL) and the name of its data file ``objects/<h2>/<h>.<version>``,
+  where ``h`` is the SHA-256 of the key. Hashing maps any UTF-8 key (up to 1024 bytes) to a
+  safe name: no traversal, no collisions between ``a/b`` and ``a%2Fb``, no limits from the
+  filesystem's name rules.
+- ``uploads/<upload id>/``: a multipart upload's ``upload.json`` and its parts; once completed,
+  only ``completed.json`` (so that a repeated completion answers the same object).
 
-A write streams into a temporary file, then renames it into place and atomically replaces the
-metadata file that names it: readers see the old object or the new one, never a mixture, and a
-``kill -9`` at any moment leaves at most an orphaned temporary file. Listing uses an in-memory
-index of each bucket, loaded from the metadata files on first use.
+A write streams into a temporary file, then atomically replaces the metadata file that names
+it: readers see the old object or the new one, never a mixture. A ``kill -9`` mid-write leaves
+a data or part file that nothing names: the first use of the bucket in the next process
+reclaims them (:meth:`FileBlobs._reclaim`). Listing uses a sorted in-memory index of each
+bucket (keys in UTF-8 order), loaded from the metadata files on first use: a page costs
+O(log n + page), whatever the bucket's size.
 """
 
 from __future__ import annotations
@@ -19,35 +23,44 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from sortedcontainers import SortedDict
+
 from skylet.blobs.base import (
+    NO_CONDITIONS,
     BucketInfo,
     ByteRange,
+    Checksum,
     Chunks,
     Listing,
     ObjectInfo,
     PartInfo,
+    UploadInfo,
+    WriteConditions,
     check_bucket_name,
     no_such_bucket,
     no_such_key,
     no_such_upload,
 )
+from skylet.blobs.listing import page
 from skylet.errors import S3Error
 
 MAX_KEY_BYTES = 1024
 MIN_PART_BYTES = 5 * 1024 * 1024
 READ_CHUNK = 256 * 1024
+#: A completed upload's record is kept this long for repeated completions, then reclaimed.
+COMPLETED_KEEP_S = 24 * 3600
 
 
 def check_key(key: str) -> None:
@@ -60,7 +73,10 @@ def check_key(key: str) -> None:
 class FileBlobs:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._index: dict[str, dict[str, ObjectInfo]] = {}
+        #: bucket → UTF-8 key bytes → info, in UTF-8 binary order (S3's listing order).
+        self._index: dict[str, SortedDict] = {}
+        #: Data and part files being written now: never reclaimed as orphans.
+        self._writing: set[Path] = set()
 
     # -- buckets -------------------------------------------------------------------------------
 
@@ -73,9 +89,16 @@ class FileBlobs:
             raw = json.loads((self._bucket_dir(bucket) / "bucket.json").read_bytes())
         except FileNotFoundError:
             raise no_such_bucket(bucket) from None
-        return BucketInfo(bucket, float(raw["created"]))
+        return BucketInfo(
+            bucket,
+            float(raw["created"]),
+            owner=str(raw.get("owner", "")),
+            acl=str(raw.get("acl", "private")),
+        )
 
-    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
+    async def create_bucket(
+        self, bucket: str, *, exist_ok: bool = False, owner: str = "", acl: str = "private"
+    ) -> None:
         directory = self._bucket_dir(bucket)
         if (directory / "bucket.json").exists():
             if exist_ok:
@@ -89,7 +112,12 @@ class FileBlobs:
             )
         (directory / "objects").mkdir(parents=True, exist_ok=True)
         (directory / "uploads").mkdir(exist_ok=True)
-        _write_json(directory / "bucket.json", {"created": time.time()})
+        _write_json(directory / "bucket.json", {"created": time.time(), "owner": owner, "acl": acl})
+
+    async def set_bucket_acl(self, bucket: str, acl: str) -> None:
+        info = self._head_bucket(bucket)
+        record = {"created": info.created, "owner": info.owner, "acl": acl}
+        _write_json(self._bucket_dir(bucket) / "bucket.json", record)
 
     async def list_buckets(self) -> list[BucketInfo]:
         if not self.root.is_dir():
@@ -110,7 +138,7 @@ class FileBlobs:
                 409,
                 BucketName=bucket,
             )
-        shutil.rmtree(self._bucket_dir(bucket))
+        shutil.rmtree(self._bucket_dir(bucket), ignore_errors=True)
         self._index.pop(bucket, None)
 
     # -- objects -------------------------------------------------------------------------------
@@ -119,17 +147,59 @@ class FileBlobs:
         digest = hashlib.sha256(key.encode()).hexdigest()
         return self._bucket_dir(bucket) / "objects" / digest[:2], digest
 
-    def _objects(self, bucket: str) -> dict[str, ObjectInfo]:
+    def _objects(self, bucket: str) -> SortedDict:
         index = self._index.get(bucket)
         if index is None:
             self._head_bucket(bucket)
-            index = {}
+            index = SortedDict()
+            named: set[Path] = set()
             for meta in (self._bucket_dir(bucket) / "objects").glob("*/*.json"):
                 with contextlib.suppress(OSError, ValueError, KeyError):
-                    info = _info(json.loads(meta.read_bytes()))
-                    index[info.key] = info
+                    raw = json.loads(meta.read_bytes())
+                    info = _info(raw)
+                    index[info.key.encode()] = info
+                    named.add(meta.with_name(str(raw["data"])))
             self._index[bucket] = index
+            self._reclaim(bucket, named)
         return index
+
+    def _reclaim(self, bucket: str, named: set[Path]) -> None:
+        """Remove what an interrupted write left behind (a ``kill -9`` mid-PUT, mid-part or
+        mid-completion): data files no metadata names, temporary files, parts being written,
+        old completion records. Files being written by this process are kept."""
+        directory = self._bucket_dir(bucket)
+        for path in (directory / "objects").glob("*/*"):
+            temporary = path.suffix != ".json" or path.name.startswith(".")
+            if temporary and path not in named and path not in self._writing:
+                path.unlink(missing_ok=True)
+        now = time.time()
+        for path in (directory / "uploads").glob("*/*"):
+            if path.name.startswith(".") and path not in self._writing:
+                path.unlink(missing_ok=True)
+            elif path.name == "completed.json":
+                with contextlib.suppress(OSError):
+                    if now - path.stat().st_mtime > COMPLETED_KEEP_S:
+                        shutil.rmtree(path.parent, ignore_errors=True)
+
+    async def _receive(self, path: Path, chunks: Chunks, gone: Callable[[], S3Error]) -> Any:
+        """Stream ``chunks`` into ``path``: (size, md5). ``gone`` is the error when the
+        directory disappears underneath (the bucket deleted, the upload aborted)."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        size = 0
+        try:
+            # Chunks go to the page cache as they arrive: a write is microseconds, cheaper than
+            # a thread hop per chunk, and the event loop never holds more than one chunk.
+            with open(path, "wb") as out:  # noqa: ASYNC230
+                async for chunk in chunks:
+                    out.write(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+        except FileNotFoundError:
+            raise gone() from None
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return size, md5
 
     async def put(
         self,
@@ -141,69 +211,72 @@ class FileBlobs:
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         content_md5: str | None = None,
+        checksum: Callable[[], Checksum | None] | None = None,
+        conditions: WriteConditions = NO_CONDITIONS,
+        owner: str = "",
+        acl: str = "private",
     ) -> ObjectInfo:
         """Store an object from ``chunks``; the digest and size are computed while streaming."""
         check_key(key)
-        self._head_bucket(bucket)
+        self._objects(bucket)  # loaded (and orphans reclaimed) before this write makes a file
         directory, digest = self._paths(bucket, key)
-        directory.mkdir(parents=True, exist_ok=True)
-        version = uuid.uuid4().hex
-        data = directory / f"{digest}.{version}"
-        md5 = hashlib.md5(usedforsecurity=False)
-        size = 0
+        with contextlib.suppress(FileExistsError, FileNotFoundError):
+            directory.mkdir()  # not parents: a bucket deleted meanwhile is not made again
+        data = directory / f"{digest}.{uuid.uuid4().hex}"
+        self._writing.add(data)
         try:
-            # Chunks go to the page cache as they arrive: a write is microseconds, cheaper than a
-            # thread hop per chunk, and the event loop never holds more than one chunk.
-            with open(data, "wb") as out:  # noqa: ASYNC230
-                async for chunk in chunks:
-                    out.write(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
+            size, md5 = await self._receive(data, chunks, lambda: no_such_bucket(bucket))
             if content_md5 is not None and content_md5 != _b64(md5.digest()):
                 raise S3Error(
                     "BadDigest",
                     "The Content-MD5 you specified did not match what we received.",
                     400,
                 )
+            info = ObjectInfo(
+                key=key,
+                size=size,
+                etag=md5.hexdigest(),
+                last_modified=time.time(),
+                content_type=content_type or "binary/octet-stream",
+                metadata=MappingProxyType(dict(metadata or {})),
+                headers=MappingProxyType(dict(headers or {})),
+                checksum=checksum() if checksum is not None else None,
+                owner=owner,
+                acl=acl,
+            )
+            self._commit(bucket, info, directory, digest, data.name, conditions)
         except BaseException:
             data.unlink(missing_ok=True)
             raise
-        info = ObjectInfo(
-            key=key,
-            size=size,
-            etag=md5.hexdigest(),
-            last_modified=time.time(),
-            content_type=content_type or "binary/octet-stream",
-            metadata=MappingProxyType(dict(metadata or {})),
-            headers=MappingProxyType(dict(headers or {})),
-        )
-        self._commit(bucket, info, directory, digest, data.name)
+        finally:
+            self._writing.discard(data)
         return info
 
     def _commit(
-        self, bucket: str, info: ObjectInfo, directory: Path, digest: str, data: str
+        self,
+        bucket: str,
+        info: ObjectInfo,
+        directory: Path,
+        digest: str,
+        data: str,
+        conditions: WriteConditions,
     ) -> None:
+        """Make ``info`` (its bytes in ``data``) the object: synchronous, so the conditions and
+        the replacement are one step for every other request of this process."""
+        index = self._objects(bucket)
+        conditions.check(index.get(info.key.encode()), info.key)
         meta = directory / f"{digest}.json"
         old = _data_name(meta)
-        _write_json(
-            meta,
-            {
-                "key": info.key,
-                "size": info.size,
-                "etag": info.etag,
-                "last_modified": info.last_modified,
-                "content_type": info.content_type,
-                "metadata": dict(info.metadata),
-                "headers": dict(info.headers),
-                "data": data,
-            },
-        )
+        try:
+            _write_json(meta, _record(info, data))
+        except FileNotFoundError:
+            raise no_such_bucket(bucket) from None
         if old is not None and old != data:
             (directory / old).unlink(missing_ok=True)
-        self._objects(bucket)[info.key] = info
+        index[info.key.encode()] = info
 
     def _head(self, bucket: str, key: str) -> ObjectInfo:
-        info = self._objects(bucket).get(key)
+        info: ObjectInfo | None = self._objects(bucket).get(key.encode())
         if info is None:
             raise no_such_key(key)
         return info
@@ -222,10 +295,14 @@ class FileBlobs:
                 continue
         raise no_such_key(key)
 
-    async def delete(self, bucket: str, key: str) -> bool:
+    async def delete(
+        self, bucket: str, key: str, conditions: WriteConditions = NO_CONDITIONS
+    ) -> bool:
         """Remove ``key``; False when it did not exist (which S3 does not report as an error)."""
         index = self._objects(bucket)
-        if key not in index:
+        current = index.get(key.encode())
+        conditions.check(current, key, deleting=True)
+        if current is None:
             return False
         directory, digest = self._paths(bucket, key)
         meta = directory / f"{digest}.json"
@@ -233,8 +310,18 @@ class FileBlobs:
         meta.unlink(missing_ok=True)
         if name is not None:
             (directory / name).unlink(missing_ok=True)
-        del index[key]
+        del index[key.encode()]
         return True
+
+    async def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
+        info = self._head(bucket, key)
+        directory, digest = self._paths(bucket, key)
+        name = _data_name(directory / f"{digest}.json")
+        if name is None:
+            raise no_such_key(key)
+        changed = dataclasses.replace(info, acl=acl)
+        _write_json(directory / f"{digest}.json", _record(changed, name))
+        self._objects(bucket)[key.encode()] = changed
 
     async def copy(
         self,
@@ -246,6 +333,8 @@ class FileBlobs:
         replace_metadata: bool = False,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner: str = "",
+        acl: str = "private",
     ) -> ObjectInfo:
         source, handle = self._open(source_bucket, source_key)
         if replace_metadata:
@@ -259,6 +348,9 @@ class FileBlobs:
             content_type=chosen_type,
             metadata=chosen_meta,
             headers=source.headers,
+            checksum=lambda: source.checksum if not source.parts else None,
+            owner=owner,
+            acl=acl,
         )
 
     async def list_objects(
@@ -270,36 +362,7 @@ class FileBlobs:
         start_after: str = "",
         max_keys: int = 1000,
     ) -> Listing:
-        """Keys after ``start_after`` in UTF-8 binary order, rolled up at ``delimiter``."""
-        keys = sorted(
-            (k for k in self._objects(bucket) if k.startswith(prefix)), key=lambda k: k.encode()
-        )
-        objects: list[ObjectInfo] = []
-        prefixes: list[str] = []
-        last = ""
-        index = self._objects(bucket)
-        bound = start_after.encode()
-        for key in keys:
-            if key.encode() <= bound:
-                continue
-            if delimiter:
-                cut = key.find(delimiter, len(prefix))
-                if cut >= 0:
-                    common = key[: cut + len(delimiter)]
-                    if prefixes and prefixes[-1] == common:
-                        continue
-                    if common.encode() <= bound:
-                        continue
-                    if len(objects) + len(prefixes) >= max_keys:
-                        return Listing(tuple(objects), tuple(prefixes), True, last)
-                    prefixes.append(common)
-                    last = common
-                    continue
-            if len(objects) + len(prefixes) >= max_keys:
-                return Listing(tuple(objects), tuple(prefixes), True, last)
-            objects.append(index[key])
-            last = key
-        return Listing(tuple(objects), tuple(prefixes), False, None)
+        return page(self._objects(bucket), prefix, delimiter, start_after, max_keys)
 
     # -- multipart -----------------------------------------------------------------------------
 
@@ -308,17 +371,26 @@ class FileBlobs:
             raise no_such_upload(upload_id)
         return self._bucket_dir(bucket) / "uploads" / upload_id
 
-    def _upload(self, bucket: str, key: str, upload_id: str) -> dict[str, Any]:
+    def _upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
         self._head_bucket(bucket)
         try:
-            raw: dict[str, Any] = json.loads(
-                (self._upload_dir(bucket, upload_id) / "upload.json").read_bytes()
-            )
+            raw = json.loads((self._upload_dir(bucket, upload_id) / "upload.json").read_bytes())
         except FileNotFoundError:
             raise no_such_upload(upload_id) from None
         if raw["key"] != key:
             raise no_such_upload(upload_id)
-        return raw
+        return UploadInfo(
+            upload_id,
+            key,
+            float(raw["initiated"]),
+            raw.get("content_type"),
+            MappingProxyType(dict(raw.get("metadata") or {})),
+            MappingProxyType(dict(raw.get("headers") or {})),
+            raw.get("checksum_algorithm"),
+            raw.get("checksum_type"),
+            str(raw.get("owner", "")),
+            str(raw.get("acl", "private")),
+        )
 
     async def create_upload(
         self,
@@ -328,12 +400,19 @@ class FileBlobs:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+        owner: str = "",
+        acl: str = "private",
     ) -> str:
         check_key(key)
         self._head_bucket(bucket)
         upload_id = uuid.uuid4().hex
         directory = self._upload_dir(bucket, upload_id)
-        directory.mkdir(parents=True)
+        try:
+            directory.mkdir()
+        except FileNotFoundError:
+            raise no_such_bucket(bucket) from None
         _write_json(
             directory / "upload.json",
             {
@@ -342,34 +421,50 @@ class FileBlobs:
                 "metadata": dict(metadata or {}),
                 "headers": dict(headers or {}),
                 "initiated": time.time(),
+                "checksum_algorithm": checksum_algorithm,
+                "checksum_type": checksum_type,
+                "owner": owner,
+                "acl": acl,
             },
         )
         return upload_id
 
+    async def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        return self._upload(bucket, key, upload_id)
+
     async def upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, chunks: Chunks
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        chunks: Chunks,
+        checksum: Callable[[], Checksum | None] | None = None,
     ) -> PartInfo:
         if not 1 <= number <= 10_000:
             raise S3Error(
                 "InvalidArgument", "Part number must be an integer between 1 and 10000", 400
             )
+        self._objects(bucket)
         self._upload(bucket, key, upload_id)
         directory = self._upload_dir(bucket, upload_id)
         temp = directory / f".part-{number}.{uuid.uuid4().hex}"
-        md5 = hashlib.md5(usedforsecurity=False)
-        size = 0
+        self._writing.add(temp)
         try:
-            with open(temp, "wb") as out:  # noqa: ASYNC230 - as in put
-                async for chunk in chunks:
-                    out.write(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
+            size, md5 = await self._receive(temp, chunks, lambda: no_such_upload(upload_id))
+            part = PartInfo(
+                number, size, md5.hexdigest(), time.time(), checksum() if checksum else None
+            )
+            temp.replace(directory / f"part-{number:05d}")
+            _write_json(directory / f"part-{number:05d}.json", _part_record(part))
+        except FileNotFoundError:  # aborted while the part was being written
+            temp.unlink(missing_ok=True)
+            raise no_such_upload(upload_id) from None
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
-        part = PartInfo(number, size, md5.hexdigest(), time.time())
-        temp.replace(directory / f"part-{number:05d}")
-        _write_json(directory / f"part-{number:05d}.json", asdict(part))
+        finally:
+            self._writing.discard(temp)
         return part
 
     def _list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
@@ -377,8 +472,8 @@ class FileBlobs:
         directory = self._upload_dir(bucket, upload_id)
         parts = []
         for meta in sorted(directory.glob("part-*.json")):
-            raw = json.loads(meta.read_bytes())
-            parts.append(PartInfo(**raw))
+            with contextlib.suppress(FileNotFoundError):
+                parts.append(_part(json.loads(meta.read_bytes())))
         return parts
 
     async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
@@ -386,72 +481,83 @@ class FileBlobs:
         shutil.rmtree(self._upload_dir(bucket, upload_id), ignore_errors=True)
 
     async def complete_upload(
-        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        wanted: list[tuple[int, str]],
+        *,
+        checksum: Callable[[UploadInfo, list[PartInfo]], Checksum | None] | None = None,
+        conditions: WriteConditions = NO_CONDITIONS,
     ) -> ObjectInfo:
         """Join the listed parts (number, ETag) into the object; ETag ``md5(md5s)-N``."""
-        upload = self._upload(bucket, key, upload_id)
-        if not wanted:
-            raise S3Error(
-                "MalformedXML",
-                "The XML you provided was not well-formed or did not validate against our "
-                "published schema",
-                400,
-            )
-        numbers = [n for n, _ in wanted]
-        if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
-            raise S3Error(
-                "InvalidPartOrder",
-                "The list of parts was not in ascending order. Parts must be ordered by part "
-                "number.",
-                400,
-                UploadId=upload_id,
-            )
-        have = {p.number: p for p in self._list_parts(bucket, key, upload_id)}
-        chosen: list[PartInfo] = []
-        for number, etag in wanted:
-            part = have.get(number)
-            if part is None or etag.strip('"') != part.etag:
-                raise S3Error(
-                    "InvalidPart",
-                    "One or more of the specified parts could not be found. The part may not "
-                    "have been uploaded, or the specified entity tag may not match the part's "
-                    "entity tag.",
-                    400,
-                    UploadId=upload_id,
-                    PartNumber=str(number),
-                )
-            chosen.append(part)
-        for part in chosen[:-1]:
-            if part.size < MIN_PART_BYTES:
-                raise S3Error(
-                    "EntityTooSmall",
-                    "Your proposed upload is smaller than the minimum allowed object size.",
-                    400,
-                    ProposedSize=str(part.size),
-                    MinSizeAllowed=str(MIN_PART_BYTES),
-                    PartNumber=str(part.number),
-                )
         source = self._upload_dir(bucket, upload_id)
+        again = self._completed(bucket, key, upload_id, wanted)
+        if again is not None:
+            return again
+        self._objects(bucket)
+        upload = self._upload(bucket, key, upload_id)
+        chosen = _choose(upload_id, wanted, self._list_parts(bucket, key, upload_id))
+        object_checksum = checksum(upload, chosen) if checksum is not None else None
         directory, digest = self._paths(bucket, key)
-        directory.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError, FileNotFoundError):
+            directory.mkdir()
         data = directory / f"{digest}.{uuid.uuid4().hex}"
-        # Joining parts copies up to gigabytes: in a thread, not on the event loop.
-        await asyncio.to_thread(_join_parts, source, chosen, data)
-        combined = hashlib.md5(usedforsecurity=False)
-        for part in chosen:
-            combined.update(bytes.fromhex(part.etag))
-        info = ObjectInfo(
-            key=key,
-            size=sum(p.size for p in chosen),
-            etag=f"{combined.hexdigest()}-{len(chosen)}",
-            last_modified=time.time(),
-            content_type=upload.get("content_type") or "binary/octet-stream",
-            metadata=MappingProxyType(dict(upload.get("metadata") or {})),
-            headers=MappingProxyType(dict(upload.get("headers") or {})),
-        )
-        self._commit(bucket, info, directory, digest, data.name)
-        shutil.rmtree(source, ignore_errors=True)
+        self._writing.add(data)
+        try:
+            # Joining parts copies up to gigabytes: in a thread, not on the event loop.
+            await asyncio.to_thread(_join_parts, source, chosen, data)
+            combined = hashlib.md5(usedforsecurity=False)
+            for part in chosen:
+                combined.update(bytes.fromhex(part.etag))
+            info = ObjectInfo(
+                key=key,
+                size=sum(p.size for p in chosen),
+                etag=f"{combined.hexdigest()}-{len(chosen)}",
+                last_modified=time.time(),
+                content_type=upload.content_type or "binary/octet-stream",
+                metadata=upload.metadata,
+                headers=upload.headers,
+                checksum=object_checksum,
+                parts=tuple(p.size for p in chosen),
+                owner=upload.owner,
+                acl=upload.acl,
+            )
+            self._upload(bucket, key, upload_id)  # not aborted meanwhile
+            self._commit(bucket, info, directory, digest, data.name, conditions)
+        except FileNotFoundError:  # aborted (or the bucket deleted) while joining
+            data.unlink(missing_ok=True)
+            raise no_such_upload(upload_id) from None
+        except BaseException:
+            data.unlink(missing_ok=True)
+            raise
+        finally:
+            self._writing.discard(data)
+        record = {"key": key, "etag": info.etag, "parts": [list(w) for w in wanted]}
+        _write_json(source / ".completed.json", record)
+        for path in source.iterdir():
+            if path.name != ".completed.json":
+                path.unlink(missing_ok=True)
+        (source / ".completed.json").replace(source / "completed.json")
         return info
+
+    def _completed(
+        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
+    ) -> ObjectInfo | None:
+        """The object a finished upload made, when the same completion is asked again (and
+        the object is still the one it made), as S3 answers a retried completion."""
+        try:
+            raw = json.loads((self._upload_dir(bucket, upload_id) / "completed.json").read_bytes())
+        except (FileNotFoundError, ValueError):
+            return None
+        same = [[n, e.strip('"')] for n, e in wanted] == [
+            [n, e.strip('"')] for n, e in raw["parts"]
+        ]
+        current = self._objects(bucket).get(key.encode())
+        if raw["key"] != key or not same or current is None or current.etag != raw["etag"]:
+            raise no_such_upload(upload_id)
+        result: ObjectInfo = current
+        return result
 
     # -- the BlobStore interface: the work above is local and quick, so it runs inline ------
 
@@ -469,6 +575,51 @@ class FileBlobs:
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         return self._list_parts(bucket, key, upload_id)
+
+
+def _choose(upload_id: str, wanted: list[tuple[int, str]], parts: list[PartInfo]) -> list[PartInfo]:
+    """The parts a completion lists, checked as S3 checks them."""
+    if not wanted:
+        raise S3Error(
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our "
+            "published schema",
+            400,
+        )
+    numbers = [n for n, _ in wanted]
+    if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+        raise S3Error(
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. Parts must be ordered by part number.",
+            400,
+            UploadId=upload_id,
+        )
+    have = {p.number: p for p in parts}
+    chosen: list[PartInfo] = []
+    for number, etag in wanted:
+        part = have.get(number)
+        if part is None or etag.strip('"') != part.etag:
+            raise S3Error(
+                "InvalidPart",
+                "One or more of the specified parts could not be found. The part may not have "
+                "been uploaded, or the specified entity tag may not match the part's entity "
+                "tag.",
+                400,
+                UploadId=upload_id,
+                PartNumber=str(number),
+            )
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < MIN_PART_BYTES:
+            raise S3Error(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed object size.",
+                400,
+                ProposedSize=str(part.size),
+                MinSizeAllowed=str(MIN_PART_BYTES),
+                PartNumber=str(part.number),
+            )
+    return chosen
 
 
 def _join_parts(source: Path, parts: list[PartInfo], target: Path) -> None:
@@ -498,6 +649,31 @@ def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
+def _checksum_record(checksum: Checksum | None) -> list[str] | None:
+    return None if checksum is None else [checksum.algorithm, checksum.value, checksum.type]
+
+
+def _checksum(raw: Any) -> Checksum | None:
+    return None if not raw else Checksum(str(raw[0]), str(raw[1]), str(raw[2]))
+
+
+def _record(info: ObjectInfo, data: str) -> dict[str, Any]:
+    return {
+        "key": info.key,
+        "size": info.size,
+        "etag": info.etag,
+        "last_modified": info.last_modified,
+        "content_type": info.content_type,
+        "metadata": dict(info.metadata),
+        "headers": dict(info.headers),
+        "checksum": _checksum_record(info.checksum),
+        "parts": list(info.parts),
+        "owner": info.owner,
+        "acl": info.acl,
+        "data": data,
+    }
+
+
 def _info(raw: Mapping[str, Any]) -> ObjectInfo:
     return ObjectInfo(
         key=raw["key"],
@@ -507,6 +683,30 @@ def _info(raw: Mapping[str, Any]) -> ObjectInfo:
         content_type=raw.get("content_type") or "binary/octet-stream",
         metadata=MappingProxyType(dict(raw.get("metadata") or {})),
         headers=MappingProxyType(dict(raw.get("headers") or {})),
+        checksum=_checksum(raw.get("checksum")),
+        parts=tuple(int(n) for n in raw.get("parts") or ()),
+        owner=str(raw.get("owner", "")),
+        acl=str(raw.get("acl", "private")),
+    )
+
+
+def _part_record(part: PartInfo) -> dict[str, Any]:
+    return {
+        "number": part.number,
+        "size": part.size,
+        "etag": part.etag,
+        "last_modified": part.last_modified,
+        "checksum": _checksum_record(part.checksum),
+    }
+
+
+def _part(raw: Mapping[str, Any]) -> PartInfo:
+    return PartInfo(
+        int(raw["number"]),
+        int(raw["size"]),
+        str(raw["etag"]),
+        float(raw["last_modified"]),
+        _checksum(raw.get("checksum")),
     )
 
 
@@ -519,5 +719,9 @@ def _data_name(meta: Path) -> str | None:
 
 def _write_json(path: Path, value: Mapping[str, Any]) -> None:
     temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    temp.write_bytes(json.dumps(value).encode())
-    temp.replace(path)
+    try:
+        temp.write_bytes(json.dumps(value).encode())
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise

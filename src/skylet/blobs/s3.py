@@ -13,17 +13,21 @@ import asyncio
 import contextlib
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
 from skylet.blobs.base import (
+    NO_CONDITIONS,
     BucketInfo,
     ByteRange,
+    Checksum,
     Chunks,
     Listing,
     ObjectInfo,
     PartInfo,
+    UploadInfo,
+    WriteConditions,
 )
 from skylet.errors import S3Error
 
@@ -66,9 +70,27 @@ class S3Blobs:
 
     # -- buckets -------------------------------------------------------------------------------
 
-    async def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> None:
+    async def create_bucket(
+        self, bucket: str, *, exist_ok: bool = False, owner: str = "", acl: str = "private"
+    ) -> None:
+        # An S3 server answers 200 to its owner's bucket made again (us-east-1): the store's
+        # contract says BucketAlreadyOwnedByYou, so ask first.
         try:
-            await self._call("create_bucket", Bucket=bucket)
+            await self._call("head_bucket", Bucket=bucket)
+        except S3Error:
+            pass  # not there (or not ours: create_bucket will say)
+        else:
+            if exist_ok:
+                return
+            raise S3Error(
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already "
+                "own it.",
+                409,
+                BucketName=bucket,
+            )
+        try:
+            await self._call("create_bucket", Bucket=bucket, ACL=acl)
         except S3Error as error:
             if not (exist_ok and error.code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists")):
                 raise
@@ -96,6 +118,9 @@ class S3Blobs:
     async def delete_bucket(self, bucket: str) -> None:
         await self._call("delete_bucket", Bucket=bucket)
 
+    async def set_bucket_acl(self, bucket: str, acl: str) -> None:
+        await self._call("put_bucket_acl", Bucket=bucket, ACL=acl)
+
     # -- objects -------------------------------------------------------------------------------
 
     async def put(
@@ -108,8 +133,13 @@ class S3Blobs:
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         content_md5: str | None = None,
+        checksum: Callable[[], Checksum | None] | None = None,
+        conditions: WriteConditions = NO_CONDITIONS,
+        owner: str = "",
+        acl: str = "private",
     ) -> ObjectInfo:
         args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Metadata": dict(metadata or {})}
+        args.update(_conditions(conditions), ACL=acl)
         if content_type:
             args["ContentType"] = content_type
         if content_md5:
@@ -121,6 +151,7 @@ class S3Blobs:
             async for chunk in chunks:
                 spool.write(chunk)
             spool.seek(0)
+            args.update(_checksum_args(checksum() if checksum is not None else None))
             answer = await self._call("put_object", Body=spool, **args)
         info = await self.head(bucket, key)
         if info.etag != str(answer.get("ETag", "")).strip('"'):
@@ -129,7 +160,7 @@ class S3Blobs:
 
     async def head(self, bucket: str, key: str) -> ObjectInfo:
         try:
-            answer = await self._call("head_object", Bucket=bucket, Key=key)
+            answer = await self._call("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except S3Error as error:
             if error.status == 404:
                 raise S3Error(
@@ -160,7 +191,9 @@ class S3Blobs:
                 )
         return info, _body(answer["Body"])
 
-    async def delete(self, bucket: str, key: str) -> bool:
+    async def delete(
+        self, bucket: str, key: str, conditions: WriteConditions = NO_CONDITIONS
+    ) -> bool:
         try:
             await self.head(bucket, key)
         except S3Error as error:
@@ -168,8 +201,12 @@ class S3Blobs:
                 await self.head_bucket(bucket)
                 return False
             raise
-        await self._call("delete_object", Bucket=bucket, Key=key)
+        extra = {"IfMatch": conditions.if_match} if conditions.if_match else {}
+        await self._call("delete_object", Bucket=bucket, Key=key, **extra)
         return True
+
+    async def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
+        await self._call("put_object_acl", Bucket=bucket, Key=key, ACL=acl)
 
     async def copy(
         self,
@@ -181,8 +218,11 @@ class S3Blobs:
         replace_metadata: bool = False,
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        owner: str = "",
+        acl: str = "private",
     ) -> ObjectInfo:
         args: dict[str, Any] = {
+            "ACL": acl,
             "Bucket": bucket,
             "Key": key,
             "CopySource": {"Bucket": source_bucket, "Key": source_key},
@@ -231,8 +271,16 @@ class S3Blobs:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
+        owner: str = "",
+        acl: str = "private",
     ) -> str:
         args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Metadata": dict(metadata or {})}
+        args["ACL"] = acl
+        if checksum_algorithm:
+            args["ChecksumAlgorithm"] = checksum_algorithm
+            args["ChecksumType"] = checksum_type or "COMPOSITE"
         if content_type:
             args["ContentType"] = content_type
         for header, value in (headers or {}).items():
@@ -241,8 +289,20 @@ class S3Blobs:
         answer = await self._call("create_multipart_upload", **args)
         return str(answer["UploadId"])
 
+    async def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        answer = await self._call("list_parts", Bucket=bucket, Key=key, UploadId=upload_id)
+        algorithm = answer.get("ChecksumAlgorithm")
+        kind = answer.get("ChecksumType") if algorithm else None
+        return UploadInfo(upload_id, key, 0.0, checksum_algorithm=algorithm, checksum_type=kind)
+
     async def upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, chunks: Chunks
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        chunks: Chunks,
+        checksum: Callable[[], Checksum | None] | None = None,
     ) -> PartInfo:
         size = 0
         with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
@@ -250,15 +310,17 @@ class S3Blobs:
                 spool.write(chunk)
                 size += len(chunk)
             spool.seek(0)
+            given = checksum() if checksum is not None else None
             answer = await self._call(
                 "upload_part",
+                **_checksum_args(given),
                 Bucket=bucket,
                 Key=key,
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=spool,
             )
-        return PartInfo(number, size, str(answer["ETag"]).strip('"'), time.time())
+        return PartInfo(number, size, str(answer["ETag"]).strip('"'), time.time(), given)
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         answer = await self._call("list_parts", Bucket=bucket, Key=key, UploadId=upload_id)
@@ -268,6 +330,7 @@ class S3Blobs:
                 int(p["Size"]),
                 str(p["ETag"]).strip('"'),
                 p["LastModified"].timestamp(),
+                _checksum_of(p, answer.get("ChecksumType") or "COMPOSITE"),
             )
             for p in answer.get("Parts", [])
         ]
@@ -276,17 +339,61 @@ class S3Blobs:
         await self._call("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
 
     async def complete_upload(
-        self, bucket: str, key: str, upload_id: str, wanted: list[tuple[int, str]]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        wanted: list[tuple[int, str]],
+        *,
+        checksum: Callable[[UploadInfo, list[PartInfo]], Checksum | None] | None = None,
+        conditions: WriteConditions = NO_CONDITIONS,
     ) -> ObjectInfo:
-        parts = [{"PartNumber": n, "ETag": etag} for n, etag in wanted]
+        args: dict[str, Any] = _conditions(conditions)
+        parts: list[dict[str, Any]] = [{"PartNumber": n, "ETag": etag} for n, etag in wanted]
+        if checksum is not None:
+            upload = await self.get_upload(bucket, key, upload_id)
+            have = {p.number: p for p in await self.list_parts(bucket, key, upload_id)}
+            chosen = [have[n] for n, _ in wanted if n in have]
+            whole = checksum(upload, chosen)
+            for part, info in zip(parts, chosen, strict=False):
+                part.update(_checksum_args(info.checksum))
+            if whole is not None:
+                args.update(_checksum_args(whole))
+                args.pop("ChecksumAlgorithm", None)
         await self._call(
             "complete_multipart_upload",
             Bucket=bucket,
             Key=key,
             UploadId=upload_id,
             MultipartUpload={"Parts": parts},
+            **args,
         )
         return await self.head(bucket, key)
+
+
+def _conditions(conditions: WriteConditions) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    if conditions.if_match is not None:
+        args["IfMatch"] = conditions.if_match
+    if conditions.if_none_match is not None:
+        args["IfNoneMatch"] = conditions.if_none_match
+    return args
+
+
+def _checksum_args(checksum: Checksum | None) -> dict[str, Any]:
+    """botocore's arguments for a checksum (the server checks and keeps it)."""
+    if checksum is None:
+        return {}
+    name = "Checksum" + checksum.algorithm
+    return {"ChecksumAlgorithm": checksum.algorithm, name: checksum.value}
+
+
+def _checksum_of(answer: Mapping[str, Any], kind: str) -> Checksum | None:
+    for algorithm in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"):
+        value = answer.get("Checksum" + algorithm)
+        if value:
+            return Checksum(algorithm, str(value), str(answer.get("ChecksumType") or kind))
+    return None
 
 
 def _info(key: str, answer: Mapping[str, Any]) -> ObjectInfo:
@@ -299,6 +406,7 @@ def _info(key: str, answer: Mapping[str, Any]) -> ObjectInfo:
         content_type=str(answer.get("ContentType") or "binary/octet-stream"),
         metadata=MappingProxyType(dict(answer.get("Metadata") or {})),
         headers=MappingProxyType(kept),
+        checksum=_checksum_of(answer, "FULL_OBJECT"),
     )
 
 
