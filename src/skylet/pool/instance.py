@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.autoscaler import QUEUE_WAIT_S
-from skylet.pool.channel import Channel, OutputReader
+from skylet.pool.channel import Channel, OutputReader, Refusal
 from skylet.pool.environment import lambda_environment
 from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
 from skylet.wire import frames
 from skylet.wire.http import HttpResponse
-from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
+from skylet.wire.invocation import MAX_RESPONSE_BYTES, Deliver, InvokeRequest, RawOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,14 @@ class InstanceHandle:
             self._kill_group()
             return
         self._channel = Channel(
-            self._loop, spare.read_fd, spare.write_fd, self._on_frame, self._on_eof
+            self._loop,
+            spare.read_fd,
+            spare.write_fd,
+            self._on_frame,
+            self._on_eof,
+            max_body=MAX_RESPONSE_BYTES,
+            max_frame=MAX_RESPONSE_BYTES + frames.META_ALLOWANCE,
+            on_refused=self._on_refused,
         )
         self._output = OutputReader(
             self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
@@ -225,6 +232,30 @@ class InstanceHandle:
     # -- answers out ----------------------------------------------------------------------------
 
     def _on_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
+        try:
+            self._read_frame(kind, meta, body)
+        except (KeyError, TypeError, ValueError):  # a frame of ours carries what we read
+            self._on_refused("malformed")  # closes the channel: no frame after it is read
+
+    def _on_refused(self, reason: Refusal) -> None:
+        """The instance wrote what the channel refused: a response over Lambda's limit, or
+        not a frame. It is killed at once; what it ran fails.
+
+        A response that large cannot fit in the pipe, so the instance is still writing it and
+        has not read the invocation behind; but a forged header may be followed by a real
+        answer, so the one behind may have begun, and it fails rather than run twice."""
+        if not self.alive:
+            return
+        if not self.queue:
+            self._die()
+            return
+        if reason == "too_large":
+            outcome = RawOutcome("too_large")
+        else:
+            outcome = RawOutcome("exited", message="Runtime exited with error: malformed frame")
+        self._fail_head(outcome, answered=True)
+
+    def _read_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
         if kind == frames.READY:
             self.ready = True
             self._settled.set()
