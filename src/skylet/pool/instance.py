@@ -106,6 +106,7 @@ class InstanceHandle:
         self._spec: dict[str, Any] = {}
         self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
         self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
+        self._unstarted = "Runtime exited without providing a reason"  # why a dead one refuses
 
     @property
     def alive(self) -> bool:
@@ -144,7 +145,8 @@ class InstanceHandle:
     def _attach(self, future: asyncio.Future[Spare]) -> None:
         if future.cancelled() or future.exception() is not None:
             self._unsent = []
-            self._fail_all(RawOutcome("exited", message="Runtime failed to start"))
+            self._unstarted = f"Runtime failed to start: {future.exception() or 'cancelled'}"
+            self._fail_all(RawOutcome("exited", message=self._unstarted))
             self._die()
             return
         spare = future.result()
@@ -180,6 +182,9 @@ class InstanceHandle:
     def submit(self, invocation: Invocation) -> None:
         """Write one invocation: it runs now if the instance is free, or once those before it
         were answered. It is always delivered, unless it is given back to the pool."""
+        if self.state == "dead":  # it never got a process (no zygote is up): nothing will run
+            refuse(invocation, self._unstarted)
+            return
         self._seq += 1
         invocation.seq = self._seq
         request = invocation.request
@@ -436,6 +441,8 @@ class InstanceHandle:
             message = "Runtime exited without providing a reason"
         else:
             message = f"Runtime exited with error: {describe_exit(status)}"
+        if self.pid is not None and self._zygote.died_with_zygote(self.pid):
+            message += " (skylet's zygote process died, and is being restarted)"
         self._fail_all(RawOutcome("exited", message=message))
         self._die()
 
@@ -476,10 +483,12 @@ class InstanceHandle:
                 kill(target, signal.SIGKILL)
 
 
-def refuse(invocation: Invocation) -> None:
+def refuse(
+    invocation: Invocation, message: str = "Runtime exited without providing a reason"
+) -> None:
     """Fail an invocation that did not run and has nowhere else to run (delivered on the loop's
     next turn, as every failure is)."""
-    outcome = RawOutcome("exited", message="Runtime exited without providing a reason")
+    outcome = RawOutcome("exited", message=message)
     asyncio.get_running_loop().call_soon(invocation.deliver, outcome)
     if invocation.on_done is not None:
         invocation.on_done()
