@@ -39,6 +39,9 @@ class _Zygote:
     def exit_status(self, pid: int) -> asyncio.Future[int]:
         return self.exits.setdefault(pid, asyncio.get_running_loop().create_future())
 
+    def died_with_zygote(self, pid: int) -> bool:
+        return False
+
 
 @dataclass
 class _Instance:

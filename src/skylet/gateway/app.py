@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from typing import Literal
 
@@ -88,7 +89,7 @@ class Gateway:
                 assert self.s3 is not None
                 return self.s3(scope, receive, send)
             if taken == "health":
-                return _healthy(send)
+                return self._health(send)
             if taken == "preflight":
                 serving = self.routes.preflight(scope, receive, send)
                 if serving is not None:
@@ -103,13 +104,25 @@ class Gateway:
         if self.s3 is not None and await self._names_bucket(path):
             await self.s3(scope, receive, send)  # unsigned: public reads, or AccessDenied
         elif path == "/health":  # unless a function route claims it
-            await _healthy(send)
+            await self._health(send)
         else:
             await self.routes.not_found(scope, send)
 
-
-async def _healthy(send: Send) -> None:
-    await respond(send, 200, b'{"status":"ok"}', [(b"content-type", b"application/json")])
+    async def _health(self, send: Send) -> None:
+        """200 while instances can be started; 503 while the runtime restarts its zygote (a
+        few hundred milliseconds: cold starts wait meanwhile) or cannot start one at all."""
+        status, restarts = self.invoker.runtime()
+        if status == "up":
+            body: dict[str, object] = {"status": "ok"}
+        elif status == "restarting":
+            body = {"status": "restarting", "message": "the runtime's zygote died; restarting it"}
+        else:
+            body = {"status": "down", "message": "the runtime's zygote cannot be started"}
+        body["runtimeRestarts"] = restarts
+        code = 200 if status == "up" else 503
+        await respond(
+            send, code, json.dumps(body).encode(), [(b"content-type", b"application/json")]
+        )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -22,7 +22,7 @@ from skylet.invoker.hooks import Hooks, InvocationRecord
 from skylet.invoker.results import InvocationResult, settle
 from skylet.observe.logs import LogBook
 from skylet.pool.pool import FunctionPool, PoolStats
-from skylet.pool.zygote import ZygoteClient
+from skylet.pool.zygote import Status, ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
 
 
@@ -32,6 +32,11 @@ class Pending(NamedTuple):
     fn: FunctionConfig
     request_id: str
     started: float  # epoch seconds
+
+
+class RuntimeHealth(NamedTuple):
+    status: Status
+    restarts: int
 
 
 class Invoker:
@@ -97,6 +102,11 @@ class Invoker:
         """Retire every idle instance of a function now, provisioned ones excepted, as if its
         keep-alive had passed; returns how many retired."""
         return self._pool(name).reap(now=math.inf)
+
+    def runtime(self) -> RuntimeHealth:
+        """Whether instances can be started now (``/health``): the zygote's status ("up",
+        "restarting", "down", …) and how many times it was replaced."""
+        return RuntimeHealth(self._zygote.status, self._zygote.restarts)
 
     def reap(self) -> int:
         """Retire the idle instances whose keep-alive has passed, of every function."""

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 
 from skylet.config import FunctionConfig
 from skylet.invoker import report as rep
-from skylet.wire.invocation import RawOutcome
+from skylet.wire.invocation import MAX_RESPONSE_BYTES, RawOutcome
 
-#: Lambda's synchronous response limit: 6 MB plus 100 bytes of envelope, as its error says.
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
 TAIL_BYTES = 4096
 
 
@@ -42,7 +40,7 @@ def settle(
     type (None when the function succeeded). ``now``: epoch seconds, the log's time. Pure."""
     cold = outcome.cold
     payload = outcome.body
-    if outcome.kind == "ok" and len(payload) <= MAX_RESPONSE_BYTES:  # most invocations
+    if outcome.kind == "ok":  # most invocations
         report = rep.Report(
             request_id,
             outcome.duration_ms,
@@ -88,7 +86,7 @@ def settle(
         message = f"RequestId: {request_id} Error: {outcome.message}"
         payload = _lambda_error(error_type, message)
         extra = f"{message}\n{error_type}\n"
-    elif len(payload) > MAX_RESPONSE_BYTES:
+    elif outcome.kind == "too_large":  # refused while it was read (skylet.pool.channel)
         error_type = "Function.ResponseSizeTooLarge"
         payload = _lambda_error(
             error_type,

@@ -22,12 +22,12 @@ from typing import Any, Literal
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.autoscaler import QUEUE_WAIT_S
-from skylet.pool.channel import Channel, OutputReader
+from skylet.pool.channel import Channel, OutputReader, Refusal
 from skylet.pool.environment import lambda_environment
 from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
 from skylet.wire import frames
 from skylet.wire.http import HttpResponse
-from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
+from skylet.wire.invocation import MAX_RESPONSE_BYTES, Deliver, InvokeRequest, RawOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class InstanceHandle:
         self._spec: dict[str, Any] = {}
         self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
         self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
+        self._unstarted = "Runtime exited without providing a reason"  # why a dead one refuses
 
     @property
     def alive(self) -> bool:
@@ -144,7 +145,8 @@ class InstanceHandle:
     def _attach(self, future: asyncio.Future[Spare]) -> None:
         if future.cancelled() or future.exception() is not None:
             self._unsent = []
-            self._fail_all(RawOutcome("exited", message="Runtime failed to start"))
+            self._unstarted = f"Runtime failed to start: {future.exception() or 'cancelled'}"
+            self._fail_all(RawOutcome("exited", message=self._unstarted))
             self._die()
             return
         spare = future.result()
@@ -154,7 +156,14 @@ class InstanceHandle:
             self._kill_group()
             return
         self._channel = Channel(
-            self._loop, spare.read_fd, spare.write_fd, self._on_frame, self._on_eof
+            self._loop,
+            spare.read_fd,
+            spare.write_fd,
+            self._on_frame,
+            self._on_eof,
+            max_body=MAX_RESPONSE_BYTES,
+            max_frame=MAX_RESPONSE_BYTES + frames.META_ALLOWANCE,
+            on_refused=self._on_refused,
         )
         self._output = OutputReader(
             self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
@@ -173,6 +182,9 @@ class InstanceHandle:
     def submit(self, invocation: Invocation) -> None:
         """Write one invocation: it runs now if the instance is free, or once those before it
         were answered. It is always delivered, unless it is given back to the pool."""
+        if self.state == "dead":  # it never got a process (no zygote is up): nothing will run
+            refuse(invocation, self._unstarted)
+            return
         self._seq += 1
         invocation.seq = self._seq
         request = invocation.request
@@ -225,6 +237,30 @@ class InstanceHandle:
     # -- answers out ----------------------------------------------------------------------------
 
     def _on_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
+        try:
+            self._read_frame(kind, meta, body)
+        except (KeyError, TypeError, ValueError):  # a frame of ours carries what we read
+            self._on_refused("malformed")  # closes the channel: no frame after it is read
+
+    def _on_refused(self, reason: Refusal) -> None:
+        """The instance wrote what the channel refused: a response over Lambda's limit, or
+        not a frame. It is killed at once; what it ran fails.
+
+        A response that large cannot fit in the pipe, so the instance is still writing it and
+        has not read the invocation behind; but a forged header may be followed by a real
+        answer, so the one behind may have begun, and it fails rather than run twice."""
+        if not self.alive:
+            return
+        if not self.queue:
+            self._die()
+            return
+        if reason == "too_large":
+            outcome = RawOutcome("too_large")
+        else:
+            outcome = RawOutcome("exited", message="Runtime exited with error: malformed frame")
+        self._fail_head(outcome, answered=True)
+
+    def _read_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
         if kind == frames.READY:
             self.ready = True
             self._settled.set()
@@ -405,6 +441,8 @@ class InstanceHandle:
             message = "Runtime exited without providing a reason"
         else:
             message = f"Runtime exited with error: {describe_exit(status)}"
+        if self.pid is not None and self._zygote.died_with_zygote(self.pid):
+            message += " (skylet's zygote process died, and is being restarted)"
         self._fail_all(RawOutcome("exited", message=message))
         self._die()
 
@@ -445,10 +483,12 @@ class InstanceHandle:
                 kill(target, signal.SIGKILL)
 
 
-def refuse(invocation: Invocation) -> None:
+def refuse(
+    invocation: Invocation, message: str = "Runtime exited without providing a reason"
+) -> None:
     """Fail an invocation that did not run and has nowhere else to run (delivered on the loop's
     next turn, as every failure is)."""
-    outcome = RawOutcome("exited", message="Runtime exited without providing a reason")
+    outcome = RawOutcome("exited", message=message)
     asyncio.get_running_loop().call_soon(invocation.deliver, outcome)
     if invocation.on_done is not None:
         invocation.on_done()

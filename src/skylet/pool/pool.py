@@ -107,6 +107,9 @@ class FunctionPool:
             self.cold_starts += 1
             invocation.cold = True
             instance = self._spawn(provisioned=False)
+            if not instance.alive:  # no process to be had (no zygote is up): it refuses
+                instance.submit(invocation)
+                return
         else:
             idle.pop()
         busy.add(instance)

@@ -9,7 +9,13 @@ from typing import Any, Literal
 
 from skylet.wire.http import HttpResponse
 
-OutcomeKind = Literal["ok", "error", "timeout", "oom", "exited", "init_error", "bad_payload"]
+OutcomeKind = Literal[
+    "ok", "error", "timeout", "oom", "exited", "init_error", "bad_payload", "too_large"
+]
+
+#: Lambda's synchronous response limit: 6 MiB plus 100 bytes of envelope, as its error says
+#: (``Function.ResponseSizeTooLarge``). An instance's answer is refused past it while it is read.
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
 
 
 @dataclass(slots=True)
