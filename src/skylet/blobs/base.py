@@ -47,6 +47,15 @@ def check_bucket_name(name: str) -> None:
         )
 
 
+def bucket_already_owned(bucket: str) -> S3Error:
+    return S3Error(
+        "BucketAlreadyOwnedByYou",
+        "Your previous request to create the named bucket succeeded and you already own it.",
+        409,
+        BucketName=bucket,
+    )
+
+
 def no_such_bucket(bucket: str) -> S3Error:
     return S3Error("NoSuchBucket", "The specified bucket does not exist", 404, BucketName=bucket)
 
