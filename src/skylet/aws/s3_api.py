@@ -47,6 +47,12 @@ def is_s3_request(scope: Scope) -> bool:
     return False
 
 
+def is_sdk_request(scope: Scope) -> bool:
+    """Whether an unsigned request comes from an AWS SDK (botocore's ``amz-sdk-*`` headers) or
+    speaks S3 (an ``x-amz-*`` header): for an S3 client, S3's XML answers, not a route's 404."""
+    return any(name.startswith((b"amz-sdk-", b"x-amz-")) for name, _ in scope["headers"])
+
+
 #: How long the answer to "does this unsigned request's path name a bucket" is reused: every
 #: unrouted path asks (a 404, a crawler, a health probe), and with an S3-compatible store behind
 #: skylet each question is a round trip to it. Buckets made or removed here are known at once;
@@ -134,6 +140,10 @@ class S3Api:
             query = {k: v for k, v in query.items() if k in _S3_PARAMS}
         bucket, _, raw_key = raw_path.lstrip("/").partition("/")
         bucket, key = unquote(bucket), unquote(raw_key)
+        if method == "OPTIONS":  # a CORS preflight: skylet keeps no CORS configuration
+            raise S3Error(
+                "BadRequest", "Insufficient information. Origin request header needed.", 400
+            )
         verified = self._authenticate(method, raw_path, raw_query, headers, lookup)
         client = scope.get("client")
         request = wire.S3Request(
@@ -197,6 +207,9 @@ class S3Api:
         bucket = await self.blobs.head_bucket(request.bucket)
         public = request.bucket in self.public and action == "read"
         if not s3_acl.may_bucket(request.principal, bucket, action, public):
+            raise s3_acl.access_denied()
+        expected = request.lookup.get("x-amz-expected-bucket-owner")
+        if expected and expected != s3_acl.owner_id(bucket.owner or request.principal):
             raise s3_acl.access_denied()
         return bucket
 
@@ -456,9 +469,9 @@ def _part_range(info: ObjectInfo, number: int) -> ByteRange | None:
     sizes = info.parts or (info.size,)
     if not 1 <= number <= len(sizes):
         raise S3Error(
-            "InvalidPart" if not info.parts else "InvalidPartNumber",
+            "InvalidPart",
             "The requested partnumber is not satisfiable",
-            400 if not info.parts else 416,
+            400,
             PartNumberRequested=str(number),
             ActualPartCount=str(len(sizes)),
         )

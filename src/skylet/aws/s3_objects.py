@@ -100,7 +100,7 @@ def object_headers(
     }
     headers.update(info.headers)
     for name, value in info.metadata.items():
-        headers[f"{_META}{name}"] = value
+        headers[f"{_META}{name}"] = _answered(value)
     if whole and lookup.get("x-amz-checksum-mode", "").upper() == "ENABLED":
         headers.update(s3_checksums.response_headers(info.checksum))
     if info.parts:
@@ -109,6 +109,18 @@ def object_headers(
         if name in query:
             headers[header] = query[name]
     return headers
+
+
+def _answered(value: str) -> str:
+    """A metadata value as it goes back out. It was kept as its bytes (decoded as Latin-1);
+    UTF-8 text that Latin-1 can carry goes out as Latin-1, which is how HTTP clients read a
+    header (``é`` stored from UTF-8 reads back as ``é``); anything else as its bytes."""
+    try:
+        text = value.encode("latin-1").decode()
+        text.encode("latin-1")
+    except UnicodeError:
+        return value
+    return text
 
 
 def _epoch(value: str) -> float:

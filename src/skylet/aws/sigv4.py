@@ -272,12 +272,8 @@ def verify_presigned(
             f"Query-string authentication requires {error}",
             400,
         ) from None
-    if not 1 <= expires <= MAX_PRESIGN_S:
-        raise S3Error(
-            "AuthorizationQueryParametersError",
-            "X-Amz-Expires must be between 1 and 604800 seconds",
-            400,
-        )
+    if not 1 <= expires <= MAX_PRESIGN_S:  # a URL that never was valid: denied, as on S3
+        raise S3Error("AccessDenied", "X-Amz-Expires must be between 1 and 604800 seconds", 403)
     access_key, scope = _scope(credential)
     secret = _secret(credentials, access_key)
     when = _parse_amz_date(amz_date)

@@ -21,13 +21,22 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 
+#: Prefixes and suffixes S3 reserves (access point aliases, Object Lambda, directory and
+#: table buckets, multi-region access points, IDNs): its general purpose naming rules.
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
 def is_bucket_name(name: str) -> bool:
     """Whether S3 allows ``name`` for a bucket: 3 to 63 lower-case letters, digits, dots and
-    hyphens, starting and ending with a letter or digit, no ``..``, not an IP address."""
+    hyphens, starting and ending with a letter or digit, no ``..``, not an IP address, none of
+    the prefixes and suffixes S3 reserves."""
     return (
         _BUCKET_NAME.fullmatch(name) is not None
         and ".." not in name
         and _IP_ADDRESS.fullmatch(name) is None
+        and not name.startswith(_RESERVED_PREFIXES)
+        and not name.endswith(_RESERVED_SUFFIXES)
     )
 
 
@@ -36,6 +45,15 @@ def check_bucket_name(name: str) -> None:
         raise S3Error(
             "InvalidBucketName", "The specified bucket is not valid.", 400, BucketName=name
         )
+
+
+def bucket_already_owned(bucket: str) -> S3Error:
+    return S3Error(
+        "BucketAlreadyOwnedByYou",
+        "Your previous request to create the named bucket succeeded and you already own it.",
+        409,
+        BucketName=bucket,
+    )
 
 
 def no_such_bucket(bucket: str) -> S3Error:

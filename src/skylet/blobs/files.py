@@ -48,6 +48,7 @@ from skylet.blobs.base import (
     PartInfo,
     UploadInfo,
     WriteConditions,
+    bucket_already_owned,
     check_bucket_name,
     no_such_bucket,
     no_such_key,
@@ -103,13 +104,7 @@ class FileBlobs:
         if (directory / "bucket.json").exists():
             if exist_ok:
                 return
-            raise S3Error(
-                "BucketAlreadyOwnedByYou",
-                "Your previous request to create the named bucket succeeded and you already "
-                "own it.",
-                409,
-                BucketName=bucket,
-            )
+            raise bucket_already_owned(bucket)
         (directory / "objects").mkdir(parents=True, exist_ok=True)
         (directory / "uploads").mkdir(exist_ok=True)
         _write_json(directory / "bucket.json", {"created": time.time(), "owner": owner, "acl": acl})

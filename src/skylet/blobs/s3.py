@@ -28,6 +28,7 @@ from skylet.blobs.base import (
     PartInfo,
     UploadInfo,
     WriteConditions,
+    bucket_already_owned,
 )
 from skylet.errors import S3Error
 
@@ -82,13 +83,7 @@ class S3Blobs:
         else:
             if exist_ok:
                 return
-            raise S3Error(
-                "BucketAlreadyOwnedByYou",
-                "Your previous request to create the named bucket succeeded and you already "
-                "own it.",
-                409,
-                BucketName=bucket,
-            )
+            raise bucket_already_owned(bucket)
         try:
             await self._call("create_bucket", Bucket=bucket, ACL=acl)
         except S3Error as error:

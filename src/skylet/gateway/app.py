@@ -9,7 +9,7 @@ from typing import Literal
 from skylet.asgi import Receive, Scope, Send, respond
 from skylet.aws.lambda_api import PREFIX as LAMBDA_PREFIX
 from skylet.aws.lambda_api import LambdaApi
-from skylet.aws.s3_api import S3Api, is_s3_request
+from skylet.aws.s3_api import S3Api, is_s3_request, is_sdk_request
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
@@ -101,8 +101,10 @@ class Gateway:
 
     async def _unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
-        if self.s3 is not None and await self._names_bucket(path):
-            await self.s3(scope, receive, send)  # unsigned: public reads, or AccessDenied
+        if self.s3 is not None and (is_sdk_request(scope) or await self._names_bucket(path)):
+            # Unsigned, and no function route took it: S3 answers what names a bucket, and
+            # what an AWS SDK sends anonymously (NoSuchBucket, AccessDenied as XML).
+            await self.s3(scope, receive, send)
         elif path == "/health":  # unless a function route claims it
             await self._health(send)
         else:
