@@ -84,7 +84,11 @@ async def serve(
                 watching = asyncio.create_task(watcher.run())
         await serving
         if watching is not None:
+            # A reload under way (installing requirements, say) is abandoned: stopping waits
+            # on nothing a function or a build does.
             watcher.stop()
-            await watching
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
     finally:
         await platform.aclose()
