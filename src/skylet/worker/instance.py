@@ -32,6 +32,8 @@ from skylet.worker.handler import InitError, load_handler, user_stack
 from skylet.worker.web import flask_bridge
 
 _current_request_id = ""
+#: The highest: the OOM killer chooses among instances first (``prepare_process``).
+OOM_SCORE_ADJ = 1000
 _REHEARSAL_DIR = str(Path(__file__).parent / "rehearsal")
 
 
@@ -130,6 +132,14 @@ def prepare_process(out_fd: int) -> None:
     )
     _install_lambda_logging()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Under memory pressure the kernel's OOM killer takes an instance, whose death the platform
+    # answers for one invocation, before the zygote or the platform itself (raising one's own
+    # score needs no privilege).
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(OOM_SCORE_ADJ))
+    except OSError:
+        pass
     _rehearse()
     _Output.written = False
 
