@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,9 @@ import pytest
 from skylet.config import RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.pool import provisioning
-from tests.runtime_fixtures import fn, running
+from tests.runtime_fixtures import fn, running, until
 
 pytestmark = pytest.mark.anyio
-
-
-async def _until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.01)
 
 
 def _texts(invoker: Invoker, name: str) -> list[str]:
@@ -61,7 +53,7 @@ async def test_a_provisioned_init_past_its_limit_fails_the_function() -> None:
     settings = RuntimeSettings(provisioned_init_timeout_s=0.5)
     config = fn("hang", "hanging_init.handler", provisioned_concurrency=1, timeout_s=0.2)
     async with running([config], settings) as invoker:
-        await _until(lambda: invoker.status("hang").state.state == "Failed")
+        await until(lambda: invoker.status("hang").state.state == "Failed")
         state = invoker.status("hang").state
         assert state.reason_code == "FunctionError.InitTimeout"
         assert state.reason == "Sandbox.Timedout: Init timed out after 0.50 seconds"
@@ -107,9 +99,7 @@ async def test_a_provisioned_import_error_backs_off_reports_and_stays_failed(
     monkeypatch.setattr(provisioning, "RETRY_FIRST_S", 0.1)  # 0.1, 0.2, 0.4, 0.8 s
     config = fn("broken", "broken_import.handler", provisioned_concurrency=1)
     async with running([config]) as invoker:
-        await _until(
-            lambda: len(_init_reports(invoker, "broken")) == provisioning.MAX_INIT_FAILURES
-        )
+        await until(lambda: len(_init_reports(invoker, "broken")) == provisioning.MAX_INIT_FAILURES)
         await asyncio.sleep(1.5)  # nothing more is started
         reports = invoker.logs.entries("broken")
         assert len(reports) == provisioning.MAX_INIT_FAILURES
@@ -144,11 +134,11 @@ async def test_a_failed_function_whose_own_init_succeeds_is_provisioned_again(
         environment={"FAIL_INIT_IF": str(flag)},
     )
     async with running([config]) as invoker:
-        await _until(lambda: invoker.status("flaky").state.state == "Failed")
+        await until(lambda: invoker.status("flaky").state.state == "Failed")
         flag.unlink()
         assert (await invoker.invoke("flaky", b"{}")).function_error is None
-        await _until(lambda: invoker.status("flaky").state.state == "Active")
-        await _until(lambda: invoker.stats("flaky").idle >= 1)
+        await until(lambda: invoker.status("flaky").state.state == "Active")
+        await until(lambda: invoker.stats("flaky").idle >= 1)
 
 
 async def test_an_update_replaces_the_running_version_once_its_instances_are_ready() -> None:
@@ -160,11 +150,11 @@ async def test_an_update_replaces_the_running_version_once_its_instances_are_rea
         environment={"VERSION": "2", "SLOW_INIT_S": "0.6"},
     )
     async with running([old]) as invoker:
-        await _until(lambda: invoker.status("f").state.state == "Active")
+        await until(lambda: invoker.status("f").state.state == "Active")
         await invoker.deploy([new])
         assert invoker.status("f").last_update.status == "InProgress"
         during = json.loads((await invoker.invoke("f", b"{}")).payload)
-        await _until(lambda: invoker.status("f").last_update.status == "Successful")
+        await until(lambda: invoker.status("f").last_update.status == "Successful")
         after = json.loads((await invoker.invoke("f", b"{}")).payload)
     assert (during["version"], after["version"]) == ("1", "2")
 
@@ -173,9 +163,9 @@ async def test_an_update_whose_init_fails_leaves_the_old_version_serving() -> No
     old = fn("f", "handlers.echo", provisioned_concurrency=1)
     new = fn("f", "broken_import.handler", provisioned_concurrency=1)
     async with running([old, fn("other", "handlers.echo")]) as invoker:
-        await _until(lambda: invoker.status("f").state.state == "Active")
+        await until(lambda: invoker.status("f").state.state == "Active")
         await invoker.deploy([new, fn("other", "handlers.echo")])
-        await _until(lambda: invoker.status("f").last_update.status == "Failed")
+        await until(lambda: invoker.status("f").last_update.status == "Failed")
         state, update = invoker.status("f")
         assert state.state == "Active"
         assert update.reason_code == "FunctionError"
@@ -189,7 +179,7 @@ async def test_deploying_the_running_version_again_abandons_a_hanging_update() -
     old = fn("f", "handlers.echo", provisioned_concurrency=1)
     new = fn("f", "hanging_init.handler", provisioned_concurrency=1)
     async with running([old]) as invoker:
-        await _until(lambda: invoker.status("f").state.state == "Active")
+        await until(lambda: invoker.status("f").state.state == "Active")
         await invoker.deploy([new])
         assert invoker.status("f").last_update.status == "InProgress"
         await invoker.deploy([old])
