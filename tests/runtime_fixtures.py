@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -78,3 +80,11 @@ def describe(pid: int) -> str:
         return f"{pid} (gone)"
     fields = stat[stat.rfind(b")") + 2 :].split()
     return f"{pid} state={fields[0].decode()} ppid={fields[1].decode()} {argv.strip()}"
+
+
+async def until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
+    """Return once ``condition()`` holds, checking every 10 ms; fail after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.01)

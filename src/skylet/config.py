@@ -152,11 +152,18 @@ class RuntimeSettings:
 
     ``keepalive_s``: how long an idle instance stays warm. AWS does not publish Lambda's; it is
     observed between 5 and 15 minutes, and 10 minutes is the usual estimate.
+
+    ``init_timeout_s``: Lambda's limit on an on-demand init phase (10 s); past it the init is
+    tried again within the invocation's own timeout. ``provisioned_init_timeout_s``: the limit
+    for a provisioned instance's init is this or the function's timeout, whichever is longer
+    (Lambda's: 130 s).
     """
 
     region: str = "us-east-1"
     account_id: str = "000000000000"
     keepalive_s: float = 600.0
+    init_timeout_s: float = 10.0
+    provisioned_init_timeout_s: float = 130.0
     max_concurrency: int = 1000
     #: Output kept per invocation; the rest is drained and counted, never buffered.
     output_cap_bytes: int = 1 << 20

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import signal
 from collections.abc import Callable, Iterable
@@ -62,7 +63,11 @@ async def serve(
         await stopping.wait()
         await listener.shutdown(config.shutdown_grace_s)
         if watching is not None:
+            # A reload under way (installing requirements, say) is abandoned: stopping waits
+            # on nothing a function or a build does.
             watcher.stop()
-            await watching
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
     finally:
         await platform.aclose()

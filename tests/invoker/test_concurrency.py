@@ -71,6 +71,10 @@ async def test_platform_limit_is_shared_by_unreserved_functions() -> None:
 async def test_provisioned_instances_are_warm_before_the_first_request_and_never_reaped() -> None:
     config = fn("echo", "handlers.echo", provisioned_concurrency=2)
     async with running([config], RuntimeSettings(keepalive_s=0.0)) as invoker:
+        for _ in range(500):
+            if invoker.status("echo").state.state == "Active":
+                break
+            await asyncio.sleep(0.01)
         stats = invoker.stats("echo")
         assert stats.instances == 2 and stats.idle == 2
         result = await invoker.invoke("echo", b"{}")

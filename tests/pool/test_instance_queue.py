@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from skylet.config import FunctionConfig, RuntimeSettings
-from skylet.pool.instance import InstanceHandle, Invocation
+from skylet.pool.instance import InstanceHandle
+from skylet.pool.invocation import Invocation
 from skylet.pool.zygote import Spare
 from skylet.wire import frames
 from skylet.wire.invocation import InvokeRequest, RawOutcome, resolving

@@ -8,21 +8,13 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
 
 import pytest
 
 from skylet.invoker.invoker import Invoker
-from tests.runtime_fixtures import alive, descendants, describe, fn, running
+from tests.runtime_fixtures import alive, descendants, describe, fn, running, until
 
 pytestmark = pytest.mark.anyio
-
-
-async def _until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.01)
 
 
 def _zygote_pid(invoker: Invoker) -> int:
@@ -60,7 +52,7 @@ async def test_a_killed_zygote_is_replaced_and_in_flight_work_fails_at_once() ->
         assert again.function_error is None and again.cold
         assert invoker.runtime() == ("up", 1)
         assert _zygote_pid(invoker) != old
-        await _until(lambda: not any(alive(pid) for pid in family))
+        await until(lambda: not any(alive(pid) for pid in family))
         print(f"killed to served again: {took * 1000:.0f} ms")
         assert took < 5.0, "every later invocation waited for its timeout"
 
@@ -68,21 +60,21 @@ async def test_a_killed_zygote_is_replaced_and_in_flight_work_fails_at_once() ->
 async def test_the_runtime_says_it_is_restarting_until_the_new_zygote_is_up() -> None:
     async with running([fn("echo", "handlers.echo")]) as invoker:
         os.kill(_zygote_pid(invoker), signal.SIGKILL)
-        await _until(lambda: invoker.runtime().status != "up")
+        await until(lambda: invoker.runtime().status != "up")
         assert invoker.runtime() == ("restarting", 0)
         pending = asyncio.ensure_future(invoker.invoke("echo", b"{}"))  # waits, not fails
-        await _until(lambda: invoker.runtime().status == "up")
+        await until(lambda: invoker.runtime().status == "up")
         assert (await pending).function_error is None
         assert invoker.runtime() == ("up", 1)
 
 
 async def test_provisioned_instances_of_a_dead_zygote_are_replaced() -> None:
     async with running([fn("warm", "handlers.echo", provisioned_concurrency=2)]) as invoker:
-        await _until(lambda: invoker.stats("warm").idle == 2)
+        await until(lambda: invoker.stats("warm").idle == 2)
         old = descendants(_zygote_pid(invoker))
         os.kill(_zygote_pid(invoker), signal.SIGKILL)
-        await _until(lambda: invoker.runtime().status == "up")
-        await _until(lambda: invoker.stats("warm").idle == 2 and not any(alive(pid) for pid in old))
+        await until(lambda: invoker.runtime().status == "up")
+        await until(lambda: invoker.stats("warm").idle == 2 and not any(alive(pid) for pid in old))
         result = await invoker.invoke("warm", b"{}")
         assert not result.cold
         assert [describe(pid) for pid in old if alive(pid)] == []
@@ -94,12 +86,12 @@ async def test_a_zygote_that_cannot_start_is_retried_and_cold_starts_fail_meanwh
         python = zygote._python
         zygote._python = "/bin/false"  # every new zygote exits at once
         os.kill(_zygote_pid(invoker), signal.SIGKILL)
-        await _until(lambda: invoker.runtime().status == "down")
+        await until(lambda: invoker.runtime().status == "down")
         started = time.monotonic()
         result = await invoker.invoke("echo", b"{}")
         assert time.monotonic() - started < 1.0
         message = json.loads(result.payload)["errorMessage"]
         assert "Runtime failed to start: the zygote exited as it started" in message
         zygote._python = python
-        await _until(lambda: invoker.runtime().status == "up")
+        await until(lambda: invoker.runtime().status == "up")
         assert (await invoker.invoke("echo", b"{}")).function_error is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,12 @@ async def test_a_daemon_is_not_killed_when_another_instance_dies() -> None:
         assert crashed.function_error == "Unhandled"
         await asyncio.sleep(0.3)
         assert alive(daemon), describe(daemon)
+
+
+async def test_the_oom_killer_takes_instances_before_the_zygote() -> None:
+    async with running([fn("echo", "handlers.echo")]) as invoker:
+        instance = json.loads((await invoker.invoke("echo", b"{}")).payload)["pid"]
+        zygote = invoker._zygote.pid
+        assert Path(f"/proc/{instance}/oom_score_adj").read_text().strip() == "1000"
+        own = Path("/proc/self/oom_score_adj").read_text()
+        assert Path(f"/proc/{zygote}/oom_score_adj").read_text() == own  # unchanged

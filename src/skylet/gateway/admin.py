@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 from skylet.asgi import Receive, Scope, Send, respond
 from skylet.aws.errors import json_error
+from skylet.config import FunctionConfig
 from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
 from skylet.events.records import RecordBook, parse_status
 from skylet.invoker.invoker import Invoker
@@ -55,17 +56,31 @@ class AdminApi:
             await respond(send, status, body, headers)
 
     async def _functions(self, send: Send) -> None:
-        body = [
-            {
-                "name": fn.name,
-                "handler": fn.handler,
-                "memoryMb": fn.memory_mb,
-                "timeoutS": fn.timeout_s,
-                "instances": self.invoker.stats(fn.name).instances,
-            }
-            for fn in self.invoker.functions()
-        ]
+        body = [self._function(fn) for fn in self.invoker.functions()]
         await respond(send, 200, json.dumps(body).encode(), _JSON)
+
+    def _function(self, fn: FunctionConfig) -> dict[str, object]:
+        """One function as the listing shows it; the state and update fields are Lambda's
+        (GetFunctionConfiguration's), the reasons only when there are some."""
+        state, update = self.invoker.status(fn.name)
+        listed: dict[str, object] = {
+            "name": fn.name,
+            "handler": fn.handler,
+            "memoryMb": fn.memory_mb,
+            "timeoutS": fn.timeout_s,
+            "instances": self.invoker.stats(fn.name).instances,
+            "state": state.state,
+            "lastUpdateStatus": update.status,
+        }
+        for key, value in (
+            ("stateReason", state.reason),
+            ("stateReasonCode", state.reason_code),
+            ("lastUpdateStatusReason", update.reason),
+            ("lastUpdateStatusReasonCode", update.reason_code),
+        ):
+            if value is not None:
+                listed[key] = value
+        return listed
 
     async def _invocations(self, scope: Scope, send: Send, name: str) -> None:
         """The newest asynchronous invocations of a function: ``?limit=50&status=failed``."""

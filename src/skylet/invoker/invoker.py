@@ -8,22 +8,28 @@ anything (unknown function, throttled).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.errors import InvalidRequestContent, ResourceNotFound, TooManyRequests
 from skylet.ids import new_request_id
 from skylet.invoker.admission import Load, throttle_reason
 from skylet.invoker.hooks import Hooks, InvocationRecord
+from skylet.invoker.report import InitLog
 from skylet.invoker.results import InvocationResult, settle
 from skylet.observe.logs import LogBook
+from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
+from skylet.pool.provisioning import FunctionState
 from skylet.pool.zygote import Status, ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
+
+logger = logging.getLogger(__name__)
 
 
 class Pending(NamedTuple):
@@ -32,6 +38,35 @@ class Pending(NamedTuple):
     fn: FunctionConfig
     request_id: str
     started: float  # epoch seconds
+
+
+class UpdateStatus(NamedTuple):
+    """Lambda's LastUpdateStatus of a function, with its reason and reason code."""
+
+    status: Literal["Successful", "InProgress", "Failed"]
+    reason: str | None = None
+    reason_code: str | None = None
+
+
+_SUCCESSFUL = UpdateStatus("Successful")
+
+
+class FunctionStatus(NamedTuple):
+    state: FunctionState
+    last_update: UpdateStatus
+
+
+class _Observer:
+    """The invoker's side of its pools' events (skylet.pool.pool.PoolEvents)."""
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    def init_failed(self, pool: FunctionPool, failure: InitFailure) -> None:
+        self._invoker._init_failed(pool, failure)
+
+    def state_changed(self, pool: FunctionPool) -> None:
+        self._invoker._settled(pool)
 
 
 class RuntimeHealth(NamedTuple):
@@ -57,34 +92,111 @@ class Invoker:
         self._unreserved_in_flight = 0
         self._reserved_total = 0
         self._retiring: dict[asyncio.Task[None], FunctionPool] = {}
+        #: Updates whose provisioned instances are warming, by name; the old version serves.
+        self._pending: dict[str, FunctionPool] = {}
+        self._updates: dict[str, UpdateStatus] = {}
+        self._observer = _Observer(self)
         self._arns: dict[tuple[str, str | None], str] = {}
 
     # -- deployment -------------------------------------------------------------------------
 
     async def deploy(self, functions: Iterable[FunctionConfig]) -> None:
-        """Make exactly these functions current. A changed function gets a fresh pool; its old
-        instances finish what they are running and retire."""
+        """Make exactly these functions current, without waiting on any of them. A changed
+        function gets a fresh pool; its old instances finish what they are running and retire.
+
+        A changed function with provisioned instances keeps its old version serving until the
+        new one's are ready (``lastUpdateStatus`` InProgress, then Successful); if their init
+        fails, the update is abandoned and the old version serves on (Failed, with the init's
+        error as the reason), as a Lambda update does. Deploying the running version again
+        (a revert) abandons an update still in progress."""
         wanted = {fn.name: fn for fn in functions}
-        retiring = []
-        for name, pool in list(self._pools.items()):
-            if wanted.get(name) != pool.fn:
-                retiring.append(self._pools.pop(name))
+        for name in [n for n in self._pools if n not in wanted]:
+            self._retire(self._pools.pop(name))
+            self._abandon(name)
+            self._updates.pop(name, None)
         for name, fn in wanted.items():
-            if name not in self._pools:
-                pool = FunctionPool(fn, self.settings, self._zygote)
+            current = self._pools.get(name)
+            if current is not None and current.fn == fn:
+                if self._abandon(name):  # a revert to what runs
+                    self._updates[name] = _SUCCESSFUL
+                continue
+            pending = self._pending.get(name)
+            if pending is not None and pending.fn == fn:
+                continue  # already warming
+            self._abandon(name)
+            pool = FunctionPool(fn, self.settings, self._zygote, self._observer)
+            if current is None or not fn.provisioned_concurrency:
                 self._pools[name] = pool
-                await pool.start()
+                if current is not None:
+                    self._retire(current)
+                    self._updates[name] = _SUCCESSFUL
+            else:
+                self._pending[name] = pool
+                self._updates[name] = UpdateStatus("InProgress")
+            pool.start()
         self._aliases = {alias: fn.name for fn in wanted.values() for alias in fn.aliases}
+        self._count_reserved()
+
+    def _count_reserved(self) -> None:
         self._reserved_total = sum(p.fn.reserved_concurrency or 0 for p in self._pools.values())
-        for pool in retiring:
-            # In the background: a redeploy takes effect at once, old invocations run to the end.
-            task = asyncio.create_task(pool.aclose(grace_s=max(pool.fn.timeout_s, 1.0)))
-            self._retiring[task] = pool
-            task.add_done_callback(self._retiring.pop)
+
+    def _abandon(self, name: str) -> bool:
+        """Drop the update of ``name`` still warming, if any; whether there was one."""
+        pending = self._pending.pop(name, None)
+        if pending is not None:
+            self._retire(pending)
+        return pending is not None
+
+    def _retire(self, pool: FunctionPool) -> None:
+        # In the background: a redeploy takes effect at once, old invocations run to the end.
+        task = asyncio.create_task(pool.aclose(grace_s=max(pool.fn.timeout_s, 1.0)))
+        self._retiring[task] = pool
+        task.add_done_callback(self._retiring.pop)
+
+    def _settled(self, pool: FunctionPool) -> None:
+        """A pool's state changed: an update whose instances are ready replaces the version
+        that ran; one whose init failed is abandoned, and the old version serves on."""
+        name = pool.fn.name
+        state = pool.state
+        if self._pending.get(name) is not pool or state.state == "Pending":
+            return
+        del self._pending[name]
+        if state.state == "Active":
+            self._retire(self._pools[name])
+            self._pools[name] = pool
+            self._updates[name] = _SUCCESSFUL
+            self._count_reserved()
+        else:
+            self._updates[name] = UpdateStatus("Failed", state.reason, state.reason_code)
+            self._retire(pool)
+            logger.error(
+                "%s: the new version did not start (%s); the previous one keeps serving",
+                name,
+                state.reason,
+            )
+
+    def _init_failed(self, pool: FunctionPool, failure: InitFailure) -> None:
+        fn = pool.fn
+        entry = InitLog(
+            fn.name,
+            failure.output,
+            failure.init_ms,
+            failure.status,
+            failure.error_type if failure.status == "error" else None,
+            timestamp=time.time(),
+        )
+        self.logs.add(entry)
+        logger.error("%s: init failed: %s: %s", fn.name, failure.error_type, failure.message)
+
+    def status(self, name: str) -> FunctionStatus:
+        """A function's state (its pool's, Lambda's State), and how its last update went."""
+        pool = self._pool(name)
+        return FunctionStatus(pool.state, self._updates.get(pool.fn.name, _SUCCESSFUL))
 
     def code_dirs(self) -> set[Path]:
-        """The code directories of every version that may still run, retiring ones included."""
-        pools = [*self._pools.values(), *self._retiring.values()]
+        """The code directories of every version that may still run: retiring ones and those
+        still warming included."""
+        pools = [*self._pools.values(), *self._pending.values(), *self._retiring.values()]
         return {pool.fn.code_dir for pool in pools}
 
     def functions(self) -> list[FunctionConfig]:
@@ -119,6 +231,8 @@ class Invoker:
         return pool
 
     async def aclose(self, grace_s: float = 10.0) -> None:
+        for name in list(self._pending):
+            self._abandon(name)
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose(grace_s=grace_s)

@@ -139,3 +139,42 @@ class InvocationLog:
                 report_line(self.report),
             )
         )
+
+
+def init_report_line(init_ms: float, status: str, error_type: str | None = None) -> str:
+    """Lambda's line for an init that failed: ``INIT_REPORT Init Duration: … ms`` with the
+    phase, the status (``error``, ``timeout``) and, for an error, its type."""
+    fields = [f"INIT_REPORT Init Duration: {init_ms:.2f} ms", "Phase: init", f"Status: {status}"]
+    if error_type is not None:
+        fields.append(f"Error Type: {error_type}")
+    return "\t".join(fields) + "\t\n"
+
+
+class InitLog:
+    """A failed init's entry in its function's log, outside any invocation (a provisioned
+    instance's, or an init that timed out and runs again): what it printed, then INIT_REPORT.
+    Rare, so rendered at once."""
+
+    __slots__ = ("function", "size", "text", "timestamp")
+
+    def __init__(
+        self,
+        function: str,
+        output: bytes,
+        init_ms: float,
+        status: str,
+        error_type: str | None,
+        *,
+        timestamp: float,
+    ) -> None:
+        printed = output.decode("utf-8", "replace")
+        if printed and not printed.endswith("\n"):
+            printed += "\n"
+        self.function = function
+        self.timestamp = timestamp  # epoch seconds
+        self.text = printed + init_report_line(init_ms, status, error_type)
+        self.size = len(self.text)
+
+    @property
+    def request_id(self) -> str:
+        return ""

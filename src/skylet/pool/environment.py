@@ -1,12 +1,43 @@
-"""The environment of an instance: Lambda's reserved variables plus the function's own, and
-for a Cloud Functions style function the variables Cloud Run sets for functions."""
+"""What an instance is told to become (its SPEC): the function, its limits, and its environment:
+Lambda's reserved variables plus the function's own, and for a Cloud Functions style function
+the variables Cloud Run sets for functions."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import sys
+import time
+from typing import Any
 
 from skylet.config import FunctionConfig, RuntimeSettings
+
+
+def instance_spec(
+    fn: FunctionConfig, settings: RuntimeSettings, *, provisioned: bool, marker: bytes
+) -> dict[str, Any]:
+    """The SPEC frame's meta for one new instance of ``fn``; ``marker`` ends each invocation's
+    output (skylet.pool.channel.OutputReader)."""
+    today = time.strftime("%Y/%m/%d", time.gmtime())
+    log_stream = f"{today}/[{fn.version}]{secrets.token_hex(16)}"
+    init_type = "provisioned-concurrency" if provisioned else "on-demand"
+    limit_bytes = fn.memory_mb * 1024 * 1024
+    return {
+        "function_name": fn.name,
+        "function_version": fn.version,
+        "handler": fn.handler,
+        "style": fn.style,
+        "code_dir": str(fn.code_dir),
+        "extra_path": list(fn.extra_path),
+        "memory_mb": fn.memory_mb,
+        # A backstop against a runaway allocation between two memory polls; the real limit is
+        # the polled resident size. Twice the limit plus 1 GiB leaves room for the address
+        # space that thread stacks and allocator arenas reserve but never touch.
+        "rlimit_data_bytes": 2 * limit_bytes + (1 << 30),
+        "env": lambda_environment(fn, settings, log_stream=log_stream, init_type=init_type),
+        "zygote_cwd": "/",
+        "output_marker": marker.decode("latin-1"),
+    }
 
 
 def lambda_environment(

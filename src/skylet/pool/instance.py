@@ -4,59 +4,47 @@ The instance runs one invocation at a time; the pool may write more behind the r
 (skylet.pool.autoscaler). The instance enforces nothing; this handle does. A timeout or a memory
 overrun kills the instance's whole process group (so children it started die with it); the
 invocations written behind the one that died never started, and go back to the pool.
+
+Init has a limit of its own (``init_timeout_s``: Lambda's 10 s on demand, more for provisioned
+instances), timed from the SPEC; an instance whose init raises or passes it is reported to the
+pool (``on_init_failed``) and dies. Invocations waiting on an init that timed out go back to
+the pool, to be initialised again within their own timeouts, as Lambda does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import math
 import os
 import secrets
 import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.autoscaler import QUEUE_WAIT_S
 from skylet.pool.channel import Channel, OutputReader, Refusal
-from skylet.pool.environment import lambda_environment
+from skylet.pool.environment import instance_spec
+from skylet.pool.invocation import InitFailure, Invocation, refuse
 from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
 from skylet.wire import frames
 from skylet.wire.http import HttpResponse
-from skylet.wire.invocation import MAX_RESPONSE_BYTES, Deliver, InvokeRequest, RawOutcome
+from skylet.wire.invocation import MAX_RESPONSE_BYTES, RawOutcome
 
 logger = logging.getLogger(__name__)
 
 State = Literal["starting", "idle", "busy", "dead"]
 
-#: Lambda gives the init phase 10 s of its own before the invocation's timeout starts.
+#: Lambda gives an on-demand init phase 10 s of its own before the invocation's timeout starts.
 INIT_TIMEOUT_S = 10.0
 #: How often a running invocation's resident memory is checked against its limit.
 MEMORY_POLL_S = 0.05
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-@dataclass(slots=True, eq=False)
-class Invocation:
-    """One invocation on its way through a pool, until its outcome is delivered.
-
-    ``deliver`` is called exactly once (never for an invocation given back: it is delivered
-    where it runs next). An answer read from the instance is delivered at once, once the
-    instance is ready for more, so that a caller may place its next invocation from inside
-    ``deliver``; a failure (a timeout, a crash, a retirement) is delivered on the loop's next
-    turn, after the instance is torn down. A caller that awaits wants :func:`resolving`."""
-
-    request: InvokeRequest
-    timeout_s: float
-    deliver: Deliver
-    on_done: Callable[[], None] | None  # once the instance is done with it (not if bounced)
-    cold: bool = False
-    seq: int = 0  # numbers its frames on the instance it was written to
-    not_after: float | None = None  # monotonic; set when written behind a running invocation
 
 
 class InstanceHandle:
@@ -71,8 +59,11 @@ class InstanceHandle:
         zygote: ZygoteClient,
         *,
         provisioned: bool = False,
+        init_timeout_s: float = INIT_TIMEOUT_S,
         on_dead: Callable[[InstanceHandle], None] = lambda _: None,
         on_idle: Callable[[InstanceHandle], None] = lambda _: None,
+        on_ready: Callable[[InstanceHandle], None] = lambda _: None,
+        on_init_failed: Callable[[InstanceHandle, InitFailure], None] = lambda *_: None,
         on_outcome: Callable[[RawOutcome], None] = lambda _: None,
         give_back: Callable[[Invocation], None] | None = None,
     ) -> None:
@@ -83,16 +74,21 @@ class InstanceHandle:
         self.init_ms: float | None = None
         self.last_used = time.monotonic()
         self.queue: deque[Invocation] = deque()
-        self.ready = False
+        self.ready = False  # init succeeded
+        self.ready_at = 0.0  # monotonic
         self.head_since = 0.0  # perf_counter: when queue[0] started
         self._settings = settings
         self._zygote = zygote
         self._on_dead = on_dead
         self._on_idle = on_idle
+        self._on_ready = on_ready
+        self._on_init_failed = on_init_failed
         self._on_outcome = on_outcome
         self._give_back = give_back or refuse
         self._loop = asyncio.get_running_loop()
-        self._settled = asyncio.Event()  # set once init has finished or the instance died
+        self._init_timeout_s = init_timeout_s
+        self._init_timer: asyncio.TimerHandle | None = None
+        self._spec_sent = 0.0  # perf_counter
         self._init_reported = False
         self._seq = 0
         self._deadline = 0.0  # loop time
@@ -103,7 +99,6 @@ class InstanceHandle:
         self._channel: Channel | None = None
         self._output: OutputReader | None = None
         self._limit_bytes = fn.memory_mb * 1024 * 1024
-        self._spec: dict[str, Any] = {}
         self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
         self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
         self._unstarted = "Runtime exited without providing a reason"  # why a dead one refuses
@@ -115,27 +110,6 @@ class InstanceHandle:
     def start(self) -> None:
         """Take a spare and send it the function's spec. Frames sent before the spare is
         attached are kept and follow the spec in order."""
-        today = time.strftime("%Y/%m/%d", time.gmtime())
-        log_stream = f"{today}/[{self.fn.version}]{secrets.token_hex(16)}"
-        init_type = "provisioned-concurrency" if self.provisioned else "on-demand"
-        self._spec = {
-            "function_name": self.fn.name,
-            "function_version": self.fn.version,
-            "handler": self.fn.handler,
-            "style": self.fn.style,
-            "code_dir": str(self.fn.code_dir),
-            "extra_path": list(self.fn.extra_path),
-            "memory_mb": self.fn.memory_mb,
-            # A backstop against a runaway allocation between two memory polls; the real limit
-            # is the polled resident size. Twice the limit plus 1 GiB leaves room for the
-            # address space that thread stacks and allocator arenas reserve but never touch.
-            "rlimit_data_bytes": 2 * self._limit_bytes + (1 << 30),
-            "env": lambda_environment(
-                self.fn, self._settings, log_stream=log_stream, init_type=init_type
-            ),
-            "zygote_cwd": "/",
-            "output_marker": self._marker.decode("latin-1"),
-        }
         spare = self._zygote.take_spare()
         if spare.done():
             self._attach(spare)
@@ -168,14 +142,15 @@ class InstanceHandle:
         self._output = OutputReader(
             self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
         )
-        self._channel.send(frames.SPEC, self._spec)
+        spec = instance_spec(
+            self.fn, self._settings, provisioned=self.provisioned, marker=self._marker
+        )
+        self._channel.send(frames.SPEC, spec)
+        self._spec_sent = time.perf_counter()
+        self._init_timer = self._loop.call_later(self._init_timeout_s, self._init_expired)
         for kind, meta, body in self._unsent:
             self._channel.send(kind, meta, body)
         self._unsent = []
-
-    async def wait_ready(self) -> None:
-        """For provisioned instances: return once init finished (or the instance died)."""
-        await self._settled.wait()
 
     # -- invocations in -----------------------------------------------------------------------
 
@@ -217,13 +192,14 @@ class InstanceHandle:
             self._channel.send(frames.INVOKE, meta, request.payload, soon=ahead)
 
     def _begin(self) -> None:
-        """``queue[0]`` starts now: its timeout runs from here (plus the init phase's own 10 s
-        until READY)."""
+        """``queue[0]`` starts now: its timeout runs from here, or from READY while init runs
+        (init has its own limit, ``_init_expired``), unless its init is a suppressed one."""
         self.head_since = time.perf_counter()
-        timeout_s = self.queue[0].timeout_s
+        head = self.queue[0]
         now = self._loop.time()
-        self._deadline = now + timeout_s + (0.0 if self.ready else INIT_TIMEOUT_S)
-        self._watch_until(now + min(MEMORY_POLL_S, timeout_s))
+        counted = self.ready or head.suppressed_init
+        self._deadline = now + head.timeout_s if counted else math.inf
+        self._watch_until(now + min(MEMORY_POLL_S, head.timeout_s))
 
     def _watch_until(self, when: float) -> None:
         """The watchdog fires at ``when`` at the latest (an earlier one is kept)."""
@@ -262,17 +238,26 @@ class InstanceHandle:
 
     def _read_frame(self, kind: int, meta: dict[str, Any], body: bytes) -> None:
         if kind == frames.READY:
-            self.ready = True
-            self._settled.set()
+            if self._init_timer is not None:
+                self._init_timer.cancel()
+                self._init_timer = None
             self.init_ms = meta.get("init_ms", 0.0)
             if "error" in meta:
-                failed = RawOutcome("init_error", error=meta["error"], max_rss_kb=meta["rss"])
-                self._fail_all(failed)
+                error = meta["error"]
+                failure = InitFailure(
+                    "error", self.init_ms or 0.0, error["errorType"], error["errorMessage"]
+                )
+                self._init_failed(failure)
+                self._fail_all(RawOutcome("init_error", error=error, max_rss_kb=meta["rss"]))
                 self._die()
-            elif self.queue:
-                self._begin()
-            else:
+                return
+            self.ready = True
+            self.ready_at = time.monotonic()
+            if not self.queue:
                 self.state = "idle"  # a provisioned instance, already in its pool's idle list
+            elif not self.queue[0].suppressed_init:  # else its deadline counts the init
+                self._begin()
+            self._on_ready(self)
             return
         if not self.queue or self.queue[0].seq != meta.get("seq"):
             return  # the answer to an invocation already given back or settled
@@ -311,7 +296,11 @@ class InstanceHandle:
             self._output.drain()  # everything it wrote before it failed
         if not self._init_reported:
             self._init_reported = True
-            outcome.init_ms = self.init_ms
+            if not invocation.suppressed_init:
+                outcome.init_ms = self.init_ms
+            elif outcome.kind in ("ok", "error"):  # the handler's own time, as it reported it
+                # A suppressed init is part of the invocation's Duration, as on Lambda.
+                outcome.duration_ms += self.init_ms or 0.0
         if not outcome.duration_ms:
             outcome.duration_ms = (time.perf_counter() - self.head_since) * 1e3
         if self._output is not None and (marked or last):  # else it printed nothing of its own
@@ -415,6 +404,34 @@ class InstanceHandle:
             self._fail(RawOutcome("exited", message="Runtime exited with error: signal: killed"))
         self._die()
 
+    def _init_expired(self) -> None:
+        """The init limit passed without READY: the instance dies, and the invocations waiting
+        for it go back to the pool to be initialised again within their own timeouts."""
+        self._init_timer = None
+        if self.ready or self.state == "dead":
+            return
+        if self.queue and self.queue[0].suppressed_init:
+            return  # its own deadline covers this init (``_begin``)
+        elapsed_ms = (time.perf_counter() - self._spec_sent) * 1e3
+        self._kill_group()
+        limit = f"{self._init_timeout_s:.2f}"
+        self._init_failed(
+            InitFailure(
+                "timeout", elapsed_ms, "Sandbox.Timedout", f"Init timed out after {limit} seconds"
+            )
+        )
+        for invocation in self.queue:
+            invocation.suppressed_init = True
+        self._die()
+
+    def _init_failed(self, failure: InitFailure) -> None:
+        """Report a failed init, with what it printed when no invocation's log will carry it."""
+        if self._output is not None and (failure.status == "timeout" or not self.queue):
+            self._output.drain()
+            output, _ = self._output.take(marked=False, last=True)
+            failure = dataclasses.replace(failure, output=output)
+        self._on_init_failed(self, failure)
+
     def _fail_all(self, outcome: RawOutcome) -> None:
         """Settle ``queue[0]`` with ``outcome``; the rest never started, and go back to the
         pool when the instance dies (``_die``, which the callers call next)."""
@@ -457,9 +474,8 @@ class InstanceHandle:
         if self.state == "dead":
             return
         self.state = "dead"
-        self._settled.set()
         self._kill_group()
-        for timer in (self._watch, self._ahead_watch):
+        for timer in (self._watch, self._ahead_watch, self._init_timer):
             if timer is not None:
                 timer.cancel()
         if self._channel is not None:
@@ -481,14 +497,3 @@ class InstanceHandle:
         for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(target, signal.SIGKILL)
-
-
-def refuse(
-    invocation: Invocation, message: str = "Runtime exited without providing a reason"
-) -> None:
-    """Fail an invocation that did not run and has nowhere else to run (delivered on the loop's
-    next turn, as every failure is)."""
-    outcome = RawOutcome("exited", message=message)
-    asyncio.get_running_loop().call_soon(invocation.deliver, outcome)
-    if invocation.on_done is not None:
-        invocation.on_done()

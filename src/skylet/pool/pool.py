@@ -3,6 +3,11 @@
 Concurrency *admission* (reserved concurrency, the platform-wide limit) is the invoker's; the
 pool places each admitted invocation: on an idle instance, behind a running one, or on a new
 one (skylet.pool.autoscaler decides), and places it again if it comes back unrun.
+
+Provisioned instances warm in the background: ``start`` returns at once, and the pool's
+``state`` says how far they are (skylet.pool.provisioning). One that dies is replaced, at once
+if it had served, with back-off while they die young; after repeated failed inits the function
+stays Failed and nothing more is started for it. Failed inits are reported to ``events``.
 """
 
 from __future__ import annotations
@@ -11,11 +16,13 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from skylet.config import FunctionConfig, RuntimeSettings
-from skylet.pool import autoscaler
-from skylet.pool.instance import InstanceHandle, Invocation, refuse
+from skylet.pool import autoscaler, provisioning
+from skylet.pool.instance import InstanceHandle
+from skylet.pool.invocation import InitFailure, Invocation, refuse
+from skylet.pool.provisioning import ACTIVE, CREATING, FunctionState
 from skylet.pool.zygote import ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
 
@@ -33,14 +40,43 @@ class PoolStats(NamedTuple):
     placed_again: int
 
 
+class PoolEvents(Protocol):
+    """What a pool tells its owner: an init that failed where no invocation reports it (a
+    provisioned instance's, or one that timed out and is tried again), and each change of its
+    ``state``."""
+
+    def init_failed(self, pool: FunctionPool, failure: InitFailure) -> None: ...
+
+    def state_changed(self, pool: FunctionPool) -> None: ...
+
+
+class _Unobserved:
+    def init_failed(self, pool: FunctionPool, failure: InitFailure) -> None:
+        pass
+
+    def state_changed(self, pool: FunctionPool) -> None:
+        pass
+
+
 class FunctionPool:
     """Idle instances are reused last-in first-out, so the warmest one serves and the coldest
     ones age out under the keep-alive."""
 
-    def __init__(self, fn: FunctionConfig, settings: RuntimeSettings, zygote: ZygoteClient) -> None:
+    def __init__(
+        self,
+        fn: FunctionConfig,
+        settings: RuntimeSettings,
+        zygote: ZygoteClient,
+        events: PoolEvents | None = None,
+    ) -> None:
         self.fn = fn
         self._settings = settings
         self._zygote = zygote
+        self._events = events or _Unobserved()
+        self.state: FunctionState = ACTIVE
+        self._init_failures = 0  # provisioned inits that failed in a row
+        self._young_deaths = 0  # provisioned instances that died young in a row
+        self._starting: set[asyncio.TimerHandle] = set()  # replacements waiting out a back-off
         self._idle: list[InstanceHandle] = []
         self._all: set[InstanceHandle] = set()
         self._busy: set[InstanceHandle] = set()
@@ -62,11 +98,17 @@ class FunctionPool:
     def idle_count(self) -> int:
         return len(self._idle)
 
-    async def start(self) -> None:
-        """Start the provisioned instances and wait until their init has run."""
+    def start(self) -> None:
+        """Start the provisioned instances; their init runs in the background (``state``)."""
+        if self.fn.provisioned_concurrency:
+            self.state = CREATING
         for _ in range(self.fn.provisioned_concurrency):
             self._spawn(provisioned=True)
-        await asyncio.gather(*(i.wait_ready() for i in list(self._all)))
+
+    def _set_state(self, state: FunctionState) -> None:
+        if state != self.state:
+            self.state = state
+            self._events.state_changed(self)
 
     def submit(
         self,
@@ -149,31 +191,83 @@ class FunctionPool:
         self._idle.append(instance)
 
     def _spawn(self, *, provisioned: bool) -> InstanceHandle:
+        settings = self._settings
+        init_timeout_s = settings.init_timeout_s
+        if provisioned:
+            init_timeout_s = max(settings.provisioned_init_timeout_s, self.fn.timeout_s)
         instance = InstanceHandle(
             self.fn,
-            self._settings,
+            settings,
             self._zygote,
             provisioned=provisioned,
+            init_timeout_s=init_timeout_s,
             on_dead=self._on_dead,
             on_idle=self.release,
+            on_ready=self._on_ready,
+            on_init_failed=self._on_init_failed,
             on_outcome=self._on_outcome,
             give_back=self._give_back,
         )
         self._all.add(instance)
         instance.start()
-        if provisioned:
-            self._idle.append(instance)
         return instance
+
+    def _on_ready(self, instance: InstanceHandle) -> None:
+        if instance.provisioned:
+            # Only now does it take invocations: until then they run on demand, as those
+            # beyond provisioned concurrency do, rather than wait for an init that may hang.
+            if not instance.queue:
+                self.release(instance)
+            self._init_failures = 0
+            ready = sum(1 for i in self._all if i.provisioned and i.ready)
+            if ready >= self.fn.provisioned_concurrency:
+                self._set_state(ACTIVE)
+        elif self.state.state == "Failed":
+            # Its own init worked after all (the cause was passing): provisioning resumes.
+            self._init_failures = self._young_deaths = 0
+            self._set_state(ACTIVE if self._provisioned_missing() == 0 else CREATING)
+            for _ in range(self._provisioned_missing()):
+                self._spawn(provisioned=True)
+
+    def _provisioned_missing(self) -> int:
+        present = sum(1 for i in self._all if i.provisioned) + len(self._starting)
+        return max(self.fn.provisioned_concurrency - present, 0)
+
+    def _on_init_failed(self, instance: InstanceHandle, failure: InitFailure) -> None:
+        if instance.provisioned or failure.status == "timeout":
+            self._events.init_failed(self, failure)
+        if instance.provisioned:
+            self._init_failures += 1
+            self._set_state(provisioning.failed(failure))
 
     def _on_dead(self, instance: InstanceHandle) -> None:
         self._all.discard(instance)
         self._busy.discard(instance)
         if instance in self._idle:
             self._idle.remove(instance)
-        # A provisioned instance that died (it crashed, timed out, ran out of memory) is
-        # replaced, so the function keeps its promised warm capacity.
-        if instance.provisioned and not self._closed:
+        if not instance.provisioned or self._closed:
+            return
+        # A provisioned instance that died (it crashed, timed out, ran out of memory, or its
+        # init failed) is replaced, so the function keeps its promised warm capacity; but not
+        # in a loop: with back-off while they die young, and not at all after repeated failed
+        # inits (skylet.pool.provisioning).
+        young = not instance.ready or time.monotonic() - instance.ready_at < provisioning.YOUNG_S
+        self._young_deaths = self._young_deaths + 1 if young else 0
+        delay = provisioning.replacement_delay_s(self._init_failures, self._young_deaths)
+        if delay is None:
+            return
+        if delay == 0:
             self._spawn(provisioned=True)
+            return
+        timer: asyncio.TimerHandle
+
+        def replace() -> None:
+            self._starting.discard(timer)
+            if not self._closed:
+                self._spawn(provisioned=True)
+
+        timer = asyncio.get_running_loop().call_later(delay, replace)
+        self._starting.add(timer)
 
     def reap(self, now: float | None = None) -> int:
         """Retire idle on-demand instances unused for ``keepalive_s``; returns how many."""
@@ -189,9 +283,13 @@ class FunctionPool:
         return len(expired)
 
     async def aclose(self, grace_s: float = 5.0) -> None:
-        """Retire idle instances now, give busy ones ``grace_s`` to finish, then kill them."""
+        """Retire idle instances, and those still in their init, now; give busy ones ``grace_s``
+        to finish, then kill them. Nothing waits on an init: it may never end."""
         self._closed = True
-        for instance in self._idle:
+        for timer in self._starting:
+            timer.cancel()
+        self._starting.clear()
+        for instance in [*self._idle, *(i for i in self._all if not i.ready)]:
             instance.retire()
         self._idle.clear()
         deadline = time.monotonic() + grace_s

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import decimal
-import fcntl
 import importlib
 import inspect
-import io
 import json
-import logging
 import os
 import resource
 import sys
@@ -26,67 +23,14 @@ from typing import Any, BinaryIO
 from skylet import fastjson
 from skylet.wire import frames
 from skylet.wire import http as wire_http
-from skylet.worker import apigw, http_envelope, http_trigger, web
+from skylet.worker import apigw, http_envelope, http_trigger, output, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 from skylet.worker.web import flask_bridge
 
-_current_request_id = ""
+#: The highest: the OOM killer chooses among instances first (``prepare_process``).
+OOM_SCORE_ADJ = 1000
 _REHEARSAL_DIR = str(Path(__file__).parent / "rehearsal")
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _current_request_id
-        return True
-
-
-def _install_lambda_logging() -> None:
-    """Root logger as in Lambda: level WARNING, ``[LEVEL]\\ttime\\trequest id\\tmessage``."""
-    handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    handler.addFilter(_RequestIdFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-
-
-class _Output:
-    """Whether the function wrote through ``sys.stdout``/``sys.stderr`` since the last
-    invocation ended: only then does the instance mark the end of its output (see ``finish``).
-
-    ``fd`` is the runtime's own descriptor of the output pipe, which the function does not know
-    of: the marker and the runtime's error lines go there, so a function that closes or
-    redirects file descriptor 1 still has its result delivered and its errors logged."""
-
-    written = False
-    fd = -1
-
-
-def _log(text: str) -> None:
-    """One line of the runtime's own (``[ERROR] …``) into the invocation's output."""
-    _Output.written = True
-    _write_out((text + "\n").encode())
-
-
-def _write_out(data: bytes) -> None:
-    view = memoryview(data)
-    try:
-        while view:
-            view = view[os.write(_Output.fd, view) :]
-    except OSError:
-        pass  # the platform has gone: nothing is read any more
-
-
-class _TrackedFile(io.FileIO):
-    def write(self, data: Any) -> int:
-        _Output.written = True
-        return super().write(data)
 
 
 def _to_json(result: Any) -> str:
@@ -112,26 +56,21 @@ def prepare_process(out_fd: int) -> None:
     first real invocation would otherwise take.
     """
     os.setsid()  # its own process group: the platform kills the instance and its children at once
-    os.dup2(out_fd, 1)
-    os.dup2(out_fd, 2)
-    # Close-on-exec, above the descriptors a function's code usually touches.
-    _Output.fd = fcntl.fcntl(out_fd, fcntl.F_DUPFD_CLOEXEC, 64)
-    os.close(out_fd)
+    output.attach(out_fd)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    # Unbuffered text on fd 1 and 2, like Lambda's runtime: output is attributed to the
-    # invocation that wrote it even when the process dies right after printing.
-    sys.stdout = io.TextIOWrapper(
-        _TrackedFile(1, "w", closefd=False), encoding="utf-8", write_through=True
-    )
-    sys.stderr = io.TextIOWrapper(
-        _TrackedFile(2, "w", closefd=False), encoding="utf-8", write_through=True
-    )
-    _install_lambda_logging()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Under memory pressure the kernel's OOM killer takes an instance, whose death the platform
+    # answers for one invocation, before the zygote or the platform itself (raising one's own
+    # score needs no privilege).
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(OOM_SCORE_ADJ))
+    except OSError:
+        pass
     _rehearse()
-    _Output.written = False
+    output.Output.written = False
 
 
 def _rehearse() -> None:
@@ -261,7 +200,7 @@ class Instance:
                 self.flask = flask_bridge.FlaskBridge(self.spec["handler"].rsplit(".", 1)[0])
         except InitError as exc:
             init_ms = (time.perf_counter() - started) * 1000
-            _log(f"[ERROR] {exc.error_type}: {exc.message}")
+            output.log(f"[ERROR] {exc.error_type}: {exc.message}")
             self.send(
                 frames.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": _max_rss_kb()}
             )
@@ -289,9 +228,8 @@ class Instance:
                 self.invoke(meta, body)
 
     def invoke(self, meta: dict[str, Any], payload: bytes) -> None:
-        global _current_request_id
         request_id = meta["request_id"]
-        _current_request_id = request_id
+        output.Output.request_id = request_id
         style = self.spec.get("style", "lambda")
         wire: apigw.Wire | None = None
         if "http" in meta:  # from an HTTP route: the request itself, not an event
@@ -357,7 +295,7 @@ class Instance:
                     "requestId": request_id,
                     "stackTrace": [],
                 }
-                _log(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}")
+                output.log(f"[ERROR] Runtime.MarshalError: {error['errorMessage']}")
         self.finish(started, body, error, answer)
 
     def invoke_background(self, request_id: str, event: Any) -> None:
@@ -406,7 +344,7 @@ class Instance:
             try:
                 argument = web.from_request(envelope)
             except web.NotACloudEvent as exc:
-                _log(f"[ERROR] Bad CloudEvent: {exc}")
+                output.log(f"[ERROR] Bad CloudEvent: {exc}")
                 answer = web.response_answer(
                     web.BadRequest(f"Bad CloudEvent: {exc}").get_response()
                 )
@@ -477,9 +415,9 @@ class Instance:
             result_meta["status"], result_meta["headers"], body = answer
         elif answer is not None:
             result_meta["malformed"] = answer
-        if _Output.written:
-            _Output.written = False
-            _write_out(self.marker)  # before RESULT: the platform finds it when RESULT arrives
+        if output.Output.written:
+            output.Output.written = False
+            output.write(self.marker)  # before RESULT: the platform finds it when RESULT arrives
             result_meta["out"] = True
         self.send(frames.RESULT, result_meta, body)
 
@@ -501,7 +439,7 @@ def _report_error(exc: BaseException, request_id: str) -> dict[str, Any]:
         "stackTrace": user_stack(exc.__traceback__),
     }
     trace = "".join(error["stackTrace"]).rstrip("\n")
-    _log(
+    output.log(
         f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
         f"Traceback (most recent call last):\n{trace}"
     )
