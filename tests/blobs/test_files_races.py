@@ -68,13 +68,13 @@ async def test_an_upload_aborted_during_its_completion_answers_no_such_upload(
     await store.create_bucket("bkt")
     upload = await store.create_upload("bkt", "k")
     part = await store.upload_part("bkt", "k", upload, 1, chunks(b"x"))
-    join = files._join_parts
+    join = files.join_parts
 
     def slow_join(*args: object) -> None:
         time.sleep(0.2)  # the abort lands while the parts are being joined
         join(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(files, "_join_parts", slow_join)
+    monkeypatch.setattr(files, "join_parts", slow_join)
     completing = asyncio.ensure_future(store.complete_upload("bkt", "k", upload, [(1, part.etag)]))
     await asyncio.sleep(0.05)
     await store.abort_upload("bkt", "k", upload)

@@ -30,7 +30,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -54,12 +54,23 @@ from skylet.blobs.base import (
     no_such_key,
     no_such_upload,
 )
+from skylet.blobs.file_data import (
+    choose_parts,
+    join_parts,
+    stream_range,
+)
+from skylet.blobs.file_records import (
+    data_name,
+    object_of,
+    object_record,
+    part_of,
+    part_record,
+    write_json,
+)
 from skylet.blobs.listing import page
 from skylet.errors import S3Error
 
 MAX_KEY_BYTES = 1024
-MIN_PART_BYTES = 5 * 1024 * 1024
-READ_CHUNK = 256 * 1024
 #: A completed upload's record is kept this long for repeated completions, then reclaimed.
 COMPLETED_KEEP_S = 24 * 3600
 
@@ -107,12 +118,12 @@ class FileBlobs:
             raise bucket_already_owned(bucket)
         (directory / "objects").mkdir(parents=True, exist_ok=True)
         (directory / "uploads").mkdir(exist_ok=True)
-        _write_json(directory / "bucket.json", {"created": time.time(), "owner": owner, "acl": acl})
+        write_json(directory / "bucket.json", {"created": time.time(), "owner": owner, "acl": acl})
 
     async def set_bucket_acl(self, bucket: str, acl: str) -> None:
         info = self._head_bucket(bucket)
         record = {"created": info.created, "owner": info.owner, "acl": acl}
-        _write_json(self._bucket_dir(bucket) / "bucket.json", record)
+        write_json(self._bucket_dir(bucket) / "bucket.json", record)
 
     async def list_buckets(self) -> list[BucketInfo]:
         if not self.root.is_dir():
@@ -151,7 +162,7 @@ class FileBlobs:
             for meta in (self._bucket_dir(bucket) / "objects").glob("*/*.json"):
                 with contextlib.suppress(OSError, ValueError, KeyError):
                     raw = json.loads(meta.read_bytes())
-                    info = _info(raw)
+                    info = object_of(raw)
                     index[info.key.encode()] = info
                     named.add(meta.with_name(str(raw["data"])))
             self._index[bucket] = index
@@ -261,9 +272,9 @@ class FileBlobs:
         index = self._objects(bucket)
         conditions.check(index.get(info.key.encode()), info.key)
         meta = directory / f"{digest}.json"
-        old = _data_name(meta)
+        old = data_name(meta)
         try:
-            _write_json(meta, _record(info, data))
+            write_json(meta, object_record(info, data))
         except FileNotFoundError:
             raise no_such_bucket(bucket) from None
         if old is not None and old != data:
@@ -281,7 +292,7 @@ class FileBlobs:
         for _ in range(3):  # a concurrent overwrite may remove the data file between the reads
             info = self._head(bucket, key)
             directory, digest = self._paths(bucket, key)
-            name = _data_name(directory / f"{digest}.json")
+            name = data_name(directory / f"{digest}.json")
             if name is None:
                 raise no_such_key(key)
             try:
@@ -301,7 +312,7 @@ class FileBlobs:
             return False
         directory, digest = self._paths(bucket, key)
         meta = directory / f"{digest}.json"
-        name = _data_name(meta)
+        name = data_name(meta)
         meta.unlink(missing_ok=True)
         if name is not None:
             (directory / name).unlink(missing_ok=True)
@@ -311,11 +322,11 @@ class FileBlobs:
     async def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
         info = self._head(bucket, key)
         directory, digest = self._paths(bucket, key)
-        name = _data_name(directory / f"{digest}.json")
+        name = data_name(directory / f"{digest}.json")
         if name is None:
             raise no_such_key(key)
         changed = dataclasses.replace(info, acl=acl)
-        _write_json(directory / f"{digest}.json", _record(changed, name))
+        write_json(directory / f"{digest}.json", object_record(changed, name))
         self._objects(bucket)[key.encode()] = changed
 
     async def copy(
@@ -339,7 +350,7 @@ class FileBlobs:
         return await self.put(
             bucket,
             key,
-            _stream(handle, None),
+            stream_range(handle, None),
             content_type=chosen_type,
             metadata=chosen_meta,
             headers=source.headers,
@@ -408,7 +419,7 @@ class FileBlobs:
             directory.mkdir()
         except FileNotFoundError:
             raise no_such_bucket(bucket) from None
-        _write_json(
+        write_json(
             directory / "upload.json",
             {
                 "key": key,
@@ -451,7 +462,7 @@ class FileBlobs:
                 number, size, md5.hexdigest(), time.time(), checksum() if checksum else None
             )
             temp.replace(directory / f"part-{number:05d}")
-            _write_json(directory / f"part-{number:05d}.json", _part_record(part))
+            write_json(directory / f"part-{number:05d}.json", part_record(part))
         except FileNotFoundError:  # aborted while the part was being written
             temp.unlink(missing_ok=True)
             raise no_such_upload(upload_id) from None
@@ -468,7 +479,7 @@ class FileBlobs:
         parts = []
         for meta in sorted(directory.glob("part-*.json")):
             with contextlib.suppress(FileNotFoundError):
-                parts.append(_part(json.loads(meta.read_bytes())))
+                parts.append(part_of(json.loads(meta.read_bytes())))
         return parts
 
     async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
@@ -492,7 +503,7 @@ class FileBlobs:
             return again
         self._objects(bucket)
         upload = self._upload(bucket, key, upload_id)
-        chosen = _choose(upload_id, wanted, self._list_parts(bucket, key, upload_id))
+        chosen = choose_parts(upload_id, wanted, self._list_parts(bucket, key, upload_id))
         object_checksum = checksum(upload, chosen) if checksum is not None else None
         directory, digest = self._paths(bucket, key)
         with contextlib.suppress(FileExistsError, FileNotFoundError):
@@ -501,7 +512,7 @@ class FileBlobs:
         self._writing.add(data)
         try:
             # Joining parts copies up to gigabytes: in a thread, not on the event loop.
-            await asyncio.to_thread(_join_parts, source, chosen, data)
+            await asyncio.to_thread(join_parts, source, chosen, data)
             combined = hashlib.md5(usedforsecurity=False)
             for part in chosen:
                 combined.update(bytes.fromhex(part.etag))
@@ -529,7 +540,7 @@ class FileBlobs:
         finally:
             self._writing.discard(data)
         record = {"key": key, "etag": info.etag, "parts": [list(w) for w in wanted]}
-        _write_json(source / ".completed.json", record)
+        write_json(source / ".completed.json", record)
         for path in source.iterdir():
             if path.name != ".completed.json":
                 path.unlink(missing_ok=True)
@@ -566,157 +577,11 @@ class FileBlobs:
         self, bucket: str, key: str, byte_range: ByteRange | None = None
     ) -> tuple[ObjectInfo, Chunks]:
         info, handle = self._open(bucket, key)
-        return info, _stream(handle, byte_range)
+        return info, stream_range(handle, byte_range)
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         return self._list_parts(bucket, key, upload_id)
 
 
-def _choose(upload_id: str, wanted: list[tuple[int, str]], parts: list[PartInfo]) -> list[PartInfo]:
-    """The parts a completion lists, checked as S3 checks them."""
-    if not wanted:
-        raise S3Error(
-            "MalformedXML",
-            "The XML you provided was not well-formed or did not validate against our "
-            "published schema",
-            400,
-        )
-    numbers = [n for n, _ in wanted]
-    if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
-        raise S3Error(
-            "InvalidPartOrder",
-            "The list of parts was not in ascending order. Parts must be ordered by part number.",
-            400,
-            UploadId=upload_id,
-        )
-    have = {p.number: p for p in parts}
-    chosen: list[PartInfo] = []
-    for number, etag in wanted:
-        part = have.get(number)
-        if part is None or etag.strip('"') != part.etag:
-            raise S3Error(
-                "InvalidPart",
-                "One or more of the specified parts could not be found. The part may not have "
-                "been uploaded, or the specified entity tag may not match the part's entity "
-                "tag.",
-                400,
-                UploadId=upload_id,
-                PartNumber=str(number),
-            )
-        chosen.append(part)
-    for part in chosen[:-1]:
-        if part.size < MIN_PART_BYTES:
-            raise S3Error(
-                "EntityTooSmall",
-                "Your proposed upload is smaller than the minimum allowed object size.",
-                400,
-                ProposedSize=str(part.size),
-                MinSizeAllowed=str(MIN_PART_BYTES),
-                PartNumber=str(part.number),
-            )
-    return chosen
-
-
-def _join_parts(source: Path, parts: list[PartInfo], target: Path) -> None:
-    with open(target, "wb") as out:
-        for part in parts:
-            with open(source / f"part-{part.number:05d}", "rb") as piece:
-                shutil.copyfileobj(piece, out, READ_CHUNK)
-
-
-async def _stream(handle: Any, byte_range: ByteRange | None) -> AsyncIterator[bytes]:
-    with handle:
-        remaining = None
-        if byte_range is not None:
-            handle.seek(byte_range.first)
-            remaining = byte_range.length
-        while remaining is None or remaining > 0:
-            size = READ_CHUNK if remaining is None else min(READ_CHUNK, remaining)
-            chunk = handle.read(size)
-            if not chunk:
-                return
-            if remaining is not None:
-                remaining -= len(chunk)
-            yield chunk
-
-
 def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
-
-
-def _checksum_record(checksum: Checksum | None) -> list[str] | None:
-    return None if checksum is None else [checksum.algorithm, checksum.value, checksum.type]
-
-
-def _checksum(raw: Any) -> Checksum | None:
-    return None if not raw else Checksum(str(raw[0]), str(raw[1]), str(raw[2]))
-
-
-def _record(info: ObjectInfo, data: str) -> dict[str, Any]:
-    return {
-        "key": info.key,
-        "size": info.size,
-        "etag": info.etag,
-        "last_modified": info.last_modified,
-        "content_type": info.content_type,
-        "metadata": dict(info.metadata),
-        "headers": dict(info.headers),
-        "checksum": _checksum_record(info.checksum),
-        "parts": list(info.parts),
-        "owner": info.owner,
-        "acl": info.acl,
-        "data": data,
-    }
-
-
-def _info(raw: Mapping[str, Any]) -> ObjectInfo:
-    return ObjectInfo(
-        key=raw["key"],
-        size=int(raw["size"]),
-        etag=raw["etag"],
-        last_modified=float(raw["last_modified"]),
-        content_type=raw.get("content_type") or "binary/octet-stream",
-        metadata=MappingProxyType(dict(raw.get("metadata") or {})),
-        headers=MappingProxyType(dict(raw.get("headers") or {})),
-        checksum=_checksum(raw.get("checksum")),
-        parts=tuple(int(n) for n in raw.get("parts") or ()),
-        owner=str(raw.get("owner", "")),
-        acl=str(raw.get("acl", "private")),
-    )
-
-
-def _part_record(part: PartInfo) -> dict[str, Any]:
-    return {
-        "number": part.number,
-        "size": part.size,
-        "etag": part.etag,
-        "last_modified": part.last_modified,
-        "checksum": _checksum_record(part.checksum),
-    }
-
-
-def _part(raw: Mapping[str, Any]) -> PartInfo:
-    return PartInfo(
-        int(raw["number"]),
-        int(raw["size"]),
-        str(raw["etag"]),
-        float(raw["last_modified"]),
-        _checksum(raw.get("checksum")),
-    )
-
-
-def _data_name(meta: Path) -> str | None:
-    try:
-        return str(json.loads(meta.read_bytes())["data"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def _write_json(path: Path, value: Mapping[str, Any]) -> None:
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    try:
-        temp.write_bytes(json.dumps(value).encode())
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
