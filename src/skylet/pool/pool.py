@@ -90,14 +90,6 @@ class FunctionPool:
     def stats(self) -> PoolStats:
         return PoolStats(len(self._all), len(self._idle), self.cold_starts, self.placed_again)
 
-    @property
-    def size(self) -> int:
-        return len(self._all)
-
-    @property
-    def idle_count(self) -> int:
-        return len(self._idle)
-
     def start(self) -> None:
         """Start the provisioned instances; their init runs in the background (``state``)."""
         if self.fn.provisioned_concurrency:
