@@ -16,7 +16,7 @@ have exactly one final ``succeeded`` record and the queue must be empty.
   asynchronous run is paired with a raw run just before it, and ``x raw`` is the median of the
   pairs' ratios: on a shared machine, absolute figures move ±20% from minute to minute.
 
-Budget (DESIGN.md §6): ≥ 10,000 events/s on SQLite, none lost. Run:
+Budget (docs/budgets.md): ≥ 10,000 events/s on SQLite, none lost. Run:
 ``.venv/bin/python -m bench.async`` (PostgreSQL at postgresql://postgres@127.0.0.1:5432/test,
 in a schema of its own, skipped when unreachable).
 """

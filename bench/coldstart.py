@@ -7,7 +7,7 @@ the Lambda-style hello world through the Invoke API, and the Cloud Functions sty
 when functions-framework is installed. Peers in the same run:
 - a fresh ``python`` process per request (process start → first byte of its output);
 - Google's functions-framework started per request (process start → first response byte).
-Budget (DESIGN.md §6): p50 ≤ 2 ms, p99 ≤ 5 ms.
+Budget (docs/budgets.md): p50 ≤ 2 ms, p99 ≤ 5 ms.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from skylet.server import Platform, ServerConfig
+from skylet.platform import Platform, PlatformConfig
 
 _platform: list[Platform] = []
 
@@ -24,7 +24,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            config = ServerConfig(
+            config = PlatformConfig(
                 Path(os.environ["SKYLET_BENCH_MANIFEST"]),
                 data_dir=Path(os.environ["SKYLET_BENCH_DATA"]),
             )

@@ -12,7 +12,7 @@ In one run, on loopback, each with the same load generator:
   serving the same functions, in the same alternating rounds: a before/after comparison.
 The load generator is wrk (``apt-get install wrk``) when present, otherwise a small keep-alive
 client written here (which takes CPU from the servers on a small machine; the table says which).
-Budget (DESIGN.md §6): skylet ≥ 0.5 x the bare ASGI app's requests/s.
+Budget (docs/budgets.md): skylet ≥ 0.5 x the bare ASGI app's requests/s.
 """
 
 from __future__ import annotations

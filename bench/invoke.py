@@ -3,7 +3,7 @@
 The raw client writes a prepared request on a kept-alive socket and reads the response, so it
 adds almost nothing of its own. "Platform overhead" is the round trip minus the handler's own
 duration (from the REPORT line that ``LogType: Tail`` returns).
-Budget (DESIGN.md §6): raw round trip p50 ≤ 0.3 ms.
+Budget (docs/budgets.md): raw round trip p50 ≤ 0.3 ms.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The S3-backed blob store: objects in a real S3 bucket namespace or any S3-compatible server,
-so that several skylet nodes share one object store (DESIGN.md §4).
+so that several skylet nodes share one object store (docs/ARCHITECTURE.md).
 
 botocore does the talking (signing, retries, XML): it is the well-kept client for S3, already
 installed wherever boto3 is (``pip install skylet[s3]``). It is synchronous, so each call runs

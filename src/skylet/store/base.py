@@ -1,6 +1,6 @@
 """The store interface: durable queues and logs under every asynchronous path of skylet.
 
-Two primitives, as DESIGN.md §3 draws them:
+Two primitives, as docs/ARCHITECTURE.md draws them:
 
 - a **queue** (SQS's model): competing consumers lease messages for a visibility timeout, count
   attempts, move a message to a dead-letter queue after ``max_receive_count`` receives, delay it,
