@@ -97,6 +97,7 @@ class InstanceHandle:
         self._ahead_watch: asyncio.TimerHandle | None = None
         self._last_rss_kb = 0
         self._channel: Channel | None = None
+        self._exited = False  # its pipe closed or its process exit was seen
         self._output: OutputReader | None = None
         self._limit_bytes = fn.memory_mb * 1024 * 1024
         self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
@@ -142,6 +143,7 @@ class InstanceHandle:
         self._output = OutputReader(
             self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
         )
+        self._zygote.exit_status(spare.pid).add_done_callback(self._process_exited)
         spec = instance_spec(
             self.fn, self._settings, provisioned=self.provisioned, marker=self._marker
         )
@@ -438,10 +440,22 @@ class InstanceHandle:
         if self.queue:
             self._fail(outcome)
 
-    def _on_eof(self) -> None:
-        """The instance's control pipe closed: it exited, or we closed it ourselves."""
-        if self.state == "dead":
+    def _process_exited(self, _status: asyncio.Future[int]) -> None:
+        """The process is gone (its zygote reaped it, or died with it). Its pipe may not have
+        said so yet (a process it left holds the write end, or the loop has not read the end of
+        file): take what it wrote before it died, then settle as for a closed pipe, so that an
+        idle instance is never offered again."""
+        if self.state == "dead" or self._channel is None:
             return
+        self._channel.drain()
+        self._on_eof()
+
+    def _on_eof(self) -> None:
+        """The instance's control pipe closed, or its process exited: it is gone, or we
+        closed it ourselves. Called once for both."""
+        if self.state == "dead" or self._exited:
+            return
+        self._exited = True
         if self.queue:
             self._loop.create_task(self._finish_exited())
         else:
