@@ -4,8 +4,9 @@ Durability choice: WAL with ``synchronous=NORMAL`` by default. A commit is then 
 WAL file before ``send`` returns, but fsynced only at checkpoints: it survives the process
 being killed (``kill -9``, our fault model, docs/ARCHITECTURE.md), and the last commits before
 a power loss or kernel crash may be lost. ``synchronous=FULL`` fsyncs every commit; group
-commit makes that one fsync per batch, so it is an option (``SqliteStore(..., synchronous="FULL")``) for single-node
-production on hardware that may lose power.
+commit makes that one fsync per batch, so it is an option
+(``SqliteStore(..., synchronous="FULL")``) for single-node production on hardware that may
+lose power.
 """
 
 from __future__ import annotations
