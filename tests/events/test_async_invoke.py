@@ -29,8 +29,8 @@ class Functions:
     def __init__(self) -> None:
         self.fn = FunctionConfig("orders", "h.handler", Path(), aliases=("svc-orders",))
 
-    def function(self, name: str) -> FunctionConfig:
-        if name not in ("orders", "svc-orders"):
+    def function(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        if name not in ("orders", "svc-orders") or qualifier not in (None, "$LATEST"):
             raise ResourceNotFound(f"Function not found: {name}")
         return self.fn
 

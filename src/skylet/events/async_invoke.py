@@ -2,9 +2,10 @@
 
 ``AsyncInvoker.enqueue`` is what Lambda's Invoke API does for an Event invocation: it refuses
 a payload over 1 MB (``RequestTooLarge``, with AWS's message) or one that is not JSON
-(``InvalidRequestContent``), an unknown function or qualifier (``ResourceNotFound``); then it
-stores the event durably on the function's queue and appends a ``queued`` record. It returns
-the request id only when both are committed, so a 202 means the event survives a crash.
+(``InvalidRequestContent``), an unknown function or qualifier (``ResourceNotFound``, the
+invoker's answer); then it stores the event durably on the function's queue and appends a
+``queued`` record. It returns the request id only when both are committed, so a 202 means the
+event survives a crash.
 
 Concurrent calls share store round trips: the events sent to one function during a flush
 travel together in the next one, packed into as few messages as fit (``envelope.pack``), with
@@ -25,7 +26,6 @@ from skylet.config import FunctionConfig
 from skylet.errors import (
     InvalidRequestContent,
     RequestTooLarge,
-    ResourceNotFound,
     ServiceUnavailable,
     StoreUnavailable,
 )
@@ -46,7 +46,7 @@ QUEUE_VISIBILITY_S = 30.0
 class FunctionLookup(Protocol):
     """Finds a deployed function by any name it answers to (``Invoker.function``)."""
 
-    def function(self, name: str) -> FunctionConfig: ...
+    def function(self, name: str, qualifier: str | None = None) -> FunctionConfig: ...
 
 
 def check_event_payload(payload: bytes) -> None:
@@ -154,10 +154,7 @@ class AsyncInvoker:
         return ids
 
     def _function(self, name: str, qualifier: str | None) -> FunctionConfig:
-        fn = self._functions.function(name)
-        if qualifier not in (None, "$LATEST", fn.version):
-            raise ResourceNotFound(f"Function not found: {name}:{qualifier}")
-        return fn
+        return self._functions.function(name, qualifier)
 
     async def _accept(self, function: str, events: list[Event]) -> list[None]:
         """One flush of the coalescer: every event submitted meanwhile, in packs, in one
