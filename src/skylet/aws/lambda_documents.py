@@ -75,7 +75,8 @@ def configuration(
         "Role": f"arn:aws:iam::{settings.account_id}:role/skylet-function",
         "Handler": fn.handler,
         "CodeSize": facts.code.size,
-        "Description": facts.description,
+        # A description from the manifest, once FunctionConfig carries one.
+        "Description": facts.description or str(getattr(fn, "description", "") or ""),
         "Timeout": math.ceil(fn.timeout_s),
         "MemorySize": fn.memory_mb,
         "LastModified": timestamp(facts.modified),
