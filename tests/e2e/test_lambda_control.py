@@ -214,6 +214,10 @@ def test_aliases_are_created_read_updated_listed_and_deleted(client: Any, server
         {"code": "one", "version": "1", "arn": f"{ARN}:aliased:live"},
     )
     assert _invoke(client, f"{ARN}:aliased:live")[0] == "1"
+    queued = client.invoke(FunctionName="aliased:live", InvocationType="Event", Payload=b"{}")
+    assert queued["StatusCode"] == 202
+    unknown = _error(client.invoke, FunctionName="aliased:nope", InvocationType="Event")
+    assert unknown["ResponseMetadata"]["HTTPStatusCode"] == 404
 
     conflict = _error(client.create_alias, FunctionName="aliased", Name="live", FunctionVersion="2")
     assert conflict["Error"]["Code"] == "ResourceConflictException"
