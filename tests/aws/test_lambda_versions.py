@@ -96,3 +96,22 @@ async def test_without_a_store_versions_are_refused(tmp_path: Path) -> None:
     code.mkdir()
     with pytest.raises(InvalidParameterValue, match="durable store"):
         await keeper.publish(dataclasses.replace(_function(code)), "", None)
+
+
+async def test_a_code_tree_too_large_to_copy_is_refused_and_has_no_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("skylet.build.snapshots.MAX_FILES", 2)
+    code = tmp_path / "code"
+    code.mkdir()
+    for name in ("a.py", "b.py", "c.py"):
+        (code / name).write_text("x = 1\n")
+    store = SqliteStore(tmp_path / "state.db")
+    await store.start()
+    keeper = _keeper(store, tmp_path)
+    try:
+        assert await keeper.digest(_function(code)) == ("", 0)
+        with pytest.raises(InvalidParameterValue, match="more than 2 files"):
+            await keeper.publish(_function(code), "", None)
+    finally:
+        await store.aclose()

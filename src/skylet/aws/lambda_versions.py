@@ -24,7 +24,7 @@ from typing import Any
 
 from skylet.build.snapshots import CodeDigest, code_digest, copy_tree, scan
 from skylet.config import AsyncConfig, Destination, FunctionConfig
-from skylet.errors import InvalidParameterValue
+from skylet.errors import ConfigError, InvalidParameterValue
 from skylet.invoker.invoker import Invoker
 from skylet.invoker.versions import LATEST, Alias, PublishedVersion
 from skylet.store.base import LogStore
@@ -118,9 +118,13 @@ class VersionKeeper:
         self._apply(record)
 
     async def digest(self, fn: FunctionConfig) -> CodeDigest:
-        """The digest of a function's code, read again only when a file changed."""
+        """The digest of a function's code, read again only when a file changed; for a tree
+        too large to snapshot (skylet.build.snapshots.MAX_FILES), none (``""``, size 0)."""
         root = fn.code_dir
-        tree = await asyncio.to_thread(scan, root, self._skip)
+        try:
+            tree = await asyncio.to_thread(scan, root, self._skip)
+        except ConfigError:
+            return CodeDigest("", 0)
         cached = self._digests.get(root)
         if cached is not None and cached[0] == tree.files:
             return cached[1]
@@ -146,7 +150,10 @@ class VersionKeeper:
                 return versions[-1]
             number = self.table.next_number(fn.name)
             target = self._code_root / f"{fn.name}-{number}"
-            await asyncio.to_thread(self._copy, fn.code_dir, target)
+            try:
+                await asyncio.to_thread(self._copy, fn.code_dir, target)
+            except ConfigError as error:  # too many files to copy
+                raise InvalidParameterValue(f"Cannot publish {fn.name}: {error}") from None
             copied = await asyncio.to_thread(code_digest, target)
             config = dataclasses.replace(
                 fn, version=number, code_dir=target, provisioned_concurrency=0
