@@ -24,7 +24,12 @@ from typing import Any
 
 from skylet.build.snapshots import CodeDigest, code_digest, copy_tree, scan
 from skylet.config import AsyncConfig, Destination, FunctionConfig
-from skylet.errors import ConfigError, InvalidParameterValue
+from skylet.errors import (
+    ConfigError,
+    InvalidParameterValue,
+    ServiceUnavailable,
+    StoreUnavailable,
+)
 from skylet.invoker.invoker import Invoker
 from skylet.invoker.versions import LATEST, Alias, PublishedVersion
 from skylet.store.base import LogStore
@@ -114,7 +119,12 @@ class VersionKeeper:
                 "not open (skylet serve-function); use skylet up"
             )
         record["v"] = RECORD_VERSION
-        await self._store.append(LOG, [json.dumps(record).encode()])
+        try:
+            await self._store.append(LOG, [json.dumps(record).encode()])
+        except StoreUnavailable as error:
+            raise ServiceUnavailable(
+                f"skylet's durable store is unavailable ({error}); nothing changed. Retry later."
+            ) from error
         self._apply(record)
 
     async def digest(self, fn: FunctionConfig) -> CodeDigest:
