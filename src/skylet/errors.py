@@ -13,6 +13,11 @@ documents (``aws/errors.py``) and API Gateway's own answers (``gateway/apigw.py`
     │   │   ├── QueueNotFound               no queue of that name in the store
     │   │   └── LogNotFound                 no log of that name in the store
     │   ├── InvalidRequestContent       400 InvalidRequestContentException
+    │   ├── ValidationError             400 ValidationException (a parameter breaks its model)
+    │   ├── AccessDenied                403 AccessDeniedException
+    │   ├── ResourceConflict            409 ResourceConflictException
+    │   ├── PreconditionFailed          412 PreconditionFailedException (a stale RevisionId)
+    │   ├── NotImplementedOperation     501 an AWS operation skylet does not serve
     │   ├── InvalidParameterValue       400 InvalidParameterValueException
     │   │   ├── StoreConflict               a queue/log exists with other attributes
     │   │   └── InvalidReceipt              a receipt handle that is not one skylet made
@@ -71,6 +76,38 @@ class InvalidRequestContent(ApiError):
     code = "InvalidRequestContentException"
     status = 400
     error_type = "User"
+
+
+class ValidationError(ApiError):
+    """A parameter that breaks its API model's constraint; AWS's body carries no Type."""
+
+    code = "ValidationException"
+    status = 400
+    error_type = ""
+
+
+class AccessDenied(ApiError):
+    code = "AccessDeniedException"
+    status = 403
+    error_type = "User"
+
+
+class ResourceConflict(ApiError):
+    code = "ResourceConflictException"
+    status = 409
+    error_type = "User"
+
+
+class PreconditionFailed(ApiError):
+    code = "PreconditionFailedException"
+    status = 412
+    error_type = "User"
+
+
+class NotImplementedOperation(ApiError):
+    code = "NotImplementedException"
+    status = 501
+    error_type = "Service"
 
 
 class InvalidParameterValue(ApiError):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.aws.lambda_control import LambdaControl
+from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
 from skylet.aws.sigv4 import Credentials
@@ -131,8 +133,20 @@ class Platform:
             public=config.public_buckets,
             notifier=self.notifier,
         )
+        #: Published versions and aliases (the Lambda API's), kept in the store.
+        self.versions = VersionKeeper(
+            self.invoker,
+            self.store,
+            config.data_dir / "versions",
+            skip=frozenset({config.data_dir}),
+        )
         self.gateway = Gateway(
-            self.invoker, self.async_invoker, self.records, self.s3, hooks=self.hooks
+            self.invoker,
+            self.async_invoker,
+            self.records,
+            self.s3,
+            hooks=self.hooks,
+            lambda_control=LambdaControl(self.invoker, self.versions),
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -166,6 +180,9 @@ class Platform:
         if only is None:
             await self.store.start()
             self._store_started = True
+            await self.versions.load()
+        else:
+            self.versions.detach()  # a standalone service opens no store
         await self.zygote.start()
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None

@@ -72,7 +72,7 @@ class Functions:
     def __init__(self, fn: FunctionConfig) -> None:
         self.fn = fn
 
-    def function(self, name: str) -> FunctionConfig:
+    def function(self, name: str, qualifier: str | None = None) -> FunctionConfig:
         return self.fn
 
 

@@ -18,7 +18,8 @@ Headers = list[tuple[bytes, bytes]]
 
 def json_error(error: ApiError, request_id: str) -> tuple[int, bytes, Headers]:
     """Status, body and headers as Lambda sends them."""
-    body: dict[str, str] = {"Type": error.error_type, "message": error.message}
+    body: dict[str, str] = {"Type": error.error_type} if error.error_type else {}
+    body["message"] = error.message
     if error.reason:
         body["Reason"] = error.reason
     headers = [

@@ -1,7 +1,11 @@
-"""The Lambda Invoke API: ``POST /2015-03-31/functions/{name}/invocations``.
+"""The Lambda API: Invoke (``POST /2015-03-31/functions/{name}/invocations``) and, through
+``LambdaControl``, the control plane; every request enters through ``LambdaApi.__call__``.
 
-Hand-written on raw ASGI because it is the hot path: one header scan, one body read, one call
-into the invoker, one response.
+Invoke is hand-written on raw ASGI because it is the hot path: one header scan, one body read,
+one call into the invoker, one response. Its parameters are checked as Lambda checks them
+(``ValidationException`` for a value its model refuses); the payload is checked where it is
+read, by ``fastjson.parse_event``: by the Event path before it is queued, by the instance on
+the synchronous path (the invoker answers ``InvalidRequestContentException`` for it).
 """
 
 from __future__ import annotations
@@ -14,68 +18,87 @@ from urllib.parse import parse_qs, unquote
 
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
 from skylet.aws.errors import json_error
-from skylet.errors import ApiError, InvalidParameterValue, InvalidRequestContent, RequestTooLarge
+from skylet.aws.lambda_control import LambdaControl
+from skylet.aws.lambda_names import check_enum, parse_function_name
+from skylet.errors import (
+    ApiError,
+    InvalidParameterValue,
+    InvalidRequestContent,
+    NotImplementedOperation,
+    RequestTooLarge,
+)
 from skylet.events.async_invoke import MAX_EVENT_PAYLOAD_BYTES, AsyncInvoker
 from skylet.ids import new_request_id
 from skylet.invoker.invoker import Invoker
 
 PREFIX = "/2015-03-31/functions/"
 MAX_SYNC_REQUEST_BYTES = 6 * 1024 * 1024
+#: Lambda's limit on X-Amz-Client-Context: the JSON, once base64-decoded.
+MAX_CLIENT_CONTEXT_BYTES = 3583
+INVOCATION_TYPES = ("DryRun", "RequestResponse", "Event")
+LOG_TYPES = ("Tail", "None")
 _JSON = (b"content-type", b"application/json")
 
 
-def parse_function_name(raw: str) -> tuple[str, str | None]:
-    """Name and qualifier from any form Lambda accepts: ``name``, ``name:qual``,
-    ``123456789012:function:name[:qual]`` and ``arn:aws:lambda:region:acct:function:name[:qual]``.
-    """
-    parts = raw.split(":")
-    if parts[0] == "arn":
-        if len(parts) not in (7, 8) or parts[2] != "lambda" or parts[5] != "function":
-            raise InvalidParameterValue(
-                f"1 validation error detected: Value '{raw}' at 'functionName' failed to "
-                "satisfy constraint: Member must satisfy regular expression pattern"
-            )
-        return parts[6], parts[7] if len(parts) == 8 else None
-    if len(parts) >= 3 and parts[1] == "function":
-        return parts[2], parts[3] if len(parts) == 4 else None
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    return raw, None
+def is_invoke(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return scope["method"] == "POST" and path.startswith(PREFIX) and path.endswith("/invocations")
 
 
 class LambdaApi:
-    """``async_invoker`` takes ``InvocationType: Event``; without it (no store) Event is refused."""
+    """The whole Lambda API: Invoke (here, the hot path) and the control plane (``control``;
+    without it, every other operation is refused). ``async_invoker`` takes ``InvocationType:
+    Event``; without it (no store) Event is refused."""
 
-    def __init__(self, invoker: Invoker, async_invoker: AsyncInvoker | None = None) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        async_invoker: AsyncInvoker | None = None,
+        control: LambdaControl | None = None,
+    ) -> None:
         self.invoker = invoker
         self.async_invoker = async_invoker
+        self.control = control
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The one door of the Lambda API: a check of every request (authentication) sits here.
         request_id = new_request_id()
         try:
-            await self._invoke(scope, receive, send, request_id)
+            if is_invoke(scope):
+                await self._invoke(scope, receive, send, request_id)
+            elif self.control is not None:
+                await self.control(scope, receive, send, request_id)
+            else:
+                raise NotImplementedOperation(
+                    f"Only Invoke is served here: {scope['method']} {scope['path']}"
+                )
         except ApiError as error:
             status, body, headers = json_error(error, request_id)
             await respond(send, status, body, headers)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         path: str = scope["path"]
-        if scope["method"] != "POST" or not path.endswith("/invocations"):
-            raise InvalidParameterValue(f"Unsupported operation: {scope['method']} {path}")
-        name, qualifier = parse_function_name(unquote(path[len(PREFIX) : -len("/invocations")]))
         query = scope.get("query_string", b"")
+        qualifier = None
         if query:
             values = parse_qs(query.decode("latin-1")).get("Qualifier")
             if values:
                 qualifier = values[0]
+        name, qualifier = parse_function_name(
+            unquote(path[len(PREFIX) : -len("/invocations")]),
+            self.invoker.settings,
+            qualifier=qualifier,
+        )
         invocation_type = "RequestResponse"
         log_type = None
         client_context: dict[str, Any] | None = None
         for key, value in scope["headers"]:
             if key == b"x-amz-invocation-type":
-                invocation_type = value.decode()
+                invocation_type = check_enum(
+                    "invocationType", value.decode("latin-1"), INVOCATION_TYPES
+                )
             elif key == b"x-amz-log-type":
-                log_type = value.decode()
+                log_type = check_enum("logType", value.decode("latin-1"), LOG_TYPES)
             elif key == b"x-amz-client-context":
                 client_context = _client_context(value)
         limit = MAX_EVENT_PAYLOAD_BYTES if invocation_type == "Event" else MAX_SYNC_REQUEST_BYTES
@@ -86,7 +109,8 @@ class LambdaApi:
                 f"{exc.size} byte payload is too large for the {invocation_type} invocation type "
                 f"(limit {limit} bytes)"
             ) from None
-        self.invoker.function(name)  # 404 for an unknown function, even for a dry run
+        # 404 for an unknown function, version or alias, even for a dry run.
+        self.invoker.function(name, qualifier)
         if invocation_type == "DryRun":
             await respond(send, 204, b"", [(b"x-amzn-requestid", request_id.encode())])
             return
@@ -99,12 +123,6 @@ class LambdaApi:
             request_id = await self.async_invoker.enqueue(name, payload, qualifier=qualifier)
             await respond(send, 202, b"", [(b"x-amzn-requestid", request_id.encode())])
             return
-        if invocation_type != "RequestResponse":
-            raise InvalidParameterValue(
-                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' "
-                "failed to satisfy constraint: Member must satisfy enum value set: "
-                "[Event, RequestResponse, DryRun]"
-            )
         result = await self.invoker.invoke(
             name,
             payload,
@@ -125,10 +143,21 @@ class LambdaApi:
 
 
 def _client_context(raw: bytes) -> dict[str, Any]:
-    """X-Amz-Client-Context: base64 of a JSON object, at most 3583 bytes encoded."""
+    """X-Amz-Client-Context: base64 of a JSON object of at most 3583 bytes."""
     try:
-        decoded = json.loads(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError):
+        text = base64.b64decode(raw, validate=True)
+    except binascii.Error:
+        raise InvalidRequestContent(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
+    if len(text) > MAX_CLIENT_CONTEXT_BYTES:
+        raise InvalidRequestContent(
+            f"Client context must be at most {MAX_CLIENT_CONTEXT_BYTES} bytes of JSON once "
+            f"Base64-decoded; got {len(text)} bytes."
+        )
+    try:
+        decoded = json.loads(text)
+    except ValueError:
         raise InvalidRequestContent(
             "Client context must be a valid Base64-encoded JSON object."
         ) from None

@@ -9,12 +9,14 @@ editors write in place, which would change the snapshot too) and renamed into pl
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from skylet.errors import ConfigError
 
@@ -155,21 +157,7 @@ class Snapshots:
             self._last[snapshot.source] = snapshot.tree
 
     def _copy(self, code_dir: Path, tree: CodeTree, target: Path) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
-        try:
-            for relpath, _, _ in tree.files:
-                destination = staging / relpath
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    shutil.copy2(code_dir / relpath, destination)
-                except FileNotFoundError:  # removed while we copied: the next change redeploys
-                    continue
-            staging.rename(target)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not target.is_dir():  # not a concurrent identical snapshot: a real failure
-                raise
+        copy_tree(code_dir, tree, target)
 
     def prune(self, keep: set[Path]) -> None:
         """Remove snapshots no running version uses."""
@@ -178,3 +166,46 @@ class Snapshots:
         for entry in self.root.iterdir():
             if entry not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def copy_tree(code_dir: Path, tree: CodeTree, target: Path) -> None:
+    """Copy the files of ``tree`` to ``target``, which appears whole (renamed into place from
+    a staging directory beside it) or not at all. A file removed meanwhile is left out."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    try:
+        for relpath, _, _ in tree.files:
+            destination = staging / relpath
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                shutil.copy2(code_dir / relpath, destination)
+            except FileNotFoundError:  # removed while we copied: the next change redeploys
+                continue
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():  # not a concurrent identical copy: a real failure
+            raise
+
+
+class CodeDigest(NamedTuple):
+    """What Lambda reports of a function's code: ``sha256``, base64 of the SHA-256 (Lambda's
+    CodeSha256, there of the zip file, here of the files: each one's path and content), and
+    ``size`` in bytes (CodeSize)."""
+
+    sha256: str
+    size: int
+
+
+def code_digest(root: Path, skip: frozenset[Path] = frozenset()) -> CodeDigest:
+    """The digest of the code below ``root`` as :func:`scan` sees it; reads every file."""
+    tree = scan(root, skip)
+    digest = hashlib.sha256()
+    for relpath, _, _ in tree.files:
+        try:
+            content = (root / relpath).read_bytes()
+        except OSError:  # removed since the scan
+            continue
+        digest.update(f"{relpath}\0{len(content)}\0".encode())
+        digest.update(content)
+    return CodeDigest(base64.b64encode(digest.digest()).decode(), tree.total_bytes)

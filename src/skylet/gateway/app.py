@@ -7,8 +7,9 @@ from collections.abc import Awaitable
 from typing import Literal
 
 from skylet.asgi import Receive, Scope, Send, respond
-from skylet.aws.lambda_api import PREFIX as LAMBDA_PREFIX
 from skylet.aws.lambda_api import LambdaApi
+from skylet.aws.lambda_control import LambdaControl
+from skylet.aws.lambda_names import is_lambda_path
 from skylet.aws.s3_api import S3Api, is_s3_request, is_sdk_request
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
@@ -32,9 +33,10 @@ class Gateway:
         records: RecordBook | None = None,
         s3: S3Api | None = None,
         hooks: Hooks | None = None,
+        lambda_control: LambdaControl | None = None,
     ) -> None:
         self.invoker = invoker
-        self.lambda_api = LambdaApi(invoker, async_invoker)
+        self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control)
         self.admin_api = AdminApi(invoker, records)
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
@@ -55,7 +57,7 @@ class Gateway:
         standalone service's ``/health``, a CORS preflight (or an OPTIONS route), a function
         route, and what is left ("unrouted": a bucket's public path, ``/health``, a 404)."""
         path: str = scope["path"]
-        if path.startswith(LAMBDA_PREFIX):
+        if is_lambda_path(path):
             return "lambda"
         if path.startswith(ADMIN_PREFIX):
             return "admin"

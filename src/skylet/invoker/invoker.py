@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,10 +23,11 @@ from skylet.invoker.admission import Load, throttle_reason
 from skylet.invoker.hooks import Hooks, InvocationRecord
 from skylet.invoker.report import InitLog
 from skylet.invoker.results import InvocationResult, settle
+from skylet.invoker.versions import LATEST, VersionTable
 from skylet.observe.logs import LogBook
 from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
-from skylet.pool.provisioning import FunctionState
+from skylet.pool.provisioning import ACTIVE, FunctionState
 from skylet.pool.zygote import Status, ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
 
@@ -54,6 +56,10 @@ _SUCCESSFUL = UpdateStatus("Successful")
 class FunctionStatus(NamedTuple):
     state: FunctionState
     last_update: UpdateStatus
+
+
+#: A published version's: it is immutable, so never updated, and ready to start instances.
+PUBLISHED_STATUS = FunctionStatus(ACTIVE, _SUCCESSFUL)
 
 
 class _Observer:
@@ -95,8 +101,14 @@ class Invoker:
         #: Updates whose provisioned instances are warming, by name; the old version serves.
         self._pending: dict[str, FunctionPool] = {}
         self._updates: dict[str, UpdateStatus] = {}
+        #: When each function's configuration or code last changed (epoch seconds).
+        self._modified: dict[str, float] = {}
         self._observer = _Observer(self)
         self._arns: dict[tuple[str, str | None], str] = {}
+        #: Published versions and aliases (the Lambda API keeps them); their pools, by
+        #: (name, version), started on a version's first invocation.
+        self.versions = VersionTable()
+        self._published: dict[tuple[str, str], FunctionPool] = {}
 
     # -- deployment -------------------------------------------------------------------------
 
@@ -124,6 +136,7 @@ class Invoker:
             if pending is not None and pending.fn == fn:
                 continue  # already warming
             self._abandon(name)
+            self._modified[name] = time.time()
             pool = FunctionPool(fn, self.settings, self._zygote, self._observer)
             if current is None or not fn.provisioned_concurrency:
                 self._pools[name] = pool
@@ -193,18 +206,40 @@ class Invoker:
         pool = self._pool(name)
         return FunctionStatus(pool.state, self._updates.get(pool.fn.name, _SUCCESSFUL))
 
+    def last_modified(self, name: str) -> float:
+        """When the function's ``$LATEST`` last changed, configuration or code (epoch seconds)."""
+        return self._modified[self._pool(name).fn.name]
+
     def code_dirs(self) -> set[Path]:
         """The code directories of every version that may still run: retiring ones and those
         still warming included."""
-        pools = [*self._pools.values(), *self._pending.values(), *self._retiring.values()]
+        pools = [
+            *self._pools.values(),
+            *self._pending.values(),
+            *self._retiring.values(),
+            *self._published.values(),
+        ]
         return {pool.fn.code_dir for pool in pools}
 
     def functions(self) -> list[FunctionConfig]:
         return [p.fn for p in self._pools.values()]
 
-    def function(self, name: str) -> FunctionConfig:
-        """The deployed function a name (or an alias) names; ResourceNotFound otherwise."""
-        return self._pool(name).fn
+    def function(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        """The deployed function a name (or another name of it) names, at a qualifier: its
+        ``$LATEST``, a published version, or an alias's own version; ResourceNotFound
+        otherwise."""
+        fn = self._pool(name).fn
+        if qualifier is None or qualifier == fn.version:
+            return fn
+        version = self.versions.resolve(fn.name, qualifier, 1.0)
+        published = None if version is None else self.versions.version(fn.name, version)
+        if version == LATEST:
+            return fn
+        if published is None:
+            raise ResourceNotFound(
+                f"Function not found: {self.settings.function_arn(fn.name, qualifier)}"
+            )
+        return published.config
 
     def stats(self, name: str) -> PoolStats:
         """How many instances a function has now, and how its invocations were placed."""
@@ -222,7 +257,8 @@ class Invoker:
 
     def reap(self) -> int:
         """Retire the idle instances whose keep-alive has passed, of every function."""
-        return sum(p.reap() for p in self._pools.values())
+        pools = [*self._pools.values(), *self._published.values()]
+        return sum(p.reap() for p in pools)
 
     def _pool(self, name: str) -> FunctionPool:
         pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
@@ -233,7 +269,8 @@ class Invoker:
     async def aclose(self, grace_s: float = 10.0) -> None:
         for name in list(self._pending):
             self._abandon(name)
-        pools, self._pools = list(self._pools.values()), {}
+        pools = [*self._pools.values(), *self._published.values()]
+        self._pools, self._published = {}, {}
         for pool in pools:
             await pool.aclose(grace_s=grace_s)
         if self._retiring:
@@ -281,11 +318,11 @@ class Invoker:
         pool = self._pools.get(name) or self._pool(name)
         fn = pool.fn
         name = fn.name
-        if qualifier is not None and qualifier not in ("$LATEST", fn.version):
-            raise ResourceNotFound(
-                f"Function not found: {self.settings.function_arn(name, qualifier)}"
-            )
+        # Reserved concurrency is the function's, shared by all its versions, as Lambda's.
         reserved = fn.reserved_concurrency
+        if qualifier is not None and qualifier != fn.version:
+            pool = self._qualified(pool, qualifier)
+            fn = pool.fn
         in_flight = self._in_flight.get(name, 0)
         reason = throttle_reason(
             Load(in_flight, self._unreserved_in_flight),
@@ -307,6 +344,25 @@ class Invoker:
         # The slot is held until the instance is done, even if the caller stops waiting.
         pool.submit(request, fn.timeout_s, then, lambda: self._done(name, reserved))
         return Pending(fn, request_id, started)
+
+    def _qualified(self, latest: FunctionPool, qualifier: str) -> FunctionPool:
+        """The pool that runs an invocation of ``name:qualifier``: a published version's
+        (started on its first invocation), or ``$LATEST``'s; an alias picks its version."""
+        name = latest.fn.name
+        version = self.versions.resolve(name, qualifier, random.random())
+        if version == LATEST:
+            return latest
+        published = None if version is None else self.versions.version(name, version)
+        if version is None or published is None:
+            raise ResourceNotFound(
+                f"Function not found: {self.settings.function_arn(name, qualifier)}"
+            )
+        pool = self._published.get((name, version))
+        if pool is None:
+            pool = FunctionPool(published.config, self.settings, self._zygote, self._observer)
+            self._published[name, version] = pool
+            pool.start()
+        return pool
 
     def finish(self, pending: Pending, outcome: RawOutcome) -> InvocationResult:
         """The result of an invocation :meth:`start` began, once its outcome is known."""

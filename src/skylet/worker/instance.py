@@ -246,11 +246,12 @@ class Instance:
             if wire is not None:
                 event = http_trigger.lambda_event(wire)
             else:
-                event = fastjson.loads(payload) if payload.strip() else {}
+                event = fastjson.parse_event(payload) if payload.strip() else {}
+        except fastjson.NotJson as exc:
+            self.send(frames.BAD_PAYLOAD, {"message": str(exc), "seq": self.seq})
+            return
         except (TypeError, ValueError) as exc:
-            message = (
-                f"Could not parse request body into json: Could not parse payload into json: {exc}"
-            )
+            message = f"Could not parse request body into json: {exc}"
             self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
             return
         spec = self.spec
@@ -288,7 +289,7 @@ class Instance:
                     answer = http_trigger.lambda_answer(wire, result, _to_json)
             except apigw.MalformedResponse as exc:
                 answer = str(exc)  # API Gateway's to answer; the invocation itself succeeded
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: too deep
                 error = {
                     "errorMessage": f"Unable to marshal response: {exc}",
                     "errorType": "Runtime.MarshalError",
