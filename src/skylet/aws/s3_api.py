@@ -10,15 +10,23 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote
 from xml.sax.saxutils import escape
 
 from skylet.asgi import Receive, Scope, Send
-from skylet.aws import s3_acl, s3_checksums, s3_listing, s3_multipart, s3_objects, sigv4
+from skylet.aws import (
+    s3_acl,
+    s3_attributes,
+    s3_checksums,
+    s3_listing,
+    s3_multipart,
+    s3_objects,
+    sigv4,
+)
 from skylet.aws import s3_wire as wire
 from skylet.aws.errors import as_s3_error, internal_s3_error, xml_error
 from skylet.aws.s3_notifications import Change, Notifier
-from skylet.aws.s3_wire import el, iso
+from skylet.aws.s3_wire import el, http_date, iso
 from skylet.blobs.base import (
     BlobStore,
     BucketInfo,
@@ -139,7 +147,7 @@ class S3Api:
         if query:  # S3 ignores parameters it does not know (a cache buster, ``?v=2``)
             query = {k: v for k, v in query.items() if k in _S3_PARAMS}
         bucket, _, raw_key = raw_path.lstrip("/").partition("/")
-        bucket, key = unquote(bucket), unquote(raw_key)
+        bucket, key = wire.path_name(bucket), wire.path_name(raw_key)
         if method == "OPTIONS":  # a CORS preflight: skylet keeps no CORS configuration
             raise S3Error(
                 "BadRequest", "Insufficient information. Origin request header needed.", 400
@@ -260,6 +268,10 @@ class S3Api:
             region = self.credentials.region
             constraint = "" if region == "us-east-1" else escape(region)
             await respond.xml(200, wire.xml("LocationConstraint", constraint))
+        elif method == "GET" and "uploads" in query:
+            bucket = await self._allowed_bucket(request, "read")
+            uploads = await s3_multipart.list_uploads(self.blobs, bucket, request.principal, query)
+            await respond.xml(200, uploads)
         elif method == "GET" and "versions" in query:
             bucket = await self._allowed_bucket(request, "read")
             listing = await s3_listing.list_versions(self.blobs, bucket, request.principal, query)
@@ -376,6 +388,13 @@ class S3Api:
         elif method in _READ_METHODS and "uploadId" in query:
             await self._allowed_bucket(request, "read")
             await s3_multipart.list_parts(self.blobs, request)
+        elif method == "GET" and "attributes" in query:
+            attributes = s3_attributes.wanted(lookup)
+            info = await self._allowed_object(request, "read", request.bucket, key)
+            document = s3_attributes.document(info, attributes, lookup)
+            await request.respond.xml(
+                200, document, {"last-modified": http_date(info.last_modified)}
+            )
         elif method in _READ_METHODS and not (set(query) - _GET_PARAMS):
             await self._get(request)
         elif method == "DELETE" and "uploadId" in query:
@@ -442,8 +461,9 @@ class S3Api:
             return
         if status == 412:
             raise s3_objects.precondition_failed()
-        if "partNumber" in query:
-            byte_range = _part_range(info, wire.integer(query["partNumber"], "partNumber"))
+        part = wire.integer(query["partNumber"], "partNumber") if "partNumber" in query else None
+        if part is not None:
+            byte_range = _part_range(info, part)
         elif "range" in lookup:
             byte_range = parse_range(lookup["range"], info.size)
         else:
@@ -453,7 +473,11 @@ class S3Api:
             info, chunks = await self.blobs.read(request.bucket, request.key, byte_range)
         else:
             chunks = wire.nothing()
-        headers = s3_objects.object_headers(info, lookup, query, whole=byte_range is None)
+        if byte_range is None:
+            checksum = info.checksum
+        else:  # a part's bytes have the part's checksum; a range's have none
+            checksum = s3_attributes.part_checksum(info, part) if part is not None else None
+        headers = s3_objects.object_headers(info, lookup, query, checksum)
         if byte_range is None:
             headers["content-length"] = str(info.size)
             await request.respond.stream(200, headers, chunks, method)
