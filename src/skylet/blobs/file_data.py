@@ -8,7 +8,7 @@ import hashlib
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from skylet.blobs.base import ByteRange, Chunks, PartInfo
 from skylet.errors import S3Error
@@ -87,11 +87,31 @@ def choose_parts(
     return chosen
 
 
-def join_parts(source: Path, parts: list[PartInfo], target: Path) -> None:
-    with open(target, "wb") as out:
+def open_parts(source: Path, parts: list[PartInfo]) -> list[BinaryIO]:
+    """The chosen parts' data files, opened now: a part sent again while the completion joins
+    them replaces the file's name, not these bytes, which are the ones the chosen records (and
+    the ETag made from them) describe. Called on the event loop right after the records are
+    read, with no await between: a part's data and its record change together."""
+    opened: list[BinaryIO] = []
+    try:
         for part in parts:
-            with open(source / f"part-{part.number:05d}", "rb") as piece:
+            opened.append(open(source / f"part-{part.number:05d}", "rb"))  # noqa: SIM115
+    except BaseException:
+        for handle in opened:
+            handle.close()
+        raise
+    return opened
+
+
+def join_parts(pieces: list[BinaryIO], target: Path) -> None:
+    """Copy the opened parts, in order, into ``target``; closes them."""
+    try:
+        with open(target, "wb") as out:
+            for piece in pieces:
                 shutil.copyfileobj(piece, out, READ_CHUNK)
+    finally:
+        for piece in pieces:
+            piece.close()
 
 
 async def stream_range(handle: Any, byte_range: ByteRange | None) -> AsyncIterator[bytes]:

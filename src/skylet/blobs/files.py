@@ -55,7 +55,7 @@ from skylet.blobs.base import (
     no_such_key,
     no_such_upload,
 )
-from skylet.blobs.file_data import choose_parts, join_parts, receive, stream_range
+from skylet.blobs.file_data import choose_parts, join_parts, open_parts, receive, stream_range
 from skylet.blobs.file_records import (
     data_name,
     object_of,
@@ -502,8 +502,9 @@ class FileBlobs:
         data = directory / f"{digest}.{uuid.uuid4().hex}"
         self._writing.add(data)
         try:
+            pieces = open_parts(source, chosen)
             # Joining parts copies up to gigabytes: in a thread, not on the event loop.
-            await asyncio.to_thread(join_parts, source, chosen, data)
+            await asyncio.to_thread(join_parts, pieces, data)
             combined = hashlib.md5(usedforsecurity=False)
             for part in chosen:
                 combined.update(bytes.fromhex(part.etag))
