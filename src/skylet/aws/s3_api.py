@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from skylet.asgi import Receive, Scope, Send
@@ -21,6 +21,7 @@ from skylet.aws import (
     s3_listing,
     s3_multipart,
     s3_objects,
+    s3_params,
     sigv4,
 )
 from skylet.aws import s3_wire as wire
@@ -139,13 +140,7 @@ class S3Api:
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         lookup = {k.lower(): v for k, v in headers}
-        query = {
-            k: v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k not in _AUTH_PARAMS
-        }
-        if "AWSAccessKeyId=" in raw_query:
-            _hoisted_headers(query, headers, lookup)
-        if query:  # S3 ignores parameters it does not know (a cache buster, ``?v=2``)
-            query = {k: v for k, v in query.items() if k in _S3_PARAMS}
+        query = s3_params.operation_query(raw_query, headers, lookup)
         bucket, _, raw_key = raw_path.lstrip("/").partition("/")
         bucket, key = wire.path_name(bucket), wire.path_name(raw_key)
         if method == "OPTIONS":  # a CORS preflight: skylet keeps no CORS configuration
@@ -276,7 +271,7 @@ class S3Api:
             bucket = await self._allowed_bucket(request, "read")
             listing = await s3_listing.list_versions(self.blobs, bucket, request.principal, query)
             await respond.xml(200, listing)
-        elif method == "GET" and not (_SUBRESOURCES & query.keys()):
+        elif method == "GET" and not (s3_params.SUBRESOURCES & query.keys()):
             bucket = await self._allowed_bucket(request, "read")
             listing = await s3_listing.list_objects(self.blobs, bucket, request.principal, query)
             await respond.xml(200, listing)
@@ -395,7 +390,7 @@ class S3Api:
             await request.respond.xml(
                 200, document, {"last-modified": http_date(info.last_modified)}
             )
-        elif method in _READ_METHODS and not (set(query) - _GET_PARAMS):
+        elif method in _READ_METHODS and not (set(query) - s3_params.GET_PARAMS):
             await self._get(request)
         elif method == "DELETE" and "uploadId" in query:
             await self._allowed_bucket(request, "write")
@@ -503,60 +498,3 @@ def _part_range(info: ObjectInfo, number: int) -> ByteRange | None:
         return None
     first = sum(sizes[: number - 1])
     return ByteRange(first, first + sizes[number - 1] - 1)
-
-
-_GET_PARAMS = set(s3_objects.OVERRIDES) | {"partNumber", "versionId"}
-#: S3's subresources: each selects an operation (skylet answers 501 for those it does not
-#: implement)...
-_SUBRESOURCES = frozenset(
-    {
-        *("accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption"),
-        *("intelligent-tiering", "inventory", "legal-hold", "lifecycle", "location", "logging"),
-        *("metrics", "notification", "object-lock", "ownershipControls", "policy"),
-        *("policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore"),
-        *("retention", "select", "tagging", "torrent", "uploadId", "uploads", "versioning"),
-        *("versions", "website"),
-    }
-)
-#: ...and with the parameters of the operations, every query parameter S3 knows. S3 ignores any
-#: other (a cache buster, ``?v=2``), and so does skylet.
-_S3_PARAMS = _SUBRESOURCES | {
-    *s3_objects.OVERRIDES,
-    *("partNumber", "versionId", "max-buckets"),
-    *("continuation-token", "delimiter", "encoding-type", "fetch-owner", "id", "key-marker"),
-    *("list-type", "marker", "max-keys", "max-parts", "max-uploads", "part-number-marker"),
-    *("prefix", "select-type", "start-after", "upload-id-marker", "version-id-marker"),
-}
-#: Query parameters that sign a request (SigV4 and SigV2 presigned URLs): set aside before a
-#: SigV2 URL's signed headers are read from the query (``X-Amz-Signature`` is not a header).
-#: Like botocore's operation marker ``x-id``, they select no operation: only _S3_PARAMS do.
-_AUTH_PARAMS = frozenset(
-    {
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Signature",
-        "X-Amz-Security-Token",
-        "AWSAccessKeyId",
-        "Signature",
-        "Expires",
-    }
-)
-
-
-def _hoisted_headers(
-    query: dict[str, str], headers: list[tuple[str, str]], lookup: dict[str, str]
-) -> None:
-    """A SigV2 presigned URL carries the headers it signed as query parameters (botocore puts
-    Content-Type, Content-MD5 and every x-amz-* header there, so whoever uses the URL need not
-    send them): they count as the request's headers, unless it sent its own, and select no
-    operation."""
-    for name in list(query):
-        lower = name.lower()
-        if lower in ("content-type", "content-md5") or lower.startswith("x-amz-"):
-            value = query.pop(name)
-            if lower not in lookup:
-                lookup[lower] = value
-                headers.append((lower, value))
