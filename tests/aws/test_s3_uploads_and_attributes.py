@@ -95,7 +95,7 @@ def test_list_multipart_uploads_pages_by_key_then_by_start_with_owners(
     assert code(error) == "AccessDenied"
 
 
-def test_get_object_attributes_of_a_simple_object(s3: Any, bucket: str) -> None:
+def test_get_object_attributes_of_a_simple_object(s3: Any, server: Server, bucket: str) -> None:
     put = s3.put_object(Bucket=bucket, Key="k", Body=b"foo", ChecksumAlgorithm="SHA256")
     got = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=ALL)
     assert got["ETag"] == put["ETag"].strip('"')  # unquoted, as S3 writes it here
@@ -111,6 +111,11 @@ def test_get_object_attributes_of_a_simple_object(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as error:
         s3.get_object_attributes(Bucket=bucket, Key="missing", ObjectAttributes=ALL)
     assert code(error) == "NoSuchKey"
+    with pytest.raises(ClientError) as error:  # who may not read it learns nothing more
+        client(server, "secret", "other").get_object_attributes(
+            Bucket=bucket, Key="k", ObjectAttributes=["Etag"]
+        )
+    assert code(error) == "AccessDenied"
 
 
 def test_a_multipart_objects_parts_keep_their_checksums(s3: Any, bucket: str) -> None:

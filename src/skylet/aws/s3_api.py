@@ -384,8 +384,8 @@ class S3Api:
             await self._allowed_bucket(request, "read")
             await s3_multipart.list_parts(self.blobs, request)
         elif method == "GET" and "attributes" in query:
-            attributes = s3_attributes.wanted(lookup)
             info = await self._allowed_object(request, "read", request.bucket, key)
+            attributes = s3_attributes.wanted(lookup)  # who may not read it learns nothing more
             document = s3_attributes.document(info, attributes, lookup)
             await request.respond.xml(
                 200, document, {"last-modified": http_date(info.last_modified)}
