@@ -173,6 +173,44 @@ async def test_multipart_uploads(store: BlobStore, bucket: str) -> None:
     assert error.value.code == "NoSuchUpload"
 
 
+async def test_uploads_in_progress_are_listed_by_key_then_as_they_started(
+    store: BlobStore, bucket: str
+) -> None:
+    first = await store.create_upload(bucket, "a/1")
+    second = await store.create_upload(bucket, "a/1")
+    other = await store.create_upload(bucket, "b")
+    done = await store.create_upload(bucket, "c")
+    part = await store.upload_part(bucket, "c", done, 1, chunks(b"x"))
+    await store.complete_upload(bucket, "c", done, [(1, part.etag)])
+    whole = await store.list_uploads(bucket)
+    assert [(u.key, u.upload_id) for u in whole.uploads] == [
+        ("a/1", first),
+        ("a/1", second),
+        ("b", other),
+    ]
+    rolled = await store.list_uploads(bucket, delimiter="/")
+    assert ([u.key for u in rolled.uploads], list(rolled.common_prefixes)) == (["b"], ["a/"])
+    page = await store.list_uploads(bucket, max_uploads=1)
+    assert page.truncated
+    assert (page.next_key_marker, page.next_upload_id_marker) == ("a/1", first)
+    rest = await store.list_uploads(bucket, key_marker="a/1", upload_id_marker=first)
+    assert [u.upload_id for u in rest.uploads] == [second, other]
+    await store.abort_upload(bucket, "a/1", first)
+    left = await store.list_uploads(bucket, prefix="a/")
+    assert [u.upload_id for u in left.uploads] == [second]
+
+
+async def test_the_file_store_lists_the_uploads_an_earlier_process_started(
+    tmp_path: Path,
+) -> None:
+    before = FileBlobs(tmp_path / "blobs")
+    await before.create_bucket("restarted")
+    upload = await before.create_upload("restarted", "k", content_type="text/plain")
+    after = FileBlobs(tmp_path / "blobs")
+    listed = (await after.list_uploads("restarted")).uploads
+    assert [(u.key, u.upload_id, u.content_type) for u in listed] == [("k", upload, "text/plain")]
+
+
 @pytest.mark.e2e
 def test_skylet_up_can_keep_its_objects_in_another_s3_server(
     s3_endpoint: tuple[str, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -98,3 +98,38 @@ async def test_what_a_kill_9_left_is_reclaimed_on_the_next_start(tmp_path: Path)
     restarted = FileBlobs(tmp_path)
     assert [o.key for o in (await restarted.list_objects("bkt")).objects] == ["kept"]
     assert set(leftovers(tmp_path)) == kept
+
+
+async def test_a_part_sent_again_while_the_completion_joins_does_not_change_the_object(
+    tmp_path: Path,
+) -> None:
+    """The completion chose part 2's record (and made the ETag from it): the object has those
+    bytes, even when part 2 is replaced while the join is still copying part 1."""
+    store = FileBlobs(tmp_path)
+    await store.create_bucket("bkt")
+    upload = await store.create_upload("bkt", "k")
+    first = b"1" * (32 * 1024 * 1024)  # long enough to copy that the re-send lands meanwhile
+    one = await store.upload_part("bkt", "k", upload, 1, chunks(first))
+    two = await store.upload_part("bkt", "k", upload, 2, chunks(b"old"))
+    completing = asyncio.ensure_future(
+        store.complete_upload("bkt", "k", upload, [(1, one.etag), (2, two.etag)])
+    )
+    await asyncio.sleep(0)  # one turn: the completion chose its parts and is joining them
+    await store.upload_part("bkt", "k", upload, 2, chunks(b"new"))
+    info = await completing
+    _, body = await store.read("bkt", "k")
+    assert b"".join([piece async for piece in body])[-3:] == b"old"
+    assert info.size == len(first) + 3
+
+
+def test_opened_parts_are_joined_as_they_were_when_opened(tmp_path: Path) -> None:
+    from skylet.blobs.base import PartInfo
+    from skylet.blobs.file_data import join_parts, open_parts
+
+    (tmp_path / "part-00001").write_bytes(b"first send")
+    pieces = open_parts(tmp_path, [PartInfo(1, 10, "e", 0.0)])
+    (tmp_path / ".part-1.tmp").write_bytes(b"second send")
+    (tmp_path / ".part-1.tmp").replace(tmp_path / "part-00001")  # as upload_part replaces it
+    join_parts(pieces, tmp_path / "joined")
+    assert (tmp_path / "joined").read_bytes() == b"first send"
+    assert all(piece.closed for piece in pieces)

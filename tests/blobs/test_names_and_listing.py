@@ -1,4 +1,5 @@
-"""Bucket names as S3's rules have them, and listing pages from the sorted index. Pure."""
+"""Bucket names as S3's rules have them, and listing pages (objects, multipart uploads in
+progress) from the sorted indexes. Pure."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import time
 import pytest
 from sortedcontainers import SortedDict
 
-from skylet.blobs.base import ObjectInfo, is_bucket_name
-from skylet.blobs.listing import page
+from skylet.blobs.base import ObjectInfo, UploadInfo, is_bucket_name
+from skylet.blobs.file_uploads import UploadIndex
+from skylet.blobs.listing import page, upload_page
 
 
 @pytest.mark.parametrize(
@@ -80,3 +82,58 @@ def test_a_small_page_of_a_large_bucket_costs_the_page_not_the_bucket() -> None:
     assert per_call_ms < 5, f"{per_call_ms:.2f} ms per page"
     rolled = page(index, "", "/", "", 1000)  # 100 common prefixes, one bisection each
     assert len(rolled.common_prefixes) == 100
+
+
+#: (key, upload id): two uploads of "a/1" (ids 1 then 2, as they started), one of each other key.
+UPLOADS = [("a/1", "1"), ("a/1", "2"), ("a/b/3", "3"), ("b/4", "4"), ("c", "5")]
+
+
+def uploads_of(entries: list[tuple[str, str]]) -> SortedDict:
+    return SortedDict({(k.encode(), u): UploadInfo(u, k, 0.0) for k, u in entries})
+
+
+@pytest.mark.parametrize(
+    ("prefix", "delimiter", "key_marker", "id_marker", "limit", "listed", "prefixes", "next_"),
+    [
+        pytest.param("", "", "", "", 10, [("a/1", "1"), ("a/1", "2"), ("a/b/3", "3"),
+                     ("b/4", "4"), ("c", "5")], [], None, id="every upload, by key then by id"),
+        pytest.param("", "/", "", "", 10, [("c", "5")], ["a/", "b/"], None,
+                     id="roll up at the delimiter"),
+        pytest.param("a/", "/", "", "", 10, [("a/1", "1"), ("a/1", "2")], ["a/b/"], None,
+                     id="under a prefix"),
+        pytest.param("", "", "a/1", "", 10, [("a/b/3", "3"), ("b/4", "4"), ("c", "5")], [],
+                     None, id="a key marker alone skips every upload of that key"),
+        pytest.param("", "", "a/1", "1", 10, [("a/1", "2"), ("a/b/3", "3"), ("b/4", "4"),
+                     ("c", "5")], [], None, id="with an upload id marker, that key's later ones"),
+        pytest.param("", "", "", "", 2, [("a/1", "1"), ("a/1", "2")], [], ("a/1", "2"),
+                     id="truncated: the next markers are the last upload listed"),
+        pytest.param("", "/", "", "", 1, [], ["a/"], ("a/", None),
+                     id="truncated after a common prefix: no upload id marker"),
+        pytest.param("", "/", "a/", "", 10, [("c", "5")], ["b/"], None,
+                     id="a common prefix already listed is skipped"),
+        pytest.param("", "", "", "", 0, [], [], None, id="max-uploads 0 is an empty page"),
+    ],
+)  # fmt: skip
+def test_a_page_of_the_uploads_in_progress(
+    prefix: str,
+    delimiter: str,
+    key_marker: str,
+    id_marker: str,
+    limit: int,
+    listed: list[tuple[str, str]],
+    prefixes: list[str],
+    next_: tuple[str, str | None] | None,
+) -> None:
+    got = upload_page(uploads_of(UPLOADS), prefix, delimiter, key_marker, id_marker, limit)
+    assert [(u.key, u.upload_id) for u in got.uploads] == listed
+    assert list(got.common_prefixes) == prefixes
+    assert got.truncated is (next_ is not None)
+    if next_ is not None:
+        assert (got.next_key_marker, got.next_upload_id_marker) == next_
+
+
+def test_upload_ids_sort_as_their_uploads_started() -> None:
+    index = UploadIndex()
+    ids = [index.new_id() for _ in range(50)]
+    assert ids == sorted(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

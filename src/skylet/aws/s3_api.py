@@ -10,15 +10,24 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from skylet.asgi import Receive, Scope, Send
-from skylet.aws import s3_acl, s3_checksums, s3_listing, s3_multipart, s3_objects, sigv4
+from skylet.aws import (
+    s3_acl,
+    s3_attributes,
+    s3_checksums,
+    s3_listing,
+    s3_multipart,
+    s3_objects,
+    s3_params,
+    sigv4,
+)
 from skylet.aws import s3_wire as wire
 from skylet.aws.errors import as_s3_error, internal_s3_error, xml_error
 from skylet.aws.s3_notifications import Change, Notifier
-from skylet.aws.s3_wire import el, iso
+from skylet.aws.s3_wire import el, http_date, iso
 from skylet.blobs.base import (
     BlobStore,
     BucketInfo,
@@ -131,15 +140,9 @@ class S3Api:
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         lookup = {k.lower(): v for k, v in headers}
-        query = {
-            k: v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k not in _AUTH_PARAMS
-        }
-        if "AWSAccessKeyId=" in raw_query:
-            _hoisted_headers(query, headers, lookup)
-        if query:  # S3 ignores parameters it does not know (a cache buster, ``?v=2``)
-            query = {k: v for k, v in query.items() if k in _S3_PARAMS}
+        query = s3_params.operation_query(raw_query, headers, lookup)
         bucket, _, raw_key = raw_path.lstrip("/").partition("/")
-        bucket, key = unquote(bucket), unquote(raw_key)
+        bucket, key = wire.path_name(bucket), wire.path_name(raw_key)
         if method == "OPTIONS":  # a CORS preflight: skylet keeps no CORS configuration
             raise S3Error(
                 "BadRequest", "Insufficient information. Origin request header needed.", 400
@@ -260,11 +263,15 @@ class S3Api:
             region = self.credentials.region
             constraint = "" if region == "us-east-1" else escape(region)
             await respond.xml(200, wire.xml("LocationConstraint", constraint))
+        elif method == "GET" and "uploads" in query:
+            bucket = await self._allowed_bucket(request, "read")
+            uploads = await s3_multipart.list_uploads(self.blobs, bucket, request.principal, query)
+            await respond.xml(200, uploads)
         elif method == "GET" and "versions" in query:
             bucket = await self._allowed_bucket(request, "read")
             listing = await s3_listing.list_versions(self.blobs, bucket, request.principal, query)
             await respond.xml(200, listing)
-        elif method == "GET" and not (_SUBRESOURCES & query.keys()):
+        elif method == "GET" and not (s3_params.SUBRESOURCES & query.keys()):
             bucket = await self._allowed_bucket(request, "read")
             listing = await s3_listing.list_objects(self.blobs, bucket, request.principal, query)
             await respond.xml(200, listing)
@@ -376,7 +383,14 @@ class S3Api:
         elif method in _READ_METHODS and "uploadId" in query:
             await self._allowed_bucket(request, "read")
             await s3_multipart.list_parts(self.blobs, request)
-        elif method in _READ_METHODS and not (set(query) - _GET_PARAMS):
+        elif method == "GET" and "attributes" in query:
+            info = await self._allowed_object(request, "read", request.bucket, key)
+            attributes = s3_attributes.wanted(lookup)  # who may not read it learns nothing more
+            document = s3_attributes.document(info, attributes, lookup)
+            await request.respond.xml(
+                200, document, {"last-modified": http_date(info.last_modified)}
+            )
+        elif method in _READ_METHODS and not (set(query) - s3_params.GET_PARAMS):
             await self._get(request)
         elif method == "DELETE" and "uploadId" in query:
             await self._allowed_bucket(request, "write")
@@ -442,8 +456,9 @@ class S3Api:
             return
         if status == 412:
             raise s3_objects.precondition_failed()
-        if "partNumber" in query:
-            byte_range = _part_range(info, wire.integer(query["partNumber"], "partNumber"))
+        part = wire.integer(query["partNumber"], "partNumber") if "partNumber" in query else None
+        if part is not None:
+            byte_range = _part_range(info, part)
         elif "range" in lookup:
             byte_range = parse_range(lookup["range"], info.size)
         else:
@@ -453,7 +468,11 @@ class S3Api:
             info, chunks = await self.blobs.read(request.bucket, request.key, byte_range)
         else:
             chunks = wire.nothing()
-        headers = s3_objects.object_headers(info, lookup, query, whole=byte_range is None)
+        if byte_range is None:
+            checksum = info.checksum
+        else:  # a part's bytes have the part's checksum; a range's have none
+            checksum = s3_attributes.part_checksum(info, part) if part is not None else None
+        headers = s3_objects.object_headers(info, lookup, query, checksum)
         if byte_range is None:
             headers["content-length"] = str(info.size)
             await request.respond.stream(200, headers, chunks, method)
@@ -479,60 +498,3 @@ def _part_range(info: ObjectInfo, number: int) -> ByteRange | None:
         return None
     first = sum(sizes[: number - 1])
     return ByteRange(first, first + sizes[number - 1] - 1)
-
-
-_GET_PARAMS = set(s3_objects.OVERRIDES) | {"partNumber", "versionId"}
-#: S3's subresources: each selects an operation (skylet answers 501 for those it does not
-#: implement)...
-_SUBRESOURCES = frozenset(
-    {
-        *("accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption"),
-        *("intelligent-tiering", "inventory", "legal-hold", "lifecycle", "location", "logging"),
-        *("metrics", "notification", "object-lock", "ownershipControls", "policy"),
-        *("policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore"),
-        *("retention", "select", "tagging", "torrent", "uploadId", "uploads", "versioning"),
-        *("versions", "website"),
-    }
-)
-#: ...and with the parameters of the operations, every query parameter S3 knows. S3 ignores any
-#: other (a cache buster, ``?v=2``), and so does skylet.
-_S3_PARAMS = _SUBRESOURCES | {
-    *s3_objects.OVERRIDES,
-    *("partNumber", "versionId", "max-buckets"),
-    *("continuation-token", "delimiter", "encoding-type", "fetch-owner", "id", "key-marker"),
-    *("list-type", "marker", "max-keys", "max-parts", "max-uploads", "part-number-marker"),
-    *("prefix", "select-type", "start-after", "upload-id-marker", "version-id-marker"),
-}
-#: Query parameters that sign a request (SigV4 and SigV2 presigned URLs): set aside before a
-#: SigV2 URL's signed headers are read from the query (``X-Amz-Signature`` is not a header).
-#: Like botocore's operation marker ``x-id``, they select no operation: only _S3_PARAMS do.
-_AUTH_PARAMS = frozenset(
-    {
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Signature",
-        "X-Amz-Security-Token",
-        "AWSAccessKeyId",
-        "Signature",
-        "Expires",
-    }
-)
-
-
-def _hoisted_headers(
-    query: dict[str, str], headers: list[tuple[str, str]], lookup: dict[str, str]
-) -> None:
-    """A SigV2 presigned URL carries the headers it signed as query parameters (botocore puts
-    Content-Type, Content-MD5 and every x-amz-* header there, so whoever uses the URL need not
-    send them): they count as the request's headers, unless it sent its own, and select no
-    operation."""
-    for name in list(query):
-        lower = name.lower()
-        if lower in ("content-type", "content-md5") or lower.startswith("x-amz-"):
-            value = query.pop(name)
-            if lower not in lookup:
-                lookup[lower] = value
-                headers.append((lower, value))

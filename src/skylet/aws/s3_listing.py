@@ -28,8 +28,10 @@ def decode_token(token: str) -> str:
         ) from None
 
 
-def owner(key: str) -> str:
-    return f"<Owner>{el('ID', owner_id(key))}{el('DisplayName', key)}</Owner>"
+def owner(key: str, tag: str = "Owner") -> str:
+    """An access key as S3 names a principal (``Owner``, or ``Initiator``): its canonical id and
+    display name."""
+    return f"<{tag}>{el('ID', owner_id(key))}{el('DisplayName', key)}</{tag}>"
 
 
 def list_buckets(buckets: list[BucketInfo], principal: str, query: Mapping[str, str]) -> bytes:

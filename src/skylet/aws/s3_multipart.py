@@ -1,16 +1,20 @@
 """The S3 API's multipart uploads: create, upload a part (from the body, or copied from an
-object's byte range: UploadPartCopy), list parts, abort, complete (with the object's checksum
-made from the parts', and conditional on the current object like a PUT)."""
+object's byte range: UploadPartCopy), list parts, list a bucket's uploads in progress
+(ListMultipartUploads), abort, complete (with the object's checksum made from the parts', and
+conditional on the current object like a PUT)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
 from skylet.aws import s3_acl, s3_checksums, s3_objects
+from skylet.aws.s3_listing import owner
 from skylet.aws.s3_wire import S3Request, el, find_all, find_text, integer, iso, parse_xml, xml
 from skylet.blobs.base import (
     BlobStore,
+    BucketInfo,
     ByteRange,
     Checksum,
     ObjectInfo,
@@ -135,6 +139,61 @@ async def list_parts(blobs: BlobStore, request: S3Request) -> None:
             f"{el('ETag', chr(34) + part.etag + chr(34))}{el('Size', part.size)}{checksum}</Part>"
         )
     await request.respond.xml(200, xml("ListPartsResult", body))
+
+
+async def list_uploads(
+    blobs: BlobStore, bucket: BucketInfo, principal: str, query: Mapping[str, str]
+) -> bytes:
+    """ListMultipartUploads: a page of the bucket's uploads in progress, by key then by upload
+    (as they started), at most ``max-uploads`` (1000) uploads and common prefixes together."""
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter", "")
+    key_marker = query.get("key-marker", "")
+    upload_id_marker = query.get("upload-id-marker", "") if key_marker else ""
+    max_uploads = min(integer(query.get("max-uploads", "1000"), "max-uploads"), 1000)
+    encoding = query.get("encoding-type")
+    if encoding not in (None, "url"):
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", 400)
+    listing = await blobs.list_uploads(
+        bucket.name,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        upload_id_marker=upload_id_marker,
+        max_uploads=max_uploads,
+    )
+
+    def name(value: str) -> str:
+        return quote(value, safe="/") if encoding == "url" else value
+
+    parts = [
+        el("Bucket", bucket.name),
+        el("KeyMarker", name(key_marker)),
+        el("UploadIdMarker", upload_id_marker),
+        el("NextKeyMarker", name(listing.next_key_marker or "")),
+        el("NextUploadIdMarker", listing.next_upload_id_marker or ""),
+        el("Prefix", name(prefix)),
+    ]
+    if delimiter:
+        parts.append(el("Delimiter", name(delimiter)))
+    if encoding:
+        parts.append(el("EncodingType", encoding))
+    parts.append(el("MaxUploads", max_uploads))
+    parts.append(el("IsTruncated", "true" if listing.truncated else "false"))
+    for upload in listing.uploads:
+        who = upload.owner or bucket.owner or principal
+        checksum = ""
+        if upload.checksum_algorithm:
+            checksum = el("ChecksumAlgorithm", upload.checksum_algorithm)
+            checksum += el("ChecksumType", upload.checksum_type or "COMPOSITE")
+        parts.append(
+            f"<Upload>{el('Key', name(upload.key))}{el('UploadId', upload.upload_id)}"
+            f"{owner(who, 'Initiator')}{owner(who)}{el('StorageClass', 'STANDARD')}"
+            f"{el('Initiated', iso(upload.initiated))}{checksum}</Upload>"
+        )
+    for common in listing.common_prefixes:
+        parts.append(f"<CommonPrefixes>{el('Prefix', name(common))}</CommonPrefixes>")
+    return xml("ListMultipartUploadsResult", "".join(parts))
 
 
 def _parts_wanted(raw: bytes) -> list[tuple[int, str]]:

@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 
 from skylet.aws import s3_checksums
 from skylet.aws.s3_wire import http_date
-from skylet.blobs.base import ObjectInfo
+from skylet.blobs.base import Checksum, ObjectInfo
 from skylet.errors import S3Error
 
 #: Stored with an object and sent back on GET/HEAD, as S3 keeps them.
@@ -87,11 +87,15 @@ def check_overrides(query: Mapping[str, str], anonymous: bool) -> None:
 
 
 def object_headers(
-    info: ObjectInfo, lookup: Mapping[str, str], query: Mapping[str, str], whole: bool = True
+    info: ObjectInfo,
+    lookup: Mapping[str, str],
+    query: Mapping[str, str],
+    checksum: Checksum | None,
 ) -> dict[str, str]:
-    """The headers of a GET/HEAD answer: the object's, its checksum when the request says
-    ``x-amz-checksum-mode: ENABLED`` and the answer is the ``whole`` object (a range's bytes
-    have no checksum of their own), then the ``response-*`` overrides, which win."""
+    """The headers of a GET/HEAD answer: the object's, the ``checksum`` of the bytes answered
+    when the request says ``x-amz-checksum-mode: ENABLED`` (the whole object's or one part's;
+    None for a byte range, which has none of its own), then the ``response-*`` overrides,
+    which win."""
     headers = {
         "etag": f'"{info.etag}"',
         "last-modified": http_date(info.last_modified),
@@ -101,8 +105,8 @@ def object_headers(
     headers.update(info.headers)
     for name, value in info.metadata.items():
         headers[f"{_META}{name}"] = _answered(value)
-    if whole and lookup.get("x-amz-checksum-mode", "").upper() == "ENABLED":
-        headers.update(s3_checksums.response_headers(info.checksum))
+    if lookup.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        headers.update(s3_checksums.response_headers(checksum))
     if info.parts:
         headers["x-amz-mp-parts-count"] = str(len(info.parts))
     for name, header in OVERRIDES.items():

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
+from urllib.parse import unquote_to_bytes
 from xml.sax.saxutils import escape
 
 from skylet.asgi import Receive, Send
@@ -81,6 +82,16 @@ def integer(value: str, name: str) -> int:
             "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647", 400
         )
     return number
+
+
+def path_name(raw: str) -> str:
+    """A bucket name or key from the request's path as sent (``raw``: its bytes as Latin-1),
+    percent-escapes decoded as UTF-8. S3's names are UTF-8: bytes that are not (``%AE``
+    alone) are S3's 400 InvalidURI, not a key nobody could have written."""
+    try:
+        return unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
+    except UnicodeError:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.", 400, URI=raw) from None
 
 
 def not_implemented(method: str, what: str) -> S3Error:

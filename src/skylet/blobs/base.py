@@ -97,6 +97,9 @@ class ObjectInfo:
     checksum: Checksum | None = None
     #: A multipart object's part sizes, in order (GetObject's ``partNumber``); () otherwise.
     parts: tuple[int, ...] = ()
+    #: Each part's checksum (base64, the object's algorithm), aligned with ``parts``, when the
+    #: upload had one (GetObjectAttributes' parts, GetObject's ``partNumber``); () otherwise.
+    part_checksums: tuple[str, ...] = ()
     #: Who wrote it (an access key id; "" when the store cannot tell) and its canned ACL.
     owner: str = ""
     acl: str = "private"
@@ -134,6 +137,20 @@ class Listing:
     common_prefixes: tuple[str, ...]
     truncated: bool
     next_token: str | None  # the last key or prefix returned, when truncated
+
+
+@dataclass(frozen=True, slots=True)
+class UploadListing:
+    """One page of a bucket's multipart uploads in progress, by key (UTF-8 order), then by
+    upload id (skylet's ids sort by creation, as S3 orders one key's uploads)."""
+
+    uploads: tuple[UploadInfo, ...]
+    common_prefixes: tuple[str, ...]
+    truncated: bool
+    #: Where the next page starts, when truncated: the last key (or common prefix) listed,
+    #: and the last upload id (None when the page ended with a common prefix).
+    next_key_marker: str | None = None
+    next_upload_id_marker: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +346,21 @@ class BlobStore(Protocol):
     ) -> str: ...
 
     async def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo: ...
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadListing:
+        """Uploads in progress (ListMultipartUploads): keys after ``key_marker``, or, with
+        ``upload_id_marker``, also that key's uploads after that id; rolled up at
+        ``delimiter``."""
+        ...
 
     async def upload_part(
         self,

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from skylet.blobs.base import Checksum, ObjectInfo, PartInfo
+from skylet.blobs.base import Checksum, ObjectInfo, PartInfo, UploadInfo
 
 
 def checksum_record(checksum: Checksum | None) -> list[str] | None:
@@ -32,6 +32,7 @@ def object_record(info: ObjectInfo, data: str) -> dict[str, Any]:
         "headers": dict(info.headers),
         "checksum": checksum_record(info.checksum),
         "parts": list(info.parts),
+        "part_checksums": list(info.part_checksums),
         "owner": info.owner,
         "acl": info.acl,
         "data": data,
@@ -49,8 +50,25 @@ def object_of(raw: Mapping[str, Any]) -> ObjectInfo:
         headers=MappingProxyType(dict(raw.get("headers") or {})),
         checksum=checksum_of(raw.get("checksum")),
         parts=tuple(int(n) for n in raw.get("parts") or ()),
+        part_checksums=tuple(str(v) for v in raw.get("part_checksums") or ()),
         owner=str(raw.get("owner", "")),
         acl=str(raw.get("acl", "private")),
+    )
+
+
+def upload_of(raw: Mapping[str, Any], upload_id: str) -> UploadInfo:
+    """An upload's record (``uploads/<id>/upload.json``) as its :class:`UploadInfo`."""
+    return UploadInfo(
+        upload_id,
+        str(raw["key"]),
+        float(raw["initiated"]),
+        raw.get("content_type"),
+        MappingProxyType(dict(raw.get("metadata") or {})),
+        MappingProxyType(dict(raw.get("headers") or {})),
+        raw.get("checksum_algorithm"),
+        raw.get("checksum_type"),
+        str(raw.get("owner", "")),
+        str(raw.get("acl", "private")),
     )
 
 

@@ -47,6 +47,7 @@ from skylet.blobs.base import (
     ObjectInfo,
     PartInfo,
     UploadInfo,
+    UploadListing,
     WriteConditions,
     bucket_already_owned,
     check_bucket_name,
@@ -54,19 +55,17 @@ from skylet.blobs.base import (
     no_such_key,
     no_such_upload,
 )
-from skylet.blobs.file_data import (
-    choose_parts,
-    join_parts,
-    stream_range,
-)
+from skylet.blobs.file_data import choose_parts, join_parts, open_parts, receive, stream_range
 from skylet.blobs.file_records import (
     data_name,
     object_of,
     object_record,
     part_of,
     part_record,
+    upload_of,
     write_json,
 )
+from skylet.blobs.file_uploads import UploadIndex, completion_of, mark_completed
 from skylet.blobs.listing import page
 from skylet.errors import S3Error
 
@@ -89,6 +88,7 @@ class FileBlobs:
         self._index: dict[str, SortedDict] = {}
         #: Data and part files being written now: never reclaimed as orphans.
         self._writing: set[Path] = set()
+        self._uploads = UploadIndex()
 
     # -- buckets -------------------------------------------------------------------------------
 
@@ -146,6 +146,7 @@ class FileBlobs:
             )
         shutil.rmtree(self._bucket_dir(bucket), ignore_errors=True)
         self._index.pop(bucket, None)
+        self._uploads.forget(bucket)
 
     # -- objects -------------------------------------------------------------------------------
 
@@ -187,26 +188,6 @@ class FileBlobs:
                     if now - path.stat().st_mtime > COMPLETED_KEEP_S:
                         shutil.rmtree(path.parent, ignore_errors=True)
 
-    async def _receive(self, path: Path, chunks: Chunks, gone: Callable[[], S3Error]) -> Any:
-        """Stream ``chunks`` into ``path``: (size, md5). ``gone`` is the error when the
-        directory disappears underneath (the bucket deleted, the upload aborted)."""
-        md5 = hashlib.md5(usedforsecurity=False)
-        size = 0
-        try:
-            # Chunks go to the page cache as they arrive: a write is microseconds, cheaper than
-            # a thread hop per chunk, and the event loop never holds more than one chunk.
-            with open(path, "wb") as out:  # noqa: ASYNC230
-                async for chunk in chunks:
-                    out.write(chunk)
-                    md5.update(chunk)
-                    size += len(chunk)
-        except FileNotFoundError:
-            raise gone() from None
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return size, md5
-
     async def put(
         self,
         bucket: str,
@@ -231,7 +212,7 @@ class FileBlobs:
         data = directory / f"{digest}.{uuid.uuid4().hex}"
         self._writing.add(data)
         try:
-            size, md5 = await self._receive(data, chunks, lambda: no_such_bucket(bucket))
+            size, md5 = await receive(data, chunks, lambda: no_such_bucket(bucket))
             if content_md5 is not None and content_md5 != _b64(md5.digest()):
                 raise S3Error(
                     "BadDigest",
@@ -385,18 +366,7 @@ class FileBlobs:
             raise no_such_upload(upload_id) from None
         if raw["key"] != key:
             raise no_such_upload(upload_id)
-        return UploadInfo(
-            upload_id,
-            key,
-            float(raw["initiated"]),
-            raw.get("content_type"),
-            MappingProxyType(dict(raw.get("metadata") or {})),
-            MappingProxyType(dict(raw.get("headers") or {})),
-            raw.get("checksum_algorithm"),
-            raw.get("checksum_type"),
-            str(raw.get("owner", "")),
-            str(raw.get("acl", "private")),
-        )
+        return upload_of(raw, upload_id)
 
     async def create_upload(
         self,
@@ -413,27 +383,47 @@ class FileBlobs:
     ) -> str:
         check_key(key)
         self._head_bucket(bucket)
-        upload_id = uuid.uuid4().hex
+        upload_id = self._uploads.new_id()
         directory = self._upload_dir(bucket, upload_id)
         try:
             directory.mkdir()
         except FileNotFoundError:
             raise no_such_bucket(bucket) from None
-        write_json(
-            directory / "upload.json",
-            {
-                "key": key,
-                "content_type": content_type,
-                "metadata": dict(metadata or {}),
-                "headers": dict(headers or {}),
-                "initiated": time.time(),
-                "checksum_algorithm": checksum_algorithm,
-                "checksum_type": checksum_type,
-                "owner": owner,
-                "acl": acl,
-            },
-        )
+        record = {
+            "key": key,
+            "content_type": content_type,
+            "metadata": dict(metadata or {}),
+            "headers": dict(headers or {}),
+            "initiated": time.time(),
+            "checksum_algorithm": checksum_algorithm,
+            "checksum_type": checksum_type,
+            "owner": owner,
+            "acl": acl,
+        }
+        write_json(directory / "upload.json", record)
+        self._uploads.add(bucket, directory.parent, upload_of(record, upload_id))
         return upload_id
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadListing:
+        self._head_bucket(bucket)
+        return self._uploads.page(
+            bucket,
+            self._bucket_dir(bucket) / "uploads",
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            upload_id_marker=upload_id_marker,
+            max_uploads=max_uploads,
+        )
 
     async def get_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
         return self._upload(bucket, key, upload_id)
@@ -457,7 +447,7 @@ class FileBlobs:
         temp = directory / f".part-{number}.{uuid.uuid4().hex}"
         self._writing.add(temp)
         try:
-            size, md5 = await self._receive(temp, chunks, lambda: no_such_upload(upload_id))
+            size, md5 = await receive(temp, chunks, lambda: no_such_upload(upload_id))
             part = PartInfo(
                 number, size, md5.hexdigest(), time.time(), checksum() if checksum else None
             )
@@ -485,6 +475,7 @@ class FileBlobs:
     async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self._upload(bucket, key, upload_id)
         shutil.rmtree(self._upload_dir(bucket, upload_id), ignore_errors=True)
+        self._uploads.remove(bucket, key, upload_id)
 
     async def complete_upload(
         self,
@@ -511,8 +502,9 @@ class FileBlobs:
         data = directory / f"{digest}.{uuid.uuid4().hex}"
         self._writing.add(data)
         try:
+            pieces = open_parts(source, chosen)
             # Joining parts copies up to gigabytes: in a thread, not on the event loop.
-            await asyncio.to_thread(join_parts, source, chosen, data)
+            await asyncio.to_thread(join_parts, pieces, data)
             combined = hashlib.md5(usedforsecurity=False)
             for part in chosen:
                 combined.update(bytes.fromhex(part.etag))
@@ -526,11 +518,13 @@ class FileBlobs:
                 headers=upload.headers,
                 checksum=object_checksum,
                 parts=tuple(p.size for p in chosen),
+                part_checksums=_part_checksums(object_checksum, chosen),
                 owner=upload.owner,
                 acl=upload.acl,
             )
             self._upload(bucket, key, upload_id)  # not aborted meanwhile
             self._commit(bucket, info, directory, digest, data.name, conditions)
+            self._uploads.remove(bucket, key, upload_id)
         except FileNotFoundError:  # aborted (or the bucket deleted) while joining
             data.unlink(missing_ok=True)
             raise no_such_upload(upload_id) from None
@@ -539,12 +533,7 @@ class FileBlobs:
             raise
         finally:
             self._writing.discard(data)
-        record = {"key": key, "etag": info.etag, "parts": [list(w) for w in wanted]}
-        write_json(source / ".completed.json", record)
-        for path in source.iterdir():
-            if path.name != ".completed.json":
-                path.unlink(missing_ok=True)
-        (source / ".completed.json").replace(source / "completed.json")
+        mark_completed(source, info, wanted)
         return info
 
     def _completed(
@@ -552,15 +541,11 @@ class FileBlobs:
     ) -> ObjectInfo | None:
         """The object a finished upload made, when the same completion is asked again (and
         the object is still the one it made), as S3 answers a retried completion."""
-        try:
-            raw = json.loads((self._upload_dir(bucket, upload_id) / "completed.json").read_bytes())
-        except (FileNotFoundError, ValueError):
+        made = completion_of(self._upload_dir(bucket, upload_id))
+        if made is None:
             return None
-        same = [[n, e.strip('"')] for n, e in wanted] == [
-            [n, e.strip('"')] for n, e in raw["parts"]
-        ]
         current = self._objects(bucket).get(key.encode())
-        if raw["key"] != key or not same or current is None or current.etag != raw["etag"]:
+        if not made.same(key, wanted) or current is None or current.etag != made.etag:
             raise no_such_upload(upload_id)
         result: ObjectInfo = current
         return result
@@ -581,6 +566,14 @@ class FileBlobs:
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         return self._list_parts(bucket, key, upload_id)
+
+
+def _part_checksums(whole: Checksum | None, parts: list[PartInfo]) -> tuple[str, ...]:
+    """The parts' checksums an object keeps: all of them, when the object has a checksum made
+    from them (which needs every part to carry one of its algorithm)."""
+    if whole is None:
+        return ()
+    return tuple(p.checksum.value for p in parts if p.checksum is not None)
 
 
 def _b64(digest: bytes) -> str:

@@ -27,6 +27,7 @@ from skylet.blobs.base import (
     ObjectInfo,
     PartInfo,
     UploadInfo,
+    UploadListing,
     WriteConditions,
     bucket_already_owned,
 )
@@ -289,6 +290,43 @@ class S3Blobs:
         algorithm = answer.get("ChecksumAlgorithm")
         kind = answer.get("ChecksumType") if algorithm else None
         return UploadInfo(upload_id, key, 0.0, checksum_algorithm=algorithm, checksum_type=kind)
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadListing:
+        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxUploads": max_uploads}
+        if delimiter:
+            args["Delimiter"] = delimiter
+        if key_marker:
+            args["KeyMarker"] = key_marker
+            if upload_id_marker:
+                args["UploadIdMarker"] = upload_id_marker
+        answer = await self._call("list_multipart_uploads", **args)
+        uploads = tuple(
+            UploadInfo(
+                str(u["UploadId"]),
+                str(u["Key"]),
+                u["Initiated"].timestamp(),
+                checksum_algorithm=u.get("ChecksumAlgorithm"),
+                checksum_type=u.get("ChecksumType"),
+            )
+            for u in answer.get("Uploads", [])
+        )
+        truncated = bool(answer.get("IsTruncated"))
+        return UploadListing(
+            uploads,
+            tuple(p["Prefix"] for p in answer.get("CommonPrefixes", [])),
+            truncated,
+            answer.get("NextKeyMarker") or None if truncated else None,
+            answer.get("NextUploadIdMarker") or None if truncated else None,
+        )
 
     async def upload_part(
         self,
