@@ -240,3 +240,26 @@ def test_a_request_botocore_serializes_reads_as_its_parameters(
     assert codec.select(loaded, request) == operation
     parsed = codec.parse(loaded.model.operation_model(operation), request)
     assert parsed == params
+
+
+def test_a_jsonvalue_header_reads_as_the_json_value(models: ServiceModels) -> None:
+    # No model of the tests' services has a jsonvalue header; an overlay gives Lambda's
+    # ClientContext the trait, and botocore then sends it as base64 JSON.
+    overlay = {"shapes": {"InvocationRequest": {"members": {"ClientContext": {"jsonvalue": True}}}}}
+    loaded = models.load("lambda", overlay=overlay)
+    assert loaded is not None
+    context = {"custom": {"user": "ana"}, "env": ["a", 1, None]}
+    params = {"FunctionName": "hello", "ClientContext": context}
+    request = client_request(loaded.model, "Invoke", params, "rest-json")
+    assert CODECS["rest-json"].parse(loaded.model.operation_model("Invoke"), request) == params
+
+
+def test_the_form_is_read_once_for_selecting_and_parsing(models: ServiceModels) -> None:
+    loaded = load(models, "sns", "query")
+    params = {"TopicArn": "arn:t", "Message": "m"}
+    request = client_request(loaded.model, "Publish", params, "query")
+    codec = CODECS["query"]
+    codec.select(loaded, request)
+    first = request.memo["form"]
+    assert codec.parse(loaded.model.operation_model("Publish"), request) == params
+    assert request.memo["form"] is first

@@ -24,7 +24,15 @@ def is_form(request: Request) -> bool:
 
 
 def parameters(request: Request) -> list[tuple[str, str]]:
-    """The form's pairs: the body's when it is a form, the query string's otherwise."""
+    """The form's pairs: the body's when it is a form, the query string's otherwise (read
+    once per request)."""
+    pairs: list[tuple[str, str]] | None = request.memo.get("form")
+    if pairs is None:
+        pairs = request.memo["form"] = _read_parameters(request)
+    return pairs
+
+
+def _read_parameters(request: Request) -> list[tuple[str, str]]:
     if request.method.upper() == "POST" and is_form(request):
         try:
             text = request.body.decode()
@@ -34,7 +42,7 @@ def parameters(request: Request) -> list[tuple[str, str]]:
             return parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
         except ValueError:
             raise Refused("malformed", "The form is not well-formed") from None
-    return parse_qsl(request.query, keep_blank_values=True)
+    return request.query_pairs()
 
 
 def action(request: Request) -> str | None:

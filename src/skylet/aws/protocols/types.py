@@ -36,6 +36,9 @@ class Request:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     _lower: dict[str, str] = field(init=False, repr=False, compare=False)
+    #: What a codec derived from the request once (its form, its query pairs), for the next
+    #: step to reuse: selecting and parsing read the same parameters.
+    memo: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         lower: dict[str, str] = {}
@@ -54,7 +57,11 @@ class Request:
         return self._lower
 
     def query_pairs(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query, keep_blank_values=True)
+        """The query string's pairs, decoded (computed once)."""
+        pairs: list[tuple[str, str]] | None = self.memo.get("query")
+        if pairs is None:
+            pairs = self.memo["query"] = parse_qsl(self.query, keep_blank_values=True)
+        return pairs
 
 
 class Response(NamedTuple):
