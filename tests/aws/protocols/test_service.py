@@ -249,3 +249,28 @@ def test_an_overlay_changes_only_the_model_it_is_given_to(models: ServiceModels)
         .serialization["name"]
         == "MessageAttribute"
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../sqs", "sqs/../../etc", "", "SQS ", "x" * 500],
+    ids=[
+        "a parent path",
+        "a path that climbs out",
+        "an empty name",
+        "a name with a space",
+        "a very long name",
+    ],
+)
+def test_a_hostile_service_name_reaches_no_model_and_is_not_cached(
+    models: ServiceModels, name: str
+) -> None:
+    assert models.load(name) is None
+    response = unserved(
+        name,
+        Request("POST", "/", "", (("X-Amz-Target", "A.B"),), b"{}"),
+        models=models,
+        request_id="r",
+    )
+    assert response.status == 501
+    assert all(key[0] != name for key in models._cache)

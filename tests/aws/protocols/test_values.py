@@ -119,3 +119,21 @@ def test_a_scalar_writes_as_its_text(
     why: str, s: Shape, value: object, default: str, expected: str
 ) -> None:
     assert values.text_of(s, value, default) == expected
+
+
+RANGES = [
+    ("an integer past 32 bits", shape("integer"), "2147483648"),
+    ("a long past 64 bits", shape("long"), "9223372036854775808"),
+    ("a number with a thousand digits", shape("long"), "9" * 1000),
+]
+
+
+@pytest.mark.parametrize(("why", "s", "text"), RANGES, ids=[r[0] for r in RANGES])
+def test_an_integer_out_of_its_types_range_is_refused(why: str, s: Shape, text: str) -> None:
+    with pytest.raises(Refused) as refused:
+        values.scalar_from_text(s, text, "M", values.ISO8601)
+    assert "bits" in refused.value.message or "integer" in refused.value.message
+
+
+def test_the_largest_long_is_taken() -> None:
+    assert values.scalar_from_text(shape("long"), str(2**63 - 1), "M", values.ISO8601) == 2**63 - 1

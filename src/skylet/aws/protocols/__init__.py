@@ -26,7 +26,8 @@ from skylet.aws.protocols.rest_json import RestJsonCodec
 from skylet.aws.protocols.rest_xml import RestXmlCodec
 from skylet.aws.protocols.types import Codec
 
-#: The codec of each protocol, by the name botocore's models use.
+#: The codec of each protocol, by the name botocore's models use. The mapping's type is each
+#: codec's static conformance check against ``Codec``.
 CODECS: Mapping[str, Codec] = {
     "json": JsonCodec(),
     "query": QueryCodec(),

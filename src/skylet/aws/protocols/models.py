@@ -59,7 +59,21 @@ class ServiceModels:
 
     def __init__(self, loader: Loader | None = None) -> None:
         self._loader = loader
-        self._cache: dict[tuple[str, str], Loaded | None] = {}
+        self._cache: dict[tuple[str, str], Loaded] = {}
+        self._names: frozenset[str] | None = None
+
+    def known(self, name: str) -> bool:
+        """Whether botocore has a model of that name. A name may come from a client (the SigV4
+        scope), so only names botocore lists are ever looked up: nothing else reaches the
+        loader's paths, and unknown names are not cached."""
+        if self._names is None:
+            self._names = frozenset(self._loaded().list_available_services("service-2"))
+        return name in self._names
+
+    def _loaded(self) -> Loader:
+        if self._loader is None:
+            self._loader = create_loader()
+        return self._loader
 
     def load(
         self, name: str, *, overlay: Overlay | None = None, extra_protocols: tuple[str, ...] = ()
@@ -67,15 +81,16 @@ class ServiceModels:
         """The service's model (``sqs``, ``dynamodb``, ``s3``), or None when botocore has no
         model of that name."""
         key = (name, json.dumps([overlay, extra_protocols], sort_keys=True, default=str))
-        if key not in self._cache:
-            self._cache[key] = self._read(name, overlay, extra_protocols)
-        return self._cache[key]
+        found = self._cache.get(key)
+        if found is None and self.known(name):
+            found = self._read(name, overlay, extra_protocols)
+            if found is not None:
+                self._cache[key] = found
+        return found
 
     def _read(self, name: str, overlay: Overlay | None, extra: tuple[str, ...]) -> Loaded | None:
-        if self._loader is None:
-            self._loader = create_loader()
         try:
-            description = self._loader.load_service_model(name, "service-2")
+            description = self._loaded().load_service_model(name, "service-2")
         except (UnknownServiceError, DataNotFoundError):
             return None
         if overlay:

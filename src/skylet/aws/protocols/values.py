@@ -23,6 +23,15 @@ ISO8601 = "iso8601"
 UNIX = "unixtimestamp"
 RFC822 = "rfc822"
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+#: The range of each integer type (Smithy's: byte 8 bits, short 16, integer 32, long 64).
+_BITS = {"byte": 8, "short": 16, "integer": 32, "long": 64}
+
+
+def check_range(shape: Shape, value: int, where: str) -> int:
+    bits = _BITS.get(shape.type_name, 64)
+    if -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+        return value
+    raise invalid(where, value, f"Member must fit in {bits} bits")
 
 
 def timestamp_format(shape: Shape, default: str) -> str:
@@ -127,10 +136,13 @@ def scalar_from_text(shape: Shape, text: str, where: str, timestamp_default: str
     if kind in ("string", "character"):
         return text
     if kind in ("integer", "long", "short", "byte"):
+        if len(text) > 24:  # no integer type has more digits; int() of huge text is slow
+            raise invalid(where, text, "Member must be an integer")
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             raise invalid(where, text, "Member must be an integer") from None
+        return check_range(shape, number, where)
     if kind in ("float", "double"):
         if text in _SPECIAL_FLOATS:
             return _SPECIAL_FLOATS[text]
@@ -178,7 +190,7 @@ def check_number(shape: Shape, value: object, where: str) -> int | float:
         raise invalid(where, value, "Member must be a number")
     if integral:
         if isinstance(value, int):
-            return value
+            return check_range(shape, value, where)
         raise invalid(where, value, "Member must be an integer")
     if isinstance(value, int | float):
         return float(value)
