@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import cbor2
 import pytest
+from botocore.parsers import create_parser
 
 from skylet.aws.protocols.models import ServiceModels
 from skylet.aws.protocols.types import Request, Response
@@ -248,3 +249,51 @@ def test_an_error_reads_in_botocore_with_its_code_and_message(
     assert parsed["Error"]["Code"] == case.code
     assert case.message in parsed["Error"]["Message"]
     assert parsed["Error"].get("QueryErrorCode") == case.query_code
+
+
+@pytest.mark.parametrize(
+    ("service", "protocol", "operation", "params", "code", "fields"),
+    [
+        (
+            services.Tables(),
+            "json",
+            "PutItem",
+            {"TableName": "t", "Item": ITEM},
+            "ConditionalCheckFailedException",
+            {"Item": ITEM},
+        ),
+        (
+            services.Buckets(),
+            "rest-xml",
+            "GetObject",
+            {"Bucket": "b", "Key": "k"},
+            "NoSuchKey",
+            {},
+        ),
+    ],
+    ids=[
+        "a DynamoDB error's modeled fields read back as botocore's modeled error",
+        "an S3 error without fields reads back empty",
+    ],
+)
+def test_an_errors_modeled_fields_read_back_through_its_error_shape(
+    models: ServiceModels,
+    service: Service,
+    protocol: str,
+    operation: str,
+    params: dict[str, Any],
+    code: str,
+    fields: dict[str, Any],
+) -> None:
+    # As botocore's endpoint does: the error shape of the code parses the same response.
+    loaded = load(models, service.service_name, protocol)
+    request = client_request(loaded.model, operation, params, protocol)
+    response = serve(models, service, request)
+    shape = loaded.model.shape_for_error_code(code)
+    parsed = create_parser(protocol).parse(
+        {"status_code": response.status, "headers": dict(response.headers), "body": response.body},
+        shape,
+    )
+    parsed.pop("message", None)
+    parsed.pop("Message", None)
+    assert parsed == fields

@@ -87,6 +87,8 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
     ("sqs", "query", "SendMessage", SEND),
     ("sqs", "query", "ReceiveMessage", RECEIVE),
     ("sqs", "query", "GetQueueAttributes", ATTRIBUTES),
+    ("sqs", "query", "GetQueueAttributes", {"QueueUrl": QUEUE, "AttributeNames": []}),
+    ("sqs", "json", "GetQueueAttributes", {"QueueUrl": QUEUE, "AttributeNames": []}),
     (
         "sns",
         "query",
@@ -224,8 +226,9 @@ CASES: list[tuple[str, str, str, dict[str, Any]]] = [
 
 
 def _sentence(case: tuple[str, str, str, dict[str, Any]]) -> str:
-    service, protocol, operation, _ = case
-    return f"{service} {operation} sent in {protocol} reads as the parameters given"
+    service, protocol, operation, params = case
+    empty = " (an empty list)" if [] in params.values() else ""
+    return f"{service} {operation}{empty} sent in {protocol} reads as the parameters given"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_sentence(c) for c in CASES])

@@ -59,6 +59,12 @@ def read_structure(shape: StructureShape, node: Node, where: str = "", depth: in
         child = node.children.get(key)
         if child is not None:
             result[name] = read(member, child, f"{where}.{key}" if where else key, depth + 1)
+        elif isinstance(member, ListShape):
+            # An empty list is ``Name=``, under the member's own name even when its items
+            # carry another (``AttributeNames=``, not ``AttributeName=``).
+            empty = node.children.get(str(member.serialization.get("name", name)))
+            if empty is not None and not empty.children and empty.value == "":
+                result[name] = []
     for name in shape.required_members:
         if name not in result:
             key = member_key(shape.members[name], name)
