@@ -28,13 +28,17 @@ documents (``aws/errors.py``) and API Gateway's own answers (``gateway/apigw.py`
     │   ├── IntegrationFailed           API Gateway: the function failed or answered what it
     │   │                               cannot send (REST 502, HTTP API 500)
     │   ├── IntegrationTimeout          API Gateway stopped waiting (REST 504, HTTP API 503)
-    │   └── S3Error                     S3's code and status, with the fields of its XML body
+    │   ├── S3Error                     S3's code and status, with the fields of its XML body
+    │   └── ServiceError                a cloud service's error: code, message, status, fault;
+    │                                   the protocol codecs write it (aws/protocols)
     └── PlatformError               skylet itself failed (a zygote died, a store is down)
         └── StoreError                  the durable store failed (bad file, newer schema)
             └── StoreUnavailable            the store's database cannot be reached; retry later
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class SkyletError(Exception):
@@ -163,6 +167,37 @@ class S3Error(ApiError):
         self.code = code
         self.status = status
         self.fields = fields
+
+
+class ServiceError(ApiError):
+    """An error of a cloud service served through the protocol codecs (``skylet.aws.service``),
+    written in the request's protocol. ``code`` is the error shape's name in the service's
+    model (``QueueDoesNotExist``); ``status`` and ``sender_fault``, when None, come from that
+    shape (else 400 and True). ``query_code`` is the code a query protocol client reads
+    (``AWS.SimpleQueueService.NonExistentQueue``) when the model does not say it; ``fields``
+    are the error shape's other members."""
+
+    status = 400
+    error_type = "User"
+
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        *,
+        status: int | None = None,
+        sender_fault: bool | None = None,
+        query_code: str | None = None,
+        fields: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.given_status = status
+        if status is not None:
+            self.status = status
+        self.sender_fault = sender_fault
+        self.query_code = query_code
+        self.fields: Mapping[str, object] = fields or {}
 
 
 # --- durable store (skylet.store) -------------------------------------------------------------

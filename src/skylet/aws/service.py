@@ -1,0 +1,178 @@
+"""A cloud service is a class of operations over plain values; the codecs do the wire.
+
+    class Queues(Service):
+        service_name = "sqs"                      # botocore's name for the model
+
+        async def send_message(self, request: Params, context: RequestContext) -> Params:
+            ...                                   # request["QueueUrl"], request["MessageBody"]
+            return {"MessageId": ..., "MD5OfMessageBody": ...}
+
+Each operation of the model is the method of its name in snake case (boto3's own method
+names: ``SendMessage`` → ``send_message``), sync or async. It raises ``ServiceError`` with
+the error shape's name; the model gives status and fault. :func:`handle` is the one call a
+gateway makes: it picks the protocol the request speaks, the operation, parses, calls,
+serializes, and answers every refusal in that protocol's error format, never a 500 for what
+the client sent. :func:`unserved` answers for a service skylet does not serve.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from botocore import xform_name
+from botocore.model import ServiceModel
+
+from skylet.aws.protocols import CODECS, faults
+from skylet.aws.protocols.models import PROTOCOLS, Overlay, ServiceModels
+from skylet.aws.protocols.query import action, is_form
+from skylet.aws.protocols.types import Codec, Fault, Params, Refusal, Refused, Request, Response
+from skylet.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What an operation may need besides its input: where and for whom it runs."""
+
+    service: str
+    operation: str
+    protocol: str
+    request_id: str
+    region: str
+    account_id: str
+    #: The Host the client used (an SQS queue URL is built on it).
+    host: str
+
+
+Operation = Callable[[Params, RequestContext], "Params | Awaitable[Params | None] | None"]
+
+
+class Service:
+    """The base of every service: declare ``service_name``, write operations as methods."""
+
+    #: botocore's name of the service's model (``sqs``, ``dynamodb``, ``s3``, ``cloudwatch``).
+    service_name: ClassVar[str]
+    #: Protocols answered besides the model's (SQS still answers older SDKs' ``query``).
+    extra_protocols: ClassVar[tuple[str, ...]] = ()
+    #: Traits merged into the model before use (``models.Overlay``): what a model dropped.
+    overlay: ClassVar[Overlay | None] = None
+    #: A different AWS code (and status) for a refusal, per protocol, where the service's own
+    #: differs from the protocol's usual one: ``{"query": {"missing": ("ValidationError", 400)}}``.
+    refusal_codes: ClassVar[Mapping[str, Mapping[Refusal, tuple[str, int]]]] = {}
+
+    def operation(self, name: str) -> Operation | None:
+        """The method serving the model's operation ``name``, or None."""
+        method = getattr(self, xform_name(name), None)
+        return method if callable(method) else None
+
+
+def detect(protocols: Iterable[str], request: Request) -> str:
+    """The protocol a request speaks, among those the service does: the CBOR header, then
+    ``X-Amz-Target``, then a form (or ``Action`` in the query string), then the service's
+    rest protocol; failing all, the service's first."""
+    spoken = list(protocols)
+    if "smithy-rpc-v2-cbor" in spoken and request.header("smithy-protocol") == "rpc-v2-cbor":
+        return "smithy-rpc-v2-cbor"
+    if "json" in spoken and request.header("x-amz-target") is not None:
+        return "json"
+    if "query" in spoken and (is_form(request) or "Action=" in request.query):
+        return "query"
+    for name in spoken:
+        if name.startswith("rest-"):
+            return name
+    return spoken[0] if spoken else "json"
+
+
+async def handle(
+    service: Service,
+    method: str,
+    path: str,
+    query: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    models: ServiceModels,
+    request_id: str,
+    region: str = "us-east-1",
+    account_id: str = "000000000000",
+) -> Response:
+    """Serve one request: ``path`` raw (percent-encoded), ``query`` the raw query string."""
+    request = Request(method, path, query, tuple(headers), body)
+    loaded = models.load(
+        service.service_name, overlay=service.overlay, extra_protocols=service.extra_protocols
+    )
+    if loaded is None:
+        return unserved(service.service_name, request, models=models, request_id=request_id)
+    protocol = detect(loaded.protocols, request)
+    codec = CODECS[protocol]
+    model = loaded.model
+    codes = {**codec.codes, **service.refusal_codes.get(protocol, {})}
+    try:
+        name = codec.select(loaded, request)
+        implementation = service.operation(name)
+        if implementation is None:
+            raise Refused("not_implemented", f"skylet does not implement {name} of {_title(model)}")
+        operation = model.operation_model(name)
+        params = codec.parse(operation, request)
+        context = RequestContext(
+            service.service_name,
+            name,
+            protocol,
+            request_id,
+            region,
+            account_id,
+            request.header("host") or "",
+        )
+        result = implementation(params, context)
+        if inspect.isawaitable(result):
+            result = await result
+        return codec.serialize(operation, result or {}, request_id)
+    except Refused as refusal:
+        fault = faults.refused(codes, refusal, missing_message=codec.missing_message)
+    except ServiceError as error:
+        fault = faults.resolve(model, error)
+    except Exception:
+        # The service's own failure, or a result its model cannot carry: the protocol's 500.
+        log.exception("%s request %s failed", service.service_name, request_id)
+        fault = faults.internal(request_id)
+    return _error(codec, model, fault, request_id)
+
+
+def unserved(name: str, request: Request, *, models: ServiceModels, request_id: str) -> Response:
+    """The answer for a service skylet does not serve, ``name`` taken from the SigV4 scope's
+    service (or ``X-Amz-Target``'s prefix): an error in the service's own protocol when
+    botocore knows it, else in the one the request's form shows, that names the service."""
+    loaded = models.load(name)
+    if loaded is not None:
+        model, protocols = loaded.model, loaded.protocols
+    else:
+        model = ServiceModel({"metadata": {}, "operations": {}, "shapes": {}}, service_name=name)
+        xml = "xml" in (request.header("content-type") or "") or request.method.upper() in (
+            "GET",
+            "HEAD",
+        )
+        protocols = tuple(p for p in PROTOCOLS if p != ("rest-json" if xml else "rest-xml"))
+    protocol = detect(protocols, request)
+    if loaded is None and protocol.startswith("rest-") and action(request):
+        protocol = "query"
+    fault = Fault("NotImplemented", f"skylet does not serve the service {name!r}", 501, False)
+    return _error(CODECS[protocol], model, fault, request_id)
+
+
+def _error(codec: Codec, model: ServiceModel, fault: Fault, request_id: str) -> Response:
+    try:
+        return codec.error(model, fault, request_id)
+    except Exception:  # fields the error shape cannot carry: the error without them
+        log.exception("writing error %s failed", fault.code)
+        bare = Fault(fault.code, fault.message, fault.status, fault.sender_fault, fault.query_code)
+        return codec.error(model, bare, request_id)
+
+
+def _title(model: ServiceModel) -> str:
+    metadata: Mapping[str, Any] = model.metadata
+    return str(metadata.get("serviceId") or metadata.get("serviceFullName") or model.service_name)
