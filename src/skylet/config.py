@@ -12,6 +12,7 @@ the key.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -176,3 +177,22 @@ class RuntimeSettings:
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def endpoint_url(host: str, port: int) -> str:
+    """The URL a function on this machine reaches skylet at, when skylet listens on ``host``
+    and ``port``: an IPv6 literal in brackets (RFC 3986; a zone's ``%`` as ``%25``, RFC 6874),
+    and a wildcard address (``0.0.0.0``, ``::``, or none) replaced by the loopback address of
+    its family, since a wildcard is where to listen, not where to connect."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    if not name:
+        return f"http://127.0.0.1:{port}"
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return f"http://{name}:{port}"  # a host name, such as localhost
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    if address.version == 6:
+        return f"http://[{str(address).replace('%', '%25')}]:{port}"
+    return f"http://{address}:{port}"
