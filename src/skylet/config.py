@@ -22,6 +22,8 @@ from typing import Literal
 
 from skylet.errors import ConfigError
 
+DEFAULT_REGION = "us-east-1"
+"""The region when neither the manifest nor the CLI names one (the Serverless Framework's)."""
 MAX_RETRY_ATTEMPTS = 2
 DEFAULT_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE_S = 60.0
@@ -145,6 +147,9 @@ class FunctionConfig:
     aliases: tuple[str, ...] = ()
     #: Event invocations: retries, maximum event age, destinations, dead-letter queue.
     async_config: AsyncConfig = DEFAULT_ASYNC_CONFIG
+    #: The region the function is deployed in (the manifest's): its AWS_REGION, its ARN, and the
+    #: region of the records skylet builds for it.
+    region: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +165,8 @@ class RuntimeSettings:
     (Lambda's: 130 s).
     """
 
-    region: str = "us-east-1"
+    #: Names what has no function to take a region from (a function that does not exist).
+    region: str = DEFAULT_REGION
     account_id: str = "000000000000"
     keepalive_s: float = 600.0
     init_timeout_s: float = 10.0
@@ -174,8 +180,11 @@ class RuntimeSettings:
     endpoint_url: str | None = None
     base_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
-    def function_arn(self, name: str, qualifier: str | None = None) -> str:
-        arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+    def function_arn(
+        self, name: str, qualifier: str | None = None, *, region: str | None = None
+    ) -> str:
+        """A function's ARN: in ``region`` (the function's own), else in ``self.region``."""
+        arn = f"arn:aws:lambda:{region or self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
 
 

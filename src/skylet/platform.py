@@ -234,7 +234,10 @@ class Platform:
         """Buckets named by s3 events exist, as the Serverless Framework creates them, and
         their changes notify the subscribed functions (not in a standalone service, which has no
         durable store)."""
+        # The S3 API answers for the manifest's region (GetBucketLocation, x-amz-bucket-region).
+        self.s3.credentials = dataclasses.replace(self.s3.credentials, region=manifest.region)
         if self._store_started:
+            self.notifier.region = manifest.region
             self.notifier.subscriptions = subscriptions_from_manifest(manifest)
         for spec in manifest.functions.values():
             for event in spec.events:
@@ -256,6 +259,7 @@ class Platform:
             service=manifest.service,
             stage=manifest.stage,
             binary_media_types=manifest.binary_media_types,
+            region=manifest.region,
         )
 
     def watched_dirs(self) -> set[Path]:

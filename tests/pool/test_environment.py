@@ -27,9 +27,19 @@ def test_lambda_style_gets_lambdas_variables_and_keeps_its_own_except_reserved_o
     assert env["MINE"] == "1"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
     assert env["_HANDLER"] == "main.hello"
-    assert env["AWS_REGION"] == RuntimeSettings().region
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == BASE.region
     assert "FUNCTION_TARGET" not in env
     assert env["K_SERVICE"] == "spoofed"  # not reserved for a Lambda function
+
+
+def test_the_region_is_the_functions_own_not_the_platforms() -> None:
+    env = lambda_environment(
+        replace(BASE, region="ap-south-1"),
+        RuntimeSettings(region="us-west-2"),
+        log_stream="s",
+        init_type="on-demand",
+    )
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
 
 
 def test_cloud_functions_style_gets_cloud_runs_variables() -> None:

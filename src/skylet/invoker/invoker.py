@@ -96,7 +96,7 @@ class Invoker:
         self._pending: dict[str, FunctionPool] = {}
         self._updates: dict[str, UpdateStatus] = {}
         self._observer = _Observer(self)
-        self._arns: dict[tuple[str, str | None], str] = {}
+        self._arns: dict[tuple[str, str | None, str], str] = {}
 
     # -- deployment -------------------------------------------------------------------------
 
@@ -227,7 +227,7 @@ class Invoker:
     def _pool(self, name: str) -> FunctionPool:
         pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
         if pool is None:
-            raise ResourceNotFound(f"Function not found: {self.settings.function_arn(name)}")
+            raise ResourceNotFound(f"Function not found: {self.function_arn(name)}")
         return pool
 
     async def aclose(self, grace_s: float = 10.0) -> None:
@@ -282,9 +282,7 @@ class Invoker:
         fn = pool.fn
         name = fn.name
         if qualifier is not None and qualifier not in ("$LATEST", fn.version):
-            raise ResourceNotFound(
-                f"Function not found: {self.settings.function_arn(name, qualifier)}"
-            )
+            raise ResourceNotFound(f"Function not found: {self._arn(fn, qualifier)}")
         reserved = fn.reserved_concurrency
         in_flight = self._in_flight.get(name, 0)
         reason = throttle_reason(
@@ -298,7 +296,7 @@ class Invoker:
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
         request = InvokeRequest(
-            request_id, payload, self._arn(name, qualifier), client_context, http=http
+            request_id, payload, self._arn(fn, qualifier), client_context, http=http
         )
         self._in_flight[name] = in_flight + 1
         if reserved is None:
@@ -327,11 +325,18 @@ class Invoker:
             self.hooks.completed(record)
         return result
 
-    def _arn(self, name: str, qualifier: str | None) -> str:
-        key = (name, qualifier)
+    def function_arn(self, name: str, qualifier: str | None = None) -> str:
+        """The ARN of function ``name`` in its region (the platform's for one not deployed)."""
+        pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
+        if pool is None:
+            return self.settings.function_arn(name, qualifier)
+        return self._arn(pool.fn, qualifier)
+
+    def _arn(self, fn: FunctionConfig, qualifier: str | None) -> str:
+        key = (fn.name, qualifier, fn.region)
         arn = self._arns.get(key)
         if arn is None:
-            arn = self._arns[key] = self.settings.function_arn(name, qualifier)
+            arn = self._arns[key] = self.settings.function_arn(fn.name, qualifier, region=fn.region)
         return arn
 
     def _done(self, name: str, reserved: int | None) -> None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from skylet.config import DEFAULT_REGION
 from skylet.manifest.assemble import (
     FunctionDraft,
     as_mapping,
@@ -110,7 +111,7 @@ def from_serverless(
     header = {
         "service": _service(data, source),
         "stage": _setting(provider, "stage", cli_stage, "dev"),
-        "region": _setting(provider, "region", cli_region, "us-east-1"),
+        "region": _setting(provider, "region", cli_region, DEFAULT_REGION),
         "binary_media_types": _binary_media_types(provider, source),
     }
     resources, outputs = _resources(data.get("resources"), source)
