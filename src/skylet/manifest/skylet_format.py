@@ -184,7 +184,7 @@ def _read_function(
         draft,
         source,
         serverless=False,
-        strict=True,
+        mode="error",
         resource_types=resource_types,
     )
     return draft
