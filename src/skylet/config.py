@@ -12,6 +12,7 @@ the key.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from typing import Literal
 
 from skylet.errors import ConfigError
 
+DEFAULT_REGION = "us-east-1"
+"""The region when neither the manifest nor the CLI names one (the Serverless Framework's)."""
 MAX_RETRY_ATTEMPTS = 2
 DEFAULT_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE_S = 60.0
@@ -144,6 +147,9 @@ class FunctionConfig:
     aliases: tuple[str, ...] = ()
     #: Event invocations: retries, maximum event age, destinations, dead-letter queue.
     async_config: AsyncConfig = DEFAULT_ASYNC_CONFIG
+    #: The region the function is deployed in (the manifest's): its AWS_REGION, its ARN, and the
+    #: region of the records skylet builds for it.
+    region: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +165,8 @@ class RuntimeSettings:
     (Lambda's: 130 s).
     """
 
-    region: str = "us-east-1"
+    #: Names what has no function to take a region from (a function that does not exist).
+    region: str = DEFAULT_REGION
     account_id: str = "000000000000"
     keepalive_s: float = 600.0
     init_timeout_s: float = 10.0
@@ -173,6 +180,28 @@ class RuntimeSettings:
     endpoint_url: str | None = None
     base_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
-    def function_arn(self, name: str, qualifier: str | None = None) -> str:
-        arn = f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+    def function_arn(
+        self, name: str, qualifier: str | None = None, *, region: str | None = None
+    ) -> str:
+        """A function's ARN: in ``region`` (the function's own), else in ``self.region``."""
+        arn = f"arn:aws:lambda:{region or self.region}:{self.account_id}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def endpoint_url(host: str, port: int) -> str:
+    """The URL a function on this machine reaches skylet at, when skylet listens on ``host``
+    and ``port``: an IPv6 literal in brackets (RFC 3986; a zone's ``%`` as ``%25``, RFC 6874),
+    and a wildcard address (``0.0.0.0``, ``::``, or none) replaced by the loopback address of
+    its family, since a wildcard is where to listen, not where to connect."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    if not name:
+        return f"http://127.0.0.1:{port}"
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return f"http://{name}:{port}"  # a host name, such as localhost
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    if address.version == 6:
+        return f"http://[{str(address).replace('%', '%25')}]:{port}"
+    return f"http://{address}:{port}"

@@ -168,6 +168,7 @@ class Platform:
         skips provisioned instances.
         """
         manifest = self.load_manifest()
+        self._warn(manifest, None)
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
@@ -200,6 +201,7 @@ class Platform:
         running on old ones finish there. On any error the running versions stay as they are.
         """
         manifest = self.load_manifest()
+        self._warn(manifest, self.manifest)
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
@@ -251,7 +253,10 @@ class Platform:
         """Buckets named by s3 events exist, as the Serverless Framework creates them, and
         their changes notify the subscribed functions (not in a standalone service, which has no
         durable store)."""
+        # The S3 API answers for the manifest's region (GetBucketLocation, x-amz-bucket-region).
+        self.s3.credentials = dataclasses.replace(self.s3.credentials, region=manifest.region)
         if self._store_started:
+            self.notifier.region = manifest.region
             self.notifier.subscriptions = subscriptions_from_manifest(manifest)
         for spec in manifest.functions.values():
             for event in spec.events:
@@ -273,7 +278,16 @@ class Platform:
             service=manifest.service,
             stage=manifest.stage,
             binary_media_types=manifest.binary_media_types,
+            region=manifest.region,
         )
+
+    def _warn(self, manifest: Manifest, before: Manifest | None) -> None:
+        """Report the manifest's warnings through ``progress``: all of them at start, and on a
+        reload those the running manifest did not have (a feature is reported once)."""
+        known = {str(w) for w in before.warnings} if before is not None else set()
+        for warning in manifest.warnings:
+            if str(warning) not in known:
+                self.progress(f"warning: {warning}")
 
     def watched_dirs(self) -> set[Path]:
         """Where a change may change a function: the manifest's directory and the code's."""

@@ -19,6 +19,8 @@ def case(name: str, text: str, prefix: str, fragment: str) -> object:
 
 FN = "service: svc\nfunctions:\n  api:\n    handler: app.main\n"
 """Lines 1-4 of most cases: a valid function `api`; cases append keys at line 5."""
+STRICT = "configValidationMode: error\n"
+"""Appended to a case about an unknown key: the framework's default mode only warns."""
 
 SERVERLESS_CASES = [
     # -- YAML ------------------------------------------------------------------------------
@@ -237,13 +239,13 @@ SERVERLESS_CASES = [
     ),
     case(
         "misspelled function key",
-        FN + "    memorysize: 512\n",
+        FN + "    memorysize: 512\n" + STRICT,
         "serverless.yml:5: functions.api.memorysize: ",
         "unknown key 'memorysize' (did you mean 'memorySize'? allowed:",
     ),
     case(
         "misspelled destination key",
-        FN + "    destinations:\n      onSucces: api\n",
+        FN + "    destinations:\n      onSucces: api\n" + STRICT,
         "serverless.yml:6: functions.api.destinations.onSucces: ",
         "did you mean 'onSuccess'?",
     ),
@@ -322,7 +324,7 @@ SERVERLESS_CASES = [
         "serverless.yml:6: functions.api.events[0].websocket: ",
         (
             "unknown event kind 'websocket' (a Serverless event skylet"
-            " does not run) (allowed: http, httpApi, s3, stream,"
+            " does not run) (allowed: http, httpApi, s3; recognised but not run yet: stream,"
             " schedule, sqs, sns, eventBridge, cloudEvent)"
         ),
     ),
@@ -330,13 +332,13 @@ SERVERLESS_CASES = [
         "misspelled event kind",
         FN + "    events:\n      - htpp: GET /\n",
         "serverless.yml:6: functions.api.events[0].htpp: ",
-        "unknown event kind 'htpp' (allowed: http, httpApi",
+        "unknown event kind 'htpp' (did you mean 'http'?) (allowed: http, httpApi, s3;",
     ),
     case(
         "event with two kinds",
         FN + "    events:\n      - {http: GET /, sqs: arn:aws:sqs:r:1:q}\n",
         "serverless.yml:6: functions.api.events[0]: ",
-        "is not an event (allowed: a mapping with one key",
+        "is not an event (a mapping with one key, the event kind) (allowed: http, httpApi, s3;",
     ),
     case(
         "events that are not a list",
@@ -388,7 +390,8 @@ SERVERLESS_CASES = [
             "          path: /x\n"
             "          method: get\n"
             "          pathh: /y\n"
-        ),
+        )
+        + STRICT,
         "serverless.yml:9: functions.api.events[0].http.pathh: ",
         "did you mean 'path'?",
     ),
@@ -495,7 +498,8 @@ SERVERLESS_CASES = [
             "          arn: arn:aws:kinesis:r:1:stream/s\n"
             "          destinations:\n"
             "            onSuccess: x\n"
-        ),
+        )
+        + STRICT,
         "serverless.yml:9: functions.api.events[0].stream.destinations.onSuccess: ",
         "unknown key 'onSuccess' (allowed: onFailure)",
     ),
@@ -830,7 +834,7 @@ SKYLET_CASES = [
         "serverless event kind",
         SK + "    events:\n      - httpApi: GET /\n",
         "skylet.yaml:6: functions.api.events[0].httpApi: ",
-        "unknown event kind 'httpApi' (allowed: http, http_api, s3",
+        "unknown event kind 'httpApi' (did you mean 'http_api'?) (allowed: http, http_api, s3;",
     ),
     case(
         "serverless spelling of an event key",

@@ -188,3 +188,46 @@ def test_the_loader_cannot_build_python_objects(write: Callable[..., Path]) -> N
     with pytest.raises(ConfigError, match="could not determine a constructor"):
         load_yaml(write("a: !!python/object/apply:os.system ['true']\n"))
     assert issubclass(LineLoader, __import__("yaml").SafeLoader)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "custom:\n  a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "custom:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(2000)),
+        "custom:\n  a: " + "{x: " * 3000 + "1" + "}" * 3000 + "\n",
+    ],
+    ids=["5000 nested lists", "2000 nested block mappings", "3000 nested flow mappings"],
+)
+def test_a_deeply_nested_manifest_is_a_manifest_error_naming_the_file_and_limit(
+    write: Callable[..., Path], text: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"^serverless\.yml:\d+: .*deeper than 100 levels"):
+        load_yaml(write(text))
+
+
+def test_aliases_that_nest_past_the_limit_are_refused_before_they_are_built(
+    write: Callable[..., Path],
+) -> None:
+    # Each anchor is 60 levels deep, and the second holds the first at its bottom: 120 levels.
+    deep = "[" * 59 + "1" + "]" * 59
+    deeper = "[" * 59 + "*a" + "]" * 59
+    path = write(f"a: &a [{deep}]\nb: [{deeper}]\n")
+    with pytest.raises(ConfigError, match=r"^serverless\.yml:\d+: .*deeper than 100 levels"):
+        load_yaml(path)
+
+
+def test_a_manifest_one_level_inside_the_limit_loads(write: Callable[..., Path]) -> None:
+    data, _ = load_yaml(write("a: " + "[" * 99 + "]" * 99 + "\n"))
+    assert data["a"] is not None
+
+
+def test_a_deeply_nested_json_file_read_by_a_variable_names_that_file(
+    write: Callable[..., Path],
+) -> None:
+    from skylet.manifest import load_manifest
+
+    path = write("service: svc\ncustom: ${file(./deep.json)}\n")
+    (path.parent / "deep.json").write_text('{"a": ' * 4000 + "1" + "}" * 4000)
+    with pytest.raises(ConfigError, match=r"^deep\.json:1: .*deeper than 100 levels"):
+        load_manifest(path)

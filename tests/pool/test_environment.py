@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from skylet.config import FunctionConfig, RuntimeSettings
+import pytest
+
+from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.pool.environment import lambda_environment
 
 BASE = FunctionConfig(
@@ -25,9 +27,19 @@ def test_lambda_style_gets_lambdas_variables_and_keeps_its_own_except_reserved_o
     assert env["MINE"] == "1"
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == "hello"
     assert env["_HANDLER"] == "main.hello"
-    assert env["AWS_REGION"] == RuntimeSettings().region
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == BASE.region
     assert "FUNCTION_TARGET" not in env
     assert env["K_SERVICE"] == "spoofed"  # not reserved for a Lambda function
+
+
+def test_the_region_is_the_functions_own_not_the_platforms() -> None:
+    env = lambda_environment(
+        replace(BASE, region="ap-south-1"),
+        RuntimeSettings(region="us-west-2"),
+        log_stream="s",
+        init_type="on-demand",
+    )
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
 
 
 def test_cloud_functions_style_gets_cloud_runs_variables() -> None:
@@ -40,3 +52,47 @@ def test_cloud_functions_style_gets_cloud_runs_variables() -> None:
     event = env_of(replace(BASE, style="cloudevent", code_dir=Path("/code/b")))
     assert event["FUNCTION_SIGNATURE_TYPE"] == "cloudevent"
     assert event["K_REVISION"] != revision  # new code, new revision
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:9061"),
+        ("0.0.0.0", "http://127.0.0.1:9061"),
+        ("", "http://127.0.0.1:9061"),
+        ("::", "http://[::1]:9061"),
+        ("::1", "http://[::1]:9061"),
+        ("[::1]", "http://[::1]:9061"),
+        ("2001:db8::7", "http://[2001:db8::7]:9061"),
+        ("fe80::1%eth0", "http://[fe80::1%25eth0]:9061"),
+        ("192.0.2.10", "http://192.0.2.10:9061"),
+        ("localhost", "http://localhost:9061"),
+    ],
+    ids=[
+        "an IPv4 address is kept",
+        "the IPv4 wildcard becomes IPv4 loopback",
+        "no host is the IPv4 loopback",
+        "the IPv6 wildcard becomes IPv6 loopback in brackets",
+        "an IPv6 address is bracketed",
+        "an already bracketed IPv6 address is not bracketed twice",
+        "a global IPv6 address is bracketed",
+        "an IPv6 zone is escaped as RFC 6874 says",
+        "another IPv4 address is kept",
+        "a host name is kept",
+    ],
+)
+def test_the_endpoint_url_functions_receive_is_one_they_can_connect_to(host: str, url: str) -> None:
+    assert endpoint_url(host, 9061) == url
+
+
+def test_boto3_accepts_the_endpoint_url_of_an_ipv6_wildcard() -> None:
+    import boto3
+
+    client = boto3.client(
+        "lambda",
+        endpoint_url=endpoint_url("::", 9061),
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    assert client.meta.endpoint_url == "http://[::1]:9061"

@@ -189,7 +189,8 @@ class Notifier:
 
     def __init__(self, enqueue: Enqueue, region: str) -> None:
         self._enqueue = enqueue
-        self._region = region
+        #: The records' awsRegion: the manifest's, set with the subscriptions.
+        self.region = region
         self.subscriptions: list[Subscription] = []
 
     async def notify(self, change: Change) -> None:
@@ -198,5 +199,5 @@ class Notifier:
                 if subscription.shape == "gcs":
                     event: dict[str, object] = gcs_event(change)
                 else:
-                    event = {"Records": [s3_record(change, subscription, self._region)]}
+                    event = {"Records": [s3_record(change, subscription, self.region)]}
                 await self._enqueue(subscription.function, json.dumps(event).encode())

@@ -41,6 +41,7 @@ async def build_functions(
                 style=spec.style,
                 extra_path=extra,
                 aliases=(spec.key,) if spec.key != spec.name else (),
+                region=manifest.region,
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

@@ -18,7 +18,7 @@ from skylet import __version__
 from skylet.build.watcher import ReloadOutcome
 from skylet.cli.bucket import bucket
 from skylet.cli.output import Output, RequestLines
-from skylet.config import RuntimeSettings
+from skylet.config import RuntimeSettings, endpoint_url
 from skylet.errors import SkyletError
 from skylet.manifest import find_manifest
 from skylet.platform import Platform, PlatformConfig
@@ -160,7 +160,7 @@ def up(
         # Functions sign with the first configured key, so boto3 inside them reaches skylet.
         aws_access_key_id=function_key,
         aws_secret_access_key=function_secret,
-        endpoint_url=f"http://{host}:{port}",
+        endpoint_url=endpoint_url(host, port),
         base_environment=_base_environment(),
     )
     config = PlatformConfig(
@@ -259,7 +259,7 @@ def serve_function(
         out.error(str(exc))
         sys.exit(2)
     settings = RuntimeSettings(
-        endpoint_url=f"http://127.0.0.1:{port}",
+        endpoint_url=endpoint_url(host, port),
         base_environment=_base_environment(),
     )
     config = PlatformConfig(

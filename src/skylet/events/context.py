@@ -31,6 +31,8 @@ class FunctionRunner(Protocol):
 
     def function(self, name: str) -> FunctionConfig: ...
 
+    def function_arn(self, name: str, qualifier: str | None = None) -> str: ...
+
     async def invoke(
         self,
         name: str,

@@ -135,7 +135,7 @@ class Settler:
             qualifier = envelope.qualifier or "$LATEST"
             record = invocation_record(
                 request_id=envelope.request_id,
-                function_arn=self._ctx.runner.settings.function_arn(self.function, qualifier),
+                function_arn=self._ctx.runner.function_arn(self.function, qualifier),
                 condition=decision.condition,
                 invoke_count=envelope.runs,
                 request_payload=item.payload,

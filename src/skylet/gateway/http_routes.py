@@ -136,15 +136,17 @@ class FunctionRoutes:
         service: str,
         stage: str,
         binary_media_types: Sequence[str] | None = None,
+        region: str | None = None,
     ) -> None:
         """Serve ``table`` from now on (a reload swaps it whole). ``service`` names the API
         (its id), ``stage`` is a REST API's stage; an HTTP API serves ``$default``.
-        ``binary_media_types``: the REST API's, None for skylet's defaults (docs/http.md)."""
+        ``binary_media_types``: the REST API's, None for skylet's defaults (docs/http.md).
+        ``region``: the API's (the manifest's), None for the platform's."""
         self.table = table
         #: A REST API's URL on AWS starts with its stage (``/dev/users/1``): served too.
         self._stage_prefix = f"/{stage}/"
         settings = self.invoker.settings
-        api = (settings.account_id, settings.region, api_id(service))
+        api = (settings.account_id, region or settings.region, api_id(service))
         #: The API's part of a request's trigger (skylet.wire.http.Trigger), per route kind:
         #: account, region, API id, stage and (a REST API's) binary media types.
         self._api_trigger: dict[Kind, _ApiPart] = {

@@ -104,7 +104,7 @@ class Invoker:
         #: When each function's configuration or code last changed (epoch seconds).
         self._modified: dict[str, float] = {}
         self._observer = _Observer(self)
-        self._arns: dict[tuple[str, str | None], str] = {}
+        self._arns: dict[tuple[str, str | None, str], str] = {}
         #: Published versions and aliases (the Lambda API keeps them); their pools, by
         #: (name, version), started on a version's first invocation.
         self.versions = VersionTable()
@@ -263,7 +263,7 @@ class Invoker:
     def _pool(self, name: str) -> FunctionPool:
         pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
         if pool is None:
-            raise ResourceNotFound(f"Function not found: {self.settings.function_arn(name)}")
+            raise ResourceNotFound(f"Function not found: {self.function_arn(name)}")
         return pool
 
     async def aclose(self, grace_s: float = 10.0) -> None:
@@ -335,7 +335,7 @@ class Invoker:
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
         request = InvokeRequest(
-            request_id, payload, self._arn(name, qualifier), client_context, http=http
+            request_id, payload, self._arn(fn, qualifier), client_context, http=http
         )
         self._in_flight[name] = in_flight + 1
         if reserved is None:
@@ -383,11 +383,18 @@ class Invoker:
             self.hooks.completed(record)
         return result
 
-    def _arn(self, name: str, qualifier: str | None) -> str:
-        key = (name, qualifier)
+    def function_arn(self, name: str, qualifier: str | None = None) -> str:
+        """The ARN of function ``name`` in its region (the platform's for one not deployed)."""
+        pool = self._pools.get(name) or self._pools.get(self._aliases.get(name, ""))
+        if pool is None:
+            return self.settings.function_arn(name, qualifier)
+        return self._arn(pool.fn, qualifier)
+
+    def _arn(self, fn: FunctionConfig, qualifier: str | None) -> str:
+        key = (fn.name, qualifier, fn.region)
         arn = self._arns.get(key)
         if arn is None:
-            arn = self._arns[key] = self.settings.function_arn(name, qualifier)
+            arn = self._arns[key] = self.settings.function_arn(fn.name, qualifier, region=fn.region)
         return arn
 
     def _done(self, name: str, reserved: int | None) -> None:

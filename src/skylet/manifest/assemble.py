@@ -24,7 +24,7 @@ from skylet.manifest.resources import (
     SQS_QUEUE,
     Resource,
 )
-from skylet.manifest.validation import validate_model
+from skylet.manifest.validation import Mode, validate_model
 
 # Lambda refuses to let a function set these (the runtime owns them).
 RESERVED_ENV = frozenset(
@@ -140,6 +140,7 @@ def assemble(
         format=format,
         functions=functions,
         resources=resources,
+        warnings=source.warnings(),
         **extra,
     )
     return validate_model(Manifest, values, source=source, at=(), by_alias=False, field_paths=paths)
@@ -270,7 +271,7 @@ def read_events(
     source: Source,
     *,
     serverless: bool,
-    strict: bool,
+    mode: Mode,
     resource_types: Mapping[str, str],
 ) -> None:
     """Parse a function's ``events`` list into ``draft`` (values and per-event key paths)."""
@@ -286,7 +287,7 @@ def read_events(
             source=source,
             at=(*at, index),
             serverless=serverless,
-            strict=strict,
+            mode=mode,
             resource_types=resource_types,
         )
         events.append(event)
@@ -302,6 +303,13 @@ def read_schedules(
         return
     if not isinstance(value, list):
         raise source.error(at, f"{show(value)} is not a list of schedules")
+    if value:
+        source.warn(
+            at,
+            "provisioned concurrency schedules are recognised but not run yet: the function "
+            "keeps its provisioned concurrency at all times",
+            feature="provisioned concurrency schedules",
+        )
     schedules = tuple(
         validate_model(
             ProvisionedConcurrencySchedule,

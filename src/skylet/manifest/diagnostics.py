@@ -6,10 +6,15 @@ Every ConfigError the manifest package raises reads
 (ranges are printed with an en dash).
 ``Source`` carries the file name and the line of every key, so any stage of loading (YAML,
 variables, validation, cross-checks) can produce that message from a key path alone.
+
+What loads but deserves a word (a key the Serverless Framework would only warn about, a feature
+skylet recognises but does not run yet) is a ``ManifestWarning`` with the same location:
+``Source.warn`` records it, once per feature, and the Manifest keeps the list.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,11 +61,54 @@ def show(value: Any, limit: int = 60) -> str:
 
 
 @dataclass(frozen=True)
+class ManifestWarning:
+    """Something that loads but does not do what the file says (yet), at ``file:line: path``;
+    ``elsewhere`` holds the further (line, path) places of the same feature."""
+
+    file: str
+    line: int
+    path: KeyPath
+    message: str
+    elsewhere: tuple[tuple[int, KeyPath], ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}: {format_path(self.path)}: {self.message}"
+        if self.elsewhere:
+            places = ", ".join(f"line {line} {format_path(path)}" for line, path in self.elsewhere)
+            text += f" (also {places})"
+        return text
+
+
+class _Warnings:
+    """The warnings of one load, one per feature."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, ManifestWarning] = {}
+        self._more: dict[str, list[tuple[int, KeyPath]]] = {}
+
+    def add(self, feature: str, warning: ManifestWarning) -> None:
+        if feature in self._first:
+            self._more[feature].append((warning.line, warning.path))
+        else:
+            self._first[feature] = warning
+            self._more[feature] = []
+
+    def all(self) -> tuple[ManifestWarning, ...]:
+        """One per feature, in the order of the file."""
+        found = [
+            dataclasses.replace(w, elsewhere=tuple(self._more[f])) for f, w in self._first.items()
+        ]
+        return tuple(sorted(found, key=lambda w: w.line))
+
+
+@dataclass(frozen=True)
 class Source:
-    """A manifest file and the 1-based line of every key and sequence item in it."""
+    """A manifest file, the 1-based line of every key and sequence item in it, and the
+    warnings recorded while it loads."""
 
     file: Path
     lines: Mapping[KeyPath, int] = field(default_factory=dict)
+    _warnings: _Warnings = field(default_factory=_Warnings, compare=False, repr=False)
 
     def line(self, path: KeyPath) -> int:
         """The line of ``path``, or of its nearest ancestor that has one (values produced by a
@@ -80,6 +128,15 @@ class Source:
 
     def has(self, path: KeyPath) -> bool:
         return path in self.lines
+
+    def warn(self, path: KeyPath, message: str, *, feature: str | None = None) -> None:
+        """Record a warning at ``path``; of several with the same ``feature`` the first is
+        reported, naming the others' places (a feature used by ten functions is one line)."""
+        warning = ManifestWarning(self.file.name, self.line(path), path, message)
+        self._warnings.add(feature or format_path(path), warning)
+
+    def warnings(self) -> tuple[ManifestWarning, ...]:
+        return self._warnings.all()
 
 
 def allowed(text: str) -> str:

@@ -9,6 +9,7 @@ inferred from the ARN or from the declared resource an intrinsic names.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from skylet.manifest.events import EVENT_CLASSES, Event
 from skylet.manifest.fields import Frozen
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import DYNAMODB_TABLE, KINESIS_STREAM
-from skylet.manifest.validation import check_keys, model_keys, unknown_key_message, validate_model
+from skylet.manifest.validation import Mode, check_keys, model_keys, validate_model
 
 SERVERLESS_KINDS: Mapping[str, str] = {
     "http": "http",
@@ -33,6 +34,8 @@ SERVERLESS_KINDS: Mapping[str, str] = {
     "cloudEvent": "cloudevent",
 }
 SKYLET_KINDS: Mapping[str, str] = {kind: kind for kind in EVENT_CLASSES}
+# What skylet runs today; the other kinds load (validated, cross-checked) with a warning.
+RUNNING_KINDS = frozenset({"http", "http_api", "s3"})
 
 # Serverless event kinds that exist on AWS but that skylet does not run.
 SERVERLESS_UNSUPPORTED = frozenset(
@@ -90,7 +93,7 @@ def parse_event(
     source: Source,
     at: KeyPath,
     serverless: bool,
-    strict: bool,
+    mode: Mode,
     resource_types: Mapping[str, str],
 ) -> Event:
     """Validate one events item at key path ``at`` (``functions.x.events[i]``)."""
@@ -98,20 +101,24 @@ def parse_event(
     if not isinstance(item, Mapping) or len(item) != 1:
         raise source.error(
             at,
-            f"{show(item)} is not an event (allowed: a mapping with one key, the event kind: "
-            f"{', '.join(kinds)})",
+            f"{show(item)} is not an event (a mapping with one key, the event kind){_kinds(kinds)}",
         )
     ((written, body),) = item.items()
     kind = kinds.get(written)
     if kind is None:
-        note = (
-            " (a Serverless event skylet does not run)" if written in SERVERLESS_UNSUPPORTED else ""
-        )
-        raise source.error(
-            (*at, written),
-            f"unknown event kind {written!r}{note} (allowed: {', '.join(kinds)})",
-        )
+        close = difflib.get_close_matches(written, list(kinds), n=1, cutoff=0.6)
+        note = f" (did you mean {close[0]!r}?)" if close else ""
+        if written in SERVERLESS_UNSUPPORTED:
+            note = " (a Serverless event skylet does not run)"
+        raise source.error((*at, written), f"unknown event kind {written!r}{note}{_kinds(kinds)}")
     path = (*at, written)
+    if kind not in RUNNING_KINDS:
+        source.warn(
+            path,
+            f"{written} events are recognised but not run yet: the function is deployed "
+            "without this trigger",
+            feature=f"event {kind}",
+        )
     cls = EVENT_CLASSES[kind]
     short = not isinstance(body, Mapping)
     body = _expand_short_form(kind, body, cls, serverless)
@@ -121,8 +128,8 @@ def parse_event(
         )
     known = model_keys(cls, by_alias=serverless)
     ignored = SERVERLESS_IGNORED[kind] if serverless else frozenset()
-    body = check_keys(body, known, source=source, at=path, ignored=ignored, strict=strict)
-    _check_sub_keys(body, known, source, path)
+    body = check_keys(body, known, source=source, at=path, ignored=ignored, mode=mode)
+    body = _check_sub_keys(body, known, source, path, mode)
     if kind == "stream" and "type" not in body:
         inferred = _stream_type(body.get("arn"), resource_types)
         if inferred:
@@ -131,17 +138,30 @@ def parse_event(
     return cast("Event", event)
 
 
+def _kinds(kinds: Mapping[str, str]) -> str:
+    """`` (allowed: …; recognised but not run yet: …)`` in the format's spelling."""
+    running = [written for written, kind in kinds.items() if kind in RUNNING_KINDS]
+    later = [written for written, kind in kinds.items() if kind not in RUNNING_KINDS]
+    return f" (allowed: {', '.join(running)}; recognised but not run yet: {', '.join(later)})"
+
+
 def _check_sub_keys(
-    body: Mapping[str, Any], known: Mapping[str, frozenset[str] | None], source: Source, at: KeyPath
-) -> None:
-    # `destinations: {onFailure}` and `filter: {attributes}` are one field spread over two keys.
+    body: Mapping[str, Any],
+    known: Mapping[str, frozenset[str] | None],
+    source: Source,
+    at: KeyPath,
+    mode: Mode,
+) -> dict[str, Any]:
+    """``body`` without unknown sub-keys: ``destinations: {onFailure}`` and ``filter:
+    {attributes}`` are one field spread over two keys."""
+    kept = dict(body)
     for key, subkeys in known.items():
         value = body.get(key)
-        if subkeys is None or not isinstance(value, Mapping):
-            continue
-        for sub in value:
-            if sub not in subkeys:
-                raise source.error((*at, key, sub), unknown_key_message(sub, sorted(subkeys)))
+        if subkeys is not None and isinstance(value, Mapping):
+            kept[key] = check_keys(value, subkeys, source=source, at=(*at, key), mode=mode)
+            if value and not kept[key]:
+                del kept[key]  # only unknown keys, ignored
+    return kept
 
 
 def _expand_short_form(kind: str, body: Any, cls: type[Frozen], serverless: bool) -> Any:

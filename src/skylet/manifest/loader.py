@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from skylet.errors import ConfigError
+from skylet.manifest.env_files import with_dotenv
 from skylet.manifest.model import Manifest
 from skylet.manifest.serverless import from_serverless
 from skylet.manifest.skylet_format import from_skylet
@@ -46,8 +47,9 @@ def load_manifest(
 
     ``stage`` overrides the manifest's stage (it is also ``${opt:stage}``); ``options`` are CLI
     ``--opt`` values for ``${opt:x}`` (``region`` overrides the region); ``env`` serves
-    ``${env:X}``. Every problem raises ConfigError naming file, line, key path, the bad value
-    and what is allowed.
+    ``${env:X}``, over a serverless.yml's ``.env`` file with ``useDotenv: true`` (env_files).
+    Every problem raises ConfigError naming file, line, key path, the bad value and what is
+    allowed.
     """
     path = Path(path).absolute()
     opts = dict(options or {})
@@ -68,7 +70,11 @@ def load_manifest(
         stage_path=("provider", "stage") if kind == "serverless" else ("stage",),
         region_path=("provider", "region") if kind == "serverless" else ("region",),
         options=opts,
-        env=dict(env or {}),
+        env=(
+            with_dotenv(data, source, cli_stage=cli_stage, env=env or {})
+            if kind == "serverless"
+            else dict(env or {})
+        ),
         cli_stage=cli_stage,
         cli_region=cli_region,
     )

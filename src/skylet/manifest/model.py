@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
-from skylet.manifest.diagnostics import show
+from skylet.manifest.diagnostics import ManifestWarning, show
 from skylet.manifest.events import Event, EventBridgeEvent, S3Event, SnsEvent, SqsEvent, StreamEvent
 from skylet.manifest.fields import DataMap, Destination, Frozen, Int, Num, StrMap
 from skylet.manifest.frozen import FrozenDict, freeze_intrinsic
@@ -173,6 +173,9 @@ class Manifest(Frozen):
     ] = None
     """The REST API's binaryMediaTypes: provider.apiGateway.binaryMediaTypes (serverless.yml) or
     binary_media_types (skylet.yaml). None: skylet's defaults (docs/http.md)."""
+    warnings: tuple[ManifestWarning, ...] = ()
+    """What loaded but does not run as written (yet), one per feature, for the platform to
+    report: recognised features skylet does not run, keys the framework would warn about."""
 
     def function(self, name: str) -> FunctionSpec:
         """The function with manifest key or deployed name ``name``; KeyError if none."""

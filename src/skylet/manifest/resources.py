@@ -30,6 +30,9 @@ NAME_PROPERTY: Mapping[str, str] = {
     S3_BUCKET: "BucketName",
     KINESIS_STREAM: "Name",
 }
+# Declared resources of these types are read and cross-checked, but skylet does not create
+# them yet (its SQS, SNS, DynamoDB and Kinesis services are still to come).
+NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, SQS_QUEUE, SNS_TOPIC, KINESIS_STREAM})
 STREAM_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # CloudFormation's resource attributes, allowed beside Type and Properties.
 CFN_ATTRIBUTES = (
@@ -114,6 +117,13 @@ def parse_resources(
         if not isinstance(properties, Mapping):
             raise source.error((*path, props_key), f"{show(properties)} is not a mapping")
         _check_known(kind, properties, source, (*path, props_key))
+        if kind in NOT_RUN_TYPES:
+            source.warn(
+                (*path, type_key),
+                f"{kind} resources are recognised but not run yet: skylet does not create them, "
+                "and the events and destinations that use them do nothing",
+                feature=f"resource {kind}",
+            )
         attributes = {k: v for k, v in body.items() if k not in (type_key, props_key)}
         out[logical_id] = Resource(
             logical_id=logical_id, type=kind, properties=properties, attributes=attributes

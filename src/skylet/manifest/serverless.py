@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from skylet.config import DEFAULT_REGION
 from skylet.manifest.assemble import (
     FunctionDraft,
     as_mapping,
@@ -26,7 +27,7 @@ from skylet.manifest.assemble import (
 from skylet.manifest.diagnostics import KeyPath, Source, show
 from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
 from skylet.manifest.resources import Resource, parse_resources
-from skylet.manifest.validation import check_keys
+from skylet.manifest.validation import Mode, check_keys
 
 DEFAULTS: Mapping[str, Any] = {"runtime": DEFAULT_RUNTIME, "memory_size": 1024, "timeout_s": 6}
 # serverless.yml function key -> FunctionSpec field, for keys copied as they are.
@@ -88,6 +89,33 @@ _TEMPLATE_SECTIONS = (
     "AWSTemplateFormatVersion",
     "extensions",
 )
+# The framework's top-level keys (v3's schema, with the AWS provider's): the ones skylet reads,
+# and the ones that configure deployment or the framework itself and are accepted unread.
+TOP_LEVEL_KEYS = ("service", "provider", "functions", "resources", "custom", "params")
+TOP_LEVEL_IGNORED = frozenset(
+    {
+        "app",
+        "org",
+        "console",
+        "dashboard",
+        "frameworkVersion",
+        "configValidationMode",
+        "deprecationNotificationMode",
+        "disabledDeprecations",
+        "unresolvedVariablesNotificationMode",
+        "variablesResolutionMode",
+        "enableLocalInstallationFallback",
+        "useDotenv",
+        "projectDir",
+        "package",
+        "plugins",
+        "layers",
+        "outputs",
+        "stages",
+        "build",
+        "license",
+    }
+)
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -95,11 +123,8 @@ def from_serverless(
     data: Mapping[str, Any], source: Source, *, cli_stage: str | None, cli_region: str | None
 ) -> Manifest:
     """Build the Manifest of a resolved serverless.yml document."""
-    mode = data.get("configValidationMode", "error")
-    if mode not in ("error", "warn", "off"):
-        raise source.error(
-            ("configValidationMode",), f"{show(mode)} is not a mode (allowed: error, warn, off)"
-        )
+    mode = validation_mode(data, source)
+    check_keys(data, TOP_LEVEL_KEYS, source=source, at=(), ignored=TOP_LEVEL_IGNORED, mode=mode)
     provider = as_mapping(data.get("provider"), ("provider",), source)
     if provider.get("name", "aws") != "aws":
         raise source.error(
@@ -110,7 +135,7 @@ def from_serverless(
     header = {
         "service": _service(data, source),
         "stage": _setting(provider, "stage", cli_stage, "dev"),
-        "region": _setting(provider, "region", cli_region, "us-east-1"),
+        "region": _setting(provider, "region", cli_region, DEFAULT_REGION),
         "binary_media_types": _binary_media_types(provider, source),
     }
     resources, outputs = _resources(data.get("resources"), source)
@@ -119,7 +144,7 @@ def from_serverless(
         provider,
         service=str(header["service"][0]),
         stage=str(header["stage"][0]),
-        strict=mode == "error",
+        mode=mode,
         resource_types={k: r.type for k, r in resources.items()},
     )
     functions = as_mapping(data.get("functions"), ("functions",), source)
@@ -137,6 +162,16 @@ def from_serverless(
         resources=resources,
         extra=extra,
     )
+
+
+def validation_mode(data: Mapping[str, Any], source: Source) -> Mode:
+    """``configValidationMode``: ``warn`` unless set, as in the framework since v2."""
+    mode = data.get("configValidationMode", "warn")
+    if mode not in ("error", "warn", "off"):
+        raise source.error(
+            ("configValidationMode",), f"{show(mode)} is not a mode (allowed: error, warn, off)"
+        )
+    return cast("Mode", mode)
 
 
 def _binary_media_types(provider: Mapping[str, Any], source: Source) -> tuple[Any, KeyPath]:
@@ -195,14 +230,14 @@ class _FunctionReader:
         *,
         service: str,
         stage: str,
-        strict: bool,
+        mode: Mode,
         resource_types: Mapping[str, str],
     ) -> None:
         self._source = source
         self._provider = provider
         self._service = service
         self._stage = stage
-        self._strict = strict
+        self._mode = mode
         self._resource_types = resource_types
 
     def read(self, key: str, body: Any) -> FunctionDraft:
@@ -219,7 +254,7 @@ class _FunctionReader:
             )
         known = (*FUNCTION_KEYS, *_SPECIAL_KEYS)
         body = check_keys(
-            body, known, source=source, at=at, ignored=FUNCTION_IGNORED, strict=self._strict
+            body, known, source=source, at=at, ignored=FUNCTION_IGNORED, mode=self._mode
         )
         draft = FunctionDraft(key, at)
         draft.set("key", key, at)
@@ -259,7 +294,7 @@ class _FunctionReader:
             draft,
             source,
             serverless=True,
-            strict=self._strict,
+            mode=self._mode,
             resource_types=self._resource_types,
         )
         return draft
@@ -267,7 +302,8 @@ class _FunctionReader:
     def _destinations(self, value: Any, draft: FunctionDraft) -> None:
         at = (*draft.at, "destinations")
         known = {"onSuccess": "on_success", "onFailure": "on_failure"}
-        for written, target in as_mapping(value, at, self._source).items():
-            if written not in known:
-                check_keys({written: target}, known, source=self._source, at=at)
+        body = as_mapping(value, at, self._source)
+        for written, target in check_keys(
+            body, known, source=self._source, at=at, mode=self._mode
+        ).items():
             draft.set(known[written], target, (*at, written))

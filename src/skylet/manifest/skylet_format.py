@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from skylet.config import DEFAULT_REGION
 from skylet.manifest.assemble import (
     FunctionDraft,
     as_mapping,
@@ -84,7 +85,7 @@ def from_skylet(
     header: dict[str, tuple[Any, KeyPath]] = {
         "service": (data.get("service"), ("service",)),
         "stage": (cli_stage or data.get("stage", "dev"), ("stage",)),
-        "region": (cli_region or data.get("region", "us-east-1"), ("region",)),
+        "region": (cli_region or data.get("region", DEFAULT_REGION), ("region",)),
         "binary_media_types": (data.get("binary_media_types"), ("binary_media_types",)),
     }
     defaults = check_keys(
@@ -183,7 +184,7 @@ def _read_function(
         draft,
         source,
         serverless=False,
-        strict=True,
+        mode="error",
         resource_types=resource_types,
     )
     return draft

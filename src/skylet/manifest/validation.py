@@ -14,7 +14,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import annotated_types
 from pydantic import AliasPath, BaseModel, ValidationError
@@ -25,6 +25,9 @@ from skylet.errors import ConfigError
 from skylet.manifest.diagnostics import KeyPath, Source, allowed, format_path, show, span
 
 M = TypeVar("M", bound=BaseModel)
+Mode = Literal["error", "warn", "off"]
+"""What an unknown key is: an error, a warning, or nothing (serverless.yml's
+``configValidationMode``; skylet.yaml is always ``error``)."""
 
 _PHRASES = {
     "int_type": "is not an integer",
@@ -106,18 +109,29 @@ def check_keys(
     source: Source,
     at: KeyPath,
     ignored: Iterable[str] = (),
-    strict: bool = True,
+    mode: Mode = "error",
 ) -> dict[str, Any]:
-    """Return ``data`` without keys that are accepted but unused (``ignored``); an unknown key
-    is an error when ``strict`` (naming the closest known key) and dropped otherwise."""
+    """Return ``data`` without keys that are accepted but unused (``ignored``) and without
+    unknown keys. An unknown key (named with the closest known key) is an error in mode
+    ``error``, a warning in ``warn`` and dropped silently in ``off``: serverless.yml's
+    ``configValidationMode``."""
     known_set, ignored_set = set(known), set(ignored)
     kept: dict[str, Any] = {}
     for key, value in data.items():
         if key in known_set:
             kept[key] = value
-        elif key not in ignored_set and strict:
-            raise source.error((*at, key), unknown_key_message(key, sorted(known_set)))
+        elif key not in ignored_set:
+            unknown(source, (*at, key), sorted(known_set), mode)
     return kept
+
+
+def unknown(source: Source, path: KeyPath, choices: list[str], mode: Mode) -> None:
+    """Report the unknown key that ends ``path`` as ``mode`` says (see ``check_keys``)."""
+    message = unknown_key_message(str(path[-1]), choices)
+    if mode == "error":
+        raise source.error(path, message)
+    if mode == "warn":
+        source.warn(path, f"{message}; ignored (configValidationMode: warn)")
 
 
 def unknown_key_message(key: str, choices: list[str]) -> str:

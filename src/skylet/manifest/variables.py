@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skylet.config import DEFAULT_REGION
 from skylet.errors import ConfigError
 from skylet.manifest.diagnostics import KeyPath, Source, format_path, show
 from skylet.manifest.frozen import scalar_text
@@ -64,7 +65,7 @@ class VariableContext:
     cli_stage: str | None = None
     cli_region: str | None = None
     default_stage: str = "dev"
-    default_region: str = "us-east-1"
+    default_region: str = DEFAULT_REGION
 
 
 def resolve_variables(data: dict[str, Any], source: Source, context: VariableContext) -> Any:

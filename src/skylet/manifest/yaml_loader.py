@@ -9,6 +9,8 @@ arbitrary Python objects can be constructed. Differences from ``yaml.safe_load``
 - Duplicate keys are an error (``safe_load`` silently keeps the last one, hiding typos).
 - Mapping keys are always strings: the key's text as written (``200:`` -> ``"200"``).
 - Unquoted dates stay strings: manifest data stays JSON-like.
+- Nesting is limited to ``MAX_DEPTH`` levels (aliases expanded), so a hostile or broken file is a
+  manifest error naming the file and line rather than a RecursionError.
 - Booleans and integers follow YAML 1.2, as the Serverless Framework's parser does: only
   ``true``/``false`` are booleans (``off``, ``yes`` stay strings), ``1e3`` is a number and
   ``1:30`` or ``0755`` are not.
@@ -35,6 +37,10 @@ _REPLACED_TAGS = (_TIMESTAMP_TAG, _BOOL_TAG, _INT_TAG, _FLOAT_TAG)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 # Alias expansion can make a small file describe an enormous tree ("billion laughs").
 _MAX_NODES = 200_000
+MAX_DEPTH = 100
+"""Mappings and sequences nest at most this deep. Real manifests stay under 20 levels; every
+later stage (variables, intrinsics, validation) recurses once per level, so the bound keeps them
+far from Python's recursion limit (1000 frames)."""
 
 
 class LineLoader(yaml.SafeLoader):
@@ -44,6 +50,19 @@ class LineLoader(yaml.SafeLoader):
         first: [(tag, rx) for tag, rx in resolvers if tag not in _REPLACED_TAGS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        # PyYAML composes recursively: count the levels while they are read.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(None, None, _too_deep(), mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, MappingNode):
@@ -68,6 +87,10 @@ class LineLoader(yaml.SafeLoader):
             _key_text(key_node): self.construct_object(value_node, deep=deep)
             for key_node, value_node in node.value
         }
+
+
+def _too_deep() -> str:
+    return f"the document nests deeper than {MAX_DEPTH} levels (allowed: at most {MAX_DEPTH})"
 
 
 def _key_text(node: Node) -> str:
@@ -141,8 +164,8 @@ def load_yaml(path: Path) -> tuple[Any, Source]:
         node = loader.get_single_node()
         if node is None:
             return None, Source(path, {})
+        lines = _line_map(path, node)  # first: it bounds what aliases expand to
         data = loader.construct_document(node)
-        lines = _line_map(path, node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -166,31 +189,37 @@ def load_yaml(path: Path) -> tuple[Any, Source]:
 
 
 def _line_map(path: Path, root: Node) -> dict[KeyPath, int]:
-    """Map every key path (and sequence item) under ``root`` to its 1-based line."""
+    """Map every key path (and sequence item) under ``root`` to its 1-based line, checking the
+    tree as aliases expand it: its size, its depth, and aliases that contain themselves."""
     lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
     visited = 0
     on_stack: set[int] = set()
 
-    def walk(node: Node, at: KeyPath) -> None:
+    def walk(node: Node, at: KeyPath | None) -> None:
         nonlocal visited
         visited += 1
+        line = node.start_mark.line + 1
         if visited > _MAX_NODES:
             raise ConfigError(f"{path.name}: the document expands to more than {_MAX_NODES} nodes")
         if id(node) in on_stack:
-            line = node.start_mark.line + 1
             raise ConfigError(f"{path.name}:{line}: a YAML alias refers to itself")
+        if len(on_stack) >= MAX_DEPTH:  # an alias inside an alias: deeper than written
+            raise ConfigError(f"{path.name}:{line}: {_too_deep()}")
         if node.tag.startswith("!"):
-            return  # intrinsic arguments are not addressable key paths
+            at = None  # intrinsic arguments are not addressable key paths
         on_stack.add(id(node))
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
-                child = (*at, _key_text(key_node))
-                lines[child] = key_node.start_mark.line + 1
+                child = None if at is None else (*at, _key_text(key_node))
+                if child is not None:
+                    lines[child] = key_node.start_mark.line + 1
                 walk(value_node, child)
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
-                lines[(*at, index)] = item.start_mark.line + 1
-                walk(item, (*at, index))
+                child = None if at is None else (*at, index)
+                if child is not None:
+                    lines[child] = item.start_mark.line + 1
+                walk(item, child)
         on_stack.discard(id(node))
 
     walk(root, ())

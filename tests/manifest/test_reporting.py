@@ -1,0 +1,53 @@
+"""``skylet up`` reports the manifest's warnings: each once at start, and new ones on reload."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Server, project, serve  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.e2e
+
+MANIFEST = """service: warned
+functions:
+  nightly:
+    handler: handlers.echo
+    events:
+      - schedule: rate(1 hour)
+      - http_api: GET /nightly
+  hourly:
+    handler: handlers.echo
+    events:
+      - schedule: rate(1 hour)
+"""
+SCHEDULE = (
+    "warning: skylet.yaml:6: functions.nightly.events[0].schedule: schedule events are "
+    "recognised but not run yet: the function is deployed without this trigger (also line 11 "
+    "functions.hourly.events[0].schedule)"
+)
+SQS = "warning: skylet.yaml:12: functions.hourly.events[1].sqs: sqs events are recognised"
+
+
+def wait_for(server: Server, text: str) -> str:
+    deadline = time.monotonic() + 30
+    while text not in (output := server.output()):
+        assert time.monotonic() < deadline, output
+        time.sleep(0.05)
+    return output
+
+
+def test_warnings_are_reported_once_at_start_and_new_ones_on_reload(
+    project: Callable[[str], Path],  # noqa: F811
+    serve: Callable[..., Server],  # noqa: F811
+) -> None:
+    directory = project(MANIFEST)
+    server = serve(directory)
+    assert server.output().count(SCHEDULE) == 1
+    (directory / "skylet.yaml").write_text(MANIFEST + "      - sqs: arn:aws:sqs:eu-west-1:1:q\n")
+    output = wait_for(server, SQS)
+    assert output.count(SQS) == 1
+    assert output.count(SCHEDULE) == 1  # unchanged, so not reported again
