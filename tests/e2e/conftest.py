@@ -140,12 +140,14 @@ def serve() -> Iterator[Callable[..., Server]]:
 
 
 def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``skylet ARGS``; its standard input is ``input``, or empty (never the test's)."""
     return subprocess.run(
         [SKYLET, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        input=input if input is not None else "",
     )

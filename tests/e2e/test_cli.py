@@ -51,7 +51,7 @@ def test_invoke_of_an_unknown_function_says_so(
 ) -> None:
     server = serve(project(MANIFEST))
     done = cli("invoke", "nope", env={"SKYLET_ENDPOINT": server.url})
-    assert done.returncode == 2
+    assert done.returncode == 4
     assert "ResourceNotFoundException" in done.stderr
 
 
@@ -138,7 +138,7 @@ def test_up_with_a_bad_manifest_names_the_file_line_and_key(
         "service: x\nfunctions:\n  f:\n    handler: handlers.echo\n    memory_size: big\n"
     )
     done = cli("up", str(directory), "--port", "1")
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "skylet.yaml:5" in done.stderr
     assert "functions.f.memory_size" in done.stderr
 
