@@ -19,8 +19,8 @@ EVERY_FUNCTION = "Parameters"
 def parse_env_vars(text: str, source: str) -> dict[str, dict[str, str]]:
     """SAM's ``--env-vars`` document: ``{"Parameters": {VAR: value}, "FunctionName": {VAR:
     value}}`` → overrides keyed by function name, ``"*"`` for every function. Numbers and
-    booleans become strings, as in a manifest; anything else is a ConfigError naming
-    ``source`` and the key."""
+    booleans become strings as in a manifest (``true`` → ``"true"``, ``2.0`` → ``"2"``);
+    anything else is a ConfigError naming ``source`` and the key."""
     try:
         document = json.loads(text)
     except ValueError as exc:
@@ -41,6 +41,8 @@ def parse_env_vars(text: str, source: str) -> dict[str, dict[str, str]]:
 def _value(value: object, where: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # as a manifest's: 2.0 → "2"
     if isinstance(value, str | int | float):
         return str(value)
     raise ConfigError(f"{where}: expected a string, number or boolean, not {type(value).__name__}")
