@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from skylet.cli.exits import EPILOG, Status, for_http, status_of
-from skylet.cli.main import cli
+from skylet.cli import group as group_module
+from skylet.cli.exits import EPILOG, Exit, Status, for_http, status_of
+from skylet.cli.group import SkyletGroup, cli
+from skylet.cli.main import main
 from skylet.errors import (
     ConfigError,
     ListenError,
@@ -58,3 +61,43 @@ def test_the_statuses_are_distinct_and_the_help_lists_each() -> None:
 def test_a_usage_error_is_clicks_2() -> None:
     assert CliRunner().invoke(cli, ["invoke"]).exit_code == 2
     assert CliRunner().invoke(cli, ["invoke", "f", "-d", "{"]).exit_code == 2
+
+
+def test_ctrl_c_in_a_command_is_130_without_a_traceback() -> None:
+    @click.command()
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    group = SkyletGroup(commands={"interrupted": interrupted})
+    done = CliRunner().invoke(group, ["interrupted"])
+    assert done.exit_code == 130
+    assert done.output == ""
+
+
+def test_ctrl_c_while_the_commands_load_is_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(**_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(group_module, "cli", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 130
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "printed"),
+    [
+        (Exit("no such bucket", Status.NOT_FOUND), 4, "error: no such bucket"),
+        (ConfigError("skylet.yaml:3: bad"), 3, "error: skylet.yaml:3: bad"),
+        (Exit("", Status.INTERRUPTED), 130, ""),
+    ],
+    ids=["an_exit_prints_its_message", "a_skylet_error_gets_its_status", "a_quiet_exit"],
+)
+def test_the_group_turns_errors_into_statuses(raised: Exception, status: int, printed: str) -> None:
+    @click.command()
+    def failing() -> None:
+        raise raised
+
+    done = CliRunner().invoke(SkyletGroup(commands={"failing": failing}), ["failing"])
+    assert done.exit_code == status
+    assert done.output.strip() == printed

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pydantic import BaseModel
 
 from skylet.cli import sample_events as samples
-from skylet.cli.main import cli
+from skylet.cli.group import cli
 
 NOW = 1_765_000_000.25  # 2025-12-06T05:46:40.250Z
 

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 import click
 
 from skylet.cli.exits import Exit, Status
-from skylet.manifest import find_manifest
 
 DEFAULT_PORT = 9000
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -55,6 +54,8 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def manifest_path(target: str) -> Path:
     """The manifest file ``target`` names: the file itself, or the one in that directory."""
+    from skylet.manifest import find_manifest
+
     path = Path(target).resolve()
     return path if path.is_file() else find_manifest(path)
 

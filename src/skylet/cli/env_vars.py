@@ -15,6 +15,23 @@ from skylet.errors import ConfigError
 #: SAM's key for the variables of every function.
 EVERY_FUNCTION = "Parameters"
 
+#: ``-e/--env-vars FILE`` and ``--env KEY=VALUE``, for the commands that run functions.
+file_option = click.option(
+    "-e",
+    "--env-vars",
+    "env_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help='Variables over the manifest\'s, SAM\'s JSON: {"Parameters": {...}, "<function>": {...}}.',
+)
+pair_option = click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A variable for every function, over the manifest and --env-vars (repeatable).",
+)
+
 
 def parse_env_vars(text: str, source: str) -> dict[str, dict[str, str]]:
     """SAM's ``--env-vars`` document: ``{"Parameters": {VAR: value}, "FunctionName": {VAR:

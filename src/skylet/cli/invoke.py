@@ -21,9 +21,6 @@ from skylet.cli.common import endpoint as server_url
 from skylet.cli.common import unreachable as unreachable_error
 from skylet.cli.exits import Exit, Status, for_http
 from skylet.cli.output import Output
-from skylet.cli.serving import env_option, env_vars_option
-from skylet.config import RuntimeSettings
-from skylet.platform import Platform, PlatformConfig
 
 #: The AWS CLI's prefixes of a parameter read from a file (text and binary); both read bytes.
 FILE_PREFIXES = ("fileb://", "file://")
@@ -113,8 +110,8 @@ def read_payload(data: str | None, path: str | None, stdin: TextIO | None) -> by
     help="With --local: the directory or manifest.",
 )
 @click.option("--stage", help="With --local: the stage.")
-@env_vars_option
-@env_option
+@env_vars.file_option
+@env_vars.pair_option
 @endpoint_option()
 def invoke(
     function: str,
@@ -243,6 +240,9 @@ def _invoke_local(
     stage: str | None,
     overrides: Mapping[str, Mapping[str, str]],
 ) -> Answer:
+    from skylet.config import RuntimeSettings
+    from skylet.platform import Platform, PlatformConfig
+
     config = PlatformConfig(
         manifest_path=manifest,
         stage=stage,

@@ -21,22 +21,6 @@ from skylet.config import RuntimeSettings
 from skylet.invoker.hooks import InvocationHook
 from skylet.platform import Platform, PlatformConfig
 
-env_vars_option = click.option(
-    "-e",
-    "--env-vars",
-    "env_file",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help='Variables over the manifest\'s, SAM\'s JSON: {"Parameters": {...}, "<function>": {...}}.',
-)
-env_option = click.option(
-    "--env",
-    "env",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A variable for every function, over the manifest and --env-vars (repeatable).",
-)
-
 
 @click.command()
 @click.argument("target", default=".", type=click.Path(exists=True))
@@ -102,8 +86,8 @@ env_option = click.option(
     metavar="NAME",
     help="A bucket anyone may read without signing (created if absent).",
 )
-@env_vars_option
-@env_option
+@env_vars.file_option
+@env_vars.pair_option
 @click.option(
     "--function-logs/--no-function-logs",
     default=True,
@@ -238,8 +222,8 @@ def up(
 )
 @click.option("--stage", help="Stage for ${opt:stage} (serverless.yml).")
 @click.option("--reload/--no-reload", default=False, show_default=True)
-@env_vars_option
-@env_option
+@env_vars.file_option
+@env_vars.pair_option
 def serve_function(
     directory: str,
     function: str,
