@@ -43,6 +43,8 @@ RANKS = {
     "platform": 8,
     "serve": 9,
     "cli": 10,
+    # ``python -m skylet``: the command line's entry point
+    "__main__": 11,
 }
 #: Imports allowed across the ranks, each with its reason.
 EXCEPTIONS = {

@@ -7,6 +7,7 @@ documents (``aws/errors.py``) and API Gateway's own answers (``gateway/apigw.py`
 
     SkyletError
     ├── ConfigError                 bad manifest or settings (file, line, key, value, allowed)
+    │   └── ListenError                 the address cannot be listened on (port in use, not ours)
     ├── DependencyInstallError      a function's requirements.txt could not be installed
     ├── ApiError                    an API request that is refused; carries the AWS error code
     │   ├── ResourceNotFound            404 ResourceNotFoundException
@@ -47,6 +48,10 @@ class SkyletError(Exception):
 
 class ConfigError(SkyletError):
     """A manifest or setting is invalid; the message names file, line, key, value and choices."""
+
+
+class ListenError(ConfigError):
+    """The server cannot listen on its address: the port is in use, or the host is not ours."""
 
 
 class DependencyInstallError(SkyletError):

@@ -76,6 +76,25 @@ class PlatformConfig:
     #: an S3-compatible server that several nodes share, with ``blobs_credentials``.
     blobs_url: str = ""
     blobs_credentials: tuple[str, str] = ("test", "test")
+    #: ``--env-vars``/``--env``: variables set over the manifest's, by function name (or
+    #: alias); those under ``"*"`` go to every function, and a function's own win.
+    environment_overrides: Mapping[str, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
+def with_overrides(
+    fn: FunctionConfig, overrides: Mapping[str, Mapping[str, str]]
+) -> FunctionConfig:
+    """``fn`` with the variables ``overrides`` gives it (see ``environment_overrides``). Pure."""
+    names = (fn.name, *fn.aliases)
+    chosen = [overrides.get("*", {}), *(overrides[n] for n in names if n in overrides)]
+    if not any(chosen):
+        return fn
+    environment = dict(fn.environment)
+    for variables in chosen:
+        environment.update(variables)
+    return dataclasses.replace(fn, environment=MappingProxyType(environment))
 
 
 def open_blobs(config: PlatformConfig) -> BlobStore:
@@ -226,6 +245,8 @@ class Platform:
         functions = await build_functions(
             manifest, deps_root=self.config.data_dir / "deps", progress=self.progress
         )
+        if overrides := self.config.environment_overrides:
+            functions = [with_overrides(fn, overrides) for fn in functions]
         snapshots = self.snapshots
         if snapshots is None:
             return functions

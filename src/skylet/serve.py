@@ -22,10 +22,11 @@ async def serve(
     on_ready: Callable[[Platform], None],
     on_reload: Callable[[ReloadOutcome], None] = lambda _: None,
     hooks: Iterable[InvocationHook] = (),
-) -> None:
+) -> signal.Signals:
     """Run the platform behind skylet's HTTP server until SIGINT/SIGTERM, then stop gracefully:
     in-flight requests finish (within the grace; a second signal cuts it short), then the
-    platform retires instances and stops the zygote."""
+    platform retires instances and stops the zygote. Returns the signal that stopped it (the
+    CLI's exit status tells them apart)."""
     from skylet.gateway.http1 import Listener
 
     platform = Platform(config, progress=lambda line: print(line, flush=True), hooks=hooks)
@@ -41,15 +42,19 @@ async def serve(
         listener = Listener(platform.gateway, config.host, config.port)
         await listener.start()
         stopping = asyncio.Event()
+        stopped_by = signal.SIGTERM
 
-        def stop() -> None:
+        def stop(signum: signal.Signals) -> None:
+            nonlocal stopped_by
             if stopping.is_set():
                 listener.hurry()
+            else:
+                stopped_by = signum
             stopping.set()
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop)
+            loop.add_signal_handler(signum, stop, signum)
         on_ready(platform)
         watching: asyncio.Task[None] | None = None
         if config.reload:
@@ -71,3 +76,4 @@ async def serve(
                 await watching
     finally:
         await platform.aclose()
+    return stopped_by

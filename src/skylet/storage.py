@@ -24,11 +24,12 @@ Lambda function pays for ``import boto3``, paid only by code that uses storage.
 from __future__ import annotations
 
 import builtins
+import datetime
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import urlsplit
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
@@ -162,14 +163,46 @@ class Storage:
         Returns the bytes written."""
         with _s3_errors():
             answer = self.client.get_object(Bucket=bucket, Key=key)
-            total = int(answer.get("ContentLength", 0))
-            done = 0
             with open(path, "wb") as target:
-                for chunk in answer["Body"].iter_chunks(CHUNK):
-                    target.write(chunk)
-                    done += len(chunk)
-                    progress(done, total)
-        return done
+                return _copy(answer, target, progress)
+
+    def download_to(
+        self,
+        bucket: str,
+        key: str,
+        target: BinaryIO,
+        *,
+        progress: Callable[[int, int], None] = lambda _done, _total: None,
+    ) -> int:
+        """Stream ``bucket/key`` into ``target`` (standard output, say); as :meth:`download`."""
+        with _s3_errors():
+            return _copy(self.client.get_object(Bucket=bucket, Key=key), target, progress)
+
+    def upload_from(
+        self,
+        bucket: str,
+        key: str,
+        source: BinaryIO,
+        *,
+        content_type: str | None = None,
+        progress: Callable[[int], None] = lambda _: None,
+    ) -> tuple[str, int]:
+        """Stream ``source`` (standard input, say; it need not be seekable) to ``bucket/key``,
+        in parts from 8 MB; returns the ETag and the bytes sent."""
+        sent = 0
+        lock = threading.Lock()
+
+        def moved(count: int) -> None:
+            nonlocal sent
+            with lock:
+                sent += count
+                progress(sent)
+
+        extra = {"ContentType": content_type} if content_type else None
+        with _s3_errors():
+            self.client.upload_fileobj(source, bucket, key, ExtraArgs=extra, Callback=moved)
+            etag = str(self.client.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"')
+        return etag, sent
 
     def get(self, bucket: str, key: str) -> bytes:
         with _s3_errors():
@@ -203,6 +236,21 @@ class Storage:
                 for item in page.get("Contents", []):
                     yield str(item["Key"])
 
+    def objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """As :meth:`list`, with each object's size, last change and ETag."""
+        with _s3_errors():
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(
+                        str(item["Key"]),
+                        int(item["Size"]),
+                        item["LastModified"],
+                        str(item.get("ETag", "")).strip('"'),
+                    )
+
     def presign(self, bucket: str, key: str, *, method: str = "GET", expires_s: int = 3600) -> str:
         """A URL anyone may use for ``method`` (GET, PUT, DELETE or HEAD) on the object until it
         expires (SigV4, at most 7 days)."""
@@ -215,6 +263,25 @@ class Storage:
                     operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
                 )
             )
+
+
+class ObjectInfo(NamedTuple):
+    """One object of a listing: its key, size in bytes, last change (UTC) and ETag."""
+
+    key: str
+    size: int
+    last_modified: datetime.datetime
+    etag: str
+
+
+def _copy(answer: dict[str, Any], target: BinaryIO, progress: Callable[[int, int], None]) -> int:
+    total = int(answer.get("ContentLength", 0))
+    done = 0
+    for chunk in answer["Body"].iter_chunks(CHUNK):
+        target.write(chunk)
+        done += len(chunk)
+        progress(done, total)
+    return done
 
 
 @contextmanager

@@ -123,5 +123,5 @@ def test_the_bucket_command_copies_lists_and_removes(server: Server, tmp_path: P
     assert "cli-bucket" in cli("bucket", "ls", env=env).stdout
     assert cli("bucket", "rm", "s3://cli-bucket/data/big.bin", env=env).returncode == 0
     missing = cli("bucket", "cp", "s3://cli-bucket/data/big.bin", str(tmp_path / "x"), env=env)
-    assert missing.returncode == 1
+    assert missing.returncode == 4  # not found (skylet.cli.exits)
     assert "NoSuchKey" in missing.stderr

@@ -62,7 +62,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(directory: Path, *args: str) -> Server:
+def start_server(directory: Path, *args: str, new_session: bool = False) -> Server:
+    """``skylet up`` on a free port, once it answers; ``new_session``: in a session (and
+    process group) of its own, as a terminal runs it, so a test can signal the group."""
     port = free_port()
     log = directory / "skylet-up.log"
     with open(log, "wb") as out:
@@ -70,6 +72,8 @@ def start_server(directory: Path, *args: str) -> Server:
             [SKYLET, "up", str(directory), "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=new_session,
         )
     server = Server(port, proc, directory, log)
     deadline = time.monotonic() + 60
@@ -140,12 +144,14 @@ def serve() -> Iterator[Callable[..., Server]]:
 
 
 def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``skylet ARGS``; its standard input is ``input``, or empty (never the test's)."""
     return subprocess.run(
         [SKYLET, *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         env={**os.environ, **(env or {})},
+        input=input if input is not None else "",
     )

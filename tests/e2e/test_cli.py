@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -13,7 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import SKYLET, Server, cli, start_server, stop_server
+from tests.e2e.conftest import (
+    SKYLET,
+    Server,
+    cli,
+    module_server,
+    project_dir,
+    start_server,
+    stop_server,
+)
 from tests.runtime_fixtures import alive, descendants, describe
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +38,16 @@ functions:
     handler: handlers.sleep
   spawn:
     handler: handlers.spawn_child
+  work:
+    handler: handlers.work
 """
+
+server = module_server("cli", MANIFEST)
 
 
 def test_invoke_through_a_running_server_prints_the_response_and_the_tail(
-    project: Callable[[str], Path], serve: Callable[..., Server]
+    server: Server,
 ) -> None:
-    server = serve(project(MANIFEST))
     env = {"SKYLET_ENDPOINT": server.url}
     done = cli("invoke", "echo", "-d", '{"name": "cli"}', "--tail", env=env)
     assert done.returncode == 0, done.stderr
@@ -46,12 +58,9 @@ def test_invoke_through_a_running_server_prints_the_response_and_the_tail(
     assert json.loads(failed.stdout)["errorType"] == "ValueError"
 
 
-def test_invoke_of_an_unknown_function_says_so(
-    project: Callable[[str], Path], serve: Callable[..., Server]
-) -> None:
-    server = serve(project(MANIFEST))
+def test_invoke_of_an_unknown_function_says_so_with_status_4(server: Server) -> None:
     done = cli("invoke", "nope", env={"SKYLET_ENDPOINT": server.url})
-    assert done.returncode == 2
+    assert done.returncode == 4
     assert "ResourceNotFoundException" in done.stderr
 
 
@@ -65,31 +74,29 @@ def test_invoke_local_runs_once_without_a_server(project: Callable[[str], Path])
     assert "Init Duration" in done.stderr
 
 
-def test_logs_prints_a_functions_recent_invocations(
-    project: Callable[[str], Path], serve: Callable[..., Server]
-) -> None:
-    server = serve(project(MANIFEST))
+def test_logs_prints_a_functions_recent_invocations(server: Server) -> None:
     env = {"SKYLET_ENDPOINT": server.url}
     cli("invoke", "echo", env=env)
     done = cli("logs", "echo", env=env)
     assert done.returncode == 0
-    assert "echo call 1" in done.stdout and "REPORT RequestId" in done.stdout
+    assert "echo call " in done.stdout and "REPORT RequestId" in done.stdout
 
 
-def test_logs_follow_streams_new_entries(
-    project: Callable[[str], Path], serve: Callable[..., Server]
-) -> None:
-    server = serve(project(MANIFEST))
+def test_logs_follow_streams_new_entries(server: Server) -> None:
+    invoke_url = f"{server.url}/2015-03-31/functions/work/invocations"
+    httpx.post(invoke_url, json={"n": 101})
     env = {**os.environ, "SKYLET_ENDPOINT": server.url}
     follower = subprocess.Popen(
-        [SKYLET, "logs", "echo", "-f"], stdout=subprocess.PIPE, text=True, env=env
+        [SKYLET, "logs", "work", "-f"], stdout=subprocess.PIPE, text=True, env=env
     )
     try:
-        time.sleep(0.5)
-        httpx.post(f"{server.url}/2015-03-31/functions/echo/invocations", content=b"{}")
         assert follower.stdout is not None
-        line = follower.stdout.readline()
-        assert line.startswith("START RequestId: ")
+        # The backlog first: once its entry is printed, the follower is connected.
+        while "work 101" not in (line := follower.stdout.readline()):
+            assert line, "the follower ended"
+        httpx.post(invoke_url, json={"n": 102})
+        while "work 102" not in (line := follower.stdout.readline()):
+            assert line, "the follower ended"
     finally:
         follower.terminate()
         follower.wait(10)
@@ -126,7 +133,7 @@ def test_up_prints_its_functions_and_stops_cleanly_on_sigterm(
         time.sleep(0.02)
     assert [pid for pid in tree if alive(pid)] == []
     output = server.output()
-    for name in ("echo", "fail", "sleep", "spawn"):
+    for name in ("echo", "fail", "sleep", "spawn", "work"):
         assert name in output
     assert "/2015-03-31/functions/<function>/invocations" in output
 
@@ -138,7 +145,7 @@ def test_up_with_a_bad_manifest_names_the_file_line_and_key(
         "service: x\nfunctions:\n  f:\n    handler: handlers.echo\n    memory_size: big\n"
     )
     done = cli("up", str(directory), "--port", "1")
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "skylet.yaml:5" in done.stderr
     assert "functions.f.memory_size" in done.stderr
 
@@ -166,3 +173,59 @@ def test_up_refuses_a_public_address_without_s3_credentials(
     )
     assert done.returncode == 2
     assert "needs S3 credentials" in done.stderr
+
+
+def _output_until(server: Server, *texts: str) -> str:
+    """The server's output once it holds every one of ``texts`` (lines are written in batches)."""
+    for _ in range(500):
+        output = server.output()
+        if all(text in output for text in texts):
+            return output
+        time.sleep(0.02)
+    raise AssertionError(f"{texts} not in the output:\n{server.output()}")
+
+
+def test_up_prints_each_invocations_output_and_error_prefixed_by_the_function(
+    server: Server,
+) -> None:
+    httpx.post(f"{server.url}/2015-03-31/functions/work/invocations", json={"n": 7301})
+    httpx.post(f"{server.url}/2015-03-31/functions/fail/invocations", content=b"{}")
+    output = _output_until(server, "work | work 7301", "fail | ERROR ValueError: something broke")
+    assert "Traceback" in output  # the function's own [ERROR] lines, as its log has them
+
+
+def test_up_logs_a_request_no_route_takes(server: Server) -> None:
+    assert httpx.get(f"{server.url}/no/such/route").status_code == 404
+    _output_until(server, "/no/such/route 404 ")
+
+
+def test_ctrl_c_stops_quietly_with_status_130(project: Callable[[str], Path]) -> None:
+    running = start_server(project(MANIFEST), "--no-reload", "--no-function-logs", new_session=True)
+    try:
+        httpx.post(f"{running.url}/2015-03-31/functions/work/invocations", json={"n": 8})
+        tree = descendants(running.proc.pid)
+        assert len(tree) >= 2  # the zygote and an instance at least
+        os.killpg(running.proc.pid, signal.SIGINT)  # what a terminal's Ctrl+C does
+        assert running.proc.wait(30) == 130
+    finally:
+        stop_server(running)
+    output = running.output()
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert "work | " not in output  # --no-function-logs
+    for _ in range(200):
+        if not any(alive(pid) for pid in tree):
+            break
+        time.sleep(0.02)
+    assert [describe(pid) for pid in tree if alive(pid)] == []
+
+
+def test_a_port_in_use_says_so_with_status_6(tmp_path: Path) -> None:
+    directory = project_dir(tmp_path, MANIFEST)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = cli("up", str(directory), "--port", port, "--no-reload")
+    assert done.returncode == 6, done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "in use" in done.stderr
+    assert "--port" in done.stderr and "Traceback" not in done.stderr

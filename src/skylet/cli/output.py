@@ -5,22 +5,31 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, NamedTuple
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from skylet.invoker.hooks import InvocationHook, RequestLine
+from skylet.invoker.hooks import InvocationHook, InvocationRecord, RequestLine
 
 REQUEST_FLUSH_S = 0.02
+
+
+class FunctionLines(NamedTuple):
+    """What one invocation printed, and its error, for the console."""
+
+    function: str
+    output: bytes
+    error_type: str | None
+    error_message: str | None
 
 
 class Output:
     def __init__(self, *, stream: IO[str] | None = None) -> None:
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.rich = self.console.is_terminal
-        self._pending: list[RequestLine] = []
+        self._pending: list[RequestLine | FunctionLines] = []
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         if self.rich:
@@ -50,8 +59,9 @@ class Output:
         else:
             print(text, file=self.console.file, flush=True)
 
-    def request(self, line: RequestLine) -> None:
-        """One line per HTTP request: method, path, status, duration, cold or warm.
+    def request(self, line: RequestLine | FunctionLines) -> None:
+        """One line per HTTP request (method, path, status, duration, cold or warm), or the
+        lines an invocation printed and its error, prefixed by the function's name.
 
         Lines are formatted and written in batches, at most every REQUEST_FLUSH_S, so that
         printing them costs the request path one append, not a format and a write.
@@ -68,9 +78,10 @@ class Output:
         if not lines:
             return
         if self.rich:
-            self.console.print("\n".join(map(_rich_line, lines)), soft_wrap=True)
+            text = "\n".join(_rich(line) for line in lines)
+            self.console.print(text, soft_wrap=True, highlight=False)
         else:
-            print("\n".join(map(_plain_line, lines)), file=self.console.file, flush=True)
+            print("\n".join(map(_plain, lines)), file=self.console.file, flush=True)
 
     def error(self, text: str) -> None:
         err = Console(file=sys.stderr, highlight=False, soft_wrap=True)
@@ -83,20 +94,40 @@ class Output:
 _MARKERS = {True: "cold", False: "warm", None: "-"}
 
 
-def _plain_line(line: RequestLine) -> str:
+def _plain(line: RequestLine | FunctionLines) -> str:
+    if isinstance(line, FunctionLines):
+        return "\n".join(f"{line.function} | {text}" for text in _function_lines(line))
     return (
         f"{line.method:<7} {line.path} {line.status} {line.duration_ms:.1f} ms "
-        f"{_MARKERS[line.cold]} {line.function}"
+        f"{_MARKERS[line.cold]} {line.function or '(no route)'}"
     )
 
 
-def _rich_line(line: RequestLine) -> str:
+def _rich(line: RequestLine | FunctionLines) -> str:
+    if isinstance(line, FunctionLines):
+        name = escape(line.function)
+        texts = _function_lines(line)
+        if line.error_type is not None:  # the error is the last line
+            texts[-1] = f"[bold red]{escape(texts[-1])}[/]"
+            body = [escape(t) for t in texts[:-1]] + [texts[-1]]
+        else:
+            body = [escape(t) for t in texts]
+        return "\n".join(f"[magenta]{name}[/] [dim]|[/] {text}" for text in body)
     colour = "green" if line.status < 400 else "yellow" if line.status < 500 else "red"
     return (
         f"[bold]{line.method:<7}[/] {escape(line.path)} [{colour}]{line.status}[/] "
         f"{line.duration_ms:.1f} ms [{'cyan' if line.cold else 'dim'}]{_MARKERS[line.cold]}[/] "
-        f"[dim]{escape(line.function)}[/]"
+        f"[dim]{escape(line.function or '(no route)')}[/]"
     )
+
+
+def _function_lines(lines: FunctionLines) -> list[str]:
+    """The invocation's output lines, then its error (when it failed) as one line."""
+    texts = lines.output.decode("utf-8", "replace").splitlines()
+    if lines.error_type is not None:
+        message = f": {lines.error_message}" if lines.error_message else ""
+        texts.append(f"ERROR {lines.error_type}{message}")
+    return texts
 
 
 class RequestLines(InvocationHook):
@@ -107,3 +138,20 @@ class RequestLines(InvocationHook):
 
     def http_request(self, line: RequestLine) -> None:
         self._out.request(line)
+
+
+class FunctionOutput(InvocationHook):
+    """The console's function lines: what each invocation printed and its error, prefixed by
+    the function's name, as a hook the CLI registers (``skylet up``, unless
+    ``--no-function-logs``)."""
+
+    def __init__(self, out: Output) -> None:
+        self._out = out
+
+    def completed(self, record: InvocationRecord) -> None:
+        if record.output or record.error_type is not None:
+            self._out.request(
+                FunctionLines(
+                    record.function, record.output, record.error_type, record.error_message
+                )
+            )

@@ -319,9 +319,13 @@ class FunctionRoutes:
             self.invoker.finish(pending, outcome)
 
     async def not_found(self, scope: Scope, send: Send) -> None:
-        """No route: API Gateway's answer (HTTP API style unless every route is REST)."""
+        """No route: API Gateway's answer (HTTP API style unless every route is REST), and a
+        request line without a function, so the console shows what nothing took."""
+        started = time.perf_counter()
         rest = bool(self.table) and all(r.kind == "rest" for r in self.table.routes)
-        await _send(send, apigw.answer(_NO_ROUTE, apigw.new_ids(rest=rest)))
+        response = apigw.answer(_NO_ROUTE, apigw.new_ids(rest=rest))
+        await _send(send, response)
+        self._line(scope, response.status, started, "", None)
 
     def _line(
         self, scope: Scope, status: int, started: float, function: str, cold: bool | None

@@ -28,10 +28,15 @@ class InvocationRecord:
     cold: bool
     error_type: str | None
     report: Report
+    #: What the function printed (fd 1 and 2, at most the output cap), as it printed it.
+    output: bytes = b""
+    #: The error's message (``errorMessage``), when ``error_type`` is set.
+    error_message: str | None = None
 
 
 class RequestLine(NamedTuple):
-    """One HTTP request a function route answered (a named tuple: one is made per request)."""
+    """One HTTP request a function route answered, or that no route took (``function`` is
+    then ""): a named tuple, as one is made per request."""
 
     method: str
     path: str
@@ -51,7 +56,8 @@ class InvocationHook:
         """An invocation of ``fn`` was refused for concurrency (429)."""
 
     def http_request(self, line: RequestLine) -> None:
-        """A function route (or its CORS preflight) answered an HTTP request."""
+        """A function route (or its CORS preflight) answered an HTTP request, or no route
+        took it (API Gateway's 404)."""
 
 
 class Hooks:

@@ -8,6 +8,7 @@ anything (unknown function, throttled).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import random
@@ -379,6 +380,8 @@ class Invoker:
                 cold=outcome.cold,
                 error_type=error_type,
                 report=result.invocation_log.report,
+                output=outcome.output,
+                error_message=_error_message(result.payload) if error_type else None,
             )
             self.hooks.completed(record)
         return result
@@ -401,3 +404,12 @@ class Invoker:
         self._in_flight[name] -= 1
         if reserved is None:
             self._unreserved_in_flight -= 1
+
+
+def _error_message(payload: bytes) -> str | None:
+    """The ``errorMessage`` of a failed invocation's payload (for hooks), if it has one."""
+    try:
+        message = json.loads(payload).get("errorMessage")
+    except (ValueError, AttributeError):
+        return None
+    return message if isinstance(message, str) else None

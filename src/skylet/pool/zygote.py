@@ -120,6 +120,9 @@ class ZygoteClient:
             stdout=subprocess.DEVNULL,
             cwd="/",
             env=self._environment,
+            # Its own process group: a terminal's Ctrl+C (SIGINT to the foreground group) stops
+            # the platform, which stops the zygote (EOF, SIGTERM); the zygote never sees it.
+            process_group=0,
         )
         theirs.close()
         ours.setblocking(False)

@@ -7,7 +7,7 @@ import asyncio
 import errno
 import logging
 
-from skylet.errors import ConfigError
+from skylet.errors import ListenError
 from skylet.gateway.http1.protocol import Http1Protocol
 from skylet.gateway.http1.types import Limits, Service, Shared
 
@@ -34,7 +34,7 @@ class Listener:
         self._hurry = False
 
     async def start(self) -> None:
-        """Listen; raises ConfigError, saying why, when the address cannot be had."""
+        """Listen; raises ListenError, saying why, when the address cannot be had."""
         loop = asyncio.get_running_loop()
         shared = self.shared
         service = self.service
@@ -46,7 +46,7 @@ class Listener:
                 backlog=BACKLOG,
             )
         except OSError as exc:
-            raise ConfigError(_bind_error(self.host, self.requested_port, exc)) from exc
+            raise ListenError(_bind_error(self.host, self.requested_port, exc)) from exc
 
     @property
     def port(self) -> int:

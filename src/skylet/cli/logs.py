@@ -1,0 +1,122 @@
+"""``skylet logs`` and ``skylet invocations``: what a running server's admin API keeps."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sys
+from typing import Any
+
+import click
+
+from skylet.cli.common import endpoint, endpoint_option, unreachable
+from skylet.cli.exits import Exit, for_http
+from skylet.cli.output import Output
+
+
+def _refused(status_code: int, text: str) -> Exit:
+    return Exit(f"{status_code}: {text}", for_http(status_code))
+
+
+@click.command()
+@click.argument("function")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new log entries.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per entry and line: function, timestamp, requestId, text.",
+)
+@endpoint_option()
+def logs(function: str, follow: bool, as_json: bool, endpoint: str | None) -> None:
+    """Print FUNCTION's recent log; with -f, follow it (Ctrl+C ends it, status 130)."""
+    import httpx
+
+    server = _server(endpoint)
+    url = f"{server}/_skylet/functions/{function}/logs"
+    try:
+        with httpx.stream(
+            "GET", url, params={"follow": "1" if follow else "0"}, timeout=None
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _refused(response.status_code, response.text)
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                entry = json.loads(line)
+                if as_json:
+                    sys.stdout.write(json.dumps({"function": function, **entry}) + "\n")
+                else:
+                    sys.stdout.write(entry["text"])
+                sys.stdout.flush()
+    except httpx.HTTPError as exc:
+        raise unreachable(server, exc) from exc
+
+
+@click.command()
+@click.argument("function")
+@click.option(
+    "--status",
+    type=click.Choice(["queued", "running", "succeeded", "failed", "discarded"]),
+    help="Only invocations in this state.",
+)
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@endpoint_option()
+def invocations(
+    function: str, status: str | None, limit: int, as_json: bool, endpoint: str | None
+) -> None:
+    """List FUNCTION's recent asynchronous invocations, newest change first."""
+    import httpx
+
+    out = Output()
+    params: dict[str, str | int] = {"limit": limit}
+    if status:
+        params["status"] = status
+    server = _server(endpoint)
+    try:
+        response = httpx.get(f"{server}/_skylet/functions/{function}/invocations", params=params)
+    except httpx.HTTPError as exc:
+        raise unreachable(server, exc) from exc
+    if response.status_code >= 400:
+        raise _refused(response.status_code, response.text)
+    records = response.json()
+    if as_json:
+        out.line(json.dumps(records, indent=2))
+        return
+    rows = [
+        [
+            r["requestId"],
+            r["status"],
+            str(r["attempts"]),
+            str(r["throttles"]),
+            _when(r["enqueuedAt"]),
+            _when(r["updatedAt"]),
+            _last_error(r),
+        ]
+        for r in records
+    ]
+    out.table(
+        f"{function}: {len(rows)} asynchronous invocations",
+        ["request id", "status", "runs", "throttles", "enqueued (UTC)", "updated", "last error"],
+        rows,
+    )
+
+
+def _server(given: str | None) -> str:
+    return endpoint(given)
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return ""
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _last_error(record: dict[str, Any]) -> str:
+    if not record["errors"]:
+        return ""
+    error = record["errors"][-1]
+    return f"{error['type']}: {error['message'][:60]}"

@@ -1,0 +1,316 @@
+"""``skylet up`` and ``skylet serve-function``: the platform behind skylet's HTTP server, with
+the console's request lines and function output, until Ctrl+C (exit 130) or SIGTERM (exit 0)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import click
+
+from skylet import __version__
+from skylet.build.watcher import ReloadOutcome
+from skylet.cli import env_vars
+from skylet.cli.common import DEFAULT_PORT, base_environment, manifest_path, run
+from skylet.cli.exits import Exit, Status
+from skylet.cli.output import FunctionOutput, Output, RequestLines
+from skylet.config import RuntimeSettings, endpoint_url
+from skylet.invoker.hooks import InvocationHook
+from skylet.platform import Platform, PlatformConfig
+
+
+@click.command()
+@click.argument("target", default=".", type=click.Path(exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--stage", help="Stage for ${opt:stage} (serverless.yml).")
+@click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="A ${opt:KEY} value.")
+@click.option(
+    "--keepalive",
+    default=600.0,
+    show_default=True,
+    type=float,
+    help="Seconds an idle instance stays warm.",
+)
+@click.option(
+    "--max-concurrency",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Platform-wide concurrent invocations.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    help="State directory (default: TARGET/.skylet).",
+)
+@click.option(
+    "--store",
+    "store_url",
+    default="",
+    envvar="SKYLET_STORE",
+    help="Durable store: sqlite:///path.db, or postgresql://user@host/db to share with other "
+    "nodes (default: SQLite in the state directory).",
+)
+@click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Redeploy when the code or the manifest changes (turn off in production).",
+)
+@click.option(
+    "--credentials",
+    "credentials",
+    multiple=True,
+    metavar="ACCESS_KEY:SECRET",
+    envvar="SKYLET_CREDENTIALS",
+    help="Who may sign S3 requests (repeatable; SKYLET_CREDENTIALS holds them space-separated). "
+    "Without any, access key `test` with secret `test` is accepted, on loopback only.",
+)
+@click.option(
+    "--blobs",
+    "blobs_url",
+    default="",
+    envvar="SKYLET_BLOBS",
+    help="Object storage: files under the state directory (default), or the http(s) URL of an "
+    "S3-compatible server shared by several nodes (credentials from AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY).",
+)
+@click.option(
+    "--public-bucket",
+    "public_buckets",
+    multiple=True,
+    metavar="NAME",
+    help="A bucket anyone may read without signing (created if absent).",
+)
+@env_vars.file_option
+@env_vars.pair_option
+@click.option(
+    "--function-logs/--no-function-logs",
+    default=True,
+    show_default=True,
+    help="Print what each invocation printed, and its error, prefixed by the function's name.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No request lines and no function output.")
+def up(
+    target: str,
+    host: str,
+    port: int,
+    stage: str | None,
+    opts: tuple[str, ...],
+    keepalive: float,
+    max_concurrency: int,
+    data_dir: str | None,
+    store_url: str,
+    reload: bool,
+    credentials: tuple[str, ...],
+    blobs_url: str,
+    public_buckets: tuple[str, ...],
+    env_file: str | None,
+    env: tuple[str, ...],
+    function_logs: bool,
+    quiet: bool,
+) -> None:
+    """Serve the functions of the manifest in TARGET (a directory or a manifest file).
+
+    Ctrl+C stops it gracefully and exits with status 130; SIGTERM stops it and exits with 0."""
+    out = Output()
+    manifest = manifest_path(target)
+    keys = _credentials(credentials)
+    if not keys and not _is_loopback(host):
+        raise Exit(
+            f"listening on {host} needs S3 credentials (--credentials ACCESS_KEY:SECRET or "
+            "SKYLET_CREDENTIALS): the local test/test pair is for loopback only",
+            Status.USAGE,
+        )
+    function_key, function_secret = next(iter(keys.items()), ("test", "test"))
+    settings = RuntimeSettings(
+        keepalive_s=keepalive,
+        max_concurrency=max_concurrency,
+        # Functions sign with the first configured key, so boto3 inside them reaches skylet.
+        aws_access_key_id=function_key,
+        aws_secret_access_key=function_secret,
+        endpoint_url=endpoint_url(host, port),
+        base_environment=base_environment(),
+    )
+    config = PlatformConfig(
+        manifest_path=manifest,
+        host=host,
+        port=port,
+        stage=stage,
+        options=MappingProxyType(env_vars.parse_pairs(opts, "--opt")),
+        env=MappingProxyType(dict(os.environ)),
+        data_dir=Path(data_dir) if data_dir else manifest.parent / ".skylet",
+        runtime=settings,
+        store_url=store_url,
+        reload=reload,
+        credentials=MappingProxyType(keys),
+        public_buckets=frozenset(public_buckets),
+        blobs_url=blobs_url,
+        blobs_credentials=(
+            os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+            os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        ),
+        environment_overrides=env_vars.overrides(env_file, env),
+    )
+
+    def reloaded(outcome: ReloadOutcome) -> None:
+        took = f"{outcome.seconds * 1000:.0f} ms"
+        if outcome.error is not None:
+            out.line(f"reload failed, still serving the previous version:\n{outcome.error}", "red")
+        elif outcome.changed:
+            out.line(f"reloaded {', '.join(outcome.changed)} in {took}", style="cyan")
+
+    def ready(platform: Platform) -> None:
+        base = f"http://{host}:{port}"
+        rows = [
+            [fn.name, fn.handler, fn.style, f"{fn.memory_mb} MB", f"{fn.timeout_s:g} s"]
+            for fn in platform.functions()
+        ]
+        out.table(
+            f"skylet {__version__} serving {manifest}",
+            ["function", "handler", "style", "memory", "timeout"],
+            rows,
+        )
+        # One line, not a column: the URL differs only by name, and a column of it would not
+        # fit a terminal beside the rest.
+        out.line(f"Lambda Invoke API: POST {base}/2015-03-31/functions/<function>/invocations")
+        routes = platform.gateway.routes.table.routes
+        if routes:
+            out.table(
+                "HTTP routes",
+                ["method", "url", "function", "event"],
+                [[r.method, _route_url(base, r.path), r.function, _KINDS[r.kind]] for r in routes],
+            )
+        if keys:
+            out.line(f"S3 API on {base} (path style), for {len(keys)} configured access key(s)")
+        else:
+            out.line(
+                f"S3 API on {base} (path style): no credentials configured, accepting access "
+                "key `test` with secret `test` (local use)",
+                style="yellow",
+            )
+        out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
+
+    hooks: list[InvocationHook] = []
+    if not quiet:
+        hooks.append(RequestLines(out))
+        if function_logs:
+            hooks.append(FunctionOutput(out))
+    _serve(out, config, ready, reloaded, hooks)
+
+
+@click.command("serve-function")
+@click.argument("directory", type=click.Path(exists=True))
+@click.argument("function")
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    envvar="PORT",
+    default=8080,
+    show_default=True,
+    type=int,
+    help="Port to listen on; the PORT variable sets it, as on Knative and Cloud Run.",
+)
+@click.option("--stage", help="Stage for ${opt:stage} (serverless.yml).")
+@click.option("--reload/--no-reload", default=False, show_default=True)
+@env_vars.file_option
+@env_vars.pair_option
+def serve_function(
+    directory: str,
+    function: str,
+    host: str,
+    port: int,
+    stage: str | None,
+    reload: bool,
+    env_file: str | None,
+    env: tuple[str, ...],
+) -> None:
+    """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
+
+    Every path goes to the function (a Lambda-style function keeps its own routes, or gets an
+    HTTP API event), and GET /health answers the platform's readiness probe: what a Knative
+    service or a container needs.
+    """
+    out = Output()
+    manifest = manifest_path(directory)
+    settings = RuntimeSettings(
+        endpoint_url=endpoint_url(host, port),
+        base_environment=base_environment(),
+    )
+    config = PlatformConfig(
+        manifest_path=manifest,
+        host=host,
+        port=port,
+        stage=stage,
+        env=MappingProxyType(dict(os.environ)),
+        data_dir=manifest.parent / ".skylet",
+        runtime=settings,
+        reload=reload,
+        only=function,
+        environment_overrides=env_vars.overrides(env_file, env),
+    )
+
+    def ready(platform: Platform) -> None:
+        out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
+
+    _serve(out, config, ready, hooks=[RequestLines(out), FunctionOutput(out)])
+
+
+def _serve(
+    out: Output,
+    config: PlatformConfig,
+    ready: Callable[[Platform], None],
+    reloaded: Callable[[ReloadOutcome], None] = lambda _: None,
+    hooks: list[InvocationHook] | None = None,
+) -> None:
+    """Run the server until it is stopped: Ctrl+C exits with 130, SIGTERM with 0 (errors
+    reach the entry point, which chooses their status)."""
+    from skylet.serve import serve
+
+    try:
+        stopped_by = run(serve(config, on_ready=ready, on_reload=reloaded, hooks=hooks or ()))
+    finally:
+        out.flush_requests()
+    if stopped_by == signal.SIGINT:
+        raise Exit("", Status.INTERRUPTED)
+
+
+def _credentials(given: tuple[str, ...]) -> Mapping[str, str]:
+    keys = {}
+    for item in (part for value in given for part in value.split()):
+        access_key, sep, secret = item.partition(":")
+        if not sep or not access_key or not secret:
+            raise Exit(f"credentials {item!r} are not ACCESS_KEY:SECRET", Status.USAGE)
+        keys[access_key] = secret
+    return keys
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_KINDS = {
+    "rest": "API Gateway REST (1.0)",
+    "http_api": "API Gateway HTTP API (2.0)",
+    "function": "HTTP request (Cloud Functions/Knative)",
+}
+
+
+def _route_url(base: str, path: str) -> str:
+    return f"{base}/*" if path == "$default" else f"{base}{path}"
