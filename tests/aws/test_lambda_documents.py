@@ -71,7 +71,7 @@ def test_a_function_configuration_is_the_models_shape() -> None:
 
 def test_an_alias_and_the_account_settings_are_the_models_shapes() -> None:
     alias = Alias("live", "1", "d", MappingProxyType({"2": 0.25}), "rev")
-    _check(documents.alias_document("echo", alias, SETTINGS), _output("GetAlias"), "GetAlias")
+    _check(documents.alias_document(FN, alias, SETTINGS), _output("GetAlias"), "GetAlias")
     settings = documents.account_settings(SETTINGS, [FN], 1234)
     _check(settings, _output("GetAccountSettings"), "GetAccountSettings")
 

@@ -69,6 +69,19 @@ def test_a_function_runs_in_the_manifests_region(server: Server) -> None:
     assert result["env"]["AWS_REGION"] == result["env"]["AWS_DEFAULT_REGION"] == "eu-west-1"
 
 
+def test_the_lambda_api_answers_for_the_manifests_region(server: Server) -> None:
+    lam = client(server, "lambda")
+    arn = "arn:aws:lambda:eu-west-1:000000000000:function:echo"
+    assert lam.get_function_configuration(FunctionName="echo")["FunctionArn"] == arn
+    # The ARN a function is given is one the Invoke API takes.
+    assert lam.invoke(FunctionName=arn, Payload=b"{}")["StatusCode"] == 200
+    lam.publish_version(FunctionName="echo")
+    lam.create_alias(FunctionName="echo", Name="live", FunctionVersion="1")
+    assert lam.get_alias(FunctionName="echo", Name="live")["AliasArn"] == f"{arn}:live"
+    with pytest.raises(lam.exceptions.ResourceNotFoundException, match="eu-west-1"):
+        lam.invoke(FunctionName="echo", Qualifier="nope", Payload=b"{}")
+
+
 def test_an_http_api_event_names_the_manifests_region(server: Server) -> None:
     result = httpx.get(f"{server.url}/echo").json()
     domain = result["event"]["requestContext"]["domainName"]

@@ -82,7 +82,7 @@ class VersionOperations:
         check_alias_name(name)
         alias = self.table.alias(fn.name, name)
         if alias is None:
-            arn = self.settings.function_arn(fn.name, name)
+            arn = self.settings.function_arn(fn.name, name, region=fn.region)
             raise ResourceNotFound(f"Cannot find alias arn: {arn}")
         return alias
 
@@ -98,7 +98,7 @@ class VersionOperations:
         ]
         shown, marker = documents.page(aliases, request.query.get("Marker"), max_items_of(request))
         document: dict[str, Any] = {
-            "Aliases": [documents.alias_document(fn.name, a, self.settings) for a in shown]
+            "Aliases": [documents.alias_document(fn, a, self.settings) for a in shown]
         }
         if marker is not None:
             document["NextMarker"] = marker
@@ -107,14 +107,14 @@ class VersionOperations:
     async def get_alias(self, request: Request) -> Answer:
         _, fn = self._function(request, "lambda:GetAlias")
         alias = self._alias(fn, request.labels["Name"])
-        return 200, documents.alias_document(fn.name, alias, self.settings)
+        return 200, documents.alias_document(fn, alias, self.settings)
 
     async def create_alias(self, request: Request) -> Answer:
         _, fn = self._function(request, "lambda:CreateAlias")
         body = request.body
         name = check_alias_name(_string(body, "Name", required=True))
         if self.table.alias(fn.name, name) is not None:
-            arn = self.settings.function_arn(fn.name, name)
+            arn = self.settings.function_arn(fn.name, name, region=fn.region)
             raise ResourceConflict(f"Alias already exists: {arn}")
         version = self._target(fn, _string(body, "FunctionVersion", required=True))
         alias = Alias(
@@ -125,7 +125,7 @@ class VersionOperations:
             str(uuid.uuid4()),
         )
         await self.control.keeper.put_alias(fn.name, alias)
-        return 201, documents.alias_document(fn.name, alias, self.settings)
+        return 201, documents.alias_document(fn, alias, self.settings)
 
     async def update_alias(self, request: Request) -> Answer:
         _, fn = self._function(request, "lambda:UpdateAlias")
@@ -148,7 +148,7 @@ class VersionOperations:
         description = _description(body) if "Description" in body else alias.description
         updated = Alias(alias.name, version, description, weights, str(uuid.uuid4()))
         await self.control.keeper.put_alias(fn.name, updated)
-        return 200, documents.alias_document(fn.name, updated, self.settings)
+        return 200, documents.alias_document(fn, updated, self.settings)
 
     async def delete_alias(self, request: Request) -> Answer:
         _, fn = self._function(request, "lambda:DeleteAlias")
@@ -160,7 +160,7 @@ class VersionOperations:
         """A version an alias may name: ``$LATEST`` or a published one."""
         check_version(version)
         if version != LATEST and self.table.version(fn.name, version) is None:
-            arn = self.settings.function_arn(fn.name, version)
+            arn = self.settings.function_arn(fn.name, version, region=fn.region)
             raise ResourceNotFound(f"Function not found: {arn}")
         return version
 

@@ -88,6 +88,7 @@ class LambdaApi:
             unquote(path[len(PREFIX) : -len("/invocations")]),
             self.invoker.settings,
             qualifier=qualifier,
+            region=self.invoker.region,
         )
         invocation_type = "RequestResponse"
         log_type = None

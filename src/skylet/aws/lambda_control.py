@@ -23,9 +23,9 @@ from skylet.aws.lambda_routes import match
 from skylet.aws.lambda_versions import VersionKeeper
 from skylet.build.snapshots import CodeDigest
 from skylet.config import FunctionConfig
-from skylet.errors import NotImplementedOperation, ResourceNotFound
+from skylet.errors import NotImplementedOperation
 from skylet.invoker.invoker import PUBLISHED_STATUS, Invoker
-from skylet.invoker.versions import LATEST, PublishedVersion
+from skylet.invoker.versions import PublishedVersion
 
 _JSON = (b"content-type", b"application/json")
 
@@ -75,7 +75,11 @@ class LambdaControl:
         operation takes one)."""
         given = request.query.get("Qualifier") if qualifier else None
         return parse_function_name(
-            request.labels["FunctionName"], self.settings, qualifier=given, action=action
+            request.labels["FunctionName"],
+            self.settings,
+            qualifier=given,
+            region=self.invoker.region,
+            action=action,
         )
 
     def latest(self, name: str) -> FunctionConfig:
@@ -85,17 +89,9 @@ class LambdaControl:
     def version(self, fn: FunctionConfig, qualifier: str | None) -> PublishedVersion | None:
         """The published version a qualifier names (an alias: its own version), ``None`` for
         ``$LATEST``; ResourceNotFound when it names nothing."""
-        if qualifier is None or qualifier == LATEST:
+        if qualifier is None:
             return None
-        resolved = self.invoker.versions.resolve(fn.name, qualifier, 1.0)
-        published = (
-            None if resolved in (None, LATEST) else self.invoker.versions.version(fn.name, resolved)
-        )
-        if resolved != LATEST and published is None:
-            raise ResourceNotFound(
-                f"Function not found: {self.settings.function_arn(fn.name, qualifier)}"
-            )
-        return published
+        return self.invoker.published_version(fn, qualifier)
 
     async def configuration(
         self, fn: FunctionConfig, published: PublishedVersion | None, *, qualified: bool = False

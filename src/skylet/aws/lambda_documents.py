@@ -66,7 +66,9 @@ def configuration(
     """FunctionConfiguration of one version. ``qualified``: the ARN names the version even for
     ``$LATEST`` (as ListVersionsByFunction answers); a published version's always does."""
     version = fn.version
-    arn = settings.function_arn(fn.name, version if qualified or version != LATEST else None)
+    arn = settings.function_arn(
+        fn.name, version if qualified or version != LATEST else None, region=fn.region
+    )
     state, update = facts.status
     document: Document = {
         "FunctionName": fn.name,
@@ -104,21 +106,22 @@ def configuration(
             document[key] = value
     dlq = fn.async_config.dead_letter_queue
     if dlq is not None:
-        document["DeadLetterConfig"] = {"TargetArn": destination_arn(dlq, settings)}
+        document["DeadLetterConfig"] = {"TargetArn": destination_arn(dlq, settings, fn.region)}
     return document
 
 
-def destination_arn(destination: Destination, settings: RuntimeSettings) -> str:
+def destination_arn(destination: Destination, settings: RuntimeSettings, region: str) -> str:
+    """A destination's ARN, in ``region`` (the function's)."""
     if destination.kind == "function":
-        return settings.function_arn(destination.name, destination.qualifier)
+        return settings.function_arn(destination.name, destination.qualifier, region=region)
     service = "sqs" if destination.kind == "queue" else "sns"
-    return f"arn:aws:{service}:{settings.region}:{settings.account_id}:{destination.name}"
+    return f"arn:aws:{service}:{region}:{settings.account_id}:{destination.name}"
 
 
-def alias_document(function: str, alias: Alias, settings: RuntimeSettings) -> Document:
+def alias_document(fn: FunctionConfig, alias: Alias, settings: RuntimeSettings) -> Document:
     """AliasConfiguration."""
     document: Document = {
-        "AliasArn": settings.function_arn(function, alias.name),
+        "AliasArn": settings.function_arn(fn.name, alias.name, region=fn.region),
         "Name": alias.name,
         "FunctionVersion": alias.function_version,
         "Description": alias.description,

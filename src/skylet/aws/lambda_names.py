@@ -96,12 +96,15 @@ def parse_function_name(
     settings: RuntimeSettings,
     *,
     qualifier: str | None = None,
+    region: str | None = None,
     action: str = "lambda:InvokeFunction",
 ) -> FunctionRef:
     """The function ``raw`` names: ``name``, ``name:qualifier``, ``ACCOUNT:function:name[:q]``
     or ``arn:aws:lambda:REGION:ACCOUNT:function:name[:q]``; ``qualifier`` is the request's
     ``Qualifier`` parameter, which must agree with one in the name. ``action`` names the
-    permission an ARN of another account would need."""
+    permission an ARN of another account would need; ``region`` is the one the API answers
+    for (the functions', else ``settings.region``)."""
+    here = region or settings.region
     if len(raw) > MAX_FUNCTION_NAME:
         raise constraint_error(
             "functionName",
@@ -115,10 +118,10 @@ def parse_function_name(
     if parts[0] == "arn":
         if len(parts) not in (7, 8) or parts[5] != "function":
             raise _pattern_error("functionName", raw, FUNCTION_NAME_PATTERN)
-        region, account = parts[3], parts[4]
-        if region != settings.region:
+        theirs, account = parts[3], parts[4]
+        if theirs != here:
             raise ResourceNotFound(
-                f"Functions from '{region}' are not reachable in this region ('{settings.region}')"
+                f"Functions from '{theirs}' are not reachable in this region ('{here}')"
             )
         parts = parts[6:]
     elif len(parts) >= 3 and parts[1] == "function":
@@ -129,7 +132,7 @@ def parse_function_name(
     name = parts[0]
     in_name = parts[1] if len(parts) > 1 else None
     if account is not None and account != settings.account_id:
-        arn = f"arn:aws:lambda:{settings.region}:{account}:function:{name}"
+        arn = f"arn:aws:lambda:{here}:{account}:function:{name}"
         raise AccessDenied(
             f"User: arn:aws:iam::{settings.account_id}:root is not authorized to perform: "
             f"{action} on resource: {arn} because no resource-based policy allows the "

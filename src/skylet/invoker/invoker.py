@@ -24,7 +24,7 @@ from skylet.invoker.admission import Load, throttle_reason
 from skylet.invoker.hooks import Hooks, InvocationRecord
 from skylet.invoker.report import InitLog
 from skylet.invoker.results import InvocationResult, settle
-from skylet.invoker.versions import LATEST, VersionTable
+from skylet.invoker.versions import LATEST, PublishedVersion, VersionTable
 from skylet.observe.logs import LogBook
 from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
@@ -232,15 +232,8 @@ class Invoker:
         fn = self._pool(name).fn
         if qualifier is None or qualifier == fn.version:
             return fn
-        version = self.versions.resolve(fn.name, qualifier, 1.0)
-        published = None if version is None else self.versions.version(fn.name, version)
-        if version == LATEST:
-            return fn
-        if published is None:
-            raise ResourceNotFound(
-                f"Function not found: {self.settings.function_arn(fn.name, qualifier)}"
-            )
-        return published.config
+        published = self.published_version(fn, qualifier)
+        return fn if published is None else published.config
 
     def stats(self, name: str) -> PoolStats:
         """How many instances a function has now, and how its invocations were placed."""
@@ -349,21 +342,30 @@ class Invoker:
     def _qualified(self, latest: FunctionPool, qualifier: str) -> FunctionPool:
         """The pool that runs an invocation of ``name:qualifier``: a published version's
         (started on its first invocation), or ``$LATEST``'s; an alias picks its version."""
-        name = latest.fn.name
-        version = self.versions.resolve(name, qualifier, random.random())
-        if version == LATEST:
+        published = self.published_version(latest.fn, qualifier, random.random())
+        if published is None:
             return latest
-        published = None if version is None else self.versions.version(name, version)
-        if version is None or published is None:
-            raise ResourceNotFound(
-                f"Function not found: {self.settings.function_arn(name, qualifier)}"
-            )
-        pool = self._published.get((name, version))
+        key = (latest.fn.name, published.number)
+        pool = self._published.get(key)
         if pool is None:
             pool = FunctionPool(published.config, self.settings, self._zygote, self._observer)
-            self._published[name, version] = pool
+            self._published[key] = pool
             pool.start()
         return pool
+
+    def published_version(
+        self, fn: FunctionConfig, qualifier: str, draw: float = 1.0
+    ) -> PublishedVersion | None:
+        """The published version ``fn.name:qualifier`` runs for ``draw`` (an alias's weighted
+        choice; 1.0: the alias's own version), ``None`` for ``$LATEST``; ResourceNotFound when
+        the qualifier names nothing."""
+        version = self.versions.resolve(fn.name, qualifier, draw)
+        if version == LATEST:
+            return None
+        published = None if version is None else self.versions.version(fn.name, version)
+        if published is None:
+            raise ResourceNotFound(f"Function not found: {self._arn(fn, qualifier)}")
+        return published
 
     def finish(self, pending: Pending, outcome: RawOutcome) -> InvocationResult:
         """The result of an invocation :meth:`start` began, once its outcome is known."""
@@ -385,6 +387,14 @@ class Invoker:
             )
             self.hooks.completed(record)
         return result
+
+    @property
+    def region(self) -> str:
+        """The region the deployed functions run in (one manifest names one), else the
+        platform's."""
+        for pool in self._pools.values():
+            return pool.fn.region
+        return self.settings.region
 
     def function_arn(self, name: str, qualifier: str | None = None) -> str:
         """The ARN of function ``name`` in its region (the platform's for one not deployed)."""
