@@ -137,15 +137,7 @@ class Storage:
         """Stream a local file to ``bucket/key`` (never read whole; in parts from 8 MB, as
         boto3's ``upload_file`` does); ``progress`` gets the bytes sent so far. Returns the
         ETag (a multipart upload's, ``<hex>-<parts>``, for a file sent in parts)."""
-        sent = 0
-        lock = threading.Lock()  # boto3 sends the parts of a large file from several threads
-
-        def moved(count: int) -> None:
-            nonlocal sent
-            with lock:
-                sent += count
-                progress(sent)
-
+        moved = _Sent(progress)
         extra = {"ContentType": content_type} if content_type else None
         with _s3_errors():
             self.client.upload_file(path, bucket, key, ExtraArgs=extra, Callback=moved)
@@ -161,10 +153,8 @@ class Storage:
     ) -> int:
         """Stream ``bucket/key`` into a local file; ``progress`` gets (bytes so far, total).
         Returns the bytes written."""
-        with _s3_errors():
-            answer = self.client.get_object(Bucket=bucket, Key=key)
-            with open(path, "wb") as target:
-                return _copy(answer, target, progress)
+        with open(path, "wb") as target:
+            return self.download_to(bucket, key, target, progress=progress)
 
     def download_to(
         self,
@@ -189,20 +179,12 @@ class Storage:
     ) -> tuple[str, int]:
         """Stream ``source`` (standard input, say; it need not be seekable) to ``bucket/key``,
         in parts from 8 MB; returns the ETag and the bytes sent."""
-        sent = 0
-        lock = threading.Lock()
-
-        def moved(count: int) -> None:
-            nonlocal sent
-            with lock:
-                sent += count
-                progress(sent)
-
+        moved = _Sent(progress)
         extra = {"ContentType": content_type} if content_type else None
         with _s3_errors():
             self.client.upload_fileobj(source, bucket, key, ExtraArgs=extra, Callback=moved)
             etag = str(self.client.head_object(Bucket=bucket, Key=key)["ETag"]).strip('"')
-        return etag, sent
+        return etag, moved.total
 
     def get(self, bucket: str, key: str) -> bytes:
         with _s3_errors():
@@ -272,6 +254,21 @@ class ObjectInfo(NamedTuple):
     size: int
     last_modified: datetime.datetime
     etag: str
+
+
+class _Sent:
+    """boto3's transfer callback: adds up the bytes sent and reports the total so far (boto3
+    sends the parts of a large upload from several threads, hence the lock)."""
+
+    def __init__(self, progress: Callable[[int], None]) -> None:
+        self.total = 0
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def __call__(self, count: int) -> None:
+        with self._lock:
+            self.total += count
+            self._progress(self.total)
 
 
 def _copy(answer: dict[str, Any], target: BinaryIO, progress: Callable[[int, int], None]) -> int:
