@@ -95,18 +95,20 @@ def sequencer() -> str:
     return f"{time.time_ns():016X}{next(_sequence) % 0x10000:04X}"
 
 
-def s3_record(change: Change, subscription: Subscription, region: str) -> dict[str, object]:
+def s3_record(
+    change: Change, subscription: Subscription, region: str, *, now: float, sequencer: str
+) -> dict[str, object]:
+    """S3's record of ``change`` for ``subscription``, at ``now`` (epoch seconds); pure."""
     obj: dict[str, object] = {"key": quote_plus(change.key, safe="/")}
     if change.info is not None:
         obj["size"] = change.info.size
         obj["eTag"] = change.info.etag
-    obj["sequencer"] = sequencer()
-    moment = time.time()
+    obj["sequencer"] = sequencer
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": region,
-        "eventTime": _rfc3339(moment),
+        "eventTime": _rfc3339(now),
         "eventName": change.event_name,
         "userIdentity": {"principalId": PRINCIPAL},
         "requestParameters": {"sourceIPAddress": change.source_ip},
@@ -199,5 +201,8 @@ class Notifier:
                 if subscription.shape == "gcs":
                     event: dict[str, object] = gcs_event(change)
                 else:
-                    event = {"Records": [s3_record(change, subscription, self.region)]}
+                    record = s3_record(
+                        change, subscription, self.region, now=time.time(), sequencer=sequencer()
+                    )
+                    event = {"Records": [record]}
                 await self._enqueue(subscription.function, json.dumps(event).encode())

@@ -1,6 +1,9 @@
 """Sample events of the services that trigger Lambda functions, in their wire shapes, for
 ``skylet generate-event``. Pure: the time (``now``, epoch seconds) and a source of ids are
-passed in; the values are skylet's own placeholders (account 000000000000, us-east-1)."""
+passed in; the values are skylet's own placeholders (account 000000000000, us-east-1).
+
+S3's and API Gateway's samples are built by the builders skylet's own S3 notifications and
+routes use (``s3_record``, ``worker.apigw``), so a sample is what a function here receives."""
 
 from __future__ import annotations
 
@@ -10,7 +13,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus, urlsplit
+from urllib.parse import unquote, urlsplit
+
+from skylet.aws.s3_notifications import Change, Subscription, s3_record
+from skylet.blobs.base import ObjectInfo
+from skylet.wire.http import Trigger
+from skylet.worker.apigw import HttpRequest, api_of, v1_event, v2_event
 
 ACCOUNT = "000000000000"
 SOURCE_IP = "198.51.100.7"  # TEST-NET-2 (RFC 5737): an address no client really has
@@ -27,160 +35,77 @@ def _iso(now: float, *, millis: bool = True) -> str:
 
 
 def s3_put(bucket: str, key: str, *, size: int, region: str, now: float, ids: Ids) -> Event:
-    """An ``ObjectCreated:Put`` notification; the key URL-encoded, as S3 sends it."""
+    """An ``ObjectCreated:Put`` notification, as skylet's S3 API sends one."""
     request_id = ids().replace("-", "")[:16].upper()
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": _iso(now),
-        "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": f"AWS:{ACCOUNT}"},
-        "requestParameters": {"sourceIPAddress": SOURCE_IP},
-        "responseElements": {
-            "x-amz-request-id": request_id,
-            "x-amz-id-2": base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode(),
-        },
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": "skylet-sample",
-            "bucket": {
-                "name": bucket,
-                "ownerIdentity": {"principalId": ACCOUNT},
-                "arn": f"arn:aws:s3:::{bucket}",
-            },
-            "object": {
-                "key": quote_plus(key, safe="/"),
-                "size": size,
-                "eTag": hashlib.md5(key.encode()).hexdigest(),
-                "sequencer": f"{int(now * 1000):016X}",
-            },
-        },
-    }
+    info = ObjectInfo(key, size, hashlib.md5(key.encode()).hexdigest(), now)
+    change = Change(bucket, key, "ObjectCreated:Put", info, SOURCE_IP, request_id)
+    subscription = Subscription("", bucket, "s3:ObjectCreated:*", "", "", "skylet-sample")
+    record = s3_record(change, subscription, region, now=now, sequencer=f"{int(now * 1000):016X}")
     return {"Records": [record]}
 
 
-def _split_path(path: str) -> tuple[str, str, dict[str, str]]:
-    """``/items/7?color=red`` → (path, raw query, last value of each parameter)."""
+def _request(method: str, path: str, body: str | None, *, host: str, now: float) -> HttpRequest:
+    """An HTTPS request from a client, as the gateway would hand it to API Gateway's event
+    builders (skylet's own, the ones its routes use)."""
     parts = urlsplit(path)
-    return parts.path or "/", parts.query, dict(parse_qsl(parts.query))
+    raw_path = parts.path or "/"
+    headers = [("accept", "*/*"), ("host", host), ("user-agent", USER_AGENT)]
+    if body is not None:
+        headers.append(("content-type", "application/json"))
+    headers.append(("content-length", str(len((body or "").encode()))))
+    return HttpRequest(
+        method=method,
+        raw_path=raw_path,
+        path=unquote(raw_path),
+        query_string=parts.query,
+        headers=tuple(headers),
+        body=(body or "").encode(),
+        source_ip=SOURCE_IP,
+        host=host,
+        received_at=now,
+        scheme="https",
+        port=443,
+    )
+
+
+def _trigger(kind: str, route: str, raw_path: str, *, stage: str, region: str, ids: Ids) -> Trigger:
+    api_id = ids().replace("-", "")[:10]
+    return Trigger(
+        kind=kind,
+        route_key=route,
+        resource="/{proxy+}",
+        raw_path_parameters={"proxy": raw_path.lstrip("/")} if kind == "rest" else {},
+        strip_prefix="",
+        account_id=ACCOUNT,
+        region=region,
+        api_id=api_id,
+        stage=stage,
+        binary_media_types=None,
+        request_id=ids() if kind == "rest" else ids().replace("-", "")[:16],
+        extended_id=ids().replace("-", "")[:16] if kind == "rest" else "",
+    )
 
 
 def http_api_proxy(
     method: str, path: str, body: str | None, *, stage: str, region: str, now: float, ids: Ids
 ) -> Event:
     """API Gateway HTTP API's payload format 2.0, for the ``$default`` route."""
-    raw_path, query, parameters = _split_path(path)
-    api_id = ids().replace("-", "")[:10]
-    domain = f"{api_id}.execute-api.{region}.amazonaws.com"
-    event: Event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": {
-            "accept": "*/*",
-            "content-length": str(len((body or "").encode())),
-            "host": domain,
-            "user-agent": USER_AGENT,
-            "x-forwarded-for": SOURCE_IP,
-            "x-forwarded-port": "443",
-            "x-forwarded-proto": "https",
-        },
-        "requestContext": {
-            "accountId": ACCOUNT,
-            "apiId": api_id,
-            "domainName": domain,
-            "domainPrefix": api_id,
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": SOURCE_IP,
-                "userAgent": USER_AGENT,
-            },
-            "requestId": base64.b32encode(ids().encode()[:10]).decode().rstrip("="),
-            "routeKey": "$default",
-            "stage": stage,
-            "time": datetime.datetime.fromtimestamp(now, tz=datetime.UTC).strftime(
-                "%d/%b/%Y:%H:%M:%S +0000"
-            ),
-            "timeEpoch": int(now * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if parameters:
-        event["queryStringParameters"] = parameters
-    if body is not None:
-        event["headers"]["content-type"] = "application/json"
-        event["body"] = body
-    return event
+    trigger = _trigger("http_api", "$default", path, stage=stage, region=region, ids=ids)
+    host = api_of(trigger).domain_name
+    return v2_event(_request(method, path, body, host=host, now=now), trigger)
 
 
 def rest_api_proxy(
     method: str, path: str, body: str | None, *, stage: str, region: str, now: float, ids: Ids
 ) -> Event:
     """API Gateway REST API's proxy integration (payload format 1.0), for ``/{proxy+}``."""
-    raw_path, _, parameters = _split_path(path)
-    api_id = ids().replace("-", "")[:10]
-    domain = f"{api_id}.execute-api.{region}.amazonaws.com"
-    headers = {
-        "Accept": "*/*",
-        "Host": domain,
-        "User-Agent": USER_AGENT,
-        "X-Forwarded-For": SOURCE_IP,
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-    }
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    request_id = ids()
-    return {
-        "resource": "/{proxy+}",
-        "path": raw_path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": parameters or None,
-        "multiValueQueryStringParameters": (
-            {name: [value] for name, value in parameters.items()} or None
-        ),
-        "pathParameters": {"proxy": raw_path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": ACCOUNT,
-            "apiId": api_id,
-            "resourceId": api_id[:6],
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "path": f"/{stage}{raw_path}",
-            "stage": stage,
-            "protocol": "HTTP/1.1",
-            "requestId": request_id,
-            "extendedRequestId": request_id.replace("-", "")[:16],
-            "requestTime": datetime.datetime.fromtimestamp(now, tz=datetime.UTC).strftime(
-                "%d/%b/%Y:%H:%M:%S +0000"
-            ),
-            "requestTimeEpoch": int(now * 1000),
-            "domainName": domain,
-            "domainPrefix": api_id,
-            "identity": {
-                "sourceIp": SOURCE_IP,
-                "userAgent": USER_AGENT,
-                "accountId": None,
-                "apiKey": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-            },
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    raw_path = urlsplit(path).path or "/"
+    trigger = _trigger("rest", "ANY /{proxy+}", raw_path, stage=stage, region=region, ids=ids)
+    request = _request(method, path, body, host=api_of(trigger).domain_name, now=now)
+    # The client's trace id, so that the same time and ids give the same event.
+    trace = f"Root=1-{int(now):08x}-{ids().replace('-', '')[:24]}"
+    request = request._replace(headers=(*request.headers, ("X-Amzn-Trace-Id", trace)))
+    return v1_event(request, trigger)
 
 
 def sqs_message(body: str, *, queue: str, region: str, now: float, ids: Ids) -> Event:
