@@ -138,7 +138,7 @@ class VersionKeeper:
         cached = self._digests.get(root)
         if cached is not None and cached[0] == tree.files:
             return cached[1]
-        found = await asyncio.to_thread(code_digest, root, self._skip)
+        found = await asyncio.to_thread(code_digest, root, self._skip, tree)
         self._digests[root] = (tree.files, found)
         return found
 

@@ -197,9 +197,13 @@ class CodeDigest(NamedTuple):
     size: int
 
 
-def code_digest(root: Path, skip: frozenset[Path] = frozenset()) -> CodeDigest:
-    """The digest of the code below ``root`` as :func:`scan` sees it; reads every file."""
-    tree = scan(root, skip)
+def code_digest(
+    root: Path, skip: frozenset[Path] = frozenset(), tree: CodeTree | None = None
+) -> CodeDigest:
+    """The digest of the code below ``root`` as :func:`scan` sees it (``tree``, when the caller
+    has just scanned it); reads every file."""
+    if tree is None:
+        tree = scan(root, skip)
     digest = hashlib.sha256()
     for relpath, _, _ in tree.files:
         try:
