@@ -110,9 +110,10 @@ class LambdaApi:
                 f"{exc.size} byte payload is too large for the {invocation_type} invocation type "
                 f"(limit {limit} bytes)"
             ) from None
-        # 404 for an unknown function, version or alias, even for a dry run.
-        self.invoker.function(name, qualifier)
         if invocation_type == "DryRun":
+            # 404 for an unknown function, version or alias (Event and RequestResponse find
+            # the function themselves, once).
+            self.invoker.function(name, qualifier)
             await respond(send, 204, b"", [(b"x-amzn-requestid", request_id.encode())])
             return
         if invocation_type == "Event":
