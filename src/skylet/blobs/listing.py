@@ -13,6 +13,15 @@ from skylet.blobs.base import Listing, ObjectInfo, UploadInfo, UploadListing
 _AFTER = b"\xff"
 
 
+def _common_prefix(key: bytes, prefix: bytes, delimiter: bytes) -> bytes | None:
+    """The common prefix ``key`` rolls up into: up to the first ``delimiter`` after ``prefix``,
+    the delimiter included; None without one."""
+    if not delimiter:
+        return None
+    cut = key.find(delimiter, len(prefix))
+    return key[: cut + len(delimiter)] if cut >= 0 else None
+
+
 def page(
     index: SortedDict, prefix: str, delimiter: str, start_after: str, max_keys: int
 ) -> Listing:
@@ -30,11 +39,7 @@ def page(
         key: bytes = keys[position]
         if not key.startswith(start):
             break  # sorted: every later key is past the prefix too
-        common = None
-        if cut_at:
-            cut = key.find(cut_at, len(start))
-            if cut >= 0:
-                common = key[: cut + len(cut_at)]
+        common = _common_prefix(key, start, cut_at)
         if common is not None and common <= after:  # listed on an earlier page
             position = index.bisect_left(common + _AFTER)
             continue
@@ -81,11 +86,7 @@ def upload_page(
         key, _ = keys[position]
         if not key.startswith(start):
             break
-        common = None
-        if cut_at:
-            cut = key.find(cut_at, len(start))
-            if cut >= 0:
-                common = key[: cut + len(cut_at)]
+        common = _common_prefix(key, start, cut_at)
         if common is not None and key_marker and common <= marker:  # on an earlier page
             position = index.bisect_left((common + _AFTER,))
             continue
