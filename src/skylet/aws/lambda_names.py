@@ -83,6 +83,17 @@ def _pattern_error(field: str, value: str, pattern: str) -> ValidationError:
     )
 
 
+def _check(field: str, value: str, max_length: int, pattern: re.Pattern[str]) -> str:
+    """``value`` within the model's length limit and pattern, or Lambda's validation error."""
+    if len(value) > max_length:
+        raise constraint_error(
+            field, value, f"Member must have length less than or equal to {max_length}"
+        )
+    if not pattern.fullmatch(value):
+        raise _pattern_error(field, value, pattern.pattern)
+    return value
+
+
 def check_enum(field: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise constraint_error(
@@ -105,14 +116,7 @@ def parse_function_name(
     permission an ARN of another account would need; ``region`` is the one the API answers
     for (the functions', else ``settings.region``)."""
     here = region or settings.region
-    if len(raw) > MAX_FUNCTION_NAME:
-        raise constraint_error(
-            "functionName",
-            raw,
-            f"Member must have length less than or equal to {MAX_FUNCTION_NAME}",
-        )
-    if not _FUNCTION_NAME.fullmatch(raw):
-        raise _pattern_error("functionName", raw, FUNCTION_NAME_PATTERN)
+    _check("functionName", raw, MAX_FUNCTION_NAME, _FUNCTION_NAME)
     parts = raw.split(":")
     account: str | None = None
     if parts[0] == "arn":
@@ -149,15 +153,7 @@ def parse_function_name(
 
 
 def check_qualifier(qualifier: str) -> str:
-    if len(qualifier) > MAX_QUALIFIER:
-        raise constraint_error(
-            "qualifier",
-            qualifier,
-            f"Member must have length less than or equal to {MAX_QUALIFIER}",
-        )
-    if not _QUALIFIER.fullmatch(qualifier):
-        raise _pattern_error("qualifier", qualifier, QUALIFIER_PATTERN)
-    return qualifier
+    return _check("qualifier", qualifier, MAX_QUALIFIER, _QUALIFIER)
 
 
 def check_alias_name(name: str) -> str:
