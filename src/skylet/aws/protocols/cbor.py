@@ -6,7 +6,6 @@ CloudWatch speaks it first. CBOR is read and written by cbor2 (its decoder bound
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +13,14 @@ import cbor2
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from skylet.aws.protocols import document, values
-from skylet.aws.protocols.json_rpc import MISSING, error_document, query_error_header
+from skylet.aws.protocols.json_rpc import (
+    MISSING,
+    ROUTED_REFUSALS,
+    error_document,
+    query_error_header,
+)
 from skylet.aws.protocols.models import Loaded
-from skylet.aws.protocols.types import MAX_DEPTH, Fault, Params, Refusal, Refused, Request, Response
+from skylet.aws.protocols.types import MAX_DEPTH, Fault, Params, Refused, Request, Response
 
 _PATH = re.compile(r"^/service/([^/]+)/operation/([^/?]+)$")
 
@@ -58,13 +62,7 @@ def decode_cbor(body: bytes) -> Any:
 
 class CborCodec:
     name = "smithy-rpc-v2-cbor"
-    codes: Mapping[Refusal, tuple[str, int]] = {
-        "malformed": ("SerializationException", 400),
-        "invalid": ("SerializationException", 400),
-        "missing": ("ValidationException", 400),
-        "unknown_operation": ("UnknownOperationException", 404),
-        "not_implemented": ("UnknownOperationException", 404),
-    }
+    codes = ROUTED_REFUSALS
     missing_message = MISSING
 
     def select(self, service: Loaded, request: Request) -> str:

@@ -20,6 +20,21 @@ MISSING = (
     "1 validation error detected: Value null at '{member}' failed to satisfy constraint: "
     "Member must not be null"
 )
+#: How the JSON protocols answer a refused request; JSON RPC names its operation in a header,
+#: so an unknown one is a 400.
+REFUSALS: Mapping[Refusal, tuple[str, int]] = {
+    "malformed": ("SerializationException", 400),
+    "invalid": ("SerializationException", 400),
+    "missing": ("ValidationException", 400),
+    "unknown_operation": ("UnknownOperationException", 400),
+    "not_implemented": ("UnknownOperationException", 400),
+}
+#: The same for the protocols that name the operation in the path (rest-json, CBOR): 404.
+ROUTED_REFUSALS: Mapping[Refusal, tuple[str, int]] = {
+    **REFUSALS,
+    "unknown_operation": ("UnknownOperationException", 404),
+    "not_implemented": ("UnknownOperationException", 404),
+}
 
 
 def decode_json(body: bytes) -> Any:
@@ -59,13 +74,7 @@ def error_document(
 
 class JsonCodec:
     name = "json"
-    codes: Mapping[Refusal, tuple[str, int]] = {
-        "malformed": ("SerializationException", 400),
-        "invalid": ("SerializationException", 400),
-        "missing": ("ValidationException", 400),
-        "unknown_operation": ("UnknownOperationException", 400),
-        "not_implemented": ("UnknownOperationException", 400),
-    }
+    codes = REFUSALS
     missing_message = MISSING
 
     def select(self, service: Loaded, request: Request) -> str:

@@ -4,15 +4,13 @@ Gateway, EventBridge Scheduler and most newer services)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from botocore.model import ServiceModel, StructureShape
 
 from skylet import fastjson
 from skylet.aws.protocols import document, faults
-from skylet.aws.protocols.json_rpc import MISSING, decode_json
+from skylet.aws.protocols.json_rpc import MISSING, ROUTED_REFUSALS, decode_json
 from skylet.aws.protocols.rest import RestCodec
-from skylet.aws.protocols.types import Fault, Params, Refusal, Refused, Response
+from skylet.aws.protocols.types import Fault, Params, Refused, Response
 
 
 def _has_body_members(shape: StructureShape) -> bool:
@@ -22,13 +20,7 @@ def _has_body_members(shape: StructureShape) -> bool:
 class RestJsonCodec(RestCodec):
     name = "rest-json"
     content_type = "application/json"
-    codes: Mapping[Refusal, tuple[str, int]] = {
-        "malformed": ("SerializationException", 400),
-        "invalid": ("SerializationException", 400),
-        "missing": ("ValidationException", 400),
-        "unknown_operation": ("UnknownOperationException", 404),
-        "not_implemented": ("UnknownOperationException", 404),
-    }
+    codes = ROUTED_REFUSALS
     missing_message = MISSING
 
     def read_body(self, shape: StructureShape, body: bytes, *, payload: bool) -> Params:
