@@ -175,6 +175,22 @@ async def test_an_update_whose_init_fails_leaves_the_old_version_serving() -> No
         assert (await invoker.invoke("other", b"{}")).function_error is None
 
 
+async def test_deploying_a_failed_update_again_keeps_it_failed_without_retrying() -> None:
+    """A reload that changed nothing about a failed update (another file was saved) does not
+    start its init again, and its failure stays on record until its code changes."""
+    old = fn("f", "handlers.echo", provisioned_concurrency=1)
+    new = fn("f", "broken_import.handler", provisioned_concurrency=1)
+    async with running([old]) as invoker:
+        await until(lambda: invoker.status("f").state.state == "Active")
+        await invoker.deploy([new])
+        await until(lambda: invoker.status("f").last_update.status == "Failed")
+        failure = invoker.status("f").last_update
+        await invoker.deploy([new])
+        assert invoker.status("f").last_update == failure
+        await invoker.deploy([old])
+        assert invoker.status("f").last_update.status == "Successful"
+
+
 async def test_deploying_the_running_version_again_abandons_a_hanging_update() -> None:
     old = fn("f", "handlers.echo", provisioned_concurrency=1)
     new = fn("f", "hanging_init.handler", provisioned_concurrency=1)

@@ -102,6 +102,9 @@ class Invoker:
         #: Updates whose provisioned instances are warming, by name; the old version serves.
         self._pending: dict[str, FunctionPool] = {}
         self._updates: dict[str, UpdateStatus] = {}
+        #: The configuration of each function's last update whose init failed: deploying it
+        #: again (a reload that changed nothing about it) does not retry it.
+        self._failed: dict[str, FunctionConfig] = {}
         #: When each function's configuration or code last changed (epoch seconds).
         self._modified: dict[str, float] = {}
         self._observer = _Observer(self)
@@ -127,16 +130,20 @@ class Invoker:
             self._retire(self._pools.pop(name))
             self._abandon(name)
             self._updates.pop(name, None)
+            self._failed.pop(name, None)
         for name, fn in wanted.items():
             current = self._pools.get(name)
             if current is not None and current.fn == fn:
-                if self._abandon(name):  # a revert to what runs
+                if self._abandon(name) or self._failed.pop(name, None) is not None:  # revert
                     self._updates[name] = _SUCCESSFUL
                 continue
             pending = self._pending.get(name)
             if pending is not None and pending.fn == fn:
                 continue  # already warming
+            if self._failed.get(name) == fn:
+                continue  # failed as it is; it is tried again when it changes
             self._abandon(name)
+            self._failed.pop(name, None)
             self._modified[name] = time.time()
             pool = FunctionPool(fn, self.settings, self._zygote, self._observer)
             if current is None or not fn.provisioned_concurrency:
@@ -182,6 +189,7 @@ class Invoker:
             self._count_reserved()
         else:
             self._updates[name] = UpdateStatus("Failed", state.reason, state.reason_code)
+            self._failed[name] = pool.fn
             self._retire(pool)
             logger.error(
                 "%s: the new version did not start (%s); the previous one keeps serving",
