@@ -36,6 +36,7 @@ from skylet.invoker.hooks import Hooks, InvocationHook
 from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
+from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
 from skylet.store import open_store
@@ -271,9 +272,9 @@ class Platform:
         return [dataclasses.replace(fn, code_dir=taken[fn.code_dir].path) for fn in functions]
 
     async def _attach_storage(self, manifest: Manifest) -> None:
-        """Buckets named by s3 events exist, as the Serverless Framework creates them, and
-        their changes notify the subscribed functions (not in a standalone service, which has no
-        durable store)."""
+        """Buckets named by s3 events and declared as ``AWS::S3::Bucket`` resources exist, as
+        the Serverless Framework and CloudFormation create them, and their changes notify the
+        subscribed functions (not in a standalone service, which has no durable store)."""
         # The S3 API answers for the manifest's region (GetBucketLocation, x-amz-bucket-region).
         self.s3.credentials = dataclasses.replace(self.s3.credentials, region=manifest.region)
         if self._store_started:
@@ -283,6 +284,10 @@ class Platform:
             for event in spec.events:
                 if isinstance(event, S3Event):
                     await self.blobs.create_bucket(event.bucket, exist_ok=True)
+        for resource in manifest.resources.values():
+            if resource.type == S3_BUCKET:
+                name = resource.name_in(manifest.service, manifest.stage)
+                await self.blobs.create_bucket(name, exist_ok=True)
         for bucket in self.config.public_buckets:
             await self.blobs.create_bucket(bucket, exist_ok=True)
 

@@ -46,6 +46,13 @@ functions:
       - s3:
           bucket: photos
           event: s3:ObjectCreated:*
+resources:
+  Thumbnails:
+    type: AWS::S3::Bucket
+    properties:
+      BucketName: thumbnails
+  Archive:
+    type: AWS::S3::Bucket
 """
 
 
@@ -89,6 +96,13 @@ def wait_records(server: Server, function: str, count: int) -> list[dict[str, An
         assert time.monotonic() < deadline, f"{function} got {found}"
         time.sleep(0.05)
     return found
+
+
+def test_buckets_of_events_and_declared_resources_exist_at_start(server: Server) -> None:
+    """As CloudFormation creates them: a declared bucket by its BucketName, one without a name
+    under a name derived from the stack (service-stage) and its logical id."""
+    names = {b["Name"] for b in s3_client(server).list_buckets()["Buckets"]}
+    assert {"uploads", "photos", "thumbnails", "notes-dev-archive"} <= names
 
 
 def test_a_put_notifies_with_the_s3_record_and_rules_filter_keys(server: Server) -> None:

@@ -654,6 +654,20 @@ SERVERLESS_CASES = [
         "!Ref T is not a stream ARN (allowed: !GetAtt T.StreamArn",
     ),
     case(
+        "a bucket resource whose name S3 refuses",
+        FN
+        + (
+            "resources:\n"
+            "  Resources:\n"
+            "    Photos:\n"
+            "      Type: AWS::S3::Bucket\n"
+            "      Properties:\n"
+            "        BucketName: My_Photos\n"
+        ),
+        "serverless.yml:10: resources.Resources.Photos.Properties.BucketName: ",
+        "'My_Photos' is not a valid bucket name",
+    ),
+    case(
         "sqs event from a ref of the queue",
         FN
         + (

@@ -93,7 +93,8 @@ def _s3_event(value: Any) -> Any:
     return value
 
 
-def _bucket(value: str) -> str:
+def check_bucket(value: str) -> str:
+    """``value`` if it is a bucket name S3 accepts, else ValueError saying what is allowed."""
     if not _BUCKET.match(value) or ".." in value:
         raise ValueError(
             f"{show(value)} is not a valid bucket name (allowed: {span(3, 63)} lower-case letters, "
@@ -106,7 +107,7 @@ class S3Event(Frozen):
     """An S3 notification. ``rules`` hold at most one prefix and one suffix."""
 
     kind: Literal["s3"] = "s3"
-    bucket: Annotated[str, AfterValidator(_bucket)]
+    bucket: Annotated[str, AfterValidator(check_bucket)]
     event: Annotated[str, AfterValidator(_s3_event)] = "s3:ObjectCreated:*"
     rules: tuple[S3Rule, ...] = ()
     existing: bool = False

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from skylet.manifest.diagnostics import KeyPath, Source, show
+from skylet.manifest.events import check_bucket
 from skylet.manifest.fields import DataMap, Frozen
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.validation import check_keys
@@ -76,6 +77,16 @@ class Resource(Frozen):
         key = NAME_PROPERTY.get(self.type)
         value = self.properties.get(key) if key else None
         return value if isinstance(value, str) else None
+
+    def name_in(self, service: str, stage: str) -> str:
+        """The resource's name: its explicit one, else the one skylet derives from the stack
+        (``service-stage``) and the logical id, lower case as bucket names must be, as
+        CloudFormation derives one (without CloudFormation's random suffix, so it is stable
+        across restarts)."""
+        name = self.physical_name
+        if name is not None:
+            return name
+        return f"{service}-{stage}-{self.logical_id}".lower()[:63].rstrip("-")
 
     @property
     def stream_view_type(self) -> str | None:
@@ -140,6 +151,11 @@ def _check_known(kind: str, properties: Mapping[str, Any], source: Source, at: K
             raise source.error(
                 (*at, name_key), f"{show(value)} is not a name (allowed: a non-empty string)"
             )
+        if kind == S3_BUCKET and isinstance(value, str):
+            try:
+                check_bucket(value)
+            except ValueError as error:
+                raise source.error((*at, name_key), str(error)) from None
     spec = properties.get("StreamSpecification")
     if kind == DYNAMODB_TABLE and spec is not None:
         view = spec.get("StreamViewType") if isinstance(spec, Mapping) else None
