@@ -290,6 +290,7 @@ def test_versions_and_aliases_survive_a_restart(client: Any, server: Server) -> 
     client.publish_version(FunctionName="restarted")
     client.create_alias(FunctionName="restarted", Name="live", FunctionVersion="1")
     _write_code(server.directory, "restarted", "two")
+    client.close()  # its pooled connection would outlive the server it points at
     stop_server(server)
     again = start_server(server.directory, "--no-reload")
     restarted: Any = again.lambda_client()
