@@ -123,7 +123,7 @@ class StoreFunctions:
     def function(self, name: str, qualifier: str | None = None) -> FunctionConfig:
         if name not in self.styles:
             raise ResourceNotFound(f"Function not found: {name}")
-        return FunctionConfig(name=name, handler="h.h", code_dir=Path("."), style=self.styles[name])
+        return FunctionConfig(name=name, handler="h.h", code_dir=Path(), style=self.styles[name])
 
     async def enqueue_batch(
         self, function: str, payloads: Sequence[bytes], *, qualifier: str | None = None
