@@ -203,7 +203,7 @@ def main(argv: list[str]) -> None:
     data_dir = Path(argv[0])
 
     async def run() -> None:
-        sns, listener = await serve(data_dir, FAST)
+        _sns, listener = await serve(data_dir, FAST)
         (data_dir / "port").write_text(str(listener.port))
         await asyncio.Event().wait()
 
