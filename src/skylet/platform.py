@@ -18,12 +18,15 @@ from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
 from skylet.aws.sigv4 import Credentials
+from skylet.aws.sns.declared import declarations
+from skylet.aws.sns.service import Sns, TopicPublisher
+from skylet.aws.sns.sinks import InvokerFunctions
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
 from skylet.build.functions import build_functions
 from skylet.build.snapshots import Snapshots
-from skylet.config import FunctionConfig, RuntimeSettings
+from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
@@ -141,8 +144,21 @@ class Platform:
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
         self.async_invoker = AsyncInvoker(self.store, self.records, self.invoker)
+        #: SNS: topics fan out durably to functions (asynchronous invocations), queues, HTTP.
+        self.sns = Sns(
+            self.store,
+            InvokerFunctions(self.invoker, self.async_invoker),
+            endpoint=config.runtime.endpoint_url or endpoint_url(config.host, config.port),
+            region=config.runtime.region,
+            account_id=config.runtime.account_id,
+        )
         self.dispatcher = Dispatcher(
-            self.store, self.invoker, self.async_invoker, self.records, settings=config.dispatcher
+            self.store,
+            self.invoker,
+            self.async_invoker,
+            self.records,
+            settings=config.dispatcher,
+            topics=TopicPublisher(self.sns),
         )
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
@@ -202,6 +218,7 @@ class Platform:
             await self.store.start()
             self._store_started = True
             await self.versions.load()
+            await self.sns.start()
         else:
             self.versions.detach()  # a standalone service opens no store
         await self.zygote.start()
@@ -210,6 +227,7 @@ class Platform:
         self._route(manifest)
         await self._attach_storage(manifest)
         if only is None:
+            await self._attach_topics(manifest)
             await self.dispatcher.start()
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self.manifest = manifest
@@ -232,6 +250,8 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
         self._route(manifest, table)
         await self._attach_storage(manifest)
+        if self._store_started:
+            await self._attach_topics(manifest)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -290,6 +310,13 @@ class Platform:
                 await self.blobs.create_bucket(name, exist_ok=True)
         for bucket in self.config.public_buckets:
             await self.blobs.create_bucket(bucket, exist_ok=True)
+
+    async def _attach_topics(self, manifest: Manifest) -> None:
+        """The manifest's topics and subscriptions exist (``AWS::SNS::Topic`` and
+        ``AWS::SNS::Subscription`` resources, functions' ``sns`` events), as CloudFormation
+        and the Serverless Framework create them."""
+        self.sns.deliveries.project = manifest.service
+        await self.sns.declare(declarations(manifest), manifest.region)
 
     def _routes(self, manifest: Manifest) -> RouteTable:
         if self.only is not None:
@@ -350,6 +377,8 @@ class Platform:
                 await self._reaper
         # Queued events first: running tries finish and settle while instances still exist.
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
+        if self._store_started:  # its deliveries queue invocations: before the async invoker
+            await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()

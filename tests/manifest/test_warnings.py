@@ -61,16 +61,11 @@ def test_each_feature_skylet_does_not_run_yet_is_one_warning_naming_key_and_line
         "functions.weekly.events[0].schedule)",
         "serverless.yml:11: functions.nightly.events[1].sqs: sqs events are recognised but not "
         "run yet: the function is deployed without this trigger",
-        "serverless.yml:17: functions.weekly.events[1].sns: sns events are recognised but not "
-        "run yet: the function is deployed without this trigger",
         "serverless.yml:18: functions.weekly.events[2].stream: stream events are recognised but "
         "not run yet: the function is deployed without this trigger",
         "serverless.yml:19: functions.weekly.events[3].eventBridge: eventBridge events are "
         "recognised but not run yet: the function is deployed without this trigger",
         "serverless.yml:23: resources.Resources.Jobs.Type: AWS::SQS::Queue resources are "
-        "recognised but not run yet: skylet does not create them, and the events and "
-        "destinations that use them do nothing",
-        "serverless.yml:25: resources.Resources.Alerts.Type: AWS::SNS::Topic resources are "
         "recognised but not run yet: skylet does not create them, and the events and "
         "destinations that use them do nothing",
         "serverless.yml:27: resources.Resources.Orders.Type: AWS::DynamoDB::Table resources are "
@@ -91,6 +86,15 @@ def test_what_skylet_runs_loads_without_a_warning(write: Write) -> None:
                   - http: GET /
                   - httpApi: POST /items
                   - s3: uploads
+                  - sns: alerts
+                  - sns: {arn: !Ref Topic, topicName: named, filterPolicy: {a: [b]}}
+            resources:
+              Resources:
+                Topic:
+                  Type: AWS::SNS::Topic
+                Sub:
+                  Type: AWS::SNS::Subscription
+                  Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: arn:aws:sqs:us-east-1:000000000000:q}
             """
         )
     )

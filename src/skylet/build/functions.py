@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -34,7 +34,9 @@ async def build_functions(
                 code_dir=spec.code_dir,
                 memory_mb=spec.memory_size,
                 timeout_s=spec.timeout_s,
-                environment=MappingProxyType(dict(spec.environment)),
+                environment=MappingProxyType(
+                    {**dict(spec.environment), **_resolved_refs(manifest, spec.environment_refs)}
+                ),
                 reserved_concurrency=spec.reserved_concurrency,
                 provisioned_concurrency=spec.provisioned_concurrency,
                 runtime=spec.runtime,
@@ -54,6 +56,25 @@ async def build_functions(
 
 
 _RESOURCE_KINDS = {"AWS::SQS::Queue": "queue", "AWS::SNS::Topic": "topic"}
+#: The account in the ARNs skylet's services answer with.
+ACCOUNT_ID = "000000000000"
+
+
+def _resolved_refs(manifest: Manifest, refs: Mapping[str, Intrinsic]) -> dict[str, str]:
+    """The environment values that name a declared topic, as CloudFormation resolves them:
+    ``!Ref Topic`` and ``!GetAtt Topic.TopicArn`` to its ARN, ``!GetAtt Topic.TopicName`` to
+    its name. Other references stay unset."""
+    out: dict[str, str] = {}
+    for variable, ref in refs.items():
+        resource = manifest.resolve_ref(ref)
+        if resource is None or resource.type != "AWS::SNS::Topic":
+            continue
+        name = resource.name_in(manifest.service, manifest.stage)
+        if ref.fn == "Ref" or ref.attribute == "TopicArn":
+            out[variable] = f"arn:aws:sns:{manifest.region}:{ACCOUNT_ID}:{name}"
+        elif ref.attribute == "TopicName":
+            out[variable] = name
+    return out
 
 
 def _destination(
@@ -71,7 +92,8 @@ def _destination(
             raise ConfigError(
                 f"{manifest.source}: {where}: {value} is not a declared queue or topic"
             )
-        return parse_destination(f"{kind}:{resource.physical_name}", key=where)
+        name = resource.name_in(manifest.service, manifest.stage)
+        return parse_destination(f"{kind}:{name}", key=where)
     function = manifest.find_function(value)
     if function is not None:
         return parse_destination(function.name, key=where)

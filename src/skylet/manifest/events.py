@@ -261,12 +261,23 @@ class SnsEvent(Frozen):
     filter_policy_scope: Literal["MessageAttributes", "MessageBody"] = Field(
         "MessageAttributes", validation_alias="filterPolicyScope"
     )
+    #: The subscription's dead-letter queue: ``{deadLetterTargetArn: ARN}``,
+    #: ``{deadLetterTargetRef: LogicalId}`` or ``{deadLetterTargetImport: {arn, url}}``.
+    redrive_policy: DataMap | None = Field(None, validation_alias="redrivePolicy")
 
     @model_validator(mode="after")
     def _some_topic(self) -> SnsEvent:
         if self.arn is None and self.topic_name is None:
             raise ValueError("an sns event needs arn or topicName")
         return self
+
+    @field_validator("redrive_policy")
+    @classmethod
+    def _one_target(cls, value: DataMap | None) -> DataMap | None:
+        keys = ("deadLetterTargetArn", "deadLetterTargetRef", "deadLetterTargetImport")
+        if value is not None and (len(value) != 1 or next(iter(value)) not in keys):
+            raise ValueError(f"a redrivePolicy has exactly one of {', '.join(keys)}")
+        return value
 
     @property
     def topic(self) -> str | None:

@@ -22,6 +22,7 @@ from skylet.manifest.validation import check_keys
 DYNAMODB_TABLE = "AWS::DynamoDB::Table"
 SQS_QUEUE = "AWS::SQS::Queue"
 SNS_TOPIC = "AWS::SNS::Topic"
+SNS_SUBSCRIPTION = "AWS::SNS::Subscription"
 S3_BUCKET = "AWS::S3::Bucket"
 KINESIS_STREAM = "AWS::Kinesis::Stream"
 NAME_PROPERTY: Mapping[str, str] = {
@@ -32,8 +33,8 @@ NAME_PROPERTY: Mapping[str, str] = {
     KINESIS_STREAM: "Name",
 }
 # Declared resources of these types are read and cross-checked, but skylet does not create
-# them yet (its SQS, SNS, DynamoDB and Kinesis services are still to come).
-NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, SQS_QUEUE, SNS_TOPIC, KINESIS_STREAM})
+# them yet (its SQS, DynamoDB and Kinesis services are still to come).
+NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, SQS_QUEUE, KINESIS_STREAM})
 STREAM_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # CloudFormation's resource attributes, allowed beside Type and Properties.
 CFN_ATTRIBUTES = (
@@ -80,13 +81,17 @@ class Resource(Frozen):
 
     def name_in(self, service: str, stage: str) -> str:
         """The resource's name: its explicit one, else the one skylet derives from the stack
-        (``service-stage``) and the logical id, lower case as bucket names must be, as
-        CloudFormation derives one (without CloudFormation's random suffix, so it is stable
-        across restarts)."""
+        (``service-stage``) and the logical id, as CloudFormation derives one (without its
+        random suffix, so it is stable across restarts): lower case for a bucket, as bucket
+        names must be; a topic's up to 256 characters, its case kept."""
         name = self.physical_name
         if name is not None:
             return name
-        return f"{service}-{stage}-{self.logical_id}".lower()[:63].rstrip("-")
+        derived = f"{service}-{stage}-{self.logical_id}"
+        if self.type == SNS_TOPIC:
+            fifo = self.properties.get("FifoTopic") in (True, "true")
+            return derived[: 251 if fifo else 256] + (".fifo" if fifo else "")
+        return derived.lower()[:63].rstrip("-")
 
     @property
     def stream_view_type(self) -> str | None:

@@ -51,6 +51,8 @@ class Subscription:
     #: ConfirmSubscription asked for authenticated unsubscribes only.
     authenticated: bool = False
     created_at: float = 0.0
+    #: Made by the manifest (``Sns.declare``): removed when the manifest no longer has it.
+    declared: bool = False
 
     @property
     def raw(self) -> bool:

@@ -16,19 +16,21 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from skylet.aws.protocols.types import Params
 from skylet.aws.sns.catalog import Catalog, Subscription, Topic
+from skylet.aws.sns.declared import Declarations
 from skylet.aws.sns.delivery import Deliveries, DeliverySettings
 from skylet.aws.sns.envelopes import Links
-from skylet.aws.sns.names import subscription_arn, topic_arn
+from skylet.aws.sns.names import check_topic_name, subscription_arn, topic_arn
 from skylet.aws.sns.publishing import PUBLISHES, PublishOps
 from skylet.aws.sns.signing import Signer, generate
 from skylet.aws.sns.sinks import Functions, HttpPoster, HttpxPoster, QueueSink
-from skylet.aws.sns.subscriptions import SubscriptionOps
-from skylet.aws.sns.topics import TopicOps
-from skylet.errors import ResourceNotFound
+from skylet.aws.sns.subscriptions import SubscriptionOps, check_attributes, check_endpoint
+from skylet.aws.sns.topics import TopicOps, check_attribute
+from skylet.errors import ConfigError, ResourceNotFound, ServiceError
 from skylet.ids import UuidPool
 from skylet.store.base import Store
 
@@ -145,15 +147,14 @@ class Sns(TopicOps, SubscriptionOps, PublishOps):
     async def ensure_subscription(
         self, topic: str, protocol: str, endpoint: str, attributes: Mapping[str, str]
     ) -> str:
-        """Subscribe unless an equal subscription exists; a declared subscription's attributes
-        follow the manifest."""
+        """Subscribe unless an equal subscription exists (confirmed: the manifest's author
+        owns the endpoint); a declared subscription's attributes follow the manifest."""
         await self.catalog.refresh()
         for existing in self.catalog.of_topic(topic):
             if existing.protocol == protocol and existing.endpoint == endpoint:
-                if dict(existing.attributes) != dict(attributes):
-                    await self.catalog.put_subscription(
-                        Subscription(**{**_fields(existing), "attributes": dict(attributes)})
-                    )
+                if dict(existing.attributes) != dict(attributes) or not existing.declared:
+                    changed = replace(existing, attributes=dict(attributes), declared=True)
+                    await self.catalog.put_subscription(changed)
                 return existing.arn
         subscription = Subscription(
             subscription_arn(topic),
@@ -162,13 +163,45 @@ class Sns(TopicOps, SubscriptionOps, PublishOps):
             endpoint,
             dict(attributes),
             created_at=self.now(),
+            declared=True,
         )
         await self.catalog.put_subscription(subscription)
         return subscription.arn
 
-
-def _fields(subscription: Subscription) -> dict[str, Any]:
-    return {name: getattr(subscription, name) for name in Subscription.__dataclass_fields__}
+    async def declare(self, declared: Declarations, region: str) -> None:
+        """Make the manifest's topics and subscriptions exist (``region``: the manifest's),
+        their attributes checked as the API checks them; remove the subscriptions an earlier
+        manifest declared that this one does not. What SNS would refuse is a ``ConfigError``
+        naming the declaration."""
+        self.region = region
+        for topic in declared.topics:
+            fifo = topic.name.endswith(".fifo")
+            try:
+                check_topic_name(topic.name, fifo=fifo)
+                for key, value in topic.attributes.items():
+                    if key != "FifoTopic":
+                        check_attribute(key, value, fifo=fifo, reason="")
+            except ServiceError as error:
+                raise ConfigError(f"topic {topic.name}: {error.message}") from None
+            await self.ensure_topic(topic.name, attributes=topic.attributes)
+        wanted: set[str] = set()
+        for sub in declared.subscriptions:
+            arn = self.arn(sub.topic)
+            found = self.catalog.topics.get(arn)
+            if found is None:
+                raise ConfigError(f"a subscription names topic {sub.topic}, which does not exist")
+            try:
+                check_endpoint(sub.protocol, sub.endpoint, found)
+                attributes = check_attributes(sub.attributes, sub.protocol, found, subscribe=False)
+            except ServiceError as error:
+                raise ConfigError(
+                    f"the {sub.protocol} subscription of {sub.endpoint} to {sub.topic}: "
+                    f"{error.message}"
+                ) from None
+            wanted.add(await self.ensure_subscription(arn, sub.protocol, sub.endpoint, attributes))
+        for gone in [s for s in self.catalog.subscriptions.values() if s.declared]:
+            if gone.arn not in wanted:
+                await self.catalog.delete_subscription(gone.arn)
 
 
 class TopicPublisher:

@@ -49,6 +49,32 @@ class Functions(Protocol):
     ) -> list[str]: ...
 
 
+class FunctionLookup(Protocol):
+    def function(self, name: str, qualifier: str | None = None) -> FunctionConfig: ...
+
+
+class FunctionEnqueuer(Protocol):
+    async def enqueue_batch(
+        self, function: str, payloads: Sequence[bytes], *, qualifier: str | None = None
+    ) -> list[str]: ...
+
+
+class InvokerFunctions:
+    """``Functions`` from the invoker (the lookup) and the async invoker (the queue)."""
+
+    def __init__(self, lookup: FunctionLookup, enqueuer: FunctionEnqueuer) -> None:
+        self._lookup = lookup
+        self._enqueuer = enqueuer
+
+    def function(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        return self._lookup.function(name, qualifier)
+
+    async def enqueue_batch(
+        self, function: str, payloads: Sequence[bytes], *, qualifier: str | None = None
+    ) -> list[str]:
+        return await self._enqueuer.enqueue_batch(function, payloads, qualifier=qualifier)
+
+
 class HttpPoster(Protocol):
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
         """POST and return the status; raise ``OSError`` (or ``httpx.HTTPError``) when the
