@@ -71,6 +71,20 @@ def encode_request(
     return _join(head, body)
 
 
+def event_request(payload: bytes) -> EnvelopeRequest | None:
+    """A payload that is a structured-mode CloudEvent (a JSON object with ``specversion``), as
+    the request that would carry it: how an asynchronous event (a topic's message) reaches a
+    ``cloudevent`` function, since an event queued for a function is JSON. None otherwise."""
+    try:
+        document = fastjson.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or "specversion" not in document:
+        return None
+    headers = (("content-type", "application/cloudevents+json"),)
+    return EnvelopeRequest("POST", "/", "/", "", headers, "", "http", "localhost", payload)
+
+
 def decode_request(payload: bytes) -> EnvelopeRequest:
     meta, body = _split(payload)
     path = _text(meta, "path")

@@ -335,9 +335,12 @@ class Instance:
             try:
                 envelope = http_envelope.decode_request(payload)
             except http_envelope.EnvelopeError as exc:
-                message = f"Not an HTTP request envelope: {exc}"
-                self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
-                return
+                event = http_envelope.event_request(payload) if style == "cloudevent" else None
+                if event is None:
+                    message = f"Not an HTTP request envelope: {exc}"
+                    self.send(frames.BAD_PAYLOAD, {"message": message, "seq": self.seq})
+                    return
+                envelope = event
         error: dict[str, Any] | None = None
         argument: Any = None
         answer: http_envelope.Answer | None = None
