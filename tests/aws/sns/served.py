@@ -2,7 +2,8 @@
 ``aws.service.handle`` (until the router serves it on skylet's port), over a SQLite store.
 
 ``Served`` runs it in a thread of this process; ``python -m tests.aws.sns.served DIR`` runs it
-as a process of its own (the kill -9 test), writing its port to ``DIR/port``. SQS subscribers
+as a process of its own (the kill -9 test), writing its port to ``DIR/port``; its SQS
+deliveries wait while ``DIR/gate`` exists. SQS subscribers
 get their messages in store queues (``StoreQueues``, the ``QueueSink`` the tests bind), and
 Lambda subscribers' events land in the store queue ``lambda-NAME`` (``StoreFunctions``).
 """
@@ -80,10 +81,12 @@ class SnsApp:
 
 
 class StoreQueues:
-    """A ``QueueSink`` over store queues named as the ARN's last part (created by the tests)."""
+    """A ``QueueSink`` over store queues named as the ARN's last part (created by the tests).
+    While the file ``gate`` exists, sends wait (the crash test holds deliveries with it)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, gate: Path | None = None) -> None:
         self.store = store
+        self.gate = gate
 
     async def send(
         self,
@@ -94,6 +97,8 @@ class StoreQueues:
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> None:
+        while self.gate is not None and self.gate.exists():
+            await asyncio.sleep(0.01)
         name = queue_name(queue_arn)
         if await self.store.get_queue(name) is None:
             raise ResourceNotFound(f"The specified queue does not exist: {queue_arn}")
@@ -139,14 +144,16 @@ class StoreFunctions:
 STYLES = {"worker": "lambda", "bg": "background", "ce": "cloudevent"}
 
 
-async def serve(data_dir: Path, settings: DeliverySettings, port: int = 0) -> tuple[Sns, Listener]:
+async def serve(
+    data_dir: Path, settings: DeliverySettings, port: int = 0, gate: Path | None = None
+) -> tuple[Sns, Listener]:
     store = SqliteStore(data_dir / "state.db")
     await store.start()
     sns = Sns(
         store,
         StoreFunctions(store, STYLES),
         endpoint="http://127.0.0.1",
-        queues=StoreQueues(store),
+        queues=StoreQueues(store, gate),
         settings=settings,
     )
     listener = Listener(SnsApp(sns, ServiceModels()), "127.0.0.1", port)  # type: ignore[arg-type]
@@ -203,7 +210,7 @@ def main(argv: list[str]) -> None:
     data_dir = Path(argv[0])
 
     async def run() -> None:
-        _sns, listener = await serve(data_dir, FAST)
+        _sns, listener = await serve(data_dir, FAST, gate=data_dir / "gate")
         (data_dir / "port").write_text(str(listener.port))
         await asyncio.Event().wait()
 
