@@ -94,7 +94,10 @@ def test_what_skylet_runs_loads_without_a_warning(write: Write) -> None:
                   Type: AWS::SNS::Topic
                 Sub:
                   Type: AWS::SNS::Subscription
-                  Properties: {TopicArn: !Ref Topic, Protocol: sqs, Endpoint: arn:aws:sqs:us-east-1:000000000000:q}
+                  Properties:
+                    TopicArn: !Ref Topic
+                    Protocol: sqs
+                    Endpoint: arn:aws:sqs:us-east-1:000000000000:q
             """
         )
     )
