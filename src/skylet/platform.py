@@ -12,15 +12,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
 from skylet.aws.sigv4 import Credentials
+from skylet.aws.sns.catalog import CATALOG_LOG
 from skylet.aws.sns.declared import declarations
-from skylet.aws.sns.service import Sns, TopicPublisher
-from skylet.aws.sns.sinks import InvokerFunctions
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
@@ -43,6 +43,9 @@ from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
 from skylet.store import open_store
+
+if TYPE_CHECKING:
+    from skylet.aws.sns.service import Sns
 
 REAP_INTERVAL_S = 10.0
 #: The credentials local AWS emulators accept by convention, when none are configured.
@@ -124,6 +127,19 @@ def open_blobs(config: PlatformConfig) -> BlobStore:
     return S3Blobs(client)
 
 
+class _Topics:
+    """The dispatcher's ``TopicPublisher``: destinations and dead letters that name a topic
+    publish through SNS, started for them if nothing started it yet."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    async def publish(self, topic: str, message: bytes, attributes: Mapping[str, str]) -> None:
+        from skylet.aws.sns.service import TopicPublisher
+
+        await TopicPublisher(await self._platform.topics()).publish(topic, message, attributes)
+
+
 class Platform:
     """Everything ``skylet up`` runs, without the HTTP server (so tests and tools can embed it)."""
 
@@ -144,21 +160,18 @@ class Platform:
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
         self.async_invoker = AsyncInvoker(self.store, self.records, self.invoker)
-        #: SNS: topics fan out durably to functions (asynchronous invocations), queues, HTTP.
-        self.sns = Sns(
-            self.store,
-            InvokerFunctions(self.invoker, self.async_invoker),
-            endpoint=config.runtime.endpoint_url or endpoint_url(config.host, config.port),
-            region=config.runtime.region,
-            account_id=config.runtime.account_id,
-        )
+        #: SNS (docs/sns.md), built and started by ``topics()`` when first needed: the manifest
+        #: declares topics, the store holds an earlier run's, or a destination publishes to
+        #: one. Until then none of its modules (botocore's models, cryptography) is loaded.
+        self.sns: Sns | None = None
+        self._sns_lock = asyncio.Lock()
         self.dispatcher = Dispatcher(
             self.store,
             self.invoker,
             self.async_invoker,
             self.records,
             settings=config.dispatcher,
-            topics=TopicPublisher(self.sns),
+            topics=_Topics(self),
         )
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
@@ -218,7 +231,6 @@ class Platform:
             await self.store.start()
             self._store_started = True
             await self.versions.load()
-            await self.sns.start()
         else:
             self.versions.detach()  # a standalone service opens no store
         await self.zygote.start()
@@ -315,8 +327,32 @@ class Platform:
         """The manifest's topics and subscriptions exist (``AWS::SNS::Topic`` and
         ``AWS::SNS::Subscription`` resources, functions' ``sns`` events), as CloudFormation
         and the Serverless Framework create them."""
-        self.sns.deliveries.project = manifest.service
-        await self.sns.declare(declarations(manifest), manifest.region)
+        declared = declarations(manifest)
+        unused = self.sns is None and not (declared.topics or declared.subscriptions)
+        if unused and await self.store.get_log(CATALOG_LOG) is None:
+            return  # SNS was never used with this store: it starts when it is
+        sns = await self.topics()
+        sns.deliveries.project = manifest.service
+        await sns.declare(declared, manifest.region)
+
+    async def topics(self) -> Sns:
+        """SNS, built and started on first use (the store must be started)."""
+        async with self._sns_lock:
+            if self.sns is None:
+                from skylet.aws.sns.service import Sns
+                from skylet.aws.sns.sinks import InvokerFunctions
+
+                config = self.config
+                sns = Sns(
+                    self.store,
+                    InvokerFunctions(self.invoker, self.async_invoker),
+                    endpoint=config.runtime.endpoint_url or endpoint_url(config.host, config.port),
+                    region=self.manifest.region if self.manifest else config.runtime.region,
+                    account_id=config.runtime.account_id,
+                )
+                await sns.start()
+                self.sns = sns
+            return self.sns
 
     def _routes(self, manifest: Manifest) -> RouteTable:
         if self.only is not None:
@@ -377,7 +413,7 @@ class Platform:
                 await self._reaper
         # Queued events first: running tries finish and settle while instances still exist.
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
-        if self._store_started:  # its deliveries queue invocations: before the async invoker
+        if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)

@@ -310,3 +310,25 @@ def test_cloud_functions_subscribers_get_pubsub_shapes(tmp_path: Path) -> None:
     assert base64.b64decode(message["data"]) == b"pixels"
     assert message["messageId"] == answer["MessageId"]
     assert uuid.UUID(answer["MessageId"])
+
+
+def test_sns_starts_only_once_a_project_uses_it(tmp_path: Path) -> None:
+    (tmp_path / "handlers.py").write_text(HANDLERS)
+    manifest = tmp_path / "skylet.yaml"
+    manifest.write_text("service: plain\nfunctions:\n  f:\n    handler: handlers.notify\n")
+    config = PlatformConfig(manifest_path=manifest, data_dir=tmp_path / ".skylet")
+
+    async def run(use: bool) -> bool:
+        platform = Platform(config)
+        await platform.start()
+        try:
+            started = platform.sns is not None
+            if use:
+                await platform.topics()
+            return started
+        finally:
+            await platform.aclose()
+
+    assert asyncio.run(run(use=False)) is False  # no topics anywhere: none of SNS is loaded
+    assert asyncio.run(run(use=True)) is False
+    assert asyncio.run(run(use=False)) is True  # the store has SNS's catalog: it starts
