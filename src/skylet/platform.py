@@ -18,6 +18,7 @@ from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
 from skylet.aws.sigv4 import Credentials
+from skylet.aws.sqs import Queues
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
@@ -144,6 +145,8 @@ class Platform:
         self.dispatcher = Dispatcher(
             self.store, self.invoker, self.async_invoker, self.records, settings=config.dispatcher
         )
+        #: SQS (docs/sqs.md): its queues live in the store.
+        self.sqs = Queues(self.store, config.runtime)
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
@@ -351,6 +354,7 @@ class Platform:
         # Queued events first: running tries finish and settle while instances still exist.
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()
+        await self.sqs.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()
         if self._store_started:
