@@ -41,7 +41,7 @@ class QueueOperations(QueueService):
         if existing is None:
             wanted = attributes.apply(QueueConfig(name, fifo=fifo), checked, self._dead_letter)
             wanted = attributes.with_tags(wanted, _tags(request.get("tags") or {}))
-            await self._check_dead_letter(wanted)
+            await self._check_dead_letter(wanted, checked.get("RedrivePolicy"))
             try:
                 await self.store.create_queue(
                     name,
@@ -70,14 +70,14 @@ class QueueOperations(QueueService):
         arn, count = target
         return self.name_from_arn(arn, "RedrivePolicy"), count
 
-    async def _check_dead_letter(self, config: QueueConfig) -> None:
-        """The dead-letter queue a RedrivePolicy names exists, is of the source's type and
-        lets the source use it (its RedriveAllowPolicy); SQS's errors otherwise."""
+    async def _check_dead_letter(self, config: QueueConfig, policy: str | None) -> None:
+        """The dead-letter queue a RedrivePolicy given (``policy``) names exists, is of the
+        source's type and lets the source use it (its RedriveAllowPolicy); SQS's errors
+        otherwise."""
         dlq_name = config.dead_letter_queue
-        if dlq_name is None:
+        if dlq_name is None or policy is None:
             return
         dlq = await self.store.get_queue(dlq_name)
-        policy = attributes.settable(config, self.arn)["RedrivePolicy"]
         reason = None
         if dlq is None:
             reason = "Dead letter target does not exist."
@@ -128,7 +128,7 @@ class QueueOperations(QueueService):
         )
         checked.pop("FifoQueue", None)
         updated = attributes.apply(config, checked, self._dead_letter)
-        await self._check_dead_letter(updated)
+        await self._check_dead_letter(updated, checked.get("RedrivePolicy"))
         await self._update(updated)
 
     async def _update(self, config: QueueConfig) -> QueueConfig:
