@@ -58,7 +58,8 @@ RECORDED_DIGESTS = [
         {
             "attr1": {
                 "DataType": "Binary",
-                "BinaryValue": b"traceparent\x1e00-774062d6c37081a5a0b9b5b88e30627c-2d2482211f6489da-01",
+                "BinaryValue": b"traceparent\x1e00-774062d6c37081a5a0b9b5b88e30627c"
+                b"-2d2482211f6489da-01",
             }
         },
         "8cbe4db156db8a94db8b801b7addb984",

@@ -72,6 +72,24 @@ _MEMBERS = {
     },
 }
 
+#: Operations whose answer the query protocol wraps in ``<{Operation}Result>``.
+_WRAPPED = (
+    "CancelMessageMoveTask",
+    "ChangeMessageVisibilityBatch",
+    "CreateQueue",
+    "DeleteMessageBatch",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "ListDeadLetterSourceQueues",
+    "ListMessageMoveTasks",
+    "ListQueueTags",
+    "ListQueues",
+    "ReceiveMessage",
+    "SendMessage",
+    "SendMessageBatch",
+    "StartMessageMoveTask",
+)
+
 #: The error shapes' legacy codes and statuses: (code, HTTP status).
 ERROR_CODES = {
     "BatchEntryIdsNotDistinct": ("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400),
@@ -101,7 +119,8 @@ def _query_overlay() -> Overlay:
         shapes[name] = traits
     for name, members in _MEMBERS.items():
         shapes[name] = {"members": {m: {"locationName": wire} for m, wire in members.items()}}
-    return {"metadata": {"xmlNamespace": XML_NAMESPACE}, "shapes": shapes}
+    operations = {name: {"output": {"resultWrapper": f"{name}Result"}} for name in _WRAPPED}
+    return {"metadata": {"xmlNamespace": XML_NAMESPACE}, "operations": operations, "shapes": shapes}
 
 
 def _error_overlay() -> Overlay:
