@@ -29,7 +29,7 @@ SCHEDULE = (
     "recognised but not run yet: the function is deployed without this trigger (also line 11 "
     "functions.hourly.events[0].schedule)"
 )
-SQS = "warning: skylet.yaml:12: functions.hourly.events[1].sqs: sqs events are recognised"
+SNS = "warning: skylet.yaml:12: functions.hourly.events[1].sns: sns events are recognised"
 
 
 def wait_for(server: Server, text: str) -> str:
@@ -47,7 +47,7 @@ def test_warnings_are_reported_once_at_start_and_new_ones_on_reload(
     directory = project(MANIFEST)
     server = serve(directory)
     assert server.output().count(SCHEDULE) == 1
-    (directory / "skylet.yaml").write_text(MANIFEST + "      - sqs: arn:aws:sqs:eu-west-1:1:q\n")
-    output = wait_for(server, SQS)
-    assert output.count(SQS) == 1
+    (directory / "skylet.yaml").write_text(MANIFEST + "      - sns: arn:aws:sns:eu-west-1:1:t\n")
+    output = wait_for(server, SNS)
+    assert output.count(SNS) == 1
     assert output.count(SCHEDULE) == 1  # unchanged, so not reported again

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -12,11 +12,20 @@ from skylet.errors import ConfigError
 from skylet.manifest import Manifest
 from skylet.manifest.intrinsics import Intrinsic
 
+Resolver = Callable[[Intrinsic], str | None]
+"""What a ``Ref``/``Fn::GetAtt`` in a function's environment stands for (a queue's URL or
+ARN), or None when nothing the platform runs answers it (the variable is then left out)."""
+
 
 async def build_functions(
-    manifest: Manifest, *, deps_root: Path, progress: Callable[[str], None] = lambda _: None
+    manifest: Manifest,
+    *,
+    deps_root: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    resolve: Resolver = lambda _: None,
 ) -> list[FunctionConfig]:
-    """One FunctionConfig per manifest function, with its requirements.txt installed."""
+    """One FunctionConfig per manifest function, with its requirements.txt installed and the
+    intrinsics of its environment resolved."""
     functions = []
     installed: dict[Path, str] = {}
     for spec in manifest.functions.values():
@@ -34,7 +43,9 @@ async def build_functions(
                 code_dir=spec.code_dir,
                 memory_mb=spec.memory_size,
                 timeout_s=spec.timeout_s,
-                environment=MappingProxyType(dict(spec.environment)),
+                environment=MappingProxyType(
+                    _environment(spec.environment, spec.environment_refs, resolve)
+                ),
                 reserved_concurrency=spec.reserved_concurrency,
                 provisioned_concurrency=spec.provisioned_concurrency,
                 runtime=spec.runtime,
@@ -56,6 +67,17 @@ async def build_functions(
 _RESOURCE_KINDS = {"AWS::SQS::Queue": "queue", "AWS::SNS::Topic": "topic"}
 
 
+def _environment(
+    values: Mapping[str, str], refs: Mapping[str, Intrinsic], resolve: Resolver
+) -> dict[str, str]:
+    environment = dict(values)
+    for name, ref in refs.items():
+        resolved = resolve(ref)
+        if resolved is not None:
+            environment[name] = resolved
+    return environment
+
+
 def _destination(
     manifest: Manifest, value: str | Intrinsic | None, key: str, which: str
 ) -> Destination | None:
@@ -71,7 +93,12 @@ def _destination(
             raise ConfigError(
                 f"{manifest.source}: {where}: {value} is not a declared queue or topic"
             )
-        return parse_destination(f"{kind}:{resource.physical_name}", key=where)
+        name = (
+            resource.queue_name(manifest.service, manifest.stage)
+            if kind == "queue"
+            else resource.physical_name
+        )
+        return parse_destination(f"{kind}:{name}", key=where)
     function = manifest.find_function(value)
     if function is not None:
         return parse_destination(function.name, key=where)

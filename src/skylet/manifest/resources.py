@@ -32,8 +32,10 @@ NAME_PROPERTY: Mapping[str, str] = {
     KINESIS_STREAM: "Name",
 }
 # Declared resources of these types are read and cross-checked, but skylet does not create
-# them yet (its SQS, SNS, DynamoDB and Kinesis services are still to come).
-NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, SQS_QUEUE, SNS_TOPIC, KINESIS_STREAM})
+# them yet (its SNS, DynamoDB and Kinesis services are still to come).
+NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, SNS_TOPIC, KINESIS_STREAM})
+#: The longest SQS queue name.
+MAX_QUEUE_NAME = 80
 STREAM_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # CloudFormation's resource attributes, allowed beside Type and Properties.
 CFN_ATTRIBUTES = (
@@ -87,6 +89,17 @@ class Resource(Frozen):
         if name is not None:
             return name
         return f"{service}-{stage}-{self.logical_id}".lower()[:63].rstrip("-")
+
+    def queue_name(self, service: str, stage: str) -> str:
+        """An SQS queue's name: its QueueName, else ``service-stage-LogicalId`` (``.fifo``
+        added for a FIFO queue), as CloudFormation derives one but without its random suffix,
+        so it is the same on every start."""
+        name = self.physical_name
+        if name is not None:
+            return name
+        fifo = self.properties.get("FifoQueue") in (True, "true", "True")
+        suffix = ".fifo" if fifo else ""
+        return f"{service}-{stage}-{self.logical_id}"[: MAX_QUEUE_NAME - len(suffix)] + suffix
 
     @property
     def stream_view_type(self) -> str | None:

@@ -236,12 +236,23 @@ functions:
 """
 
 
-def module_server(name: str, manifest: str = NO_FUNCTIONS) -> Callable[..., Iterator[SqsServer]]:
-    """A module-scoped ``server`` fixture on a project of the test handlers and ``manifest``."""
+def project(base: Path, manifest: str, filename: str = "skylet.yaml") -> Path:
+    """``base/project``: the test handlers and ``manifest`` as its ``filename``."""
+    directory = project_dir(base, manifest)
+    if filename != "skylet.yaml":
+        (directory / "skylet.yaml").rename(directory / filename)
+    return directory
+
+
+def module_server(
+    name: str, manifest: str = NO_FUNCTIONS, filename: str = "skylet.yaml"
+) -> Callable[..., Iterator[SqsServer]]:
+    """A module-scoped ``server`` fixture on a project of the test handlers and ``manifest``
+    (written as ``filename``: ``serverless.yml`` for the Serverless Framework's format)."""
 
     @pytest.fixture(scope="module")
     def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqsServer]:
-        running = start(project_dir(tmp_path_factory.mktemp(name), manifest))
+        running = start(project(tmp_path_factory.mktemp(name), manifest, filename))
         yield running
         stop(running)
 

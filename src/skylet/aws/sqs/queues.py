@@ -18,7 +18,8 @@ from skylet.aws.sqs.errors import (
     purge_in_progress,
     queue_exists,
 )
-from skylet.errors import InvalidParameterValue, StoreConflict
+from skylet.aws.sqs.resources import DeclaredQueue
+from skylet.errors import ConfigError, InvalidParameterValue, ServiceError, StoreConflict
 from skylet.store.types import QueueConfig
 
 #: SQS lets one PurgeQueue run per queue every 60 seconds.
@@ -30,7 +31,7 @@ MAX_TAGS = 50
 class QueueOperations(QueueService):
     # -- creating and finding -----------------------------------------------------------------
 
-    async def create_queue(self, request: Params, context: RequestContext) -> Params:
+    async def create_queue(self, request: Params, context: RequestContext | None) -> Params:
         name = request["QueueName"]
         given = dict(request.get("Attributes") or {})
         # A .fifo name without FifoQueue=true, or the reverse, fails the name's check.
@@ -121,7 +122,7 @@ class QueueOperations(QueueService):
         shown = attributes.shown(config, stats, wanted, arn=self.arn)
         return {"Attributes": shown} if shown else {}
 
-    async def set_queue_attributes(self, request: Params, context: RequestContext) -> None:
+    async def set_queue_attributes(self, request: Params, context: RequestContext | None) -> None:
         config = await self.queue(request)
         checked = attributes.check(
             request.get("Attributes") or {}, fifo=config.fifo, creating=False
@@ -136,6 +137,33 @@ class QueueOperations(QueueService):
             return await self.store.update_queue(config)
         except InvalidParameterValue as error:  # the store's own check (a type change, a range)
             raise invalid_parameter(error.message) from None
+
+    async def declare(self, queue: DeclaredQueue) -> None:
+        """A queue the manifest declares exists with the attributes and tags it declares:
+        created, or changed to match (as a CloudFormation update would); ConfigError, naming
+        the resource, for what SQS refuses."""
+        try:
+            try:
+                created = dict(queue.attributes)
+                if created.get("RedrivePolicy") == "":
+                    del created["RedrivePolicy"]
+                await self.create_queue(
+                    {"QueueName": queue.name, "Attributes": created, "tags": dict(queue.tags)}, None
+                )
+            except ServiceError as error:
+                if error.code != "QueueNameExists":
+                    raise
+                changed = {k: v for k, v in queue.attributes.items() if k != "FifoQueue"}
+                await self.set_queue_attributes(
+                    {"QueueUrl": queue.name, "Attributes": changed}, None
+                )
+                config = await self.queue_named(queue.name)
+                stale = [k for k in attributes.tags(config) if k not in queue.tags]
+                await self._update(attributes.with_tags(config, dict(queue.tags), stale))
+        except ServiceError as error:
+            raise ConfigError(
+                f"resources.{queue.logical_id} (queue {queue.name}): {error.message}"
+            ) from None
 
     # -- deleting and purging -------------------------------------------------------------------
 
