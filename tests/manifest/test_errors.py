@@ -338,7 +338,8 @@ SERVERLESS_CASES = [
         "event with two kinds",
         FN + "    events:\n      - {http: GET /, sqs: arn:aws:sqs:r:1:q}\n",
         "serverless.yml:6: functions.api.events[0]: ",
-        "is not an event (a mapping with one key, the event kind) (allowed: http, httpApi, s3, sqs;",
+        "is not an event (a mapping with one key, the event kind) "
+        "(allowed: http, httpApi, s3, sqs;",
     ),
     case(
         "events that are not a list",
@@ -848,7 +849,8 @@ SKYLET_CASES = [
         "serverless event kind",
         SK + "    events:\n      - httpApi: GET /\n",
         "skylet.yaml:6: functions.api.events[0].httpApi: ",
-        "unknown event kind 'httpApi' (did you mean 'http_api'?) (allowed: http, http_api, s3, sqs;",
+        "unknown event kind 'httpApi' (did you mean 'http_api'?) "
+        "(allowed: http, http_api, s3, sqs;",
     ),
     case(
         "serverless spelling of an event key",

@@ -122,3 +122,35 @@ def test_kill_9_during_a_stream_of_sends_loses_no_acknowledged_message(
     assert acknowledged <= stored
     # Sends under way at the kill may have been stored without an answer: at most a few.
     assert len(stored - acknowledged) <= 4
+
+
+RECORDER = """
+service: kept
+functions:
+  recorder:
+    handler: sqs_handlers.record
+    environment: {OUT: recorder.log}
+"""
+
+
+def test_an_event_source_mapping_made_through_the_api_survives_a_restart(
+    tmp_path: Path, running: list[served.SqsServer]
+) -> None:
+    running.append(served.start(served.project(tmp_path / "recorder", RECORDER)))
+    sqs, lambda_ = running[-1].client(), running[-1].client("lambda")
+    sqs.create_queue(QueueName="mapped")
+    created = lambda_.create_event_source_mapping(
+        EventSourceArn="arn:aws:sqs:us-east-1:000000000000:mapped", FunctionName="recorder"
+    )
+
+    running.append(served.restart(running[-1]))
+    sqs, lambda_ = running[-1].client(), running[-1].client("lambda")
+    assert lambda_.get_event_source_mapping(UUID=created["UUID"])["State"] == "Enabled"
+    sqs.send_message(
+        QueueUrl=sqs.get_queue_url(QueueName="mapped")["QueueUrl"], MessageBody="after"
+    )
+    log = running[-1].directory / "recorder.log"
+    deadline = time.monotonic() + 60
+    while not (log.exists() and "after" in log.read_text()):
+        assert time.monotonic() < deadline, running[-1].output()
+        time.sleep(0.05)
