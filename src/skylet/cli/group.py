@@ -23,6 +23,7 @@ COMMANDS = {
     "logs": ("skylet.cli.logs", "logs"),
     "invocations": ("skylet.cli.logs", "invocations"),
     "bucket": ("skylet.cli.bucket", "bucket"),
+    "queue": ("skylet.cli.queue", "queue"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),
 }
 
