@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir")
     parser.add_argument("--store", default="")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     project = Path(args.project)
     manifest = next(p for p in (project / "skylet.yaml", project / "serverless.yml") if p.exists())
     settings = RuntimeSettings(endpoint_url=endpoint_url("127.0.0.1", args.port))

@@ -51,7 +51,10 @@ def queue_url(host: str, account: str, name: str, *, scheme: str = "http") -> st
 def name_from_url(url: str, account: str) -> str:
     """The queue a ``QueueUrl`` names; QueueDoesNotExist for anything else, as SQS answers a
     URL it cannot place (a path of another shape, another account, a bad name)."""
-    path = urlsplit(url).path if "://" in url else url
+    try:
+        path = urlsplit(url).path if "://" in url else url
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket, say)
+        raise non_existent_queue() from None
     parts = [unquote(part) for part in path.split("/") if part]
     if len(parts) != 2 or parts[0] != account or not is_queue_name(parts[1]):
         raise non_existent_queue()

@@ -229,7 +229,7 @@ def _page(names_found: list[str], request: Params) -> tuple[list[str], str | Non
     start = 0
     if token:
         try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
+            after = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise invalid_parameter("Invalid NextToken value.") from None
         start = next((i for i, name in enumerate(names_found) if name > after), len(names_found))
