@@ -31,10 +31,17 @@ def running(project: Path) -> Iterator[list[served.SqsServer]]:
         served.stop(servers[-1])
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_queues_and_messages_survive_a_restart(
-    project: Path, running: list[served.SqsServer]
+    project: Path, running: list[served.SqsServer], backend: str, request: pytest.FixtureRequest
 ) -> None:
-    running.append(served.start(project))
+    store: tuple[str, ...] = ()
+    if backend == "postgres":
+        url, schema = request.getfixturevalue("pg_schema")
+        store = ("--store", f"{url}?schema={schema}")
+    running.append(served.start(project, *store))
     sqs = running[-1].client()
     dlq = sqs.create_queue(QueueName="kept-dlq")["QueueUrl"]
     url = sqs.create_queue(
