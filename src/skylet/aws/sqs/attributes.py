@@ -9,6 +9,7 @@ receive count) and the others, which only this service reads, as strings in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -229,8 +230,6 @@ def apply(
 
 
 def _replace(config: QueueConfig, fields: Mapping[str, Any], kept: dict[str, str]) -> QueueConfig:
-    import dataclasses
-
     return dataclasses.replace(config, **fields, attributes=kept)
 
 
