@@ -15,16 +15,19 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from skylet.aws.lambda_control import LambdaControl
+from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
 from skylet.aws.sigv4 import Credentials
 from skylet.aws.sns.catalog import CATALOG_LOG
-from skylet.aws.sns.declared import declarations
+from skylet.aws.sns.declared import declarations, topic_reference
+from skylet.aws.sqs import Queues
+from skylet.aws.sqs.resources import Names
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
-from skylet.build.functions import build_functions
+from skylet.build.functions import Resolver, build_functions
 from skylet.build.snapshots import Snapshots
 from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
@@ -39,6 +42,7 @@ from skylet.invoker.hooks import Hooks, InvocationHook
 from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
+from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
@@ -173,6 +177,10 @@ class Platform:
             settings=config.dispatcher,
             topics=_Topics(self),
         )
+        #: SQS (docs/sqs.md): its queues live in the store; the event source mappings poll
+        #: them for functions.
+        self.sqs = Queues(self.store, config.runtime)
+        self.mappings = EventSourceMappings(self.store, self.invoker, self.sqs)
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
@@ -195,7 +203,7 @@ class Platform:
             self.records,
             self.s3,
             hooks=self.hooks,
-            lambda_control=LambdaControl(self.invoker, self.versions),
+            lambda_control=LambdaControl(self.invoker, self.versions, self.mappings),
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -218,6 +226,7 @@ class Platform:
         """
         manifest = self.load_manifest()
         self._warn(manifest, None)
+        self.sqs.region = manifest.region
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
@@ -231,6 +240,7 @@ class Platform:
             await self.store.start()
             self._store_started = True
             await self.versions.load()
+            await self._attach_queues(manifest)
         else:
             self.versions.detach()  # a standalone service opens no store
         await self.zygote.start()
@@ -242,6 +252,8 @@ class Platform:
             await self._attach_topics(manifest)
             await self.dispatcher.start()
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
+            await self.mappings.start()
+            await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -252,14 +264,18 @@ class Platform:
         """
         manifest = self.load_manifest()
         self._warn(manifest, self.manifest)
+        self.sqs.region = manifest.region
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
         if self.only is not None:
             functions = [fn for fn in functions if fn.name == self.only]
+        if self._store_started:
+            await self._attach_queues(manifest)
         await self.invoker.deploy(functions)
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
+            await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -276,7 +292,10 @@ class Platform:
         """The manifest's functions; with reload, each runs from a snapshot of its code, and
         ``check_syntax`` refuses a snapshot whose changed Python files do not compile."""
         functions = await build_functions(
-            manifest, deps_root=self.config.data_dir / "deps", progress=self.progress
+            manifest,
+            deps_root=self.config.data_dir / "deps",
+            progress=self.progress,
+            resolve=self._resolver(manifest),
         )
         if overrides := self.config.environment_overrides:
             functions = [with_overrides(fn, overrides) for fn in functions]
@@ -350,9 +369,30 @@ class Platform:
                     region=self.manifest.region if self.manifest else config.runtime.region,
                     account_id=config.runtime.account_id,
                 )
+                sns.queues = self.sqs  # queue subscribers get their messages through SQS
                 await sns.start()
                 self.sns = sns
             return self.sns
+
+    def _resolver(self, manifest: Manifest) -> Resolver:
+        """What a ``Ref``/``Fn::GetAtt`` in a function's environment gives: a declared queue's
+        URL or ARN, a declared topic's ARN or name."""
+        queues = self._queue_names(manifest)
+
+        def resolve(value: Intrinsic) -> str | None:
+            found = queues.resolve(value)
+            return found if found is not None else topic_reference(manifest, value)
+
+        return resolve
+
+    def _queue_names(self, manifest: Manifest) -> Names:
+        return Names(manifest, self.sqs.url, self.sqs.arn)
+
+    async def _attach_queues(self, manifest: Manifest) -> None:
+        """The manifest's ``AWS::SQS::Queue`` resources exist, with the attributes it gives
+        them (dead-letter queues first)."""
+        for queue in self._queue_names(manifest).declared():
+            await self.sqs.declare(queue)
 
     def _routes(self, manifest: Manifest) -> RouteTable:
         if self.only is not None:
@@ -412,10 +452,12 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         # Queued events first: running tries finish and settle while instances still exist.
+        await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()
+        await self.sqs.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()
         if self._store_started:

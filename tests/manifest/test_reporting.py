@@ -29,7 +29,10 @@ SCHEDULE = (
     "recognised but not run yet: the function is deployed without this trigger (also line 11 "
     "functions.hourly.events[0].schedule)"
 )
-SQS = "warning: skylet.yaml:12: functions.hourly.events[1].sqs: sqs events are recognised"
+BUS = (
+    "warning: skylet.yaml:12: functions.hourly.events[1].eventbridge: eventbridge events are "
+    "recognised"
+)
 
 
 def wait_for(server: Server, text: str) -> str:
@@ -47,7 +50,8 @@ def test_warnings_are_reported_once_at_start_and_new_ones_on_reload(
     directory = project(MANIFEST)
     server = serve(directory)
     assert server.output().count(SCHEDULE) == 1
-    (directory / "skylet.yaml").write_text(MANIFEST + "      - sqs: arn:aws:sqs:eu-west-1:1:q\n")
-    output = wait_for(server, SQS)
-    assert output.count(SQS) == 1
+    bus = "      - eventbridge: {pattern: {source: [shop]}}\n"
+    (directory / "skylet.yaml").write_text(MANIFEST + bus)
+    output = wait_for(server, BUS)
+    assert output.count(BUS) == 1
     assert output.count(SCHEDULE) == 1  # unchanged, so not reported again

@@ -13,7 +13,7 @@ import pytest
 
 from skylet.errors import StoreError
 from skylet.store import SendEntry
-from skylet.store.sqlite import SqliteStore
+from skylet.store.sqlite import SqliteStore, schema
 from skylet.store.sqlite.schema import LATEST_VERSION
 
 pytestmark = pytest.mark.anyio
@@ -68,6 +68,39 @@ async def test_a_file_from_a_newer_skylet_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="newer"):
         await SqliteStore(path).start()
+
+
+async def test_a_file_of_the_first_schema_is_migrated_with_its_queues_and_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.db"
+    with monkeypatch.context() as first_release:
+        first_release.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        first_release.setattr(schema, "LATEST_VERSION", 1)
+        old = SqliteStore(path)
+        await old.start()
+        await old.aclose()
+    now = time.time()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO queues VALUES ('jobs', 30, 345600, NULL, NULL, 0, 0, ?)", (now,))
+        conn.execute(
+            "INSERT INTO messages (id, queue, body, sent_at, visible_at)"
+            " VALUES ('m', 'jobs', x'78', ?, ?)",
+            (now, now),
+        )
+    conn.close()
+
+    store = SqliteStore(path)
+    await store.start()
+    try:
+        config = await store.get_queue("jobs")
+        assert config is not None
+        assert (dict(config.attributes), config.modified_at) == ({}, now)
+        (message,) = await store.receive("jobs")
+        assert (message.id, message.body, message.origin) == ("m", b"x", None)
+    finally:
+        await store.aclose()
 
 
 async def test_synchronous_full_works_too(tmp_path: Path) -> None:

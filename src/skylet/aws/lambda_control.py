@@ -17,6 +17,8 @@ from skylet.asgi import Receive, Scope, Send, respond
 from skylet.aws import lambda_documents as documents
 from skylet.aws.lambda_aliases import VersionOperations
 from skylet.aws.lambda_documents import Document, Facts
+from skylet.aws.lambda_mapping_api import MappingOperations
+from skylet.aws.lambda_mappings import EventSourceMappings
 from skylet.aws.lambda_names import FunctionRef, check_enum, parse_function_name
 from skylet.aws.lambda_requests import Answer, Request, max_items_of, read_request
 from skylet.aws.lambda_routes import match
@@ -36,7 +38,12 @@ Operation = Callable[[Request], Awaitable[Answer]]
 class LambdaControl:
     """The control-plane operations; ``keeper`` holds versions and aliases."""
 
-    def __init__(self, invoker: Invoker, keeper: VersionKeeper) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        keeper: VersionKeeper,
+        mappings: EventSourceMappings | None = None,
+    ) -> None:
         self.invoker = invoker
         self.keeper = keeper
         self.settings = invoker.settings
@@ -54,12 +61,21 @@ class LambdaControl:
             "UpdateAlias": versions.update_alias,
             "DeleteAlias": versions.delete_alias,
         }
+        if mappings is not None:
+            sources = MappingOperations(self, mappings)
+            self._operations.update(
+                CreateEventSourceMapping=sources.create,
+                ListEventSourceMappings=sources.list,
+                GetEventSourceMapping=sources.get,
+                UpdateEventSourceMapping=sources.update,
+                DeleteEventSourceMapping=sources.delete,
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         method: str = scope["method"]
         path: str = scope["path"]
         found = match(method, path)
-        if found is None:
+        if found is None or found.operation not in self._operations:
             raise NotImplementedOperation(
                 f"skylet's Lambda API does not serve {method} {path} (see docs/lambda-api.md)"
             )

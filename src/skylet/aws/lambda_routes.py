@@ -21,6 +21,11 @@ ROUTES = (
     ("PUT", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", "UpdateAlias"),
     ("DELETE", "/2015-03-31/functions/{FunctionName}/aliases/{Name}", "DeleteAlias"),
     ("GET", "/2016-08-19/account-settings", "GetAccountSettings"),
+    ("POST", "/2015-03-31/event-source-mappings", "CreateEventSourceMapping"),
+    ("GET", "/2015-03-31/event-source-mappings", "ListEventSourceMappings"),
+    ("GET", "/2015-03-31/event-source-mappings/{UUID}", "GetEventSourceMapping"),
+    ("PUT", "/2015-03-31/event-source-mappings/{UUID}", "UpdateEventSourceMapping"),
+    ("DELETE", "/2015-03-31/event-source-mappings/{UUID}", "DeleteEventSourceMapping"),
 )
 
 

@@ -27,7 +27,7 @@ from botocore import xform_name
 from botocore.model import ServiceModel
 
 from skylet.aws.protocols import CODECS, faults
-from skylet.aws.protocols.models import PROTOCOLS, Overlay, ServiceModels
+from skylet.aws.protocols.models import PROTOCOLS, Overlay, ServiceModels, combined
 from skylet.aws.protocols.query import action, is_form
 from skylet.aws.protocols.types import Codec, Fault, Params, Refusal, Refused, Request, Response
 from skylet.errors import ServiceError
@@ -61,6 +61,20 @@ class Service:
     extra_protocols: ClassVar[tuple[str, ...]] = ()
     #: Traits merged into the model before use (``models.Overlay``): what a model dropped.
     overlay: ClassVar[Overlay | None] = None
+    #: Traits for one protocol only, merged over ``overlay`` for the requests in it: SQS's
+    #: query names (``MessageAttribute.1.Name``), which its json requests must not be read by.
+    protocol_overlays: ClassVar[Mapping[str, Overlay]] = {}
+    #: ``overlay`` with each protocol's over it, made once per class (one object each, so the
+    #: models' cache finds it by identity).
+    overlays_by_protocol: ClassVar[Mapping[str, Overlay]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.overlays_by_protocol = {
+            protocol: combined(cls.overlay, extra)
+            for protocol, extra in cls.protocol_overlays.items()
+        }
+
     #: A different AWS code (and status) for a refusal, per protocol, where the service's own
     #: differs from the protocol's usual one: ``{"query": {"missing": ("ValidationError", 400)}}``.
     refusal_codes: ClassVar[Mapping[str, Mapping[Refusal, tuple[str, int]]]] = {}
@@ -109,6 +123,14 @@ async def handle(
     if loaded is None:
         return unserved(service.service_name, request, models=models, request_id=request_id)
     protocol = detect(loaded.protocols, request)
+    overlay = service.overlays_by_protocol.get(protocol)
+    if overlay is not None:
+        loaded = (
+            models.load(
+                service.service_name, overlay=overlay, extra_protocols=service.extra_protocols
+            )
+            or loaded
+        )
     codec = CODECS[protocol]
     model = loaded.model
     codes = {**codec.codes, **service.refusal_codes.get(protocol, {})}

@@ -12,11 +12,20 @@ from skylet.errors import ConfigError
 from skylet.manifest import Manifest
 from skylet.manifest.intrinsics import Intrinsic
 
+Resolver = Callable[[Intrinsic], str | None]
+"""What a ``Ref``/``Fn::GetAtt`` in a function's environment stands for (a queue's URL or
+ARN), or None when nothing the platform runs answers it (the variable is then left out)."""
+
 
 async def build_functions(
-    manifest: Manifest, *, deps_root: Path, progress: Callable[[str], None] = lambda _: None
+    manifest: Manifest,
+    *,
+    deps_root: Path,
+    progress: Callable[[str], None] = lambda _: None,
+    resolve: Resolver = lambda _: None,
 ) -> list[FunctionConfig]:
-    """One FunctionConfig per manifest function, with its requirements.txt installed."""
+    """One FunctionConfig per manifest function, with its requirements.txt installed and the
+    intrinsics of its environment resolved."""
     functions = []
     installed: dict[Path, str] = {}
     for spec in manifest.functions.values():
@@ -35,7 +44,7 @@ async def build_functions(
                 memory_mb=spec.memory_size,
                 timeout_s=spec.timeout_s,
                 environment=MappingProxyType(
-                    {**dict(spec.environment), **_resolved_refs(manifest, spec.environment_refs)}
+                    _environment(spec.environment, spec.environment_refs, resolve)
                 ),
                 reserved_concurrency=spec.reserved_concurrency,
                 provisioned_concurrency=spec.provisioned_concurrency,
@@ -56,25 +65,17 @@ async def build_functions(
 
 
 _RESOURCE_KINDS = {"AWS::SQS::Queue": "queue", "AWS::SNS::Topic": "topic"}
-#: The account in the ARNs skylet's services answer with.
-ACCOUNT_ID = "000000000000"
 
 
-def _resolved_refs(manifest: Manifest, refs: Mapping[str, Intrinsic]) -> dict[str, str]:
-    """The environment values that name a declared topic, as CloudFormation resolves them:
-    ``!Ref Topic`` and ``!GetAtt Topic.TopicArn`` to its ARN, ``!GetAtt Topic.TopicName`` to
-    its name. Other references stay unset."""
-    out: dict[str, str] = {}
-    for variable, ref in refs.items():
-        resource = manifest.resolve_ref(ref)
-        if resource is None or resource.type != "AWS::SNS::Topic":
-            continue
-        name = resource.name_in(manifest.service, manifest.stage)
-        if ref.fn == "Ref" or ref.attribute == "TopicArn":
-            out[variable] = f"arn:aws:sns:{manifest.region}:{ACCOUNT_ID}:{name}"
-        elif ref.attribute == "TopicName":
-            out[variable] = name
-    return out
+def _environment(
+    values: Mapping[str, str], refs: Mapping[str, Intrinsic], resolve: Resolver
+) -> dict[str, str]:
+    environment = dict(values)
+    for name, ref in refs.items():
+        resolved = resolve(ref)
+        if resolved is not None:
+            environment[name] = resolved
+    return environment
 
 
 def _destination(

@@ -23,6 +23,7 @@ COMMANDS = {
     "logs": ("skylet.cli.logs", "logs"),
     "invocations": ("skylet.cli.logs", "invocations"),
     "bucket": ("skylet.cli.bucket", "bucket"),
+    "queue": ("skylet.cli.queue", "queue"),
     "topic": ("skylet.cli.topic", "topic"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),
 }

@@ -33,8 +33,11 @@ NAME_PROPERTY: Mapping[str, str] = {
     KINESIS_STREAM: "Name",
 }
 # Declared resources of these types are read and cross-checked, but skylet does not create
-# them yet (its SQS, DynamoDB and Kinesis services are still to come).
-NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, SQS_QUEUE, KINESIS_STREAM})
+# them yet (its DynamoDB and Kinesis services are still to come).
+NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, KINESIS_STREAM})
+#: The longest SQS queue name and SNS topic name.
+MAX_QUEUE_NAME = 80
+MAX_TOPIC_NAME = 256
 STREAM_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # CloudFormation's resource attributes, allowed beside Type and Properties.
 CFN_ATTRIBUTES = (
@@ -46,6 +49,8 @@ CFN_ATTRIBUTES = (
     "CreationPolicy",
     "Metadata",
 )
+#: The kinds whose derived names end in ``.fifo`` when this property says so, and their limit.
+_FIFO = {SQS_QUEUE: ("FifoQueue", MAX_QUEUE_NAME), SNS_TOPIC: ("FifoTopic", MAX_TOPIC_NAME)}
 _TYPE = re.compile(r"^(?:[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+|Custom::[A-Za-z0-9_@-]+)$")
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -88,9 +93,11 @@ class Resource(Frozen):
         if name is not None:
             return name
         derived = f"{service}-{stage}-{self.logical_id}"
-        if self.type == SNS_TOPIC:
-            fifo = self.properties.get("FifoTopic") in (True, "true")
-            return derived[: 251 if fifo else 256] + (".fifo" if fifo else "")
+        fifo = _FIFO.get(self.type)
+        if fifo is not None:
+            key, longest = fifo
+            suffix = ".fifo" if self.properties.get(key) in (True, "true", "True") else ""
+            return derived[: longest - len(suffix)] + suffix
         return derived.lower()[:63].rstrip("-")
 
     @property

@@ -81,6 +81,7 @@ class StoreBackend(abc.ABC):
         dead_letter_queue: str | None = None,
         fifo: bool = False,
         delay_s: float = 0.0,
+        attributes: Mapping[str, str] | None = None,
     ) -> QueueConfig:
         wanted = rules.queue_config(
             name,
@@ -90,9 +91,24 @@ class StoreBackend(abc.ABC):
             dead_letter_queue=dead_letter_queue,
             fifo=fifo,
             delay_s=delay_s,
+            attributes=attributes,
             created_at=self._now(),
         )
         return await self._create_queue(wanted)
+
+    async def update_queue(self, wanted: QueueConfig) -> QueueConfig:
+        checked = rules.queue_config(
+            wanted.name,
+            visibility_timeout_s=wanted.visibility_timeout_s,
+            retention_s=wanted.retention_s,
+            max_receive_count=wanted.max_receive_count,
+            dead_letter_queue=wanted.dead_letter_queue,
+            fifo=wanted.fifo,
+            delay_s=wanted.delay_s,
+            attributes=wanted.attributes,
+            created_at=wanted.created_at,
+        )
+        return await self._update_queue(checked)
 
     async def get_queue(self, name: str) -> QueueConfig | None:
         return await self._load_queue(name)
@@ -154,6 +170,18 @@ class StoreBackend(abc.ABC):
         if changed and rules.releases(timeout_s):
             self._wakeups.ring(queue_channel(queue))
         return changed
+
+    async def purge_queue(self, queue: str) -> int:
+        return await self._purge_queue(queue)
+
+    async def move_messages(
+        self, source: str, destination: str | None, *, max_messages: int
+    ) -> int:
+        rules.check_receive(max_messages, None, 0)
+        moved, woken = await self._move(source, destination, max_messages)
+        for queue in woken:
+            self._wakeups.ring(queue_channel(queue))
+        return moved
 
     async def queue_stats(self, queue: str) -> QueueStats:
         return await self._queue_stats(queue)
@@ -220,6 +248,11 @@ class StoreBackend(abc.ABC):
         differs (``rules.check_same_queue``)."""
 
     @abc.abstractmethod
+    async def _update_queue(self, wanted: QueueConfig) -> QueueConfig:
+        """Replace the queue's attributes with ``wanted``'s (``rules.updated_queue``, its
+        dead-letter queue checked as on creation); ``QueueNotFound`` if there is none."""
+
+    @abc.abstractmethod
     async def _load_queue(self, name: str) -> QueueConfig | None: ...
 
     @abc.abstractmethod
@@ -243,6 +276,15 @@ class StoreBackend(abc.ABC):
 
     @abc.abstractmethod
     async def _change_visibility(self, queue: str, lease: Lease, timeout_s: float) -> bool: ...
+
+    @abc.abstractmethod
+    async def _purge_queue(self, queue: str) -> int: ...
+
+    @abc.abstractmethod
+    async def _move(
+        self, source: str, destination: str | None, max_messages: int
+    ) -> tuple[int, set[str]]:
+        """Move messages (see ``move_messages``); return how many and the queues they went to."""
 
     @abc.abstractmethod
     async def _queue_stats(self, queue: str) -> QueueStats: ...

@@ -53,10 +53,20 @@ class QueueStore(Protocol):
         dead_letter_queue: str | None = None,
         fifo: bool = False,
         delay_s: float = 0.0,
+        attributes: Mapping[str, str] | None = None,
     ) -> QueueConfig:
         """Create a queue, or return it if it exists with the same attributes (else
         ``StoreConflict``). The dead-letter queue must exist first and share ``fifo``.
-        ``max_receive_count`` without a dead-letter queue drops messages past the count."""
+        ``max_receive_count`` without a dead-letter queue drops messages past the count.
+        ``attributes`` are kept for the caller and never read by the store."""
+        ...
+
+    async def update_queue(self, wanted: QueueConfig) -> QueueConfig:
+        """Give the existing queue ``wanted.name`` the attributes of ``wanted`` (checked as by
+        ``create_queue``; ``fifo`` cannot change: ``InvalidParameterValue``); return what is
+        stored, ``modified_at`` now. Messages already sent keep their delay and their send
+        time; the new visibility timeout, retention and receive count apply from the next
+        receive. ``QueueNotFound`` if there is no such queue."""
         ...
 
     async def get_queue(self, name: str) -> QueueConfig | None: ...
@@ -99,7 +109,9 @@ class QueueStore(Protocol):
         """Lease up to ``max_messages`` visible messages for ``visibility_timeout_s`` (default:
         the queue's). With ``wait_s > 0`` (real seconds) it long-polls: it returns as soon as
         any message could be leased, or an empty list after ``wait_s``. A message received more
-        than ``max_receive_count`` times moves to the dead-letter queue instead, atomically."""
+        than ``max_receive_count`` times moves to the dead-letter queue instead, atomically,
+        with its receive count and first receive time (as SQS's ``ApproximateReceiveCount``
+        goes on counting there) and ``origin`` set to this queue."""
         ...
 
     async def delete(self, queue: str, receipt: str) -> bool:
@@ -114,6 +126,21 @@ class QueueStore(Protocol):
     async def change_visibility(self, queue: str, receipt: str, timeout_s: float) -> bool:
         """Hide a received message for ``timeout_s`` from now (0 releases it now); ``False`` if
         the receipt is stale."""
+        ...
+
+    async def purge_queue(self, queue: str) -> int:
+        """Delete every message of ``queue``, in flight or not (SQS's PurgeQueue); return how
+        many. Deduplication ids stay remembered."""
+        ...
+
+    async def move_messages(
+        self, source: str, destination: str | None, *, max_messages: int
+    ) -> int:
+        """Move up to ``max_messages`` visible messages of ``source`` (oldest first, one
+        transaction) to ``destination``, or, when it is ``None``, each back to its ``origin``
+        (messages without one, or whose origin queue is gone, stay). A moved message keeps its
+        id, body, attributes, group and send time, is visible at once and counts no receives.
+        Returns how many moved; ``QueueNotFound`` for a missing source or destination."""
         ...
 
     async def queue_stats(self, queue: str) -> QueueStats:

@@ -6,12 +6,14 @@ so the two implementations refuse exactly the same inputs with exactly the same 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import secrets
 import uuid
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from skylet.errors import InvalidParameterValue, InvalidReceipt, StoreConflict
 from skylet.store.types import (
@@ -56,9 +58,11 @@ def queue_config(
     dead_letter_queue: str | None,
     fifo: bool,
     delay_s: float,
+    attributes: Mapping[str, str] | None,
     created_at: float,
 ) -> QueueConfig:
-    """Validate ``create_queue`` arguments into a config (SQS's ranges)."""
+    """Validate ``create_queue`` arguments into a config (SQS's ranges); ``modified_at`` is
+    ``created_at``."""
     check_name("queue", name)
     if max_receive_count is not None and max_receive_count < 1:
         raise InvalidParameterValue(f"max_receive_count={max_receive_count} must be at least 1")
@@ -78,8 +82,25 @@ def queue_config(
         dead_letter_queue=dead_letter_queue,
         fifo=fifo,
         delay_s=_check_range("delay_s", delay_s, 0, MAX_DELAY_S),
+        attributes=_queue_attributes(attributes),
         created_at=created_at,
+        modified_at=created_at,
     )
+
+
+def _queue_attributes(attributes: Mapping[str, str] | None) -> Mapping[str, str]:
+    if not attributes:
+        return MappingProxyType({})
+    encode_attributes(attributes)  # the check: names and values are strings
+    return MappingProxyType(dict(attributes))
+
+
+def updated_queue(existing: QueueConfig, wanted: QueueConfig, now: float) -> QueueConfig:
+    """``wanted`` (checked by ``queue_config``) as it replaces ``existing``: a queue's type
+    cannot change, and it keeps its creation time."""
+    if wanted.fifo != existing.fifo:
+        raise InvalidParameterValue(f"queue {existing.name!r}: a queue's type cannot change")
+    return dataclasses.replace(wanted, created_at=existing.created_at, modified_at=now)
 
 
 def check_dead_letter_queue(config: QueueConfig, dlq: QueueConfig | None) -> None:

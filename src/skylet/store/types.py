@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 # SQS's numbers, so a queue behaves the same on skylet as on AWS.
 DEFAULT_VISIBILITY_TIMEOUT_S = 30.0
@@ -22,11 +23,17 @@ MAX_RETENTION_S = 1_209_600.0  # 14 days
 # receives on its behalf, so the store allows the larger number.
 MAX_RECEIVE_MESSAGES = 10_000
 MAX_LOG_PARTITIONS = 1_024
+_NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
-    """A queue's attributes as created. ``dead_letter_queue`` needs ``max_receive_count``."""
+    """A queue's attributes. ``dead_letter_queue`` needs ``max_receive_count``.
+
+    ``attributes`` are what a service keeps with the queue and the store never reads (SQS's
+    other attributes, a queue's tags); they take part in comparisons but not in the hash.
+    ``modified_at`` is the last ``update_queue`` (``created_at`` until then).
+    """
 
     name: str
     visibility_timeout_s: float = DEFAULT_VISIBILITY_TIMEOUT_S
@@ -35,7 +42,9 @@ class QueueConfig:
     dead_letter_queue: str | None = None
     fifo: bool = False
     delay_s: float = 0.0
+    attributes: Mapping[str, str] = field(default_factory=lambda: _NO_ATTRIBUTES, hash=False)
     created_at: float = field(default=0.0, compare=False)
+    modified_at: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,9 @@ class Message:
 
     ``receipt`` is the lease token of this delivery: it deletes or re-times the message only while
     no later receive has taken it. ``attempts`` counts receives including this one (SQS's
-    ``ApproximateReceiveCount``); ``first_received_at`` is the time of the first of them.
+    ``ApproximateReceiveCount``, kept when the message moves to a dead-letter queue);
+    ``first_received_at`` is the time of the first of them. ``origin`` is the queue a
+    dead-lettered message came from (``None`` for one sent to this queue).
     """
 
     id: str
@@ -67,6 +78,7 @@ class Message:
     first_received_at: float
     group_id: str | None = None
     dedup_id: str | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,3 +274,41 @@ def test_a_hostile_service_name_reaches_no_model_and_is_not_cached(
     )
     assert response.status == 501
     assert all(key[0] != name for key in models._cache)
+
+
+class _AttributeCounter(Service):
+    """SQS with its query names for query requests only, as skylet's SQS declares them."""
+
+    service_name = "sqs"
+    extra_protocols = ("query",)
+    protocol_overlays = {"query": services.SQS_QUERY}
+
+    def send_message(self, request: dict[str, Any], context: Any) -> dict[str, Any]:
+        names = ",".join(sorted(request.get("MessageAttributes", {})))
+        return {"MessageId": names or "none", "MD5OfMessageBody": "0" * 32}
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    ["json", "query"],
+    ids=[
+        "a json request is read by the json names",
+        "a query request is read by the query overlay's names",
+    ],
+)
+def test_a_protocols_own_overlay_applies_to_its_requests_only(
+    models: ServiceModels, protocol: str
+) -> None:
+    loaded = load(models, "sqs", protocol)
+    attributes = {
+        "b": {"DataType": "String", "StringValue": "2"},
+        "a": {"DataType": "Number", "StringValue": "1"},
+    }
+    request = client_request(
+        loaded.model,
+        "SendMessage",
+        {"QueueUrl": QUEUE, "MessageBody": "x", "MessageAttributes": attributes},
+        protocol,
+    )
+    response = serve(models, _AttributeCounter(), request)
+    assert client_parse(loaded.model, "SendMessage", response, protocol)["MessageId"] == "a,b"

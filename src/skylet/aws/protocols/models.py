@@ -60,6 +60,9 @@ class ServiceModels:
     def __init__(self, loader: Loader | None = None) -> None:
         self._loader = loader
         self._cache: dict[tuple[str, str], Loaded] = {}
+        # The same overlay object again (a service's class attribute): found without
+        # serializing it, which costs tens of microseconds for a large one.
+        self._by_identity: dict[tuple[str, int, tuple[str, ...]], tuple[Overlay, Loaded]] = {}
         self._names: frozenset[str] | None = None
 
     def known(self, name: str) -> bool:
@@ -80,12 +83,18 @@ class ServiceModels:
     ) -> Loaded | None:
         """The service's model (``sqs``, ``dynamodb``, ``s3``), or None when botocore has no
         model of that name."""
+        if overlay is not None:
+            seen = self._by_identity.get((name, id(overlay), extra_protocols))
+            if seen is not None and seen[0] is overlay:
+                return seen[1]
         key = (name, json.dumps([overlay, extra_protocols], sort_keys=True, default=str))
         found = self._cache.get(key)
         if found is None and self.known(name):
             found = self._read(name, overlay, extra_protocols)
             if found is not None:
                 self._cache[key] = found
+        if found is not None and overlay is not None:
+            self._by_identity[(name, id(overlay), extra_protocols)] = (overlay, found)
         return found
 
     def _read(self, name: str, overlay: Overlay | None, extra: tuple[str, ...]) -> Loaded | None:
@@ -132,6 +141,13 @@ def route_of(operation: OperationModel) -> Route:
         query=query,
         headers=headers,
     )
+
+
+def combined(first: Overlay | None, second: Overlay) -> Overlay:
+    """``second`` merged over ``first``, as ``load`` merges an overlay into a model."""
+    merged: dict[str, Any] = copy.deepcopy(dict(first or {}))
+    _merge(merged, second)
+    return merged
 
 
 def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:

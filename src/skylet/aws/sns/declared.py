@@ -133,6 +133,22 @@ class _Resolver:
         return self.arn(value, where).rsplit(":", 1)[-1]
 
 
+def topic_reference(manifest: Manifest, value: Any) -> str | None:
+    """What ``!Ref Topic``, ``!GetAtt Topic.TopicArn`` (the ARN) or ``!GetAtt
+    Topic.TopicName`` of a declared topic gives; None for anything else."""
+    if not isinstance(value, Intrinsic) or not value.logical_id:
+        return None
+    resource = manifest.resources.get(value.logical_id)
+    if resource is None or resource.type != SNS_TOPIC:
+        return None
+    resolve = _Resolver(manifest)
+    if value.attribute == "TopicName":
+        return resolve.topic_name(resource)
+    if value.fn == "Ref" or value.attribute == "TopicArn":
+        return resolve.arn(value, "")
+    return None
+
+
 def declarations(manifest: Manifest) -> Declarations:
     """Every topic and subscription the manifest declares. ConfigError for a reference that
     does not resolve (it names the key)."""

@@ -20,18 +20,49 @@ from skylet.store.wakeups import queue_channel
 
 _QUEUE_COLUMNS = (
     "name, visibility_timeout_s, retention_s, max_receive_count, dead_letter_queue, fifo,"
-    " delay_s, created_at"
+    " delay_s, attributes, created_at, modified_at"
 )
 _MESSAGE_COLUMNS = (
-    "seq, id, body, attributes, group_id, dedup_id, sent_at, attempts, first_received_at"
+    "seq, id, body, attributes, group_id, dedup_id, sent_at, attempts, first_received_at, origin"
 )
+
+
+def _config(row: Any) -> QueueConfig:
+    name, vt, retention, max_count, dlq, fifo, delay, attributes, created, modified = row
+    return QueueConfig(
+        name,
+        vt,
+        retention,
+        max_count,
+        dlq,
+        fifo,
+        delay,
+        rules.decode_attributes(attributes),
+        created,
+        created if modified is None else modified,
+    )
+
+
+def _config_row(config: QueueConfig) -> tuple[Any, ...]:
+    return (
+        config.name,
+        config.visibility_timeout_s,
+        config.retention_s,
+        config.max_receive_count,
+        config.dead_letter_queue,
+        config.fifo,
+        config.delay_s,
+        rules.encode_attributes(config.attributes),
+        config.created_at,
+        config.modified_at,
+    )
 
 
 async def load_queue(conn: Connection, name: str, *, lock: bool = False) -> QueueConfig | None:
     query = f"SELECT {_QUEUE_COLUMNS} FROM queues WHERE name = %s"
     cursor = await conn.execute((query + " FOR UPDATE") if lock else query, (name,))
     row = await cursor.fetchone()
-    return None if row is None else QueueConfig(*row)
+    return None if row is None else _config(row)
 
 
 async def require_queue(conn: Connection, name: str, *, lock: bool = False) -> QueueConfig:
@@ -46,7 +77,7 @@ async def list_queues(conn: Connection, prefix: str) -> list[QueueConfig]:
         f"SELECT {_QUEUE_COLUMNS} FROM queues WHERE left(name, %s) = %s ORDER BY name",
         (len(prefix), prefix),
     )
-    return [QueueConfig(*row) for row in await cursor.fetchall()]
+    return [_config(row) for row in await cursor.fetchall()]
 
 
 async def create_queue(conn: Connection, wanted: QueueConfig) -> QueueConfig:
@@ -54,20 +85,61 @@ async def create_queue(conn: Connection, wanted: QueueConfig) -> QueueConfig:
         rules.check_dead_letter_queue(wanted, await load_queue(conn, wanted.dead_letter_queue))
     # ON CONFLICT: two nodes creating the same queue at once both succeed, and both compare.
     await conn.execute(
-        f"INSERT INTO queues ({_QUEUE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (name) DO NOTHING",
-        (
-            wanted.name,
-            wanted.visibility_timeout_s,
-            wanted.retention_s,
-            wanted.max_receive_count,
-            wanted.dead_letter_queue,
-            wanted.fifo,
-            wanted.delay_s,
-            wanted.created_at,
-        ),
+        f"INSERT INTO queues ({_QUEUE_COLUMNS})"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+        _config_row(wanted),
     )
     return rules.check_same_queue(await require_queue(conn, wanted.name), wanted)
+
+
+async def update_queue(conn: Connection, wanted: QueueConfig, now: float) -> QueueConfig:
+    existing = await require_queue(conn, wanted.name, lock=True)
+    updated = rules.updated_queue(existing, wanted, now)
+    if updated.dead_letter_queue is not None:
+        rules.check_dead_letter_queue(updated, await load_queue(conn, updated.dead_letter_queue))
+    row = _config_row(updated)
+    await conn.execute(
+        "UPDATE queues SET visibility_timeout_s = %s, retention_s = %s, max_receive_count = %s,"
+        " dead_letter_queue = %s, delay_s = %s, attributes = %s, modified_at = %s"
+        " WHERE name = %s",
+        (*row[1:5], row[6], row[7], row[9], row[0]),
+    )
+    return updated
+
+
+async def purge_queue(conn: Connection, queue: str) -> int:
+    await require_queue(conn, queue)
+    cursor = await conn.execute("DELETE FROM messages WHERE queue = %s", (queue,))
+    return cursor.rowcount
+
+
+async def move(
+    conn: Connection, source: str, destination: str | None, limit: int, now: float
+) -> tuple[int, set[str]]:
+    """Move visible messages (``QueueStore.move_messages``), skipping rows other movers or
+    receivers hold: one UPDATE per target queue."""
+    config = await require_queue(conn, source)
+    if destination is not None:
+        await require_queue(conn, destination)
+    cursor = await conn.execute(
+        "SELECT seq, origin FROM messages WHERE queue = %s AND visible_at <= %s"
+        " AND sent_at > %s AND (%s::text IS NOT NULL OR origin IS NOT NULL)"
+        " ORDER BY visible_at, seq LIMIT %s FOR UPDATE SKIP LOCKED",
+        (source, now, now - config.retention_s, destination, limit),
+    )
+    targets: dict[str, list[int]] = {}
+    for seq, origin in await cursor.fetchall():
+        target = destination or origin
+        if target == source or (destination is None and await load_queue(conn, target) is None):
+            continue
+        targets.setdefault(target, []).append(seq)
+    for target, seqs in targets.items():
+        await conn.execute(
+            "UPDATE messages SET queue = %s, visible_at = %s, attempts = 0,"
+            " first_received_at = NULL, lease = NULL, origin = NULL WHERE seq = ANY(%s)",
+            (target, now, seqs),
+        )
+    return sum(len(seqs) for seqs in targets.values()), set(targets)
 
 
 async def delete_queue(conn: Connection, name: str) -> bool:
@@ -97,7 +169,7 @@ async def send_many(
         f"SELECT {_QUEUE_COLUMNS} FROM queues WHERE name = ANY(%s)",
         (sorted({queue for queue, _ in requests}),),
     )
-    configs = {row[0]: QueueConfig(*row) for row in await cursor.fetchall()}
+    configs = {row[0]: _config(row) for row in await cursor.fetchall()}
     outcomes: list[list[str] | SkyletError] = []
     rows: list[tuple[Any, ...]] = []
     for queue, entries in requests:
@@ -185,7 +257,7 @@ _STANDARD_CANDIDATES = f"""
 # hidden; FOR UPDATE still waits out a concurrent delete of a candidate by a stale receipt.
 _FIFO_CANDIDATES = """
     SELECT m.seq, m.id, m.body, m.attributes, m.group_id, m.dedup_id, m.sent_at, m.attempts,
-           m.first_received_at
+           m.first_received_at, m.origin
     FROM messages AS m WHERE m.queue = %s AND m.visible_at <= %s AND m.sent_at > %s
     AND NOT EXISTS (
         SELECT 1 FROM messages AS e WHERE e.queue = m.queue AND e.group_id = m.group_id
@@ -232,7 +304,7 @@ async def claim(
             delivered.extend(_message(row, lease, now) for row in fresh)
         if not spent:
             break
-        await _retire(conn, spent, dlq, now)
+        await _retire(conn, spent, queue, dlq, now)
         moved_to = dlq or moved_to
     return delivered, moved_to
 
@@ -245,19 +317,21 @@ async def _retirement(conn: Connection, config: QueueConfig) -> tuple[int | None
     return config.max_receive_count, dlq
 
 
-async def _retire(conn: Connection, seqs: list[int], dlq: str | None, now: float) -> None:
+async def _retire(
+    conn: Connection, seqs: list[int], queue: str, dlq: str | None, now: float
+) -> None:
     if dlq is None:
         await conn.execute("DELETE FROM messages WHERE seq = ANY(%s)", (seqs,))
         return
     await conn.execute(
-        "UPDATE messages SET queue = %s, visible_at = %s, attempts = 0,"
-        " first_received_at = NULL, lease = NULL WHERE seq = ANY(%s)",
-        (dlq, now, seqs),
+        "UPDATE messages SET queue = %s, visible_at = %s, lease = NULL, origin = %s"
+        " WHERE seq = ANY(%s)",
+        (dlq, now, queue, seqs),
     )
 
 
 def _message(row: Any, lease: str, now: float) -> Message:
-    seq, message_id, body, attributes, group_id, dedup_id, sent_at, attempts, first = row
+    seq, message_id, body, attributes, group_id, dedup_id, sent_at, attempts, first, origin = row
     return Message(
         id=message_id,
         body=bytes(body),
@@ -268,6 +342,7 @@ def _message(row: Any, lease: str, now: float) -> Message:
         first_received_at=now if first is None else first,
         group_id=group_id,
         dedup_id=dedup_id,
+        origin=origin,
     )
 
 

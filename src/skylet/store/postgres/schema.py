@@ -89,6 +89,14 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        """
+        ALTER TABLE queues ADD COLUMN attributes text;
+        ALTER TABLE queues ADD COLUMN modified_at double precision;
+        ALTER TABLE messages ADD COLUMN origin text;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

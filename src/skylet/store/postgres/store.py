@@ -128,6 +128,22 @@ class PostgresStore(StoreBackend):
     async def _create_queue(self, wanted: QueueConfig) -> QueueConfig:
         return await self._writing(queues.create_queue, wanted)
 
+    async def _update_queue(self, wanted: QueueConfig) -> QueueConfig:
+        async with self._db.transaction() as conn:
+            return await queues.update_queue(conn, wanted, self._now())
+
+    async def _purge_queue(self, queue: str) -> int:
+        return await self._writing(queues.purge_queue, queue)
+
+    async def _move(
+        self, source: str, destination: str | None, max_messages: int
+    ) -> tuple[int, set[str]]:
+        async with self._db.transaction() as conn:
+            moved, woken = await queues.move(conn, source, destination, max_messages, self._now())
+            for queue in sorted(woken):
+                await self._notify(conn, queue_channel(queue))
+        return moved, woken
+
     async def _load_queue(self, name: str) -> QueueConfig | None:
         return await self._reading(queues.load_queue, name)
 

@@ -16,13 +16,39 @@ from skylet.store.types import DEDUP_WINDOW_S, Message, QueueConfig, QueueStats,
 
 _QUEUE_COLUMNS = (
     "name, visibility_timeout_s, retention_s, max_receive_count, dead_letter_queue, fifo,"
-    " delay_s, created_at"
+    " delay_s, attributes, created_at, modified_at"
 )
 
 
 def _config(row: Any) -> QueueConfig:
-    name, vt, retention, max_count, dlq, fifo, delay, created = row
-    return QueueConfig(name, vt, retention, max_count, dlq, bool(fifo), delay, created)
+    name, vt, retention, max_count, dlq, fifo, delay, attributes, created, modified = row
+    return QueueConfig(
+        name,
+        vt,
+        retention,
+        max_count,
+        dlq,
+        bool(fifo),
+        delay,
+        rules.decode_attributes(attributes),
+        created,
+        created if modified is None else modified,
+    )
+
+
+def _config_row(config: QueueConfig) -> tuple[Any, ...]:
+    return (
+        config.name,
+        config.visibility_timeout_s,
+        config.retention_s,
+        config.max_receive_count,
+        config.dead_letter_queue,
+        int(config.fifo),
+        config.delay_s,
+        rules.encode_attributes(config.attributes),
+        config.created_at,
+        config.modified_at,
+    )
 
 
 def load_queue(conn: sqlite3.Connection, name: str) -> QueueConfig | None:
@@ -52,19 +78,54 @@ def create_queue(conn: sqlite3.Connection, wanted: QueueConfig) -> QueueConfig:
     if wanted.dead_letter_queue is not None:
         rules.check_dead_letter_queue(wanted, load_queue(conn, wanted.dead_letter_queue))
     conn.execute(
-        f"INSERT INTO queues ({_QUEUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            wanted.name,
-            wanted.visibility_timeout_s,
-            wanted.retention_s,
-            wanted.max_receive_count,
-            wanted.dead_letter_queue,
-            int(wanted.fifo),
-            wanted.delay_s,
-            wanted.created_at,
-        ),
+        f"INSERT INTO queues ({_QUEUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _config_row(wanted),
     )
     return wanted
+
+
+def update_queue(conn: sqlite3.Connection, wanted: QueueConfig, now: float) -> QueueConfig:
+    updated = rules.updated_queue(require_queue(conn, wanted.name), wanted, now)
+    if updated.dead_letter_queue is not None:
+        rules.check_dead_letter_queue(updated, load_queue(conn, updated.dead_letter_queue))
+    conn.execute(
+        f"REPLACE INTO queues ({_QUEUE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _config_row(updated),
+    )
+    return updated
+
+
+def purge_queue(conn: sqlite3.Connection, queue: str) -> int:
+    require_queue(conn, queue)
+    return conn.execute("DELETE FROM messages WHERE queue = ?", (queue,)).rowcount
+
+
+def move(
+    conn: sqlite3.Connection, source: str, destination: str | None, limit: int, now: float
+) -> tuple[int, set[str]]:
+    """Move visible messages (``QueueStore.move_messages``): one UPDATE per target queue."""
+    config = require_queue(conn, source)
+    if destination is not None:
+        require_queue(conn, destination)
+    rows = conn.execute(
+        "SELECT seq, origin FROM messages WHERE queue = ? AND visible_at <= ? AND sent_at > ?"
+        " AND (? IS NOT NULL OR origin IS NOT NULL) ORDER BY visible_at, seq LIMIT ?",
+        (source, now, now - config.retention_s, destination, limit),
+    ).fetchall()
+    targets: dict[str, list[int]] = {}
+    for seq, origin in rows:
+        target = destination or origin
+        if target == source or (destination is None and load_queue(conn, target) is None):
+            continue
+        targets.setdefault(target, []).append(seq)
+    for target, seqs in targets.items():
+        conn.execute(
+            f"UPDATE messages SET queue = ?, visible_at = ?, attempts = 0,"
+            f" first_received_at = NULL, lease = NULL, origin = NULL"
+            f" WHERE seq IN ({','.join('?' * len(seqs))})",
+            (target, now, *seqs),
+        )
+    return sum(len(seqs) for seqs in targets.values()), set(targets)
 
 
 def delete_queue(conn: sqlite3.Connection, name: str) -> bool:
@@ -114,7 +175,8 @@ def send(
 
 
 _STANDARD_CANDIDATES = """
-    SELECT seq, id, body, attributes, group_id, dedup_id, sent_at, attempts, first_received_at
+    SELECT seq, id, body, attributes, group_id, dedup_id, sent_at, attempts, first_received_at,
+           origin
     FROM messages WHERE queue = ? AND visible_at <= ? AND sent_at > ?
     ORDER BY visible_at, seq LIMIT ?"""
 
@@ -122,7 +184,7 @@ _STANDARD_CANDIDATES = """
 # or delayed); in order of sending, so a batch holds a group's messages in order.
 _FIFO_CANDIDATES = """
     SELECT m.seq, m.id, m.body, m.attributes, m.group_id, m.dedup_id, m.sent_at, m.attempts,
-           m.first_received_at
+           m.first_received_at, m.origin
     FROM messages AS m WHERE m.queue = ? AND m.visible_at <= ? AND m.sent_at > ?
     AND NOT EXISTS (
         SELECT 1 FROM messages AS e WHERE e.queue = m.queue AND e.group_id = m.group_id
@@ -167,7 +229,7 @@ def claim(
             delivered.extend(_message(row, lease, now) for row in fresh)
         if not spent:
             break
-        _retire(conn, spent, dlq, now)
+        _retire(conn, spent, queue, dlq, now)
         moved_to = dlq or moved_to
     return delivered, moved_to
 
@@ -182,21 +244,24 @@ def _retirement(conn: sqlite3.Connection, config: QueueConfig) -> tuple[int | No
     return config.max_receive_count, dlq
 
 
-def _retire(conn: sqlite3.Connection, seqs: list[int], dlq: str | None, now: float) -> None:
-    """Move messages past ``max_receive_count`` to the DLQ (as new, same id), or drop them."""
+def _retire(
+    conn: sqlite3.Connection, seqs: list[int], queue: str, dlq: str | None, now: float
+) -> None:
+    """Move messages past ``max_receive_count`` to the DLQ (same id, receive count and first
+    receive, ``origin`` this queue), or drop them."""
     marks = ",".join("?" * len(seqs))
     if dlq is None:
         conn.execute(f"DELETE FROM messages WHERE seq IN ({marks})", seqs)
         return
     conn.execute(
-        f"UPDATE messages SET queue = ?, visible_at = ?, attempts = 0, first_received_at = NULL,"
-        f" lease = NULL WHERE seq IN ({marks})",
-        (dlq, now, *seqs),
+        f"UPDATE messages SET queue = ?, visible_at = ?, lease = NULL, origin = ?"
+        f" WHERE seq IN ({marks})",
+        (dlq, now, queue, *seqs),
     )
 
 
 def _message(row: Any, lease: str, now: float) -> Message:
-    seq, message_id, body, attributes, group_id, dedup_id, sent_at, attempts, first = row
+    seq, message_id, body, attributes, group_id, dedup_id, sent_at, attempts, first, origin = row
     return Message(
         id=message_id,
         body=bytes(body),
@@ -207,6 +272,7 @@ def _message(row: Any, lease: str, now: float) -> Message:
         first_received_at=now if first is None else first,
         group_id=group_id,
         dedup_id=dedup_id,
+        origin=origin,
     )
 
 

@@ -85,6 +85,16 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        2,
+        """
+        -- What a service keeps with a queue (JSON text), and when it last changed.
+        ALTER TABLE queues ADD COLUMN attributes TEXT;
+        ALTER TABLE queues ADD COLUMN modified_at REAL;
+        -- The queue a dead-lettered message came from.
+        ALTER TABLE messages ADD COLUMN origin TEXT;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

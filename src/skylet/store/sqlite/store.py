@@ -77,6 +77,27 @@ class SqliteStore(StoreBackend):
     async def _create_queue(self, wanted: QueueConfig) -> QueueConfig:
         return await self._writer.submit(partial(queues.create_queue, wanted=wanted))
 
+    async def _update_queue(self, wanted: QueueConfig) -> QueueConfig:
+        return await self._writer.submit(
+            partial(queues.update_queue, wanted=wanted, now=self._now())
+        )
+
+    async def _purge_queue(self, queue: str) -> int:
+        return await self._writer.submit(partial(queues.purge_queue, queue=queue))
+
+    async def _move(
+        self, source: str, destination: str | None, max_messages: int
+    ) -> tuple[int, set[str]]:
+        return await self._writer.submit(
+            partial(
+                queues.move,
+                source=source,
+                destination=destination,
+                limit=max_messages,
+                now=self._now(),
+            )
+        )
+
     async def _load_queue(self, name: str) -> QueueConfig | None:
         return await self._readers.run(partial(queues.load_queue, name=name))
 
