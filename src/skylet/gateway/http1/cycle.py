@@ -149,7 +149,7 @@ class AsgiCycle:
             message["status"], message.get("headers", ()), ex.scope["method"]
         )
         self._state = _BODY
-        ex.expect_100 = False  # the answer came first: the body is no longer invited
+        self._conn.answer_started(ex)  # before the body has all arrived, maybe
         self._head = head.lines
         self._remaining = head.length
         self._closes = head.closes
