@@ -5,8 +5,8 @@ running out of descriptors and reaching the cap are its own decisions, not the l
 - At the cap, the connection idle longest is closed to make room (an idle keep-alive
   connection loses nothing); when none is idle, the new one gets a short ``503`` with
   ``Retry-After: 1`` and ``Connection: close`` (:class:`Refusal`).
-- When accept() fails for want of descriptors (EMFILE, ENFILE) or memory, an idle connection is
-  closed if there is one, and accepting pauses for ``RETRY_S`` (clients wait in the kernel's
+- When accept() fails for want of descriptors (EMFILE, ENFILE) or memory, a few idle connections
+  are closed if there are some, and accepting pauses for ``RETRY_S`` (clients wait in the kernel's
   backlog), with one warning per ``WARN_EVERY_S``: never a busy loop, never a log per attempt.
 """
 
@@ -29,6 +29,8 @@ BATCH = 64
 #: How long accepting pauses after accept() failed for want of resources.
 RETRY_S = 0.1
 WARN_EVERY_S = 10.0
+#: Idle connections closed when accept() finds no descriptor: room for the next few.
+FREE_AT_ONCE = 8
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 #: Errors of one connection that went away before it was accepted.
 _GONE = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
@@ -95,7 +97,7 @@ class Acceptor:
 
     def _failed(self, exc: OSError) -> None:
         """accept() failed: free a descriptor if an idle connection holds one, and pause."""
-        freed = self.shared.close_idle()
+        freed = sum(self.shared.close_idle() for _ in range(FREE_AT_ONCE))
         now = self.loop.time()
         if now - self._warned_at >= WARN_EVERY_S:
             self._warned_at = now
@@ -105,7 +107,7 @@ class Acceptor:
                 exc.strerror or exc,
                 len(self.shared.connections),
                 self.cap,
-                ", closed an idle one" if freed else "",
+                f", closed {freed} idle" if freed else "",
             )
         if exc.errno not in _OUT_OF_RESOURCES:
             logger.error("accept() failed", exc_info=exc)
