@@ -16,7 +16,7 @@ import pytest
 from skylet.asgi import Receive, Scope, Send
 from skylet.gateway.http1 import Limits, Listener
 from skylet.gateway.http1.deadline import Deadline
-from skylet.gateway.http1.limits import max_connections_for
+from skylet.gateway.http1.limits import keeps_alive_after_early_answer, max_connections_for
 from tests.gateway.test_http1_protocol import Service, echo, get, in_loop, post, responses
 
 
@@ -232,3 +232,28 @@ def test_accept_out_of_descriptors_closes_an_idle_connection_and_warns_once() ->
     warnings = [line for line in err.splitlines() if "cannot accept connections" in line]
     assert 1 <= len(warnings) <= 3, err[-2000:]
     assert "Traceback" not in err, err[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("uninvited", "length", "received", "keeps"),
+    [
+        (True, 5000, 0, False),
+        (True, 5000, 4000, False),
+        (False, 5000, 0, True),
+        (False, (1 << 20) + 1000, 1000, True),
+        (False, (1 << 20) + 1001, 1000, False),
+        (False, None, 0, True),
+    ],
+    ids=[
+        "a_client_waiting_for_100_continue_closes",
+        "even_with_part_of_its_body_sent",
+        "a_small_rest_is_dropped",
+        "a_rest_of_exactly_1_mib_is_dropped",
+        "a_larger_rest_closes",
+        "a_chunked_body_is_dropped_as_it_comes",
+    ],
+)
+def test_whether_a_connection_outlives_an_answer_before_its_body(
+    uninvited: bool, length: int | None, received: int, keeps: bool
+) -> None:
+    assert keeps_alive_after_early_answer(uninvited, length, received, Limits()) is keeps
