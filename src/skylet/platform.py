@@ -36,6 +36,7 @@ from skylet.events.context import DispatcherSettings
 from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
 from skylet.gateway.app import Gateway
+from skylet.gateway.http1.limits import Limits
 from skylet.gateway.http_routes import routes_from_manifest, standalone_routes
 from skylet.gateway.routing import RouteTable
 from skylet.invoker.hooks import Hooks, InvocationHook
@@ -71,6 +72,8 @@ class PlatformConfig:
     data_dir: Path = Path(".skylet")
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     shutdown_grace_s: float = 10.0
+    #: The HTTP server's timeouts, sizes and cap on connections (docs/http.md, "Limits").
+    http: Limits = field(default_factory=Limits)
     #: ``--store``: "" is SQLite in ``data_dir/state.db``; ``postgresql://…`` for several nodes.
     store_url: str = ""
     dispatcher: DispatcherSettings = field(default_factory=DispatcherSettings)

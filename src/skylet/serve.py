@@ -39,7 +39,7 @@ async def serve(
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     try:
-        listener = Listener(platform.gateway, config.host, config.port)
+        listener = Listener(platform.gateway, config.host, config.port, config.http)
         await listener.start()
         stopping = asyncio.Event()
         stopped_by = signal.SIGTERM

@@ -62,14 +62,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(directory: Path, *args: str, new_session: bool = False) -> Server:
+def start_server(
+    directory: Path, *args: str, new_session: bool = False, open_files: int | None = None
+) -> Server:
     """``skylet up`` on a free port, once it answers; ``new_session``: in a session (and
-    process group) of its own, as a terminal runs it, so a test can signal the group."""
+    process group) of its own, as a terminal runs it, so a test can signal the group;
+    ``open_files``: under that limit on open files (``ulimit -n``)."""
     port = free_port()
     log = directory / "skylet-up.log"
+    limit = ["prlimit", f"--nofile={open_files}:{open_files}", "--"] if open_files else []
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [SKYLET, "up", str(directory), "--port", str(port), *args],
+            [*limit, SKYLET, "up", str(directory), "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -211,6 +211,7 @@ def test_an_accepted_payload_too_deep_to_echo_fails_the_function_not_the_instanc
     assert after["pid"] == before["pid"]  # the same instance answered, alive
     queued = client.invoke(FunctionName="echo", InvocationType="Event", Payload=_nested(1000))
     assert queued["StatusCode"] == 202
+    assert queued["Payload"].read() == b""  # read, so its connection goes back to the pool
 
 
 def test_a_client_context_over_3583_bytes_is_refused(client: Any) -> None:

@@ -13,8 +13,9 @@ import httptools
 import pytest
 
 from skylet.asgi import Receive, Scope, Send
+from skylet.gateway.http1.limits import Limits
 from skylet.gateway.http1.protocol import Http1Protocol
-from skylet.gateway.http1.types import Limits, Shared
+from skylet.gateway.http1.types import Shared
 from skylet.gateway.http_routes import Call, Found
 from skylet.wire.http import HttpResponse, RequestIds
 from skylet.wire.invocation import Deliver, RawOutcome

@@ -27,3 +27,18 @@ async def test_an_error_after_the_function_closed_its_stdout_is_reported_and_log
         result = await invoker.invoke("closer", b'{"raise": true}')
     assert json.loads(result.payload)["errorMessage"] == "raised after closing"
     assert "[ERROR] ValueError: raised after closing" in result.log
+
+
+async def test_a_function_that_closes_stdout_and_stderr_still_answers_and_is_logged() -> None:
+    functions = [fn("closer", "handlers.close_output"), fn("raiser", "handlers.close_output")]
+    async with running(functions) as invoker:
+        answered = await invoker.invoke("closer", b"{}")
+        failed = await invoker.invoke("raiser", b'{"raise": true}')
+        # Its own next print fails (fd 1 is closed, as on Lambda); the runtime still answers.
+        again = await invoker.invoke("closer", b"{}")
+    assert json.loads(answered.payload) == "answered with both closed"
+    assert "to stdout" in answered.log and "to stderr" in answered.log
+    assert json.loads(failed.payload)["errorMessage"] == "raised with both closed"
+    assert "[ERROR] ValueError: raised with both closed" in failed.log
+    assert json.loads(again.payload)["errorType"] == "OSError"
+    assert not again.cold

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from skylet.cli.common import endpoint, endpoint_option, unreachable
-from skylet.cli.exits import Exit, for_http
+from skylet.cli.exits import Exit, Status, for_http
 from skylet.cli.output import Output
 
 
@@ -45,6 +45,8 @@ def logs(function: str, follow: bool, as_json: bool, endpoint: str | None) -> No
                 if not line:
                     continue
                 entry = json.loads(line)
+                if entry.get("dropped"):  # the server stopped following: this client lagged
+                    raise Exit(entry["message"], Status.FAILED)
                 if as_json:
                     sys.stdout.write(json.dumps({"function": function, **entry}) + "\n")
                 else:

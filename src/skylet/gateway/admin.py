@@ -1,22 +1,30 @@
 """skylet's own control API under ``/_skylet/``: functions, their logs (``skylet logs``) and
-their asynchronous invocations (``skylet invocations``)."""
+their asynchronous invocations (``skylet invocations``). Query parameters: admin_query.
+
+A log follower (``logs?follow=1``) reads through a bounded buffer (skylet.observe.logs). One
+that falls behind is dropped: its stream ends with a last line, ``{"dropped": true, "message":
+…}``; if even that line cannot reach a client that does not read within ``LAST_LINE_S``, the
+connection is closed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from urllib.parse import parse_qs
+import time
 
 from skylet.asgi import Receive, Scope, Send, respond
 from skylet.aws.errors import json_error
 from skylet.config import FunctionConfig
 from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
 from skylet.events.records import RecordBook, parse_status
+from skylet.gateway.admin_query import Query
 from skylet.invoker.invoker import Invoker
-from skylet.observe.logs import Entry
+from skylet.observe.logs import Entry, Follower
 
 PREFIX = "/_skylet/"
 _JSON = [(b"content-type", b"application/json")]
+#: How long a dropped follower's last line may wait for the client to read.
+LAST_LINE_S = 5.0
 
 
 def _entry(entry: Entry) -> bytes:
@@ -85,15 +93,13 @@ class AdminApi:
     async def _invocations(self, scope: Scope, send: Send, name: str) -> None:
         """The newest asynchronous invocations of a function: ``?limit=50&status=failed``."""
         fn = self.invoker.function(name)
+        query = Query(scope)
+        limit = query.integer("limit", 50, low=1, high=1000)
+        status = query.choice("status", parse_status)
         if self.records is None:
             raise InvalidParameterValue("invocation records need skylet's durable store")
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        raw_limit = query.get("limit", ["50"])[0]
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-            raise InvalidParameterValue(f"limit={raw_limit!r} is out of range: allowed 1-1000")
-        status = parse_status(query["status"][0]) if "status" in query else None
         try:
-            found = await self.records.query(fn.name, limit=int(raw_limit), status=status)
+            found = await self.records.query(fn.name, limit=limit, status=status)
         except StoreUnavailable as error:
             raise ServiceUnavailable(
                 f"Invocation records are unavailable: skylet's durable store is down ({error})"
@@ -104,30 +110,61 @@ class AdminApi:
     async def _logs(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         """NDJSON of the function's log entries; ``follow=1`` keeps streaming new ones."""
         fn = self.invoker.function(name)
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        since = float(query.get("since", ["0"])[0])
-        follow = query.get("follow", ["0"])[0] in ("1", "true")
+        query = Query(scope)
+        since = query.seconds("since", 0.0)
+        follow = query.flag("follow")
         entries = self.invoker.logs.entries(fn.name, since=since)
         if not follow:
             await respond(send, 200, b"".join(_entry(e) for e in entries), _JSON)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/x-ndjson")],
-            }
-        )
-        backlog = b"".join(map(_entry, entries))
-        await send({"type": "http.response.body", "body": backlog, "more_body": True})
+        with self.invoker.logs.follow(fn.name) as follower:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/x-ndjson")],
+                }
+            )
+            backlog = b"".join(map(_entry, entries))
+            await send({"type": "http.response.body", "body": backlog, "more_body": True})
+            if await _followed(follower, receive, send):
+                await _last_line(follower, fn.name, send)
 
-        async def pump() -> None:
-            async for entry in self.invoker.logs.follow(fn.name):
-                await send({"type": "http.response.body", "body": _entry(entry), "more_body": True})
 
-        pumping = asyncio.create_task(pump())
-        try:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-        finally:
-            pumping.cancel()
+async def _followed(follower: Follower, receive: Receive, send: Send) -> bool:
+    """Send the follower's entries until the client leaves (False) or it is dropped (True)."""
+
+    async def pump() -> None:
+        async for entry in follower:
+            await send({"type": "http.response.body", "body": _entry(entry), "more_body": True})
+
+    async def left() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    tasks = [asyncio.create_task(c) for c in (pump(), left(), follower.wait_dropped())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        gone = tasks[1].done()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return follower.dropped and not gone
+
+
+async def _last_line(follower: Follower, name: str, send: Send) -> None:
+    """End a dropped follower's stream with a line that says so; close the connection if the
+    client does not take it within LAST_LINE_S."""
+    line = {
+        "timestamp": time.time(),
+        "dropped": True,
+        "message": f"skylet: this follower of {name}'s log fell more than "
+        f"{follower.max_entries} entries or {follower.max_bytes} bytes behind and was dropped",
+    }
+    body = json.dumps(line).encode() + b"\n"
+    try:
+        async with asyncio.timeout(LAST_LINE_S):
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+    except TimeoutError:
+        raise ConnectionAbortedError("a log follower that does not read was dropped") from None

@@ -4,8 +4,9 @@ the response framing. docs/http.md, "Serving", says why skylet writes this itsel
 
 from __future__ import annotations
 
+from skylet.gateway.http1.limits import Limits
 from skylet.gateway.http1.listener import Listener
 from skylet.gateway.http1.protocol import Http1Protocol
-from skylet.gateway.http1.types import Limits, Service
+from skylet.gateway.http1.types import Service
 
 __all__ = ["Http1Protocol", "Limits", "Listener", "Service"]

@@ -68,13 +68,18 @@ class AsgiCycle:
 
     async def run(self, serving: Awaitable[None]) -> None:
         """Await the application's serving coroutine, and answer for it if it fails: a 500 when
-        nothing was written yet, else the connection is closed."""
+        nothing was written yet, else the connection is closed; a ConnectionError (the client
+        has gone, or does not read) closes it, quietly."""
         ex = self._ex
         try:
             await serving
         except asyncio.CancelledError:
             self._conn.close()
             raise
+        except ConnectionError:
+            # The application gave up on its client (gone, or not reading): no answer to give.
+            self._state = _DONE
+            self._conn.close()
         except Exception:
             logger.exception("serving %s %s", ex.scope["method"], ex.scope["path"])
             self._failed()
@@ -149,7 +154,7 @@ class AsgiCycle:
             message["status"], message.get("headers", ()), ex.scope["method"]
         )
         self._state = _BODY
-        ex.expect_100 = False  # the answer came first: the body is no longer invited
+        self._conn.answer_started(ex)  # before the body has all arrived, maybe
         self._head = head.lines
         self._remaining = head.length
         self._closes = head.closes

@@ -70,14 +70,17 @@ def _has_close(value: bytes) -> bool:
     return b"close" in (token.strip() for token in value.lower().split(b","))
 
 
-def plain(status: int, text: str, date: bytes) -> bytes:
+def plain(status: int, text: str, date: bytes, *, retry_after_s: int | None = None) -> bytes:
     """A whole ``text/plain`` response after which the connection closes (the server's own
-    answers: a malformed request, a head too large, an application that failed)."""
+    answers: a malformed request, a head too large or too slow, an application that failed, a
+    connection past the cap, with ``retry_after_s``)."""
     body = text.encode("ascii")
+    retry = b"" if retry_after_s is None else b"retry-after: %d\r\n" % retry_after_s
     return b"".join(
         (
             STATUS_LINES[status],
             date,
+            retry,
             b"content-type: text/plain; charset=utf-8\r\ncontent-length: ",
             str(len(body)).encode("ascii"),
             b"\r\nconnection: close\r\n\r\n",

@@ -1,4 +1,5 @@
-"""Listening for HTTP/1.1 connections, and the graceful shutdown: stop accepting, close idle
+"""Listening for HTTP/1.1 connections (the sockets, bound here; accepting, within the cap:
+skylet.gateway.http1.accept), and the graceful shutdown: stop accepting, close idle
 connections, let requests in flight finish within the grace, then close the rest."""
 
 from __future__ import annotations
@@ -6,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import socket
 
 from skylet.errors import ListenError
+from skylet.gateway.http1.accept import Acceptor
+from skylet.gateway.http1.limits import Limits
 from skylet.gateway.http1.protocol import Http1Protocol
-from skylet.gateway.http1.types import Limits, Service, Shared
+from skylet.gateway.http1.types import Service, Shared
 
 logger = logging.getLogger(__name__)
 
@@ -30,29 +34,31 @@ class Listener:
         self.host = host
         self.requested_port = port
         self.shared = Shared(limits or Limits())
-        self._server: asyncio.Server | None = None
+        self._acceptor: Acceptor | None = None
         self._hurry = False
 
     async def start(self) -> None:
         """Listen; raises ListenError, saying why, when the address cannot be had."""
-        loop = asyncio.get_running_loop()
         shared = self.shared
         service = self.service
         try:
-            self._server = await loop.create_server(
-                lambda: Http1Protocol(service, shared),
-                self.host,
-                self.requested_port,
-                backlog=BACKLOG,
-            )
+            sockets = await _bind(self.host, self.requested_port)
         except OSError as exc:
             raise ListenError(_bind_error(self.host, self.requested_port, exc)) from exc
+        self._acceptor = Acceptor(sockets, lambda: Http1Protocol(service, shared), shared)
+        self._acceptor.start()
 
     @property
     def port(self) -> int:
         """The port listened on."""
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        assert self._acceptor is not None
+        return int(self._acceptor.sockets[0].getsockname()[1])
+
+    @property
+    def connection_cap(self) -> int:
+        """How many connections are served at once (skylet.gateway.http1.limits)."""
+        assert self._acceptor is not None
+        return self._acceptor.cap
 
     def hurry(self) -> None:
         """Cut a shutdown's grace short (a second signal)."""
@@ -62,10 +68,10 @@ class Listener:
         """Stop accepting; idle connections close at once, busy ones after their answer
         (``connection: close``); what is still open after ``grace_s`` seconds is closed and
         its application tasks cancelled."""
-        server = self._server
-        if server is None:
+        acceptor = self._acceptor
+        if acceptor is None:
             return
-        server.close()
+        acceptor.stop()
         shared = self.shared
         for conn in list(shared.connections):
             conn.shutdown()
@@ -83,12 +89,44 @@ class Listener:
             )
         for conn in list(shared.connections):
             conn.abort()
-        tasks = list(shared.tasks)
+        for refusal in list(acceptor.refusals):
+            refusal.abort()
+        tasks = [*shared.tasks, *acceptor.connecting]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
-        self._server = None
+        self._acceptor = None
+
+
+async def _bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address ``host`` resolves to (all interfaces for "" or
+    "0.0.0.0"/"::" as given), one port for all of them (a free one for port 0)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    sockets: list[socket.socket] = []
+    seen: set[object] = set()
+    try:
+        for family, kind, proto, _, address in infos:
+            if address in seen:
+                continue
+            seen.add(address)
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:  # the port the first address was given
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def _bind_error(host: str, port: int, exc: OSError) -> str:

@@ -1,22 +1,28 @@
 """skylet's HTTP/1.1 server protocol: one :class:`Http1Protocol` per connection, parsing with
 httptools (llhttp) and serving each request one of two ways.
 
-- A function route (``Service.direct`` finds one) is served without an ASGI cycle: once its
-  body is complete the invocation starts (``FunctionRoutes.start``), and when its outcome
-  arrives the status line, the Date, the instance's header block as it came and the body go
-  out in one write. A body past ``Limits.read_high_water`` goes the ASGI way instead, whose
-  reading bounds and drains it.
+- A function route (``Service.direct`` finds one) is served without an ASGI cycle
+  (skylet.gateway.http1.direct). A body past ``Limits.read_high_water`` goes the ASGI way
+  instead, whose reading bounds and drains it.
 - Everything else runs the ASGI 3 application (skylet.gateway.http1.cycle).
 
 Per connection: pipelined requests are queued and answered in order (reading pauses while one
-waits); HTTP/1.0, ``Connection: close`` and an upgrade request close after their answer; one
-idle timer closes a connection idle for ``Limits.keep_alive_s``. Flow control: while the
-transport's write buffer is over its high-water mark, ASGI sends wait, no further request is
-read and no queued one starts, so a client that does not read its responses holds at most one
-in the platform; a request body over ``Limits.read_high_water`` that the application has not
-read pauses reading. A malformed request is answered 400, a URL over ``Limits.max_url_bytes``
-414, a head over ``Limits.max_head_bytes`` 431 (after the answers to the requests before it),
-and the connection closes; so does an application failure, answered 500 if nothing was sent.
+waits); HTTP/1.0, ``Connection: close`` and an upgrade request close after their answer. One
+deadline (skylet.gateway.http1.deadline) times an idle connection, a head, a stalled body and a
+lingering close (skylet.gateway.http1.limits). Flow control: while the transport's write buffer
+is over its high-water mark, ASGI sends wait, no further request is read and no queued one
+starts, so a client that does not read its responses holds at most one in the platform; a
+request body over ``Limits.read_high_water`` that the application has not read pauses reading.
+A malformed request is answered 400, a URL over ``Limits.max_url_bytes`` 414, a head over
+``Limits.max_head_bytes`` 431, a head or body too slow 408 (after the answers to the requests
+before it), and the connection closes; so does an application failure, answered 500 if nothing
+was sent.
+
+An answer that starts before its request's body has all arrived (any API's error, a 404, a
+preflight) is one case for every application: ``answer_started`` decides whether the
+connection can go on (``keeps_alive_after_early_answer``); if it can, the rest of the body is
+read and dropped, else the answer says ``connection: close`` and the connection closes,
+lingering while the client may still be sending.
 """
 
 from __future__ import annotations
@@ -24,18 +30,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, cast
-from urllib.parse import unquote
+from typing import cast
 
 import httptools
 
-from skylet.asgi import Scope
-from skylet.gateway.http1 import framing
+from skylet.gateway.http1 import direct, framing
 from skylet.gateway.http1.cycle import AsgiCycle
+from skylet.gateway.http1.deadline import Deadline
+from skylet.gateway.http1.limits import keeps_alive_after_early_answer
+from skylet.gateway.http1.scope import REASONS, Refused, address, request_scope
 from skylet.gateway.http1.types import Exchange, Service, Shared
-from skylet.gateway.http_routes import MAX_BODY_BYTES, Call, Found
-from skylet.wire.http import HttpResponse
-from skylet.wire.invocation import RawOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +49,6 @@ _QUEUED = 1  # a pipelined request waits for the one before it
 _BODY = 2  # an application has not read what arrived of its body
 _WRITING = 4  # the write buffer is over its high-water mark
 _STOPPED = 8  # the connection ends with the answers it owes
-
-
-class _Refused(Exception):
-    """A request head past a limit: answered with ``status``."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-_REASONS = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
 
 
 class Http1Protocol(asyncio.Protocol):
@@ -76,7 +69,7 @@ class Http1Protocol(asyncio.Protocol):
         self.client: tuple[str, int] | None = None
         self.scheme = "http"
         #: The request being answered, and those read after it (pipelined).
-        self._active: Exchange | None = None
+        self.active: Exchange | None = None
         self._queue: deque[Exchange] = deque()
         #: The request whose body is being read (None between requests).
         self._parsing: Exchange | None = None
@@ -88,9 +81,8 @@ class Http1Protocol(asyncio.Protocol):
         self._stalled = False  # the next request waits for the write buffer to drain
         self._drains: list[asyncio.Future[None]] = []
         self._closing = False  # shutting down: close after the answer in progress
-        #: When the connection last went idle (loop time), or None while a request is served.
-        self._idle_since: float | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
+        self._lingering = False  # half-closed: what arrives is dropped until the client closes
+        self._deadline = Deadline(self.loop, self._expired)
         # The head being parsed.
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -98,14 +90,15 @@ class Http1Protocol(asyncio.Protocol):
         self._head_open = False
         self._head_chunks = 0  # bytes of the reads that fell wholly inside the head
         self._expect_100 = False
+        self._length: int | None = None
 
     # -- the connection ------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's are not asyncio.Transport subclasses).
         self.transport = transport = cast(asyncio.Transport, transport)
-        self.server = _address(transport.get_extra_info("sockname"))
-        self.client = _address(transport.get_extra_info("peername"))
+        self.server = address(transport.get_extra_info("sockname"))
+        self.client = address(transport.get_extra_info("peername"))
         if transport.get_extra_info("sslcontext") is not None:
             self.scheme = "https"
         self.shared.connections.add(self)
@@ -113,10 +106,9 @@ class Http1Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.shared.connections.discard(self)
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        active, self._active = self._active, None
+        self.shared.idle.pop(self, None)
+        self._deadline.cancel()
+        active, self.active = self.active, None
         if active is not None and active.cycle is not None:
             active.cycle.lost()
         self._queue.clear()
@@ -126,23 +118,38 @@ class Http1Protocol(asyncio.Protocol):
         self._release_drains()
 
     def close(self) -> None:
-        self.transport.close()
+        """Close; at once (dropping what is unsent) when the client is not reading."""
+        if self.write_paused:
+            self.transport.abort()
+        else:
+            self.transport.close()
+
+    def is_idle(self) -> bool:
+        """Between requests, with nothing of the next one read: closing loses nothing."""
+        return (
+            self.active is None
+            and self._parsing is None
+            and not self._head_open
+            and not self._queue
+            and not self._parser_done
+            and not self.transport.is_closing()
+        )
 
     def shutdown(self) -> None:
         """Stop serving: an idle connection closes now, a busy one after its answer."""
         self._closing = True
         self._queue.clear()
-        if self._active is None:
+        if self.active is None:
             self.transport.close()
         else:
-            self._active.keep_alive = False
+            self.active.keep_alive = False
 
     def abort(self) -> None:
         self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self._parser_done:
-            return
+            return  # lingering, or refused: dropped
         head_was_open = self._head_open
         try:
             self.parser.feed_data(data)
@@ -151,11 +158,17 @@ class Http1Protocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._parse_failed(exc)
             return
-        if head_was_open and self._head_open:
-            # A head over several reads (a header line httptools buffers until it ends).
-            self._head_chunks += len(data)
-            if self._head_chunks > self.limits.max_head_bytes:
-                self._refuse_parsing(431)
+        if self._head_open:
+            if not head_was_open:
+                # A head begun in this read: from its first byte, one span for all of it.
+                self._deadline.after(self.limits.header_timeout_s)
+            else:
+                # A head over several reads (a header line httptools buffers until it ends).
+                self._head_chunks += len(data)
+                if self._head_chunks > self.limits.max_head_bytes:
+                    self._refuse_parsing(431)
+        elif self._parsing is not None and not self._parser_done:
+            self._deadline.after(self.limits.body_timeout_s)  # a body on its way
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes; an answer in progress is dropped
@@ -199,86 +212,88 @@ class Http1Protocol(asyncio.Protocol):
             self._paused &= ~reason
             if not self._paused and not self.transport.is_closing():
                 self.transport.resume_reading()
+                if self._parsing is not None:  # the client's time runs again from now
+                    self._deadline.after(self.limits.body_timeout_s)
 
-    # Keep-alive: one timer per connection stays armed; when it fires it closes the connection
-    # only if it has been idle that long, else it is armed again for when it would have been.
+    # -- the deadline: idle, head, body, linger (skylet.gateway.http1.limits) ------------------
 
     def _go_idle(self) -> None:
         if self._closing:
             self.transport.close()
             return
-        self._idle_since = self.loop.time()
-        if self._idle_timer is None:
-            self._idle_timer = self.loop.call_later(self.limits.keep_alive_s, self._idle_due)
+        limits = self.limits
+        if self._parsing is not None:  # the rest of a body answered early, being dropped
+            self._deadline.after(limits.body_timeout_s)
+            return
+        self._deadline.after(limits.keep_alive_s)
+        idle = self.shared.idle
+        idle.pop(self, None)
+        idle[self] = None
 
-    def _idle_due(self) -> None:
-        self._idle_timer = None
-        idle_since = self._idle_since
-        if idle_since is None or self.transport.is_closing():
-            return  # busy: going idle arms it again
-        due = idle_since + self.limits.keep_alive_s
-        if self.loop.time() >= due:
-            self.transport.close()
-        else:
-            self._idle_timer = self.loop.call_at(due, self._idle_due)
+    def _expired(self) -> None:
+        if self.transport.is_closing():
+            return
+        if self._lingering:
+            self.transport.abort()
+            return
+        if self._parser_done:
+            return  # ending with the answers it owes
+        limits = self.limits
+        ex = self._parsing
+        if self._head_open or ex is not None:
+            if self._paused or (ex is not None and ex.expect_100):
+                # The server is not reading, or owes the client its 100 Continue: not the
+                # client's delay. Its time runs again when the server is ready.
+                self._deadline.after(limits.body_timeout_s)
+            elif ex is not None and ex.done:
+                self._end()  # answered; the rest of its body stalled
+            else:
+                self._refuse_parsing(408)
+        elif self.active is None and not self._queue:
+            self.transport.close()  # idle for keep_alive_s
 
     # -- parser callbacks ----------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self._idle_since = None
         self._url = b""
         self._headers = []
         self._head_bytes = 0
         self._head_chunks = 0
         self._head_open = True
         self._expect_100 = False
+        self._length = None
 
     def on_url(self, url: bytes) -> None:
         self._url += url
         self._head_bytes += len(url)
         if len(self._url) > self.limits.max_url_bytes:
-            raise _Refused(414)
+            raise Refused(414)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
         value = value.rstrip(b" \t")  # llhttp keeps trailing whitespace; HTTP excludes it
         self._head_bytes += len(name) + len(value) + 4
         if self._head_bytes > self.limits.max_head_bytes:
-            raise _Refused(431)
-        if name == b"expect" and value.lower() == b"100-continue":
+            raise Refused(431)
+        if name == b"content-length":
+            self._length = int(value)  # llhttp has checked it: digits, once
+        elif name == b"expect" and value.lower() == b"100-continue":
             self._expect_100 = True
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._head_open = False
         parser = self.parser
-        url = httptools.parse_url(self._url)
-        raw_path: bytes = url.path or b"/"
-        try:
-            path = raw_path.decode("ascii")
-        except UnicodeDecodeError:
-            raise _Refused(400) from None
-        if "%" in path:
-            path = unquote(path)
-        version: str = parser.get_http_version()
-        scope: Scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": version,
-            "server": self.server,
-            "client": self.client,
-            "scheme": self.scheme,
-            "method": parser.get_method().decode("ascii"),
-            "root_path": "",
-            "path": path,
-            "raw_path": raw_path,
-            "query_string": url.query or b"",
-            "headers": self._headers,
-        }
-        keep_alive = version != "1.0" and parser.should_keep_alive() and not parser.should_upgrade()
-        ex = self._parsing = Exchange(scope, keep_alive, self._expect_100)
-        if self._active is None and not self._queue and not self._stalled:
-            self._active = ex
+        conn = (self.server, self.client, self.scheme)
+        scope = request_scope(parser, self._url, self._headers, conn)
+        keep_alive = (
+            scope["http_version"] != "1.0"
+            and parser.should_keep_alive()
+            and not parser.should_upgrade()
+        )
+        ex = self._parsing = Exchange(scope, keep_alive, self._expect_100, self._length)
+        if self.active is None and not self._queue and not self._stalled:
+            self.active = ex
             self._begin(ex)
         else:
             self._queue.append(ex)
@@ -286,11 +301,17 @@ class Http1Protocol(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         ex = self._parsing
-        if ex is None or ex.done:
-            return  # answered before its body was read: the rest is dropped
+        if ex is None:
+            return
+        ex.received += len(body)
+        if ex.done:  # answered before its body was read: the rest is dropped, within a bound
+            ex.size += len(body)
+            if ex.size > self.limits.max_discard_bytes:
+                self._end()
+            return
         ex.chunks.append(body)
         ex.size += len(body)
-        if ex is not self._active:
+        if ex is not self.active:
             return  # queued: reading is paused
         cycle = ex.cycle
         if cycle is None:
@@ -307,18 +328,21 @@ class Http1Protocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         ex = self._parsing
         self._parsing = None
+        self._deadline.clear()  # busy, or idle again below
         if self.write_paused:
             self._pause(_WRITING)
         if ex is None:
             return
         ex.complete = True
-        if ex is not self._active:
+        if ex is not self.active:
+            if ex.done and self.active is None and not self._queue:
+                self._go_idle()  # the rest of a body answered early has been dropped
             return
         if ex.cycle is not None:
             ex.cycle.wake()
         elif ex.found is not None:
             found, ex.found = ex.found, None
-            self._invoke(ex, found)
+            direct.invoke(self, ex, found)
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -333,7 +357,7 @@ class Http1Protocol(asyncio.Protocol):
         if found is None:
             self._run_asgi(ex)
         elif ex.complete:
-            self._invoke(ex, found)
+            direct.invoke(self, ex, found)
         elif ex.size > self.limits.read_high_water:
             self._run_asgi(ex)  # a queued request's body, read while it waited
         else:
@@ -358,95 +382,53 @@ class Http1Protocol(asyncio.Protocol):
         """Send ``100 Continue`` if the client waits for it before sending its body."""
         if ex.expect_100:
             ex.expect_100 = False
-            if ex is self._active and not ex.complete and not self.transport.is_closing():
+            if ex is self.active and not ex.complete and not self.transport.is_closing():
                 self.transport.write(framing.CONTINUE)
+                self._deadline.after(self.limits.body_timeout_s)
 
     def body_taken(self) -> None:
         self._resume(_BODY)
 
-    def _invoke(self, ex: Exchange, found: Found) -> None:
-        routes = self.service.routes
-        body = ex.take_body()
-        if len(body) > MAX_BODY_BYTES:  # a queued request's, read while it waited
-            self.loop.call_soon(self._write, ex, routes.too_large(ex.scope, found))
+    def answer_started(self, ex: Exchange) -> None:
+        """The answer to ``ex`` begins (its head not yet written): if its body has not all
+        arrived, whether the connection goes on after it (the module's doc)."""
+        uninvited, ex.expect_100 = ex.expect_100, False  # no 100 Continue after an answer
+        if ex.complete or not ex.keep_alive:
             return
-        timer: asyncio.TimerHandle | None = None
-
-        def settled(outcome: RawOutcome) -> None:
-            # Never called during routes.start: ``call`` and ``timer`` are set by then.
-            self._settled(ex, call, timer, outcome)
-
-        try:
-            call = routes.start(ex.scope, found, body, settled)
-        except Exception:
-            logger.exception("serving %s %s", ex.scope["method"], ex.scope["path"])
-            self.refuse(ex, 500)
-            return
-        if call.reply is not None:
-            # Not written here: inside the parser's callback, a run of pipelined requests
-            # answered at once would nest one call per request.
-            self.loop.call_soon(self._write, ex, call.reply)
-        elif call.limit_s is not None:
-            timer = self.loop.call_later(call.limit_s, self._timed_out, ex, call)
-
-    def _settled(
-        self, ex: Exchange, call: Call, timer: asyncio.TimerHandle | None, outcome: RawOutcome
-    ) -> None:
-        """The invocation's outcome, as soon as it is read from the instance: the response
-        goes out now."""
-        routes = self.service.routes
-        assert call.pending is not None
-        if call.reply is not None:  # API Gateway answered its timeout already
-            routes.finish_late(call.pending, outcome)
-            return
-        if timer is not None:
-            timer.cancel()
-        try:
-            reply = routes.settle(call, outcome)
-        except Exception:
-            logger.exception("serving %s %s", ex.scope["method"], ex.scope["path"])
-            self.refuse(ex, 500)
-            return
-        self._write(ex, reply)
-
-    def _timed_out(self, ex: Exchange, call: Call) -> None:
-        call.reply = self.service.routes.timed_out(call)
-        self._write(ex, call.reply)
-
-    def _write(self, ex: Exchange, reply: HttpResponse) -> None:
-        """Send ``reply`` as the response to ``ex``, in one write."""
-        if ex is not self._active:
-            return  # the client has gone
-        ex.done = True
-        status, block, body = reply
-        status_line = framing.STATUS_LINES.get(status)
-        try:
-            if status_line is None or not framing.sendable(block):
-                raise ValueError(f"a response skylet cannot send: {status} {block!r}")
-            head = block.encode("latin-1")
-        except (UnicodeEncodeError, ValueError):  # only a forged block gets here
-            logger.exception("serving %s %s", ex.scope["method"], ex.scope["path"])
-            self._active = None
-            self.transport.close()
-            return
-        closes = "onnection" in block and framing.closes(block)  # the function's own (rare)
-        if closes:
+        if not keeps_alive_after_early_answer(uninvited, ex.length, ex.received, self.limits):
             ex.keep_alive = False
-        if ex.scope["method"] == "HEAD":
-            body = b""
-        end = b"\r\n" if ex.keep_alive or closes else b"connection: close\r\n\r\n"
-        self.transport.write(b"".join((status_line, self.date.line(), head, end, body)))
-        self.finished(ex)
 
     def finished(self, ex: Exchange) -> None:
         """The response to ``ex`` is written whole: close, or go on to the next request."""
         ex.done = True
-        self._active = None
+        self.active = None
+        if not ex.complete:  # answered early: what is left of its body is dropped
+            ex.chunks = []
+            ex.size = 0
         if not ex.keep_alive:
-            self.transport.close()
+            self._end()
             return
         self._resume(_BODY)
         self._next()
+
+    def _end(self) -> None:
+        """Close after what was written. While the client may still be sending a body, half-
+        close and drop what it sends for up to ``linger_s``: closing with unread data would
+        reset the connection, and the client could lose the answer before reading it."""
+        if self._lingering or self.transport.is_closing():
+            return
+        if self._parsing is None or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._lingering = True
+        self._parser_done = True
+        self.active = None
+        self._queue.clear()
+        self.transport.write_eof()
+        if self._paused:
+            self._paused = 0
+            self.transport.resume_reading()
+        self._deadline.after(self.limits.linger_s)
 
     def _next(self) -> None:
         if self.transport.is_closing():
@@ -455,7 +437,7 @@ class Http1Protocol(asyncio.Protocol):
             if self.write_paused:
                 self._stalled = True  # resume_writing starts it
                 return
-            ex = self._active = self._queue.popleft()
+            ex = self.active = self._queue.popleft()
             if not self._queue:
                 self._resume(_QUEUED)
             self._begin(ex)
@@ -467,23 +449,23 @@ class Http1Protocol(asyncio.Protocol):
 
     def refuse(self, ex: Exchange, status: int) -> None:
         """Answer ``ex`` with the server's own ``status`` and close (nothing was sent for it)."""
-        if ex is not self._active:
+        if ex is not self.active:
             return
         ex.done = True
-        self._active = None
+        self.active = None
         if not self.transport.is_closing():
             self.transport.write(self._refusal_bytes(status))
             self.transport.close()
 
     def _refusal_bytes(self, status: int) -> bytes:
-        reason = _REASONS.get(status, "Internal Server Error")
+        reason = REASONS.get(status, REASONS[500])
         return framing.plain(status, reason, self.date.line())
 
     # -- malformed requests --------------------------------------------------------------------
 
     def _parse_failed(self, exc: httptools.HttpParserError) -> None:
         cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else None
-        if isinstance(cause, _Refused):
+        if isinstance(cause, Refused):
             status = cause.status
         elif cause is None or isinstance(cause, httptools.HttpParserError):
             status = 400
@@ -498,9 +480,9 @@ class Http1Protocol(asyncio.Protocol):
         self._parser_done = True
         self._pause(_STOPPED)
         ex, self._parsing = self._parsing, None
-        if ex is not None and ex is not self._active and ex in self._queue:
+        if ex is not None and ex is not self.active and ex in self._queue:
             self._queue.remove(ex)  # its body broke off
-        elif ex is not None and ex is self._active:
+        elif ex is not None and ex is self.active:
             if ex.cycle is not None and ex.cycle.written:
                 self.transport.close()
                 return
@@ -509,12 +491,5 @@ class Http1Protocol(asyncio.Protocol):
             self.refuse(ex, status)
             return
         self._refusal = status
-        if self._active is None and not self._stalled:
+        if self.active is None and not self._stalled:
             self._next()
-
-
-def _address(info: Any) -> tuple[str, int] | None:
-    """A socket address as ASGI gives it: (host, port), for IPv4 and IPv6 alike."""
-    if isinstance(info, tuple) and len(info) >= 2:
-        return str(info[0]), int(info[1])
-    return None

@@ -1,6 +1,6 @@
-"""What the HTTP/1.1 server is made of, apart from its connections: the limits a connection
-works within, what it serves (the gateway, through two narrow protocols), what a listener's
-connections share, and one request's state on its connection."""
+"""What the HTTP/1.1 server is made of, apart from its connections: what it serves (the gateway,
+through two narrow protocols), what a listener's connections share, and one request's state on
+its connection. The limits they work within: skylet.gateway.http1.limits."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from skylet.asgi import Receive, Scope, Send
 from skylet.gateway.http1.framing import HttpDate
+from skylet.gateway.http1.limits import Limits
 from skylet.gateway.http_routes import Call, Found
 from skylet.invoker.invoker import Pending
 from skylet.wire.http import HttpResponse
@@ -20,19 +21,6 @@ if TYPE_CHECKING:
     from skylet.gateway.app import Gateway
     from skylet.gateway.http1.cycle import AsgiCycle
     from skylet.gateway.http1.protocol import Http1Protocol
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What one connection may take and hold (the answer past each: skylet.gateway.http1.protocol's
-    doc). Sizes in bytes."""
-
-    keep_alive_s: float = 5.0
-    max_url_bytes: int = 16 * 1024
-    #: The request line and headers together.
-    max_head_bytes: int = 64 * 1024
-    #: Body bytes held for a request its application has not read yet; reading pauses past it.
-    read_high_water: int = 64 * 1024
 
 
 class DirectRoutes(Protocol):
@@ -62,13 +50,27 @@ if TYPE_CHECKING:
 
 @dataclass(eq=False)
 class Shared:
-    """What every connection of one listener shares: its limits, the Date line, and the open
-    connections and running ASGI tasks, which a graceful shutdown waits for."""
+    """What every connection of one listener shares: its limits, the Date line, the open
+    connections and running ASGI tasks, which a graceful shutdown waits for, and the idle ones,
+    longest idle first, which make room for new connections at the cap."""
 
     limits: Limits = field(default_factory=Limits)
     date: HttpDate = field(default_factory=HttpDate)
     connections: set[Http1Protocol] = field(default_factory=set)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Connections in the order they last went idle (an entry may be busy again: it is skipped).
+    idle: dict[Http1Protocol, None] = field(default_factory=dict)
+
+    def close_idle(self) -> bool:
+        """Close the connection idle longest, to make room; False when none is idle."""
+        idle = self.idle
+        while idle:
+            conn = next(iter(idle))
+            del idle[conn]
+            if conn.is_idle():
+                conn.close()
+                return True
+        return False
 
 
 class Exchange:
@@ -82,15 +84,22 @@ class Exchange:
         "expect_100",
         "found",
         "keep_alive",
+        "length",
+        "received",
         "scope",
         "size",
     )
 
-    def __init__(self, scope: Scope, keep_alive: bool, expect_100: bool) -> None:
+    def __init__(
+        self, scope: Scope, keep_alive: bool, expect_100: bool, length: int | None
+    ) -> None:
         self.scope = scope
         self.keep_alive = keep_alive
         #: The client waits for ``100 Continue`` before it sends the body.
         self.expect_100 = expect_100
+        #: The body's Content-Length; None when it is chunked (or absent).
+        self.length = length
+        self.received = 0  # body bytes that arrived
         #: Body received and not yet taken.
         self.chunks: list[bytes] = []
         self.size = 0
@@ -98,7 +107,8 @@ class Exchange:
         #: A function route waiting for the rest of its body, for the direct path.
         self.found: Found | None = None
         self.cycle: AsgiCycle | None = None
-        self.done = False  # answered (or given up): the rest of its body is dropped
+        #: Answered (or given up): the rest of its body is dropped, ``size`` counting it.
+        self.done = False
 
     def take_body(self) -> bytes:
         chunks = self.chunks
