@@ -1,5 +1,9 @@
 """skylet's own control API under ``/_skylet/``: functions, their logs (``skylet logs``) and
-their asynchronous invocations (``skylet invocations``)."""
+their asynchronous invocations (``skylet invocations``).
+
+With credentials configured every request must be signed with SigV4 for the service name
+``skylet`` (in the region served), as the CLI signs them; errors are JSON, as the Lambda API's
+(``x-amzn-ErrorType``)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import asyncio
 import json
 from urllib.parse import parse_qs
 
-from skylet.asgi import Receive, Scope, Send, respond
+from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
+from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
 from skylet.config import FunctionConfig
 from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
@@ -16,6 +21,9 @@ from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import Entry
 
 PREFIX = "/_skylet/"
+#: The service name of the admin API in a SigV4 credential scope.
+SIGNING_NAME = "skylet"
+MAX_BODY_BYTES = 1 << 20
 _JSON = [(b"content-type", b"application/json")]
 
 
@@ -29,13 +37,32 @@ def _entry(entry: Entry) -> bytes:
 
 
 class AdminApi:
-    def __init__(self, invoker: Invoker, records: RecordBook | None = None) -> None:
+    """``auth`` checks every request's signature (without it, none is: tests of the API)."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        records: RecordBook | None = None,
+        *,
+        auth: Authenticator | None = None,
+    ) -> None:
         self.invoker = invoker
         self.records = records
+        self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
         try:
+            if self.auth is not None:
+                try:
+                    admitted = await self.auth.admit(
+                        scope, receive, SIGNING_NAME, limit=MAX_BODY_BYTES
+                    )
+                except BodyTooLarge:
+                    raise InvalidParameterValue(
+                        f"The request body is larger than {MAX_BODY_BYTES} bytes"
+                    ) from None
+                receive = admitted.receive
             if parts == ["functions"]:
                 await self._functions(send)
             elif len(parts) == 3 and parts[0] == "functions" and parts[2] == "logs":
