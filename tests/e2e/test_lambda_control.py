@@ -216,6 +216,7 @@ def test_aliases_are_created_read_updated_listed_and_deleted(client: Any, server
     assert _invoke(client, f"{ARN}:aliased:live")[0] == "1"
     queued = client.invoke(FunctionName="aliased:live", InvocationType="Event", Payload=b"{}")
     assert queued["StatusCode"] == 202
+    assert queued["Payload"].read() == b""  # read: its pooled connection goes back to the pool
     unknown = _error(client.invoke, FunctionName="aliased:nope", InvocationType="Event")
     assert unknown["ResponseMetadata"]["HTTPStatusCode"] == 404
 
