@@ -173,7 +173,10 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
 
 def signature(secret: str, amz_date: str, scope: str, canonical: str) -> str:
     date, region, service = scope.split("/")[:3]
-    key = signing_key(secret, date, region, service)
+    return _sign(signing_key(secret, date, region, service), amz_date, scope, canonical)
+
+
+def _sign(key: bytes, amz_date: str, scope: str, canonical: str) -> str:
     return hmac.new(
         key, string_to_sign(amz_date, scope, canonical).encode(), hashlib.sha256
     ).hexdigest()
@@ -253,6 +256,13 @@ def _parse_amz_date(amz_date: str, form: Form) -> float:
         raise SignatureRefused("date", f"Invalid X-Amz-Date: {amz_date!r}", form=form) from None
 
 
+def _require_hash(service: str, payload_hash: str | None) -> None:
+    """A service other than S3 is verified with its body's hash: the caller's mistake, not the
+    client's, if it is not given (nothing of the body would be signed)."""
+    if service != "s3" and payload_hash is None:
+        raise ValueError(f"{service} requests are verified with the body's payload_hash")
+
+
 def _stamp(epoch: float) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
 
@@ -272,6 +282,7 @@ def verify_header(
     """Check an ``Authorization: AWS4-HMAC-SHA256 …`` request served by ``service``.
     ``payload_hash``: the body's hex SHA-256, which a service other than S3 must pass (its
     payload is always signed); S3's comes from ``x-amz-content-sha256``."""
+    _require_hash(service, payload_hash)
     lookup = {k.lower(): v for k, v in headers}
     authorization = lookup.get("authorization", "")
     if not authorization.startswith(ALGORITHM + " "):
@@ -309,8 +320,6 @@ def verify_header(
             MaxAllowedSkewMilliseconds=str(MAX_SKEW_S * 1000),
         )
     if payload_hash is None:
-        if service != "s3":  # the caller's mistake, not the client's: nothing would be signed
-            raise ValueError(f"{service} requests are verified with the body's payload_hash")
         payload_hash = lookup.get("x-amz-content-sha256", EMPTY_SHA256)
     names = signed.split(";")
     canonical = canonical_request(
@@ -321,12 +330,11 @@ def verify_header(
         names,
         payload_hash,
     )
-    expected = signature(secret, amz_date, scope, canonical)
-    if not hmac.compare_digest(expected, provided):
-        raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical), "header")
-    check_amz_headers_signed(headers, names)
     date, region, _ = scope.split("/")[:3]
     key = signing_key(secret, date, region, service)
+    if not hmac.compare_digest(_sign(key, amz_date, scope, canonical), provided):
+        raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical), "header")
+    check_amz_headers_signed(headers, names)
     return Verified(access_key, payload_hash, provided, amz_date, scope, key)
 
 
@@ -345,6 +353,7 @@ def verify_presigned(
     """Check a presigned URL (``X-Amz-Algorithm``, ``X-Amz-Credential``, … in the query).
     S3's payload is UNSIGNED-PAYLOAD; any other service's is the body's hash
     (``payload_hash``), as botocore's ``SigV4QueryAuth`` signs it."""
+    _require_hash(service, payload_hash)
     params = {}
     for part in raw_query.split("&"):
         name, _, value = part.partition("=")
@@ -372,10 +381,8 @@ def verify_presigned(
     when = _parse_amz_date(amz_date, "query")
     if (time.time() if now is None else now) > when + expires:
         raise SignatureRefused("expired", "Request has expired", form="query", Expires=str(expires))
-    if service == "s3":
+    if service == "s3" or payload_hash is None:  # None is S3's only (_require_hash)
         payload_hash = UNSIGNED
-    elif payload_hash is None:
-        raise ValueError(f"{service} requests are verified with the body's payload_hash")
     names = signed.split(";")
     canonical = canonical_request(
         method,
