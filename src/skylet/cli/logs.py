@@ -17,7 +17,8 @@ from skylet.cli.output import Output
 
 def _refused(status_code: int, text: str, code: str = "") -> Exit:
     hint = auth.refusal_hint(status_code, code)
-    return Exit(f"{status_code}: {text}{hint}", for_http(status_code))
+    label = f"{status_code} {code}" if code else str(status_code)
+    return Exit(f"{label}: {text}{hint}", for_http(status_code))
 
 
 def _get(url: str, credentials: str | None) -> tuple[str, dict[str, str]]:
