@@ -59,6 +59,9 @@ FAMILIES: dict[str, Family] = {
 }
 
 
+_NAMING = frozenset({b"authorization", b"x-amz-target", b"smithy-protocol"})
+
+
 def named_service(scope: Scope) -> str | None:
     """The service a request names before its path does: its SigV4 credential scope's
     (``"s3"`` for a presigned v2 URL), else :data:`TARGETED` when ``X-Amz-Target`` or
@@ -69,11 +72,11 @@ def named_service(scope: Scope) -> str | None:
         return sigv4.scope_service([], query.decode("latin-1")) or TARGETED
     targeted = False
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            if value.startswith(b"AWS4-HMAC-SHA256 "):
+        if name in _NAMING:  # one set lookup a header: most requests have none of these
+            if name != b"authorization":
+                targeted = True
+            elif value.startswith(b"AWS4-HMAC-SHA256 "):
                 return _scope_service(value)
-        elif name == b"x-amz-target" or name == b"smithy-protocol":
-            targeted = True
     return TARGETED if targeted else None
 
 
