@@ -24,10 +24,11 @@ product's contract; the signing key is derived once a day per key, region and se
 from __future__ import annotations
 
 import base64
-import calendar
+import datetime
 import functools
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ UNSIGNED_AMZ_HEADERS = frozenset({"x-amz-content-sha256", "x-amz-user-agent"})
 #: The region S3's global endpoint signs for: SDKs sign ListBuckets (and any request of a
 #: client made without a region) with it, whatever region the buckets are in.
 S3_GLOBAL_REGION = "us-east-1"
+_AMZ_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +252,25 @@ def _mismatch(access_key: str, to_sign: str, form: Form) -> SignatureRefused:
 
 
 def _parse_amz_date(amz_date: str, form: Form) -> float:
+    when = _epoch(amz_date)
+    if when is None:
+        raise SignatureRefused("date", f"Invalid X-Amz-Date: {amz_date!r}", form=form)
+    return when
+
+
+@functools.lru_cache(maxsize=64)
+def _epoch(amz_date: str) -> float | None:
+    """``20130524T000000Z`` in epoch seconds, None when it is no such date. Kept for the
+    requests of the same second (``time.strptime`` took 10 µs of a 30 µs verification)."""
+    found = _AMZ_DATE.fullmatch(amz_date)
+    if found is None:
+        return None
     try:
-        return float(calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ")))
-    except ValueError:
-        raise SignatureRefused("date", f"Invalid X-Amz-Date: {amz_date!r}", form=form) from None
+        year, month, day, hour, minute, second = map(int, found.groups())
+        moment = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.UTC)
+    except ValueError:  # a 31st of April, an hour 24
+        return None
+    return moment.timestamp()
 
 
 def _require_hash(service: str, payload_hash: str | None) -> None:
