@@ -43,19 +43,6 @@ _READ_METHODS = ("GET", "HEAD")
 ANONYMOUS = sigv4.Verified("", sigv4.UNSIGNED)
 
 
-def is_s3_request(scope: Scope) -> bool:
-    """Whether a request is signed for S3 (its SigV4 credential scope names ``s3``, or it is a
-    SigV2 presigned URL). On every request's path, so it looks at raw bytes only."""
-    query: bytes = scope.get("query_string", b"")
-    if query and (b"X-Amz-Credential=" in query or b"AWSAccessKeyId=" in query):
-        raw_query = query.decode("latin-1")
-        return sigv4.scope_service([], raw_query) == "s3"
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return b"/s3/aws4_request" in value
-    return False
-
-
 def is_sdk_request(scope: Scope) -> bool:
     """Whether an unsigned request comes from an AWS SDK (botocore's ``amz-sdk-*`` headers) or
     speaks S3 (an ``x-amz-*`` header): for an S3 client, S3's XML answers, not a route's 404."""
