@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from skylet.asgi import Message, Receive, Scope, read_body
-from skylet.aws import sigv4
+from skylet.aws import sigv2, sigv4
 from skylet.aws.sigv4 import Credentials, Form, Verified
 from skylet.errors import SignatureRefused
 
@@ -101,7 +101,7 @@ class Authenticator:
             )
         if service != "s3":
             raise SignatureRefused("algorithm", "Signature Version 2 is S3's only", form="v2")
-        return sigv4.verify_presigned_v2(*args, now=now)
+        return sigv2.verify_presigned_v2(*args, now=now)
 
     async def admit(self, scope: Scope, receive: Receive, service: str, *, limit: int) -> Admitted:
         """Verify a request for ``service`` whose body the door reads whole (at most ``limit``

@@ -142,8 +142,9 @@ class Services:
 
     @property
     def entries(self) -> Sequence[Entry]:
-        self.load()
-        return tuple(self._entries)
+        if self._pending:
+            self.load()
+        return self._entries
 
     def pick(
         self, signing: str | None, target: str | None, form_action: str | None = None

@@ -1,5 +1,5 @@
 """AWS Signature Version 4, verified for every service skylet serves (and S3's presigned
-Signature Version 2): header authentication and presigned URLs. Pure.
+Signature Version 2, in ``sigv2``): header authentication and presigned URLs. Pure.
 
 One verifier, for S3 and for every other service, with the differences SigV4 has between
 them (botocore's ``S3SigV4Auth`` and ``SigV4Auth``):
@@ -23,7 +23,6 @@ product's contract; the signing key is derived once a day per key, region and se
 
 from __future__ import annotations
 
-import base64
 import datetime
 import functools
 import hashlib
@@ -192,7 +191,7 @@ def _fields(text: str) -> dict[str, str]:
     return fields
 
 
-def _secret(credentials: Credentials, access_key: str, form: Form) -> str:
+def secret_of(credentials: Credentials, access_key: str, form: Form) -> str:
     secret = credentials.keys.get(access_key)
     if secret is None:
         raise SignatureRefused(
@@ -240,7 +239,7 @@ def _scope(
     return access_key, scope
 
 
-def _mismatch(access_key: str, to_sign: str, form: Form) -> SignatureRefused:
+def mismatch(access_key: str, to_sign: str, form: Form) -> SignatureRefused:
     return SignatureRefused(
         "mismatch",
         "The request signature we calculated does not match the signature you provided. "
@@ -319,7 +318,7 @@ def verify_header(
             f"The authorization header is malformed; missing {error.args[0]}",
         ) from None
     access_key, scope = _scope(credential, credentials, service, "header", any_region)
-    secret = _secret(credentials, access_key, "header")
+    secret = secret_of(credentials, access_key, "header")
     amz_date = lookup.get("x-amz-date") or ""
     when = _parse_amz_date(amz_date, "header")
     clock = time.time() if now is None else now
@@ -350,7 +349,7 @@ def verify_header(
     date, region, _ = scope.split("/")[:3]
     key = signing_key(secret, date, region, service)
     if not hmac.compare_digest(_sign(key, amz_date, scope, canonical), provided):
-        raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical), "header")
+        raise mismatch(access_key, string_to_sign(amz_date, scope, canonical), "header")
     check_amz_headers_signed(headers, names)
     return Verified(access_key, payload_hash, provided, amz_date, scope, key)
 
@@ -394,7 +393,7 @@ def verify_presigned(
             "expired", "X-Amz-Expires must be between 1 and 604800 seconds", form="query"
         )
     access_key, scope = _scope(credential, credentials, service, "query", any_region)
-    secret = _secret(credentials, access_key, "query")
+    secret = secret_of(credentials, access_key, "query")
     when = _parse_amz_date(amz_date, "query")
     if (time.time() if now is None else now) > when + expires:
         raise SignatureRefused("expired", "Request has expired", form="query", Expires=str(expires))
@@ -411,74 +410,9 @@ def verify_presigned(
     )
     expected = signature(secret, amz_date, scope, canonical)
     if not hmac.compare_digest(expected, provided):
-        raise _mismatch(access_key, string_to_sign(amz_date, scope, canonical), "query")
+        raise mismatch(access_key, string_to_sign(amz_date, scope, canonical), "query")
     check_amz_headers_signed(headers, names, "query")
     return Verified(access_key, UNSIGNED if service == "s3" else payload_hash)
-
-
-_V2_SUBRESOURCES = frozenset(
-    {"acl", "cors", "delete", "lifecycle", "location", "logging", "notification", "partNumber",
-     "policy", "requestPayment", "response-cache-control", "response-content-disposition",
-     "response-content-encoding", "response-content-language", "response-content-type",
-     "response-expires", "restore", "tagging", "torrent", "uploadId", "uploads", "versionId",
-     "versioning", "versions", "website"}
-)  # fmt: skip
-
-
-def verify_presigned_v2(
-    credentials: Credentials,
-    method: str,
-    raw_path: str,
-    raw_query: str,
-    headers: Sequence[tuple[str, str]],
-    *,
-    now: float | None = None,
-) -> Verified:
-    """Check a Signature Version 2 presigned URL (``AWSAccessKeyId``, ``Expires``,
-    ``Signature``): what boto3's ``generate_presigned_url`` makes unless told to use s3v4."""
-    params: dict[str, str] = {}
-    for part in raw_query.split("&"):
-        name, sep, value = part.partition("=")
-        params[unquote(name)] = unquote(value) if sep else ""
-    try:
-        access_key, expires, provided = (
-            params["AWSAccessKeyId"],
-            int(params["Expires"]),
-            params["Signature"],
-        )
-    except (KeyError, ValueError):
-        raise SignatureRefused(
-            "malformed", "Query-string authentication requires AWSAccessKeyId, Expires and "
-            "Signature", form="v2"
-        ) from None  # fmt: skip
-    secret = _secret(credentials, access_key, "v2")
-    if (time.time() if now is None else now) > expires:
-        raise SignatureRefused("expired", "Request has expired", form="v2", Expires=str(expires))
-    lookup: dict[str, str] = {}
-    for name, value in headers:
-        lookup.setdefault(name.lower(), value.strip())
-    amz = "".join(f"{k}:{lookup[k]}\n" for k in sorted(lookup) if k.startswith("x-amz-"))
-    subresources = sorted((k, v) for k, v in params.items() if k in _V2_SUBRESOURCES)
-    query = ""
-    if subresources:
-        query = "?" + "&".join(f"{k}={v}" if v else k for k, v in subresources)
-    head = (
-        f"{method}\n{lookup.get('content-md5', '')}\n{lookup.get('content-type', '')}\n"
-        f"{expires}\n{amz}"
-    )
-    # A bucket's resource is /bucket/, as botocore signs it (its URL says /bucket); a signer
-    # that signed the path as sent is accepted too.
-    paths = (
-        [raw_path + "/", raw_path] if raw_path.count("/") == 1 and raw_path != "/" else [raw_path]
-    )
-    for path in paths:
-        to_sign = f"{head}{path}{query}"
-        expected = base64.b64encode(
-            hmac.new(secret.encode(), wire_bytes(to_sign), hashlib.sha1).digest()
-        ).decode()
-        if hmac.compare_digest(expected, provided):
-            return Verified(access_key, UNSIGNED)
-    raise _mismatch(access_key, f"{head}{paths[0]}{query}", "v2")
 
 
 def presign(
