@@ -7,6 +7,9 @@ tests/e2e/test_cli.py's."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +23,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.e2e.conftest import Server, cli, module_server
+from tests.e2e.conftest import SKYLET, Server, cli, free_port, module_server
 
 pytestmark = pytest.mark.e2e
 
@@ -194,3 +197,50 @@ def test_the_cli_s_buckets_sign_with_credentials(server: Server) -> None:
     local_pair = cli("bucket", "ls", "--endpoint-url", server.url, env=UNSET)
     assert local_pair.returncode == 1  # boto3 signs with test/test, which is not configured
     assert "InvalidAccessKeyId" in local_pair.stderr
+
+
+def test_serve_function_on_every_address_with_credentials_keeps_its_apis_signed(
+    server: Server,
+) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            SKYLET,
+            "serve-function",
+            str(server.directory),
+            "echo",
+            "--credentials",
+            f"{KEY}:{SECRET}",
+        ],
+        env={**os.environ, "PORT": str(port), "SKYLET_CREDENTIALS": ""},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert httpx.get(f"{url}/health").status_code == 200
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        assert httpx.get(f"{url}/open").status_code == 200  # the function's own route, open
+        invoke = f"{url}/2015-03-31/functions/echo/invocations"
+        unsigned = httpx.post(invoke, content=b"{}")
+        assert unsigned.status_code == 403
+        assert unsigned.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+        standalone = boto3.client(
+            "lambda",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id=KEY,
+            aws_secret_access_key=SECRET,
+        )
+        answer = standalone.invoke(FunctionName="echo", Payload=b'{"alone": 1}')
+        assert json.loads(answer["Payload"].read())["event"] == {"alone": 1}
+        standalone.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)

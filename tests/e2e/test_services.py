@@ -262,3 +262,42 @@ def test_an_unsigned_form_no_service_takes_is_the_route_404_it_was(server: Serve
         assert good.status == 200 and b"<GetCallerIdentityResult>" in good.body
     finally:
         kept.close()
+
+
+STS = ("sts", "us-east-1", "test", "test")
+CALLER = b"Action=GetCallerIdentity&Version=2011-06-15"
+
+
+@pytest.mark.parametrize(
+    ("body", "sign", "status", "code"),
+    [
+        pytest.param(b"Action=Bogus&Version=2011-06-15", STS, 400, "InvalidAction", id="action"),
+        pytest.param(CALLER + b"&%zz", STS, 400, "MalformedQueryString", id="malformed form"),
+        pytest.param(
+            CALLER, ("sts", "us-east-1", "test", "x"), 403, "SignatureDoesNotMatch", id="signature"
+        ),
+        pytest.param(
+            CALLER, ("sts", "eu-west-2", "test", "test"), 403, "SignatureDoesNotMatch", id="region"
+        ),
+        pytest.param(
+            CALLER, ("sts", "us-east-1", "nobody", "x"), 403, "InvalidClientTokenId", id="key"
+        ),
+    ],
+)
+def test_each_sts_refusal_is_the_query_protocol_s_error_and_the_connection_stays_sound(
+    server: Server, body: bytes, sign: tuple[str, str, str, str], status: int, code: str
+) -> None:
+    kept = KeepAlive(server.url)
+    try:
+        answer = kept.send("POST", "/", body, QUERY, sign=sign)
+        assert answer.status == status, answer.body
+        assert (
+            answer.body.startswith(b"<ErrorResponse")
+            and f"<Code>{code}</Code>".encode() in answer.body
+        )
+        if code == "InvalidAction":
+            assert b"Bogus" in answer.body
+        good = kept.send("POST", "/", CALLER, QUERY, sign=STS)
+        assert good.status == 200 and b"<Account>000000000000</Account>" in good.body
+    finally:
+        kept.close()
