@@ -22,6 +22,7 @@ RANKS = {
     "errors": 0,
     "ids": 0,
     "fastjson": 0,
+    "arns": 0,
     "config": 1,
     "wire": 1,
     "asgi": 1,

@@ -20,10 +20,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from skylet import arns
+from skylet.arns import DEFAULT_REGION
 from skylet.errors import ConfigError
 
-DEFAULT_REGION = "us-east-1"
-"""The region when neither the manifest nor the CLI names one (the Serverless Framework's)."""
+__all__ = ["DEFAULT_REGION"]  # re-exported: the manifest formats read it here
 MAX_RETRY_ATTEMPTS = 2
 DEFAULT_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE_S = 60.0
@@ -167,7 +168,7 @@ class RuntimeSettings:
 
     #: Names what has no function to take a region from (a function that does not exist).
     region: str = DEFAULT_REGION
-    account_id: str = "000000000000"
+    account_id: str = arns.ACCOUNT_ID
     keepalive_s: float = 600.0
     init_timeout_s: float = 10.0
     provisioned_init_timeout_s: float = 130.0
@@ -184,8 +185,9 @@ class RuntimeSettings:
         self, name: str, qualifier: str | None = None, *, region: str | None = None
     ) -> str:
         """A function's ARN: in ``region`` (the function's own), else in ``self.region``."""
-        arn = f"arn:aws:lambda:{region or self.region}:{self.account_id}:function:{name}"
-        return f"{arn}:{qualifier}" if qualifier else arn
+        return arns.function_arn(
+            name, qualifier, region=region or self.region, account=self.account_id
+        )
 
 
 def endpoint_url(host: str, port: int) -> str:

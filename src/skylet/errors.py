@@ -30,6 +30,8 @@ documents (``aws/errors.py``) and API Gateway's own answers (``gateway/apigw.py`
     │   │                               cannot send (REST 502, HTTP API 500)
     │   ├── IntegrationTimeout          API Gateway stopped waiting (REST 504, HTTP API 503)
     │   ├── S3Error                     S3's code and status, with the fields of its XML body
+    │   ├── SignatureRefused            SigV4 refused a request (``kind``); each API's door writes
+    │   │                               it in its protocol's codes (aws/errors.py)
     │   └── ServiceError                a cloud service's error: code, message, status, fault;
     │                                   the protocol codecs write it (aws/protocols)
     └── PlatformError               skylet itself failed (a zygote died, a store is down)
@@ -40,6 +42,7 @@ documents (``aws/errors.py``) and API Gateway's own answers (``gateway/apigw.py`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 
 class SkyletError(Exception):
@@ -171,6 +174,47 @@ class S3Error(ApiError):
         super().__init__(message)
         self.code = code
         self.status = status
+        self.fields = fields
+
+
+#: Why a signature was refused; aws/errors.py names the code of each in every protocol family.
+SignatureProblem = Literal[
+    "missing",  # unsigned, where credentials are required
+    "algorithm",  # not AWS4-HMAC-SHA256
+    "malformed",  # the Authorization header or the presigned parameters are incomplete
+    "date",  # X-Amz-Date is not a date
+    "unknown_key",  # an access key nobody configured
+    "region",  # the credential scope names another region than the one served
+    "service",  # the credential scope names another service than the one serving it
+    "skewed",  # the request's date is too far from the server's clock
+    "expired",  # a presigned URL past its expiry (or with an expiry out of range)
+    "mismatch",  # the signature is not the one the request's content gives
+    "unsigned_header",  # an x-amz-* header that the signature does not cover
+    "absent_header",  # a header the signature names is not in the request
+]
+
+
+class SignatureRefused(ApiError):
+    """A request whose SigV4 (or S3's SigV2) signature is refused. ``kind`` says why, in no
+    protocol's words: each API writes it with its own code (aws/errors.py). ``form`` is how the
+    request was signed: ``header`` (Authorization), ``query`` (presigned v4) or ``v2`` (S3's
+    presigned v2); ``fields`` go into S3's XML error (StringToSign, HeadersNotSigned, …)."""
+
+    code = "InvalidSignatureException"
+    status = 403
+    error_type = "User"
+
+    def __init__(
+        self,
+        kind: SignatureProblem,
+        message: str,
+        *,
+        form: Literal["header", "query", "v2"] = "header",
+        **fields: str,
+    ) -> None:
+        super().__init__(message)
+        self.kind: SignatureProblem = kind
+        self.form = form
         self.fields = fields
 
 

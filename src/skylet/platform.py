@@ -14,16 +14,21 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from skylet import arns
+from skylet.aws.auth import Authenticator
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
+from skylet.aws.protocols.models import ServiceModels
+from skylet.aws.router import Services
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
-from skylet.aws.sigv4 import Credentials
 from skylet.aws.sns.catalog import CATALOG_LOG
 from skylet.aws.sns.declared import declarations, topic_reference
+from skylet.aws.sns.lazy import LazySns
 from skylet.aws.sqs import Queues
 from skylet.aws.sqs.resources import Names
+from skylet.aws.sts import SecurityTokens
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
@@ -54,7 +59,7 @@ if TYPE_CHECKING:
 
 REAP_INTERVAL_S = 10.0
 #: The credentials local AWS emulators accept by convention, when none are configured.
-LOCAL_ACCESS_KEY = "test"
+LOCAL_ACCESS_KEY = arns.LOCAL_ACCESS_KEY
 LOCAL_SECRET_KEY = "test"
 #: Expired queue messages and dedup ids are dropped this often (the store asks for ~1 minute).
 PURGE_EVERY_REAPS = 6
@@ -82,7 +87,10 @@ class PlatformConfig:
     reload: bool = False
     #: ``serve-function``: run just this function, as a standalone HTTP service on every path.
     only: str | None = None
-    #: S3 API credentials (access key → secret). Empty: ``test``/``test``, for local use only.
+    #: Who may sign requests to every API (access key → secret); when given, unsigned requests
+    #: to the Lambda, admin and service APIs are refused. Empty: unsigned requests are accepted
+    #: and signed ones verified against ``test``/``test``, for local use only (the CLI refuses
+    #: a non-loopback address without credentials).
     credentials: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Buckets anyone may read without signing.
     public_buckets: frozenset[str] = frozenset()
@@ -186,13 +194,17 @@ class Platform:
         self.mappings = EventSourceMappings(self.store, self.invoker, self.sqs)
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
-        self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
-        self.s3 = S3Api(
-            self.blobs,
-            Credentials(MappingProxyType(keys), config.runtime.region),
-            public=config.public_buckets,
-            notifier=self.notifier,
+        #: Every API's signature check, and the region they serve (the manifest's, at deploy).
+        self.auth = Authenticator(
+            MappingProxyType(keys), config.runtime.region, required=bool(config.credentials)
         )
+        self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
+        self.s3 = S3Api(self.blobs, self.auth, public=config.public_buckets, notifier=self.notifier)
+        #: The services served through the protocol codecs; a service registers with one line.
+        self.services = Services(self.auth, ServiceModels(), account_id=config.runtime.account_id)
+        self.services.register(SecurityTokens())
+        self.services.register(self.sqs)
+        self.services.register(LazySns(self.topics, lambda: self.sns))
         #: Published versions and aliases (the Lambda API's), kept in the store.
         self.versions = VersionKeeper(
             self.invoker,
@@ -207,6 +219,8 @@ class Platform:
             self.s3,
             hooks=self.hooks,
             lambda_control=LambdaControl(self.invoker, self.versions, self.mappings),
+            auth=self.auth,
+            services=self.services,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -246,6 +260,7 @@ class Platform:
             await self._attach_queues(manifest)
         else:
             self.versions.detach()  # a standalone service opens no store
+        self.services.load()  # the registered services' models, read once, before any request
         await self.zygote.start()
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None
@@ -329,8 +344,9 @@ class Platform:
         """Buckets named by s3 events and declared as ``AWS::S3::Bucket`` resources exist, as
         the Serverless Framework and CloudFormation create them, and their changes notify the
         subscribed functions (not in a standalone service, which has no durable store)."""
-        # The S3 API answers for the manifest's region (GetBucketLocation, x-amz-bucket-region).
-        self.s3.credentials = dataclasses.replace(self.s3.credentials, region=manifest.region)
+        # Every API answers for the manifest's region (S3's GetBucketLocation and
+        # x-amz-bucket-region, the services' ARNs) and checks signatures for it.
+        self.auth.region = manifest.region
         if self._store_started:
             self.notifier.region = manifest.region
             self.notifier.subscriptions = subscriptions_from_manifest(manifest)

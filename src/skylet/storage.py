@@ -76,8 +76,9 @@ class Storage:
             or env.get("SKYLET_ENDPOINT")
             or DEFAULT_ENDPOINT
         ).rstrip("/")
-        self.access_key = access_key or env.get("AWS_ACCESS_KEY_ID", "test")
-        self.secret_key = secret_key or env.get("AWS_SECRET_ACCESS_KEY", "test")
+        # An empty variable is no setting (a shell's ``AWS_ACCESS_KEY_ID=`` unsets it).
+        self.access_key = access_key or env.get("AWS_ACCESS_KEY_ID") or "test"
+        self.secret_key = secret_key or env.get("AWS_SECRET_ACCESS_KEY") or "test"
         self.region = (
             region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         )

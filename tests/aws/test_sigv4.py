@@ -9,7 +9,7 @@ import time
 import pytest
 
 from skylet.aws import sigv4
-from skylet.errors import S3Error
+from skylet.errors import SignatureRefused
 
 ACCESS = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -42,20 +42,24 @@ def test_the_documented_get_object_signature_verifies() -> None:
 
 
 def test_a_changed_header_or_signature_does_not_verify() -> None:
-    with pytest.raises(S3Error) as error:
+    with pytest.raises(SignatureRefused) as error:
         sigv4.verify_header(CREDENTIALS, "GET", "/test.txt", "", get_headers("0" * 64), now=WHEN)
-    assert error.value.code == "SignatureDoesNotMatch"
+    assert error.value.kind == "mismatch"
     headers = [(k, "bytes=0-10" if k == "Range" else v) for k, v in get_headers(GET_SIGNATURE)]
-    with pytest.raises(S3Error):
+    with pytest.raises(SignatureRefused):
         sigv4.verify_header(CREDENTIALS, "GET", "/test.txt", "", headers, now=WHEN)
 
 
 def test_an_old_request_is_too_skewed() -> None:
-    with pytest.raises(S3Error) as error:
+    with pytest.raises(SignatureRefused) as error:
         sigv4.verify_header(
             CREDENTIALS, "GET", "/test.txt", "", get_headers(GET_SIGNATURE), now=WHEN + 3600
         )
-    assert error.value.code == "RequestTimeTooSkewed"
+    assert error.value.kind == "skewed"
+    assert error.value.message == (
+        "Signature expired: 20130524T000000Z is now earlier than 20130524T004500Z "
+        "(20130524T010000Z - 15 min.)"
+    )
 
 
 def test_the_documented_presigned_url_verifies_and_expires() -> None:
@@ -68,7 +72,7 @@ def test_the_documented_presigned_url_verifies_and_expires() -> None:
     headers = [("Host", "examplebucket.s3.amazonaws.com")]
     verified = sigv4.verify_presigned(CREDENTIALS, "GET", "/test.txt", query, headers, now=WHEN)
     assert verified.payload_hash == sigv4.UNSIGNED
-    with pytest.raises(S3Error, match="expired"):
+    with pytest.raises(SignatureRefused, match="expired"):
         sigv4.verify_presigned(CREDENTIALS, "GET", "/test.txt", query, headers, now=WHEN + 86401)
 
 
@@ -87,7 +91,7 @@ def test_presign_makes_what_verify_accepts() -> None:
 
 
 def test_unknown_keys_are_named() -> None:
-    with pytest.raises(S3Error) as error:
+    with pytest.raises(SignatureRefused) as error:
         sigv4.verify_header(
             sigv4.Credentials({"other": "x"}),
             "GET",
@@ -96,7 +100,8 @@ def test_unknown_keys_are_named() -> None:
             get_headers(GET_SIGNATURE),
             now=WHEN,
         )
-    assert error.value.code == "InvalidAccessKeyId"
+    assert error.value.kind == "unknown_key"
+    assert error.value.fields["AWSAccessKeyId"] == ACCESS
 
 
 def test_the_service_of_a_request_comes_from_its_credential_scope() -> None:
@@ -115,9 +120,9 @@ def test_the_service_of_a_request_comes_from_its_credential_scope() -> None:
 
 def test_an_unsigned_amz_header_is_refused_beside_a_valid_header_signature() -> None:
     headers = [*get_headers(GET_SIGNATURE), ("x-amz-copy-source", "/private/secret")]
-    with pytest.raises(S3Error) as error:
+    with pytest.raises(SignatureRefused) as error:
         sigv4.verify_header(CREDENTIALS, "GET", "/test.txt", "", headers, now=WHEN)
-    assert error.value.code == "AccessDenied"
+    assert error.value.kind == "unsigned_header"
     assert error.value.fields["HeadersNotSigned"] == "x-amz-copy-source"
 
 
@@ -129,9 +134,9 @@ def test_an_unsigned_amz_header_is_refused_beside_a_valid_presigned_url() -> Non
         f"&X-Amz-Signature={PRESIGNED_SIGNATURE}"
     )
     headers = [("Host", "examplebucket.s3.amazonaws.com"), ("X-Amz-Acl", "public-read")]
-    with pytest.raises(S3Error) as error:
+    with pytest.raises(SignatureRefused) as error:
         sigv4.verify_presigned(CREDENTIALS, "GET", "/test.txt", query, headers, now=WHEN)
-    assert error.value.code == "AccessDenied"
+    assert error.value.kind == "unsigned_header"
     assert error.value.fields["HeadersNotSigned"] == "x-amz-acl"
     # x-amz-content-sha256 is the one S3 lets through unsigned: it describes the payload,
     # which the signature (or UNSIGNED-PAYLOAD) already covers.

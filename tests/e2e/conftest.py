@@ -42,8 +42,8 @@ class Server:
             "lambda",
             endpoint_url=self.url,
             region_name="us-east-1",
-            aws_access_key_id="anything",
-            aws_secret_access_key="at-all",
+            aws_access_key_id="test",  # the local pair: a signed request is verified
+            aws_secret_access_key="test",
             config=Config(retries={"max_attempts": 0}, read_timeout=60),
         )
 

@@ -164,15 +164,26 @@ def test_kill_9_of_up_leaves_no_instance_behind(project: Callable[[str], Path]) 
     assert survivors == [], [describe(pid) for pid in survivors]
 
 
-def test_up_refuses_a_public_address_without_s3_credentials(
-    project: Callable[[str], Path],
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["up"], id="skylet up"),
+        pytest.param(["serve-function", "--port", "1"], id="serve-function on its default host"),
+    ],
+)
+def test_a_public_address_without_credentials_is_refused_for_every_api(
+    project: Callable[[str], Path], command: list[str]
 ) -> None:
     directory = project(MANIFEST)
-    done = cli(
-        "up", str(directory), "--host", "0.0.0.0", "--port", "1", env={"SKYLET_CREDENTIALS": ""}
-    )
-    assert done.returncode == 2
-    assert "needs S3 credentials" in done.stderr
+    args = [*command, str(directory)]
+    if command == ["up"]:
+        args += ["--host", "0.0.0.0", "--port", "1"]
+    else:
+        args.append("echo")  # serve-function listens on 0.0.0.0 unless told otherwise
+    done = cli(*args, env={"SKYLET_CREDENTIALS": ""})
+    assert done.returncode == 2, done.stderr
+    assert "needs credentials" in done.stderr
+    assert "Lambda, S3, admin and service APIs" in done.stderr
 
 
 def _output_until(server: Server, *texts: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
+from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_names import check_enum, parse_function_name
@@ -48,22 +49,38 @@ def is_invoke(scope: Scope) -> bool:
 class LambdaApi:
     """The whole Lambda API: Invoke (here, the hot path) and the control plane (``control``;
     without it, every other operation is refused). ``async_invoker`` takes ``InvocationType:
-    Event``; without it (no store) Event is refused."""
+    Event``; without it (no store) Event is refused. ``auth`` checks every request's signature
+    (without it, none is checked: for tests of the API alone)."""
 
     def __init__(
         self,
         invoker: Invoker,
         async_invoker: AsyncInvoker | None = None,
         control: LambdaControl | None = None,
+        *,
+        auth: Authenticator | None = None,
     ) -> None:
         self.invoker = invoker
         self.async_invoker = async_invoker
         self.control = control
+        self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The one door of the Lambda API: a check of every request (authentication) sits here.
+        # The one door of the Lambda API: every request's signature is checked here, its body
+        # (at most the largest payload Invoke takes) hashed into it when it is signed.
         request_id = new_request_id()
         try:
+            if self.auth is not None:
+                try:
+                    admitted = await self.auth.admit(
+                        scope, receive, "lambda", limit=MAX_SYNC_REQUEST_BYTES
+                    )
+                except BodyTooLarge as exc:
+                    raise RequestTooLarge(
+                        f"{exc.size} byte payload is too large (limit {MAX_SYNC_REQUEST_BYTES} "
+                        "bytes)"
+                    ) from None
+                receive = admitted.receive
             if is_invoke(scope):
                 await self._invoke(scope, receive, send, request_id)
             elif self.control is not None:

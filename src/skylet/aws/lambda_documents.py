@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeVar
 
+from skylet import arns
 from skylet.build.snapshots import CodeDigest
 from skylet.config import Destination, FunctionConfig, RuntimeSettings
 from skylet.errors import InvalidParameterValue
@@ -74,7 +75,7 @@ def configuration(
         "FunctionName": fn.name,
         "FunctionArn": arn,
         "Runtime": fn.runtime,
-        "Role": f"arn:aws:iam::{settings.account_id}:role/skylet-function",
+        "Role": arns.role_arn("skylet-function", account=settings.account_id),
         "Handler": fn.handler,
         "CodeSize": facts.code.size,
         # A description from the manifest, once FunctionConfig carries one.
@@ -115,7 +116,7 @@ def destination_arn(destination: Destination, settings: RuntimeSettings, region:
     if destination.kind == "function":
         return settings.function_arn(destination.name, destination.qualifier, region=region)
     service = "sqs" if destination.kind == "queue" else "sns"
-    return f"arn:aws:{service}:{region}:{settings.account_id}:{destination.name}"
+    return arns.arn(service, destination.name, region=region, account=settings.account_id)
 
 
 def alias_document(fn: FunctionConfig, alias: Alias, settings: RuntimeSettings) -> Document:

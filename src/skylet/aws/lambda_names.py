@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from skylet import arns
 from skylet.config import RuntimeSettings
 from skylet.errors import AccessDenied, InvalidParameterValue, ResourceNotFound, ValidationError
 
@@ -136,9 +137,9 @@ def parse_function_name(
     name = parts[0]
     in_name = parts[1] if len(parts) > 1 else None
     if account is not None and account != settings.account_id:
-        arn = f"arn:aws:lambda:{here}:{account}:function:{name}"
+        arn = arns.function_arn(name, region=here, account=account)
         raise AccessDenied(
-            f"User: arn:aws:iam::{settings.account_id}:root is not authorized to perform: "
+            f"User: {arns.root_arn(settings.account_id)} is not authorized to perform: "
             f"{action} on resource: {arn} because no resource-based policy allows the "
             f"{action} action"
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from skylet.asgi import Receive, Scope, Send
@@ -25,6 +24,7 @@ from skylet.aws import (
     sigv4,
 )
 from skylet.aws import s3_wire as wire
+from skylet.aws.auth import Authenticator, raw_path_of
 from skylet.aws.errors import as_s3_error, internal_s3_error, xml_error
 from skylet.aws.s3_notifications import Change, Notifier
 from skylet.aws.s3_wire import el, http_date, iso
@@ -43,19 +43,6 @@ _READ_METHODS = ("GET", "HEAD")
 ANONYMOUS = sigv4.Verified("", sigv4.UNSIGNED)
 
 
-def is_s3_request(scope: Scope) -> bool:
-    """Whether a request is signed for S3 (its SigV4 credential scope names ``s3``, or it is a
-    SigV2 presigned URL). On every request's path, so it looks at raw bytes only."""
-    query: bytes = scope.get("query_string", b"")
-    if query and (b"X-Amz-Credential=" in query or b"AWSAccessKeyId=" in query):
-        raw_query = query.decode("latin-1")
-        return sigv4.scope_service([], raw_query) == "s3"
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return b"/s3/aws4_request" in value
-    return False
-
-
 def is_sdk_request(scope: Scope) -> bool:
     """Whether an unsigned request comes from an AWS SDK (botocore's ``amz-sdk-*`` headers) or
     speaks S3 (an ``x-amz-*`` header): for an S3 client, S3's XML answers, not a route's 404."""
@@ -72,18 +59,19 @@ BUCKET_CHECK_MEMORY = 1024
 
 
 class S3Api:
-    """``credentials``: who may sign; ``public``: buckets anyone may read anonymously."""
+    """``auth``: who may sign (and the region served); ``public``: buckets anyone may read
+    anonymously."""
 
     def __init__(
         self,
         blobs: BlobStore,
-        credentials: sigv4.Credentials,
+        auth: Authenticator,
         *,
         public: frozenset[str] = frozenset(),
         notifier: Notifier | None = None,
     ) -> None:
         self.blobs = blobs
-        self.credentials = credentials
+        self.auth = auth
         self.public = public
         self.notifier = notifier
         self._bucket_checks: dict[str, tuple[float, bool]] = {}  # name → (when, exists)
@@ -127,16 +115,18 @@ class S3Api:
         body = xml_error(error, scope.get("path", "/"), request_id)
         if scope["method"] == "HEAD":
             body = b""
-        await wire.respond(
-            send, error.status, body, {"content-type": "application/xml"}, request_id
-        )
+        headers = {"content-type": "application/xml"}
+        if "Region" in error.fields:
+            # A request signed for another region: botocore's S3 clients read the bucket's
+            # region here (a HEAD has no body) and sign again for it, as with S3.
+            headers["x-amz-bucket-region"] = error.fields["Region"]
+        await wire.respond(send, error.status, body, headers, request_id)
 
     # -- dispatch ------------------------------------------------------------------------------
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         method: str = scope["method"]
-        raw = scope.get("raw_path")
-        raw_path = raw.decode("latin-1") if raw else quote(scope["path"])
+        raw_path = raw_path_of(scope)
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         lookup = {k.lower(): v for k, v in headers}
@@ -147,7 +137,7 @@ class S3Api:
             raise S3Error(
                 "BadRequest", "Insufficient information. Origin request header needed.", 400
             )
-        verified = self._authenticate(method, raw_path, raw_query, headers, lookup)
+        verified = self._authenticate(method, raw_path, raw_query, headers, bool(bucket))
         client = scope.get("client")
         request = wire.S3Request(
             method,
@@ -181,19 +171,16 @@ class S3Api:
         raw_path: str,
         raw_query: str,
         headers: list[tuple[str, str]],
-        lookup: dict[str, str],
+        names_bucket: bool,
     ) -> sigv4.Verified:
         """Who signed the request; ANONYMOUS when nobody did (each operation then decides
-        whether an anonymous request may do it)."""
-        if "authorization" in lookup:
-            verify = sigv4.verify_header
-        elif "X-Amz-Credential=" in raw_query:
-            verify = sigv4.verify_presigned
-        elif "AWSAccessKeyId=" in raw_query:
-            verify = sigv4.verify_presigned_v2
-        else:
-            return ANONYMOUS
-        return verify(self.credentials, method, raw_path, raw_query, headers)
+        whether an anonymous request may do it, with the credentials configured or not).
+        A request for no bucket (ListBuckets) may be signed for any region: every regional
+        endpoint of S3 lists the account's buckets."""
+        verified = self.auth.verify(
+            "s3", method, raw_path, raw_query, headers, anonymous=True, any_region=not names_bucket
+        )
+        return ANONYMOUS if verified is None else verified
 
     async def _changed(
         self, request: wire.S3Request, key: str, event_name: str, info: ObjectInfo | None
@@ -252,7 +239,7 @@ class S3Api:
             await respond.xml(200, s3_acl.policy(bucket.acl, owner, owner))
         elif method == "HEAD":
             await self._allowed_bucket(request, "read")
-            await respond.empty(200, {"x-amz-bucket-region": self.credentials.region})
+            await respond.empty(200, {"x-amz-bucket-region": self.auth.region})
         elif method == "DELETE" and not query:
             await self._allowed_bucket(request, "acp")
             await self.blobs.delete_bucket(name)
@@ -260,7 +247,7 @@ class S3Api:
             await respond.empty(204)
         elif method == "GET" and "location" in query:
             await self._allowed_bucket(request, "acp")
-            region = self.credentials.region
+            region = self.auth.region
             constraint = "" if region == "us-east-1" else escape(region)
             await respond.xml(200, wire.xml("LocationConstraint", constraint))
         elif method == "GET" and "uploads" in query:

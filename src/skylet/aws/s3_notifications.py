@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
+from skylet import arns
 from skylet.blobs.base import ObjectInfo
 from skylet.manifest import Manifest
 from skylet.manifest.events import S3Event
@@ -122,7 +123,7 @@ def s3_record(
             "bucket": {
                 "name": change.bucket,
                 "ownerIdentity": {"principalId": OWNER},
-                "arn": f"arn:aws:s3:::{change.bucket}",
+                "arn": arns.bucket_arn(change.bucket),
             },
             "object": obj,
         },

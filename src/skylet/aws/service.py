@@ -12,7 +12,10 @@ names: ``SendMessage`` → ``send_message``), sync or async. It raises ``Service
 the error shape's name; the model gives status and fault. :func:`handle` is the one call a
 gateway makes: it picks the protocol the request speaks, the operation, parses, calls,
 serializes, and answers every refusal in that protocol's error format, never a 500 for what
-the client sent. :func:`unserved` answers for a service skylet does not serve.
+the client sent. :func:`unserved` answers for a service skylet does not serve, and
+:func:`refusal` for a request refused before its operation is chosen (a bad signature), both
+in the protocol the request speaks. The router (``aws/router.py``) verifies the signature and
+calls these; ``RequestContext.access_key`` says who signed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, ClassVar
 from botocore import xform_name
 from botocore.model import ServiceModel
 
+from skylet import arns
 from skylet.aws.protocols import CODECS, faults
 from skylet.aws.protocols.models import PROTOCOLS, Overlay, ServiceModels, combined
 from skylet.aws.protocols.query import action, is_form
@@ -47,6 +51,8 @@ class RequestContext:
     account_id: str
     #: The Host the client used (an SQS queue URL is built on it).
     host: str
+    #: The access key that signed the request ("" for an unsigned one, allowed on loopback).
+    access_key: str = ""
 
 
 Operation = Callable[[Params, RequestContext], "Params | Awaitable[Params | None] | None"]
@@ -78,6 +84,17 @@ class Service:
     #: A different AWS code (and status) for a refusal, per protocol, where the service's own
     #: differs from the protocol's usual one: ``{"query": {"missing": ("ValidationError", 400)}}``.
     refusal_codes: ClassVar[Mapping[str, Mapping[Refusal, tuple[str, int]]]] = {}
+    #: The largest request body the router reads for the service (DynamoDB's 16 MB).
+    max_request_bytes: ClassVar[int] = 16 << 20
+
+    #: Query-protocol actions anyone may call unsigned, even where credentials are required
+    #: (SNS's ConfirmSubscription and Unsubscribe: the links in its messages carry a token).
+    anonymous_actions: ClassVar[frozenset[str]] = frozenset()
+
+    def document(self, path: str) -> tuple[str, bytes] | None:
+        """A document the service publishes at ``path`` for anyone to GET (SNS's signing
+        certificate), as its content type and bytes; None for any other path."""
+        return None
 
     def operation(self, name: str) -> Operation | None:
         """The method serving the model's operation ``name``, or None."""
@@ -112,10 +129,12 @@ async def handle(
     *,
     models: ServiceModels,
     request_id: str,
-    region: str = "us-east-1",
-    account_id: str = "000000000000",
+    region: str = arns.DEFAULT_REGION,
+    account_id: str = arns.ACCOUNT_ID,
+    access_key: str = "",
 ) -> Response:
-    """Serve one request: ``path`` raw (percent-encoded), ``query`` the raw query string."""
+    """Serve one request: ``path`` raw (percent-encoded), ``query`` the raw query string;
+    ``access_key`` the one that signed it, verified already."""
     request = Request(method, path, query, tuple(headers), body)
     loaded = models.load(
         service.service_name, overlay=service.overlay, extra_protocols=service.extra_protocols
@@ -149,6 +168,7 @@ async def handle(
             region,
             account_id,
             request.header("host") or "",
+            access_key,
         )
         result = implementation(params, context)
         if inspect.isawaitable(result):
@@ -165,6 +185,26 @@ async def handle(
     return _error(codec, model, fault, request_id)
 
 
+def protocol_of(service: Service, request: Request, *, models: ServiceModels) -> str:
+    """The protocol a request to ``service`` speaks (the model's, else ``json``)."""
+    loaded = models.load(
+        service.service_name, overlay=service.overlay, extra_protocols=service.extra_protocols
+    )
+    return detect(loaded.protocols if loaded is not None else ("json",), request)
+
+
+def refusal(
+    service: Service, protocol: str, fault: Fault, *, models: ServiceModels, request_id: str
+) -> Response:
+    """``fault`` written in ``protocol`` (:func:`protocol_of`) for a request to ``service``
+    that never reached an operation: its signature was refused, its body too large."""
+    loaded = models.load(
+        service.service_name, overlay=service.overlay, extra_protocols=service.extra_protocols
+    )
+    model = loaded.model if loaded is not None else _bare(service.service_name)
+    return _error(CODECS[protocol], model, fault, request_id)
+
+
 def unserved(name: str, request: Request, *, models: ServiceModels, request_id: str) -> Response:
     """The answer for a service skylet does not serve, ``name`` taken from the SigV4 scope's
     service (or ``X-Amz-Target``'s prefix): an error in the service's own protocol when
@@ -173,7 +213,7 @@ def unserved(name: str, request: Request, *, models: ServiceModels, request_id: 
     if loaded is not None:
         model, protocols = loaded.model, loaded.protocols
     else:
-        model = ServiceModel({"metadata": {}, "operations": {}, "shapes": {}}, service_name=name)
+        model = _bare(name)
         xml = "xml" in (request.header("content-type") or "") or request.method.upper() in (
             "GET",
             "HEAD",
@@ -193,6 +233,11 @@ def _error(codec: Codec, model: ServiceModel, fault: Fault, request_id: str) -> 
         log.exception("writing error %s failed", fault.code)
         bare = Fault(fault.code, fault.message, fault.status, fault.sender_fault, fault.query_code)
         return codec.error(model, bare, request_id)
+
+
+def _bare(name: str) -> ServiceModel:
+    """A model with no operations, for a service botocore does not know."""
+    return ServiceModel({"metadata": {}, "operations": {}, "shapes": {}}, service_name=name)
 
 
 def _title(model: ServiceModel) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+from skylet.cli import auth
 from skylet.cli.common import endpoint_option
 from skylet.cli.exits import Exit, Status
 from skylet.cli.output import Output
@@ -49,9 +50,12 @@ def _progress(out: Output, total: int) -> Progress | None:
     )
 
 
-def _storage(endpoint: str | None) -> Storage:
+def _storage(endpoint: str | None, credentials: str | None) -> Storage:
+    """The storage at ``endpoint``, signed with ``--credentials`` (or SKYLET_CREDENTIALS) when
+    given, else as boto3 finds credentials (AWS_ACCESS_KEY_ID…, else ``test``/``test``)."""
+    pair = auth.parse_pair(credentials.split()[0]) if credentials else (None, None)
     try:
-        return Storage(endpoint)
+        return Storage(endpoint, access_key=pair[0], secret_key=pair[1])
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--endpoint-url") from None
 
@@ -79,6 +83,7 @@ def bucket() -> None:
 
 
 _endpoint = endpoint_option("AWS_ENDPOINT_URL_S3", "SKYLET_ENDPOINT")
+_credentials = auth.credentials_option()
 _json = click.option(
     "--json", "as_json", is_flag=True, help="Print JSON (keys with size, date and ETag)."
 )
@@ -88,11 +93,12 @@ _json = click.option(
 @click.argument("url", required=False)
 @_json
 @_endpoint
-def ls(url: str | None, as_json: bool, endpoint: str | None) -> None:
+@_credentials
+def ls(url: str | None, as_json: bool, endpoint: str | None, credentials: str | None) -> None:
     """List buckets, or the keys under s3://BUCKET[/PREFIX] (on a terminal with their sizes
     and dates; one key a line when piped)."""
     out = Output()
-    storage = _storage(endpoint)
+    storage = _storage(endpoint, credentials)
     with _failures(storage):
         if url is None:
             names = storage.buckets()
@@ -129,11 +135,18 @@ def ls(url: str | None, as_json: bool, endpoint: str | None) -> None:
 @click.argument("target")
 @click.option("--content-type", help="The object's Content-Type when uploading.")
 @_endpoint
-def cp(source: str, target: str, content_type: str | None, endpoint: str | None) -> None:
+@_credentials
+def cp(
+    source: str,
+    target: str,
+    content_type: str | None,
+    endpoint: str | None,
+    credentials: str | None,
+) -> None:
     """Copy a local file to s3://BUCKET/KEY, or an object to a local file; - is standard
     input (upload) or standard output (download)."""
     out = Output()
-    storage = _storage(endpoint)
+    storage = _storage(endpoint, credentials)
     with _failures(storage):
         if source.startswith("s3://") and not target.startswith("s3://"):
             _download(out, storage, source, target)
@@ -204,11 +217,12 @@ def _upload(
 @bucket.command("rm")
 @click.argument("url")
 @_endpoint
-def rm(url: str, endpoint: str | None) -> None:
+@_credentials
+def rm(url: str, endpoint: str | None, credentials: str | None) -> None:
     """Delete the object s3://BUCKET/KEY."""
     out = Output()
     name, key = _split(url)
-    storage = _storage(endpoint)
+    storage = _storage(endpoint, credentials)
     with _failures(storage):
         storage.delete(name, key)
     out.line(f"deleted s3://{name}/{key}")
@@ -217,11 +231,12 @@ def rm(url: str, endpoint: str | None) -> None:
 @bucket.command("mb")
 @click.argument("url")
 @_endpoint
-def mb(url: str, endpoint: str | None) -> None:
+@_credentials
+def mb(url: str, endpoint: str | None, credentials: str | None) -> None:
     """Create the bucket s3://BUCKET."""
     out = Output()
     name, _ = _split(url)
-    storage = _storage(endpoint)
+    storage = _storage(endpoint, credentials)
     with _failures(storage):
         storage.create_bucket(name)
     out.line(f"made s3://{name}")

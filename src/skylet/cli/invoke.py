@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import click
 
-from skylet.cli import env_vars
+from skylet.cli import auth, env_vars
 from skylet.cli.common import base_environment, endpoint_option, manifest_path, run
 from skylet.cli.common import endpoint as server_url
 from skylet.cli.common import unreachable as unreachable_error
@@ -113,6 +113,7 @@ def read_payload(data: str | None, path: str | None, stdin: TextIO | None) -> by
 @env_vars.file_option
 @env_vars.pair_option
 @endpoint_option()
+@auth.credentials_option()
 def invoke(
     function: str,
     data: str | None,
@@ -127,6 +128,7 @@ def invoke(
     env_file: str | None,
     env: tuple[str, ...],
     endpoint: str | None,
+    credentials: str | None,
 ) -> None:
     """Invoke FUNCTION and print its response (exit status 1 when the function failed).
 
@@ -141,8 +143,9 @@ def invoke(
         raise click.UsageError("--async queues the event on a server: no --local or --tail")
     if (env_file or env) and not local:
         raise click.UsageError("--env-vars and --env set variables for --local")
+    signer = None if local else auth.keys(credentials)
     if is_async:
-        answer = _invoke_event(server_url(endpoint), function, payload)
+        answer = _invoke_event(server_url(endpoint), function, payload, signer)
         if as_json:
             out.line(json.dumps({"StatusCode": 202, "RequestId": answer.request_id}))
         else:
@@ -152,7 +155,7 @@ def invoke(
         overrides = env_vars.overrides(env_file, env)
         answer = _invoke_local(function, payload, manifest_path(target), stage, overrides)
     else:
-        answer = _invoke_remote(server_url(endpoint), function, payload, tail)
+        answer = _invoke_remote(server_url(endpoint), function, payload, tail, signer)
     if (tail or local) and answer.log and not as_json:
         sys.stderr.write(answer.log if answer.log.endswith("\n") else answer.log + "\n")
         sys.stderr.flush()
@@ -194,23 +197,31 @@ def _write_payload(outfile: str, payload: bytes) -> None:
         raise Exit(f"cannot write {outfile}: {exc.strerror}", Status.FAILED) from exc
 
 
-def _post(url: str, payload: bytes, headers: dict[str, str]) -> Any:
+def _post(url: str, payload: bytes, headers: dict[str, str], signer: auth.Keys | None) -> Any:
+    """POST to the Lambda API, signed for ``lambda`` when there are credentials."""
     import httpx
 
+    sent = auth.signed(signer, "lambda", "POST", url, payload, headers)
     try:
-        return httpx.post(url, content=payload, headers=headers, timeout=None)
+        return httpx.post(url, content=payload, headers=sent, timeout=None)
     except httpx.HTTPError as exc:
         raise unreachable_error(url.split("/2015-03-31/")[0], exc) from exc
 
 
 def _refused(response: Any) -> Exit:
     code = response.headers.get("x-amzn-errortype", "")
-    return Exit(f"{response.status_code} {code}: {response.text}", for_http(response.status_code))
+    hint = auth.refusal_hint(response.status_code, code)
+    return Exit(
+        f"{response.status_code} {code}: {response.text}{hint}", for_http(response.status_code)
+    )
 
 
-def _invoke_remote(server: str, function: str, payload: bytes, tail: bool) -> Answer:
+def _invoke_remote(
+    server: str, function: str, payload: bytes, tail: bool, signer: auth.Keys | None
+) -> Answer:
     headers = {"X-Amz-Log-Type": "Tail"} if tail else {}
-    response = _post(f"{server}/2015-03-31/functions/{function}/invocations", payload, headers)
+    url = f"{server}/2015-03-31/functions/{function}/invocations"
+    response = _post(url, payload, headers, signer)
     if response.status_code >= 400:
         raise _refused(response)
     log = base64.b64decode(response.headers.get("x-amz-log-result", "")).decode("utf-8", "replace")
@@ -224,10 +235,11 @@ def _invoke_remote(server: str, function: str, payload: bytes, tail: bool) -> An
     )
 
 
-def _invoke_event(server: str, function: str, payload: bytes) -> Answer:
+def _invoke_event(server: str, function: str, payload: bytes, signer: auth.Keys | None) -> Answer:
     """Queue an Event invocation."""
     headers = {"X-Amz-Invocation-Type": "Event"}
-    response = _post(f"{server}/2015-03-31/functions/{function}/invocations", payload, headers)
+    url = f"{server}/2015-03-31/functions/{function}/invocations"
+    response = _post(url, payload, headers, signer)
     if response.status_code != 202:
         raise _refused(response)
     return Answer(202, b"", None, "$LATEST", "", str(response.headers["x-amzn-requestid"]))

@@ -9,13 +9,22 @@ from typing import Any
 
 import click
 
+from skylet.cli import auth
 from skylet.cli.common import endpoint, endpoint_option, unreachable
 from skylet.cli.exits import Exit, Status, for_http
 from skylet.cli.output import Output
 
 
-def _refused(status_code: int, text: str) -> Exit:
-    return Exit(f"{status_code}: {text}", for_http(status_code))
+def _refused(status_code: int, text: str, code: str = "") -> Exit:
+    hint = auth.refusal_hint(status_code, code)
+    label = f"{status_code} {code}" if code else str(status_code)
+    return Exit(f"{label}: {text}{hint}", for_http(status_code))
+
+
+def _get(url: str, credentials: str | None) -> tuple[str, dict[str, str]]:
+    """``url`` and the headers to GET it with: signed for the admin API (``skylet``) when
+    there are credentials."""
+    return url, auth.signed(auth.keys(credentials), "skylet", "GET", url)
 
 
 @click.command()
@@ -28,19 +37,26 @@ def _refused(status_code: int, text: str) -> Exit:
     help="One JSON object per entry and line: function, timestamp, requestId, text.",
 )
 @endpoint_option()
-def logs(function: str, follow: bool, as_json: bool, endpoint: str | None) -> None:
+@auth.credentials_option()
+def logs(
+    function: str, follow: bool, as_json: bool, endpoint: str | None, credentials: str | None
+) -> None:
     """Print FUNCTION's recent log; with -f, follow it (Ctrl+C ends it, status 130)."""
     import httpx
 
     server = _server(endpoint)
-    url = f"{server}/_skylet/functions/{function}/logs"
+    url, headers = _get(
+        f"{server}/_skylet/functions/{function}/logs?follow={1 if follow else 0}", credentials
+    )
     try:
-        with httpx.stream(
-            "GET", url, params={"follow": "1" if follow else "0"}, timeout=None
-        ) as response:
+        with httpx.stream("GET", url, headers=headers, timeout=None) as response:
             if response.status_code >= 400:
                 response.read()
-                raise _refused(response.status_code, response.text)
+                raise _refused(
+                    response.status_code,
+                    response.text,
+                    response.headers.get("x-amzn-errortype", ""),
+                )
             for line in response.iter_lines():
                 if not line:
                     continue
@@ -66,23 +82,30 @@ def logs(function: str, follow: bool, as_json: bool, endpoint: str | None) -> No
 @click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 @endpoint_option()
+@auth.credentials_option()
 def invocations(
-    function: str, status: str | None, limit: int, as_json: bool, endpoint: str | None
+    function: str,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    endpoint: str | None,
+    credentials: str | None,
 ) -> None:
     """List FUNCTION's recent asynchronous invocations, newest change first."""
     import httpx
 
     out = Output()
-    params: dict[str, str | int] = {"limit": limit}
-    if status:
-        params["status"] = status
+    query = f"limit={limit}" + (f"&status={status}" if status else "")
     server = _server(endpoint)
+    url, headers = _get(f"{server}/_skylet/functions/{function}/invocations?{query}", credentials)
     try:
-        response = httpx.get(f"{server}/_skylet/functions/{function}/invocations", params=params)
+        response = httpx.get(url, headers=headers)
     except httpx.HTTPError as exc:
         raise unreachable(server, exc) from exc
     if response.status_code >= 400:
-        raise _refused(response.status_code, response.text)
+        raise _refused(
+            response.status_code, response.text, response.headers.get("x-amzn-errortype", "")
+        )
     records = response.json()
     if as_json:
         out.line(json.dumps(records, indent=2))

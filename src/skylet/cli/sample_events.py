@@ -15,12 +15,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from skylet import arns
 from skylet.aws.s3_notifications import Change, Subscription, s3_record
 from skylet.blobs.base import ObjectInfo
 from skylet.wire.http import Trigger
 from skylet.worker.apigw import HttpRequest, api_of, v1_event, v2_event
 
-ACCOUNT = "000000000000"
+ACCOUNT = arns.ACCOUNT_ID
 SOURCE_IP = "198.51.100.7"  # TEST-NET-2 (RFC 5737): an address no client really has
 USER_AGENT = "curl/8.5.0"
 
@@ -124,7 +125,7 @@ def sqs_message(body: str, *, queue: str, region: str, now: float, ids: Ids) -> 
         "messageAttributes": {},
         "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
         "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{region}:{ACCOUNT}:{queue}",
+        "eventSourceARN": arns.arn("sqs", queue, region=region),
         "awsRegion": region,
     }
     return {"Records": [record]}
@@ -134,7 +135,7 @@ def sns_notification(
     message: str, *, topic: str, subject: str | None, region: str, now: float, ids: Ids
 ) -> Event:
     """One notification of a topic, as SNS delivers it to a subscribed function."""
-    topic_arn = f"arn:aws:sns:{region}:{ACCOUNT}:{topic}"
+    topic_arn = arns.arn("sns", topic, region=region)
     subscription = f"{topic_arn}:{ids()}"
     endpoint = f"https://sns.{region}.amazonaws.com"
     return {
@@ -187,7 +188,7 @@ def dynamodb_update(table: str, *, region: str, now: float, ids: Ids) -> Event:
                     "StreamViewType": "NEW_AND_OLD_IMAGES",
                 },
                 "eventSourceARN": (
-                    f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}/stream/{stream_label}"
+                    arns.arn("dynamodb", f"table/{table}/stream/{stream_label}", region=region)
                 ),
             }
         ]
@@ -214,7 +215,7 @@ def eventbridge_event(
 def scheduled_event(rule: str, *, region: str, now: float, ids: Ids) -> Event:
     """What a schedule rule (``rate(…)``, ``cron(…)``) sends."""
     event = eventbridge_event("aws.events", "Scheduled Event", {}, region=region, now=now, ids=ids)
-    event["resources"] = [f"arn:aws:events:{region}:{ACCOUNT}:rule/{rule}"]
+    event["resources"] = [arns.arn("events", f"rule/{rule}", region=region)]
     return event
 
 

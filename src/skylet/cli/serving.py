@@ -21,6 +21,17 @@ from skylet.config import RuntimeSettings, endpoint_url
 from skylet.invoker.hooks import InvocationHook
 from skylet.platform import Platform, PlatformConfig
 
+_credentials_option = click.option(
+    "--credentials",
+    "credentials",
+    multiple=True,
+    metavar="ACCESS_KEY:SECRET",
+    envvar="SKYLET_CREDENTIALS",
+    help="Who may sign requests to the Lambda, S3, admin and service APIs (repeatable; "
+    "SKYLET_CREDENTIALS holds them space-separated); unsigned requests are then refused. "
+    "Without any, unsigned requests and the pair `test`/`test` are accepted, on loopback only.",
+)
+
 
 @click.command()
 @click.argument("target", default=".", type=click.Path(exists=True))
@@ -61,15 +72,7 @@ from skylet.platform import Platform, PlatformConfig
     show_default=True,
     help="Redeploy when the code or the manifest changes (turn off in production).",
 )
-@click.option(
-    "--credentials",
-    "credentials",
-    multiple=True,
-    metavar="ACCESS_KEY:SECRET",
-    envvar="SKYLET_CREDENTIALS",
-    help="Who may sign S3 requests (repeatable; SKYLET_CREDENTIALS holds them space-separated). "
-    "Without any, access key `test` with secret `test` is accepted, on loopback only.",
-)
+@_credentials_option
 @click.option(
     "--blobs",
     "blobs_url",
@@ -119,13 +122,7 @@ def up(
     Ctrl+C stops it gracefully and exits with status 130; SIGTERM stops it and exits with 0."""
     out = Output()
     manifest = manifest_path(target)
-    keys = _credentials(credentials)
-    if not keys and not _is_loopback(host):
-        raise Exit(
-            f"listening on {host} needs S3 credentials (--credentials ACCESS_KEY:SECRET or "
-            "SKYLET_CREDENTIALS): the local test/test pair is for loopback only",
-            Status.USAGE,
-        )
+    keys = _listening_keys(host, credentials)
     function_key, function_secret = next(iter(keys.items()), ("test", "test"))
     settings = RuntimeSettings(
         keepalive_s=keepalive,
@@ -185,14 +182,9 @@ def up(
                 ["method", "url", "function", "event"],
                 [[r.method, _route_url(base, r.path), r.function, _KINDS[r.kind]] for r in routes],
             )
-        if keys:
-            out.line(f"S3 API on {base} (path style), for {len(keys)} configured access key(s)")
-        else:
-            out.line(
-                f"S3 API on {base} (path style): no credentials configured, accepting access "
-                "key `test` with secret `test` (local use)",
-                style="yellow",
-            )
+        services = ", ".join(sorted(e.signing_name for e in platform.services.entries))
+        out.line(f"S3 API on {base} (path style); services: {services}")
+        _say_credentials(out, keys)
         out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
 
     hooks: list[InvocationHook] = []
@@ -222,6 +214,7 @@ def up(
 )
 @click.option("--stage", help="Stage for ${opt:stage} (serverless.yml).")
 @click.option("--reload/--no-reload", default=False, show_default=True)
+@_credentials_option
 @env_vars.file_option
 @env_vars.pair_option
 def serve_function(
@@ -231,6 +224,7 @@ def serve_function(
     port: int,
     stage: str | None,
     reload: bool,
+    credentials: tuple[str, ...],
     env_file: str | None,
     env: tuple[str, ...],
 ) -> None:
@@ -238,11 +232,16 @@ def serve_function(
 
     Every path goes to the function (a Lambda-style function keeps its own routes, or gets an
     HTTP API event), and GET /health answers the platform's readiness probe: what a Knative
-    service or a container needs.
+    service or a container needs. Beside it, the Lambda, S3 and admin APIs: on an address other
+    than loopback (the default, 0.0.0.0) they need --credentials, as under `skylet up`.
     """
     out = Output()
     manifest = manifest_path(directory)
+    keys = _listening_keys(host, credentials)
+    function_key, function_secret = next(iter(keys.items()), ("test", "test"))
     settings = RuntimeSettings(
+        aws_access_key_id=function_key,
+        aws_secret_access_key=function_secret,
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
     )
@@ -256,10 +255,12 @@ def serve_function(
         runtime=settings,
         reload=reload,
         only=function,
+        credentials=MappingProxyType(keys),
         environment_overrides=env_vars.overrides(env_file, env),
     )
 
     def ready(platform: Platform) -> None:
+        _say_credentials(out, keys)
         out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
 
     _serve(out, config, ready, hooks=[RequestLines(out), FunctionOutput(out)])
@@ -282,6 +283,31 @@ def _serve(
         out.flush_requests()
     if stopped_by == signal.SIGINT:
         raise Exit("", Status.INTERRUPTED)
+
+
+def _listening_keys(host: str, given: tuple[str, ...]) -> Mapping[str, str]:
+    """The configured credentials; refused (usage) when there are none and ``host`` is not a
+    loopback address: nothing of skylet's APIs is served to a network unauthenticated."""
+    keys = _credentials(given)
+    if not keys and not _is_loopback(host):
+        raise Exit(
+            f"listening on {host} needs credentials (--credentials ACCESS_KEY:SECRET or "
+            "SKYLET_CREDENTIALS) for the Lambda, S3, admin and service APIs: without them, "
+            "unsigned requests and the local test/test pair are accepted, on loopback only",
+            Status.USAGE,
+        )
+    return keys
+
+
+def _say_credentials(out: Output, keys: Mapping[str, str]) -> None:
+    if keys:
+        out.line(f"signed requests only, for {len(keys)} configured access key(s)")
+    else:
+        out.line(
+            "no credentials configured: unsigned requests and the access key `test` with "
+            "secret `test` are accepted (local use)",
+            style="yellow",
+        )
 
 
 def _credentials(given: tuple[str, ...]) -> Mapping[str, str]:

@@ -4,7 +4,11 @@ their asynchronous invocations (``skylet invocations``). Query parameters: admin
 A log follower (``logs?follow=1``) reads through a bounded buffer (skylet.observe.logs). One
 that falls behind is dropped: its stream ends with a last line, ``{"dropped": true, "message":
 …}``; if even that line cannot reach a client that does not read within ``LAST_LINE_S``, the
-connection is closed."""
+connection is closed.
+
+With credentials configured every request must be signed with SigV4 for the service name
+``skylet`` (in the region served), as the CLI signs them; errors are JSON, as the Lambda API's
+(``x-amzn-ErrorType``)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import asyncio
 import json
 import time
 
-from skylet.asgi import Receive, Scope, Send, respond
+from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
+from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
 from skylet.config import FunctionConfig
 from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
@@ -22,6 +27,9 @@ from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import Entry, Follower
 
 PREFIX = "/_skylet/"
+#: The service name of the admin API in a SigV4 credential scope.
+SIGNING_NAME = "skylet"
+MAX_BODY_BYTES = 1 << 20
 _JSON = [(b"content-type", b"application/json")]
 #: How long a dropped follower's last line may wait for the client to read.
 LAST_LINE_S = 5.0
@@ -37,13 +45,32 @@ def _entry(entry: Entry) -> bytes:
 
 
 class AdminApi:
-    def __init__(self, invoker: Invoker, records: RecordBook | None = None) -> None:
+    """``auth`` checks every request's signature (without it, none is: tests of the API)."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        records: RecordBook | None = None,
+        *,
+        auth: Authenticator | None = None,
+    ) -> None:
         self.invoker = invoker
         self.records = records
+        self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
         try:
+            if self.auth is not None:
+                try:
+                    admitted = await self.auth.admit(
+                        scope, receive, SIGNING_NAME, limit=MAX_BODY_BYTES
+                    )
+                except BodyTooLarge:
+                    raise InvalidParameterValue(
+                        f"The request body is larger than {MAX_BODY_BYTES} bytes"
+                    ) from None
+                receive = admitted.receive
             if parts == ["functions"]:
                 await self._functions(send)
             elif len(parts) == 3 and parts[0] == "functions" and parts[2] == "logs":

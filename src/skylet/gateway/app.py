@@ -1,4 +1,4 @@
-"""The ASGI application: dispatch by path to the APIs skylet serves."""
+"""The ASGI application: which API takes a request (``Gateway.classify``), and its dispatch."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Awaitable
 from typing import Literal
 
 from skylet.asgi import Receive, Scope, Send, respond
+from skylet.aws.auth import Authenticator
 from skylet.aws.lambda_api import LambdaApi
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_names import is_lambda_path
-from skylet.aws.s3_api import S3Api, is_s3_request, is_sdk_request
+from skylet.aws.router import Services, form_request, named_service
+from skylet.aws.s3_api import S3Api, is_sdk_request
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
@@ -20,7 +22,10 @@ from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
-Api = Literal["lambda", "admin", "s3", "health", "preflight", "unrouted"]
+Api = Literal["lambda", "admin", "s3", "service", "health", "preflight", "unrouted"]
+#: The credential scope's service names with a door of their own here; any other goes to the
+#: service registry. ``execute-api`` (API Gateway's IAM authorization) is a function route's.
+_DOORS: dict[str, Api] = {"s3": "s3", "lambda": "lambda", "skylet": "admin"}
 
 
 class Gateway:
@@ -34,12 +39,16 @@ class Gateway:
         s3: S3Api | None = None,
         hooks: Hooks | None = None,
         lambda_control: LambdaControl | None = None,
+        *,
+        auth: Authenticator | None = None,
+        services: Services | None = None,
     ) -> None:
         self.invoker = invoker
-        self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control)
-        self.admin_api = AdminApi(invoker, records)
+        self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
+        self.admin_api = AdminApi(invoker, records, auth=auth)
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
+        self.services = services
         #: A standalone service answers ``/health`` itself even when its function takes every
         #: path, as a Knative service's readiness probe expects.
         self.health_first = False
@@ -53,16 +62,25 @@ class Gateway:
     def classify(self, scope: Scope) -> Found | Api:
         """Which API takes an HTTP request: a function route (its :class:`Found`), or the name
         of the API that serves it. Decided once, without waiting, for both the direct path and
-        the ASGI one, in this order: the Lambda API, the admin API, a request signed for S3, a
-        standalone service's ``/health``, a CORS preflight (or an OPTIONS route), a function
-        route, and what is left ("unrouted": a bucket's public path, ``/health``, a 404)."""
+        the ASGI one, as AWS's endpoints decide (aws/router.py): the service a request's SigV4
+        credential scope names (S3, Lambda, the admin API's ``skylet``, any other: the service
+        registry), or that ``X-Amz-Target`` names; then by path: the Lambda API, the admin API,
+        a standalone service's ``/health``, a CORS preflight (or an OPTIONS route), a function
+        route, and what is left ("unrouted": a query-protocol form, a bucket's public path,
+        ``/health``, a 404)."""
+        named = named_service(scope)
+        if named is not None:
+            door = _DOORS.get(named)
+            if door is not None:
+                if door != "s3" or self.s3 is not None:
+                    return door
+            elif named != "execute-api" and self.services is not None:
+                return "service"
         path: str = scope["path"]
         if is_lambda_path(path):
             return "lambda"
         if path.startswith(ADMIN_PREFIX):
             return "admin"
-        if self.s3 is not None and is_s3_request(scope):
-            return "s3"
         if path == "/health" and self.health_first:
             return "health"
         if scope["method"] == "OPTIONS":
@@ -90,6 +108,9 @@ class Gateway:
             if taken == "s3":
                 assert self.s3 is not None
                 return self.s3(scope, receive, send)
+            if taken == "service":
+                assert self.services is not None
+                return self.services(scope, receive, send)
             if taken == "health":
                 return self._health(send)
             if taken == "preflight":
@@ -103,6 +124,22 @@ class Gateway:
 
     async def _unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        services = self.services
+        if scope["method"] == "GET" and services is not None:
+            published = services.document(path)
+            if published is not None:  # SNS's signing certificate
+                content_type, document = published
+                await respond(send, 200, document, [(b"content-type", content_type.encode())])
+                return
+        # An unsigned query-protocol call (STS's, SNS's) names its service only by its Action;
+        # a form no service takes is answered below, its body read.
+        if (
+            services is not None
+            and form_request(scope)
+            and services.takes_forms()
+            and await services.serve_form(scope, receive, send)
+        ):
+            return
         if self.s3 is not None and (is_sdk_request(scope) or await self._names_bucket(path)):
             # Unsigned, and no function route took it: S3 answers what names a bucket, and
             # what an AWS SDK sends anonymously (NoSuchBucket, AccessDenied as XML).

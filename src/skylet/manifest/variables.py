@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skylet import arns
 from skylet.config import DEFAULT_REGION
 from skylet.errors import ConfigError
 from skylet.manifest.diagnostics import KeyPath, Source, format_path, show
@@ -36,7 +37,7 @@ from skylet.manifest.variable_syntax import (
     parse_template,
 )
 
-LOCAL_ACCOUNT_ID = "000000000000"
+LOCAL_ACCOUNT_ID = arns.ACCOUNT_ID
 """The AWS account id skylet reports for ``${aws:accountId}`` and in local ARNs."""
 
 _UNAVAILABLE = frozenset({"ssm", "s3", "cf", "git", "doppler", "terraform", "vault"})

@@ -1,10 +1,8 @@
 """``skylet up`` with SQS on its port, for the SQS tests, in one place.
 
-Until the service router lands, ``skylet up`` does not route SQS requests; this module runs the
-same platform (``Platform``, skylet's own HTTP listener) with the one route the router will
-add: a request for SQS (``X-Amz-Target: AmazonSQS.*``, or signed for ``sqs``) goes to
-``aws.service.handle`` with the platform's ``Queues``, everything else to the gateway. When the
-router is in, ``start`` runs ``skylet up`` instead and nothing else changes.
+This module runs the platform as ``skylet up`` does (``Platform`` behind skylet's own HTTP
+listener, its router sending SQS requests to ``Queues``), with the store and data directory the
+tests choose.
 
     python -m tests.aws.sqs.served PROJECT_DIR --port N [--data-dir D] [--store URL]
 """
@@ -19,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -28,74 +26,9 @@ from typing import Any
 import httpx
 import pytest
 
-from skylet.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
-from skylet.aws.protocols.models import ServiceModels
-from skylet.aws.service import handle
 from skylet.config import RuntimeSettings, endpoint_url
-from skylet.gateway.http_routes import Found
-from skylet.ids import new_request_id
 from skylet.platform import Platform, PlatformConfig
 from tests.e2e.conftest import free_port, project_dir
-
-#: SQS's limit on a request (a batch of 10 messages of 1 MiB is refused well before).
-MAX_REQUEST_BYTES = 2 * 1024 * 1024
-
-
-def is_sqs(scope: Scope) -> bool:
-    """Whether a request is for SQS: its json target, or its SigV4 scope."""
-    for name, value in scope["headers"]:
-        if name == b"x-amz-target":
-            return value.startswith(b"AmazonSQS.")
-        if name == b"authorization" and b"/sqs/aws4_request" in value:
-            return True
-    return False
-
-
-class WithSqs:
-    """The platform's gateway, and SQS beside it."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.gateway = platform.gateway
-        self.queues = platform.sqs
-        self.models = ServiceModels()
-
-    @property
-    def routes(self) -> Any:
-        return self.gateway.routes
-
-    def direct(self, scope: Scope) -> Found | None:
-        return None if is_sqs(scope) else self.gateway.direct(scope)
-
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if scope["type"] == "http" and is_sqs(scope):
-            return self._sqs(scope, receive, send)
-        return self.gateway(scope, receive, send)
-
-    async def _sqs(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            body = await read_body(scope, receive, MAX_REQUEST_BYTES)
-        except BodyTooLarge:
-            await respond(send, 413, b"", [])
-            return
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        response = await handle(
-            self.queues,
-            scope["method"],
-            scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            body,
-            models=self.models,
-            request_id=new_request_id(),
-            region=self.queues.region,
-            account_id=self.queues.account,
-        )
-        await respond(
-            send,
-            response.status,
-            response.body,
-            [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
-        )
 
 
 async def _serve(config: PlatformConfig) -> None:
@@ -104,7 +37,7 @@ async def _serve(config: PlatformConfig) -> None:
     platform = Platform(config, progress=lambda line: print(line, flush=True))
     await platform.start()
     try:
-        listener = Listener(WithSqs(platform), config.host, config.port)
+        listener = Listener(platform.gateway, config.host, config.port)
         await listener.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
