@@ -168,7 +168,7 @@ def test_query_reads_one_partition_in_order_and_pages(resource: Any, forum: str)
 
 
 def test_scan_segments_cover_the_table(ddb: Any, forum: str) -> None:
-    seen = []
+    seen: list[tuple[str, str]] = []
     for segment in range(3):
         for page in ddb.get_paginator("scan").paginate(
             TableName=forum, Segment=segment, TotalSegments=3, Limit=7

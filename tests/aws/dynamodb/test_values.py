@@ -118,7 +118,7 @@ def test_sizes_as_documented(value: dict[str, Any], expected: int) -> None:
 
 
 def test_an_item_past_400_kb_is_refused() -> None:
-    item = {"id": {"S": "x"}, "blob": {"B": b"\0" * (MAX_ITEM_BYTES - 7)}}
+    item: dict[str, Any] = {"id": {"S": "x"}, "blob": {"B": b"\0" * (MAX_ITEM_BYTES - 7)}}
     assert item_size(item) == MAX_ITEM_BYTES
     check_item_size(item)
     item["blob"] = {"B": b"\0" * (MAX_ITEM_BYTES - 6)}
