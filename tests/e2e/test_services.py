@@ -87,7 +87,7 @@ def test_the_aws_cli_gets_the_caller_identity(server: Server) -> None:
 @pytest.mark.parametrize(
     ("service", "call", "code"),
     [
-        pytest.param("dynamodb", "list_tables", "NotImplemented", id="dynamodb (json)"),
+        pytest.param("kms", "list_keys", "NotImplemented", id="kms (json)"),
         pytest.param("sns", "list_topics", "NotImplemented", id="sns (query)"),
         pytest.param("route53", "list_hosted_zones", "NotImplemented", id="route53 (rest-xml)"),
     ],
