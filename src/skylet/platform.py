@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
+from skylet.aws.dynamodb.service import Tables
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
@@ -205,6 +206,7 @@ class Platform:
         self.services.register(SecurityTokens())
         self.services.register(self.sqs)
         self.services.register(LazySns(self.topics, lambda: self.sns))
+        self.services.register(Tables(self.store))
         #: Published versions and aliases (the Lambda API's), kept in the store.
         self.versions = VersionKeeper(
             self.invoker,

@@ -23,7 +23,8 @@ batch, and a lost connection mark the database down.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from skylet.store import rules
 from skylet.store.base import Clock, Store
@@ -36,10 +37,17 @@ from skylet.store.types import (
     Message,
     QueueConfig,
     QueueStats,
+    Row,
+    RowKey,
     SendEntry,
+    SortRange,
     StartPosition,
+    TableConfig,
+    TableWrite,
 )
 from skylet.store.wakeups import Wakeups, log_channel, long_poll, queue_channel
+
+T = TypeVar("T")
 
 
 class StoreBackend(abc.ABC):
@@ -239,6 +247,72 @@ class StoreBackend(abc.ABC):
     async def wait_for_records(self, log: str, timeout_s: float) -> bool:
         return await self._wakeups.wait(log_channel(log), timeout_s)
 
+    # --- tables -------------------------------------------------------------------------------
+
+    async def create_table(self, name: str, *, attributes: str) -> TableConfig:
+        return await self._create_table(
+            TableConfig(rules.check_name("table", name), attributes, self._now())
+        )
+
+    async def get_table(self, name: str) -> TableConfig | None:
+        return await self._get_table(name)
+
+    async def list_tables(self, prefix: str = "") -> list[TableConfig]:
+        return await self._list_tables(prefix)
+
+    async def update_table(self, name: str, *, attributes: str) -> TableConfig:
+        return await self._update_table(name, attributes)
+
+    async def delete_table(self, name: str) -> bool:
+        return await self._delete_table(name)
+
+    async def get_rows(self, keys: Sequence[RowKey]) -> list[Row | None]:
+        return await self._get_rows(list(keys)) if keys else []
+
+    async def query_rows(
+        self,
+        table: str,
+        partition: bytes,
+        sort: SortRange,
+        *,
+        forward: bool = True,
+        after: tuple[bytes, bytes] | None = None,
+        limit: int = 100,
+    ) -> list[Row]:
+        return await self._query_rows(table, partition, sort, forward, after, max(1, limit))
+
+    async def scan_rows(
+        self,
+        table: str,
+        *,
+        after: RowKey | None = None,
+        limit: int = 100,
+        segment: int = 0,
+        segments: int = 1,
+    ) -> list[Row]:
+        low, high = rules.segment_buckets(segment, segments)
+        return await self._scan_rows(table, after, max(1, limit), low, high)
+
+    async def count_rows(self, table: str) -> tuple[int, int]:
+        return await self._count_rows(table)
+
+    async def transact(
+        self, reads: Sequence[RowKey], decide: Callable[[list[Row | None]], tuple[TableWrite, T]]
+    ) -> T:
+        written: list[TableWrite] = []
+
+        def deciding(rows: list[Row | None]) -> TableWrite:
+            write, result = decide(rows)
+            written.append(write)
+            results.append(result)
+            return write
+
+        results: list[T] = []
+        await self._transact(list(reads), deciding)
+        for append in written[-1].appends if written else ():
+            self._wakeups.ring(log_channel(append.log))
+        return results[-1]
+
     # --- queue primitives: an unknown queue raises ``QueueNotFound`` --------------------------
 
     @abc.abstractmethod
@@ -331,6 +405,53 @@ class StoreBackend(abc.ABC):
 
     @abc.abstractmethod
     async def _trim(self, log: str, older_than: float) -> int: ...
+
+    # --- table primitives ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _create_table(self, wanted: TableConfig) -> TableConfig: ...
+
+    @abc.abstractmethod
+    async def _get_table(self, name: str) -> TableConfig | None: ...
+
+    @abc.abstractmethod
+    async def _list_tables(self, prefix: str) -> list[TableConfig]: ...
+
+    @abc.abstractmethod
+    async def _update_table(self, name: str, attributes: str) -> TableConfig: ...
+
+    @abc.abstractmethod
+    async def _delete_table(self, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def _get_rows(self, keys: list[RowKey]) -> list[Row | None]: ...
+
+    @abc.abstractmethod
+    async def _query_rows(
+        self,
+        table: str,
+        partition: bytes,
+        sort: SortRange,
+        forward: bool,
+        after: tuple[bytes, bytes] | None,
+        limit: int,
+    ) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def _scan_rows(
+        self, table: str, after: RowKey | None, limit: int, low: int, high: int
+    ) -> list[Row]:
+        """Rows whose bucket is in [low, high)."""
+
+    @abc.abstractmethod
+    async def _count_rows(self, table: str) -> tuple[int, int]: ...
+
+    @abc.abstractmethod
+    async def _transact(
+        self, reads: list[RowKey], decide: Callable[[list[Row | None]], TableWrite]
+    ) -> None:
+        """Read ``reads`` in a write transaction, apply what ``decide`` returns, commit; a
+        retried transaction (PostgreSQL) may call ``decide`` again."""
 
 
 def _conforms(store: StoreBackend) -> Store:

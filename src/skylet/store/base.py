@@ -6,7 +6,9 @@ Two primitives, as docs/ARCHITECTURE.md draws them:
   attempts, move a message to a dead-letter queue after ``max_receive_count`` receives, delay it,
   and (FIFO) keep each message group in order and drop duplicate sends within 5 minutes;
 - a **log** (Kinesis's and DynamoDB Streams' model): ordered records per partition, consumer
-  offsets, replay from the trim horizon, the latest record or a timestamp.
+  offsets, replay from the trim horizon, the latest record or a timestamp;
+- a **table** (DynamoDB's model): rows ordered by partition and sort key, read by key, by a
+  range of one partition, or scanned; written in transactions that append to logs too.
 
 Implementations: ``sqlite.SqliteStore`` (embedded, one process) and ``postgres.PostgresStore``
 (many nodes). Both pass ``tests/store/test_contract_*.py``. Each is built without I/O, opened by
@@ -22,7 +24,7 @@ may or may not have happened; delivery is at least once, so consumers are idempo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from skylet.store.types import (
     DEFAULT_RETENTION_S,
@@ -32,9 +34,16 @@ from skylet.store.types import (
     Message,
     QueueConfig,
     QueueStats,
+    Row,
+    RowKey,
     SendEntry,
+    SortRange,
     StartPosition,
+    TableConfig,
+    TableWrite,
 )
+
+T = TypeVar("T")
 
 Clock = Callable[[], float]
 """Seconds since the epoch; ``time.time`` in production, a settable fake in tests."""
@@ -214,7 +223,75 @@ class LogStore(Protocol):
         ...
 
 
-class Store(QueueStore, LogStore, Protocol):
+class TableStore(Protocol):
+    """Tables of rows ordered by (partition, sort, unique), for DynamoDB's tables and indexes.
+
+    ``transact`` is the one write: it reads the rows at ``reads`` inside a write transaction
+    (on PostgreSQL, each key locked for the transaction, present or not), calls ``decide`` with
+    them (None for a row that is absent), and applies the ``TableWrite`` it returns (rows and
+    log records) in the same transaction. ``decide`` is synchronous and pure; whatever it raises
+    rolls the transaction back and reaches the caller. Its return value is ``transact``'s.
+    """
+
+    async def create_table(self, name: str, *, attributes: str) -> TableConfig:
+        """``StoreConflict`` if a table of that name exists."""
+        ...
+
+    async def get_table(self, name: str) -> TableConfig | None: ...
+
+    async def list_tables(self, prefix: str = "") -> list[TableConfig]:
+        """Ordered by name."""
+        ...
+
+    async def update_table(self, name: str, *, attributes: str) -> TableConfig:
+        """``ResourceNotFound`` if there is none."""
+        ...
+
+    async def delete_table(self, name: str) -> bool:
+        """Deletes the table and its rows; False if there was none."""
+        ...
+
+    async def get_rows(self, keys: Sequence[RowKey]) -> list[Row | None]:
+        """The rows at ``keys``, in their order (None where absent); committed reads."""
+        ...
+
+    async def query_rows(
+        self,
+        table: str,
+        partition: bytes,
+        sort: SortRange,
+        *,
+        forward: bool = True,
+        after: tuple[bytes, bytes] | None = None,
+        limit: int = 100,
+    ) -> list[Row]:
+        """Rows of one partition in ``sort``, by (sort, unique) ascending (descending unless
+        ``forward``), starting past ``after`` (a (sort, unique) already read)."""
+        ...
+
+    async def scan_rows(
+        self,
+        table: str,
+        *,
+        after: RowKey | None = None,
+        limit: int = 100,
+        segment: int = 0,
+        segments: int = 1,
+    ) -> list[Row]:
+        """Rows of the table in scan order (partition hash, partition, sort, unique), those of
+        ``segment`` of ``segments`` only, starting past ``after``."""
+        ...
+
+    async def count_rows(self, table: str) -> tuple[int, int]:
+        """(rows, bytes of their data)."""
+        ...
+
+    async def transact(
+        self, reads: Sequence[RowKey], decide: Callable[[list[Row | None]], tuple[TableWrite, T]]
+    ) -> T: ...
+
+
+class Store(QueueStore, LogStore, TableStore, Protocol):
     """Both primitives in one database, with its lifecycle."""
 
     async def start(self) -> None:

@@ -22,6 +22,7 @@ from skylet.store.types import (
     MAX_RECEIVE_MESSAGES,
     MAX_RETENTION_S,
     MAX_VISIBILITY_TIMEOUT_S,
+    SCAN_BUCKETS,
     LogConfig,
     QueueConfig,
     SendEntry,
@@ -247,3 +248,15 @@ def decode_attributes(text: str | None) -> Mapping[str, str]:
         return {}
     decoded: dict[str, str] = json.loads(text)
     return decoded
+
+
+def bucket(partition: bytes) -> int:
+    """The scan bucket of a partition key: the first 16 bits of its MD5."""
+    return int.from_bytes(hashlib.md5(partition).digest()[:2], "big")
+
+
+def segment_buckets(segment: int, segments: int) -> tuple[int, int]:
+    """The buckets [low, high) that Scan segment ``segment`` of ``segments`` reads."""
+    if segments < 1 or not 0 <= segment < segments:
+        raise InvalidParameterValue(f"segment {segment} of {segments} is out of range")
+    return segment * SCAN_BUCKETS // segments, (segment + 1) * SCAN_BUCKETS // segments

@@ -132,3 +132,68 @@ TRIM_HORIZON = Position.TRIM_HORIZON
 LATEST = Position.LATEST
 AT_TIMESTAMP = AtTimestamp
 StartPosition = Position | AtTimestamp
+
+
+# --- tables (DynamoDB's model) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TableConfig:
+    """A table of rows. ``attributes`` is text the service keeps with it (DynamoDB's table
+    description, as JSON) and the store never reads."""
+
+    name: str
+    attributes: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RowKey:
+    """Where a row lives: its table, partition and sort key (bytes compared unsigned, as
+    DynamoDB orders keys), and ``unique``, which tells apart rows of equal keys (an index's
+    rows carry their item's primary key there; a table's rows leave it empty)."""
+
+    table: str
+    partition: bytes
+    sort: bytes = b""
+    unique: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    key: RowKey
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogAppend:
+    """Records appended to one partition of a log in the same transaction as a table write."""
+
+    log: str
+    records: tuple[bytes, ...]
+    partition: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TableWrite:
+    """What one transaction writes: rows put (inserted or replaced), rows deleted, log records
+    appended. Every part commits, or none."""
+
+    puts: tuple[Row, ...] = ()
+    deletes: tuple[RowKey, ...] = ()
+    appends: tuple[LogAppend, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SortRange:
+    """Sort keys from ``low`` to ``high`` (None: unbounded), each end included or not."""
+
+    low: bytes | None = None
+    high: bytes | None = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+
+
+#: Buckets a table's partitions hash into (the first 16 bits of their MD5); a Scan segment
+#: takes a contiguous run of them.
+SCAN_BUCKETS = 65_536

@@ -97,6 +97,26 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE messages ADD COLUMN origin text;
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE item_tables (
+            name text PRIMARY KEY,
+            attributes text NOT NULL,
+            created_at double precision NOT NULL
+        );
+        CREATE TABLE items (
+            tbl text NOT NULL,
+            pk bytea NOT NULL,
+            sk bytea NOT NULL,
+            uq bytea NOT NULL,
+            bucket integer NOT NULL,
+            data bytea NOT NULL,
+            PRIMARY KEY (tbl, pk, sk, uq)
+        );
+        CREATE INDEX items_scan ON items (tbl, bucket, pk, sk, uq);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -16,7 +16,7 @@ from skylet.errors import SkyletError
 from skylet.store import rules
 from skylet.store.backend import StoreBackend
 from skylet.store.base import Clock, Store
-from skylet.store.postgres import logs, queues
+from skylet.store.postgres import logs, queues, tables
 from skylet.store.postgres import schema as schema_module
 from skylet.store.postgres.batcher import SendBatcher
 from skylet.store.postgres.database import Connection, Database
@@ -28,8 +28,13 @@ from skylet.store.types import (
     Message,
     QueueConfig,
     QueueStats,
+    Row,
+    RowKey,
     SendEntry,
+    SortRange,
     StartPosition,
+    TableConfig,
+    TableWrite,
 )
 from skylet.store.wakeups import log_channel, queue_channel
 
@@ -234,6 +239,53 @@ class PostgresStore(StoreBackend):
 
     async def _trim(self, log: str, older_than: float) -> int:
         return await self._writing(logs.trim, log, older_than)
+
+    # --- table primitives ---------------------------------------------------------------------
+
+    async def _create_table(self, wanted: TableConfig) -> TableConfig:
+        return await self._writing(tables.create_table, wanted)
+
+    async def _get_table(self, name: str) -> TableConfig | None:
+        return await self._reading(tables.get_table, name)
+
+    async def _list_tables(self, prefix: str) -> list[TableConfig]:
+        return await self._reading(tables.list_tables, prefix)
+
+    async def _update_table(self, name: str, attributes: str) -> TableConfig:
+        return await self._writing(tables.update_table, name, attributes)
+
+    async def _delete_table(self, name: str) -> bool:
+        return await self._writing(tables.delete_table, name)
+
+    async def _get_rows(self, keys: list[RowKey]) -> list[Row | None]:
+        return await self._reading(tables.get_rows, keys)
+
+    async def _query_rows(
+        self,
+        table: str,
+        partition: bytes,
+        sort: SortRange,
+        forward: bool,
+        after: tuple[bytes, bytes] | None,
+        limit: int,
+    ) -> list[Row]:
+        return await self._reading(tables.query_rows, table, partition, sort, forward, after, limit)
+
+    async def _scan_rows(
+        self, table: str, after: RowKey | None, limit: int, low: int, high: int
+    ) -> list[Row]:
+        return await self._reading(tables.scan_rows, table, after, limit, low, high)
+
+    async def _count_rows(self, table: str) -> tuple[int, int]:
+        return await self._reading(tables.count_rows, table)
+
+    async def _transact(
+        self, reads: list[RowKey], decide: Callable[[list[Row | None]], TableWrite]
+    ) -> None:
+        async with self._db.transaction() as conn:
+            write = await tables.transact(conn, reads, decide, self._now())
+            for log in sorted({append.log for append in write.appends}):
+                await self._notify(conn, log_channel(log))
 
 
 def _conforms(store: PostgresStore) -> Store:

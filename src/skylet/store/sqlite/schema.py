@@ -95,6 +95,27 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE messages ADD COLUMN origin TEXT;
         """,
     ),
+    (
+        3,
+        """
+        -- DynamoDB's tables and their indexes: rows by key bytes, memcmp order.
+        CREATE TABLE item_tables (
+            name TEXT PRIMARY KEY,
+            attributes TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE items (
+            tbl TEXT NOT NULL,
+            pk BLOB NOT NULL,
+            sk BLOB NOT NULL,
+            uq BLOB NOT NULL,
+            bucket INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (tbl, pk, sk, uq)
+        ) WITHOUT ROWID;
+        CREATE INDEX items_scan ON items (tbl, bucket, pk, sk, uq);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1][0]

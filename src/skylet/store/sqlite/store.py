@@ -9,7 +9,7 @@ second process writing the same file would not wake this one (its waiters still 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from skylet.errors import StoreError
 from skylet.store.backend import StoreBackend
 from skylet.store.base import Clock, Store
 from skylet.store.rules import Lease
-from skylet.store.sqlite import logs, queues, schema
+from skylet.store.sqlite import logs, queues, schema, tables
 from skylet.store.sqlite.connections import ReaderPool, Synchronous, connect
 from skylet.store.sqlite.writer import GroupWriter
 from skylet.store.types import (
@@ -26,8 +26,13 @@ from skylet.store.types import (
     Message,
     QueueConfig,
     QueueStats,
+    Row,
+    RowKey,
     SendEntry,
+    SortRange,
     StartPosition,
+    TableConfig,
+    TableWrite,
 )
 
 
@@ -202,6 +207,66 @@ class SqliteStore(StoreBackend):
 
     async def _trim(self, log: str, older_than: float) -> int:
         return await self._writer.submit(partial(logs.trim, log=log, older_than=older_than))
+
+    # --- table primitives ---------------------------------------------------------------------
+
+    async def _create_table(self, wanted: TableConfig) -> TableConfig:
+        return await self._writer.submit(partial(tables.create_table, wanted=wanted))
+
+    async def _get_table(self, name: str) -> TableConfig | None:
+        return await self._readers.run(partial(tables.get_table, name=name))
+
+    async def _list_tables(self, prefix: str) -> list[TableConfig]:
+        return await self._readers.run(partial(tables.list_tables, prefix=prefix))
+
+    async def _update_table(self, name: str, attributes: str) -> TableConfig:
+        return await self._writer.submit(
+            partial(tables.update_table, name=name, attributes=attributes)
+        )
+
+    async def _delete_table(self, name: str) -> bool:
+        return await self._writer.submit(partial(tables.delete_table, name=name))
+
+    async def _get_rows(self, keys: list[RowKey]) -> list[Row | None]:
+        return await self._readers.run(partial(tables.get_rows, keys=keys))
+
+    async def _query_rows(
+        self,
+        table: str,
+        partition: bytes,
+        sort: SortRange,
+        forward: bool,
+        after: tuple[bytes, bytes] | None,
+        limit: int,
+    ) -> list[Row]:
+        return await self._readers.run(
+            partial(
+                tables.query_rows,
+                table=table,
+                partition=partition,
+                sort=sort,
+                forward=forward,
+                after=after,
+                limit=limit,
+            )
+        )
+
+    async def _scan_rows(
+        self, table: str, after: RowKey | None, limit: int, low: int, high: int
+    ) -> list[Row]:
+        return await self._readers.run(
+            partial(tables.scan_rows, table=table, after=after, limit=limit, low=low, high=high)
+        )
+
+    async def _count_rows(self, table: str) -> tuple[int, int]:
+        return await self._readers.run(partial(tables.count_rows, table=table))
+
+    async def _transact(
+        self, reads: list[RowKey], decide: Callable[[list[Row | None]], TableWrite]
+    ) -> None:
+        await self._writer.submit(
+            partial(tables.transact, reads=reads, decide=decide, now=self._now())
+        )
 
 
 def _conforms(store: SqliteStore) -> Store:
