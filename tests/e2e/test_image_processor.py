@@ -248,3 +248,18 @@ def test_a_corrupt_upload_ends_in_the_dlq_with_its_error_and_nothing_else_is_los
     assert not [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith(corrupt_key)]
     # One failure, one dead letter: the queue is empty now.
     assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)
+
+
+def test_a_browsers_preflight_of_the_upload_api_is_answered_as_cors_true_does(
+    server: Server,
+) -> None:
+    headers = {
+        "Origin": "http://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    answer = httpx.options(f"{server.url}/upload", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "POST" in answer.headers["access-control-allow-methods"].split(",")
+    assert "Content-Type" in answer.headers["access-control-allow-headers"].split(",")
