@@ -1,7 +1,8 @@
 """SQS and SNS on a real ``skylet up``, through the service router, with stock boto3: the
 manifest's topic, queue and subscriptions exist at start; a publish reaches the queue
 subscriber (SNS's envelope) and the function subscriber (SNS's event, checked against
-Powertools' SnsModel); an SQS event source mapping delivers what the queue receives."""
+Powertools' SnsModel); an SQS event source mapping delivers what the queue receives; the
+banner of ``skylet up`` lists the queues and topics and what each is wired to."""
 
 from __future__ import annotations
 
