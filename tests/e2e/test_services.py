@@ -87,8 +87,10 @@ def test_the_aws_cli_gets_the_caller_identity(server: Server) -> None:
 @pytest.mark.parametrize(
     ("service", "call", "code"),
     [
-        pytest.param("dynamodb", "list_tables", "NotImplemented", id="dynamodb (json)"),
-        pytest.param("sns", "list_topics", "NotImplemented", id="sns (query)"),
+        pytest.param("ecs", "list_clusters", "NotImplemented", id="ecs (json)"),
+        pytest.param(
+            "elasticache", "describe_cache_clusters", "NotImplemented", id="elasticache (query)"
+        ),
         pytest.param("route53", "list_hosted_zones", "NotImplemented", id="route53 (rest-xml)"),
     ],
 )
