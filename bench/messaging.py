@@ -1,14 +1,14 @@
-"""SQS beside moto's server (``moto[server]``, the engine LocalStack grew from), in one run,
-on the same machine, with stock boto3 clients:
+"""SQS and SNS beside moto's server (``moto[server]``, the engine LocalStack grew from), in one
+run, on the same machine, with stock boto3 clients against ``skylet up``'s port:
 
 - SendMessage round trip, one client, one message at a time (p50, p99);
 - SendMessageBatch + ReceiveMessage + DeleteMessageBatch of 10 messages, from several client
   processes at once (messages a second through the whole cycle);
+- SNS Publish → an SQS subscriber: several client processes publish one message at a time for
+  the run's seconds; messages a second from the first Publish until the subscribed queue holds
+  every one that was acknowledged (and how many never arrived);
 - skylet only: an SQS event source mapping into a function with batches of 10 (messages a
   second from the mapping's creation until the queue is empty).
-
-Until the service router puts SQS on ``skylet up``'s port, skylet is served by the tests' one
-extra route (``tests/aws/sqs/served.py``): the same platform, store and HTTP server.
 
     python -m bench.messaging [--seconds 10] [--clients 4] [--esm 5000]
 """
@@ -27,9 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import free_port, machine, percentile, wait_http
+from bench.common import free_port, machine, percentile, skylet_up, wait_http
 
-ROOT = Path(__file__).parents[1]
 BODY = "x" * 200
 MANIFEST = """
 service: messaging
@@ -40,12 +39,12 @@ functions:
 HANDLER = "def handler(event, context):\n    return None\n"
 
 
-def client(url: str) -> Any:
+def client(url: str, service: str = "sqs") -> Any:
     import boto3
     from botocore.config import Config
 
     return boto3.client(
-        "sqs",
+        service,
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="test",
@@ -59,18 +58,10 @@ def skylet_sqs() -> Iterator[str]:
     directory = Path(tempfile.mkdtemp(prefix="skylet-messaging-"))
     (directory / "skylet.yaml").write_text(MANIFEST)
     (directory / "sink.py").write_text(HANDLER)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.aws.sqs.served", str(directory), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
     try:
-        wait_http(port, timeout_s=60)
-        yield f"http://127.0.0.1:{port}"
+        with skylet_up(directory, "--no-reload", "--quiet") as port:
+            yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(30)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -139,6 +130,54 @@ def cycles(url: str, clients: int, seconds: float) -> float:
     return total / (time.monotonic() - started)
 
 
+def _publish(url: str, topic: str, batch: int, seconds: float, results: Any) -> None:
+    sns = client(url, "sns")
+    entries = [{"Id": str(i), "Message": BODY} for i in range(batch)]
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if batch == 1:
+            sns.publish(TopicArn=topic, Message=BODY)
+        else:
+            sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
+        done += batch
+    results.put(done)
+
+
+def fan_out(url: str, clients: int, seconds: float, batch: int = 1) -> tuple[float, float, int]:
+    """Publish (``batch`` 1) or PublishBatch of ``batch`` to a topic with one SQS subscriber:
+    (acknowledged messages/s, delivered messages/s from the first publish until the queue held
+    them all, messages acknowledged but not delivered within a minute)."""
+    sqs, sns = client(url), client(url, "sns")
+    name = f"fan-out-{batch}"
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    shown = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=shown["Attributes"]["QueueArn"])
+    results: Any = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=_publish, args=(url, topic, batch, seconds, results))
+        for _ in range(clients)
+    ]
+    started = time.monotonic()
+    for worker in workers:
+        worker.start()
+    published = sum(results.get() for _ in workers)
+    publishing_s = time.monotonic() - started
+    for worker in workers:
+        worker.join()
+    deadline = time.monotonic() + 60
+    while True:
+        shown = sqs.get_queue_attributes(
+            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        arrived = int(shown["Attributes"]["ApproximateNumberOfMessages"])
+        if arrived >= published or time.monotonic() > deadline:
+            delivered_s = time.monotonic() - started
+            return published / publishing_s, arrived / delivered_s, published - arrived
+        time.sleep(0.02)
+
+
 def event_source(url: str, count: int) -> float:
     import boto3
     from botocore.config import Config
@@ -186,22 +225,41 @@ def main() -> None:
             p50, p99 = round_trips(url, args.round_trips)
             per_second = cycles(url, args.clients, args.seconds)
             figures[name] = {"p50": p50, "p99": p99, "cycle": per_second}
+            for batch in (1, 10):
+                published, delivered, lost = fan_out(url, args.clients, args.seconds, batch)
+                figures[name] |= {
+                    f"published{batch}": published,
+                    f"delivered{batch}": delivered,
+                    f"lost{batch}": lost,
+                }
             if name == "skylet":
                 figures[name]["esm"] = event_source(url, args.esm)
     sky, moto = figures["skylet"], figures["moto"]
-    print(f"\nSQS, skylet beside moto's server\n  machine: {machine()}")
-    print(f"  {'':<58}{'skylet':>10}{'moto':>10}{'ratio':>8}")
+    print(f"\nSQS and SNS, skylet beside moto's server\n  machine: {machine()}")
+    print(f"  {'':<66}{'skylet':>10}{'moto':>10}{'ratio':>8}")
     print(
-        f"  {'SendMessage round trip p50 ms (one client)':<58}"
+        f"  {'SendMessage round trip p50 ms (one client)':<66}"
         f"{sky['p50']:>10.2f}{moto['p50']:>10.2f}{moto['p50'] / sky['p50']:>7.1f}x"
     )
-    print(f"  {'SendMessage round trip p99 ms':<58}{sky['p99']:>10.2f}{moto['p99']:>10.2f}")
+    print(f"  {'SendMessage round trip p99 ms':<66}{sky['p99']:>10.2f}{moto['p99']:>10.2f}")
     print(
-        f"  {f'send/receive/delete batches of 10, messages/s ({args.clients} clients)':<58}"
+        f"  {f'send/receive/delete batches of 10, messages/s ({args.clients} clients)':<66}"
         f"{sky['cycle']:>10.0f}{moto['cycle']:>10.0f}{sky['cycle'] / moto['cycle']:>7.1f}x"
     )
+    for batch, label in ((1, "Publish"), (10, "PublishBatch of 10")):
+        what = f"SNS {label} → SQS subscriber, delivered/s ({args.clients} clients)"
+        sky_d, moto_d = sky[f"delivered{batch}"], moto[f"delivered{batch}"]
+        print(f"  {what:<66}{sky_d:>10.0f}{moto_d:>10.0f}{sky_d / moto_d:>7.1f}x")
+        print(
+            f"  {'  acknowledged by the publisher, messages/s':<66}"
+            f"{sky[f'published{batch}']:>10.0f}{moto[f'published{batch}']:>10.0f}"
+        )
+        print(
+            f"  {'  acknowledged, not delivered within 60 s':<66}"
+            f"{sky[f'lost{batch}']:>10.0f}{moto[f'lost{batch}']:>10.0f}"
+        )
     print(
-        f"  {'event source mapping → function, batches of 10, messages/s':<58}{sky['esm']:>10.0f}"
+        f"  {'event source mapping → function, batches of 10, messages/s':<66}{sky['esm']:>10.0f}"
     )
 
 

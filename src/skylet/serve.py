@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from skylet.build.watcher import ReloadOutcome, Watcher
 from skylet.invoker.hooks import InvocationHook
@@ -19,14 +19,15 @@ GC_THRESHOLD = 20_000
 async def serve(
     config: PlatformConfig,
     *,
-    on_ready: Callable[[Platform], None],
+    on_ready: Callable[[Platform], Awaitable[None]],
     on_reload: Callable[[ReloadOutcome], None] = lambda _: None,
     hooks: Iterable[InvocationHook] = (),
 ) -> signal.Signals:
     """Run the platform behind skylet's HTTP server until SIGINT/SIGTERM, then stop gracefully:
     in-flight requests finish (within the grace; a second signal cuts it short), then the
-    platform retires instances and stops the zygote. Returns the signal that stopped it (the
-    CLI's exit status tells them apart)."""
+    platform retires instances and stops the zygote. ``on_ready`` runs once the listener is up
+    (the console's banner). Returns the signal that stopped it (the CLI's exit status tells
+    them apart)."""
     from skylet.gateway.http1 import Listener
 
     platform = Platform(config, progress=lambda line: print(line, flush=True), hooks=hooks)
@@ -55,7 +56,7 @@ async def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop, signum)
-        on_ready(platform)
+        await on_ready(platform)
         watching: asyncio.Task[None] | None = None
         if config.reload:
             watcher = Watcher(

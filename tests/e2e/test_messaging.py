@@ -1,11 +1,13 @@
 """SQS and SNS on a real ``skylet up``, through the service router, with stock boto3: the
 manifest's topic, queue and subscriptions exist at start; a publish reaches the queue
 subscriber (SNS's envelope) and the function subscriber (SNS's event, checked against
-Powertools' SnsModel); an SQS event source mapping delivers what the queue receives."""
+Powertools' SnsModel); an SQS event source mapping delivers what the queue receives; the
+banner of ``skylet up`` lists the queues and topics and what each is wired to."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -166,3 +168,16 @@ def test_an_sqs_event_source_delivers_what_the_queue_receives(server: Server, sq
                 bodies.add(record.body)
         time.sleep(0.1)
     assert events and bodies == {"job 0", "job 1", "job 2"}
+
+
+def test_skylet_up_lists_the_queues_and_topics_and_what_they_are_wired_to(server: Server) -> None:
+    # Piped, the banner's tables are plain text, their columns two spaces or more apart.
+    rows = {tuple(re.split(r"\s{2,}", line.strip())) for line in server.output().splitlines()}
+    base = f"{server.url}/000000000000"
+    assert ("queue", "url", "wired to") in rows
+    assert ("inbox", f"{base}/inbox", "subscribed to alerts") in rows
+    assert ("jobs", f"{base}/jobs", "feeds messaging-dev-drain") in rows
+    arn = "arn:aws:sns:eu-west-1:000000000000:alerts"
+    (topic,) = [row for row in rows if row[0] == "alerts"]
+    assert topic[2] == arn
+    assert set(topic[1].split(", ")) == {"sqs inbox", "lambda messaging-dev-notify"}

@@ -36,12 +36,14 @@ class Output:
             table = Table(title=title, title_justify="left", header_style="bold cyan")
             for i, column in enumerate(columns):
                 cells = [row[i] for row in rows]
-                if cells and all(c.startswith(("http://", "https://")) for c in cells):
-                    # A URL is there to be copied: never cut short; the other columns give way.
+                if cells and all(c.startswith(("http://", "https://", "arn:")) for c in cells):
+                    # A URL or an ARN is there to be copied: never cut short; the other columns
+                    # give way.
                     longest = max(len(c) for c in cells)
                     table.add_column(column, no_wrap=True, min_width=longest, overflow="fold")
                 else:
-                    table.add_column(column)
+                    # Folded, not cut with an ellipsis: a long function name stays whole.
+                    table.add_column(column, overflow="fold")
             for row in rows:
                 table.add_row(*row)
             self.console.print(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -13,7 +13,7 @@ import click
 
 from skylet import __version__
 from skylet.build.watcher import ReloadOutcome
-from skylet.cli import env_vars
+from skylet.cli import banner, env_vars
 from skylet.cli.common import DEFAULT_PORT, base_environment, manifest_path, run
 from skylet.cli.exits import Exit, Status
 from skylet.cli.output import FunctionOutput, Output, RequestLines
@@ -161,7 +161,7 @@ def up(
         elif outcome.changed:
             out.line(f"reloaded {', '.join(outcome.changed)} in {took}", style="cyan")
 
-    def ready(platform: Platform) -> None:
+    async def ready(platform: Platform) -> None:
         base = f"http://{host}:{port}"
         rows = [
             [fn.name, fn.handler, fn.style, f"{fn.memory_mb} MB", f"{fn.timeout_s:g} s"]
@@ -182,6 +182,7 @@ def up(
                 ["method", "url", "function", "event"],
                 [[r.method, _route_url(base, r.path), r.function, _KINDS[r.kind]] for r in routes],
             )
+        banner.show(out, await banner.gather(platform))
         services = ", ".join(sorted(e.signing_name for e in platform.services.entries))
         out.line(f"S3 API on {base} (path style); services: {services}")
         _say_credentials(out, keys)
@@ -259,7 +260,7 @@ def serve_function(
         environment_overrides=env_vars.overrides(env_file, env),
     )
 
-    def ready(platform: Platform) -> None:
+    async def ready(platform: Platform) -> None:
         _say_credentials(out, keys)
         out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
 
@@ -269,7 +270,7 @@ def serve_function(
 def _serve(
     out: Output,
     config: PlatformConfig,
-    ready: Callable[[Platform], None],
+    ready: Callable[[Platform], Awaitable[None]],
     reloaded: Callable[[ReloadOutcome], None] = lambda _: None,
     hooks: list[InvocationHook] | None = None,
 ) -> None:

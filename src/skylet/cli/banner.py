@@ -1,0 +1,120 @@
+"""What ``skylet up`` lists beside its functions: the queues and topics that exist, and what
+each is wired to (event source mappings, destinations, dead-letter queues, subscriptions).
+
+``gather(platform)`` reads them (the store's queues, SNS's catalog, the deployed functions) into
+plain rows; ``show(out, inventory)`` prints the two tables (plain aligned text when piped).
+Nothing is listed for a project without queues or topics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from skylet.cli.output import Output
+from skylet.config import Destination, FunctionConfig
+from skylet.platform import Platform
+
+
+@dataclass(frozen=True, slots=True)
+class QueueLine:
+    name: str
+    url: str
+    #: What uses the queue, in words: "feeds drain", "process onFailure", "DLQ of jobs".
+    wiring: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicLine:
+    name: str
+    arn: str
+    #: Its subscribers ("lambda notify", "sqs inbox", "https://… (pending)"), then the
+    #: functions whose destinations publish to it.
+    subscribers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    queues: tuple[QueueLine, ...] = ()
+    topics: tuple[TopicLine, ...] = ()
+
+
+async def gather(platform: Platform) -> Inventory:
+    """The queues and topics as they are after start (SNS only if the project uses it)."""
+    from skylet.aws.sqs import names
+
+    functions = platform.functions()
+    queues = [q for q in await platform.store.list_queues() if names.is_queue_name(q.name)]
+    wiring: dict[str, list[str]] = {q.name: [] for q in queues}
+    for mapping in platform.mappings.all():
+        if mapping.queue in wiring:
+            wiring[mapping.queue].append(f"feeds {mapping.function}")
+    for fn, which, target in _destinations(functions):
+        if target.kind == "queue" and target.name in wiring:
+            wiring[target.name].append(f"{fn} {which}")
+    for queue in queues:
+        if queue.dead_letter_queue in wiring:
+            wiring[queue.dead_letter_queue].append(f"DLQ of {queue.name}")
+    topics: list[TopicLine] = []
+    sns = platform.sns
+    if sns is not None:
+        catalog = sns.catalog
+        for topic in sorted(catalog.topics.values(), key=lambda t: t.name):
+            subscribers = [
+                _subscriber(s.protocol, s.endpoint, s.pending) for s in catalog.of_topic(topic.arn)
+            ]
+            for fn, which, target in _destinations(functions):
+                if target.kind == "topic" and target.name == topic.name:
+                    subscribers.append(f"{fn} {which}")
+            topics.append(TopicLine(topic.name, topic.arn, tuple(subscribers)))
+        for s in catalog.subscriptions.values():
+            if s.protocol == "sqs":
+                subscriber = s.endpoint.rsplit(":", 1)[-1]
+                if subscriber in wiring:
+                    wiring[subscriber].append(f"subscribed to {s.topic_arn.rsplit(':', 1)[-1]}")
+    lines = tuple(
+        QueueLine(q.name, platform.sqs.url(q.name), tuple(wiring[q.name]))
+        for q in sorted(queues, key=lambda q: q.name)
+    )
+    return Inventory(lines, tuple(topics))
+
+
+def show(out: Output, inventory: Inventory) -> None:
+    if inventory.queues:
+        out.table(
+            "SQS queues",
+            ["queue", "url", "wired to"],
+            [[q.name, q.url, ", ".join(q.wiring) or "-"] for q in inventory.queues],
+        )
+    if inventory.topics:
+        out.table(
+            "SNS topics",
+            ["topic", "subscribers", "arn"],
+            [[t.name, ", ".join(t.subscribers) or "-", t.arn] for t in inventory.topics],
+        )
+
+
+def _destinations(
+    functions: Iterable[FunctionConfig],
+) -> Iterable[tuple[str, str, Destination]]:
+    for fn in functions:
+        config = fn.async_config
+        for which, target in (
+            ("onSuccess", config.on_success),
+            ("onFailure", config.on_failure),
+            ("DLQ", config.dead_letter_queue),
+        ):
+            if target is not None:
+                yield fn.name, which, target
+
+
+def _subscriber(protocol: str, endpoint: str, pending: bool) -> str:
+    """``lambda NAME`` and ``sqs NAME`` from their ARNs (a function's qualifier kept); an
+    HTTP(S) endpoint as its URL."""
+    if protocol == "lambda" and ":function:" in endpoint:
+        short = endpoint.split(":function:", 1)[1]
+    elif protocol == "sqs":
+        short = endpoint.rsplit(":", 1)[-1]
+    else:
+        short = endpoint
+    return f"{protocol} {short}" + (" (pending)" if pending else "")
