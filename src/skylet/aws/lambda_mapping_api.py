@@ -13,6 +13,7 @@ import dataclasses
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from skylet import arns
 from skylet.aws import lambda_documents as documents
 from skylet.aws.lambda_mappings import EventSourceMappings, SqsMapping
 from skylet.aws.lambda_names import parse_function_name
@@ -122,9 +123,11 @@ class MappingOperations:
             "State": state or ("Enabled" if mapping.enabled else "Disabled"),
             "StateTransitionReason": "USER_INITIATED",
             "FunctionResponseTypes": ["ReportBatchItemFailures"] if mapping.report_failures else [],
-            "EventSourceMappingArn": (
-                f"arn:aws:lambda:{region}:{self.settings.account_id}:"
-                f"event-source-mapping:{mapping.uuid}"
+            "EventSourceMappingArn": arns.arn(
+                "lambda",
+                f"event-source-mapping:{mapping.uuid}",
+                region=region,
+                account=self.settings.account_id,
             ),
         }
         if mapping.patterns:

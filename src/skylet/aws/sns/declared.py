@@ -24,13 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from skylet import arns
 from skylet.errors import ConfigError
 from skylet.manifest import Manifest
 from skylet.manifest.events import SnsEvent
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import SNS_SUBSCRIPTION, SNS_TOPIC, SQS_QUEUE, Resource
 
-ACCOUNT_ID = "000000000000"
 _TOPIC_ATTRIBUTES = (
     "DisplayName",
     "FifoTopic",
@@ -113,18 +113,17 @@ class _Resolver:
         if isinstance(value, Intrinsic) and value.logical_id:
             logical = value.logical_id
             resource = self.manifest.resources.get(logical)
-            account = ACCOUNT_ID
             topic = resource is not None and resource.type == SNS_TOPIC
             if topic and (value.fn == "Ref" or value.attribute == "TopicArn"):
                 assert resource is not None
-                return f"arn:aws:sns:{self.region}:{account}:{self.topic_name(resource)}"
+                return arns.arn("sns", self.topic_name(resource), region=self.region)
             if resource is not None and resource.type == SQS_QUEUE and value.attribute == "Arn":
                 name = resource.physical_name or resource.name_in(
                     self.manifest.service, self.manifest.stage
                 )
-                return f"arn:aws:sqs:{self.region}:{account}:{name}"
+                return arns.arn("sqs", name, region=self.region)
             if logical in self.functions and value.attribute == "Arn":
-                return f"arn:aws:lambda:{self.region}:{account}:function:{self.functions[logical]}"
+                return arns.function_arn(self.functions[logical], region=self.region)
         raise ConfigError(
             f"{self.manifest.source}: {where}: {value} is not an ARN skylet can resolve"
         )
@@ -190,7 +189,7 @@ def declarations(manifest: Manifest) -> Declarations:
                 )
             )
     for key, spec in manifest.functions.items():
-        function_arn = f"arn:aws:lambda:{manifest.region}:{ACCOUNT_ID}:function:{spec.name}"
+        function_arn = arns.function_arn(spec.name, region=manifest.region)
         for index, event in enumerate(spec.events):
             if not isinstance(event, SnsEvent):
                 continue

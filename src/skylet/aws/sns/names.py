@@ -12,6 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from skylet import arns
 from skylet.errors import ServiceError
 
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -43,7 +44,7 @@ class TopicArn:
     name: str
 
     def __str__(self) -> str:
-        return f"arn:aws:sns:{self.region}:{self.account}:{self.name}"
+        return arns.arn("sns", self.name, region=self.region, account=self.account)
 
     @property
     def fifo(self) -> bool:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from skylet import arns
 from skylet.aws.protocols.types import Params
 from skylet.aws.sns.catalog import Catalog, Subscription, Topic
 from skylet.aws.sns.declared import Declarations
@@ -34,7 +35,7 @@ from skylet.errors import ConfigError, ResourceNotFound, ServiceError
 from skylet.ids import UuidPool
 from skylet.store.base import Store
 
-ACCOUNT_ID = "000000000000"
+ACCOUNT_ID = arns.ACCOUNT_ID
 
 
 class Sns(TopicOps, SubscriptionOps, PublishOps):

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 
+from skylet import arns
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext
 from skylet.aws.sns import filter_policy
@@ -244,7 +245,7 @@ class SubscriptionOps(SnsBase):
             "PendingConfirmation": str(s.pending).lower(),
             "ConfirmationWasAuthenticated": str(s.authenticated or not s.pending).lower(),
             "RawMessageDelivery": "false",
-            "SubscriptionPrincipal": f"arn:aws:iam::{context.account_id}:root",
+            "SubscriptionPrincipal": arns.root_arn(context.account_id),
             **s.attributes,
         }
         if s.protocol in ("http", "https"):

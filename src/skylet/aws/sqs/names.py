@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from skylet import arns
 from skylet.aws.sqs.errors import invalid_parameter, non_existent_queue
 
 MAX_NAME_LENGTH = 80
@@ -62,7 +63,7 @@ def name_from_url(url: str, account: str) -> str:
 
 
 def queue_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:sqs:{region}:{account}:{name}"
+    return arns.arn("sqs", name, region=region, account=account)
 
 
 def name_from_arn(arn: str, account: str, *, parameter: str) -> str:
