@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
+from skylet.aws.dynamodb.resources import declared_tables
+from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.protocols.models import ServiceModels
+from skylet.aws.protocols.types import Params
 from skylet.aws.router import Services
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
@@ -206,7 +209,11 @@ class Platform:
         self.services.register(SecurityTokens())
         self.services.register(self.sqs)
         self.services.register(LazySns(self.topics, lambda: self.sns))
-        self.services.register(Tables(self.store))
+        #: DynamoDB (docs/dynamodb.md): tables on the store; the manifest's made at start.
+        self.tables = Tables(self.store)
+        self.services.register(self.tables)
+        #: The declared tables' DescribeTable answers, by name, for ``Ref``/``Fn::GetAtt``.
+        self._table_descriptions: dict[str, Params] = {}
         #: Published versions and aliases (the Lambda API's), kept in the store.
         self.versions = VersionKeeper(
             self.invoker,
@@ -246,6 +253,11 @@ class Platform:
         manifest = self.load_manifest()
         self._warn(manifest, None)
         self.sqs.region = manifest.region
+        if only is None:
+            # Before the build: a function's environment may name a table's stream ARN.
+            await self.store.start()
+            self._store_started = True
+            await self._attach_tables(manifest)
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
@@ -256,8 +268,6 @@ class Platform:
             if one_shot:
                 functions = [dataclasses.replace(chosen[0], provisioned_concurrency=0)]
         if only is None:
-            await self.store.start()
-            self._store_started = True
             await self.versions.load()
             await self._attach_queues(manifest)
         else:
@@ -285,6 +295,8 @@ class Platform:
         manifest = self.load_manifest()
         self._warn(manifest, self.manifest)
         self.sqs.region = manifest.region
+        if self._store_started:
+            await self._attach_tables(manifest)
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
@@ -399,15 +411,29 @@ class Platform:
         """What a ``Ref``/``Fn::GetAtt`` in a function's environment gives: a declared queue's
         URL or ARN, a declared topic's ARN or name."""
         queues = self._queue_names(manifest)
+        account = self.config.runtime.account_id
+
+        def table_arn(name: str) -> str:
+            return arns.arn("dynamodb", f"table/{name}", region=manifest.region, account=account)
 
         def resolve(value: Intrinsic) -> str | None:
             found = queues.resolve(value)
+            if found is None:
+                found = table_reference(manifest, self._table_descriptions, value, arn=table_arn)
             return found if found is not None else topic_reference(manifest, value)
 
         return resolve
 
     def _queue_names(self, manifest: Manifest) -> Names:
         return Names(manifest, self.sqs.url, self.sqs.arn)
+
+    async def _attach_tables(self, manifest: Manifest) -> None:
+        """The manifest's ``AWS::DynamoDB::Table`` resources exist, kept across restarts."""
+        account = self.config.runtime.account_id
+        self._table_descriptions = {
+            table.name: await self.tables.declare(table, manifest.region, account)
+            for table in declared_tables(manifest)
+        }
 
     async def _attach_queues(self, manifest: Manifest) -> None:
         """The manifest's ``AWS::SQS::Queue`` resources exist, with the attributes it gives
