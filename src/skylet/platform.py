@@ -19,6 +19,7 @@ from skylet.aws.auth import Authenticator
 from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
+from skylet.aws.dynamodb.streams import Streams
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
@@ -212,6 +213,7 @@ class Platform:
         #: DynamoDB (docs/dynamodb.md): tables on the store; the manifest's made at start.
         self.tables = Tables(self.store)
         self.services.register(self.tables)
+        self.services.register(Streams(self.tables))
         #: The declared tables' DescribeTable answers, by name, for ``Ref``/``Fn::GetAtt``.
         self._table_descriptions: dict[str, Params] = {}
         #: Published versions and aliases (the Lambda API's), kept in the store.
