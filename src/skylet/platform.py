@@ -33,6 +33,7 @@ from skylet.aws.sns.declared import declarations, topic_reference
 from skylet.aws.sns.lazy import LazySns
 from skylet.aws.sqs import Queues
 from skylet.aws.sqs.resources import Names
+from skylet.aws.stream_mappings import StreamMappings, declared_stream_mappings
 from skylet.aws.sts import SecurityTokens
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
@@ -43,6 +44,7 @@ from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
+from skylet.events.destinations import Deliverer
 from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
 from skylet.gateway.app import Gateway
@@ -214,6 +216,12 @@ class Platform:
         self.tables = Tables(self.store)
         self.services.register(self.tables)
         self.services.register(Streams(self.tables))
+        self.stream_mappings = StreamMappings(
+            self.store,
+            self.invoker,
+            self.tables,
+            Deliverer(self.store, self.async_invoker, _Topics(self)),
+        )
         #: The declared tables' DescribeTable answers, by name, for ``Ref``/``Fn::GetAtt``.
         self._table_descriptions: dict[str, Params] = {}
         #: Published versions and aliases (the Lambda API's), kept in the store.
@@ -286,6 +294,7 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
+            await self.stream_mappings.deploy(declared_stream_mappings(manifest))
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -310,6 +319,7 @@ class Platform:
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
+            await self.stream_mappings.deploy(declared_stream_mappings(manifest))
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -502,6 +512,7 @@ class Platform:
                 await self._reaper
         # Queued events first: running tries finish and settle while instances still exist.
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
