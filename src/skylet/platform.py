@@ -16,11 +16,15 @@ from typing import TYPE_CHECKING
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
+from skylet.aws.dynamodb.resources import declared_tables
+from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
+from skylet.aws.dynamodb.streams import Streams
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
 from skylet.aws.protocols.models import ServiceModels
+from skylet.aws.protocols.types import Params
 from skylet.aws.router import Services
 from skylet.aws.s3_api import S3Api
 from skylet.aws.s3_notifications import Notifier, subscriptions_from_manifest
@@ -29,6 +33,7 @@ from skylet.aws.sns.declared import declarations, topic_reference
 from skylet.aws.sns.lazy import LazySns
 from skylet.aws.sqs import Queues
 from skylet.aws.sqs.resources import Names
+from skylet.aws.stream_mappings import StreamMappings, declared_stream_mappings
 from skylet.aws.sts import SecurityTokens
 from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
@@ -39,6 +44,7 @@ from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
+from skylet.events.destinations import Deliverer
 from skylet.events.dispatcher import Dispatcher
 from skylet.events.records import RecordBook
 from skylet.gateway.app import Gateway
@@ -206,7 +212,18 @@ class Platform:
         self.services.register(SecurityTokens())
         self.services.register(self.sqs)
         self.services.register(LazySns(self.topics, lambda: self.sns))
-        self.services.register(Tables(self.store))
+        #: DynamoDB (docs/dynamodb.md): tables on the store; the manifest's made at start.
+        self.tables = Tables(self.store)
+        self.services.register(self.tables)
+        self.services.register(Streams(self.tables))
+        self.stream_mappings = StreamMappings(
+            self.store,
+            self.invoker,
+            self.tables,
+            Deliverer(self.store, self.async_invoker, _Topics(self)),
+        )
+        #: The declared tables' DescribeTable answers, by name, for ``Ref``/``Fn::GetAtt``.
+        self._table_descriptions: dict[str, Params] = {}
         #: Published versions and aliases (the Lambda API's), kept in the store.
         self.versions = VersionKeeper(
             self.invoker,
@@ -246,6 +263,11 @@ class Platform:
         manifest = self.load_manifest()
         self._warn(manifest, None)
         self.sqs.region = manifest.region
+        if only is None:
+            # Before the build: a function's environment may name a table's stream ARN.
+            await self.store.start()
+            self._store_started = True
+            await self._attach_tables(manifest)
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
@@ -256,8 +278,6 @@ class Platform:
             if one_shot:
                 functions = [dataclasses.replace(chosen[0], provisioned_concurrency=0)]
         if only is None:
-            await self.store.start()
-            self._store_started = True
             await self.versions.load()
             await self._attach_queues(manifest)
         else:
@@ -274,6 +294,7 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
+            await self.stream_mappings.deploy(declared_stream_mappings(manifest))
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -285,6 +306,8 @@ class Platform:
         manifest = self.load_manifest()
         self._warn(manifest, self.manifest)
         self.sqs.region = manifest.region
+        if self._store_started:
+            await self._attach_tables(manifest)
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
@@ -296,6 +319,7 @@ class Platform:
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
+            await self.stream_mappings.deploy(declared_stream_mappings(manifest))
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -399,15 +423,29 @@ class Platform:
         """What a ``Ref``/``Fn::GetAtt`` in a function's environment gives: a declared queue's
         URL or ARN, a declared topic's ARN or name."""
         queues = self._queue_names(manifest)
+        account = self.config.runtime.account_id
+
+        def table_arn(name: str) -> str:
+            return arns.arn("dynamodb", f"table/{name}", region=manifest.region, account=account)
 
         def resolve(value: Intrinsic) -> str | None:
             found = queues.resolve(value)
+            if found is None:
+                found = table_reference(manifest, self._table_descriptions, value, arn=table_arn)
             return found if found is not None else topic_reference(manifest, value)
 
         return resolve
 
     def _queue_names(self, manifest: Manifest) -> Names:
         return Names(manifest, self.sqs.url, self.sqs.arn)
+
+    async def _attach_tables(self, manifest: Manifest) -> None:
+        """The manifest's ``AWS::DynamoDB::Table`` resources exist, kept across restarts."""
+        account = self.config.runtime.account_id
+        self._table_descriptions = {
+            table.name: await self.tables.declare(table, manifest.region, account)
+            for table in declared_tables(manifest)
+        }
 
     async def _attach_queues(self, manifest: Manifest) -> None:
         """The manifest's ``AWS::SQS::Queue`` resources exist, with the attributes it gives
@@ -474,6 +512,7 @@ class Platform:
                 await self._reaper
         # Queued events first: running tries finish and settle while instances still exist.
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)

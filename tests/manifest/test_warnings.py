@@ -59,13 +59,8 @@ def test_each_feature_skylet_does_not_run_yet_is_one_warning_naming_key_and_line
         "serverless.yml:10: functions.nightly.events[0].schedule: schedule events are recognised"
         " but not run yet: the function is deployed without this trigger (also line 16 "
         "functions.weekly.events[0].schedule)",
-        "serverless.yml:18: functions.weekly.events[2].stream: stream events are recognised but "
-        "not run yet: the function is deployed without this trigger",
         "serverless.yml:19: functions.weekly.events[3].eventBridge: eventBridge events are "
         "recognised but not run yet: the function is deployed without this trigger",
-        "serverless.yml:27: resources.Resources.Orders.Type: AWS::DynamoDB::Table resources are "
-        "recognised but not run yet: skylet does not create them, and the events and "
-        "destinations that use them do nothing",
     ]
 
 

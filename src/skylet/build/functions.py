@@ -99,3 +99,8 @@ def _destination(
     if function is not None:
         return parse_destination(function.name, key=where)
     return parse_destination(value, key=where)
+
+
+#: A destination the manifest names (function, ARN, declared queue or topic), for the event
+#: sources' on-failure destinations too.
+manifest_destination = _destination

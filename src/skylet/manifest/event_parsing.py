@@ -112,13 +112,8 @@ def parse_event(
             note = " (a Serverless event skylet does not run)"
         raise source.error((*at, written), f"unknown event kind {written!r}{note}{_kinds(kinds)}")
     path = (*at, written)
-    if kind not in RUNNING_KINDS:
-        source.warn(
-            path,
-            f"{written} events are recognised but not run yet: the function is deployed "
-            "without this trigger",
-            feature=f"event {kind}",
-        )
+    if kind not in RUNNING_KINDS and kind != "stream":
+        _not_run(source, path, written, kind)
     cls = EVENT_CLASSES[kind]
     short = not isinstance(body, Mapping)
     body = _expand_short_form(kind, body, cls, serverless)
@@ -135,7 +130,18 @@ def parse_event(
         if inferred:
             body = {**body, "type": inferred}
     event = validate_model(cls, body, source=source, at=path, by_alias=serverless, flat=short)
+    if kind == "stream" and getattr(event, "type", None) != "dynamodb":
+        _not_run(source, path, written, kind)  # DynamoDB streams run; Kinesis's do not yet
     return cast("Event", event)
+
+
+def _not_run(source: Source, path: KeyPath, written: str, kind: str) -> None:
+    source.warn(
+        path,
+        f"{written} events are recognised but not run yet: the function is deployed "
+        "without this trigger",
+        feature=f"event {kind}",
+    )
 
 
 def _kinds(kinds: Mapping[str, str]) -> str:

@@ -33,8 +33,8 @@ NAME_PROPERTY: Mapping[str, str] = {
     KINESIS_STREAM: "Name",
 }
 # Declared resources of these types are read and cross-checked, but skylet does not create
-# them yet (its DynamoDB and Kinesis services are still to come).
-NOT_RUN_TYPES = frozenset({DYNAMODB_TABLE, KINESIS_STREAM})
+# them yet (its Kinesis service is still to come).
+NOT_RUN_TYPES = frozenset({KINESIS_STREAM})
 #: The longest SQS queue name and SNS topic name.
 MAX_QUEUE_NAME = 80
 MAX_TOPIC_NAME = 256

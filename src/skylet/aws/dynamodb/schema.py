@@ -235,6 +235,11 @@ def decode_item(data: bytes) -> Item:
     return {k: _decode(v) for k, v in fastjson.loads(data).items()}
 
 
+def from_wire_json(item: Any) -> Item:
+    """DynamoDB JSON (binaries base64) as values, binaries as bytes."""
+    return {k: _decode(v) for k, v in item.items()}
+
+
 def to_wire_json(item: Item) -> Any:
     """``item`` as DynamoDB JSON (binaries base64), as a stream record carries it."""
     return {k: _encode(v) for k, v in item.items()}

@@ -14,6 +14,7 @@ from typing import Any
 
 from skylet.aws.dynamodb.items import ItemOperations
 from skylet.aws.dynamodb.reads import ReadOperations
+from skylet.aws.dynamodb.resources import DeclaredTable
 from skylet.aws.dynamodb.schema import (
     Table,
     describe_new,
@@ -57,6 +58,32 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
         described = for_wire(table, 0, 0)
         described["TableStatus"] = "ACTIVE"
         return {"TableDescription": described}
+
+    async def declare(self, declared: DeclaredTable, region: str, account: str) -> Params:
+        """Make a manifest's table, or bring the one a previous start made to its stream and
+        TTL settings (keys and indexes stay as first made); return DescribeTable's ``Table``."""
+        context = RequestContext("dynamodb", "CreateTable", "json", "", region, account, "")
+        name = declared.name
+        if await self.store.get_table(name) is None:
+            await self.create_table(declared.request, context)
+        table = await self.table(name)
+        wanted = (declared.request.get("StreamSpecification") or {}).get("StreamViewType")
+        if table.stream_view != wanted:
+            if table.stream_view is not None:
+                off = {"StreamEnabled": False}
+                await self.update_table({"TableName": name, "StreamSpecification": off}, context)
+            if wanted is not None:
+                on = {"StreamEnabled": True, "StreamViewType": wanted}
+                await self.update_table({"TableName": name, "StreamSpecification": on}, context)
+        if declared.time_to_live is not None:
+            spec = {
+                "Enabled": bool(declared.time_to_live.get("Enabled")),
+                "AttributeName": str(declared.time_to_live.get("AttributeName", "")),
+            }
+            request = {"TableName": name, "TimeToLiveSpecification": spec}
+            await self.update_time_to_live(request, context)
+        described: Params = (await self.describe_table({"TableName": name}, context))["Table"]
+        return described
 
     async def _ensure_log(self, name: str) -> None:
         if await self.store.get_log(stream_log(name)) is None:
