@@ -38,6 +38,8 @@ NOT_RUN_TYPES = frozenset({KINESIS_STREAM})
 #: The longest SQS queue name and SNS topic name.
 MAX_QUEUE_NAME = 80
 MAX_TOPIC_NAME = 256
+#: The longest DynamoDB table name.
+MAX_TABLE_NAME = 255
 STREAM_VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 # CloudFormation's resource attributes, allowed beside Type and Properties.
 CFN_ATTRIBUTES = (
@@ -88,7 +90,7 @@ class Resource(Frozen):
         """The resource's name: its explicit one, else the one skylet derives from the stack
         (``service-stage``) and the logical id, as CloudFormation derives one (without its
         random suffix, so it is stable across restarts): lower case for a bucket, as bucket
-        names must be; a topic's up to 256 characters, its case kept."""
+        names must be; the others' case kept."""
         name = self.physical_name
         if name is not None:
             return name
@@ -98,7 +100,9 @@ class Resource(Frozen):
             key, longest = fifo
             suffix = ".fifo" if self.properties.get(key) in (True, "true", "True") else ""
             return derived[: longest - len(suffix)] + suffix
-        return derived.lower()[:63].rstrip("-")
+        if self.type == S3_BUCKET:
+            return derived.lower()[:63].rstrip("-")
+        return derived[:MAX_TABLE_NAME]
 
     @property
     def stream_view_type(self) -> str | None:

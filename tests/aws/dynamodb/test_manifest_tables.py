@@ -87,7 +87,7 @@ def environment(server: SqsServer) -> dict[str, str]:
 def test_declared_tables_exist_as_cloudformation_makes_them(server: SqsServer) -> None:
     ddb = server.client("dynamodb")
     names = ddb.list_tables()["TableNames"]
-    assert {"orders-dev", "shop-dev-plain"} <= set(names)
+    assert {"orders-dev", "shop-dev-Plain"} <= set(names)
     table = ddb.describe_table(TableName="orders-dev")["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
@@ -97,7 +97,7 @@ def test_declared_tables_exist_as_cloudformation_makes_them(server: SqsServer) -
         "StreamEnabled": True,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
     }
-    plain = ddb.describe_table(TableName="shop-dev-plain")["Table"]
+    plain = ddb.describe_table(TableName="shop-dev-Plain")["Table"]
     assert plain["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
     assert "StreamSpecification" not in plain
 
@@ -108,7 +108,7 @@ def test_ref_and_getatt_resolve_to_what_describe_table_says(server: SqsServer) -
     assert env["TABLE"] == "orders-dev"
     assert env["TABLE_ARN"] == table["TableArn"]
     assert env["STREAM_ARN"] == table["LatestStreamArn"]
-    assert env["PLAIN"] == "shop-dev-plain"
+    assert env["PLAIN"] == "shop-dev-Plain"
 
 
 def test_a_declared_table_keeps_its_items_and_stream_across_restarts(
