@@ -1,5 +1,5 @@
-"""The schedules a manifest declares: ``schedule`` events, ``eventBridge`` events with a
-``schedule``, and ``provisionedConcurrencySchedules``. Pure: a manifest in, frozen plans out."""
+"""The schedules a manifest declares: ``schedule`` events and ``provisionedConcurrencySchedules``.
+Pure: a manifest in, frozen plans out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skylet.errors import ConfigError
 from skylet.manifest import Manifest, ScheduleEvent, ScheduleExpression
-from skylet.manifest.events import EventBridgeEvent
 from skylet.schedules.target_input import InputError, TargetInput
 from skylet.schedules.timetable import Timetable
 
@@ -44,14 +43,12 @@ def plan(manifest: Manifest) -> tuple[Schedule, ...]:
             if isinstance(event, ScheduleEvent):
                 expressions = event.expressions
                 tz = _zone(function, event.timezone)
-            elif isinstance(event, EventBridgeEvent) and event.schedule is not None:
-                expressions, tz = (event.schedule,), None
-            else:
+            else:  # eventBridge events' schedules run with the EventBridge service, not yet
                 continue
             target_input = _input(function, event)
             for i, expression in enumerate(expressions):
                 count += 1
-                given = getattr(event, "name", None)
+                given = event.name
                 base = given or f"{manifest.service}-{manifest.stage}-{function}-rule-{count}"
                 name = base if given is None or i == 0 else f"{base}-{i + 1}"
                 out.append(
@@ -63,7 +60,7 @@ def plan(manifest: Manifest) -> tuple[Schedule, ...]:
                         tz=tz,
                         enabled=event.enabled,
                         target_input=target_input,
-                        description=getattr(event, "description", None),
+                        description=event.description,
                     )
                 )
         for i, item in enumerate(spec.provisioned_concurrency_schedules, start=1):
@@ -97,7 +94,7 @@ def _zone(function: str, name: str | None) -> ZoneInfo | None:
         ) from None
 
 
-def _input(function: str, event: ScheduleEvent | EventBridgeEvent) -> TargetInput:
+def _input(function: str, event: ScheduleEvent) -> TargetInput:
     try:
         return TargetInput.compile(
             input=event.input, input_path=event.input_path, transformer=event.input_transformer
