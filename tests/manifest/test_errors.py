@@ -332,7 +332,10 @@ SERVERLESS_CASES = [
         "misspelled event kind",
         FN + "    events:\n      - htpp: GET /\n",
         "serverless.yml:6: functions.api.events[0].htpp: ",
-        "unknown event kind 'htpp' (did you mean 'http'?) (allowed: http, httpApi, s3, schedule, sqs, sns;",
+        (
+            "unknown event kind 'htpp' (did you mean 'http'?) (allowed: http, httpApi, s3,"
+            " schedule, sqs, sns;"
+        ),
     ),
     case(
         "event with two kinds",
