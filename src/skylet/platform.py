@@ -229,6 +229,7 @@ class Platform:
             lambda_control=LambdaControl(self.invoker, self.versions, self.mappings),
             auth=self.auth,
             services=self.services,
+            scheduler=self.scheduler,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
