@@ -59,6 +59,9 @@ from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.zygote import ZygoteClient
+from skylet.schedules.plan import plan as plan_schedules
+from skylet.schedules.scheduler import Scheduler
+from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
 
 if TYPE_CHECKING:
@@ -199,6 +202,11 @@ class Platform:
         #: them for functions.
         self.sqs = Queues(self.store, config.runtime)
         self.mappings = EventSourceMappings(self.store, self.invoker, self.sqs)
+        #: Schedules (docs/eventbridge.md): fired on one node, each due instant once.
+        self.schedule_targets = ScheduleTargets(
+            self.invoker, self.async_invoker, account=config.runtime.account_id
+        )
+        self.scheduler = Scheduler(self.store, self.schedule_targets.fire)
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         #: Every API's signature check, and the region they serve (the manifest's, at deploy).
@@ -240,6 +248,7 @@ class Platform:
             lambda_control=LambdaControl(self.invoker, self.versions, self.mappings),
             auth=self.auth,
             services=self.services,
+            scheduler=self.scheduler,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -295,6 +304,8 @@ class Platform:
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self.scheduler.start()
+            await self._schedule(manifest)
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -320,6 +331,7 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self._schedule(manifest)
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -343,6 +355,7 @@ class Platform:
         )
         if overrides := self.config.environment_overrides:
             functions = [with_overrides(fn, overrides) for fn in functions]
+        functions = self.schedule_targets.apply(functions)
         snapshots = self.snapshots
         if snapshots is None:
             return functions
@@ -436,6 +449,10 @@ class Platform:
 
         return resolve
 
+    async def _schedule(self, manifest: Manifest) -> None:
+        self.schedule_targets.region = manifest.region
+        await self.scheduler.deploy(plan_schedules(manifest))
+
     def _queue_names(self, manifest: Manifest) -> Names:
         return Names(manifest, self.sqs.url, self.sqs.arn)
 
@@ -511,6 +528,8 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         # Queued events first: running tries finish and settle while instances still exist.
+        if self._store_started:
+            await self.scheduler.aclose()
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)

@@ -17,17 +17,17 @@ functions:
   nightly:
     handler: handlers.echo
     events:
-      - schedule: rate(1 hour)
+      - stream: arn:aws:kinesis:us-east-1:000000000000:stream/s
       - http_api: GET /nightly
   hourly:
     handler: handlers.echo
     events:
-      - schedule: rate(1 hour)
+      - stream: arn:aws:kinesis:us-east-1:000000000000:stream/s
 """
 SCHEDULE = (
-    "warning: skylet.yaml:6: functions.nightly.events[0].schedule: schedule events are "
+    "warning: skylet.yaml:6: functions.nightly.events[0].stream: stream events are "
     "recognised but not run yet: the function is deployed without this trigger (also line 11 "
-    "functions.hourly.events[0].schedule)"
+    "functions.hourly.events[0].stream)"
 )
 BUS = (
     "warning: skylet.yaml:12: functions.hourly.events[1].eventbridge: eventbridge events are "

@@ -53,12 +53,6 @@ def test_each_feature_skylet_does_not_run_yet_is_one_warning_naming_key_and_line
 ) -> None:
     warnings = [str(w) for w in load_manifest(write(NOT_RUN)).warnings]
     assert warnings == [
-        "serverless.yml:6: functions.nightly.provisionedConcurrencySchedules: provisioned "
-        "concurrency schedules are recognised but not run yet: the function keeps its "
-        "provisioned concurrency at all times",
-        "serverless.yml:10: functions.nightly.events[0].schedule: schedule events are recognised"
-        " but not run yet: the function is deployed without this trigger (also line 16 "
-        "functions.weekly.events[0].schedule)",
         "serverless.yml:19: functions.weekly.events[3].eventBridge: eventBridge events are "
         "recognised but not run yet: the function is deployed without this trigger",
     ]

@@ -13,18 +13,29 @@ With credentials configured every request must be signed with SigV4 for the serv
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
+from typing import TYPE_CHECKING
 
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
 from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
 from skylet.config import FunctionConfig
-from skylet.errors import ApiError, InvalidParameterValue, ServiceUnavailable, StoreUnavailable
+from skylet.errors import (
+    ApiError,
+    InvalidParameterValue,
+    ResourceNotFound,
+    ServiceUnavailable,
+    StoreUnavailable,
+)
 from skylet.events.records import RecordBook, parse_status
 from skylet.gateway.admin_query import Query
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import Entry, Follower
+
+if TYPE_CHECKING:
+    from skylet.schedules.scheduler import Scheduler
 
 PREFIX = "/_skylet/"
 #: The service name of the admin API in a SigV4 credential scope.
@@ -53,10 +64,12 @@ class AdminApi:
         records: RecordBook | None = None,
         *,
         auth: Authenticator | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.invoker = invoker
         self.records = records
         self.auth = auth
+        self.scheduler = scheduler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
@@ -73,6 +86,12 @@ class AdminApi:
                 receive = admitted.receive
             if parts == ["functions"]:
                 await self._functions(send)
+            elif parts == ["schedules"]:
+                await self._schedules(send)
+            elif len(parts) == 3 and parts[::2] == ["schedules", "run"]:
+                if scope["method"] != "POST":
+                    raise InvalidParameterValue("a schedule is run with POST")
+                await self._run_schedule(send, parts[1])
             elif len(parts) == 3 and parts[0] == "functions" and parts[2] == "logs":
                 await self._logs(scope, receive, send, parts[1])
             elif len(parts) == 3 and parts[0] == "functions" and parts[2] == "invocations":
@@ -89,6 +108,35 @@ class AdminApi:
         except ApiError as error:
             status, body, headers = json_error(error, "")
             await respond(send, status, body, headers)
+
+    def _the_scheduler(self) -> Scheduler:
+        if self.scheduler is None:
+            raise InvalidParameterValue("schedules need skylet's durable store")
+        return self.scheduler
+
+    async def _schedules(self, send: Send) -> None:
+        """Each schedule: its rule, function, expression, kind, and next fire (ISO 8601 UTC)."""
+        listed = [
+            {
+                "name": schedule.name,
+                "function": schedule.function,
+                "expression": str(schedule.expression),
+                "kind": schedule.kind,
+                "enabled": schedule.enabled,
+                "next": due.astimezone(datetime.UTC).isoformat() if due is not None else None,
+            }
+            for schedule, due in self._the_scheduler().next_fires()
+        ]
+        await respond(send, 200, json.dumps(listed).encode(), _JSON)
+
+    async def _run_schedule(self, send: Send, name: str) -> None:
+        """Fire a schedule now (``skylet schedule run``): 202 once its invocation is queued."""
+        try:
+            schedule = await self._the_scheduler().run_now(name)
+        except KeyError:
+            raise ResourceNotFound(f"Schedule not found: {name}") from None
+        body = {"name": schedule.name, "function": schedule.function}
+        await respond(send, 202, json.dumps(body).encode(), _JSON)
 
     async def _functions(self, send: Send) -> None:
         body = [self._function(fn) for fn in self.invoker.functions()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from skylet.asgi import Receive, Scope, Send, respond
 from skylet.aws.auth import Authenticator
@@ -20,6 +20,9 @@ from skylet.gateway.admin import AdminApi
 from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
+
+if TYPE_CHECKING:
+    from skylet.schedules.scheduler import Scheduler
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
 Api = Literal["lambda", "admin", "s3", "service", "health", "preflight", "unrouted"]
@@ -42,10 +45,11 @@ class Gateway:
         *,
         auth: Authenticator | None = None,
         services: Services | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.invoker = invoker
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
-        self.admin_api = AdminApi(invoker, records, auth=auth)
+        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         self.services = services

@@ -303,13 +303,6 @@ def read_schedules(
         return
     if not isinstance(value, list):
         raise source.error(at, f"{show(value)} is not a list of schedules")
-    if value:
-        source.warn(
-            at,
-            "provisioned concurrency schedules are recognised but not run yet: the function "
-            "keeps its provisioned concurrency at all times",
-            feature="provisioned concurrency schedules",
-        )
     schedules = tuple(
         validate_model(
             ProvisionedConcurrencySchedule,

@@ -1,0 +1,9 @@
+"""The scheduler suite runs on both stores with the frozen fake clock: a test moves time."""
+
+from __future__ import annotations
+
+from tests.store_fixtures import anyio_backend as anyio_backend
+from tests.store_fixtures import clock as clock
+from tests.store_fixtures import clock_ticks as clock_ticks
+from tests.store_fixtures import make_store as make_store
+from tests.store_fixtures import store as store
