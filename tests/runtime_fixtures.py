@@ -40,6 +40,26 @@ async def running(
         await zygote.aclose()
 
 
+def instance_pids(invoker: Invoker, name: str) -> list[int]:
+    """The platform's pids of a function's live instances: inside its own PID namespace,
+    each is pid 1, so what a function says of its pid names nothing out here."""
+    pool = invoker._pools[name]
+    return sorted(i.pid for i in pool._all if i.pid is not None and i.alive)
+
+
+def commands_below(pid: int, command: str) -> list[int]:
+    """The live processes below ``pid`` whose command line starts with ``command``."""
+    found = []
+    for child in descendants(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if argv.startswith(command):
+            found.append(child)
+    return found
+
+
 def descendants(pid: int) -> list[int]:
     """Every live process below ``pid`` (zombies excluded)."""
     children: dict[int, list[int]] = {}

@@ -173,6 +173,8 @@ def copy_tree(code_dir: Path, tree: CodeTree, target: Path) -> None:
     a staging directory beside it) or not at all. A file removed meanwhile is left out."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    # mkdtemp's 0700 would keep a function running as a uid of its own (skylet as root) out.
+    staging.chmod(0o755)
     try:
         for relpath, _, _ in tree.files:
             destination = staging / relpath

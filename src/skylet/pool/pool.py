@@ -23,6 +23,7 @@ from skylet.pool import autoscaler, provisioning
 from skylet.pool.instance import InstanceHandle
 from skylet.pool.invocation import InitFailure, Invocation, refuse
 from skylet.pool.provisioning import ACTIVE, CREATING, FunctionState
+from skylet.pool.template import TemplateClient
 from skylet.pool.zygote import ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
 
@@ -71,7 +72,8 @@ class FunctionPool:
     ) -> None:
         self.fn = fn
         self._settings = settings
-        self._zygote = zygote
+        #: The function's template: its sandbox, entered once; its instances fork from it.
+        self.template = TemplateClient(zygote, lambda: zygote.policy.spec_for(fn))
         self._events = events or _Unobserved()
         self.state: FunctionState = ACTIVE
         self._init_failures = 0  # provisioned inits that failed in a row
@@ -91,7 +93,9 @@ class FunctionPool:
         return PoolStats(len(self._all), len(self._idle), self.cold_starts, self.placed_again)
 
     def start(self) -> None:
-        """Start the provisioned instances; their init runs in the background (``state``)."""
+        """Make the function's template and start the provisioned instances, all in the
+        background (``state`` says how far provisioning is)."""
+        self.template.prepare()
         if self.fn.provisioned_concurrency:
             self.state = CREATING
         for _ in range(self.fn.provisioned_concurrency):
@@ -190,7 +194,7 @@ class FunctionPool:
         instance = InstanceHandle(
             self.fn,
             settings,
-            self._zygote,
+            self.template,
             provisioned=provisioned,
             init_timeout_s=init_timeout_s,
             on_dead=self._on_dead,
@@ -289,3 +293,4 @@ class FunctionPool:
             await asyncio.sleep(0.01)
         for instance in list(self._all):
             instance.retire()
+        self.template.close()

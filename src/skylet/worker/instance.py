@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from skylet import fastjson
 from skylet.wire import frames
 from skylet.wire import http as wire_http
-from skylet.worker import apigw, http_envelope, http_trigger, output, web
+from skylet.worker import apigw, http_envelope, http_trigger, output, sandbox, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 from skylet.worker.web import flask_bridge
@@ -71,6 +71,7 @@ def prepare_process(out_fd: int) -> None:
         pass
     _rehearse()
     output.Output.written = False
+    sandbox.non_dumpable()
 
 
 def _rehearse() -> None:

@@ -1,0 +1,96 @@
+"""A function's template: the process, forked from the zygote, that has entered the function's
+sandbox once (skylet.worker.sandbox) and forks its instances, ahead of demand.
+
+Template ↔ platform: its own SOCK_SEQPACKET socket (the zygote's protocol, skylet.worker.forker).
+- platform → template: ``{"op":"spare"}`` asks for one more spare.
+- template → platform: ``{"event":"spare","pid":…,"pidfd":bool}`` with the spare's descriptors
+  (the write end of the pipe to it, the read end of the pipe from it, the read end of its
+  output, and a pidfd when there is one); ``{"event":"exited",…}`` when a spare or instance
+  ends. ``pid`` is the template's own view of it (its PID namespace's); the platform reads
+  its own from the pidfd.
+
+A spare has done everything not specific to one invocation (``instance.prepare_process``) and
+waits for its SPEC. With a PID namespace, each spare is the first process of a namespace of its
+own: when it dies, everything it started dies with it, a double-forked daemon included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import traceback
+from typing import Any
+
+from skylet.worker import forker, instance, linux, sandbox
+
+
+class Template(forker.Forker):
+    def __init__(self, sock: socket.socket, entered: sandbox.Entered, spares: int) -> None:
+        super().__init__(sock)
+        self.entered = entered
+        self.wanted = spares
+
+    def handle(self, message: dict[str, Any], fds: list[int]) -> None:
+        if message.get("op") == "spare":
+            self.wanted += 1
+        super().handle(message, fds)
+
+    def has_idle_work(self) -> bool:
+        return self.wanted > 0
+
+    def idle(self) -> None:
+        self.wanted -= 1
+        self.spawn_spare()
+
+    def spawn_spare(self) -> None:
+        to_r, to_w = os.pipe()  # platform → instance
+        from_r, from_w = os.pipe()  # instance → platform
+        out_r, out_w = os.pipe()  # the instance's stdout and stderr
+        for fd in (to_w, from_w, out_w):
+            forker.grow_pipe(fd)
+        entered = self.entered
+        if entered.spec.pid_ns:
+            linux.unshare(linux.CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for fd in (to_w, from_r, out_r):
+                    os.close(fd)
+                self.in_child()
+                forker.prctl(forker.PR_SET_PDEATHSIG, 9)  # SIGKILL when the template dies
+                # Not inherited across fork: each instance is a subreaper of its own.
+                forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
+                sandbox.enter_instance(entered)
+                instance.run(to_r, from_w, out_w)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(70)
+        if entered.pid_ns_fd >= 0:
+            linux.setns(entered.pid_ns_fd, linux.CLONE_NEWPID)
+        for fd in (to_r, from_w, out_w):
+            os.close(fd)
+        self.known.add(pid)
+        theirs = [to_w, from_r, out_r]
+        with contextlib.suppress(OSError):  # before Linux 5.3: the platform uses the pid
+            theirs.append(os.pidfd_open(pid))
+        try:
+            self.send({"event": "spare", "pid": pid, "pidfd": len(theirs) == 4}, theirs)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+
+
+def serve(sock: socket.socket, entered: sandbox.Entered, spares: int) -> None:
+    """The template's life, after it entered the sandbox; never returns."""
+    forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
+    code = 0
+    try:
+        Template(sock, entered, spares).serve()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    os._exit(code)
