@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +38,10 @@ from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.observe.logs import LogBook
+from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.store import open_store
+from skylet.store.factory import store_file
 
 REAP_INTERVAL_S = 10.0
 #: The credentials local AWS emulators accept by convention, when none are configured.
@@ -135,7 +138,10 @@ class Platform:
         self.logs = LogBook()
         #: Cross-cutting policy around invocations (console lines, metrics, tracing).
         self.hooks = Hooks(hooks)
-        self.zygote = ZygoteClient(environment=config.runtime.base_environment)
+        self.zygote = ZygoteClient(
+            environment=config.runtime.base_environment,
+            policy=SandboxPolicy(enabled=config.runtime.sandbox),
+        )
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
@@ -204,6 +210,7 @@ class Platform:
         else:
             self.versions.detach()  # a standalone service opens no store
         await self.zygote.start()
+        self._hide(manifest)
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
@@ -226,6 +233,7 @@ class Platform:
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
         if self.only is not None:
             functions = [fn for fn in functions if fn.name == self.only]
+        self._hide(manifest)
         await self.invoker.deploy(functions)
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -236,6 +244,19 @@ class Platform:
             self.snapshots.prune(self.invoker.code_dirs())
         after = {fn.name: fn for fn in functions}
         return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+    def _hide(self, manifest: Manifest) -> None:
+        """What no function's sandbox shows (each template reveals its own code again): the
+        data directory (store, blobs, logs, snapshots, versions), the store's file wherever
+        it is, the project, and every function's code."""
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private = {config.data_dir, config.manifest_path.parent}
+        private.update(spec.code_dir for spec in manifest.functions.values())
+        database = store_file(config.store_url, data_dir=config.data_dir)
+        if database is not None:
+            private.update(database.with_name(database.name + s) for s in ("", "-wal", "-shm"))
+        self.zygote.policy.hide(Path(os.path.realpath(p)) for p in private)
 
     async def _build(
         self, manifest: Manifest, *, check_syntax: bool = False

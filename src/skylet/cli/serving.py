@@ -95,6 +95,13 @@ from skylet.platform import Platform, PlatformConfig
     help="Print what each invocation printed, and its error, prefixed by the function's name.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No request lines and no function output.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    show_default=True,
+    help="Run each function in a sandbox of its own (namespaces, its own uid as root, cgroups "
+    "where the machine has them); the banner and /health say which protections are on.",
+)
 def up(
     target: str,
     host: str,
@@ -113,6 +120,7 @@ def up(
     env: tuple[str, ...],
     function_logs: bool,
     quiet: bool,
+    sandbox: bool,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -135,6 +143,7 @@ def up(
         aws_secret_access_key=function_secret,
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
+        sandbox=sandbox,
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -193,6 +202,7 @@ def up(
                 "key `test` with secret `test` (local use)",
                 style="yellow",
             )
+        _sandbox_lines(out, platform)
         out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
 
     hooks: list[InvocationHook] = []
@@ -224,6 +234,12 @@ def up(
 @click.option("--reload/--no-reload", default=False, show_default=True)
 @env_vars.file_option
 @env_vars.pair_option
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    show_default=True,
+    help="Run the function in its sandbox (as skylet up does).",
+)
 def serve_function(
     directory: str,
     function: str,
@@ -233,6 +249,7 @@ def serve_function(
     reload: bool,
     env_file: str | None,
     env: tuple[str, ...],
+    sandbox: bool,
 ) -> None:
     """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
 
@@ -245,6 +262,7 @@ def serve_function(
     settings = RuntimeSettings(
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
+        sandbox=sandbox,
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -260,6 +278,7 @@ def serve_function(
     )
 
     def ready(platform: Platform) -> None:
+        _sandbox_lines(out, platform)
         out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
 
     _serve(out, config, ready, hooks=[RequestLines(out), FunctionOutput(out)])
@@ -282,6 +301,14 @@ def _serve(
         out.flush_requests()
     if stopped_by == signal.SIGINT:
         raise Exit("", Status.INTERRUPTED)
+
+
+def _sandbox_lines(out: Output, platform: Platform) -> None:
+    """What the functions' sandboxes protect here, and what not and why (never silently)."""
+    on, *off = platform.invoker.sandbox().lines()
+    out.line(on)
+    for line in off:
+        out.line(line, style="yellow")
 
 
 def _credentials(given: tuple[str, ...]) -> Mapping[str, str]:

@@ -23,7 +23,7 @@ UID_BASE = 10_000_000
 
 
 def cpu_shares(memory_mb: int) -> int:
-    """A function's CPU weight: 74 at 128 MB, 1024 at 1,769 MB, 5,927 at 10,240 MB."""
+    """A function's CPU weight: 74 at 128 MB, 1024 at 1,769 MB, 5,928 at 10,240 MB."""
     return max(2, round(CPU_SHARES_PER_CPU * memory_mb / MB_PER_CPU))
 
 
