@@ -23,7 +23,7 @@ from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
 from skylet.build.functions import build_functions
-from skylet.build.snapshots import Snapshots
+from skylet.build.snapshots import Snapshots, precompile, scan
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
@@ -98,6 +98,11 @@ def with_overrides(
     for variables in chosen:
         environment.update(variables)
     return dataclasses.replace(fn, environment=MappingProxyType(environment))
+
+
+def _precompile(code_dir: Path, data_dir: Path) -> None:
+    with contextlib.suppress(ConfigError, OSError):  # too large a tree: left as it is
+        precompile(code_dir, scan(code_dir, frozenset({data_dir})))
 
 
 def open_blobs(config: PlatformConfig) -> BlobStore:
@@ -270,6 +275,9 @@ class Platform:
             functions = [with_overrides(fn, overrides) for fn in functions]
         snapshots = self.snapshots
         if snapshots is None:
+            # Sandboxes see code read-only: its bytecode is written now, as a first import would.
+            for code_dir in sorted({fn.code_dir for fn in functions}):
+                await asyncio.to_thread(_precompile, code_dir, self.config.data_dir)
             return functions
         code_dirs = sorted({fn.code_dir for fn in functions})
         taken = dict(
