@@ -79,6 +79,17 @@ def instance_pids(invoker: Invoker, name: str) -> list[int]:
     return sorted(i.pid for i in pool._all if i.pid is not None and i.alive)
 
 
+def started_below(pid: int, command: str, within_s: float = 10.0) -> int:
+    """The one process below ``pid`` running ``command``, once it has exec'd it (a forked
+    child may not have yet when its parent answered)."""
+    deadline = time.monotonic() + within_s
+    while not (found := commands_below(pid, command)):
+        assert time.monotonic() < deadline, f"no {command!r} below {pid}"
+        time.sleep(0.01)
+    (only,) = found
+    return only
+
+
 def commands_below(pid: int, command: str) -> list[int]:
     """The live processes below ``pid`` whose command line starts with ``command``."""
     found = []

@@ -22,7 +22,7 @@ from botocore.config import Config
 from skylet.pool.sandbox import UID_BASE
 from skylet.wire import sandbox as names
 from tests.e2e.conftest import FUNCTIONS, Server, start_server, stop_server
-from tests.runtime_fixtures import commands_below, descendants
+from tests.runtime_fixtures import commands_below, descendants, started_below
 
 pytestmark = pytest.mark.e2e
 
@@ -218,7 +218,7 @@ def _async(client: httpx.Client, server: Server, name: str, event: object) -> An
 
 def test_the_lambda_runtime_contract_holds_in_the_sandbox(server: Server) -> None:
     answer = _invoke(server, "contract", {})
-    assert answer["code"] == ["attacks.py"]
+    assert "attacks.py" in answer["code"]
     assert Path(answer["task_root"]).parent == server.directory / ".skylet" / "code"
     assert answer["tmp"] == "ok" and "contract" in answer["buckets"]
     if names.USER_NS in _sandbox(server)["on"]:
@@ -255,7 +255,7 @@ def test_a_daemon_that_undid_its_instances_subreaper_dies_when_the_instance_reti
 ) -> None:
     _needs(server, names.PID_NS)
     assert _invoke(server, "daemon", {}) == "daemonized"
-    (daemon,) = commands_below(server.proc.pid, "sleep 301")
+    daemon = started_below(server.proc.pid, "sleep 301")
     deleted = httpx.delete(f"{server.url}/_skylet/functions/daemon/instances")
     assert deleted.status_code == 200
     deadline = time.monotonic() + 10

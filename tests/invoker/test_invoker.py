@@ -9,7 +9,7 @@ import json
 import pytest
 
 from skylet.errors import InvalidRequestContent, ResourceNotFound
-from tests.runtime_fixtures import FUNCTIONS, alive, commands_below, fn, instance_pids, running
+from tests.runtime_fixtures import FUNCTIONS, alive, fn, instance_pids, running, started_below
 
 pytestmark = pytest.mark.anyio
 
@@ -165,7 +165,7 @@ async def test_children_a_function_leaves_die_with_its_instance() -> None:
         result = await invoker.invoke("spawn", b"{}")
         assert result.function_error is None
         (instance,) = instance_pids(invoker, "spawn")
-        (child,) = commands_below(instance, "sleep 300")
+        child = started_below(instance, "sleep 300")
     for _ in range(100):
         if not alive(child):
             break

@@ -14,12 +14,12 @@ import pytest
 from skylet.invoker.invoker import Invoker
 from tests.runtime_fixtures import (
     alive,
-    commands_below,
     descendants,
     describe,
     fn,
     instance_pids,
     running,
+    started_below,
     until,
 )
 
@@ -41,7 +41,7 @@ async def test_a_killed_zygote_is_replaced_and_in_flight_work_fails_at_once() ->
     async with running(functions) as invoker:
         await invoker.invoke("echo", b"{}")
         assert (await invoker.invoke("spawn", b"{}")).function_error is None
-        (child,) = commands_below(instance_pids(invoker, "spawn")[0], "sleep 300")
+        child = started_below(instance_pids(invoker, "spawn")[0], "sleep 300")
         old = _zygote_pid(invoker)
         family = descendants(old)
         assert child in family

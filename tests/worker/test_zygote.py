@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime_fixtures import alive, commands_below, describe, fn, instance_pids, running
+from tests.runtime_fixtures import alive, describe, fn, instance_pids, running, started_below
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +25,7 @@ async def test_a_double_forked_daemon_lives_with_its_instance_and_dies_when_it_r
         result = await invoker.invoke("daemon", b"{}")
         assert result.function_error is None
         (instance,) = instance_pids(invoker, "daemon")
-        (daemon,) = commands_below(instance, "sleep 300")
+        daemon = started_below(instance, "sleep 300")
         await asyncio.sleep(0.2)
         assert alive(daemon), "the daemon runs while its instance lives, as on Lambda"
         assert invoker.scale_to_zero("daemon") == 1
@@ -36,7 +36,7 @@ async def test_a_daemon_is_not_killed_when_another_instance_dies() -> None:
     functions = [fn("daemon", "handlers.daemonize"), fn("exit", "handlers.exit_now")]
     async with running(functions) as invoker:
         assert (await invoker.invoke("daemon", b"{}")).function_error is None
-        (daemon,) = commands_below(instance_pids(invoker, "daemon")[0], "sleep 300")
+        daemon = started_below(instance_pids(invoker, "daemon")[0], "sleep 300")
         crashed = await invoker.invoke("exit", b'{"code": 2}')
         assert crashed.function_error == "Unhandled"
         await asyncio.sleep(0.3)

@@ -242,7 +242,11 @@ class TemplateClient:
             self._why_dead.pop(key, None)
 
     def _zygote_dying(self) -> None:
+        """The zygote died: its templates are killed, this one with them; so is what it ran,
+        at once, as when the template itself dies."""
         self._zygote_died = True
+        if self._sock is not None:
+            self._lost()
 
     def _template_exited(self, _status: int) -> None:
         if self._sock is not None:

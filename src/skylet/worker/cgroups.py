@@ -1,6 +1,9 @@
-"""The functions' CPU weights: a cgroup v1 ``cpu`` directory per template, made by the zygote
-(root), under ``skylet-<zygote pid>``. A template joins its own before it enters its sandbox;
-its instances inherit it. The platform chooses the weight (skylet.pool.sandbox.cpu_shares).
+"""The functions' CPU weights: cgroup v1 ``cpu`` directories under ``skylet-<zygote pid>``, made
+by the zygote (root). Every template lives in ``templates``, whose weight is small: forking and
+preparing spares ahead of demand gives way to the platform and to running instances. A spare,
+once prepared, moves itself into its function's directory, ``t<id>``, whose weight the platform
+chooses (skylet.pool.sandbox.cpu_shares). So that it may, that directory's ``cgroup.procs`` is
+the function's uid's: it can move its own processes there, and only there.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import os
 
 CPU_ROOT = "/sys/fs/cgroup/cpu"
 _PREFIX = "skylet-"
+#: The templates' weight: a sixteenth of one busy task's (1024).
+TEMPLATE_SHARES = 64
 
 
 def unavailable() -> str | None:
@@ -30,19 +35,26 @@ class CpuWeights:
 
     def __init__(self) -> None:
         self.base = f"{CPU_ROOT}/{_PREFIX}{os.getpid()}"
+        self.templates = f"{self.base}/templates"
 
-    def create(self, name: str, shares: int) -> str:
+    def create(self, name: str, shares: int, owner: int | None) -> str:
+        """A function's directory of weight ``shares``, which uid ``owner`` may move its own
+        processes into."""
         path = f"{self.base}/{name}"
+        if not os.path.isdir(self.templates):
+            os.makedirs(self.templates, exist_ok=True)
+            _write(f"{self.templates}/cpu.shares", TEMPLATE_SHARES)
         os.makedirs(path, exist_ok=True)
-        with open(f"{path}/cpu.shares", "w") as f:
-            f.write(str(max(2, shares)))
+        _write(f"{path}/cpu.shares", max(2, shares))
+        if owner is not None:
+            for name in ("cgroup.procs", "tasks"):
+                os.chown(f"{path}/{name}", owner, owner)
         return path
 
     @staticmethod
     def join(path: str) -> None:
-        """Move the calling process into ``path``."""
-        with open(f"{path}/cgroup.procs", "w") as f:
-            f.write(str(os.getpid()))
+        """Move the calling process (and its threads) into ``path``."""
+        _write(f"{path}/cgroup.procs", 0)
 
     @staticmethod
     def remove(path: str) -> bool:
@@ -64,6 +76,11 @@ class CpuWeights:
             for entry in os.listdir(CPU_ROOT):
                 if entry.startswith(_PREFIX) and not _alive(entry.removeprefix(_PREFIX)):
                     _remove_tree(f"{CPU_ROOT}/{entry}")
+
+
+def _write(path: str, value: int) -> None:
+    with open(path, "w") as f:
+        f.write(str(value))
 
 
 def _remove_tree(path: str) -> None:

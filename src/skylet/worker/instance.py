@@ -448,14 +448,18 @@ def _report_error(exc: BaseException, request_id: str) -> dict[str, Any]:
     return error
 
 
-def run(read_fd: int, write_fd: int, out_fd: int) -> None:
+def run(
+    read_fd: int, write_fd: int, out_fd: int, *, prepared: Callable[[], None] = lambda: None
+) -> None:
     """Entry point of a spare in the forked child: prepare, wait for a SPEC, serve. Never
-    returns. The control channel is two pipes (``read_fd`` from the platform, ``write_fd`` to
-    it) rather than one socket: consuming from a Unix socket wakes the peer's waiters, which
-    costs a cross-CPU wake-up per message on a virtual machine; a pipe does not."""
+    returns; ``prepared`` runs once the spare is ready for its SPEC. The control channel is two
+    pipes (``read_fd`` from the platform, ``write_fd`` to it) rather than one socket: consuming
+    from a Unix socket wakes the peer's waiters, which costs a cross-CPU wake-up per message on
+    a virtual machine; a pipe does not."""
     code = 0
     try:
         prepare_process(out_fd)
+        prepared()
         rfile = os.fdopen(read_fd, "rb", buffering=1 << 16)
         raw = rfile.read(frames.HEADER.size)
         if len(raw) < frames.HEADER.size:

@@ -62,6 +62,8 @@ class Entered:
     spec: TemplateSpec
     tmp_reveals: tuple[str, ...] = ()
     pid_ns_fd: int = -1  # the template's own PID namespace, to come back to after a fork
+    #: The function's cgroup (skylet.worker.cgroups), which a prepared spare moves into.
+    cgroup: str | None = None
 
 
 def runtime_paths() -> list[str]:

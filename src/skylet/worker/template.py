@@ -22,7 +22,7 @@ import socket
 import traceback
 from typing import Any
 
-from skylet.worker import forker, instance, linux, sandbox
+from skylet.worker import cgroups, forker, instance, linux, sandbox
 
 
 class Template(forker.Forker):
@@ -62,7 +62,8 @@ class Template(forker.Forker):
                 # Not inherited across fork: each instance is a subreaper of its own.
                 forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
                 sandbox.enter_instance(entered)
-                instance.run(to_r, from_w, out_w)
+                cgroup = entered.cgroup
+                instance.run(to_r, from_w, out_w, prepared=lambda: _move_to(cgroup))
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -80,6 +81,12 @@ class Template(forker.Forker):
         finally:
             for fd in theirs:
                 os.close(fd)
+
+
+def _move_to(cgroup: str | None) -> None:
+    """A prepared spare leaves the templates' cgroup for its function's."""
+    if cgroup is not None:
+        cgroups.CpuWeights.join(cgroup)
 
 
 def serve(sock: socket.socket, entered: sandbox.Entered, spares: int) -> None:

@@ -95,7 +95,7 @@ class Zygote(forker.Forker):
         """Fork a template for ``spec``; its pid, once it is in its sandbox."""
         cgroup = None
         if self.weights is not None and spec.cpu_shares is not None:
-            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares)
+            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares, spec.uid)
         up_r, up_w = os.pipe()  # first process → zygote: lines
         down_r, down_w = os.pipe()  # zygote → first process: "maps written"
         pid = os.fork()
@@ -128,8 +128,8 @@ class Zygote(forker.Forker):
         """In the first process of a template: enter, fork the template, report; exit."""
         code = 0
         try:
-            if cgroup is not None:
-                cgroups.CpuWeights.join(cgroup)
+            if cgroup is not None and self.weights is not None:
+                cgroups.CpuWeights.join(self.weights.templates)
 
             def await_maps() -> None:
                 os.write(up, b"M\n")
@@ -137,6 +137,7 @@ class Zygote(forker.Forker):
                     raise TemplateError("the zygote did not write the identity maps")
 
             entered = sandbox.enter_function(spec, await_maps)
+            entered.cgroup = cgroup
             child = os.fork()
             if child == 0:
                 os.close(up)
