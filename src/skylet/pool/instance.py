@@ -75,6 +75,9 @@ class InstanceHandle:
         self._key = 0  # what its template reports its exit by
         self._pidfd = -1
         self.init_ms: float | None = None
+        #: Restored from its template's snapshot: how long that took, and its hooks' share.
+        self.restore_ms: float | None = None
+        self.restore_hooks_ms = 0.0
         self.last_used = time.monotonic()
         self.queue: deque[Invocation] = deque()
         self.ready = False  # init succeeded
@@ -150,7 +153,11 @@ class InstanceHandle:
         )
         self._template.exit_status(spare.key).add_done_callback(self._process_exited)
         spec = instance_spec(
-            self.fn, self._settings, provisioned=self.provisioned, marker=self._marker
+            self.fn,
+            self._settings,
+            provisioned=self.provisioned,
+            marker=self._marker,
+            snap_start=spare.restores,
         )
         self._channel.send(frames.SPEC, spec)
         self._spec_sent = time.perf_counter()
@@ -248,7 +255,11 @@ class InstanceHandle:
             if self._init_timer is not None:
                 self._init_timer.cancel()
                 self._init_timer = None
-            self.init_ms = meta.get("init_ms", 0.0)
+            if "restore_ms" in meta:
+                self.restore_ms = meta["restore_ms"]
+                self.restore_hooks_ms = meta.get("hooks_ms", 0.0)
+            else:
+                self.init_ms = meta.get("init_ms", 0.0)
             if "error" in meta:
                 error = meta["error"]
                 failure = InitFailure(
@@ -305,6 +316,8 @@ class InstanceHandle:
             self._init_reported = True
             if not invocation.suppressed_init:
                 outcome.init_ms = self.init_ms
+                outcome.restore_ms = self.restore_ms
+                outcome.restore_hooks_ms = self.restore_hooks_ms
             elif outcome.kind in ("ok", "error"):  # the handler's own time, as it reported it
                 # A suppressed init is part of the invocation's Duration, as on Lambda.
                 outcome.duration_ms += self.init_ms or 0.0

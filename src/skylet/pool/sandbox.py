@@ -86,6 +86,18 @@ class SandboxPolicy:
             reveal=(str(fn.code_dir), *fn.extra_path),
         )
 
+    def snapshots_refused(self) -> str | None:
+        """Why a template may not run a function's init (a snapshot) here, or None: skylet
+        runs as root without user namespaces, so the template would run it as root."""
+        found = self.mechanisms
+        if not self.enabled or found is None or found.has(names.USER_NS):
+            return None
+        return (
+            "snapStart needs user namespaces when skylet runs as root"
+            if found.has(names.UID)
+            else None
+        )
+
     def report(self) -> SandboxReport:
         found = self.mechanisms or Mechanisms()
         if not self.enabled:

@@ -2,6 +2,11 @@
 the zygote when first needed, it keeps a stock of spares of that function, learns their exits,
 and is made again when it dies.
 
+A template of a function with ``snap_start`` takes a snapshot first (:class:`Snapshotting`):
+it runs the function's init once, and its instances restore from that state. If that init
+fails or passes its limit, it is reported (Lambda's INIT_REPORT), and the function's instances
+run their own inits from a plain template instead, until its code changes.
+
 A template that dies (killed, or with its zygote) takes its instances with it (their PID
 namespaces are inside its own; without PID namespaces they die with their parent): their exit
 statuses read as SIGKILL, and :meth:`TemplateClient.died_with` says why. A template that cannot
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -21,9 +27,13 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from skylet.errors import PlatformError
 from skylet.pool.backoff import backoff_s
+from skylet.pool.channel import OutputReader
+from skylet.pool.invocation import InitFailure
 from skylet.pool.zygote import NoZygote, Spare, ZygoteClient
 from skylet.wire.sandbox import TemplateSpec
 
@@ -37,9 +47,21 @@ RETRY_FIRST_S = 0.1
 RETRY_CAP_S = 5.0
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshotting:
+    """How a template takes its snapshot: the SPEC its init runs with (``spec()``), how long
+    that init may take (``timeout_s``), whom to tell when it fails (``failed``), and how much
+    of its output to keep (``output_cap``)."""
+
+    spec: Callable[[], dict[str, Any]]
+    timeout_s: float
+    failed: Callable[[InitFailure], None]
+    output_cap: int = 1 << 20
+
+
 class TemplateClient:
     """``spec``: what the template enters (asked again each time it is made, so a changed
-    policy applies). ``stock``: spares kept ready."""
+    policy applies). ``stock``: spares kept ready. ``snapshot``: take one first."""
 
     def __init__(
         self,
@@ -47,9 +69,18 @@ class TemplateClient:
         spec: Callable[[], TemplateSpec],
         *,
         stock: int | None = None,
+        snapshot: Snapshotting | None = None,
     ) -> None:
         self._zygote = zygote
         self._spec = spec
+        self._snapshot = snapshot
+        #: The template has run the function's init: its spares restore (``Spare.restores``).
+        self.restoring = False
+        #: How long that init took (ms), for the function's log.
+        self.init_ms: float | None = None
+        self._init_timer: asyncio.TimerHandle | None = None
+        self._init_output: OutputReader | None = None
+        self._init_started = 0.0  # perf_counter
         self._target = zygote.spares if stock is None else stock
         self._loop = asyncio.get_running_loop()
         self.pid: int | None = None  # the template's, in the platform's view
@@ -137,6 +168,8 @@ class TemplateClient:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         ours.setblocking(False)
         spec = self._spec()
+        if self._snapshot is not None:
+            spec = dataclasses.replace(spec, snapshot=True)
         self.pid_ns = spec.pid_ns
         self._zygote_died = False
         making = self._zygote.request_template(spec, theirs, self._template_exited)
@@ -162,11 +195,91 @@ class TemplateClient:
             self._incarnation += 1
             self._sock = ours
             self._failures, self._error = 0, None
-            self._outstanding = self._zygote.spares  # a template starts with its stock
             self._loop.add_reader(ours.fileno(), self._readable, ours)
+            if self._snapshot is not None:
+                self._initialize(ours, self._snapshot)
+                return
+            self._outstanding = self._zygote.spares  # a template starts with its stock
             self._top_up()
 
         making.add_done_callback(made)
+
+    # -- the snapshot ----------------------------------------------------------------------
+
+    def _initialize(self, sock: socket.socket, snapshot: Snapshotting) -> None:
+        """Ask the new template to run the function's init; no spare until it has."""
+        self._outstanding = 0
+        read_end, write_end = os.pipe()
+        message = json.dumps({"op": "init", "spec": snapshot.spec()}).encode()
+        try:
+            socket.send_fds(sock, [message], [write_end])
+        except OSError:
+            os.close(read_end)
+            return  # the template is gone: its socket says so
+        finally:
+            os.close(write_end)
+        self._init_output = OutputReader(self._loop, read_end, snapshot.output_cap, b"\0\0")
+        self._init_started = time.perf_counter()
+        self._init_timer = self._loop.call_later(snapshot.timeout_s, self._init_expired)
+
+    def _init_printed(self) -> bytes:
+        reader, self._init_output = self._init_output, None
+        if reader is None:
+            return b""
+        reader.drain()
+        printed, _ = reader.take(marked=False, last=True)
+        reader.close()
+        return printed
+
+    def _initialized(self, event: dict[str, Any]) -> None:
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+            self._init_timer = None
+        printed = self._init_printed()
+        init_ms = float(event.get("init_ms", 0.0))
+        error = event.get("error")
+        if isinstance(error, dict):
+            failure = InitFailure(
+                "error",
+                init_ms,
+                str(error.get("errorType")),
+                str(error.get("errorMessage")),
+                printed,
+            )
+            self._no_snapshot(failure)
+            return
+        self.restoring, self.init_ms = True, init_ms
+        self._top_up()
+
+    def _init_expired(self) -> None:
+        self._init_timer = None
+        elapsed_ms = (time.perf_counter() - self._init_started) * 1000
+        assert self._snapshot is not None
+        limit = f"{self._snapshot.timeout_s:.2f}"
+        failure = InitFailure(
+            "timeout",
+            elapsed_ms,
+            "Sandbox.Timedout",
+            f"Init timed out after {limit} seconds",
+            self._init_printed(),
+        )
+        self._no_snapshot(failure)
+
+    def _no_snapshot(self, failure: InitFailure) -> None:
+        """The snapshot's init failed: say so, and make a plain template instead (its
+        instances run their own init, and report its error as Lambda does)."""
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.failed(failure)
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
+        if self.pid is not None:
+            _kill(self.pid)
+            self.pid = None
+        if not self._closed:
+            self._make()
 
     def _failed(self, error: BaseException | None) -> None:
         self._failures += 1
@@ -204,11 +317,16 @@ class TemplateClient:
                 for fd in fds:
                     os.close(fd)
                 continue  # not a message of ours: ignored (only a function's own template)
-            if kind == "spare" and len(fds) >= 3:
+            if kind == "initialized":
+                for fd in fds:
+                    os.close(fd)
+                self._initialized(event)
+            elif kind == "spare" and len(fds) >= 3:
                 pidfd = fds[3] if event.get("pidfd") and len(fds) == 4 else -1
                 write_fd, read_fd, output_fd = fds[:3]
                 pid = _global_pid(pidfd, local)
-                self._arrived(Spare(pid, write_fd, read_fd, output_fd, pidfd, self._key(local)))
+                key = self._key(local)
+                self._arrived(Spare(pid, write_fd, read_fd, output_fd, pidfd, key, self.restoring))
             elif kind == "exited":
                 for fd in fds:
                     os.close(fd)
@@ -281,6 +399,11 @@ class TemplateClient:
             self._exited(key, signal.SIGKILL)  # the waitpid status of a SIGKILLed process
         self._outstanding = 0
         self.pid = None
+        self.restoring = False
+        if self._init_timer is not None:  # it died in its init: a new one takes the snapshot
+            self._init_timer.cancel()
+            self._init_timer = None
+        self._init_printed()
         if self._waiting and not self._closed:
             self._make()
 
@@ -298,6 +421,10 @@ class TemplateClient:
         if self.pid is not None:
             _kill(self.pid)
             self.pid = None
+        if self._init_timer is not None:
+            self._init_timer.cancel()
+            self._init_timer = None
+        self._init_printed()
 
 
 def _global_pid(pidfd: int, local: int) -> int:

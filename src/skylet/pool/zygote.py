@@ -57,6 +57,8 @@ class Spare:
     output_fd: int
     pidfd: int = -1
     key: int = 0
+    #: Forked from a template that took a snapshot: it restores rather than runs an init.
+    restores: bool = False
 
     def close(self) -> None:
         for fd in (self.write_fd, self.read_fd, self.output_fd, self.pidfd):

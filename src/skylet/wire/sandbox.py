@@ -80,6 +80,8 @@ class TemplateSpec:
     tmp_mb: int = 512
     hide: tuple[str, ...] = ()
     reveal: tuple[str, ...] = ()
+    #: The template takes a snapshot (Lambda SnapStart): no spare until its init ran.
+    snapshot: bool = False
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -95,6 +97,7 @@ class TemplateSpec:
             "tmp_mb": self.tmp_mb,
             "hide": list(self.hide),
             "reveal": list(self.reveal),
+            "snapshot": self.snapshot,
         }
 
     @classmethod
@@ -112,6 +115,7 @@ class TemplateSpec:
             tmp_mb=int(value["tmp_mb"]),
             hide=tuple(str(p) for p in value["hide"]),
             reveal=tuple(str(p) for p in value["reveal"]),
+            snapshot=bool(value["snapshot"]),
         )
 
 

@@ -26,6 +26,7 @@ from skylet.wire import http as wire_http
 from skylet.worker import apigw, http_envelope, http_trigger, output, sandbox, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
+from skylet.worker.snapstart import LAMBDA_MODULES, Snapshot
 from skylet.worker.web import flask_bridge
 
 #: The highest: the OOM killer chooses among instances first (``prepare_process``).
@@ -160,8 +161,9 @@ def setup_process(spec: dict[str, Any]) -> None:
     time.tzset()
     code_dir = spec["code_dir"]
     os.chdir(code_dir)
-    base = [p for p in sys.path if p and p != spec.get("zygote_cwd")]
-    sys.path[:] = [code_dir, *spec.get("extra_path", []), *base]
+    base = [p for p in sys.path if p and p not in (spec.get("zygote_cwd"), LAMBDA_MODULES)]
+    # Lambda's runtime has snapshot_restore_py: skylet's copy, unless the function brings one.
+    sys.path[:] = [code_dir, *spec.get("extra_path", []), *base, LAMBDA_MODULES]
     limit = spec.get("rlimit_data_bytes")
     if limit:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -449,13 +451,19 @@ def _report_error(exc: BaseException, request_id: str) -> dict[str, Any]:
 
 
 def run(
-    read_fd: int, write_fd: int, out_fd: int, *, prepared: Callable[[], None] = lambda: None
+    read_fd: int,
+    write_fd: int,
+    out_fd: int,
+    *,
+    prepared: Callable[[], None] = lambda: None,
+    snapshot: Snapshot | None = None,
 ) -> None:
     """Entry point of a spare in the forked child: prepare, wait for a SPEC, serve. Never
-    returns; ``prepared`` runs once the spare is ready for its SPEC. The control channel is two
-    pipes (``read_fd`` from the platform, ``write_fd`` to it) rather than one socket: consuming
-    from a Unix socket wakes the peer's waiters, which costs a cross-CPU wake-up per message on
-    a virtual machine; a pipe does not."""
+    returns; ``prepared`` runs once the spare is ready for its SPEC; with a ``snapshot`` (its
+    template's, skylet.worker.snapstart) it restores instead of running an init. The control
+    channel is two pipes (``read_fd`` from the platform, ``write_fd`` to it) rather than one
+    socket: consuming from a Unix socket wakes the peer's waiters, which costs a cross-CPU
+    wake-up per message on a virtual machine; a pipe does not."""
     code = 0
     try:
         prepare_process(out_fd)
@@ -469,9 +477,13 @@ def run(
         rfile.read(body_len)
         if kind != frames.SPEC:
             raise RuntimeError(f"expected a SPEC frame, got kind {kind}")
+        arrived = time.perf_counter()
         setup_process(spec)
         instance = Instance(spec, rfile, write_fd)
-        instance.init()
+        if snapshot is not None:
+            snapshot.restore(instance, arrived)
+        else:
+            instance.init()
         instance.serve()
     except SystemExit as exc:
         # A handler that calls sys.exit() ends the runtime, as on Lambda.

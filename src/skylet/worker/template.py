@@ -2,7 +2,9 @@
 sandbox once (skylet.worker.sandbox) and forks its instances, ahead of demand.
 
 Template ↔ platform: its own SOCK_SEQPACKET socket (the zygote's protocol, skylet.worker.forker).
-- platform → template: ``{"op":"spare"}`` asks for one more spare.
+- platform → template: ``{"op":"spare"}`` asks for one more spare; ``{"op":"init","spec":…}``
+  (a template taking a snapshot) runs the function's init, its output on the descriptor it
+  carries, and answers ``{"event":"initialized","init_ms":…}`` (with ``error`` if it failed).
 - template → platform: ``{"event":"spare","pid":…,"pidfd":bool}`` with the spare's descriptors
   (the write end of the pipe to it, the read end of the pipe from it, the read end of its
   output, and a pidfd when there is one); ``{"event":"exited",…}`` when a spare or instance
@@ -22,7 +24,7 @@ import socket
 import traceback
 from typing import Any
 
-from skylet.worker import cgroups, forker, instance, linux, sandbox
+from skylet.worker import cgroups, forker, instance, linux, sandbox, snapstart
 
 
 class Template(forker.Forker):
@@ -30,11 +32,22 @@ class Template(forker.Forker):
         super().__init__(sock)
         self.entered = entered
         self.wanted = spares
+        self.snapshot: snapstart.Snapshot | None = None
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> None:
-        if message.get("op") == "spare":
+        op = message.get("op")
+        if op == "spare":
             self.wanted += 1
+        elif op == "init" and len(fds) == 1 and self.snapshot is None:
+            self.initialize(message["spec"], fds[0])
+            return
         super().handle(message, fds)
+
+    def initialize(self, spec: dict[str, Any], out_fd: int) -> None:
+        """Run the function's init here, once, for every instance forked from now on."""
+        instance.setup_process(spec)
+        self.snapshot, meta = snapstart.take(spec, out_fd)
+        self.send({"event": "initialized", "pid": 0, **meta})
 
     def has_idle_work(self) -> bool:
         return self.wanted > 0
@@ -63,7 +76,13 @@ class Template(forker.Forker):
                 forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
                 sandbox.enter_instance(entered)
                 cgroup = entered.cgroup
-                instance.run(to_r, from_w, out_w, prepared=lambda: _move_to(cgroup))
+                instance.run(
+                    to_r,
+                    from_w,
+                    out_w,
+                    prepared=lambda: _move_to(cgroup),
+                    snapshot=self.snapshot,
+                )
             except BaseException:
                 traceback.print_exc()
             finally:

@@ -143,7 +143,7 @@ class Zygote(forker.Forker):
                 os.close(up)
                 os.close(down)
                 sandbox.in_own_pid_namespace(entered)
-                template.serve(theirs, entered, self.spares)
+                template.serve(theirs, entered, 0 if spec.snapshot else self.spares)
             os.write(up, f"P{child}\n".encode())
         except BaseException as error:
             os.write(up, f"E{error}\n".encode(errors="replace")[:4000])
