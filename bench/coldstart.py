@@ -44,7 +44,7 @@ FRESH_PYTHON = (
     "sys.stdout.write(json.dumps(hello.handler({{}}, None)))\n"
 )
 FRESH_HEAVY = "import sys, numpy, PIL.Image\nsys.stdout.write('Hello')\n"
-HEAVY = '''import numpy
+HEAVY = """import numpy
 import PIL.Image
 
 IMAGE = PIL.Image.new("RGB", (64, 64))
@@ -52,7 +52,7 @@ IMAGE = PIL.Image.new("RGB", (64, 64))
 
 def handler(event, context):
     return {"statusCode": 200, "body": f"Hello, {numpy.asarray(IMAGE).shape}"}
-'''
+"""
 Row = tuple[str, int, float, float, str]
 
 
