@@ -15,6 +15,7 @@ import pytest
 
 from skylet.config import RuntimeSettings
 from skylet.wire import sandbox as names
+from skylet.worker import linux
 from tests.runtime_fixtures import (
     FUNCTIONS,
     fn,
@@ -110,6 +111,8 @@ def _read_memory_as_nobody(pid: int | None) -> str:
             os.setgroups([])
             os.setresgid(65534, 65534, 65534)
             os.setresuid(65534, 65534, 65534)
+            linux.prctl(linux.PR_SET_DUMPABLE, 1)  # changing uid made this process, and so
+            # a child before its exec, not dumpable
             target = subprocess.Popen(["sleep", "30"]) if pid is None else None
             with open(f"/proc/{pid or target.pid}/mem", "rb"):  # type: ignore[union-attr]
                 outcome = b"read"

@@ -80,7 +80,10 @@ class FunctionPool:
         self._events = events or _Unobserved()
         #: The function's template: its sandbox, entered once; its instances fork from it.
         self.template = TemplateClient(
-            zygote, lambda: zygote.policy.spec_for(fn), snapshot=self._snapshotting()
+            zygote,
+            lambda: zygote.policy.spec_for(fn),
+            self._setup,
+            snapshot=self._snapshotting(),
         )
         self.state: FunctionState = ACTIVE
         self._init_failures = 0  # provisioned inits that failed in a row
@@ -106,14 +109,17 @@ class FunctionPool:
             logger.warning("%s: no snapshot: %s", fn.name, refused)
             return None
 
-        def spec() -> dict[str, Any]:
-            return instance_spec(fn, settings, provisioned=False, marker=b"", snap_start=True)
-
         return Snapshotting(
-            spec,
             timeout_s=max(settings.provisioned_init_timeout_s, fn.timeout_s),
             failed=lambda failure: self._events.init_failed(self, failure),
             output_cap=settings.output_cap_bytes,
+        )
+
+    def _setup(self, snapshot: bool) -> dict[str, Any]:
+        """What the template sets up for all its spares: an instance's SPEC (each instance
+        then changes only what is its own)."""
+        return instance_spec(
+            self.fn, self._settings, provisioned=False, marker=b"", snap_start=snapshot
         )
 
     def stats(self) -> PoolStats:

@@ -49,11 +49,9 @@ RETRY_CAP_S = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Snapshotting:
-    """How a template takes its snapshot: the SPEC its init runs with (``spec()``), how long
-    that init may take (``timeout_s``), whom to tell when it fails (``failed``), and how much
-    of its output to keep (``output_cap``)."""
+    """How a template takes its snapshot: how long its init may take (``timeout_s``), whom to
+    tell when it fails (``failed``), and how much of its output to keep (``output_cap``)."""
 
-    spec: Callable[[], dict[str, Any]]
     timeout_s: float
     failed: Callable[[InitFailure], None]
     output_cap: int = 1 << 20
@@ -61,18 +59,22 @@ class Snapshotting:
 
 class TemplateClient:
     """``spec``: what the template enters (asked again each time it is made, so a changed
-    policy applies). ``stock``: spares kept ready. ``snapshot``: take one first."""
+    policy applies). ``setup(snapshot)``: the SPEC whose environment, working directory, path
+    and limits the template sets up once for all its spares (and whose init it runs, for a
+    snapshot). ``stock``: spares kept ready. ``snapshot``: take one first."""
 
     def __init__(
         self,
         zygote: ZygoteClient,
         spec: Callable[[], TemplateSpec],
+        setup: Callable[[bool], dict[str, Any]],
         *,
         stock: int | None = None,
         snapshot: Snapshotting | None = None,
     ) -> None:
         self._zygote = zygote
         self._spec = spec
+        self._setup = setup
         self._snapshot = snapshot
         #: The template has run the function's init: its spares restore (``Spare.restores``).
         self.restoring = False
@@ -196,28 +198,30 @@ class TemplateClient:
             self._sock = ours
             self._failures, self._error = 0, None
             self._loop.add_reader(ours.fileno(), self._readable, ours)
-            if self._snapshot is not None:
-                self._initialize(ours, self._snapshot)
-                return
-            self._outstanding = self._zygote.spares  # a template starts with its stock
-            self._top_up()
+            self._initialize(ours)
 
         making.add_done_callback(made)
 
     # -- the snapshot ----------------------------------------------------------------------
 
-    def _initialize(self, sock: socket.socket, snapshot: Snapshotting) -> None:
-        """Ask the new template to run the function's init; no spare until it has."""
+    def _initialize(self, sock: socket.socket) -> None:
+        """Ask the new template to set the function up (and run its init, for a snapshot);
+        no spare until it has."""
         self._outstanding = 0
+        snapshot = self._snapshot
         read_end, write_end = os.pipe()
-        message = json.dumps({"op": "init", "spec": snapshot.spec()}).encode()
+        spec = self._setup(snapshot is not None)
+        message = json.dumps({"op": "init", "spec": spec, "snapshot": snapshot is not None})
         try:
-            socket.send_fds(sock, [message], [write_end])
+            socket.send_fds(sock, [message.encode()], [write_end])
         except OSError:
             os.close(read_end)
             return  # the template is gone: its socket says so
         finally:
             os.close(write_end)
+        if snapshot is None:
+            os.close(read_end)
+            return
         self._init_output = OutputReader(self._loop, read_end, snapshot.output_cap, b"\0\0")
         self._init_started = time.perf_counter()
         self._init_timer = self._loop.call_later(snapshot.timeout_s, self._init_expired)
@@ -248,7 +252,8 @@ class TemplateClient:
             )
             self._no_snapshot(failure)
             return
-        self.restoring, self.init_ms = True, init_ms
+        if self._snapshot is not None:
+            self.restoring, self.init_ms = True, init_ms
         self._top_up()
 
     def _init_expired(self) -> None:

@@ -130,7 +130,7 @@ class ZygoteClient:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # subprocess spawns with vfork/exec: the platform's process image is never duplicated.
         self._proc = subprocess.Popen(
-            [self._python, "-m", "skylet.worker.zygote", str(theirs.fileno()), str(self.spares)],
+            [self._python, "-m", "skylet.worker.zygote", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -2,9 +2,11 @@
 sandbox once (skylet.worker.sandbox) and forks its instances, ahead of demand.
 
 Template ↔ platform: its own SOCK_SEQPACKET socket (the zygote's protocol, skylet.worker.forker).
-- platform → template: ``{"op":"spare"}`` asks for one more spare; ``{"op":"init","spec":…}``
-  (a template taking a snapshot) runs the function's init, its output on the descriptor it
-  carries, and answers ``{"event":"initialized","init_ms":…}`` (with ``error`` if it failed).
+- platform → template: ``{"op":"init","spec":…,"snapshot":bool}`` first, once: the template
+  sets up what is the function's (its environment, working directory, path, limits: a SPEC's
+  ``instance.setup_process``) and, with ``snapshot``, runs its init, the output on the
+  descriptor the message carries; it answers ``{"event":"initialized","init_ms":…}`` (with
+  ``error`` if the init failed). Then ``{"op":"spare"}`` asks for one more spare.
 - template → platform: ``{"event":"spare","pid":…,"pidfd":bool}`` with the spare's descriptors
   (the write end of the pipe to it, the read end of the pipe from it, the read end of its
   output, and a pidfd when there is one); ``{"event":"exited",…}`` when a spare or instance
@@ -19,34 +21,42 @@ own: when it dies, everything it started dies with it, a double-forked daemon in
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import socket
 import traceback
 from typing import Any
 
-from skylet.worker import cgroups, forker, instance, linux, sandbox, snapstart
+from skylet.worker import cgroups, forker, instance, linux, output, sandbox, snapstart
 
 
 class Template(forker.Forker):
-    def __init__(self, sock: socket.socket, entered: sandbox.Entered, spares: int) -> None:
+    def __init__(self, sock: socket.socket, entered: sandbox.Entered) -> None:
         super().__init__(sock)
         self.entered = entered
-        self.wanted = spares
+        self.wanted = 0
         self.snapshot: snapstart.Snapshot | None = None
+        self.initialized = False
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message.get("op")
         if op == "spare":
             self.wanted += 1
-        elif op == "init" and len(fds) == 1 and self.snapshot is None:
-            self.initialize(message["spec"], fds[0])
+        elif op == "init" and len(fds) == 1 and not self.initialized:
+            self.initialize(message["spec"], fds[0], bool(message.get("snapshot")))
             return
         super().handle(message, fds)
 
-    def initialize(self, spec: dict[str, Any], out_fd: int) -> None:
-        """Run the function's init here, once, for every instance forked from now on."""
+    def initialize(self, spec: dict[str, Any], out_fd: int, snapshot: bool) -> None:
+        """Set up the function's environment, working directory, path and limits here, once,
+        for every instance forked from now on; and with ``snapshot``, run its init too."""
+        self.initialized = True
         instance.setup_process(spec)
-        self.snapshot, meta = snapstart.take(spec, out_fd)
+        meta: dict[str, Any] = {}
+        if snapshot:
+            self.snapshot, meta = snapstart.take(spec, out_fd)
+        else:
+            os.close(out_fd)
         self.send({"event": "initialized", "pid": 0, **meta})
 
     def has_idle_work(self) -> bool:
@@ -108,12 +118,17 @@ def _move_to(cgroup: str | None) -> None:
         cgroups.CpuWeights.join(cgroup)
 
 
-def serve(sock: socket.socket, entered: sandbox.Entered, spares: int) -> None:
+def serve(sock: socket.socket, entered: sandbox.Entered) -> None:
     """The template's life, after it entered the sandbox; never returns."""
     forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
+    instance.rehearse()
+    output.prepare()
+    # What the template built lives as long as its instances: out of the collector's way, so
+    # that no instance's collection writes to (and copies) those pages.
+    gc.freeze()
     code = 0
     try:
-        Template(sock, entered, spares).serve()
+        Template(sock, entered).serve()
     except (BrokenPipeError, ConnectionResetError):
         pass
     except BaseException:

@@ -69,9 +69,8 @@ class TemplateError(Exception):
 class Zygote(forker.Forker):
     MAX_FDS = 1
 
-    def __init__(self, sock: socket.socket, spares: int) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
-        self.spares = spares
         self.transient: set[int] = set()  # the first process of each template, until reaped
         self.weights = cgroups.CpuWeights() if cgroups.unavailable() is None else None
         self.cgroup_of: dict[int, str] = {}  # a template's pid → its cpu directory
@@ -143,7 +142,7 @@ class Zygote(forker.Forker):
                 os.close(up)
                 os.close(down)
                 sandbox.in_own_pid_namespace(entered)
-                template.serve(theirs, entered, 0 if spec.snapshot else self.spares)
+                template.serve(theirs, entered)
             os.write(up, f"P{child}\n".encode())
         except BaseException as error:
             os.write(up, f"E{error}\n".encode(errors="replace")[:4000])
@@ -211,13 +210,12 @@ def write_maps(pid: int, uid: int) -> None:
 
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
-    spares = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     # SIGTERM rather than SIGKILL when the platform dies (even by kill -9): the zygote then
     # still kills every template, whose PID namespaces take their instances with them.
     forker.prctl(forker.PR_SET_PDEATHSIG, signal.SIGTERM)
     forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        zygote = Zygote(sock, spares)
+        zygote = Zygote(sock)
         if zygote.weights is not None:
             zygote.weights.remove_stale()
         mechanisms = sandbox.probe()
