@@ -174,7 +174,8 @@ class TemplateClient:
             spec = dataclasses.replace(spec, snapshot=True)
         self.pid_ns = spec.pid_ns
         self._zygote_died = False
-        making = self._zygote.request_template(spec, theirs, self._template_exited)
+        # Its exit concerns this template only, not one made after it.
+        making = self._zygote.request_template(spec, theirs, lambda _: self._exited_template(ours))
         self._making = making
 
         def made(done: asyncio.Future[int]) -> None:
@@ -371,9 +372,8 @@ class TemplateClient:
         if self._sock is not None:
             self._lost()
 
-    def _template_exited(self, _status: int) -> None:
-        if self._sock is not None:
-            self._loop.call_soon(self._lost_if, self._sock)
+    def _exited_template(self, sock: socket.socket) -> None:
+        self._loop.call_soon(self._lost_if, sock)
 
     def _lost_if(self, sock: socket.socket) -> None:
         if sock is self._sock:

@@ -27,6 +27,7 @@ import socket
 import traceback
 from typing import Any
 
+from skylet import fastjson
 from skylet.worker import cgroups, forker, instance, linux, output, sandbox, snapstart
 
 
@@ -37,6 +38,7 @@ class Template(forker.Forker):
         self.wanted = 0
         self.snapshot: snapstart.Snapshot | None = None
         self.initialized = False
+        self.setup_spec: dict[str, Any] = {}
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> None:
         op = message.get("op")
@@ -47,11 +49,27 @@ class Template(forker.Forker):
             return
         super().handle(message, fds)
 
+    def _prepared(self) -> None:
+        """In a spare, ready for its SPEC: what its cold start runs, rehearsed (the SPEC read,
+        its set-up, the import path, its function's style of invocation), so that the pages
+        that writes are copied now rather than on the cold start's path; and out of the
+        templates' cgroup into its function's."""
+        spec = self.setup_spec
+        instance.rehearse(web=spec.get("style") in ("http", "cloudevent"))
+        env = dict(spec["env"], AWS_LAMBDA_LOG_STREAM_NAME="", AWS_LAMBDA_INITIALIZATION_TYPE="")
+        instance.setup_process(fastjson.loads(fastjson.dumps({**spec, "env": env})))
+        instance.warm_import(spec["handler"])
+        output.Output.written = False
+        if self.entered.cgroup is not None:
+            cgroups.CpuWeights.join(self.entered.cgroup)
+
     def initialize(self, spec: dict[str, Any], out_fd: int, snapshot: bool) -> None:
         """Set up the function's environment, working directory, path and limits here, once,
         for every instance forked from now on; and with ``snapshot``, run its init too."""
         self.initialized = True
+        self.setup_spec = spec
         instance.setup_process(spec)
+        instance.warm_import(spec["handler"])
         meta: dict[str, Any] = {}
         if snapshot:
             self.snapshot, meta = snapstart.take(spec, out_fd)
@@ -85,14 +103,7 @@ class Template(forker.Forker):
                 # Not inherited across fork: each instance is a subreaper of its own.
                 forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
                 sandbox.enter_instance(entered)
-                cgroup = entered.cgroup
-                instance.run(
-                    to_r,
-                    from_w,
-                    out_w,
-                    prepared=lambda: _move_to(cgroup),
-                    snapshot=self.snapshot,
-                )
+                instance.run(to_r, from_w, out_w, prepared=self._prepared, snapshot=self.snapshot)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -110,12 +121,6 @@ class Template(forker.Forker):
         finally:
             for fd in theirs:
                 os.close(fd)
-
-
-def _move_to(cgroup: str | None) -> None:
-    """A prepared spare leaves the templates' cgroup for its function's."""
-    if cgroup is not None:
-        cgroups.CpuWeights.join(cgroup)
 
 
 def serve(sock: socket.socket, entered: sandbox.Entered) -> None:
