@@ -33,21 +33,20 @@ from skylet.worker.web import flask_bridge
 
 #: The highest: the OOM killer chooses among instances first (``prepare_process``).
 OOM_SCORE_ADJ = 1000
-_REHEARSAL_DIR = str(Path(__file__).parent / "rehearsal")
 
 
-def _to_json(result: Any) -> str:
+def to_json(result: Any) -> str:
     """A handler's result as Lambda's Python runtime serialises it."""
-    return json.dumps(result, default=_json_default)
+    return json.dumps(result, default=json_default)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _max_rss_kb() -> int:
+def max_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -55,8 +54,8 @@ def prepare_process(out_fd: int) -> None:
     """Everything an instance does that does not depend on its function.
 
     Runs in a spare process its template forks ahead of demand, so a cold start does not pay
-    for it. The invocation path was rehearsed in the template (:func:`rehearse`), not here:
-    what that touched stays shared by every instance instead of copied into each.
+    for it. The invocation path was rehearsed in the template (skylet.worker.rehearsals), not
+    here: what that touched stays shared by every instance instead of copied into each.
     """
     os.setsid()  # its own process group: the platform kills the instance and its children at once
     output.attach(out_fd)
@@ -74,96 +73,6 @@ def prepare_process(out_fd: int) -> None:
         pass
     output.Output.written = False
     sandbox.non_dumpable()
-
-
-def rehearse(*, web: bool = True) -> None:
-    """Run what an invocation runs that does not depend on a function: once in full in the
-    template (caches fill, lazy imports happen: shared by every instance), and in each spare
-    for its own function's style only (``web``: Cloud Functions and Knative styles), which
-    takes the copy-on-write faults its first invocation would take on the cold start's path.
-    The full rehearsal in every spare had cost ~2.4 MB of unique memory per instance."""
-    sample = {"key": [1, 2.5, "three", None, True], "nested": {"a": decimal.Decimal("1.5")}}
-    raw = json.dumps(sample, default=_json_default).encode()
-    json.loads(raw)
-    frames.encode(frames.RESULT, {"duration_ms": 0.1, "rss": _max_rss_kb()}, raw)
-    LambdaContext(
-        aws_request_id="",
-        deadline_ms=0,
-        invoked_function_arn="",
-        function_name="",
-        function_version="",
-        memory_limit_in_mb="",
-        log_group_name="",
-        log_stream_name="",
-    ).get_remaining_time_in_millis()
-    _rehearse_apigw()
-    if web:
-        _rehearse_web()
-    # The same steps as setup_process and a handler import, undone afterwards.
-    os.environ["SKYLET_REHEARSAL"] = "1"
-    del os.environ["SKYLET_REHEARSAL"]
-    time.tzset()
-    sys.path.insert(0, _REHEARSAL_DIR)
-    try:
-        importlib.import_module("skylet_rehearsal_handler").handler({}, None)
-    finally:
-        sys.path.remove(_REHEARSAL_DIR)
-        sys.modules.pop("skylet_rehearsal_handler", None)
-        sys.path_importer_cache.pop(_REHEARSAL_DIR, None)
-
-
-def _rehearse_web() -> None:
-    """HTTP requests (JSON, a multipart form), their responses, an HTTP error and a CloudEvent:
-    their first-touch costs, taken here."""
-    payload = http_envelope.encode_request(
-        method="POST",
-        path="/",
-        raw_path="/",
-        query="a=1",
-        headers=[
-            ("content-type", "application/json"),
-            ("cookie", "c=1"),
-            ("ce-specversion", "1.0"),
-            ("ce-id", "1"),
-            ("ce-source", "/"),
-            ("ce-type", "t"),
-        ],
-        remote_addr="",
-        scheme="http",
-        host="localhost",
-        body=b'{"a": [1]}',
-    )
-    envelope = http_envelope.decode_request(payload)
-    request = web.request(envelope)
-    _ = request.args.get("a"), request.headers.get("content-type"), request.get_json()
-    _ = request.cookies, request.url, request.user_agent
-    request.close()  # as every invocation closes its request (the first close costs ~40 µs)
-    form = envelope._replace(
-        headers=(("content-type", "multipart/form-data; boundary=b"),),
-        body=b'--b\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\r\nx\r\n--b--\r\n',
-    )
-    with web.request(form) as uploaded:
-        uploaded.files["f"].read()
-    web.http_response(({"ok": True}, 200, {"X-A": "1"}))
-    http_envelope.decode_response(http_envelope.encode_response(*web.http_response("text")))
-    web.exception_response(web.BadRequest())
-    web.from_request(envelope)
-    web.cloud_event_accepted()
-
-
-def _rehearse_apigw() -> None:
-    """A routed request's API Gateway event (both payload formats) and its answer."""
-    for kind in ("http_api", "rest"):
-        # Built from the type, so that a field added to it cannot leave this list behind.
-        trigger = wire_http.Trigger(kind, "GET /a", "/a", {}, "", "", "", "", "", None, "")
-        values = wire_http.Request(
-            "GET", "/a", "/a", "b=1", [("host", "x")], "", None, 0.0, "1.1", ""
-        )
-        sent = wire_http.encode(values, trigger)
-        wire = apigw.from_wire(fastjson.loads(fastjson.dumps(sent)), b"")
-        http_trigger.envelope_request(wire)
-        http_trigger.lambda_event(wire)
-        http_trigger.lambda_answer(wire, {"statusCode": 200, "body": "x"}, _to_json)
 
 
 #: The environment this process (a template) was set up with; its instances change only what
@@ -260,11 +169,11 @@ class Instance:
             init_ms = (time.perf_counter() - started) * 1000
             output.log(f"[ERROR] {exc.error_type}: {exc.message}")
             self.send(
-                frames.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": _max_rss_kb()}
+                frames.READY, {"init_ms": init_ms, "error": exc.payload(), "rss": max_rss_kb()}
             )
             return
         init_ms = (time.perf_counter() - started) * 1000
-        self.send(frames.READY, {"init_ms": init_ms, "rss": _max_rss_kb()})
+        self.send(frames.READY, {"init_ms": init_ms, "rss": max_rss_kb()})
 
     def serve(self) -> None:
         header = frames.HEADER
@@ -342,9 +251,9 @@ class Instance:
         else:
             try:
                 if wire is None:
-                    body = _to_json(result).encode()
+                    body = to_json(result).encode()
                 else:
-                    answer = http_trigger.lambda_answer(wire, result, _to_json)
+                    answer = http_trigger.lambda_answer(wire, result, to_json)
             except apigw.MalformedResponse as exc:
                 answer = str(exc)  # API Gateway's to answer; the invocation itself succeeded
             except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: too deep
@@ -447,7 +356,7 @@ class Instance:
             if inspect.isawaitable(result):
                 result = self._run_async(result)
         except MemoryError:
-            self.send(frames.RESULT, {"oom": True, "rss": _max_rss_kb(), "seq": self.seq})
+            self.send(frames.RESULT, {"oom": True, "rss": max_rss_kb(), "seq": self.seq})
             os._exit(137)
         return result
 
@@ -465,7 +374,7 @@ class Instance:
         result_meta: dict[str, Any] = {
             "seq": self.seq,
             "duration_ms": duration_ms,
-            "rss": _max_rss_kb(),
+            "rss": max_rss_kb(),
         }
         if error is not None:
             result_meta["error"] = True

@@ -28,7 +28,7 @@ import traceback
 from typing import Any
 
 from skylet import fastjson
-from skylet.worker import cgroups, forker, instance, linux, output, sandbox, snapstart
+from skylet.worker import cgroups, forker, instance, linux, output, rehearsals, sandbox, snapstart
 
 
 class Template(forker.Forker):
@@ -55,7 +55,7 @@ class Template(forker.Forker):
         that writes are copied now rather than on the cold start's path; and out of the
         templates' cgroup into its function's."""
         spec = self.setup_spec
-        instance.rehearse(web=spec.get("style") in ("http", "cloudevent"))
+        rehearsals.rehearse(web=spec.get("style") in ("http", "cloudevent"))
         env = dict(spec["env"], AWS_LAMBDA_LOG_STREAM_NAME="", AWS_LAMBDA_INITIALIZATION_TYPE="")
         instance.setup_process(fastjson.loads(fastjson.dumps({**spec, "env": env})))
         instance.warm_import(spec["handler"])
@@ -126,7 +126,7 @@ class Template(forker.Forker):
 def serve(sock: socket.socket, entered: sandbox.Entered) -> None:
     """The template's life, after it entered the sandbox; never returns."""
     forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
-    instance.rehearse()
+    rehearsals.rehearse()
     output.prepare()
     # What the template built lives as long as its instances: out of the collector's way, so
     # that no instance's collection writes to (and copies) those pages.
