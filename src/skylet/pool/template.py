@@ -135,9 +135,12 @@ class TemplateClient:
         if self._sock is None or self._closed:
             return
         while len(self._stock) + self._outstanding < self._target + len(self._waiting):
+            # A cold start waits for this one: it is prepared at its function's CPU weight, not
+            # at the templates' (skylet.worker.cgroups).
+            urgent = self._outstanding < len(self._waiting)
             self._outstanding += 1
             try:
-                self._sock.send(b'{"op":"spare"}')
+                self._sock.send(b'{"op":"spare","urgent":true}' if urgent else b'{"op":"spare"}')
             except BlockingIOError:
                 self._outstanding -= 1
                 self._loop.call_later(0.01, self._top_up)

@@ -13,8 +13,9 @@ import os
 
 CPU_ROOT = "/sys/fs/cgroup/cpu"
 _PREFIX = "skylet-"
-#: The templates' weight: a sixteenth of one busy task's (1024).
-TEMPLATE_SHARES = 64
+#: The templates' weight, the smallest there is: preparing spares ahead of demand runs when
+#: nothing else wants the CPU (a spare a cold start waits for is prepared at its function's).
+TEMPLATE_SHARES = 2
 
 
 def unavailable() -> str | None:

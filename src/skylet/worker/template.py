@@ -36,6 +36,7 @@ class Template(forker.Forker):
         super().__init__(sock)
         self.entered = entered
         self.wanted = 0
+        self.urgent = 0  # of those wanted, how many a cold start waits for
         self.snapshot: snapstart.Snapshot | None = None
         self.initialized = False
         self.setup_spec: dict[str, Any] = {}
@@ -44,6 +45,7 @@ class Template(forker.Forker):
         op = message.get("op")
         if op == "spare":
             self.wanted += 1
+            self.urgent += bool(message.get("urgent"))
         elif op == "init" and len(fds) == 1 and not self.initialized:
             self.initialize(message["spec"], fds[0], bool(message.get("snapshot")))
             return
@@ -60,6 +62,9 @@ class Template(forker.Forker):
         instance.setup_process(fastjson.loads(fastjson.dumps({**spec, "env": env})))
         instance.warm_import(spec["handler"])
         output.Output.written = False
+        self._join_function_cgroup()
+
+    def _join_function_cgroup(self) -> None:
         if self.entered.cgroup is not None:
             cgroups.CpuWeights.join(self.entered.cgroup)
 
@@ -82,9 +87,10 @@ class Template(forker.Forker):
 
     def idle(self) -> None:
         self.wanted -= 1
-        self.spawn_spare()
+        urgent, self.urgent = self.urgent > 0, max(self.urgent - 1, 0)
+        self.spawn_spare(urgent)
 
-    def spawn_spare(self) -> None:
+    def spawn_spare(self, urgent: bool = False) -> None:
         to_r, to_w = os.pipe()  # platform → instance
         from_r, from_w = os.pipe()  # instance → platform
         out_r, out_w = os.pipe()  # the instance's stdout and stderr
@@ -102,6 +108,8 @@ class Template(forker.Forker):
                 forker.prctl(forker.PR_SET_PDEATHSIG, 9)  # SIGKILL when the template dies
                 # Not inherited across fork: each instance is a subreaper of its own.
                 forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
+                if urgent:  # its preparation is on a cold start's path
+                    self._join_function_cgroup()
                 sandbox.enter_instance(entered)
                 instance.run(to_r, from_w, out_w, prepared=self._prepared, snapshot=self.snapshot)
             except BaseException:
