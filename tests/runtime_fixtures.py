@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,9 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import LogBook
+from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 
 FUNCTIONS = Path(__file__).parent / "fixtures" / "functions"
@@ -25,19 +30,77 @@ def fn(name: str, handler: str, **overrides: Any) -> FunctionConfig:
     return replace(base, **overrides)
 
 
+def unprivileged_python(directory: Path) -> str:
+    """An interpreter command (a script in ``directory``) that runs this Python's skylet as
+    the unprivileged user nobody (65534), for a zygote that is not root on this root machine.
+    Skips where that cannot be had: not root, no setpriv, or no system Python of this version
+    (this one may live where nobody cannot reach, as pyenv's under /root does)."""
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or not system.exists():
+        pytest.skip("running skylet unprivileged needs root, setpriv and a system Python")
+    path = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
+    script = directory / "python-as-nobody"
+    script.write_text(
+        "#!/bin/sh\n"
+        "exec setpriv --reuid=65534 --regid=65534 --clear-groups "
+        f'env PYTHONPATH="{path}" {system} "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
 @asynccontextmanager
 async def running(
-    functions: list[FunctionConfig], settings: RuntimeSettings | None = None
+    functions: list[FunctionConfig],
+    settings: RuntimeSettings | None = None,
+    *,
+    python: str = sys.executable,
+    hide: tuple[Path, ...] = (),
 ) -> AsyncIterator[Invoker]:
-    zygote = ZygoteClient()
+    """An invoker with ``functions`` deployed on a zygote of ``python``, whose sandboxes
+    hide ``hide`` (as the platform hides its data directory)."""
+    settings = settings or RuntimeSettings()
+    zygote = ZygoteClient(python=python, policy=SandboxPolicy(enabled=settings.sandbox))
+    zygote.policy.hide(hide)
     await zygote.start()
-    invoker = Invoker(settings or RuntimeSettings(), zygote, LogBook())
+    invoker = Invoker(settings, zygote, LogBook())
     try:
         await invoker.deploy(functions)
         yield invoker
     finally:
         await invoker.aclose(grace_s=2.0)
         await zygote.aclose()
+
+
+def instance_pids(invoker: Invoker, name: str) -> list[int]:
+    """The platform's pids of a function's live instances: inside its own PID namespace,
+    each is pid 1, so what a function says of its pid names nothing out here."""
+    pool = invoker._pools[name]
+    return sorted(i.pid for i in pool._all if i.pid is not None and i.alive)
+
+
+def started_below(pid: int, command: str, within_s: float = 10.0) -> int:
+    """The one process below ``pid`` running ``command``, once it has exec'd it (a forked
+    child may not have yet when its parent answered)."""
+    deadline = time.monotonic() + within_s
+    while not (found := commands_below(pid, command)):
+        assert time.monotonic() < deadline, f"no {command!r} below {pid}"
+        time.sleep(0.01)
+    (only,) = found
+    return only
+
+
+def commands_below(pid: int, command: str) -> list[int]:
+    """The live processes below ``pid`` whose command line starts with ``command``."""
+    found = []
+    for child in descendants(pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if argv.startswith(command):
+            found.append(child)
+    return found
 
 
 def descendants(pid: int) -> list[int]:

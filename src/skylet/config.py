@@ -151,6 +151,12 @@ class FunctionConfig:
     #: The region the function is deployed in (the manifest's): its AWS_REGION, its ARN, and the
     #: region of the records skylet builds for it.
     region: str = DEFAULT_REGION
+    #: Its instances' private /tmp, in MB (``ephemeralStorageSize``; Lambda's 512-10,240).
+    ephemeral_storage_mb: int = 512
+    #: False: no network at all, only its own loopback (``network: false``).
+    network: bool = True
+    #: Instances fork from a template that has run the function's init (``snapStart``).
+    snap_start: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,8 @@ class RuntimeSettings:
     aws_secret_access_key: str = "test"
     endpoint_url: str | None = None
     base_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Run each function in its sandbox (docs/runtime.md); False: ``--no-sandbox``.
+    sandbox: bool = True
 
     def function_arn(
         self, name: str, qualifier: str | None = None, *, region: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ from skylet.blobs.base import BlobStore
 from skylet.blobs.files import FileBlobs
 from skylet.blobs.s3 import S3Blobs
 from skylet.build.functions import Resolver, build_functions
-from skylet.build.snapshots import Snapshots
+from skylet.build.snapshots import Snapshots, precompile, scan
 from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.events.async_invoke import AsyncInvoker
@@ -58,11 +59,13 @@ from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
+from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.schedules.plan import plan as plan_schedules
 from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
+from skylet.store.factory import store_file
 
 if TYPE_CHECKING:
     from skylet.aws.sns.service import Sns
@@ -129,6 +132,11 @@ def with_overrides(
     return dataclasses.replace(fn, environment=MappingProxyType(environment))
 
 
+def _precompile(code_dir: Path, data_dir: Path) -> None:
+    with contextlib.suppress(ConfigError, OSError):  # too large a tree: left as it is
+        precompile(code_dir, scan(code_dir, frozenset({data_dir})))
+
+
 def open_blobs(config: PlatformConfig) -> BlobStore:
     """The blob store ``--blobs`` names: files (the default) or an S3-compatible server."""
     if not config.blobs_url:
@@ -180,7 +188,10 @@ class Platform:
         self.logs = LogBook()
         #: Cross-cutting policy around invocations (console lines, metrics, tracing).
         self.hooks = Hooks(hooks)
-        self.zygote = ZygoteClient(environment=config.runtime.base_environment)
+        self.zygote = ZygoteClient(
+            environment=config.runtime.base_environment,
+            policy=SandboxPolicy(enabled=config.runtime.sandbox),
+        )
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
@@ -293,6 +304,7 @@ class Platform:
             self.versions.detach()  # a standalone service opens no store
         self.services.load()  # the registered services' models, read once, before any request
         await self.zygote.start()
+        self._hide(manifest)
         await self.invoker.deploy(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
@@ -326,6 +338,7 @@ class Platform:
             functions = [fn for fn in functions if fn.name == self.only]
         if self._store_started:
             await self._attach_queues(manifest)
+        self._hide(manifest)
         await self.invoker.deploy(functions)
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
@@ -341,6 +354,19 @@ class Platform:
             self.snapshots.prune(self.invoker.code_dirs())
         after = {fn.name: fn for fn in functions}
         return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+    def _hide(self, manifest: Manifest) -> None:
+        """What no function's sandbox shows (each template reveals its own code again): the
+        data directory (store, blobs, logs, snapshots, versions), the store's file wherever
+        it is, the project, and every function's code."""
+        config = self.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private = {config.data_dir, config.manifest_path.parent}
+        private.update(spec.code_dir for spec in manifest.functions.values())
+        database = store_file(config.store_url, data_dir=config.data_dir)
+        if database is not None:
+            private.update(database.with_name(database.name + s) for s in ("", "-wal", "-shm"))
+        self.zygote.policy.hide(Path(os.path.realpath(p)) for p in private)
 
     async def _build(
         self, manifest: Manifest, *, check_syntax: bool = False
@@ -358,6 +384,9 @@ class Platform:
         functions = self.schedule_targets.apply(functions)
         snapshots = self.snapshots
         if snapshots is None:
+            # Sandboxes see code read-only: its bytecode is written now, as a first import would.
+            for code_dir in sorted({fn.code_dir for fn in functions}):
+                await asyncio.to_thread(_precompile, code_dir, self.config.data_dir)
             return functions
         code_dirs = sorted({fn.code_dir for fn in functions})
         taken = dict(

@@ -163,7 +163,9 @@ def test_kill_9_right_after_a_successful_put_loses_no_notification(project: Path
     (project / "skylet.yaml").write_text(
         MANIFEST.replace("s3_handlers.record", "s3_handlers.remember", 1)
     )
-    server = start_server(project, "--no-reload")
+    # remember() appends to a file beside the code, which the test reads: no sandbox, whose
+    # view of the code is read-only.
+    server = start_server(project, "--no-reload", "--no-sandbox")
     try:
         s3 = s3_client(server)
         for n in range(30):
@@ -172,7 +174,7 @@ def test_kill_9_right_after_a_successful_put_loses_no_notification(project: Path
         server.proc.wait()
     finally:
         stop_server(server)
-    again = start_server(project, "--no-reload")
+    again = start_server(project, "--no-reload", "--no-sandbox")
     log = project / "notified.log"
     try:
         deadline = time.monotonic() + 30

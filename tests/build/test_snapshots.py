@@ -52,7 +52,7 @@ def test_a_snapshot_is_reused_until_the_code_changes_and_holds_no_data_directory
     snapshots = Snapshots(root / "state" / "code", skip=frozenset({root / "state"}))
     first = snapshots.take(root)
     assert first.changed is None  # nothing deployed from this source yet
-    assert sorted(p.name for p in first.path.iterdir()) == ["handler.py", "pkg"]
+    assert sorted(p.name for p in first.path.iterdir()) == ["__pycache__", "handler.py", "pkg"]
     snapshots.accept(first)
     assert snapshots.take(root).path == first.path
     (root / "pkg" / "util.py").write_text("X = 22\n")  # a new size: mtimes are coarse
@@ -61,3 +61,12 @@ def test_a_snapshot_is_reused_until_the_code_changes_and_holds_no_data_directory
     assert second.changed == ("pkg/util.py",)
     assert (second.path / "pkg" / "util.py").read_text() == "X = 22\n"
     assert (first.path / "pkg" / "util.py").read_text() == "X = 1\n"
+
+
+def test_a_snapshot_is_readable_by_others_and_holds_its_bytecode(tmp_path: Path) -> None:
+    """A function running as a uid of its own reads it, and (read-only) never compiles it."""
+    root = make_project(tmp_path / "project")
+    snapshot = Snapshots(tmp_path / "code").take(root)
+    assert snapshot.path.stat().st_mode & 0o005 == 0o005
+    compiled = {p.name.split(".")[0] for p in snapshot.path.rglob("__pycache__/*.pyc")}
+    assert compiled == {"handler", "util"}

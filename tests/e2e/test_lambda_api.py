@@ -208,7 +208,7 @@ def test_an_accepted_payload_too_deep_to_echo_fails_the_function_not_the_instanc
     after = json.loads(client.invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.MarshalError"
-    assert after["pid"] == before["pid"]  # the same instance answered, alive
+    assert after["instance"] == before["instance"]  # the same instance answered, alive
     queued = client.invoke(FunctionName="echo", InvocationType="Event", Payload=_nested(1000))
     assert queued["StatusCode"] == 202
     assert queued["Payload"].read() == b""  # read, so its connection goes back to the pool

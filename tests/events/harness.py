@@ -20,6 +20,7 @@ from skylet.events.records import RecordBook
 from skylet.events.retry import RetryPolicy
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import LogBook
+from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.store.base import Clock, Store
 
@@ -70,9 +71,11 @@ async def platform(
 ) -> AsyncIterator[Harness]:
     """Everything the dispatcher needs, running; ``configs`` defaults to Lambda's defaults for
     every function."""
-    zygote = ZygoteClient()
+    # The handlers record their calls in a file the test reads, which a sandbox's private /tmp
+    # would keep to itself; sandboxes have tests of their own (tests/e2e/test_sandbox.py).
+    zygote = ZygoteClient(policy=SandboxPolicy(enabled=False))
     await zygote.start()
-    invoker = Invoker(RuntimeSettings(), zygote, LogBook())
+    invoker = Invoker(RuntimeSettings(sandbox=False), zygote, LogBook())
     records = RecordBook(store, now=now)
     async_invoker = AsyncInvoker(store, records, invoker, now=now)
     dispatcher = Dispatcher(store, invoker, async_invoker, records, settings=settings, now=now)

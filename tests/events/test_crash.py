@@ -43,7 +43,9 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def up(project: Path, backend: str, pg: tuple[str, str] | None) -> Server:
-    args = ["--no-reload"]
+    # The handlers record their calls in a file the test reads: no sandbox, whose /tmp is the
+    # instance's own and whose view of the code is read-only.
+    args = ["--no-reload", "--no-sandbox"]
     if url := store_url(backend, pg):
         args += ["--store", url]
     return start_server(project, *args)

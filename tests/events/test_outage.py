@@ -126,7 +126,10 @@ async def test_postgresql_cut_off_under_load_gives_503s_then_skylet_recovers_and
     out = tmp_path / "calls.jsonl"
     project = write_project(code_dir, out, tmp_path / "no-gate", handler="sink")
     store = f"{url_through(url, proxy.port)}?schema={schema}"
-    server = await asyncio.to_thread(start_server, project, "--no-reload", "--store", store)
+    # The handler records its calls in a file the test reads: no sandbox (its /tmp is private).
+    server = await asyncio.to_thread(
+        start_server, project, "--no-reload", "--no-sandbox", "--store", store
+    )
     load, stop = Load(), asyncio.Event()
     target = invocations_url(server.url)
     senders = [asyncio.create_task(send_until(target, load, stop, k)) for k in range(SENDERS)]

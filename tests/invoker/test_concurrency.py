@@ -13,7 +13,7 @@ import pytest
 from skylet.config import RuntimeSettings
 from skylet.errors import TooManyRequests
 from skylet.invoker.admission import ACCOUNT_LIMIT, RESERVED_LIMIT
-from tests.runtime_fixtures import alive, descendants, fn, running
+from tests.runtime_fixtures import alive, descendants, fn, instance_pids, running
 
 pytestmark = pytest.mark.anyio
 
@@ -88,7 +88,8 @@ async def test_provisioned_instances_are_warm_before_the_first_request_and_never
 
 async def test_idle_instances_are_reaped_after_the_keepalive() -> None:
     async with running([fn("echo", "handlers.echo")], RuntimeSettings(keepalive_s=0.2)) as inv:
-        first = json.loads((await inv.invoke("echo", b"{}")).payload)["pid"]
+        await inv.invoke("echo", b"{}")
+        (first,) = instance_pids(inv, "echo")
         assert inv.reap() == 0
         await asyncio.sleep(0.25)
         assert inv.reap() == 1

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from skylet.errors import InvalidRequestContent, ResourceNotFound
-from tests.runtime_fixtures import FUNCTIONS, alive, fn, running
+from tests.runtime_fixtures import FUNCTIONS, alive, fn, instance_pids, running, started_below
 
 pytestmark = pytest.mark.anyio
 
@@ -20,7 +20,8 @@ async def test_warm_invocations_reuse_the_instance_and_its_globals() -> None:
         second = await invoker.invoke("echo", b'{"n": 2}')
     one, two = json.loads(first.payload), json.loads(second.payload)
     assert (one["calls"], two["calls"]) == (1, 2)
-    assert one["pid"] == two["pid"] == one["init_pid"]
+    assert one["instance"] == two["instance"]
+    assert one["pid"] == one["init_pid"]
     assert (first.cold, second.cold) == (True, False)
     assert two["event"] == {"n": 2}
 
@@ -162,8 +163,9 @@ async def test_flooding_stdout_keeps_a_bounded_log_and_finishes() -> None:
 async def test_children_a_function_leaves_die_with_its_instance() -> None:
     async with running([fn("spawn", "handlers.spawn_child")]) as invoker:
         result = await invoker.invoke("spawn", b"{}")
-        child = json.loads(result.payload)
-        assert alive(child)
+        assert result.function_error is None
+        (instance,) = instance_pids(invoker, "spawn")
+        child = started_below(instance, "sleep 300")
     for _ in range(100):
         if not alive(child):
             break

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from skylet.config import RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.pool import provisioning
-from tests.runtime_fixtures import fn, running, until
+from tests.runtime_fixtures import FUNCTIONS, fn, running, until
 
 pytestmark = pytest.mark.anyio
 
@@ -125,11 +126,15 @@ async def test_a_failed_function_whose_own_init_succeeds_is_provisioned_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(provisioning, "RETRY_FIRST_S", 0.05)
+    # Beside the code, which the sandbox shows as it is (unlike the test's /tmp).
+    shutil.copy(FUNCTIONS / "slow_init.py", tmp_path)
+    tmp_path.chmod(0o755)  # as a function's code is: readable by its own uid
     flag = tmp_path / "fail"
     flag.touch()
     config = fn(
         "flaky",
         "slow_init.handler",
+        code_dir=tmp_path,
         provisioned_concurrency=1,
         environment={"FAIL_INIT_IF": str(flag)},
     )

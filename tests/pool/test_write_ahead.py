@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -26,9 +27,9 @@ async def _warm(invoker: Invoker, count: int = 20) -> None:
         await invoker.invoke("work", _work(-1 - n))
 
 
-def _answer(result: InvocationResult) -> dict[str, int]:
+def _answer(result: InvocationResult) -> dict[str, Any]:
     assert result.function_error is None, result.payload
-    answer: dict[str, int] = json.loads(result.payload)
+    answer: dict[str, Any] = json.loads(result.payload)
     return answer
 
 
@@ -53,7 +54,7 @@ async def test_fast_invocations_run_on_few_instances_each_once_with_its_own_outp
             assert f"work {n}\n" in result.log
     # Without writing ahead, 64 invocations at once need 64 instances, each burst: there were
     # fewer for both bursts together.
-    assert len({_answer(r)["pid"] for r in second}) <= instances + 1 < 64
+    assert len({_answer(r)["instance"] for r in second}) <= instances + 1 < 64
 
 
 async def test_an_invocation_written_behind_a_slow_one_runs_elsewhere() -> None:
@@ -64,7 +65,7 @@ async def test_an_invocation_written_behind_a_slow_one_runs_elsewhere() -> None:
         done, _ = await asyncio.wait([slow, *fast], return_when=asyncio.FIRST_COMPLETED)
         assert slow not in done  # the fast ones did not wait for it
         answers = [_answer(await f) for f in fast]
-        slow_pid = _answer(await slow)["pid"]
+        slow_instance = _answer(await slow)["instance"]
         placed_again = invoker.stats("work").placed_again
         after = _answer(await invoker.invoke("work", _work(4)))
     # They were written behind the slow one (it had just started), then given to other
@@ -72,7 +73,7 @@ async def test_an_invocation_written_behind_a_slow_one_runs_elsewhere() -> None:
     # loaded machine one may be written behind another busy instance and placed again once more.)
     assert placed_again >= 3
     assert [a["n"] for a in answers] == [1, 2, 3]
-    assert slow_pid not in {a["pid"] for a in answers}
+    assert slow_instance not in {a["instance"] for a in answers}
     assert after["n"] == 4
 
 
@@ -98,5 +99,5 @@ async def test_slow_functions_get_an_instance_per_invocation_as_on_lambda() -> N
             *(invoker.invoke("work", _work(n, sleep=0.05)) for n in range(6))
         )
         placed_again = invoker.stats("work").placed_again
-    assert len({_answer(r)["pid"] for r in results}) == 6
+    assert len({_answer(r)["instance"] for r in results}) == 6
     assert placed_again == 0

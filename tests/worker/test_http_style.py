@@ -277,7 +277,7 @@ async def test_an_exception_is_a_function_error_logged_with_its_traceback(
     again = await invoker.invoke("raises", envelope("GET", "http://h/q"))
     assert not again.cold
     after = json.loads(answer(await invoker.invoke("echo", envelope("GET", "http://h/")))[2])
-    assert after["pid"] == before["pid"]
+    assert after["instance"] == before["instance"]
 
 
 async def test_a_missing_args_key_is_answered_400_not_a_function_error(invoker: Invoker) -> None:

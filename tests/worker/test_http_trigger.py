@@ -12,7 +12,7 @@ import pytest
 from skylet import fastjson
 from skylet.wire import http as wire_http
 from skylet.worker import apigw, http_trigger
-from skylet.worker.instance import _to_json
+from skylet.worker.instance import to_json as _to_json
 
 
 def trigger(

@@ -53,6 +53,9 @@ async def build_functions(
                 extra_path=extra,
                 aliases=(spec.key,) if spec.key != spec.name else (),
                 region=manifest.region,
+                ephemeral_storage_mb=spec.ephemeral_storage_size,
+                network=spec.network,
+                snap_start=spec.snap_start,
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

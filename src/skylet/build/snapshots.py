@@ -10,8 +10,10 @@ editors write in place, which would change the snapshot too) and renamed into pl
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
+import py_compile
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -168,11 +170,24 @@ class Snapshots:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
+def precompile(root: Path, tree: CodeTree) -> None:
+    """Write the bytecode of ``tree``'s Python files beside them (``__pycache__``), as a first
+    import would: a sandbox sees code read-only, so every cold start would compile it again.
+    A file that does not compile is left to its import to report."""
+    for relpath, _, _ in tree.files:
+        if relpath.endswith(".py"):
+            with contextlib.suppress(OSError, py_compile.PyCompileError, ValueError):
+                py_compile.compile(str(root / relpath), doraise=True)
+
+
 def copy_tree(code_dir: Path, tree: CodeTree, target: Path) -> None:
     """Copy the files of ``tree`` to ``target``, which appears whole (renamed into place from
-    a staging directory beside it) or not at all. A file removed meanwhile is left out."""
+    a staging directory beside it) or not at all, with its bytecode compiled. A file removed
+    meanwhile is left out."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    # mkdtemp's 0700 would keep a function running as a uid of its own (skylet as root) out.
+    staging.chmod(0o755)
     try:
         for relpath, _, _ in tree.files:
             destination = staging / relpath
@@ -181,6 +196,7 @@ def copy_tree(code_dir: Path, tree: CodeTree, target: Path) -> None:
                 shutil.copy2(code_dir / relpath, destination)
             except FileNotFoundError:  # removed while we copied: the next change redeploys
                 continue
+        precompile(staging, tree)
         staging.rename(target)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)

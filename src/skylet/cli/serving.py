@@ -98,6 +98,13 @@ _credentials_option = click.option(
     help="Print what each invocation printed, and its error, prefixed by the function's name.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No request lines and no function output.")
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    show_default=True,
+    help="Run each function in a sandbox of its own (namespaces, its own uid as root, cgroups "
+    "where the machine has them); the banner and /health say which protections are on.",
+)
 def up(
     target: str,
     host: str,
@@ -116,6 +123,7 @@ def up(
     env: tuple[str, ...],
     function_logs: bool,
     quiet: bool,
+    sandbox: bool,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -132,6 +140,7 @@ def up(
         aws_secret_access_key=function_secret,
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
+        sandbox=sandbox,
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -186,6 +195,7 @@ def up(
         services = ", ".join(sorted(e.signing_name for e in platform.services.entries))
         out.line(f"S3 API on {base} (path style); services: {services}")
         _say_credentials(out, keys)
+        _sandbox_lines(out, platform)
         out.line(f"listening on {base} (Ctrl+C to stop)", style="green")
 
     hooks: list[InvocationHook] = []
@@ -218,6 +228,12 @@ def up(
 @_credentials_option
 @env_vars.file_option
 @env_vars.pair_option
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    show_default=True,
+    help="Run the function in its sandbox (as skylet up does).",
+)
 def serve_function(
     directory: str,
     function: str,
@@ -228,6 +244,7 @@ def serve_function(
     credentials: tuple[str, ...],
     env_file: str | None,
     env: tuple[str, ...],
+    sandbox: bool,
 ) -> None:
     """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
 
@@ -245,6 +262,7 @@ def serve_function(
         aws_secret_access_key=function_secret,
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
+        sandbox=sandbox,
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -262,6 +280,7 @@ def serve_function(
 
     async def ready(platform: Platform) -> None:
         _say_credentials(out, keys)
+        _sandbox_lines(out, platform)
         out.line(f"serving {function} on http://{host}:{port} (GET /health for probes)", "green")
 
     _serve(out, config, ready, hooks=[RequestLines(out), FunctionOutput(out)])
@@ -309,6 +328,14 @@ def _say_credentials(out: Output, keys: Mapping[str, str]) -> None:
             "secret `test` are accepted (local use)",
             style="yellow",
         )
+
+
+def _sandbox_lines(out: Output, platform: Platform) -> None:
+    """What the functions' sandboxes protect here, and what not and why (never silently)."""
+    on, *off = platform.invoker.sandbox().lines()
+    out.line(on)
+    for line in off:
+        out.line(line, style="yellow")
 
 
 def _credentials(given: tuple[str, ...]) -> Mapping[str, str]:

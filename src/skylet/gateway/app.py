@@ -164,6 +164,7 @@ class Gateway:
         else:
             body = {"status": "down", "message": "the runtime's zygote cannot be started"}
         body["runtimeRestarts"] = restarts
+        body["sandbox"] = self.invoker.sandbox().document()
         code = 200 if status == "up" else 503
         await respond(
             send, code, json.dumps(body).encode(), [(b"content-type", b"application/json")]

@@ -29,6 +29,7 @@ from skylet.observe.logs import LogBook
 from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
 from skylet.pool.provisioning import ACTIVE, FunctionState
+from skylet.pool.sandbox import SandboxReport
 from skylet.pool.zygote import Status, ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
 
@@ -256,6 +257,10 @@ class Invoker:
         """Whether instances can be started now (``/health``): the zygote's status ("up",
         "restarting", "down", …) and how many times it was replaced."""
         return RuntimeHealth(self._zygote.status, self._zygote.restarts)
+
+    def sandbox(self) -> SandboxReport:
+        """Which protections each function's sandbox has (``/health``, the banner)."""
+        return self._zygote.policy.report()
 
     def reap(self) -> int:
         """Retire the idle instances whose keep-alive has passed, of every function."""

@@ -23,12 +23,21 @@ class Report(NamedTuple):
     init_ms: float | None = None
     status: str | None = None  # "timeout", "error"; None when the runtime finished normally
     error_type: str | None = None
+    #: Restored from a snapshot (SnapStart): the restore, and its runtime hooks' time.
+    restore_ms: float | None = None
+    restore_hooks_ms: float = 0.0
 
     @property
     def billed_ms(self) -> int:
         """1 ms granularity, rounded up. Since August 2025 Lambda bills the init phase of
-        on-demand cold starts too, so a 120.3 ms init plus a 3.2 ms run bills 124 ms."""
+        on-demand cold starts too, so a 120.3 ms init plus a 3.2 ms run bills 124 ms. A
+        restore is billed apart (``billed_restore_ms``)."""
         return math.ceil(self.duration_ms + (self.init_ms or 0.0))
+
+    @property
+    def billed_restore_ms(self) -> int:
+        """SnapStart bills the restore's runtime hooks, rounded up to the millisecond."""
+        return math.ceil(self.restore_hooks_ms)
 
 
 def start_line(request_id: str, version: str) -> str:
@@ -49,6 +58,9 @@ def report_line(report: Report) -> str:
     ]
     if report.init_ms is not None:
         fields.append(f"Init Duration: {report.init_ms:.2f} ms")
+    elif report.restore_ms is not None:
+        fields.append(f"Restore Duration: {report.restore_ms:.2f} ms")
+        fields.append(f"Billed Restore Duration: {report.billed_restore_ms} ms")
     if report.status is not None:
         fields.append(f"Status: {report.status}")
         if report.error_type:

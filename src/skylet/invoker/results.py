@@ -47,6 +47,8 @@ def settle(
             fn.memory_mb,
             outcome.max_rss_kb // 1024,
             outcome.init_ms if cold else None,
+            restore_ms=outcome.restore_ms if cold else None,
+            restore_hooks_ms=outcome.restore_hooks_ms,
         )
         log = rep.InvocationLog(
             report,
@@ -100,6 +102,8 @@ def settle(
         fn.memory_mb,
         max_used,
         init_ms=outcome.init_ms if cold else None,
+        restore_ms=outcome.restore_ms if cold else None,
+        restore_hooks_ms=outcome.restore_hooks_ms,
         status=status,
         error_type=error_type if status == "error" else None,
     )

@@ -81,3 +81,4 @@ FilterPatterns = Annotated[
     tuple[DataMap, ...], Allowed("a list of event filter patterns (mappings)")
 ]
 NonEmpty = Annotated[str, Field(min_length=1)]
+Flag = Annotated[bool, Field(strict=True), Allowed("true or false")]

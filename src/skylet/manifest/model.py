@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from skylet.manifest.diagnostics import ManifestWarning, show
 from skylet.manifest.events import Event, EventBridgeEvent, S3Event, SnsEvent, SqsEvent, StreamEvent
-from skylet.manifest.fields import DataMap, Destination, Frozen, Int, Num, StrMap
+from skylet.manifest.fields import DataMap, Destination, Flag, Frozen, Int, Num, StrMap
 from skylet.manifest.frozen import FrozenDict, freeze_intrinsic
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import Resource
@@ -86,6 +86,12 @@ class FunctionSpec(Frozen):
     maximum_event_age_s: Annotated[Int, Field(ge=60, le=21_600)] = 21_600
     on_success: Destination | None = None
     on_failure: Destination | None = None
+    #: MB of private /tmp per instance (Lambda's ephemeral storage).
+    ephemeral_storage_size: Annotated[Int, Field(ge=512, le=10_240)] = 512
+    #: False: the function's sandbox has no network, only a loopback of its own.
+    network: Flag = True
+    #: Instances fork from a template that ran the init once (Lambda SnapStart).
+    snap_start: Flag = False
 
     @field_validator("handler")
     @classmethod

@@ -42,6 +42,10 @@ FUNCTION_KEYS: Mapping[str, str] = {
     "provisionedConcurrency": "provisioned_concurrency",
     "maximumRetryAttempts": "maximum_retry_attempts",
     "maximumEventAge": "maximum_event_age_s",
+    "ephemeralStorageSize": "ephemeral_storage_size",
+    "snapStart": "snap_start",
+    # skylet's own: a function with no network (the framework warns about the key).
+    "network": "network",
 }
 _SPECIAL_KEYS = ("environment", "events", "destinations", "provisionedConcurrencySchedules")
 # provider key -> FunctionSpec field it supplies a default for.
@@ -60,8 +64,6 @@ FUNCTION_IGNORED = frozenset(
         "architecture",
         "package",
         "url",
-        "snapStart",
-        "ephemeralStorageSize",
         "tracing",
         "logRetentionInDays",
         "logDataProtectionPolicy",

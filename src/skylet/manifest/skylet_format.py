@@ -61,6 +61,9 @@ PLAIN_KEYS = (
     "maximum_event_age_s",
     "on_success",
     "on_failure",
+    "ephemeral_storage_size",
+    "network",
+    "snap_start",
 )
 FUNCTION_KEYS = (*PLAIN_KEYS, "code", "environment", "events", "provisioned_concurrency_schedules")
 DEFAULTABLE_KEYS = (
@@ -72,6 +75,9 @@ DEFAULTABLE_KEYS = (
     "environment",
     "maximum_retry_attempts",
     "maximum_event_age_s",
+    "ephemeral_storage_size",
+    "network",
+    "snap_start",
 )
 _RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?)$")
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

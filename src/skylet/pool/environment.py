@@ -14,13 +14,21 @@ from skylet.config import FunctionConfig, RuntimeSettings
 
 
 def instance_spec(
-    fn: FunctionConfig, settings: RuntimeSettings, *, provisioned: bool, marker: bytes
+    fn: FunctionConfig,
+    settings: RuntimeSettings,
+    *,
+    provisioned: bool,
+    marker: bytes,
+    snap_start: bool = False,
 ) -> dict[str, Any]:
-    """The SPEC frame's meta for one new instance of ``fn``; ``marker`` ends each invocation's
+    """The SPEC frame's meta for one new instance of ``fn`` (``snap_start``: restored from its
+    template's snapshot, or that template's own init); ``marker`` ends each invocation's
     output (skylet.pool.channel.OutputReader)."""
     today = time.strftime("%Y/%m/%d", time.gmtime())
     log_stream = f"{today}/[{fn.version}]{secrets.token_hex(16)}"
     init_type = "provisioned-concurrency" if provisioned else "on-demand"
+    if snap_start:
+        init_type = "snap-start"
     limit_bytes = fn.memory_mb * 1024 * 1024
     return {
         "function_name": fn.name,

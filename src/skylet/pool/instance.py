@@ -31,7 +31,8 @@ from skylet.pool.autoscaler import QUEUE_WAIT_S
 from skylet.pool.channel import Channel, OutputReader, Refusal
 from skylet.pool.environment import instance_spec
 from skylet.pool.invocation import InitFailure, Invocation, refuse
-from skylet.pool.zygote import Spare, ZygoteClient, describe_exit
+from skylet.pool.template import TemplateClient
+from skylet.pool.zygote import Spare, describe_exit
 from skylet.wire import frames
 from skylet.wire.http import HttpResponse
 from skylet.wire.invocation import MAX_RESPONSE_BYTES, RawOutcome
@@ -56,7 +57,7 @@ class InstanceHandle:
         self,
         fn: FunctionConfig,
         settings: RuntimeSettings,
-        zygote: ZygoteClient,
+        template: TemplateClient,
         *,
         provisioned: bool = False,
         init_timeout_s: float = INIT_TIMEOUT_S,
@@ -70,15 +71,20 @@ class InstanceHandle:
         self.fn = fn
         self.provisioned = provisioned
         self.state: State = "starting"
-        self.pid: int | None = None
+        self.pid: int | None = None  # the platform's view of it
+        self._key = 0  # what its template reports its exit by
+        self._pidfd = -1
         self.init_ms: float | None = None
+        #: Restored from its template's snapshot: how long that took, and its hooks' share.
+        self.restore_ms: float | None = None
+        self.restore_hooks_ms = 0.0
         self.last_used = time.monotonic()
         self.queue: deque[Invocation] = deque()
         self.ready = False  # init succeeded
         self.ready_at = 0.0  # monotonic
         self.head_since = 0.0  # perf_counter: when queue[0] started
         self._settings = settings
-        self._zygote = zygote
+        self._template = template
         self._on_dead = on_dead
         self._on_idle = on_idle
         self._on_ready = on_ready
@@ -111,7 +117,7 @@ class InstanceHandle:
     def start(self) -> None:
         """Take a spare and send it the function's spec. Frames sent before the spare is
         attached are kept and follow the spec in order."""
-        spare = self._zygote.take_spare()
+        spare = self._template.take_spare()
         if spare.done():
             self._attach(spare)
         else:
@@ -125,11 +131,13 @@ class InstanceHandle:
             self._die()
             return
         spare = future.result()
-        self.pid = spare.pid
         if self.state == "dead":
+            _signal(spare.pidfd, spare.pid)
             spare.close()
-            self._kill_group()
             return
+        self.pid = spare.pid
+        self._key = spare.key
+        self._pidfd = spare.pidfd
         self._channel = Channel(
             self._loop,
             spare.read_fd,
@@ -143,9 +151,13 @@ class InstanceHandle:
         self._output = OutputReader(
             self._loop, spare.output_fd, self._settings.output_cap_bytes, self._marker
         )
-        self._zygote.exit_status(spare.pid).add_done_callback(self._process_exited)
+        self._template.exit_status(spare.key).add_done_callback(self._process_exited)
         spec = instance_spec(
-            self.fn, self._settings, provisioned=self.provisioned, marker=self._marker
+            self.fn,
+            self._settings,
+            provisioned=self.provisioned,
+            marker=self._marker,
+            snap_start=spare.restores,
         )
         self._channel.send(frames.SPEC, spec)
         self._spec_sent = time.perf_counter()
@@ -159,7 +171,7 @@ class InstanceHandle:
     def submit(self, invocation: Invocation) -> None:
         """Write one invocation: it runs now if the instance is free, or once those before it
         were answered. It is always delivered, unless it is given back to the pool."""
-        if self.state == "dead":  # it never got a process (no zygote is up): nothing will run
+        if self.state == "dead":  # it never got a process (no template could be made)
             refuse(invocation, self._unstarted)
             return
         self._seq += 1
@@ -243,7 +255,11 @@ class InstanceHandle:
             if self._init_timer is not None:
                 self._init_timer.cancel()
                 self._init_timer = None
-            self.init_ms = meta.get("init_ms", 0.0)
+            if "restore_ms" in meta:
+                self.restore_ms = meta["restore_ms"]
+                self.restore_hooks_ms = meta.get("hooks_ms", 0.0)
+            else:
+                self.init_ms = meta.get("init_ms", 0.0)
             if "error" in meta:
                 error = meta["error"]
                 failure = InitFailure(
@@ -300,6 +316,8 @@ class InstanceHandle:
             self._init_reported = True
             if not invocation.suppressed_init:
                 outcome.init_ms = self.init_ms
+                outcome.restore_ms = self.restore_ms
+                outcome.restore_hooks_ms = self.restore_hooks_ms
             elif outcome.kind in ("ok", "error"):  # the handler's own time, as it reported it
                 # A suppressed init is part of the invocation's Duration, as on Lambda.
                 outcome.duration_ms += self.init_ms or 0.0
@@ -441,10 +459,10 @@ class InstanceHandle:
             self._fail(outcome)
 
     def _process_exited(self, _status: asyncio.Future[int]) -> None:
-        """The process is gone (its zygote reaped it, or died with it). Its pipe may not have
-        said so yet (a process it left holds the write end, or the loop has not read the end of
-        file): take what it wrote before it died, then settle as for a closed pipe, so that an
-        idle instance is never offered again."""
+        """The process is gone (its template reaped it, or it died with its template). Its pipe
+        may not have said so yet (a process it left holds the write end, or the loop has not
+        read the end of file): take what it wrote before it died, then settle as for a closed
+        pipe, so that an idle instance is never offered again."""
         if self.state == "dead" or self._channel is None:
             return
         self._channel.drain()
@@ -465,15 +483,16 @@ class InstanceHandle:
         status: int | None = None
         if self.pid is not None:
             try:
-                status = await asyncio.wait_for(self._zygote.exit_status(self.pid), 1.0)
+                status = await asyncio.wait_for(self._template.exit_status(self._key), 1.0)
             except TimeoutError:
                 status = None
         if status is None or (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
             message = "Runtime exited without providing a reason"
         else:
             message = f"Runtime exited with error: {describe_exit(status)}"
-        if self.pid is not None and self._zygote.died_with_zygote(self.pid):
-            message += " (skylet's zygote process died, and is being restarted)"
+        why = self._template.died_with(self._key) if self.pid is not None else None
+        if why is not None:
+            message += f" ({why})"
         self._fail_all(RawOutcome("exited", message=message))
         self._die()
 
@@ -496,18 +515,36 @@ class InstanceHandle:
             self._channel.close()
         if self._output is not None:
             self._output.close()
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
         rest, self.queue = self.queue, deque()
         self._on_dead(self)
         for invocation in rest:  # never started: they run elsewhere
             self._give_back(invocation)
 
     def _kill_group(self) -> None:
+        """SIGKILL the instance and everything it started: with a PID namespace, killing the
+        instance (its first process) does it all; without one, its process group goes too."""
         if self.pid is None:
             return  # _attach kills it as soon as the pid is known
-        if self._zygote.exit_status(self.pid).done():
+        if self._pidfd >= 0:
+            _signal(self._pidfd, self.pid)
+            if self._template.pid_ns:
+                return
+        if self._template.exit_status(self._key).done():
             return  # already reaped: the pid may belong to someone else by now
         # The group is gone once every member died; the process itself may not have called
         # setsid() yet, so it is killed by pid as well.
         for kill, target in ((os.killpg, self.pid), (os.kill, self.pid)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill(target, signal.SIGKILL)
+
+
+def _signal(pidfd: int, pid: int) -> None:
+    """SIGKILL exactly the process ``pidfd`` refers to (by ``pid`` where there is none)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        if pidfd >= 0:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)

@@ -13,18 +13,23 @@ stays Failed and nothing more is started for it. Failed inits are reported to ``
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool import autoscaler, provisioning
+from skylet.pool.environment import instance_spec
 from skylet.pool.instance import InstanceHandle
 from skylet.pool.invocation import InitFailure, Invocation, refuse
 from skylet.pool.provisioning import ACTIVE, CREATING, FunctionState
+from skylet.pool.template import Snapshotting, TemplateClient
 from skylet.pool.zygote import ZygoteClient
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome
+
+logger = logging.getLogger(__name__)
 
 #: Instances that may run at once without one waiting for a CPU.
 CPUS = len(os.sched_getaffinity(0))
@@ -73,6 +78,13 @@ class FunctionPool:
         self._settings = settings
         self._zygote = zygote
         self._events = events or _Unobserved()
+        #: The function's template: its sandbox, entered once; its instances fork from it.
+        self.template = TemplateClient(
+            zygote,
+            lambda: zygote.policy.spec_for(fn),
+            self._setup,
+            snapshot=self._snapshotting(),
+        )
         self.state: FunctionState = ACTIVE
         self._init_failures = 0  # provisioned inits that failed in a row
         self._young_deaths = 0  # provisioned instances that died young in a row
@@ -87,11 +99,36 @@ class FunctionPool:
         #: behind one that died) and placed on another.
         self.placed_again = 0
 
+    def _snapshotting(self) -> Snapshotting | None:
+        """How the template takes the function's snapshot (``snapStart``), if it does."""
+        fn, settings = self.fn, self._settings
+        if not fn.snap_start:
+            return None
+        refused = self._zygote.policy.snapshots_refused()
+        if refused is not None:
+            logger.warning("%s: no snapshot: %s", fn.name, refused)
+            return None
+
+        return Snapshotting(
+            timeout_s=max(settings.provisioned_init_timeout_s, fn.timeout_s),
+            failed=lambda failure: self._events.init_failed(self, failure),
+            output_cap=settings.output_cap_bytes,
+        )
+
+    def _setup(self, snapshot: bool) -> dict[str, Any]:
+        """What the template sets up for all its spares: an instance's SPEC (each instance
+        then changes only what is its own)."""
+        return instance_spec(
+            self.fn, self._settings, provisioned=False, marker=b"", snap_start=snapshot
+        )
+
     def stats(self) -> PoolStats:
         return PoolStats(len(self._all), len(self._idle), self.cold_starts, self.placed_again)
 
     def start(self) -> None:
-        """Start the provisioned instances; their init runs in the background (``state``)."""
+        """Make the function's template and start the provisioned instances, all in the
+        background (``state`` says how far provisioning is)."""
+        self.template.prepare()
         if self.fn.provisioned_concurrency:
             self.state = CREATING
         for _ in range(self.fn.provisioned_concurrency):
@@ -190,7 +227,7 @@ class FunctionPool:
         instance = InstanceHandle(
             self.fn,
             settings,
-            self._zygote,
+            self.template,
             provisioned=provisioned,
             init_timeout_s=init_timeout_s,
             on_dead=self._on_dead,
@@ -289,3 +326,4 @@ class FunctionPool:
             await asyncio.sleep(0.01)
         for instance in list(self._all):
             instance.retire()
+        self.template.close()

@@ -1,10 +1,11 @@
-"""The platform's client of the zygote: start it, keep a stock of spares, learn exits, and
-replace the zygote when it dies."""
+"""The platform's client of the zygote: start it, learn which sandbox mechanisms it found, ask it
+for templates (skylet.pool.template), learn their exits, and replace the zygote when it dies."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -13,57 +14,67 @@ import socket
 import subprocess
 import sys
 import time
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from skylet.errors import PlatformError
 from skylet.pool.backoff import backoff_s
+from skylet.pool.sandbox import SandboxPolicy
+from skylet.wire.sandbox import Mechanisms, TemplateSpec
 
 logger = logging.getLogger(__name__)
 
-#: How long after taking a spare its replacement is requested.
-REPLACE_DELAY_S = 0.005
-#: How long a new zygote may take to offer its first spare.
+#: How long a new zygote may take to probe the machine and say it is ready.
 START_TIMEOUT_S = 30.0
 #: A zygote that failed to start is tried again after 0.1 s, then 0.2 s, … at most 5 s apart.
 RESTART_FIRST_S = 0.1
 RESTART_CAP_S = 5.0
+#: Spares each template keeps ready.
+SPARES_PER_TEMPLATE = 1
 
-#: "up": spares are served; "restarting": the zygote died and a new one is starting (cold
+#: "up": templates are made; "restarting": the zygote died and a new one is starting (cold
 #: starts wait for it); "down": none could be started (cold starts fail at once); "starting"
 #: and "closed": before ``start`` and after ``aclose``.
 Status = Literal["starting", "up", "restarting", "down", "closed"]
 
 
+class NoZygote(PlatformError):
+    """No zygote can make templates now: none is up, or the one asked died. Not a failure of
+    the template asked for (skylet.pool.template tries again when one is up)."""
+
+
 @dataclass(slots=True)
 class Spare:
-    """A forked process waiting for its SPEC frame: its pid, the pipe ends to write to it and
-    read from it, and the read end of its output pipe."""
+    """A forked process waiting for its SPEC frame: its pid (the platform's view), the pipe
+    ends to write to it and read from it, the read end of its output pipe, a pidfd (-1 where
+    there is none) that signals exactly this process, and ``key``, what its template reports
+    its exit by (skylet.pool.template.TemplateClient.exit_status)."""
 
     pid: int
     write_fd: int
     read_fd: int
     output_fd: int
+    pidfd: int = -1
+    key: int = 0
+    #: Forked from a template that took a snapshot: it restores rather than runs an init.
+    restores: bool = False
 
     def close(self) -> None:
-        for fd in (self.write_fd, self.read_fd, self.output_fd):
-            os.close(fd)
+        for fd in (self.write_fd, self.read_fd, self.output_fd, self.pidfd):
+            if fd >= 0:
+                os.close(fd)
 
 
 class ZygoteClient:
     """Owns the zygote process and supervises it. Nothing here blocks the loop or forks the
     platform.
 
-    ``spares`` is how many spares are kept ready; taking one asks the zygote for a replacement.
-
-    Supervision: when the zygote dies (a function killed it, the OOM killer chose it), its
-    instances die with it (PR_SET_PDEATHSIG); their process groups are killed here too, their
-    exit statuses read as SIGKILL (:meth:`died_with_zygote` tells them apart), its stock of
-    spares is dropped, and a new zygote is started at once. Cold starts asked for meanwhile
-    wait for the new zygote's spares. A zygote that fails to start is retried with back-off
-    (``RESTART_FIRST_S`` doubling to ``RESTART_CAP_S``); until one is up, spares are refused
+    Supervision: when the zygote dies (a function killed it, the OOM killer chose it), every
+    template it made is killed (their PID namespaces take their instances with them), each
+    template's client is told (:meth:`on_death`), and a new zygote is started at once. Templates
+    asked for meanwhile wait for it. A zygote that fails to start is retried with back-off
+    (``RESTART_FIRST_S`` doubling to ``RESTART_CAP_S``); until one is up, templates are refused
     at once. ``status`` says which of these holds, for the platform's ``/health``.
     """
 
@@ -71,50 +82,55 @@ class ZygoteClient:
         self,
         *,
         python: str = sys.executable,
-        spares: int = 2,
         environment: Mapping[str, str] | None = None,
+        policy: SandboxPolicy | None = None,
+        spares: int = SPARES_PER_TEMPLATE,
     ) -> None:
         self._python = python
-        # The zygote's environment is what every spare inherits and must clear before it sets a
-        # function's own; keeping it small keeps that step short on the cold-start path.
+        # The zygote's environment is what every instance inherits and must clear before it
+        # sets a function's own; keeping it small keeps that step short on the cold start.
         self._environment = dict(environment or {})
-        self._stock = spares
+        self.spares = spares
+        self.policy = policy or SandboxPolicy()
         self.status: Status = "starting"
         #: Zygotes started to replace one that died, and how long the last replacement took
-        #: (from noticing the death to the new zygote's first spare).
+        #: (from noticing the death to the new zygote being ready).
         self.restarts = 0
         self.last_restart_ms: float | None = None
+        #: Bumped whenever a zygote dies: what a template learns of it (``generation``).
+        self.generation = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._spares: deque[Spare] = deque()
-        self._waiting: deque[asyncio.Future[Spare]] = deque()
-        self._exits: dict[int, asyncio.Future[int]] = {}
-        self._live: set[int] = set()  # handed out by the current zygote, not reported exited
-        self._with_zygote: set[int] = set()  # died because their zygote did (for a while)
-        self._first: asyncio.Future[None] | None = None  # the starting zygote's first spare
-        self._down: PlatformError | None = None  # why no zygote is up, while none is
+        self._ids = itertools.count(1)
+        self._asked: dict[int, tuple[asyncio.Future[int], TemplateSpec, socket.socket]] = {}
+        self._queued: list[int] = []  # asked for while no zygote is up
+        self._templates: set[int] = set()  # pids of the current zygote's live templates
+        self._exits: dict[int, Callable[[int], None]] = {}
+        self._deaths: list[Callable[[], None]] = []
+        self._ready: asyncio.Future[None] | None = None  # the starting zygote's "ready"
+        self._down: NoZygote | None = None  # why no zygote is up, while none is
         self._failed_starts = 0
         self._supervisor: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the zygote and wait until its first spare arrived."""
+        """Start the zygote and wait until it is ready (its sandbox probe done)."""
         self._loop = asyncio.get_running_loop()
         try:
             await self._launch()
         except PlatformError as error:
-            self.status, self._down = "down", error
+            self.status, self._down = "down", NoZygote(str(error))
             raise
         self.status = "up"
 
     async def _launch(self) -> None:
-        """Start one zygote; return once it offered its first spare (PlatformError if it does
-        not within START_TIMEOUT_S, or exits first)."""
+        """Start one zygote; return once it said it is ready (PlatformError if it does not
+        within START_TIMEOUT_S, or exits first)."""
         assert self._loop is not None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # subprocess spawns with vfork/exec: the platform's process image is never duplicated.
         self._proc = subprocess.Popen(
-            [self._python, "-m", "skylet.worker.zygote", str(theirs.fileno()), str(self._stock)],
+            [self._python, "-m", "skylet.worker.zygote", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -128,125 +144,133 @@ class ZygoteClient:
         ours.setblocking(False)
         self._sock = ours
         self._loop.add_reader(ours.fileno(), self._readable, ours)
-        self._first = first = self._loop.create_future()
-        # Cold starts already waiting asked a zygote that is gone: ask this one instead.
-        for _ in self._waiting:
-            self._request_spare()
+        self._ready = ready = self._loop.create_future()
         try:
-            await asyncio.wait_for(first, START_TIMEOUT_S)
+            await asyncio.wait_for(ready, START_TIMEOUT_S)
         except TimeoutError:
             self._drop_socket()
             self._proc.kill()
             raise PlatformError(f"the zygote did not start within {START_TIMEOUT_S:g} s") from None
+        # Templates asked for while no zygote was up.
+        queued, self._queued = self._queued, []
+        for ident in queued:
+            self._send_template(ident)
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def take_spare(self) -> asyncio.Future[Spare]:
-        """A spare process; resolved at once when one is in stock. Asks for a replacement.
-        While the zygote restarts, resolved by the new one; while none is up, failed
-        (PlatformError)."""
-        assert self._loop is not None
-        if self._spares:
-            # Forking the replacement takes a core for about a millisecond; on a small machine
-            # that would slow the very cold start that took this spare, so it waits a little.
-            self._loop.call_later(REPLACE_DELAY_S, self._request_spare)
-        else:
-            self._request_spare()
-        return self._take()
+    @property
+    def mechanisms(self) -> Mechanisms | None:
+        return self.policy.mechanisms
 
-    def _take(self) -> asyncio.Future[Spare]:
+    def request_template(
+        self, spec: TemplateSpec, theirs: socket.socket, on_exit: Callable[[int], None]
+    ) -> asyncio.Future[int]:
+        """A template for ``spec``, talking to the platform on the other end of ``theirs``
+        (which this takes); resolved with its pid, or failed (PlatformError) if the zygote
+        could not make it or none is up. ``on_exit`` gets its exit status."""
         assert self._loop is not None
-        future: asyncio.Future[Spare] = self._loop.create_future()
+        future: asyncio.Future[int] = self._loop.create_future()
         if self._down is not None:
+            theirs.close()
             future.set_exception(self._down)
-        elif self._spares:
-            future.set_result(self._spares.popleft())
+            return future
+        ident = next(self._ids)
+        self._asked[ident] = (future, spec, theirs)
+
+        def remember(done: asyncio.Future[int]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._exits[done.result()] = on_exit
+
+        future.add_done_callback(remember)
+        if self._sock is None:
+            self._queued.append(ident)
         else:
-            self._waiting.append(future)
+            self._send_template(ident)
         return future
 
-    def _request_spare(self) -> None:
-        if self._sock is None:
-            return  # none is up: a zygote that starts asks for what is waiting (``_launch``)
+    def on_death(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` whenever a zygote dies (before its templates are killed); returns
+        what removes it."""
+        self._deaths.append(callback)
+        return lambda: self._deaths.remove(callback) if callback in self._deaths else None
+
+    def _send_template(self, ident: int) -> None:
+        entry = self._asked.get(ident)
+        if entry is None or self._sock is None:
+            return
+        future, spec, theirs = entry
+        message = json.dumps({"op": "template", "id": ident, "spec": spec.encode()}).encode()
         try:
-            self._sock.send(b'{"op":"spare"}')
+            socket.send_fds(self._sock, [message], [theirs.fileno()])
         except BlockingIOError:
             # Hundreds of requests already queued: the zygote is busy forking anyway.
             if self._loop is not None:
-                self._loop.call_later(0.01, self._request_spare)
-        except OSError:
-            pass
-
-    def exit_status(self, pid: int) -> asyncio.Future[int]:
-        assert self._loop is not None
-        future = self._exits.get(pid)
-        if future is None:
-            future = self._exits[pid] = self._loop.create_future()
-        return future
-
-    def died_with_zygote(self, pid: int) -> bool:
-        """Whether ``pid`` was killed because its zygote died (its status then reads SIGKILL)."""
-        return pid in self._with_zygote
+                self._loop.call_later(0.01, self._send_template, ident)
+        except OSError as error:
+            self._asked.pop(ident, None)
+            theirs.close()
+            if not future.done():
+                future.set_exception(NoZygote(f"the zygote is gone: {error}"))
 
     def _readable(self, sock: socket.socket) -> None:
         while sock is self._sock:
             try:
-                data, fds, _flags, _addr = socket.recv_fds(sock, 65536, 3)
+                data = sock.recv(1 << 20)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
-                data, fds = b"", []
+                data = b""
             if not data:
                 self._lost()
                 return
             event = json.loads(data)
-            if event["event"] == "spare":
-                self._live.add(event["pid"])
-                if self._first is not None and not self._first.done():
-                    self._first.set_result(None)
-                self._arrived(Spare(event["pid"], *fds))
-            elif event["event"] == "exited":
-                self._live.discard(event["pid"])
-                self._exited(event["pid"], event["status"])
+            kind = event["event"]
+            if kind == "ready":
+                self.policy.mechanisms = Mechanisms.decode(event["sandbox"])
+                if self._ready is not None and not self._ready.done():
+                    self._ready.set_result(None)
+            elif kind == "template":
+                self._template_made(event)
+            elif kind == "exited":
+                self._templates.discard(event["pid"])
+                on_exit = self._exits.pop(event["pid"], None)
+                if on_exit is not None:
+                    on_exit(event["status"])
 
-    def _exited(self, pid: int, status: int) -> None:
-        future = self.exit_status(pid)
-        if not future.done():
-            future.set_result(status)
-        # Nobody may ever ask for this pid's status; do not let the map grow.
-        if self._loop is not None:
-            self._loop.call_later(5.0, self._forget, pid)
-
-    def _forget(self, pid: int) -> None:
-        self._exits.pop(pid, None)
-        self._with_zygote.discard(pid)
-
-    def _arrived(self, spare: Spare) -> None:
-        while self._waiting:
-            future = self._waiting.popleft()
+    def _template_made(self, event: dict[str, object]) -> None:
+        entry = self._asked.pop(int(str(event["id"])), None)
+        if entry is None:
+            return
+        future, _spec, theirs = entry
+        theirs.close()
+        if "pid" in event:
+            pid = int(str(event["pid"]))
+            self._templates.add(pid)
             if not future.done():
-                future.set_result(spare)
-                return
-        self._spares.append(spare)
+                future.set_result(pid)
+            else:
+                _kill(pid)  # nobody waits for it any more
+        elif not future.done():
+            future.set_exception(PlatformError(f"the function's sandbox: {event['error']}"))
 
     def _lost(self) -> None:
-        """The zygote's socket closed: it died. Account for what it held, and replace it."""
+        """The zygote's socket closed: it died. Kill its templates, and replace it. Templates
+        it was making fail: the clients that asked try again, with sockets of their own."""
         self._drop_socket()
-        # Its instances got SIGKILL when it died; what they started in their process groups
-        # did not. Spares in stock died the same way; their pipes go.
-        for spare in self._spares:
-            _kill_group(spare.pid)
-            spare.close()
-        self._spares.clear()
-        for pid in self._live:
-            _kill_group(pid)
-            self._with_zygote.add(pid)
-            self._exited(pid, signal.SIGKILL)  # the waitpid status of a SIGKILLed process
-        self._live.clear()
-        if self._first is not None and not self._first.done():
-            self._first.set_exception(PlatformError("the zygote exited as it started"))
+        self.generation += 1
+        for callback in list(self._deaths):
+            callback()
+        for pid in self._templates:
+            _kill(pid)
+        self._templates.clear()
+        self._exits.clear()
+        died = NoZygote("the zygote died")
+        for ident in [i for i in self._asked if i not in self._queued]:
+            self._fail_asked(ident, died)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(PlatformError("the zygote exited as it started"))
             return  # whoever launched it decides what follows
         if self.status == "closed":
             return
@@ -269,12 +293,9 @@ class ZygoteClient:
                 await self._launch()
             except PlatformError as error:
                 self._failed_starts += 1
-                self.status, self._down = "down", error
+                self.status, self._down = "down", NoZygote(str(error))
                 logger.error("the zygote did not start (%s); trying again", error)
-                for future in self._waiting:
-                    if not future.done():
-                        future.set_exception(error)
-                self._waiting.clear()
+                self._refuse_asked(self._down)
                 continue
             self._failed_starts = 0
             self.restarts += 1
@@ -284,6 +305,19 @@ class ZygoteClient:
                 "a new zygote is up, %.0f ms after the last one died", self.last_restart_ms
             )
             return
+
+    def _refuse_asked(self, error: NoZygote) -> None:
+        for ident in self._queued:
+            self._fail_asked(ident, error)
+        self._queued.clear()
+
+    def _fail_asked(self, ident: int, error: PlatformError) -> None:
+        entry = self._asked.pop(ident, None)
+        if entry is not None:
+            future, _spec, theirs = entry
+            theirs.close()
+            if not future.done():
+                future.set_exception(error)
 
     async def _reap_old(self) -> None:
         proc, self._proc = self._proc, None
@@ -300,19 +334,15 @@ class ZygoteClient:
         sock.close()
 
     async def aclose(self) -> None:
-        """Stop the zygote; it kills every instance and every process they left behind."""
+        """Stop the zygote; it kills every template, and the templates their instances."""
         self.status = "closed"
-        self._down = PlatformError("skylet is stopping")
+        self._down = NoZygote("skylet is stopping")
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
-        while self._spares:
-            self._spares.popleft().close()
-        for future in self._waiting:
-            if not future.done():
-                future.set_exception(self._down)
-        self._waiting.clear()
+        self._queued = list(self._asked)
+        self._refuse_asked(self._down)
         self._drop_socket()
         proc, self._proc = self._proc, None
         if proc is None:
@@ -325,11 +355,11 @@ class ZygoteClient:
         await asyncio.to_thread(proc.wait)
 
 
-def _kill_group(pid: int) -> None:
-    """SIGKILL an instance's process group and the instance (which may not lead it yet)."""
-    for kill in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
+def _kill(pid: int) -> None:
+    """SIGKILL a template: with a PID namespace, all of it dies; without one, its instances
+    die of their parent's death (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def describe_exit(status: int) -> str:

@@ -31,6 +31,12 @@ def open_store(url: str, *, data_dir: Path, now: Clock = time.time) -> Store:
     )
 
 
+def store_file(url: str, *, data_dir: Path) -> Path | None:
+    """The file the store ``url`` names keeps its data in (SQLite's), or None (a server)."""
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
+    return _sqlite_path(url, data_dir) if url == "" or scheme == "sqlite" else None
+
+
 def _sqlite_path(url: str, data_dir: Path) -> Path:
     if url == "":
         return data_dir / DEFAULT_SQLITE_FILE

@@ -41,6 +41,9 @@ class RawOutcome:
     output: bytes = b""
     dropped: int = 0
     init_ms: float | None = None
+    #: Restored from a snapshot instead (Lambda SnapStart): how long, and the hooks' share.
+    restore_ms: float | None = None
+    restore_hooks_ms: float = 0.0
     message: str = ""
     error: dict[str, Any] | None = field(default=None)
     cold: bool = False  # the invocation started its instance

@@ -37,16 +37,12 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def attach(out_fd: int) -> None:
-    """Make ``out_fd`` (the output pipe) the process's fd 1 and 2 and ``sys.stdout``/``stderr``,
-    keep the runtime's own descriptor of it, and install Lambda's logging. Closes ``out_fd``."""
-    os.dup2(out_fd, 1)
-    os.dup2(out_fd, 2)
-    # Close-on-exec, above the descriptors a function's code usually touches.
-    Output.fd = fcntl.fcntl(out_fd, fcntl.F_DUPFD_CLOEXEC, 64)
-    os.close(out_fd)
-    # Unbuffered text on fd 1 and 2, like Lambda's runtime: output is attributed to the
-    # invocation that wrote it even when the process dies right after printing.
+def prepare() -> None:
+    """``sys.stdout``/``stderr`` as unbuffered text on fd 1 and 2, and Lambda's logging, made
+    once in the template: every instance then only points fd 1 and 2 at its own pipe
+    (:func:`attach`), and these objects stay shared by all of them instead of copied into each."""
+    # Unbuffered, like Lambda's runtime: output is attributed to the invocation that wrote it
+    # even when the process dies right after printing.
     sys.stdout = io.TextIOWrapper(
         _TrackedFile(1, "w", closefd=False), encoding="utf-8", write_through=True
     )
@@ -54,6 +50,20 @@ def attach(out_fd: int) -> None:
         _TrackedFile(2, "w", closefd=False), encoding="utf-8", write_through=True
     )
     _install_lambda_logging()
+
+
+def attach(out_fd: int) -> None:
+    """Make ``out_fd`` (the output pipe) the process's fd 1 and 2 and keep the runtime's own
+    descriptor of it; :func:`prepare` made what writes to them. Closes ``out_fd``."""
+    if not isinstance(sys.stdout, io.TextIOWrapper) or not isinstance(
+        getattr(sys.stdout, "buffer", None), _TrackedFile
+    ):
+        prepare()
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    # Close-on-exec, above the descriptors a function's code usually touches.
+    Output.fd = fcntl.fcntl(out_fd, fcntl.F_DUPFD_CLOEXEC, 64)
+    os.close(out_fd)
 
 
 def _install_lambda_logging() -> None:

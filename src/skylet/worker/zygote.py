@@ -1,25 +1,27 @@
-"""The zygote: a single-threaded process that has imported the runtime and forks instances.
+"""The zygote: a single-threaded process that has imported the runtime and forks templates.
 
-The platform's event loop never forks; the zygote does, ahead of demand. It keeps the platform
-supplied with *spares*: forked children that have done everything not specific to a function
-(``instance.prepare_process``) and wait for a SPEC frame on their control pipe. Forking a
-~20 MB interpreter costs about a millisecond here and the child's first copy-on-write faults
-about as much again; with spares, a cold start pays neither, and the platform speaks to the
-spare directly, with no hop through the zygote.
+The platform's event loop never forks; the zygote does. At start it probes which sandbox
+mechanisms this machine offers (skylet.worker.sandbox.probe) and says so; then, for each
+function version, it forks a *template* that enters the function's sandbox once and forks
+that function's instances (skylet.worker.template). Forking a ~20 MB interpreter costs about a
+millisecond here and the child's first copy-on-write faults about as much again; templates
+fork spares ahead of demand, so a cold start pays neither.
 
 Zygote ↔ platform: a Unix SOCK_SEQPACKET socket, one JSON message each way per event.
-- zygote → platform: ``{"event":"spare","pid":…}`` carrying three descriptors: the write end
-  of the pipe to the spare, the read end of the pipe from it, and the read end of its output;
-  ``{"event":"exited","pid":…,"status":…}`` when an instance ends (``os.waitpid`` status).
-- platform → zygote: ``{"op":"spare"}`` asks for one more spare (sent when one was taken).
+- zygote → platform: ``{"event":"ready","sandbox":…}`` once, with the probe's
+  ``wire.sandbox.Mechanisms``; ``{"event":"template","id":…,"pid":…}`` (or ``"error"``) for each
+  template asked for; ``{"event":"exited","pid":…,"status":…}`` when a template ends.
+- platform → zygote: ``{"op":"template","id":…,"spec":…}`` (a ``wire.sandbox.TemplateSpec``)
+  carrying one descriptor: the template's end of its own socket to the platform.
 
-Containment: every instance is a child subreaper, so a process its function leaves behind (a
-double-forked ``setsid`` daemon included) is reparented to the instance, not further up, while
-the instance lives; the zygote is a subreaper too, so when an instance dies its leftovers become
-the zygote's children. A child of the zygote that is not an instance is therefore always left
-over from a dead instance, and the zygote kills it as soon as it reaps anything (its children
-come to the zygote in turn, and are killed when it dies). The zygote stops with the platform
-(PR_SET_PDEATHSIG, even after kill -9) and on EOF of its socket, killing everything below it.
+Making a template takes two processes: the first enters the namespaces (the zygote writes its
+identity maps when skylet runs as root) and forks the template into its PID namespace, whose
+first process it then is; the first exits at once and the template is reparented here.
+
+Containment: the zygote is a subreaper, so what a dead template or instance leaves behind
+becomes its child and is killed on the next reap. It stops with the platform
+(PR_SET_PDEATHSIG, even after kill -9) and on EOF of its socket, killing every template, whose
+PID namespaces take their instances with them.
 """
 
 from __future__ import annotations
@@ -27,210 +29,199 @@ from __future__ import annotations
 # Imported here, before gc.freeze(), so every instance shares these pages copy-on-write and
 # pays nothing to import them again.
 import asyncio  # noqa: F401
-import contextlib
-import ctypes
 import decimal  # noqa: F401
-import fcntl
 import gc
 import inspect  # noqa: F401
-import json
 import logging  # noqa: F401
 import os
-import selectors
+import select
 import signal
 import socket
 import sys
+import time
 import traceback
+from typing import Any
 
 # web brings werkzeug (every Cloud Functions style request is one of its objects; 20-40 ms more
 # after the rest of these imports, ~3 MB) and cloudevents (~11 ms): paid here once, shared
 # copy-on-write, rather than by every instance on its first request or event (docs/http.md).
-from skylet.worker import context, handler, instance, web  # noqa: F401
+from skylet.wire.sandbox import TemplateSpec
+from skylet.worker import (  # noqa: F401
+    cgroups,
+    context,
+    forker,
+    handler,
+    instance,
+    linux,
+    sandbox,
+    template,
+    web,
+)
 
-_F_SETPIPE_SZ = 1031
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _prctl(option: int, value: int) -> None:
-    _libc.prctl(option, value, 0, 0, 0)
-
-
-def _grow_pipe(fd: int) -> None:
-    """1 MiB pipes (Linux's default ceiling): a 6 MB payload crosses in six writes, not 96."""
-    with contextlib.suppress(OSError):  # a lower pipe-max-size: the default 64 KiB still works
-        fcntl.fcntl(fd, _F_SETPIPE_SZ, 1 << 20)
-
-
-def _send(sock: socket.socket, message: dict[str, object]) -> None:
-    sock.send(json.dumps(message).encode())
+#: How long a new template may take to enter its sandbox.
+TEMPLATE_TIMEOUT_S = 10.0
 
 
-def _children_of(parent: int) -> list[int]:
-    """The live and zombie children of a single-threaded ``parent``."""
-    try:  # Linux 3.5+ with CONFIG_PROC_CHILDREN: one small read instead of a scan of /proc
-        with open(f"/proc/{parent}/task/{parent}/children", "rb") as f:
-            return [int(pid) for pid in f.read().split()]
-    except OSError:
-        pass
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+class TemplateError(Exception):
+    """A template could not enter its sandbox (the kernel's refusal, with what was tried)."""
+
+
+class Zygote(forker.Forker):
+    MAX_FDS = 1
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(sock)
+        self.transient: set[int] = set()  # the first process of each template, until reaped
+        self.weights = cgroups.CpuWeights() if cgroups.unavailable() is None else None
+        self.cgroup_of: dict[int, str] = {}  # a template's pid → its cpu directory
+
+    def handle(self, message: dict[str, Any], fds: list[int]) -> None:
+        if message.get("op") != "template" or len(fds) != 1:
+            super().handle(message, fds)
+            return
+        ident = message["id"]
+        theirs = socket.socket(fileno=fds[0])
         try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; fields resume after the last ')'.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if int(fields[1]) == parent:
-            found.append(int(entry))
-    return found
-
-
-class Zygote:
-    def __init__(self, sock: socket.socket, spares: int) -> None:
-        self.sock = sock
-        self.wanted = spares
-        self.known: set[int] = set()
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_w, False)
-        self.selector = selectors.DefaultSelector()
-
-    def serve(self) -> None:
-        signal.set_wakeup_fd(self.wake_w)
-        # Handlers that do nothing: the wakeup descriptor carries the signal numbers to the loop.
-        # Raising from a handler instead could land anywhere, even at the start of kill_all.
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGTERM, lambda *_: None)
-        self.selector.register(self.sock, selectors.EVENT_READ, "request")
-        self.selector.register(self.wake_r, selectors.EVENT_READ, "signal")
-        gc.freeze()
-        try:
-            while True:
-                # Spares are forked only while no message is waiting, one per pass.
-                events = self.selector.select(0 if self.wanted else None)
-                if not events and self.wanted:
-                    self.wanted -= 1
-                    self.spawn_spare()
-                    continue
-                for key, _ in events:
-                    if key.data == "signal":
-                        numbers = os.read(self.wake_r, 4096)
-                        self.reap()
-                        if signal.SIGTERM in numbers:
-                            return
-                    elif not self.handle_message():
-                        return
+            pid = self.start_template(TemplateSpec.decode(message["spec"]), theirs, ident)
+        except (TemplateError, OSError, ValueError, KeyError) as error:
+            self.send({"event": "template", "id": ident, "error": str(error)})
+        else:
+            self.send({"event": "template", "id": ident, "pid": pid})
         finally:
-            self.kill_all()
+            theirs.close()
 
-    def spawn_spare(self) -> None:
-        to_r, to_w = os.pipe()  # platform → instance
-        from_r, from_w = os.pipe()  # instance → platform
-        out_r, out_w = os.pipe()  # the instance's stdout and stderr
-        for fd in (to_w, from_w, out_w):
-            _grow_pipe(fd)
+    def start_template(self, spec: TemplateSpec, theirs: socket.socket, ident: int) -> int:
+        """Fork a template for ``spec``; its pid, once it is in its sandbox."""
+        cgroup = None
+        if self.weights is not None and spec.cpu_shares is not None:
+            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares, spec.uid)
+        up_r, up_w = os.pipe()  # first process → zygote: lines
+        down_r, down_w = os.pipe()  # zygote → first process: "maps written"
         pid = os.fork()
         if pid == 0:
-            try:
-                for fd in (to_w, from_r, out_r):
-                    os.close(fd)
-                self._forget_zygote_state()
-                instance.run(to_r, from_w, out_w)
-            finally:
-                os._exit(70)
-        for fd in (to_r, from_w, out_w):
-            os.close(fd)
-        self.known.add(pid)
-        theirs = [to_w, from_r, out_r]
+            os.close(up_r)
+            os.close(down_w)
+            self.in_child()
+            self._first_process(spec, theirs, cgroup, up_w, down_r)
+        os.close(up_w)
+        os.close(down_r)
+        self.transient.add(pid)
         try:
-            socket.send_fds(
-                self.sock, [json.dumps({"event": "spare", "pid": pid}).encode()], theirs
-            )
+            child = self._await_template(pid, spec, up_r, down_w)
         finally:
-            for fd in theirs:
-                os.close(fd)
+            os.close(up_r)
+            os.close(down_w)
+        self.known.add(child)
+        if cgroup is not None:
+            self.cgroup_of[child] = cgroup
+        return child
 
-    def _forget_zygote_state(self) -> None:
-        """In a new child: drop the zygote's descriptors and signal handling."""
-        os.close(self.wake_r)
-        os.close(self.wake_w)
-        self.selector.close()
-        self.sock.close()
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        # Not inherited across fork: each instance is a subreaper of its own (module docstring).
-        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    def _first_process(
+        self,
+        spec: TemplateSpec,
+        theirs: socket.socket,
+        cgroup: str | None,
+        up: int,
+        down: int,
+    ) -> None:
+        """In the first process of a template: enter, fork the template, report; exit."""
+        code = 0
+        try:
+            if cgroup is not None and self.weights is not None:
+                cgroups.CpuWeights.join(self.weights.templates)
 
-    def handle_message(self) -> bool:
-        """One message from the platform; False when the platform has gone."""
-        msg = self.sock.recv(65536)
-        if not msg:
-            return False
-        if json.loads(msg).get("op") == "spare":
-            self.wanted += 1
-        return True
+            def await_maps() -> None:
+                os.write(up, b"M\n")
+                if os.read(down, 1) != b"G":
+                    raise TemplateError("the zygote did not write the identity maps")
 
-    def reap(self) -> None:
-        """Collect exited children and report the instances among them; then kill what dead
-        instances left behind."""
-        reaped = False
+            entered = sandbox.enter_function(spec, await_maps)
+            entered.cgroup = cgroup
+            child = os.fork()
+            if child == 0:
+                os.close(up)
+                os.close(down)
+                sandbox.in_own_pid_namespace(entered)
+                template.serve(theirs, entered)
+            os.write(up, f"P{child}\n".encode())
+        except BaseException as error:
+            os.write(up, f"E{error}\n".encode(errors="replace")[:4000])
+            code = 1
+        finally:
+            os._exit(code)
+
+    def _await_template(self, pid: int, spec: TemplateSpec, up: int, down: int) -> int:
+        deadline = time.monotonic() + TEMPLATE_TIMEOUT_S
+        buffer = b""
         while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            reaped = True
-            if pid in self.known:  # otherwise a process an instance left behind, reparented
-                self.known.discard(pid)
-                _send(self.sock, {"event": "exited", "pid": pid, "status": status})
-        if reaped:
-            self.kill_orphans()
+            while b"\n" not in buffer:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([up], [], [], left)[0]:
+                    os.kill(pid, signal.SIGKILL)
+                    raise TemplateError(f"no template within {TEMPLATE_TIMEOUT_S:g} s")
+                chunk = os.read(up, 4096)
+                if not chunk:
+                    raise TemplateError("the template's first process exited")
+                buffer += chunk
+            line, _, buffer = buffer.partition(b"\n")
+            kind, rest = line[:1], line[1:].decode(errors="replace")
+            if kind == b"M":
+                if spec.uid is None:
+                    raise TemplateError("a template of a root-run skylet needs a uid of its own")
+                write_maps(pid, spec.uid)
+                os.write(down, b"G")
+            elif kind == b"P":
+                return int(rest)
+            else:
+                raise TemplateError(rest)
+
+    def exited(self, pid: int, status: int) -> None:
+        self.transient.discard(pid)
+        super().exited(pid, status)
+        cgroup = self.cgroup_of.pop(pid, None)
+        if cgroup is not None and self.weights is not None and not self.weights.remove(cgroup):
+            self.cgroup_of[-pid] = cgroup  # still busy: tried again after the next reap
 
     def kill_orphans(self) -> None:
-        """SIGKILL every child that is not an instance: it outlived the instance it was left
-        in. Its own children come to the zygote as it dies, and go on the next reap."""
-        for pid in _children_of(os.getpid()):
-            if pid not in self.known:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        super().kill_orphans()
+        if self.weights is not None:
+            for key in [k for k in self.cgroup_of if k < 0]:
+                if self.weights.remove(self.cgroup_of[key]):
+                    del self.cgroup_of[key]
+
+    def expected(self, pid: int) -> bool:
+        return pid in self.known or pid in self.transient
 
     def kill_all(self) -> None:
-        """SIGKILL every instance's process group and every process reparented to us."""
-        for pid in self.known:
-            for kill in (os.killpg, os.kill):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    kill(pid, signal.SIGKILL)
-        for _ in range(10):
-            orphans = _children_of(os.getpid())
-            for pid in orphans:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            try:
-                while os.waitpid(-1, os.WNOHANG)[0]:
-                    pass
-            except ChildProcessError:
-                return
-            if not orphans:
-                return
+        super().kill_all()
+        if self.weights is not None:
+            self.weights.remove_all()
+
+
+def write_maps(pid: int, uid: int) -> None:
+    """The identity maps of a root-run template: uid 993 and gid 990 inside are ``uid``."""
+    linux.write_id_maps(
+        pid,
+        f"{sandbox.INSIDE_UID} {uid} 1",
+        f"{sandbox.INSIDE_GID} {uid} 1",
+        deny_setgroups=False,
+    )
 
 
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
-    spares = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     # SIGTERM rather than SIGKILL when the platform dies (even by kill -9): the zygote then
-    # still kills every instance's process group, children the functions started included.
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    # still kills every template, whose PID namespaces take their instances with them.
+    forker.prctl(forker.PR_SET_PDEATHSIG, signal.SIGTERM)
+    forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        Zygote(sock, spares).serve()
+        zygote = Zygote(sock)
+        if zygote.weights is not None:
+            zygote.weights.remove_stale()
+        mechanisms = sandbox.probe()
+        zygote.send({"event": "ready", "sandbox": mechanisms.encode()})
+        gc.freeze()
+        zygote.serve()
     except (BrokenPipeError, ConnectionResetError):
         pass
     except Exception:

@@ -1,0 +1,124 @@
+"""What the platform and the zygote say about sandboxes: which mechanisms this machine offers
+(``Mechanisms``, probed by the zygote at start) and what one function's template enters
+(``TemplateSpec``, decided by the platform). Named, versioned records; pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+VERSION = 1
+
+#: The mechanisms, in the order the banner lists them.
+USER_NS = "user namespace"
+PID_NS = "pid namespace"
+MOUNT_NS = "mount namespace"
+IPC_NS = "ipc namespace"
+NET_NS = "network namespace"
+UID = "uid per function"
+CPU_WEIGHT = "cpu weight"
+PIDS_LIMIT = "pids limit"
+NON_DUMPABLE = "non-dumpable"
+SECCOMP = "seccomp"
+ALL = (
+    USER_NS,
+    PID_NS,
+    MOUNT_NS,
+    IPC_NS,
+    NET_NS,
+    UID,
+    CPU_WEIGHT,
+    PIDS_LIMIT,
+    NON_DUMPABLE,
+    SECCOMP,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Mechanisms:
+    """Each mechanism either works here (``on``: how) or not (``off``: why)."""
+
+    on: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    off: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def has(self, name: str) -> bool:
+        return name in self.on
+
+    def encode(self) -> dict[str, Any]:
+        return {"v": VERSION, "on": dict(self.on), "off": dict(self.off)}
+
+    @classmethod
+    def decode(cls, value: Mapping[str, Any]) -> Mechanisms:
+        _check_version(value)
+        return cls(MappingProxyType(dict(value["on"])), MappingProxyType(dict(value["off"])))
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSpec:
+    """What one function's template enters, once, for all its instances.
+
+    Namespaces: ``user_ns`` (the function runs as uid 993 inside, no capability outside it),
+    ``mount_ns`` (the read-only view of ``hide``/``reveal``, and a private ``/tmp`` of
+    ``tmp_mb`` and ``/dev/shm`` per instance), ``pid_ns`` (one per instance: it sees only its
+    own processes, all of which die with it), ``ipc_ns`` (one per instance), ``net_ns`` (no
+    network: the function opted out). ``uid``: the function's own uid and gid outside (skylet
+    runs as root), else None. ``cpu_shares``: its cgroup's weight (None: no cgroup). ``nproc``:
+    processes and threads per instance (RLIMIT_NPROC in the instance's user namespace).
+    """
+
+    user_ns: bool = False
+    mount_ns: bool = False
+    pid_ns: bool = False
+    ipc_ns: bool = False
+    net_ns: bool = False
+    uid: int | None = None
+    cpu_shares: int | None = None
+    nproc: int | None = None
+    tmp_mb: int = 512
+    hide: tuple[str, ...] = ()
+    reveal: tuple[str, ...] = ()
+    #: The template takes a snapshot (Lambda SnapStart): no spare until its init ran.
+    snapshot: bool = False
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "v": VERSION,
+            "user_ns": self.user_ns,
+            "mount_ns": self.mount_ns,
+            "pid_ns": self.pid_ns,
+            "ipc_ns": self.ipc_ns,
+            "net_ns": self.net_ns,
+            "uid": self.uid,
+            "cpu_shares": self.cpu_shares,
+            "nproc": self.nproc,
+            "tmp_mb": self.tmp_mb,
+            "hide": list(self.hide),
+            "reveal": list(self.reveal),
+            "snapshot": self.snapshot,
+        }
+
+    @classmethod
+    def decode(cls, value: Mapping[str, Any]) -> TemplateSpec:
+        _check_version(value)
+        return cls(
+            user_ns=bool(value["user_ns"]),
+            mount_ns=bool(value["mount_ns"]),
+            pid_ns=bool(value["pid_ns"]),
+            ipc_ns=bool(value["ipc_ns"]),
+            net_ns=bool(value["net_ns"]),
+            uid=None if value["uid"] is None else int(value["uid"]),
+            cpu_shares=None if value["cpu_shares"] is None else int(value["cpu_shares"]),
+            nproc=None if value["nproc"] is None else int(value["nproc"]),
+            tmp_mb=int(value["tmp_mb"]),
+            hide=tuple(str(p) for p in value["hide"]),
+            reveal=tuple(str(p) for p in value["reveal"]),
+            snapshot=bool(value["snapshot"]),
+        )
+
+
+def _check_version(value: Mapping[str, Any]) -> None:
+    if value.get("v") != VERSION:
+        raise ValueError(f"sandbox record version {value.get('v')!r}, expected {VERSION}")

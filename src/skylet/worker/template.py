@@ -1,0 +1,150 @@
+"""A function's template: the process, forked from the zygote, that has entered the function's
+sandbox once (skylet.worker.sandbox) and forks its instances, ahead of demand.
+
+Template ↔ platform: its own SOCK_SEQPACKET socket (the zygote's protocol, skylet.worker.forker).
+- platform → template: ``{"op":"init","spec":…,"snapshot":bool}`` first, once: the template
+  sets up what is the function's (its environment, working directory, path, limits: a SPEC's
+  ``instance.setup_process``) and, with ``snapshot``, runs its init, the output on the
+  descriptor the message carries; it answers ``{"event":"initialized","init_ms":…}`` (with
+  ``error`` if the init failed). Then ``{"op":"spare"}`` asks for one more spare.
+- template → platform: ``{"event":"spare","pid":…,"pidfd":bool}`` with the spare's descriptors
+  (the write end of the pipe to it, the read end of the pipe from it, the read end of its
+  output, and a pidfd when there is one); ``{"event":"exited",…}`` when a spare or instance
+  ends. ``pid`` is the template's own view of it (its PID namespace's); the platform reads
+  its own from the pidfd.
+
+A spare has done everything not specific to one invocation (``instance.prepare_process``) and
+waits for its SPEC. With a PID namespace, each spare is the first process of a namespace of its
+own: when it dies, everything it started dies with it, a double-forked daemon included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import socket
+import traceback
+from typing import Any
+
+from skylet import fastjson
+from skylet.worker import cgroups, forker, instance, linux, output, rehearsals, sandbox, snapstart
+
+
+class Template(forker.Forker):
+    def __init__(self, sock: socket.socket, entered: sandbox.Entered) -> None:
+        super().__init__(sock)
+        self.entered = entered
+        self.wanted = 0
+        self.urgent = 0  # of those wanted, how many a cold start waits for
+        self.snapshot: snapstart.Snapshot | None = None
+        self.initialized = False
+        self.setup_spec: dict[str, Any] = {}
+
+    def handle(self, message: dict[str, Any], fds: list[int]) -> None:
+        op = message.get("op")
+        if op == "spare":
+            self.wanted += 1
+            self.urgent += bool(message.get("urgent"))
+        elif op == "init" and len(fds) == 1 and not self.initialized:
+            self.initialize(message["spec"], fds[0], bool(message.get("snapshot")))
+            return
+        super().handle(message, fds)
+
+    def _prepared(self) -> None:
+        """In a spare, ready for its SPEC: what its cold start runs, rehearsed (the SPEC read,
+        its set-up, the import path, its function's style of invocation), so that the pages
+        that writes are copied now rather than on the cold start's path; and out of the
+        templates' cgroup into its function's."""
+        spec = self.setup_spec
+        rehearsals.rehearse(web=spec.get("style") in ("http", "cloudevent"))
+        env = dict(spec["env"], AWS_LAMBDA_LOG_STREAM_NAME="", AWS_LAMBDA_INITIALIZATION_TYPE="")
+        instance.setup_process(fastjson.loads(fastjson.dumps({**spec, "env": env})))
+        instance.warm_import(spec["handler"])
+        output.Output.written = False
+        self._join_function_cgroup()
+
+    def _join_function_cgroup(self) -> None:
+        if self.entered.cgroup is not None:
+            cgroups.CpuWeights.join(self.entered.cgroup)
+
+    def initialize(self, spec: dict[str, Any], out_fd: int, snapshot: bool) -> None:
+        """Set up the function's environment, working directory, path and limits here, once,
+        for every instance forked from now on; and with ``snapshot``, run its init too."""
+        self.initialized = True
+        self.setup_spec = spec
+        instance.setup_process(spec)
+        instance.warm_import(spec["handler"])
+        meta: dict[str, Any] = {}
+        if snapshot:
+            self.snapshot, meta = snapstart.take(spec, out_fd)
+        else:
+            os.close(out_fd)
+        self.send({"event": "initialized", "pid": 0, **meta})
+
+    def has_idle_work(self) -> bool:
+        return self.wanted > 0
+
+    def idle(self) -> None:
+        self.wanted -= 1
+        urgent, self.urgent = self.urgent > 0, max(self.urgent - 1, 0)
+        self.spawn_spare(urgent)
+
+    def spawn_spare(self, urgent: bool = False) -> None:
+        to_r, to_w = os.pipe()  # platform → instance
+        from_r, from_w = os.pipe()  # instance → platform
+        out_r, out_w = os.pipe()  # the instance's stdout and stderr
+        for fd in (to_w, from_w, out_w):
+            forker.grow_pipe(fd)
+        entered = self.entered
+        if entered.spec.pid_ns:
+            linux.unshare(linux.CLONE_NEWPID)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for fd in (to_w, from_r, out_r):
+                    os.close(fd)
+                self.in_child()
+                forker.prctl(forker.PR_SET_PDEATHSIG, 9)  # SIGKILL when the template dies
+                # Not inherited across fork: each instance is a subreaper of its own.
+                forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
+                if urgent:  # its preparation is on a cold start's path
+                    self._join_function_cgroup()
+                sandbox.enter_instance(entered)
+                instance.run(to_r, from_w, out_w, prepared=self._prepared, snapshot=self.snapshot)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(70)
+        if entered.pid_ns_fd >= 0:
+            linux.setns(entered.pid_ns_fd, linux.CLONE_NEWPID)
+        for fd in (to_r, from_w, out_w):
+            os.close(fd)
+        self.known.add(pid)
+        theirs = [to_w, from_r, out_r]
+        with contextlib.suppress(OSError):  # before Linux 5.3: the platform uses the pid
+            theirs.append(os.pidfd_open(pid))
+        try:
+            self.send({"event": "spare", "pid": pid, "pidfd": len(theirs) == 4}, theirs)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+
+
+def serve(sock: socket.socket, entered: sandbox.Entered) -> None:
+    """The template's life, after it entered the sandbox; never returns."""
+    forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
+    rehearsals.rehearse()
+    output.prepare()
+    # What the template built lives as long as its instances: out of the collector's way, so
+    # that no instance's collection writes to (and copies) those pages.
+    gc.freeze()
+    code = 0
+    try:
+        Template(sock, entered).serve()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    os._exit(code)

@@ -1,0 +1,100 @@
+"""What each function's template enters, decided from what the machine offers (pure), and
+what the banner and /health report."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from skylet.config import FunctionConfig
+from skylet.pool.sandbox import UID_BASE, SandboxPolicy, cpu_shares
+from skylet.wire import sandbox as names
+from skylet.wire.sandbox import Mechanisms, TemplateSpec
+
+EVERYTHING = Mechanisms(
+    MappingProxyType({name: "yes" for name in names.ALL if name != names.SECCOMP}),
+    MappingProxyType({names.SECCOMP: "not implemented"}),
+)
+UNPRIVILEGED = Mechanisms(
+    MappingProxyType(
+        {n: "yes" for n in (names.USER_NS, names.PID_NS, names.MOUNT_NS, names.NON_DUMPABLE)}
+    ),
+    MappingProxyType({names.UID: "skylet is not root", names.CPU_WEIGHT: "skylet is not root"}),
+)
+
+
+def _fn(**overrides: Any) -> FunctionConfig:
+    base = FunctionConfig("f", "h.handler", Path("/srv/f"), extra_path=("/srv/deps",))
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "shares"),
+    [(128, 74), (1769, 1024), (3008, 1741), (10_240, 5928)],
+    ids=["lambdas_smallest", "one_cpu", "lambdas_old_largest", "lambdas_largest"],
+)
+def test_cpu_weight_is_in_proportion_to_memory_as_lambdas_cpu(memory_mb: int, shares: int) -> None:
+    assert cpu_shares(memory_mb) == shares
+
+
+def test_every_mechanism_the_machine_has_is_entered() -> None:
+    policy = SandboxPolicy(mechanisms=EVERYTHING)
+    policy.hide([Path("/srv"), Path("/srv/.skylet")])
+    spec = policy.spec_for(_fn(memory_mb=1769, ephemeral_storage_mb=1024))
+    assert spec == TemplateSpec(
+        user_ns=True,
+        mount_ns=True,
+        pid_ns=True,
+        ipc_ns=True,
+        net_ns=False,
+        uid=UID_BASE,
+        cpu_shares=1024,
+        nproc=1024,
+        tmp_mb=1024,
+        hide=("/srv", "/srv/.skylet"),
+        reveal=("/srv/f", "/srv/deps"),
+    )
+
+
+def test_each_function_has_a_uid_of_its_own_for_as_long_as_skylet_runs() -> None:
+    policy = SandboxPolicy(mechanisms=EVERYTHING)
+    first, second = policy.spec_for(_fn(name="a")), policy.spec_for(_fn(name="b"))
+    assert (first.uid, second.uid) == (UID_BASE, UID_BASE + 1)
+    assert policy.spec_for(_fn(name="a", memory_mb=512)).uid == UID_BASE
+
+
+def test_unprivileged_there_is_no_uid_and_no_cgroup() -> None:
+    spec = SandboxPolicy(mechanisms=UNPRIVILEGED).spec_for(_fn())
+    assert (spec.user_ns, spec.pid_ns, spec.uid, spec.cpu_shares) == (True, True, None, None)
+
+
+def test_a_function_without_network_asks_for_a_network_namespace_even_where_there_is_none() -> None:
+    assert SandboxPolicy(mechanisms=UNPRIVILEGED).spec_for(_fn(network=False)).net_ns
+
+
+def test_no_sandbox_enters_nothing_and_says_so() -> None:
+    policy = SandboxPolicy(enabled=False, mechanisms=EVERYTHING)
+    assert policy.spec_for(_fn(ephemeral_storage_mb=700)) == TemplateSpec(tmp_mb=700)
+    report = policy.report()
+    assert dict(report.on) == {names.NON_DUMPABLE: "yes"}
+    assert report.off[names.PID_NS] == "--no-sandbox"
+
+
+def test_the_report_says_what_is_off_and_why() -> None:
+    lines = SandboxPolicy(mechanisms=UNPRIVILEGED).report().lines()
+    assert lines == [
+        "sandbox: user namespace, pid namespace, mount namespace, non-dumpable",
+        "sandbox off: uid per function (skylet is not root); cpu weight (skylet is not root)",
+    ]
+
+
+def test_the_records_cross_the_socket_unchanged() -> None:
+    spec = SandboxPolicy(mechanisms=EVERYTHING).spec_for(_fn())
+    assert TemplateSpec.decode(spec.encode()) == spec
+    assert Mechanisms.decode(EVERYTHING.encode()) == EVERYTHING
+    with pytest.raises(ValueError, match="version"):
+        TemplateSpec.decode({**spec.encode(), "v": 2})
