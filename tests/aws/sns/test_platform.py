@@ -20,6 +20,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 
 from skylet.aws.protocols.models import ServiceModels
+from skylet.config import RuntimeSettings
 from skylet.gateway.http1 import Listener
 from skylet.platform import Platform, PlatformConfig
 from tests.aws.sns.endpoints import wait_for
@@ -138,6 +139,7 @@ class Running:
             port=self.port,
             data_dir=manifest.parent / ".skylet",
             dispatcher=FAST,
+            runtime=RuntimeSettings(sandbox=False),  # its handlers write files the tests read
         )
         self.platform = Platform(config)
         self.call(self._start())
