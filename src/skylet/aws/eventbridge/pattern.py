@@ -97,7 +97,7 @@ def parse(text: str) -> EventPattern:
     """Read ``text``, raising ``PatternError``."""
     try:
         document = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise PatternError(f"Unrecognized token: {error.msg}") from None
     if not isinstance(document, dict):
         raise PatternError("Filter is not an object")
