@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from skylet import arns
-from skylet.aws.eventbridge.catalog import Catalog, LiveRule, Target
+from skylet.aws.eventbridge.catalog import Catalog, LiveRule, RuleIndex, Target
 from skylet.aws.json_match import flatten
 from skylet.errors import ApiError, ResourceNotFound
 
@@ -92,15 +92,14 @@ def build_event(
     }
 
 
-def matched(rules: Sequence[LiveRule] | Any, event: Mapping[str, Any]) -> list[LiveRule]:
-    """The enabled pattern rules ``event`` matches, the event flattened once for all."""
+def matched(index: RuleIndex, event: Mapping[str, Any]) -> list[LiveRule]:
+    """The enabled pattern rules ``event`` matches: the event flattened once, and only the
+    rules the index cannot rule out evaluated."""
     flat = flatten(event)
     return [
         live
-        for live in rules
-        if live.pattern is not None
-        and live.rule.state != "DISABLED"
-        and live.pattern.matches_flat(flat)
+        for live in index.candidates(event.get("source"))
+        if live.pattern is not None and live.pattern.matches_flat(flat)
     ]
 
 
@@ -127,7 +126,7 @@ class Router:
     async def route(self, bus: str, event: Mapping[str, Any], hops: int = 0) -> int:
         """Deliver ``event`` on ``bus`` to every matched rule's targets; the deliveries made."""
         delivered = 0
-        for live in matched(list(self.catalog.of_bus(bus)), event):
+        for live in matched(self.catalog.index(bus), event):
             arn = arns.arn(
                 "events",
                 rule_resource(bus, live.rule.name),

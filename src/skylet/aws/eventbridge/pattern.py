@@ -58,6 +58,8 @@ def invalid_pattern(reason: str) -> ServiceError:
 class Condition:
     test: Test | None
     exists: bool | None = None
+    #: The value of an exact string condition (what a rule index keys on), else None.
+    equals: str | None = None
 
     def holds(self, values: Sequence[Value] | None) -> bool:
         if self.exists is not None:
@@ -83,6 +85,18 @@ class EventPattern:
             all(any(c.holds(get(path)) for c in conditions) for path, conditions in branch)
             for branch in self.branches
         )
+
+    def required_values(self, path: str) -> frozenset[str] | None:
+        """The strings ``path`` must equal for any event to match (every branch names ``path``
+        with exact strings only), or None when the pattern does not pin it: a rule index
+        (``source``) skips the rules an event cannot match without evaluating them."""
+        found: set[str] = set()
+        for branch in self.branches:
+            conditions = dict(branch).get(path)
+            if not conditions or any(c.equals is None for c in conditions):
+                return None
+            found.update(c.equals for c in conditions if c.equals is not None)
+        return frozenset(found)
 
 
 def compile_pattern(text: str) -> EventPattern:
@@ -137,7 +151,9 @@ def _branches(node: Mapping[str, Any], parent: str) -> list[dict[str, tuple[Cond
 
 
 def _condition(rule: Any) -> Condition:
-    if rule is None or isinstance(rule, str | bool | int | float):
+    if isinstance(rule, str):
+        return Condition(exact(rule), equals=rule)
+    if rule is None or isinstance(rule, bool | int | float):
         return Condition(exact(rule))
     if not isinstance(rule, dict):
         raise PatternError("Match value must be String, number, true, false, or null")
