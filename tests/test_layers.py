@@ -38,6 +38,8 @@ RANKS = {
     "pool": 3,
     "invoker": 4,
     "events": 5,
+    # schedules fire through the async invoker; EventBridge's targets reuse their input shapes
+    "schedules": 5.5,
     "aws": 6,
     "gateway": 7,
     # the composition root, serving, the command line

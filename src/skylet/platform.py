@@ -21,6 +21,7 @@ from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.dynamodb.streams import Streams
+from skylet.aws.eventbridge.service import EventBridge
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
@@ -235,6 +236,13 @@ class Platform:
         self.tables = Tables(self.store)
         self.services.register(self.tables)
         self.services.register(Streams(self.tables))
+        #: EventBridge (docs/eventbridge.md): buses, rules and targets on the store; PutEvents
+        #: queues each matched target's delivery before it answers.
+        self.events = EventBridge(self.store)
+        self.events.router.functions = self.async_invoker
+        self.events.router.queues = self.sqs
+        self.events.router.topics = _Topics(self)
+        self.services.register(self.events)
         self.stream_mappings = StreamMappings(
             self.store,
             self.invoker,
@@ -318,6 +326,7 @@ class Platform:
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self.scheduler.start()
             await self._schedule(manifest)
+            await self.events.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 

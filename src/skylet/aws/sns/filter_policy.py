@@ -27,10 +27,22 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from skylet.aws.json_match import (
+    NUMERIC_OPERATORS,
+    Test,
+    Value,
+    cidr_test,
+    flatten,
+    is_number,
+    numeric_test,
+    scalar,
+    string_test,
+)
+from skylet.aws.json_match import exact as _exact
 from skylet.aws.sns.names import invalid
 from skylet.errors import ServiceError
 
@@ -39,11 +51,7 @@ SCOPES: tuple[Scope, ...] = ("MessageAttributes", "MessageBody")
 MAX_KEYS = 5
 MAX_COMBINATIONS = 150
 MAX_POLICY_BYTES = 256 * 1024
-_NUMERIC_OPS = ("<", "<=", "=", ">", ">=")
-
-#: One value found in a message: a JSON scalar (a ``Number`` attribute as a float).
-Value = str | float | bool | None
-Test = Callable[[Value], bool]
+_NUMERIC_OPS = NUMERIC_OPERATORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +195,7 @@ class _Reader:
         if operator in ("prefix", "suffix", "equals-ignore-case"):
             if not isinstance(operand, str):
                 raise self.error(f"{operator} match pattern must be a string")
-            return Condition(_string_test(operator, operand))
+            return Condition(string_test(operator, operand))
         if operator == "anything-but":
             return Condition(self._anything_but(operand))
         if operator == "exists":
@@ -209,7 +217,7 @@ class _Reader:
                 raise self.error(f"Unsupported anything-but pattern: {inner}")
             if not isinstance(text, str):
                 raise self.error(f"{inner} match pattern must be a string")
-            matches = _string_test(inner, text)
+            matches = string_test(inner, text)
             return lambda v: isinstance(v, str) and not matches(v)
         values = operand if isinstance(operand, list) else [operand]
         if not values:
@@ -230,7 +238,7 @@ class _Reader:
         if first not in _NUMERIC_OPS:
             raise self.error(f"Unrecognized numeric range operator: {first}")
         low = terms[1] if len(terms) > 1 else None
-        if not _is_number(low):
+        if not is_number(low):
             raise self.error(f"Value of {'equals' if first == '=' else first} must be numeric")
         bounds = [(first, float(low))]  # type: ignore[arg-type]
         if len(terms) > 2:
@@ -242,14 +250,14 @@ class _Reader:
             if second not in ("<", "<="):
                 raise self.error(f"Bad numeric range operator: {second}")
             high = terms[3] if len(terms) > 3 else None
-            if not _is_number(high):
+            if not is_number(high):
                 raise self.error(f"Value of {second} must be numeric")
             if float(high) <= float(low):  # type: ignore[arg-type]
                 raise self.error("Bottom must be less than top")
             if len(terms) > 4:
                 raise self.error("Too many terms in numeric range expression")
             bounds.append((second, float(high)))  # type: ignore[arg-type]
-        return lambda v: _is_number(v) and all(_compare(op, float(v), b) for op, b in bounds)  # type: ignore[arg-type]
+        return numeric_test(bounds)
 
     def _cidr(self, operand: Any) -> Test:
         if not isinstance(operand, str):
@@ -263,56 +271,11 @@ class _Reader:
             network = ipaddress.ip_network(operand, strict=False)
         except ValueError:
             raise self.error(f"Nonstandard IP address: {address}") from None
-
-        def test(value: Value) -> bool:
-            if not isinstance(value, str):
-                return False
-            try:
-                return ipaddress.ip_address(value) in network
-            except ValueError:
-                return False
-
-        return test
+        return cidr_test(network)
 
 
 def _show(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _compare(op: str, value: float, bound: float) -> bool:
-    if op == "=":
-        return value == bound
-    if op == "<":
-        return value < bound
-    if op == "<=":
-        return value <= bound
-    if op == ">":
-        return value > bound
-    return value >= bound
-
-
-def _exact(expected: Any) -> Test:
-    if _is_number(expected):
-        number = float(expected)
-        return lambda v: _is_number(v) and float(v) == number  # type: ignore[arg-type]
-    if expected is None:
-        return lambda v: v is None
-    if isinstance(expected, bool):
-        return lambda v: v is expected
-    return lambda v: isinstance(v, str) and v == expected
-
-
-def _string_test(operator: str, operand: str) -> Test:
-    if operator == "prefix":
-        return lambda v: isinstance(v, str) and v.startswith(operand)
-    if operator == "suffix":
-        return lambda v: isinstance(v, str) and v.endswith(operand)
-    folded = operand.casefold()
-    return lambda v: isinstance(v, str) and v.casefold() == folded
 
 
 def _attribute_values(
@@ -331,7 +294,7 @@ def _attribute_values(
                 return []
             if not isinstance(array, list):
                 return []
-            return [_scalar(v) for v in array if not isinstance(v, dict | list)]
+            return [scalar(v) for v in array if not isinstance(v, dict | list)]
         if base == "Number":
             try:
                 return [float(text)]
@@ -344,24 +307,5 @@ def _attribute_values(
     return lookup
 
 
-def _scalar(value: Any) -> Value:
-    return float(value) if _is_number(value) else value
-
-
 def _body_values(document: Mapping[str, Any]) -> Callable[[str], Sequence[Value] | None]:
-    flat: dict[str, list[Value]] = {}
-    for path, value in _leaves(document, ""):
-        flat.setdefault(path, []).append(value)
-    return flat.get
-
-
-def _leaves(node: Any, path: str) -> Iterator[tuple[str, Value]]:
-    """Every scalar of a JSON document with its dotted key path; array elements share it."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, f"{path}.{key}" if path else key)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _leaves(item, path)
-    elif path:
-        yield path, _scalar(node)
+    return flatten(document).get

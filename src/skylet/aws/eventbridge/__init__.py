@@ -1,0 +1,1 @@
+"""EventBridge: buses, rules, targets, PutEvents and the event-pattern language."""

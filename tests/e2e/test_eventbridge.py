@@ -1,0 +1,295 @@
+"""EventBridge on a real ``skylet up`` with stock boto3 ``events``: the default bus, custom
+buses, rules (patterns refused as EventBridge refuses them, schedule rules refused clearly),
+targets, PutEvents' per-entry failures, TestEventPattern; a matched event reaches a function
+(the event checked against Powertools' EventBridgeModel), an SQS queue (through an
+InputTransformer) and an SNS topic; rules and targets survive a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from botocore.config import Config
+
+from tests.e2e.conftest import Server, project_dir, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+
+MANIFEST = """
+service: bridge
+provider:
+  name: aws
+  region: eu-west-1
+functions:
+  notify:
+    handler: messaging.record
+resources:
+  Resources:
+    Orders:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: orders}
+    Copies:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: copies}
+    Alerts:
+      Type: AWS::SNS::Topic
+      Properties: {TopicName: alerts}
+    CopiesSubscription:
+      Type: AWS::SNS::Subscription
+      Properties:
+        TopicArn: !Ref Alerts
+        Protocol: sqs
+        Endpoint: !GetAtt Copies.Arn
+        RawMessageDelivery: "true"
+"""
+REGION = "eu-west-1"
+ACCOUNT = "000000000000"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:notify"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
+ORDER_PATTERN = json.dumps({"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}})
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = project_dir(tmp_path_factory.mktemp("bridge"), "")
+    (directory / "skylet.yaml").unlink()
+    (directory / "serverless.yml").write_text(MANIFEST)
+    running = start_server(directory, "--no-reload")
+    yield running
+    stop_server(running)
+
+
+def _client(server: Server, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 0}),
+    )
+
+
+@pytest.fixture(scope="module")
+def events(server: Server) -> Iterator[Any]:
+    client = _client(server, "events")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def sqs(server: Server) -> Iterator[Any]:
+    client = _client(server, "sqs")
+    yield client
+    client.close()
+
+
+def _logged_events(server: Server, function: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while True:
+        response = httpx.get(f"{server.url}/_skylet/functions/{function}/logs")
+        found = [
+            json.loads(row.split("EVENT ", 1)[1])
+            for line in response.text.splitlines()
+            for row in json.loads(line)["text"].splitlines()
+            if row.startswith("EVENT ")
+        ]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _drain(sqs: Any, name: str) -> list[str]:
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    bodies: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _order(total: int, bus: str | None = None) -> dict[str, Any]:
+    entry = {"Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps({"total": total})}
+    return {**entry, "EventBusName": bus} if bus else entry
+
+
+def test_the_default_bus_exists_and_custom_buses_come_and_go(events: Any) -> None:
+    names = [b["Name"] for b in events.list_event_buses()["EventBuses"]]
+    assert "default" in names
+    arn = events.create_event_bus(Name="payments")["EventBusArn"]
+    assert arn == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/payments"
+    with pytest.raises(events.exceptions.ResourceAlreadyExistsException):
+        events.create_event_bus(Name="payments")
+    assert events.describe_event_bus(Name="payments")["Arn"] == arn
+    events.delete_event_bus(Name="payments")
+    assert "payments" not in [b["Name"] for b in events.list_event_buses()["EventBuses"]]
+
+
+def test_an_invalid_pattern_is_refused_with_eventbridges_reason(events: Any) -> None:
+    with pytest.raises(events.exceptions.InvalidEventPatternException) as caught:
+        events.put_rule(Name="bad", EventPattern='{"source": "shop"}')
+    message = caught.value.response["Error"]["Message"]
+    assert message == 'Event pattern is not valid. Reason: "source" must be an object or an array'
+
+
+def test_a_schedule_rule_is_refused_clearly(events: Any) -> None:
+    with pytest.raises(events.exceptions.ClientError) as caught:
+        events.put_rule(Name="tick", ScheduleExpression="rate(1 minute)")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "schedule event in the manifest" in caught.value.response["Error"]["Message"]
+
+
+def test_rules_are_described_listed_disabled_and_deleted(events: Any) -> None:
+    arn = events.put_rule(Name="audit", EventPattern=ORDER_PATTERN, Description="d")["RuleArn"]
+    assert arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/audit"
+    described = events.describe_rule(Name="audit")
+    assert (described["State"], described["EventPattern"]) == ("ENABLED", ORDER_PATTERN)
+    assert "audit" in [r["Name"] for r in events.list_rules(NamePrefix="aud")["Rules"]]
+    events.disable_rule(Name="audit")
+    assert events.describe_rule(Name="audit")["State"] == "DISABLED"
+    events.enable_rule(Name="audit")
+    events.put_targets(Rule="audit", Targets=[{"Id": "q", "Arn": QUEUE_ARN}])
+    with pytest.raises(events.exceptions.ClientError):
+        events.delete_rule(Name="audit")  # it has targets
+    events.remove_targets(Rule="audit", Ids=["q"])
+    events.delete_rule(Name="audit")
+    with pytest.raises(events.exceptions.ResourceNotFoundException):
+        events.describe_rule(Name="audit")
+
+
+def test_put_events_reports_each_failed_entry_as_aws_does(events: Any) -> None:
+    answer = events.put_events(
+        Entries=[
+            _order(5),
+            {"Source": "shop", "DetailType": "x"},
+            {"Source": "shop", "DetailType": "x", "Detail": "[1]"},
+            _order(5, bus="nowhere"),
+        ]
+    )
+    assert answer["FailedEntryCount"] == 3
+    first, missing, malformed, unknown = answer["Entries"]
+    assert "EventId" in first
+    assert missing["ErrorCode"] == "InvalidArgument"
+    assert (
+        missing["ErrorMessage"]
+        == "Parameter Detail is not valid. Reason: Detail is a required argument."
+    )
+    assert (malformed["ErrorCode"], malformed["ErrorMessage"]) == (
+        "MalformedDetail",
+        "Detail is malformed.",
+    )
+    assert unknown["ErrorCode"] == "ResourceNotFoundException"
+
+
+def test_a_matched_event_reaches_function_queue_and_topic_targets(
+    server: Server, events: Any, sqs: Any
+) -> None:
+    events.put_rule(Name="big-orders", EventPattern=ORDER_PATTERN)
+    events.put_targets(
+        Rule="big-orders",
+        Targets=[
+            {"Id": "fn", "Arn": FUNCTION_ARN},
+            {
+                "Id": "queue",
+                "Arn": QUEUE_ARN,
+                "InputTransformer": {
+                    "InputPathsMap": {"total": "$.detail.total"},
+                    "InputTemplate": '{"big": <total>, "rule": "<aws.events.rule-name>"}',
+                },
+            },
+            {"Id": "topic", "Arn": TOPIC_ARN, "InputPath": "$.detail"},
+        ],
+    )
+    listed = events.list_targets_by_rule(Rule="big-orders")["Targets"]
+    assert [t["Id"] for t in listed] == ["fn", "queue", "topic"]
+    answer = events.put_events(Entries=[_order(250), _order(7)])
+    assert answer["FailedEntryCount"] == 0
+    # Deliveries to queues are made before PutEvents answers: no waiting for these.
+    assert [json.loads(b) for b in _drain(sqs, "orders")] == [{"big": 250, "rule": "big-orders"}]
+    copies = _drain(sqs, "copies")
+    deadline = time.monotonic() + 30
+    while not copies and time.monotonic() < deadline:  # SNS delivers on its own loop
+        time.sleep(0.1)
+        copies = _drain(sqs, "copies")
+    assert [json.loads(b) for b in copies] == [{"total": 250}]
+    (event,) = _logged_events(server, "notify", 1)
+    parsed = EventBridgeModel.model_validate(event)
+    assert (parsed.source, parsed.detail_type, parsed.detail) == (
+        "shop",
+        "Order Placed",
+        {"total": 250},
+    )
+    assert event["id"] == answer["Entries"][0]["EventId"]
+    assert event["account"] == ACCOUNT and event["region"] == REGION
+
+
+def test_a_disabled_rule_delivers_nothing(events: Any, sqs: Any) -> None:
+    events.put_rule(Name="quiet", EventPattern=json.dumps({"source": ["quiet"]}), State="DISABLED")
+    events.put_targets(Rule="quiet", Targets=[{"Id": "q", "Arn": QUEUE_ARN}])
+    events.put_events(Entries=[{"Source": "quiet", "DetailType": "x", "Detail": "{}"}])
+    assert _drain(sqs, "orders") == []
+    events.enable_rule(Name="quiet")
+    events.put_events(Entries=[{"Source": "quiet", "DetailType": "x", "Detail": "{}"}])
+    assert [json.loads(b)["source"] for b in _drain(sqs, "orders")] == ["quiet"]
+
+
+def test_a_custom_bus_routes_only_its_own_rules(events: Any, sqs: Any) -> None:
+    events.create_event_bus(Name="partners")
+    events.put_rule(
+        Name="all", EventBusName="partners", EventPattern=json.dumps({"source": ["shop"]})
+    )
+    events.put_targets(Rule="all", EventBusName="partners", Targets=[{"Id": "q", "Arn": QUEUE_ARN}])
+    events.put_events(Entries=[_order(1, bus="partners")])
+    (body,) = _drain(sqs, "orders")
+    assert json.loads(body)["detail"] == {"total": 1}
+
+
+def test_test_event_pattern_answers_as_eventbridge(events: Any) -> None:
+    event = {
+        "id": "1",
+        "account": ACCOUNT,
+        "source": "shop",
+        "time": "2026-01-01T00:00:00Z",
+        "region": REGION,
+        "detail-type": "Order Placed",
+        "resources": [],
+        "detail": {"total": 101},
+    }
+    assert events.test_event_pattern(EventPattern=ORDER_PATTERN, Event=json.dumps(event))["Result"]
+    event["detail"] = {"total": 100}
+    assert not events.test_event_pattern(EventPattern=ORDER_PATTERN, Event=json.dumps(event))[
+        "Result"
+    ]
+    with pytest.raises(events.exceptions.InvalidEventPatternException):
+        events.test_event_pattern(EventPattern="[]", Event=json.dumps(event))
+
+
+def test_rules_and_targets_survive_a_restart(tmp_path_factory: pytest.TempPathFactory) -> None:
+    directory = project_dir(tmp_path_factory.mktemp("bridge-restart"), "")
+    (directory / "skylet.yaml").unlink()
+    (directory / "serverless.yml").write_text(MANIFEST)
+    first = start_server(directory, "--no-reload")
+    try:
+        client = _client(first, "events")
+        client.put_rule(Name="kept", EventPattern=ORDER_PATTERN)
+        client.put_targets(Rule="kept", Targets=[{"Id": "q", "Arn": QUEUE_ARN}])
+    finally:
+        stop_server(first)
+    second = start_server(directory, "--no-reload")
+    try:
+        client, queues = _client(second, "events"), _client(second, "sqs")
+        assert client.describe_rule(Name="kept")["EventPattern"] == ORDER_PATTERN
+        client.put_events(Entries=[_order(500)])
+        assert [json.loads(b)["detail"] for b in _drain(queues, "orders")] == [{"total": 500}]
+    finally:
+        stop_server(second)
