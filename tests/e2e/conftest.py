@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,17 +37,45 @@ class Server:
         return self.log.read_text(errors="replace")
 
     def lambda_client(self) -> object:
+        return self.client("lambda")
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        """A stock boto3 client of ``service`` pointed at this server, without retries."""
         import boto3
         from botocore.config import Config
 
         return boto3.client(
-            "lambda",
+            service,
             endpoint_url=self.url,
-            region_name="us-east-1",
+            region_name=region,
             aws_access_key_id="test",  # the local pair: a signed request is verified
             aws_secret_access_key="test",
             config=Config(retries={"max_attempts": 0}, read_timeout=60),
         )
+
+    def printed_events(self, function: str, count: int) -> list[dict[str, Any]]:
+        """The events ``function`` printed as ``EVENT {json}`` lines (the fixtures'
+        ``messaging.record``), once there are ``count`` of them or 30 s have passed."""
+        deadline = time.monotonic() + 30
+        while True:
+            response = httpx.get(f"{self.url}/_skylet/functions/{function}/logs")
+            found = [
+                json.loads(row.split("EVENT ", 1)[1])
+                for line in response.text.splitlines()
+                for row in json.loads(line)["text"].splitlines()
+                if row.startswith("EVENT ")
+            ]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
+
+def serverless_project(base: Path, manifest: str) -> Path:
+    """``base/project``: the test handlers and ``manifest`` as its serverless.yml."""
+    directory = project_dir(base, "")
+    (directory / "skylet.yaml").unlink()
+    (directory / "serverless.yml").write_text(manifest)
+    return directory
 
 
 def project_dir(base: Path, manifest: str) -> Path:

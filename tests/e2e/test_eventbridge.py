@@ -11,13 +11,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from botocore.config import Config
 
-from tests.e2e.conftest import Server, project_dir, start_server, stop_server
+from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -58,52 +55,24 @@ ORDER_PATTERN = json.dumps({"source": ["shop"], "detail": {"total": [{"numeric":
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = project_dir(tmp_path_factory.mktemp("bridge"), "")
-    (directory / "skylet.yaml").unlink()
-    (directory / "serverless.yml").write_text(MANIFEST)
+    directory = serverless_project(tmp_path_factory.mktemp("bridge"), MANIFEST)
     running = start_server(directory, "--no-reload")
     yield running
     stop_server(running)
 
 
-def _client(server: Server, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 0}),
-    )
-
-
 @pytest.fixture(scope="module")
 def events(server: Server) -> Iterator[Any]:
-    client = _client(server, "events")
+    client = server.client("events", REGION)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def sqs(server: Server) -> Iterator[Any]:
-    client = _client(server, "sqs")
+    client = server.client("sqs", REGION)
     yield client
     client.close()
-
-
-def _logged_events(server: Server, function: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.get(f"{server.url}/_skylet/functions/{function}/logs")
-        found = [
-            json.loads(row.split("EVENT ", 1)[1])
-            for line in response.text.splitlines()
-            for row in json.loads(line)["text"].splitlines()
-            if row.startswith("EVENT ")
-        ]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def _drain(sqs: Any, name: str) -> list[str]:
@@ -222,7 +191,7 @@ def test_a_matched_event_reaches_function_queue_and_topic_targets(
         time.sleep(0.1)
         copies = _drain(sqs, "copies")
     assert [json.loads(b) for b in copies] == [{"total": 250}]
-    (event,) = _logged_events(server, "notify", 1)
+    (event,) = server.printed_events("notify", 1)
     parsed = EventBridgeModel.model_validate(event)
     assert (parsed.source, parsed.detail_type, parsed.detail) == (
         "shop",
@@ -275,19 +244,17 @@ def test_test_event_pattern_answers_as_eventbridge(events: Any) -> None:
 
 
 def test_rules_and_targets_survive_a_restart(tmp_path_factory: pytest.TempPathFactory) -> None:
-    directory = project_dir(tmp_path_factory.mktemp("bridge-restart"), "")
-    (directory / "skylet.yaml").unlink()
-    (directory / "serverless.yml").write_text(MANIFEST)
+    directory = serverless_project(tmp_path_factory.mktemp("bridge-restart"), MANIFEST)
     first = start_server(directory, "--no-reload")
     try:
-        client = _client(first, "events")
+        client = first.client("events", REGION)
         client.put_rule(Name="kept", EventPattern=ORDER_PATTERN)
         client.put_targets(Rule="kept", Targets=[{"Id": "q", "Arn": QUEUE_ARN}])
     finally:
         stop_server(first)
     second = start_server(directory, "--no-reload")
     try:
-        client, queues = _client(second, "events"), _client(second, "sqs")
+        client, queues = second.client("events", REGION), second.client("sqs", REGION)
         assert client.describe_rule(Name="kept")["EventPattern"] == ORDER_PATTERN
         client.put_events(Entries=[_order(500)])
         assert [json.loads(b)["detail"] for b in _drain(queues, "orders")] == [{"total": 500}]

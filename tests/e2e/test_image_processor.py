@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import S3Model, SnsModel
-from botocore.config import Config
 from PIL import Image
 
 from tests.e2e.conftest import Server, cli, start_server, stop_server
@@ -45,27 +43,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stop_server(running)
 
 
-def _client(server: Server, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 0}),
-    )
-
-
 @pytest.fixture(scope="module")
 def s3(server: Server) -> Iterator[Any]:
-    client = _client(server, "s3")
+    client = server.client("s3")
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def sqs(server: Server) -> Iterator[Any]:
-    client = _client(server, "sqs")
+    client = server.client("sqs")
     yield client
     client.close()
 

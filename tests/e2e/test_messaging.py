@@ -12,15 +12,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SnsModel, SqsModel
-from botocore.config import Config
 
-from tests.e2e.conftest import Server, project_dir, start_server, stop_server
+from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
+
+REGION = "eu-west-1"
 
 MANIFEST = """
 service: messaging
@@ -62,52 +61,24 @@ resources:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = project_dir(tmp_path_factory.mktemp("messaging"), "")
-    (directory / "skylet.yaml").unlink()
-    (directory / "serverless.yml").write_text(MANIFEST)
+    directory = serverless_project(tmp_path_factory.mktemp("messaging"), MANIFEST)
     running = start_server(directory, "--no-reload")
     yield running
     stop_server(running)
 
 
-def _client(server: Server, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name="eu-west-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 0}),
-    )
-
-
 @pytest.fixture(scope="module")
 def sns(server: Server) -> Iterator[Any]:
-    client = _client(server, "sns")
+    client = server.client("sns", REGION)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="module")
 def sqs(server: Server) -> Iterator[Any]:
-    client = _client(server, "sqs")
+    client = server.client("sqs", REGION)
     yield client
     client.close()
-
-
-def _events(server: Server, function: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.get(f"{server.url}/_skylet/functions/{function}/logs")
-        found = [
-            json.loads(row.split("EVENT ", 1)[1])
-            for line in response.text.splitlines()
-            for row in json.loads(line)["text"].splitlines()
-            if row.startswith("EVENT ")
-        ]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def test_the_manifests_topic_queues_and_subscriptions_exist_at_start(sns: Any, sqs: Any) -> None:
@@ -148,7 +119,7 @@ def test_a_publish_reaches_the_queue_and_the_filtered_function(
     assert envelope["Type"] == "Notification" and envelope["TopicArn"] == arn
     assert envelope["MessageId"] == published["MessageId"] and envelope["Subject"] == "ops"
     assert envelope["MessageAttributes"]["level"] == {"Type": "String", "Value": "error"}
-    (event,) = _events(server, "notify", 1)
+    (event,) = server.printed_events("notify", 1)
     record = SnsModel.model_validate(event).Records[0].Sns
     assert record.Message == "disk full" and str(record.TopicArn) == arn
 
@@ -158,11 +129,11 @@ def test_an_sqs_event_source_delivers_what_the_queue_receives(server: Server, sq
     sqs.send_message_batch(
         QueueUrl=jobs, Entries=[{"Id": str(i), "MessageBody": f"job {i}"} for i in range(3)]
     )
-    events = _events(server, "drain", 1)
+    events = server.printed_events("drain", 1)
     bodies = set()
     deadline = time.monotonic() + 30
     while len(bodies) < 3 and time.monotonic() < deadline:
-        for event in _events(server, "drain", 1):
+        for event in server.printed_events("drain", 1):
             for record in SqsModel.model_validate(event).Records:
                 assert record.eventSourceARN == "arn:aws:sqs:eu-west-1:000000000000:jobs"
                 bodies.add(record.body)

@@ -8,15 +8,12 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-import time
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from tests.e2e.conftest import SKYLET, Server, project_dir, start_server, stop_server
+from tests.e2e.conftest import SKYLET, Server, serverless_project, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -42,9 +39,7 @@ functions:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = project_dir(tmp_path_factory.mktemp("schedules"), "")
-    (directory / "skylet.yaml").unlink()
-    (directory / "serverless.yml").write_text(MANIFEST)
+    directory = serverless_project(tmp_path_factory.mktemp("schedules"), MANIFEST)
     running = start_server(directory, "--no-reload")
     yield running
     stop_server(running)
@@ -57,21 +52,6 @@ def _cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
-
-
-def _events(server: Server, function: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.get(f"{server.url}/_skylet/functions/{function}/logs")
-        found = [
-            json.loads(row.split("EVENT ", 1)[1])
-            for line in response.text.splitlines()
-            for row in json.loads(line)["text"].splitlines()
-            if row.startswith("EVENT ")
-        ]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
 
 
 def test_the_schedules_are_listed_with_their_next_fire(server: Server) -> None:
@@ -91,7 +71,7 @@ def test_the_schedules_are_listed_with_their_next_fire(server: Server) -> None:
 def test_running_a_schedule_delivers_eventbridges_scheduled_event(server: Server) -> None:
     done = _cli(server, "run", "clock-dev-nightly-rule-1")
     assert done.returncode == 0, done.stderr
-    (event,) = _events(server, "nightly", 1)
+    (event,) = server.printed_events("nightly", 1)
     parsed = EventBridgeModel.model_validate(event)
     assert parsed.detail_type == "Scheduled Event" and parsed.source == "aws.events"
     assert parsed.region == "eu-west-1" and parsed.detail == {}
@@ -102,7 +82,7 @@ def test_running_a_schedule_delivers_eventbridges_scheduled_event(server: Server
 
 def test_a_schedule_with_input_delivers_its_input(server: Server) -> None:
     assert _cli(server, "run", "hourly-report").returncode == 0
-    assert _events(server, "report", 1) == [{"kind": "report"}]
+    assert server.printed_events("report", 1) == [{"kind": "report"}]
 
 
 def test_running_an_unknown_schedule_exits_4(server: Server) -> None:
