@@ -134,14 +134,18 @@ def stop_server(server: Server) -> int:
     return server.proc.returncode
 
 
-def module_server(name: str, manifest: str, *args: str) -> Callable[..., Iterator[Server]]:
+def module_server(
+    name: str, manifest: str, *args: str, serverless: bool = False
+) -> Callable[..., Iterator[Server]]:
     """A module-scoped ``server`` fixture: ``skylet up --no-reload`` (and ``args``) on a project
-    of the test handlers and ``manifest``, in a directory named after ``name``. A module takes
-    it with ``server = module_server(...)``."""
+    of the test handlers and ``manifest`` (its skylet.yaml, or with ``serverless`` its
+    serverless.yml), in a directory named after ``name``. A module takes it with ``server =
+    module_server(...)``."""
 
     @pytest.fixture(scope="module")
     def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-        directory = project_dir(tmp_path_factory.mktemp(name), manifest)
+        make = serverless_project if serverless else project_dir
+        directory = make(tmp_path_factory.mktemp(name), manifest)
         running = start_server(directory, "--no-reload", *args)
         yield running
         stop_server(running)

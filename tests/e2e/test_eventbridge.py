@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
+from tests.e2e.conftest import Server, module_server, serverless_project, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -53,12 +53,7 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
 ORDER_PATTERN = json.dumps({"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}})
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = serverless_project(tmp_path_factory.mktemp("bridge"), MANIFEST)
-    running = start_server(directory, "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("bridge", MANIFEST, serverless=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SnsModel, SqsModel
 
-from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
+from tests.e2e.conftest import Server, module_server
 
 pytestmark = pytest.mark.e2e
 
@@ -59,12 +59,7 @@ resources:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = serverless_project(tmp_path_factory.mktemp("messaging"), MANIFEST)
-    running = start_server(directory, "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("messaging", MANIFEST, serverless=True)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,15 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from tests.e2e.conftest import SKYLET, Server, serverless_project, start_server, stop_server
+from tests.e2e.conftest import (
+    SKYLET,
+    Server,
+    module_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +40,7 @@ functions:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    directory = serverless_project(tmp_path_factory.mktemp("schedules"), MANIFEST)
-    running = start_server(directory, "--no-reload")
-    yield running
-    stop_server(running)
+server = module_server("schedules", MANIFEST, serverless=True)
 
 
 def _cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
