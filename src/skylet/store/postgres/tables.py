@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from skylet.errors import ResourceNotFound, StoreConflict
-from skylet.store import rules
+from skylet.store import table_sql
 from skylet.store.postgres import logs
 from skylet.store.postgres.database import Connection
+from skylet.store.table_sql import POSTGRES
 from skylet.store.types import Row, RowKey, SortRange, TableConfig, TableWrite
 
 
@@ -88,23 +89,8 @@ async def query_rows(
     after: tuple[bytes, bytes] | None,
     limit: int,
 ) -> list[Row]:
-    where = ["tbl = %s", "pk = %b"]
-    args: list[Any] = [table, partition]
-    if sort.low is not None:
-        where.append("sk >= %b" if sort.low_inclusive else "sk > %b")
-        args.append(sort.low)
-    if sort.high is not None:
-        where.append("sk <= %b" if sort.high_inclusive else "sk < %b")
-        args.append(sort.high)
-    if after is not None:
-        where.append("(sk, uq) > (%b, %b)" if forward else "(sk, uq) < (%b, %b)")
-        args.extend(after)
-    direction = "ASC" if forward else "DESC"
-    cursor = await conn.execute(
-        f"SELECT sk, uq, data FROM items WHERE {' AND '.join(where)}"
-        f" ORDER BY sk {direction}, uq {direction} LIMIT %s",
-        (*args, limit),
-    )
+    sql, args = table_sql.query(POSTGRES, table, partition, sort, forward, after, limit)
+    cursor = await conn.execute(sql, args)
     rows = await cursor.fetchall()
     return [Row(RowKey(table, partition, bytes(sk), bytes(uq)), bytes(d)) for sk, uq, d in rows]
 
@@ -112,15 +98,8 @@ async def query_rows(
 async def scan_rows(
     conn: Connection, table: str, after: RowKey | None, limit: int, low: int, high: int
 ) -> list[Row]:
-    where = "tbl = %s AND bucket >= %s AND bucket < %s"
-    args: list[Any] = [table, low, high]
-    if after is not None:
-        where += " AND (bucket, pk, sk, uq) > (%s, %b, %b, %b)"
-        args.extend((rules.bucket(after.partition), after.partition, after.sort, after.unique))
-    cursor = await conn.execute(
-        f"SELECT pk, sk, uq, data FROM items WHERE {where} ORDER BY bucket, pk, sk, uq LIMIT %s",
-        (*args, limit),
-    )
+    sql, args = table_sql.scan(POSTGRES, table, after, limit, low, high)
+    cursor = await conn.execute(sql, args)
     return [
         Row(RowKey(table, bytes(pk), bytes(sk), bytes(uq)), bytes(d))
         for pk, sk, uq, d in await cursor.fetchall()
@@ -154,23 +133,9 @@ async def transact(
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
     write = decide(await get_rows(conn, reads))
     for key in write.deletes:
-        await conn.execute(
-            "DELETE FROM items WHERE tbl = %s AND pk = %b AND sk = %b AND uq = %b",
-            (key.table, key.partition, key.sort, key.unique),
-        )
+        await conn.execute(table_sql.delete(POSTGRES), table_sql.key_args(key))
     for r in write.puts:
-        await conn.execute(
-            "INSERT INTO items VALUES (%s, %b, %b, %b, %s, %b) ON CONFLICT (tbl, pk, sk, uq)"
-            " DO UPDATE SET data = excluded.data",
-            (
-                r.key.table,
-                r.key.partition,
-                r.key.sort,
-                r.key.unique,
-                rules.bucket(r.key.partition),
-                r.data,
-            ),
-        )
+        await conn.execute(table_sql.put(POSTGRES), table_sql.put_args(r))
     for append in write.appends:
         await logs.append(conn, append.log, append.records, append.partition, None, None, now)
     return write

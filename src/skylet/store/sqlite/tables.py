@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from skylet.errors import ResourceNotFound, StoreConflict
-from skylet.store import rules
+from skylet.store import table_sql
 from skylet.store.sqlite import logs
+from skylet.store.table_sql import SQLITE
 from skylet.store.types import Row, RowKey, SortRange, TableConfig, TableWrite
 
 
@@ -84,38 +85,16 @@ def query_rows(
     after: tuple[bytes, bytes] | None,
     limit: int,
 ) -> list[Row]:
-    where = ["tbl = ?", "pk = ?"]
-    args: list[Any] = [table, partition]
-    if sort.low is not None:
-        where.append("sk >= ?" if sort.low_inclusive else "sk > ?")
-        args.append(sort.low)
-    if sort.high is not None:
-        where.append("sk <= ?" if sort.high_inclusive else "sk < ?")
-        args.append(sort.high)
-    if after is not None:
-        where.append("(sk, uq) > (?, ?)" if forward else "(sk, uq) < (?, ?)")
-        args.extend(after)
-    direction = "ASC" if forward else "DESC"
-    rows = conn.execute(
-        f"SELECT sk, uq, data FROM items WHERE {' AND '.join(where)}"
-        f" ORDER BY sk {direction}, uq {direction} LIMIT ?",
-        (*args, limit),
-    ).fetchall()
+    sql, args = table_sql.query(SQLITE, table, partition, sort, forward, after, limit)
+    rows = conn.execute(sql, args).fetchall()
     return [Row(RowKey(table, partition, bytes(sk), bytes(uq)), bytes(d)) for sk, uq, d in rows]
 
 
 def scan_rows(
     conn: sqlite3.Connection, table: str, after: RowKey | None, limit: int, low: int, high: int
 ) -> list[Row]:
-    where = "tbl = ? AND bucket >= ? AND bucket < ?"
-    args: list[Any] = [table, low, high]
-    if after is not None:
-        where += " AND (bucket, pk, sk, uq) > (?, ?, ?, ?)"
-        args.extend((rules.bucket(after.partition), after.partition, after.sort, after.unique))
-    rows = conn.execute(
-        f"SELECT pk, sk, uq, data FROM items WHERE {where} ORDER BY bucket, pk, sk, uq LIMIT ?",
-        (*args, limit),
-    ).fetchall()
+    sql, args = table_sql.scan(SQLITE, table, after, limit, low, high)
+    rows = conn.execute(sql, args).fetchall()
     return [Row(RowKey(table, bytes(pk), bytes(sk), bytes(uq)), bytes(d)) for pk, sk, uq, d in rows]
 
 
@@ -133,25 +112,7 @@ def transact(
     now: float,
 ) -> None:
     write = decide(get_rows(conn, reads))
-    for key in write.deletes:
-        conn.execute(
-            "DELETE FROM items WHERE tbl = ? AND pk = ? AND sk = ? AND uq = ?",
-            (key.table, key.partition, key.sort, key.unique),
-        )
-    conn.executemany(
-        "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tbl, pk, sk, uq)"
-        " DO UPDATE SET data = excluded.data",
-        [
-            (
-                r.key.table,
-                r.key.partition,
-                r.key.sort,
-                r.key.unique,
-                rules.bucket(r.key.partition),
-                r.data,
-            )
-            for r in write.puts
-        ],
-    )
+    conn.executemany(table_sql.delete(SQLITE), [table_sql.key_args(k) for k in write.deletes])
+    conn.executemany(table_sql.put(SQLITE), [table_sql.put_args(r) for r in write.puts])
     for append in write.appends:
         logs.append(conn, append.log, append.records, append.partition, None, None, now)
