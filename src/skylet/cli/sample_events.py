@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 from skylet import arns
 from skylet.aws.s3_notifications import Change, Subscription, s3_record
 from skylet.blobs.base import ObjectInfo
+from skylet.schedules import scheduled_event as schedules
+from skylet.schedules.scheduled_event import envelope
 from skylet.wire.http import Trigger
 from skylet.worker.apigw import HttpRequest, api_of, v1_event, v2_event
 
@@ -29,10 +31,10 @@ Event = dict[str, Any]
 Ids = Callable[[], str]  # a new UUID string each call
 
 
-def _iso(now: float, *, millis: bool = True) -> str:
+def _iso(now: float) -> str:
+    """UTC with milliseconds, as SNS and DynamoDB Streams write times."""
     moment = datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{moment.microsecond // 1000:03d}Z" if millis else f"{text}Z"
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S')}.{moment.microsecond // 1000:03d}Z"
 
 
 def s3_put(bucket: str, key: str, *, size: int, region: str, now: float, ids: Ids) -> Event:
@@ -168,7 +170,7 @@ def sns_notification(
 
 def dynamodb_update(table: str, *, region: str, now: float, ids: Ids) -> Event:
     """A MODIFY record of a table's stream (NEW_AND_OLD_IMAGES), in DynamoDB's typed JSON."""
-    stream_label = _iso(now, millis=True).rstrip("Z")
+    stream_label = _iso(now).rstrip("Z")
     keys = {"id": {"S": "item-1"}}
     return {
         "Records": [
@@ -199,24 +201,16 @@ def eventbridge_event(
     source: str, detail_type: str, detail: dict[str, Any], *, region: str, now: float, ids: Ids
 ) -> Event:
     """An event as an EventBridge rule delivers it."""
-    return {
-        "version": "0",
-        "id": ids(),
-        "detail-type": detail_type,
-        "source": source,
-        "account": ACCOUNT,
-        "time": _iso(now, millis=False),
-        "region": region,
-        "resources": [],
-        "detail": detail,
-    }
+    when = datetime.datetime.fromtimestamp(now, datetime.UTC)
+    return envelope(
+        source, detail_type, detail, event_id=ids(), when=when, region=region, account=ACCOUNT
+    )
 
 
 def scheduled_event(rule: str, *, region: str, now: float, ids: Ids) -> Event:
     """What a schedule rule (``rate(…)``, ``cron(…)``) sends."""
-    event = eventbridge_event("aws.events", "Scheduled Event", {}, region=region, now=now, ids=ids)
-    event["resources"] = [arns.arn("events", f"rule/{rule}", region=region)]
-    return event
+    due = datetime.datetime.fromtimestamp(now, datetime.UTC)
+    return schedules.scheduled_event(rule, due=due, event_id=ids(), region=region, account=ACCOUNT)
 
 
 def parse_detail(text: str) -> dict[str, Any]:

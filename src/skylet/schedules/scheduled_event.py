@@ -1,4 +1,5 @@
-"""EventBridge's Scheduled Event, exactly as a schedule rule sends it. Pure: time and id given."""
+"""EventBridge's event envelope, as a rule delivers every event, and the Scheduled Event a
+schedule rule sends. Pure: time and id given."""
 
 from __future__ import annotations
 
@@ -12,19 +13,43 @@ def rule_arn(rule: str, *, region: str, account: str) -> str:
     return arns.arn("events", f"rule/{rule}", region=region, account=account)
 
 
-def scheduled_event(
-    rule: str, *, due: datetime, event_id: str, region: str, account: str
+def envelope(
+    source: str,
+    detail_type: str,
+    detail: Any,
+    *,
+    event_id: str,
+    when: datetime,
+    region: str,
+    account: str,
+    resources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The event for the fire due at ``due``: ``time`` is the scheduled instant (whole seconds,
-    UTC, ``Z``), not when it was sent."""
+    """An event as EventBridge delivers it: ``time`` in whole seconds, UTC, ``Z``."""
     return {
         "version": "0",
         "id": event_id,
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
+        "detail-type": detail_type,
+        "source": source,
         "account": account,
-        "time": due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [rule_arn(rule, region=region, account=account)],
-        "detail": {},
+        "resources": resources or [],
+        "detail": detail,
     }
+
+
+def scheduled_event(
+    rule: str, *, due: datetime, event_id: str, region: str, account: str
+) -> dict[str, Any]:
+    """The event for the fire due at ``due``: ``time`` is the scheduled instant, not when it
+    was sent."""
+    return envelope(
+        "aws.events",
+        "Scheduled Event",
+        {},
+        event_id=event_id,
+        when=due,
+        region=region,
+        account=account,
+        resources=[rule_arn(rule, region=region, account=account)],
+    )

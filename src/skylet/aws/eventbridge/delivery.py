@@ -22,6 +22,7 @@ from skylet import arns
 from skylet.aws.eventbridge.catalog import Catalog, LiveRule, RuleIndex, Target
 from skylet.aws.json_match import flatten
 from skylet.errors import ApiError, ResourceNotFound
+from skylet.schedules.scheduled_event import envelope
 
 log = logging.getLogger(__name__)
 MAX_ENTRIES = 10
@@ -78,18 +79,16 @@ def build_event(
     entry: Mapping[str, Any], *, event_id: str, now: datetime, region: str, account: str
 ) -> dict[str, Any]:
     """The event a rule matches and a target receives (``Time`` defaults to now)."""
-    when = entry.get("Time") or now
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": entry["DetailType"],
-        "source": entry["Source"],
-        "account": account,
-        "time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": list(entry.get("Resources") or []),
-        "detail": json.loads(entry["Detail"]),
-    }
+    return envelope(
+        entry["Source"],
+        entry["DetailType"],
+        json.loads(entry["Detail"]),
+        event_id=event_id,
+        when=entry.get("Time") or now,
+        region=region,
+        account=account,
+        resources=list(entry.get("Resources") or []),
+    )
 
 
 def matched(index: RuleIndex, event: Mapping[str, Any]) -> list[LiveRule]:
