@@ -21,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ from skylet.events import filters
 from skylet.events.context import FunctionRunner
 from skylet.manifest import Manifest
 from skylet.manifest.events import SqsEvent
+from skylet.manifest.frozen import thaw
 from skylet.store.base import Clock, Store
 from skylet.store.types import TRIM_HORIZON, Message, QueueConfig
 
@@ -239,7 +240,7 @@ def declared_mappings(manifest: Manifest, names: Names) -> list[SqsMapping]:
                 continue
             patterns = []
             for pattern in event.filter_patterns:
-                text = json.dumps(_plain(pattern))
+                text = json.dumps(thaw(pattern))
                 try:
                     filters.parse(text)
                 except filters.PatternError as error:
@@ -263,12 +264,3 @@ def declared_mappings(manifest: Manifest, names: Names) -> list[SqsMapping]:
                 )
             )
     return found
-
-
-def _plain(value: Any) -> Any:
-    """Frozen manifest data as plain JSON values."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

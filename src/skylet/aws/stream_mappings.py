@@ -20,7 +20,6 @@ from skylet.aws.dynamodb.pollers import StreamPoller, StreamPollerConfig
 from skylet.aws.dynamodb.resources import table_resources
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.dynamodb.streams import shard_id
-from skylet.aws.lambda_mappings import _plain
 from skylet.build.functions import manifest_destination
 from skylet.config import Destination
 from skylet.errors import ConfigError, ServiceError
@@ -29,6 +28,7 @@ from skylet.events.context import FunctionRunner
 from skylet.events.destinations import Deliverer
 from skylet.manifest import Manifest
 from skylet.manifest.events import StreamEvent
+from skylet.manifest.frozen import thaw
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.store.base import Store
 
@@ -70,7 +70,7 @@ def declared_stream_mappings(manifest: Manifest) -> list[StreamMapping]:
                 table = event.arn.split(":table/", 1)[-1].split("/", 1)[0]
             patterns = []
             for pattern in event.filter_patterns:
-                text = json.dumps(_plain(pattern))
+                text = json.dumps(thaw(pattern))
                 try:
                     filters.parse(text)
                 except filters.PatternError as error:

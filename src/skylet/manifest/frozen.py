@@ -55,6 +55,16 @@ def deep_freeze(value: Any) -> Any:
     return value
 
 
+def thaw(value: Any) -> Any:
+    """Frozen data back as JSON-ready values: mappings as dicts (keys as strings), tuples and
+    lists as lists; anything else as it is."""
+    if isinstance(value, Mapping):
+        return {str(k): thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def freeze_intrinsic(value: Intrinsic) -> Intrinsic:
     """An Intrinsic whose arguments are deeply frozen (hashable when its data is)."""
     return Intrinsic(value.fn, tuple(deep_freeze(a) for a in value.args))

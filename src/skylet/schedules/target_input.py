@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from skylet.manifest.frozen import thaw
+
 _STEP = re.compile(r"\.([A-Za-z0-9_$@-]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 _MISSING = object()
@@ -50,7 +52,7 @@ class TargetInput:
         if sum(x is not None for x in (input, input_path, transformer)) > 1:
             raise InputError("give only one of Input, InputPath and InputTransformer")
         if input is not None:
-            text = input if isinstance(input, str) else json.dumps(plain(input))
+            text = input if isinstance(input, str) else json.dumps(thaw(input))
             try:
                 json.loads(text)
             except ValueError as error:
@@ -154,12 +156,3 @@ def _inside(value: Any) -> str:
 
 def _outside(value: Any) -> str:
     return "null" if value is _MISSING else json.dumps(value)
-
-
-def plain(value: Any) -> Any:
-    """A manifest's frozen data (mappings, tuples) as JSON-ready dicts and lists."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value

@@ -28,6 +28,7 @@ from skylet import arns
 from skylet.errors import ConfigError
 from skylet.manifest import Manifest
 from skylet.manifest.events import SnsEvent
+from skylet.manifest.frozen import thaw
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import SNS_SUBSCRIPTION, SNS_TOPIC, SQS_QUEUE, Resource
 
@@ -73,21 +74,12 @@ class Declarations:
     subscriptions: tuple[DeclaredSubscription, ...] = ()
 
 
-def plain(value: Any) -> Any:
-    """Frozen manifest data as JSON values."""
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [plain(v) for v in value]
-    return value
-
-
 def _text(value: Any) -> str:
     """An attribute's value as SNS's API takes it: JSON for objects, ``true`` for booleans."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping | tuple | list):
-        return json.dumps(plain(value))
+        return json.dumps(thaw(value))
     return str(value)
 
 

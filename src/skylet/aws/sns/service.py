@@ -35,8 +35,6 @@ from skylet.errors import ConfigError, ResourceNotFound, ServiceError
 from skylet.ids import UuidPool
 from skylet.store.base import Store
 
-ACCOUNT_ID = arns.ACCOUNT_ID
-
 
 class Sns(TopicOps, SubscriptionOps, PublishOps):
     """SNS over the durable store. Built without I/O; ``start`` once the store is started."""
@@ -48,7 +46,7 @@ class Sns(TopicOps, SubscriptionOps, PublishOps):
         *,
         endpoint: str,
         region: str = "us-east-1",
-        account_id: str = ACCOUNT_ID,
+        account_id: str = arns.ACCOUNT_ID,
         queues: QueueSink | None = None,
         http: HttpPoster | None = None,
         settings: DeliverySettings | None = None,
