@@ -18,6 +18,7 @@ from skylet.events.async_invoke import AsyncQueues
 from skylet.events.destinations import Deliverer
 from skylet.events.records import RecordBook
 from skylet.events.retry import RetryPolicy
+from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 from skylet.invoker.results import InvocationResult
 from skylet.store.base import Clock, QueueStore
@@ -113,6 +114,8 @@ class Context:
     stats: DispatcherStats
     now: Clock
     jitter: Callable[[], float] = random.random
+    #: Told of each settled event (metrics); empty by default.
+    hooks: Hooks | None = None
 
 
 def _conforms(invoker: Invoker) -> FunctionRunner:

@@ -27,6 +27,7 @@ from skylet.events.consumer import Consumer
 from skylet.events.context import Context, DispatcherSettings, DispatcherStats, FunctionRunner
 from skylet.events.destinations import Deliverer, TopicPublisher
 from skylet.events.records import RecordBook
+from skylet.invoker.hooks import Hooks
 from skylet.store.base import Clock, QueueStore
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class Dispatcher:
         topics: TopicPublisher | None = None,
         now: Clock = time.time,
         jitter: Callable[[], float] = random.random,
+        hooks: Hooks | None = None,
     ) -> None:
         self.stats = DispatcherStats()
         self._records = records
@@ -59,6 +61,7 @@ class Dispatcher:
             stats=self.stats,
             now=now,
             jitter=jitter,
+            hooks=hooks,
         )
         self._consumers: dict[str, Consumer] = {}
         self._upkeep: asyncio.Task[None] | None = None

@@ -34,6 +34,7 @@ from skylet.events.destinations import (
 from skylet.events.envelope import Envelope, Event, pack, queue_name
 from skylet.events.records import STATUS_OF, Status, snapshot_row
 from skylet.events.retry import SUCCESS, Condition, Decision, Retry, Settle
+from skylet.invoker.hooks import AsyncSettled, Hooks
 from skylet.store.types import SendEntry
 
 
@@ -67,6 +68,7 @@ class Settler:
         retries: dict[float, list[Event]] = {}
         deliveries: list[Delivery] = []
         owners: list[int] = []
+        kinds: list[str] = []
         quiet_success = config.on_success is None
         for index, item in enumerate(batch):
             envelope, decision = item.envelope, item.decision
@@ -81,9 +83,10 @@ class Settler:
             response = item.response or Response.of_error(
                 envelope.errors[-1] if envelope.errors else None
             )
-            for delivery in self._deliveries(config, item, envelope, decision, response, now):
+            for kind, delivery in self._deliveries(config, item, envelope, decision, response, now):
                 deliveries.append(delivery)
                 owners.append(index)
+                kinds.append(kind)
         copies = [
             SendEntry(body, delay_s) for delay_s, events in retries.items() for body in pack(events)
         ]
@@ -108,6 +111,9 @@ class Settler:
         stats = ctx.stats
         stats.delivery_failures += sum(len(f) for f in failures.values())
         stats.lost_leases += deleted.count(False)
+        hooks = ctx.hooks
+        if hooks:
+            self._announce(hooks, batch, owners, kinds, delivered, now)
         for item in batch:
             decision = item.decision
             if decision is SUCCESS:
@@ -119,6 +125,36 @@ class Settler:
             else:
                 stats.retried += 1
 
+    def _announce(
+        self,
+        hooks: Hooks,
+        batch: Sequence[Settlement],
+        owners: Sequence[int],
+        kinds: Sequence[str],
+        failures: Sequence[str | None],
+        now: float,
+    ) -> None:
+        """Each settled event to the hooks (metrics): its age, its outcome, its records."""
+        sent: dict[int, list[tuple[str, bool]]] = {}
+        for owner, kind, failure in zip(owners, kinds, failures, strict=True):
+            sent.setdefault(owner, []).append((kind, failure is None))
+        for index, item in enumerate(batch):
+            decision = item.decision
+            if isinstance(decision, Retry):
+                outcome = "retried"
+            elif decision is SUCCESS:
+                outcome = "succeeded"
+            else:
+                outcome = STATUS_OF[decision.condition]
+            hooks.async_settled(
+                AsyncSettled(
+                    self.function,
+                    max(0.0, now - item.envelope.enqueued_at),
+                    outcome,
+                    tuple(sent.get(index, ())),
+                )
+            )
+
     def _deliveries(
         self,
         config: AsyncConfig,
@@ -127,10 +163,12 @@ class Settler:
         decision: Settle,
         response: Response,
         now: float,
-    ) -> list[Delivery]:
+    ) -> list[tuple[str, Delivery]]:
+        """The records to send for a settled event: to its destination (``destination``),
+        and for a failure to the dead-letter queue (``dead_letter``)."""
         success = decision.condition == "Success"
         destination = config.on_success if success else config.on_failure
-        found: list[Delivery] = []
+        found: list[tuple[str, Delivery]] = []
         if destination is not None:
             qualifier = envelope.qualifier or "$LATEST"
             record = invocation_record(
@@ -143,10 +181,12 @@ class Settler:
                 executed_version=response.executed_version,
                 timestamp=now,
             )
-            found.append(Delivery(destination, json.dumps(record).encode()))
+            found.append(("destination", Delivery(destination, json.dumps(record).encode())))
         if not success and config.dead_letter_queue is not None:
             attributes = dead_letter_attributes(envelope.request_id, response)
-            found.append(Delivery(config.dead_letter_queue, item.payload, attributes))
+            found.append(
+                ("dead_letter", Delivery(config.dead_letter_queue, item.payload, attributes))
+            )
         return found
 
     def _rows(

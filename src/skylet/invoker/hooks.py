@@ -32,6 +32,21 @@ class InvocationRecord:
     output: bytes = b""
     #: The error's message (``errorMessage``), when ``error_type`` is set.
     error_message: str | None = None
+    #: The version that ran (``$LATEST`` or a number), and the qualifier the caller named.
+    version: str = "$LATEST"
+    qualifier: str | None = None
+
+
+class AsyncSettled(NamedTuple):
+    """One asynchronous event the dispatcher settled (or put back for a retry)."""
+
+    function: str
+    #: Seconds from its enqueueing to its settling.
+    age_s: float
+    #: ``succeeded``, ``failed``, ``discarded`` (too old), or ``retried``.
+    outcome: str
+    #: Records sent for it: (``destination`` or ``dead_letter``, whether it was taken).
+    deliveries: tuple[tuple[str, bool], ...] = ()
 
 
 class RequestLine(NamedTuple):
@@ -53,11 +68,14 @@ class InvocationHook:
         """An invocation ended (successfully or not) and was recorded."""
 
     def throttled(self, fn: FunctionConfig) -> None:
-        """An invocation of ``fn`` was refused for concurrency (429)."""
+        """An invocation of ``fn`` (the version asked for) was refused for concurrency (429)."""
 
     def http_request(self, line: RequestLine) -> None:
         """A function route (or its CORS preflight) answered an HTTP request, or no route
         took it (API Gateway's 404)."""
+
+    def async_settled(self, event: AsyncSettled) -> None:
+        """The dispatcher settled an asynchronous event, or scheduled its retry."""
 
 
 class Hooks:
@@ -80,6 +98,9 @@ class Hooks:
 
     def http_request(self, line: RequestLine) -> None:
         self._each("http_request", line)
+
+    def async_settled(self, event: AsyncSettled) -> None:
+        self._each("async_settled", event)
 
     def _each(self, method: str, value: object) -> None:
         for hook in self._hooks:

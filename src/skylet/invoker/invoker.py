@@ -13,8 +13,9 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from skylet.config import FunctionConfig, RuntimeSettings
@@ -42,6 +43,7 @@ class Pending(NamedTuple):
     fn: FunctionConfig
     request_id: str
     started: float  # epoch seconds
+    qualifier: str | None = None
 
 
 class UpdateStatus(NamedTuple):
@@ -350,7 +352,7 @@ class Invoker:
         started = time.time()
         # The slot is held until the instance is done, even if the caller stops waiting.
         pool.submit(request, fn.timeout_s, then, lambda: self._done(name, reserved))
-        return Pending(fn, request_id, started)
+        return Pending(fn, request_id, started, qualifier)
 
     def _qualified(self, latest: FunctionPool, qualifier: str) -> FunctionPool:
         """The pool that runs an invocation of ``name:qualifier``: a published version's
@@ -397,6 +399,8 @@ class Invoker:
                 report=result.invocation_log.report,
                 output=outcome.output,
                 error_message=_error_message(result.payload) if error_type else None,
+                version=fn.version,
+                qualifier=pending.qualifier,
             )
             self.hooks.completed(record)
         return result
@@ -422,6 +426,10 @@ class Invoker:
         if arn is None:
             arn = self._arns[key] = self.settings.function_arn(fn.name, qualifier, region=fn.region)
         return arn
+
+    def in_flight(self) -> Mapping[str, int]:
+        """Invocations running now, by function (every version's together), read-only."""
+        return MappingProxyType(self._in_flight)
 
     def _done(self, name: str, reserved: int | None) -> None:
         self._in_flight[name] -= 1

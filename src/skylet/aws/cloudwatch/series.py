@@ -14,6 +14,7 @@ for ``MINUTE_RETENTION_S`` (24 h), 5-minute rows for ``FIVE_MINUTE_RETENTION_S``
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ class SeriesKey:
     dimensions: Dimensions = ()
 
     @classmethod
-    def of(cls, namespace: str, metric: str, dimensions: dict[str, str] | Dimensions = ()) -> SeriesKey:
+    def of(
+        cls, namespace: str, metric: str, dimensions: dict[str, str] | Dimensions = ()
+    ) -> SeriesKey:
         items = dimensions.items() if isinstance(dimensions, dict) else dimensions
         return cls(namespace, metric, tuple(sorted(items)))
 
@@ -100,10 +103,8 @@ class MetricSeries:
     async def start(self) -> None:
         for table in (DATAPOINTS, CATALOG):
             if await self.store.get_table(table) is None:
-                try:
+                with contextlib.suppress(StoreConflict):  # another node made it meanwhile
                     await self.store.create_table(table, attributes="{}")
-                except StoreConflict:  # another node made it meanwhile
-                    pass
 
     async def write(self, points: dict[tuple[SeriesKey, int], StatSet]) -> None:
         """Merge per-minute sets into their 1- and 5-minute rows, and the catalog, at once."""
@@ -198,13 +199,17 @@ class MetricSeries:
                     limit=1000,
                 )
                 if old:
-                    deletes = tuple(row.key for row in old)
-                    await self.store.transact([], lambda _r, d=deletes: (TableWrite(deletes=d), None))
+                    await self._delete(tuple(row.key for row in old))
                     removed += len(old)
             if latest < now - FIVE_MINUTE_RETENTION_S:
-                catalog = key.catalog_key()
-                await self.store.transact([], lambda _r, c=catalog: (TableWrite(deletes=(c,)), None))
+                await self._delete((key.catalog_key(),))
         return removed
+
+    async def _delete(self, keys: tuple[RowKey, ...]) -> None:
+        def decide(_: list[Row | None]) -> tuple[TableWrite, None]:
+            return TableWrite(deletes=keys), None
+
+        await self.store.transact([], decide)
 
 
 def _catalog_entry(row: Row) -> tuple[SeriesKey, int]:

@@ -84,7 +84,7 @@ class StatSet:
         return self.sum / self.count if self.count else 0.0
 
     def percentile(self, p: float) -> float | None:
-        """The ``p``-th percentile (0–100), or None when it cannot be known."""
+        """The ``p``-th percentile (0 to 100), or None when it cannot be known."""
         if not self.complete or self.count <= 0 or not self.histogram:
             return None
         if p <= 0:
