@@ -1,0 +1,655 @@
+"""Amazon CloudWatch (docs/metrics.md): metrics, alarms and dashboards, served to stock boto3
+in whichever protocol botocore's model gives it (``smithy-rpc-v2-cbor`` first, then JSON and
+query), the wire done by the codecs.
+
+Datapoints come from the metrics hook (``collect.Collector``: Lambda's and SQS's own), from
+PutMetricData and from EMF lines in functions' logs; they are aggregated per minute in memory
+and flushed to the store every ``flush_interval_s`` and before every read. Alarms are evaluated
+every ``evaluation_interval_s`` (60 s, as CloudWatch does; a test may make it shorter: Period
+keeps its meaning, only how often the alarm looks changes), and a change of state runs the
+alarm's actions: each SNS topic among them is published CloudWatch's notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from skylet import arns
+from skylet.aws.cloudwatch import alarms as alarm_rules
+from skylet.aws.cloudwatch.collect import Collector
+from skylet.aws.cloudwatch.dashboards import validate
+from skylet.aws.cloudwatch.documents import Documents, History
+from skylet.aws.cloudwatch.queries import (
+    epoch_of,
+    get_metric_data,
+    get_metric_statistics,
+    key_of,
+    period_sets,
+    value_of,
+)
+from skylet.aws.cloudwatch.series import MetricSeries, SeriesKey
+from skylet.aws.cloudwatch.stats import percentile_of
+from skylet.aws.protocols.types import Params
+from skylet.aws.service import RequestContext, Service
+from skylet.errors import ServiceError, SkyletError
+from skylet.store.base import Store
+
+log = logging.getLogger(__name__)
+
+#: publish(topic ARN, subject, message): an alarm action on an SNS topic.
+Publish = Callable[[str, str, str], Awaitable[None]]
+
+MAX_DIMENSIONS = 30
+MAX_VALUES = 150
+PAGE = 500
+
+
+class CloudWatch(Service):
+    service_name = "cloudwatch"
+
+    def __init__(
+        self,
+        store: Store,
+        collector: Collector,
+        *,
+        publish: Publish | None = None,
+        clock: Callable[[], float] = time.time,
+        flush_interval_s: float = 60.0,
+        evaluation_interval_s: float = 60.0,
+        region: str = arns.DEFAULT_REGION,
+        account_id: str = arns.ACCOUNT_ID,
+    ) -> None:
+        self.store = store
+        self.collector = collector
+        self.series = MetricSeries(store)
+        self.alarms = Documents(store, "cloudwatch/alarms")
+        self.dashboards = Documents(store, "cloudwatch/dashboards")
+        self.history = History(store, "cloudwatch/alarm-history")
+        self.publish = publish
+        self.clock = clock
+        self.flush_interval_s = flush_interval_s
+        self.evaluation_interval_s = evaluation_interval_s
+        self.region = region
+        self.account_id = account_id
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for part in (self.series, self.alarms, self.dashboards, self.history):
+            await part.start()
+        self._tasks = [
+            asyncio.create_task(self._every(self.flush_interval_s, self.flush)),
+            asyncio.create_task(self._every(self.evaluation_interval_s, self.evaluate_alarms)),
+            asyncio.create_task(self._every(3600.0, self._expire)),
+        ]
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(SkyletError):
+            await self.flush()
+
+    async def _every(self, interval_s: float, work: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await work()
+            except SkyletError:  # the store recovers; the next round tries again
+                log.warning("cloudwatch: %s failed", getattr(work, "__name__", work), exc_info=True)
+            except Exception:
+                log.exception("cloudwatch: %s failed", getattr(work, "__name__", work))
+
+    async def _expire(self) -> None:
+        await self.series.expire(self.clock())
+
+    async def flush(self) -> None:
+        """Write the datapoints aggregated in memory to the store."""
+        async with self._lock:
+            self.collector.fold()
+            points = self.collector.aggregator.drain()
+            try:
+                await self.series.write(points)
+            except BaseException:
+                for (key, minute), stats in points.items():  # kept for the next flush
+                    self.collector.aggregator.at(key, minute, stats.unit).merge(stats)
+                raise
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def put_metric_data(self, request: Params, context: RequestContext) -> None:
+        namespace: str = request["Namespace"]
+        if namespace.startswith("AWS/"):
+            raise ServiceError(
+                "InvalidParameterValue",
+                f"The value {namespace} for parameter Namespace is invalid.",
+            )
+        data: Sequence[Params] = request.get("MetricData") or ()
+        if not data:
+            raise ServiceError("MissingParameter", "The parameter MetricData is required.")
+        checked = [(self._datum(namespace, d, i + 1), d) for i, d in enumerate(data)]
+        aggregator = self.collector.aggregator
+        for (key, at), datum in checked:
+            unit = datum.get("Unit") or "None"
+            statistics = datum.get("StatisticValues")
+            if statistics is not None:
+                aggregator.at(key, at, unit).add_statistics(
+                    statistics["Sum"],
+                    statistics["SampleCount"],
+                    statistics["Minimum"],
+                    statistics["Maximum"],
+                )
+            elif datum.get("Values"):
+                counts = datum.get("Counts") or [1.0] * len(datum["Values"])
+                for value, count in zip(datum["Values"], counts, strict=True):
+                    aggregator.add(key, at, value, count, unit)
+            else:
+                aggregator.add(key, at, datum["Value"], 1.0, unit)
+
+    def _datum(self, namespace: str, datum: Params, index: int) -> tuple[SeriesKey, float]:
+        where = f"MetricData.member.{index}"
+        dimensions = datum.get("Dimensions") or ()
+        if len(dimensions) > MAX_DIMENSIONS:
+            raise ServiceError(
+                "InvalidParameterValue",
+                f"The collection {where}.Dimensions must not have a size greater than "
+                f"{MAX_DIMENSIONS}.",
+            )
+        given = [k for k in ("Value", "StatisticValues", "Values") if datum.get(k) is not None]
+        if len(given) != 1:
+            raise ServiceError(
+                "InvalidParameterCombination",
+                f"The parameters {where}.Value, {where}.StatisticValues and {where}.Values "
+                "are mutually exclusive and one of them must be specified.",
+            )
+        values = list(datum.get("Values") or ())
+        counts = datum.get("Counts")
+        if counts is not None and len(counts) != len(values):
+            raise ServiceError(
+                "InvalidParameterValue",
+                f"The parameters {where}.Values and {where}.Counts must be of the same size.",
+            )
+        if len(values) > MAX_VALUES:
+            raise ServiceError(
+                "InvalidParameterValue",
+                f"The collection {where}.Values must not have a size greater than {MAX_VALUES}.",
+            )
+        numbers = [*values, *(counts or ())]
+        if datum.get("Value") is not None:
+            numbers.append(datum["Value"])
+        if datum.get("StatisticValues"):
+            numbers.extend(datum["StatisticValues"].values())
+        for number in numbers:
+            if math.isnan(number) or math.isinf(number):
+                raise ServiceError(
+                    "InvalidParameterValue",
+                    f"The value {number} for parameter {where}.Value is invalid.",
+                )
+        at = epoch_of(datum["Timestamp"]) if datum.get("Timestamp") is not None else self.clock()
+        now = self.clock()
+        if at < now - 14 * 86400 or at > now + 2 * 3600:
+            raise ServiceError(
+                "InvalidParameterValue",
+                f"The parameter {where}.Timestamp must specify a time no more than two weeks "
+                "in the past and no more than two hours in the future.",
+            )
+        return key_of({**datum, "Namespace": namespace}), at
+
+    async def get_metric_statistics(self, request: Params, context: RequestContext) -> Params:
+        await self.flush()
+        return await get_metric_statistics(self.series, request, self.clock())
+
+    async def get_metric_data(self, request: Params, context: RequestContext) -> Params:
+        await self.flush()
+        return await get_metric_data(self.series, request, self.clock())
+
+    async def list_metrics(self, request: Params, context: RequestContext) -> Params:
+        await self.flush()
+        wanted_name = request.get("MetricName")
+        filters = [(d["Name"], d.get("Value")) for d in request.get("Dimensions") or ()]
+        recent = request.get("RecentlyActive") == "PT3H"
+        now = self.clock()
+        found = []
+        for key, latest in await self.series.metrics(request.get("Namespace")):
+            if wanted_name is not None and key.metric != wanted_name:
+                continue
+            dims = dict(key.dimensions)
+            if any(n not in dims or (v is not None and dims[n] != v) for n, v in filters):
+                continue
+            if recent and latest < now - 3 * 3600:
+                continue
+            found.append(key)
+        found.sort()
+        start = (
+            int(request.get("NextToken") or 0)
+            if str(request.get("NextToken") or "0").isdigit()
+            else -1
+        )
+        if start < 0:
+            raise ServiceError("InvalidParameterValue", "The NextToken is invalid.")
+        page = found[start : start + PAGE]
+        result: Params = {
+            "Metrics": [
+                {
+                    "Namespace": k.namespace,
+                    "MetricName": k.metric,
+                    "Dimensions": [{"Name": n, "Value": v} for n, v in k.dimensions],
+                }
+                for k in page
+            ]
+        }
+        if start + PAGE < len(found):
+            result["NextToken"] = str(start + PAGE)
+        return result
+
+    # -- alarms ------------------------------------------------------------------------------
+
+    def _alarm_arn(self, name: str) -> str:
+        return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
+
+    async def put_metric_alarm(self, request: Params, context: RequestContext) -> None:
+        name: str = request["AlarmName"]
+        period = request.get("Period")
+        metrics = request.get("Metrics")
+        if metrics:
+            raise ServiceError(
+                "ValidationError",
+                "skylet does not evaluate metric math alarms (Metrics); use MetricName.",
+                status=400,
+            )
+        for needed in ("MetricName", "Namespace", "Period"):
+            if request.get(needed) is None:
+                raise ServiceError("ValidationError", f"{needed} must not be null.", status=400)
+        assert period is not None
+        if (
+            period < 10
+            or (period >= 60 and period % 60)
+            or (period < 60 and period not in (10, 30))
+        ):
+            raise ServiceError(
+                "ValidationError",
+                "Period must be 10, 30 or a multiple of 60.",
+                status=400,
+            )
+        statistic, extended = request.get("Statistic"), request.get("ExtendedStatistic")
+        if (statistic is None) == (extended is None):
+            raise ServiceError(
+                "ValidationError",
+                "Exactly one of Statistic and ExtendedStatistic must be given.",
+                status=400,
+            )
+        if extended is not None and percentile_of(extended) is None:
+            raise ServiceError(
+                "ValidationError", f"Invalid extended statistic: {extended}", status=400
+            )
+        if request.get("Threshold") is None:
+            raise ServiceError("ValidationError", "Threshold must not be null.", status=400)
+        if request["ComparisonOperator"] not in alarm_rules.OPERATORS:
+            raise ServiceError(
+                "ValidationError",
+                f"skylet does not evaluate {request['ComparisonOperator']} alarms.",
+                status=400,
+            )
+        evaluation = int(request["EvaluationPeriods"])
+        to_alarm = int(request.get("DatapointsToAlarm") or evaluation)
+        if evaluation < 1 or not 1 <= to_alarm <= evaluation:
+            raise ServiceError(
+                "ValidationError",
+                "DatapointsToAlarm must be between 1 and EvaluationPeriods.",
+                status=400,
+            )
+        treat = request.get("TreatMissingData") or "missing"
+        if treat not in alarm_rules.TREATMENTS:
+            raise ServiceError(
+                "ValidationError",
+                f"TreatMissingData must be one of {', '.join(alarm_rules.TREATMENTS)}.",
+                status=400,
+            )
+        for action in (
+            *request.get("AlarmActions", ()),
+            *request.get("OKActions", ()),
+            *request.get("InsufficientDataActions", ()),
+        ):
+            if not action.startswith("arn:"):
+                raise ServiceError("ValidationError", f"Invalid arn syntax: {action}", status=400)
+        now = self.clock()
+        async with self._lock:
+            existing = await self.alarms.get(name)
+            alarm: Params = {
+                key: request[key]
+                for key in (
+                    "AlarmDescription",
+                    "MetricName",
+                    "Namespace",
+                    "Statistic",
+                    "ExtendedStatistic",
+                    "Unit",
+                    "Threshold",
+                    "ComparisonOperator",
+                    "EvaluateLowSampleCountPercentile",
+                )
+                if request.get(key) is not None
+            }
+            alarm.update(
+                AlarmName=name,
+                AlarmArn=self._alarm_arn(name),
+                ActionsEnabled=request.get("ActionsEnabled", True),
+                OKActions=list(request.get("OKActions", ())),
+                AlarmActions=list(request.get("AlarmActions", ())),
+                InsufficientDataActions=list(request.get("InsufficientDataActions", ())),
+                Dimensions=[dict(d) for d in request.get("Dimensions", ())],
+                Period=period,
+                EvaluationPeriods=evaluation,
+                TreatMissingData=treat,
+                AlarmConfigurationUpdatedTimestamp=now,
+            )
+            if request.get("DatapointsToAlarm") is not None:
+                alarm["DatapointsToAlarm"] = to_alarm
+            if existing is None:
+                alarm.update(
+                    StateValue="INSUFFICIENT_DATA",
+                    StateReason="Unchecked: Initial alarm creation",
+                    StateUpdatedTimestamp=now,
+                    StateTransitionedTimestamp=now,
+                )
+                summary = f'Alarm "{name}" created'
+            else:
+                for key in (
+                    "StateValue",
+                    "StateReason",
+                    "StateReasonData",
+                    "StateUpdatedTimestamp",
+                    "StateTransitionedTimestamp",
+                ):
+                    if key in existing:
+                        alarm[key] = existing[key]
+                summary = f'Alarm "{name}" updated'
+            await self.alarms.put(name, alarm)
+            await self.history.add(
+                name,
+                now,
+                {
+                    "AlarmName": name,
+                    "AlarmType": "MetricAlarm",
+                    "Timestamp": now,
+                    "HistoryItemType": "ConfigurationUpdate",
+                    "HistorySummary": summary,
+                    "HistoryData": json.dumps({"version": "1.0", "type": "Update"}),
+                },
+            )
+
+    async def describe_alarms(self, request: Params, context: RequestContext) -> Params:
+        types = request.get("AlarmTypes") or ["MetricAlarm"]
+        names = request.get("AlarmNames")
+        if names and request.get("AlarmNamePrefix"):
+            raise ServiceError(
+                "InvalidParameterCombination",
+                "AlarmNames and AlarmNamePrefix cannot be given together.",
+            )
+        found = await self.alarms.all(request.get("AlarmNamePrefix") or "")
+        if names:
+            found = [a for a in found if a["AlarmName"] in names]
+        if request.get("StateValue"):
+            found = [a for a in found if a["StateValue"] == request["StateValue"]]
+        if request.get("ActionPrefix"):
+            prefix = request["ActionPrefix"]
+            found = [
+                a
+                for a in found
+                if any(
+                    x.startswith(prefix)
+                    for x in (*a["AlarmActions"], *a["OKActions"], *a["InsufficientDataActions"])
+                )
+            ]
+        limit = int(request.get("MaxRecords") or 50)
+        start = _token(request.get("NextToken"))
+        page = found[start : start + limit] if "MetricAlarm" in types else []
+        result: Params = {"MetricAlarms": page, "CompositeAlarms": []}
+        if "MetricAlarm" in types and start + limit < len(found):
+            result["NextToken"] = str(start + limit)
+        return result
+
+    async def describe_alarms_for_metric(self, request: Params, context: RequestContext) -> Params:
+        wanted = key_of(request)
+        found = [
+            a
+            for a in await self.alarms.all()
+            if key_of(a) == wanted
+            and (request.get("Statistic") is None or a.get("Statistic") == request["Statistic"])
+            and (request.get("Period") is None or a["Period"] == request["Period"])
+        ]
+        return {"MetricAlarms": found}
+
+    async def delete_alarms(self, request: Params, context: RequestContext) -> None:
+        names: list[str] = list(request["AlarmNames"])
+        async with self._lock:
+            for name in names:
+                if await self.alarms.get(name) is None:
+                    raise ServiceError("ResourceNotFound", f"Alarm {name} not found")
+            await self.alarms.delete(names)
+
+    async def set_alarm_state(self, request: Params, context: RequestContext) -> None:
+        name = request["AlarmName"]
+        state = request["StateValue"]
+        data = request.get("StateReasonData")
+        if data is not None:
+            try:
+                json.loads(data)
+            except ValueError:
+                raise ServiceError("InvalidFormat", "StateReasonData is not valid JSON") from None
+        async with self._lock:
+            alarm = await self.alarms.get(name)
+            if alarm is None:
+                raise ServiceError("ResourceNotFound", f"Alarm {name} not found")
+            await self._transition(alarm, state, request["StateReason"], data, self.clock())
+
+    async def describe_alarm_history(self, request: Params, context: RequestContext) -> Params:
+        name = request.get("AlarmName")
+        names = [name] if name else await self.history.alarms()
+        newest_first = request.get("ScanBy", "TimestampDescending") == "TimestampDescending"
+        items: list[Params] = []
+        for one in names:
+            items.extend(await self.history.items(one, newest_first=newest_first))
+        items.sort(key=lambda i: i["Timestamp"], reverse=newest_first)
+        kind = request.get("HistoryItemType")
+        if kind:
+            items = [i for i in items if i["HistoryItemType"] == kind]
+        if request.get("StartDate") is not None:
+            low = epoch_of(request["StartDate"])
+            items = [i for i in items if i["Timestamp"] >= low]
+        if request.get("EndDate") is not None:
+            high = epoch_of(request["EndDate"])
+            items = [i for i in items if i["Timestamp"] <= high]
+        limit = int(request.get("MaxRecords") or 100)
+        start = _token(request.get("NextToken"))
+        result: Params = {"AlarmHistoryItems": items[start : start + limit]}
+        if start + limit < len(items):
+            result["NextToken"] = str(start + limit)
+        return result
+
+    async def evaluate_alarms(self) -> None:
+        """Evaluate every alarm now; run the actions of those whose state changed."""
+        await self.flush()
+        now = self.clock()
+        async with self._lock:
+            for alarm in await self.alarms.all():
+                rule = alarm_rules.Rule(
+                    alarm["Period"],
+                    alarm["EvaluationPeriods"],
+                    alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"],
+                    alarm["ComparisonOperator"],
+                    alarm["Threshold"],
+                    alarm.get("TreatMissingData", "missing"),
+                    alarm.get("Statistic") or alarm.get("ExtendedStatistic") or "Sum",
+                )
+                starts = alarm_rules.periods(rule, now)
+                sets = await period_sets(
+                    self.series,
+                    key_of(alarm),
+                    starts[0],
+                    starts[-1] + rule.period_s,
+                    rule.period_s,
+                    now,
+                )
+                values = {
+                    t: v
+                    for t, s in sets.items()
+                    if (alarm.get("Unit") is None or s.unit == alarm["Unit"])
+                    and (v := value_of(s, rule.statistic)) is not None
+                }
+                verdict = alarm_rules.evaluate(rule, values, alarm["StateValue"], now)
+                if verdict.state != alarm["StateValue"]:
+                    await self._transition(
+                        alarm, verdict.state, verdict.reason, verdict.reason_data, now
+                    )
+
+    async def _transition(
+        self, alarm: Params, state: str, reason: str, data: str | None, now: float
+    ) -> None:
+        old_state, old_reason = alarm["StateValue"], alarm.get("StateReason", "")
+        name = alarm["AlarmName"]
+        alarm.update(StateValue=state, StateReason=reason, StateUpdatedTimestamp=now)
+        if data is not None:
+            alarm["StateReasonData"] = data
+        if state != old_state:
+            alarm["StateTransitionedTimestamp"] = now
+        await self.alarms.put(name, alarm)
+        await self.history.add(
+            name,
+            now,
+            {
+                "AlarmName": name,
+                "AlarmType": "MetricAlarm",
+                "Timestamp": now,
+                "HistoryItemType": "StateUpdate",
+                "HistorySummary": f"Alarm updated from {old_state} to {state}",
+                "HistoryData": json.dumps(
+                    {
+                        "version": "1.0",
+                        "oldState": {"stateValue": old_state, "stateReason": old_reason},
+                        "newState": {"stateValue": state, "stateReason": reason},
+                    }
+                ),
+            },
+        )
+        if state == old_state or not alarm.get("ActionsEnabled", True):
+            return
+        actions = {
+            "ALARM": alarm.get("AlarmActions", []),
+            "OK": alarm.get("OKActions", []),
+            "INSUFFICIENT_DATA": alarm.get("InsufficientDataActions", []),
+        }[state]
+        for action in actions:
+            await self._act(alarm, action, old_state, now)
+
+    async def _act(self, alarm: Params, action: str, old_state: str, now: float) -> None:
+        name = alarm["AlarmName"]
+        if action.startswith("arn:aws:sns:") and self.publish is not None:
+            subject, message = alarm_rules.notification(
+                alarm, old_state, self.region, self.account_id, now
+            )
+            try:
+                await self.publish(action, subject, message)
+                summary = f"Successfully executed action {action}"
+            except Exception as error:  # a missing topic, a store failure: recorded, not raised
+                summary = f"Failed to execute action {action}. Received error: {error}"
+        else:
+            summary = f"Failed to execute action {action}: skylet runs only SNS actions"
+        succeeded = summary.startswith("Successfully")
+        await self.history.add(
+            name,
+            now,
+            {
+                "AlarmName": name,
+                "AlarmType": "MetricAlarm",
+                "Timestamp": now,
+                "HistoryItemType": "Action",
+                "HistorySummary": summary,
+                "HistoryData": json.dumps({"actionState": "Succeeded" if succeeded else "Failed"}),
+            },
+        )
+
+    # -- dashboards ----------------------------------------------------------------------------
+
+    def _dashboard_arn(self, name: str) -> str:
+        return f"arn:aws:cloudwatch::{self.account_id}:dashboard/{name}"
+
+    async def put_dashboard(self, request: Params, context: RequestContext) -> Params:
+        name: str = request["DashboardName"]
+        body: str = request["DashboardBody"]
+        if not name or len(name) > 255 or not all(c.isalnum() or c in "-_" for c in name):
+            raise ServiceError(
+                "InvalidParameterValue",
+                "The value for field DashboardName contains invalid characters. It can only "
+                "contain alphanumerics, dash (-) and underscore (_).",
+            )
+        messages = validate(body)
+        if messages:
+            listed = json.dumps(
+                [{"dataPath": m["DataPath"], "message": m["Message"]} for m in messages]
+            )
+            raise ServiceError(
+                "DashboardInvalidInputError",
+                f"The dashboard body is invalid, there are {len(messages)} validation errors: "
+                f"{listed}",
+                fields={"dashboardValidationMessages": messages},
+            )
+        await self.dashboards.put(
+            name,
+            {
+                "DashboardName": name,
+                "DashboardArn": self._dashboard_arn(name),
+                "DashboardBody": body,
+                "LastModified": self.clock(),
+                "Size": len(body.encode()),
+            },
+        )
+        return {"DashboardValidationMessages": []}
+
+    async def get_dashboard(self, request: Params, context: RequestContext) -> Params:
+        found = await self.dashboards.get(request["DashboardName"])
+        if found is None:
+            raise ServiceError("DashboardNotFoundError", "Dashboard does not exist")
+        return {k: found[k] for k in ("DashboardArn", "DashboardBody", "DashboardName")}
+
+    async def list_dashboards(self, request: Params, context: RequestContext) -> Params:
+        found = await self.dashboards.all(request.get("DashboardNamePrefix") or "")
+        start = _token(request.get("NextToken"))
+        page = found[start : start + 1000]
+        result: Params = {
+            "DashboardEntries": [
+                {k: d[k] for k in ("DashboardName", "DashboardArn", "LastModified", "Size")}
+                for d in page
+            ]
+        }
+        if start + 1000 < len(found):
+            result["NextToken"] = str(start + 1000)
+        return result
+
+    async def delete_dashboards(self, request: Params, context: RequestContext) -> None:
+        names: list[str] = list(request["DashboardNames"])
+        for name in names:
+            if await self.dashboards.get(name) is None:
+                raise ServiceError(
+                    "DashboardNotFoundError", f"Dashboard {name} does not exist", status=404
+                )
+        await self.dashboards.delete(names)
+
+
+def _token(token: str | None) -> int:
+    if token is None:
+        return 0
+    if not token.isdigit():
+        raise ServiceError("InvalidNextToken", "The NextToken is invalid.")
+    return int(token)
