@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
+from skylet.aws.cloudwatch.collect import Collector
+from skylet.aws.cloudwatch.service import CloudWatch
 from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
@@ -60,6 +62,7 @@ from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
+from skylet.observe.metrics import MAX_LABEL_SETS, Registry
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.schedules.plan import plan as plan_schedules
@@ -117,6 +120,13 @@ class PlatformConfig:
     environment_overrides: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: CloudWatch (docs/metrics.md): how often datapoints aggregated in memory are written to
+    #: the store, and how often alarms are evaluated (``--alarm-interval``; CloudWatch's is
+    #: a minute: shorter only changes how soon a change of state is seen).
+    metrics_flush_interval_s: float = 60.0
+    alarm_interval_s: float = 60.0
+    #: The label sets each Prometheus family keeps before counting new ones as ``_overflow``.
+    max_label_sets: int = MAX_LABEL_SETS
 
 
 def with_overrides(
@@ -189,6 +199,11 @@ class Platform:
         self.logs = LogBook()
         #: Cross-cutting policy around invocations (console lines, metrics, tracing).
         self.hooks = Hooks(hooks)
+        #: Metrics (docs/metrics.md): one hook for Prometheus' /metrics and CloudWatch's
+        #: datapoints; EMF lines reach it from the log book.
+        self.collector = Collector(Registry(config.max_label_sets))
+        self.hooks.add(self.collector)
+        self.logs.listen(self.collector.log_entry)
         self.zygote = ZygoteClient(
             environment=config.runtime.base_environment,
             policy=SandboxPolicy(enabled=config.runtime.sandbox),
@@ -209,10 +224,14 @@ class Platform:
             self.records,
             settings=config.dispatcher,
             topics=_Topics(self),
+            hooks=self.hooks,
         )
         #: SQS (docs/sqs.md): its queues live in the store; the event source mappings poll
         #: them for functions.
         self.sqs = Queues(self.store, config.runtime)
+        self.sqs.on_sent = self.collector.messages_sent
+        self.collector.functions = self.invoker
+        self.collector.queues = self.sqs
         self.mappings = EventSourceMappings(self.store, self.invoker, self.sqs)
         #: Schedules (docs/eventbridge.md): fired on one node, each due instant once.
         self.schedule_targets = ScheduleTargets(
@@ -243,6 +262,16 @@ class Platform:
         self.events.router.queues = self.sqs
         self.events.router.topics = _Topics(self)
         self.services.register(self.events)
+        #: CloudWatch (docs/metrics.md): metrics, alarms (their SNS actions) and dashboards.
+        self.cloudwatch = CloudWatch(
+            self.store,
+            self.collector,
+            publish=self._alarm_publish,
+            flush_interval_s=config.metrics_flush_interval_s,
+            evaluation_interval_s=config.alarm_interval_s,
+            account_id=config.runtime.account_id,
+        )
+        self.services.register(self.cloudwatch)
         self.stream_mappings = StreamMappings(
             self.store,
             self.invoker,
@@ -268,6 +297,7 @@ class Platform:
             auth=self.auth,
             services=self.services,
             scheduler=self.scheduler,
+            metrics=self._scrape,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -327,6 +357,9 @@ class Platform:
             await self.scheduler.start()
             await self._schedule(manifest)
             await self.events.start()
+            self.cloudwatch.region = manifest.region
+            await self.cloudwatch.start()
+        await self.collector.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -363,6 +396,16 @@ class Platform:
             self.snapshots.prune(self.invoker.code_dirs())
         after = {fn.name: fn for fn in functions}
         return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+    def _scrape(self, accept: str) -> tuple[str, bytes]:
+        """``/metrics``: what happened until now, in the format ``accept`` asks for."""
+        self.collector.fold()
+        return self.collector.registry.exposition(accept)
+
+    async def _alarm_publish(self, topic: str, subject: str, message: str) -> None:
+        """An alarm's action on an SNS topic: CloudWatch's notification, published."""
+        sns = await self.topics()
+        await sns.publish_message(topic, message, subject=subject)
 
     def _hide(self, manifest: Manifest) -> None:
         """What no function's sandbox shows (each template reveals its own code again): the
@@ -571,6 +614,9 @@ class Platform:
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.collector.aclose()
+        if self._store_started:
+            await self.cloudwatch.aclose()  # its last datapoints written, before SNS stops
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()

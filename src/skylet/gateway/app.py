@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
 from skylet.asgi import Receive, Scope, Send, respond
@@ -46,8 +46,12 @@ class Gateway:
         auth: Authenticator | None = None,
         services: Services | None = None,
         scheduler: Scheduler | None = None,
+        metrics: Callable[[str], tuple[str, bytes]] | None = None,
     ) -> None:
         self.invoker = invoker
+        #: ``GET /metrics``: the Prometheus exposition for an ``Accept`` header (content type,
+        #: body), unless a function route claims the path.
+        self.metrics = metrics
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
         self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
         self.routes = FunctionRoutes(invoker, hooks)
@@ -150,6 +154,10 @@ class Gateway:
             await self.s3(scope, receive, send)
         elif path == "/health":  # unless a function route claims it
             await self._health(send)
+        elif path == "/metrics" and self.metrics is not None and scope["method"] == "GET":
+            accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+            content_type, body = self.metrics(accept.decode("latin-1"))
+            await respond(send, 200, body, [(b"content-type", content_type.encode())])
         else:
             await self.routes.not_found(scope, send)
 

@@ -14,9 +14,13 @@ estimate) counts against ``max_bytes`` until then.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
+
+logger = logging.getLogger(__name__)
 
 #: What one follower may fall behind by before it is dropped (a 1 MiB invocation log, the
 #: largest an invocation keeps, fits four times over).
@@ -141,6 +145,12 @@ class LogBook:
         self._max = max_bytes_per_function
         self._follower_bounds = (follower_max_entries, follower_max_bytes)
         self._logs: dict[str, _FunctionLog] = {}
+        self._listeners: list[Callable[[Entry], None]] = []
+
+    def listen(self, listener: Callable[[Entry], None]) -> None:
+        """Call ``listener`` with every entry added (EMF metrics read them), on the event loop,
+        on the invocation's path: it must be quick, and what it raises is logged."""
+        self._listeners.append(listener)
 
     def _log(self, function: str) -> _FunctionLog:
         log = self._logs.get(function)
@@ -158,6 +168,11 @@ class LogBook:
         if log.followers:
             for follower in list(log.followers):  # offering may drop one
                 follower.offer(entry)
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:
+                logger.exception("log listener %r", listener)
 
     def entries(self, function: str, *, since: float = 0.0, limit: int = 1000) -> list[Entry]:
         """The newest ``limit`` entries at or after ``since`` (epoch seconds), oldest first."""

@@ -28,6 +28,7 @@ from skylet.aws.cloudwatch.series import Aggregator, SeriesKey
 from skylet.config import FunctionConfig
 from skylet.errors import SkyletError
 from skylet.invoker.hooks import AsyncSettled, InvocationHook, InvocationRecord, RequestLine
+from skylet.observe.emf import metrics_of
 from skylet.observe.metrics import AGE_BUCKETS, DURATION_BUCKETS, Registry
 from skylet.store.types import QueueStats
 
@@ -153,6 +154,13 @@ class Collector(InvocationHook):
     def async_settled(self, event: AsyncSettled) -> None:
         self._pending.append((event, self.clock()))
 
+    def log_entry(self, entry: object) -> None:
+        """A function's log entry (``LogBook.listen``): its EMF lines become datapoints at
+        the next fold. Only entries whose output mentions ``"_aws"`` are kept for that."""
+        output = getattr(entry, "output", None)
+        if isinstance(output, bytes) and b'"_aws"' in output:
+            self._pending.append(output)
+
     def messages_sent(self, queue: str, count: int) -> None:
         """SQS took ``count`` messages for ``queue`` (SendMessage, SendMessageBatch)."""
         self._pending.append((queue, count, self.clock(), "sent"))
@@ -181,6 +189,15 @@ class Collector(InvocationHook):
                 )
             elif isinstance(item, tuple):
                 self._settled(*item)
+            elif isinstance(item, bytes):
+                self._embedded(item)
+
+    def _embedded(self, output: bytes) -> None:
+        for line in output.decode("utf-8", "replace").splitlines():
+            for datum in metrics_of(line):
+                key = SeriesKey(datum.namespace, datum.metric, datum.dimensions)
+                for value in datum.values:
+                    self.aggregator.add(key, datum.timestamp_s, value, unit=datum.unit)
 
     def _lambda(
         self,
@@ -217,12 +234,14 @@ class Collector(InvocationHook):
         self.duration.observe(labels, report.duration_ms / 1000.0)
         if report.init_ms is not None:
             self.init_duration.observe(labels, report.init_ms / 1000.0)
-        where = dict(version=record.version, qualifier=record.qualifier)
-        at = record.started
-        fn = record.function
-        self._lambda("Invocations", fn, at, 1.0, "Count", **where)  # type: ignore[arg-type]
-        self._lambda("Errors", fn, at, 1.0 if failed else 0.0, "Count", **where)  # type: ignore[arg-type]
-        self._lambda("Duration", fn, at, report.duration_ms, "Milliseconds", **where)  # type: ignore[arg-type]
+        at, fn = record.started, record.function
+        version, qualifier = record.version, record.qualifier
+        for metric, value, unit in (
+            ("Invocations", 1.0, "Count"),
+            ("Errors", 1.0 if failed else 0.0, "Count"),
+            ("Duration", report.duration_ms, "Milliseconds"),
+        ):
+            self._lambda(metric, fn, at, value, unit, version=version, qualifier=qualifier)
 
     def _throttle(self, fn: str, version: str, at: float) -> None:
         self.throttles.inc((fn, version))

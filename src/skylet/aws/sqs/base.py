@@ -8,6 +8,7 @@ The operations live in their own modules by responsibility (``queues``, ``sendin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from skylet.aws.protocols.types import Params
@@ -39,6 +40,8 @@ class QueueService(Service):
         self.purged: dict[str, float] = {}
         self.sequencer = fifo.Sequencer()
         self.attempts = fifo.ReceiveAttempts()
+        #: Told how many messages a queue took (the metrics hook), by the composition root.
+        self.on_sent: Callable[[str, int], None] | None = None
 
     # -- names --------------------------------------------------------------------------------
 

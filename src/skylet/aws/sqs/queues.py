@@ -20,7 +20,7 @@ from skylet.aws.sqs.errors import (
 )
 from skylet.aws.sqs.resources import DeclaredQueue
 from skylet.errors import ConfigError, InvalidParameterValue, ServiceError, StoreConflict
-from skylet.store.types import QueueConfig
+from skylet.store.types import QueueConfig, QueueStats
 
 #: SQS lets one PurgeQueue run per queue every 60 seconds.
 PURGE_INTERVAL_S = 60.0
@@ -110,6 +110,14 @@ class QueueOperations(QueueService):
         if token is not None:
             result["NextToken"] = token
         return result
+
+    async def queue_depths(self) -> dict[str, QueueStats]:
+        """Every SQS queue's counts and oldest message's age (for metrics)."""
+        return {
+            q.name: await self.store.queue_stats(q.name)
+            for q in await self.store.list_queues()
+            if names.is_queue_name(q.name)
+        }
 
     # -- attributes -----------------------------------------------------------------------------
 

@@ -36,6 +36,8 @@ class SendOperations(QueueService):
         config = await self.queue(request)
         outgoing = self._prepare(config, request, batch=False)
         (message_id,) = await self.store.send_batch(config.name, [outgoing.entry])
+        if self.on_sent is not None:
+            self.on_sent(config.name, 1)
         return {"MessageId": message_id, **outgoing.response}
 
     async def send(
@@ -58,6 +60,8 @@ class SendOperations(QueueService):
         config = await self.queue_named(self.name_from_arn(queue_arn, "QueueArn"))
         outgoing = self._prepare(config, params, batch=False)
         await self.store.send_batch(config.name, [outgoing.entry])
+        if self.on_sent is not None:
+            self.on_sent(config.name, 1)
 
     async def send_message_batch(self, request: Params, context: RequestContext) -> Params:
         config = await self.queue(request)
@@ -74,6 +78,8 @@ class SendOperations(QueueService):
             except ServiceError as error:
                 failed.append(batches.failure(entry["Id"], error))
         ids = await self.store.send_batch(config.name, [o.entry for _, o in ready]) if ready else []
+        if ids and self.on_sent is not None:
+            self.on_sent(config.name, len(ids))
         successful = [
             {"Id": entry_id, "MessageId": message_id, **outgoing.response}
             for (entry_id, outgoing), message_id in zip(ready, ids, strict=True)
