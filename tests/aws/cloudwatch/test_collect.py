@@ -1,0 +1,113 @@
+"""The metrics hook: what it appends on the request's path becomes Prometheus figures and
+CloudWatch datapoints with Lambda's dimensions when folded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skylet.aws.cloudwatch.collect import Collector
+from skylet.aws.cloudwatch.series import SeriesKey
+from skylet.config import FunctionConfig
+from skylet.invoker.hooks import AsyncSettled, InvocationRecord
+from skylet.invoker.report import Report
+
+T0 = 1_700_000_040.0
+
+
+def record(
+    function: str = "f",
+    *,
+    error: str | None = None,
+    version: str = "$LATEST",
+    qualifier: str | None = None,
+    duration_ms: float = 20.0,
+) -> InvocationRecord:
+    return InvocationRecord(
+        function=function,
+        request_id="r",
+        started=T0,
+        cold=False,
+        error_type=error,
+        report=Report("r", duration_ms, 128, 30),
+        version=version,
+        qualifier=qualifier,
+    )
+
+
+def datapoints(collector: Collector) -> dict[SeriesKey, tuple[float, float]]:
+    return {key: (s.sum, s.count) for (key, _), s in collector.aggregator.drain().items()}
+
+
+def test_nothing_is_counted_until_the_fold() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.completed(record())
+    assert collector.invocations.values == {}
+    collector.fold()
+    assert collector.invocations.values == {("f", "$LATEST"): 1.0}
+
+
+def test_an_alias_invocation_is_published_by_function_resource_version_and_account() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.completed(record(version="3", qualifier="live", error="Unhandled"))
+    collector.fold()
+    found = datapoints(collector)
+    for dimensions in (
+        (("FunctionName", "f"),),
+        (("FunctionName", "f"), ("Resource", "f:live")),
+        (("ExecutedVersion", "3"), ("FunctionName", "f")),
+        (),
+    ):
+        assert found[SeriesKey("AWS/Lambda", "Invocations", dimensions)] == (1.0, 1.0)
+        assert found[SeriesKey("AWS/Lambda", "Errors", dimensions)] == (1.0, 1.0)
+    assert collector.errors.values == {("f", "3"): 1.0}
+
+
+def test_a_success_publishes_errors_as_zero_so_the_average_is_the_error_rate() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.completed(record())
+    collector.completed(record(error="Unhandled"))
+    collector.fold()
+    errors = datapoints(collector)[SeriesKey("AWS/Lambda", "Errors", (("FunctionName", "f"),))]
+    assert errors == (1.0, 2.0)
+
+
+def test_throttles_count_for_the_version_asked() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.throttled(FunctionConfig(name="f", handler="h.h", code_dir=Path(), version="2"))
+    collector.fold()
+    assert collector.throttles.values == {("f", "2"): 1.0}
+    found = datapoints(collector)
+    assert found[
+        SeriesKey("AWS/Lambda", "Throttles", (("ExecutedVersion", "2"), ("FunctionName", "f")))
+    ] == (1.0, 1.0)
+
+
+def test_settled_events_count_their_age_records_and_drops() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.async_settled(AsyncSettled("f", 2.0, "failed", (("dead_letter", True),)))
+    collector.async_settled(AsyncSettled("f", 3.0, "discarded"))
+    collector.async_settled(AsyncSettled("f", 1.0, "succeeded", (("destination", False),)))
+    collector.fold()
+    assert collector.dead_lettered.values == {("f", "delivered"): 1.0}
+    assert collector.destinations.values == {("f", "failed"): 1.0}
+    assert collector.dropped.values == {("f",): 1.0}
+    found = datapoints(collector)
+    age = found[SeriesKey("AWS/Lambda", "AsyncEventAge", (("FunctionName", "f"),))]
+    assert age == (6000.0, 3.0)
+    failures = found[
+        SeriesKey("AWS/Lambda", "DestinationDeliveryFailures", (("FunctionName", "f"),))
+    ]
+    assert failures == (1.0, 1.0)
+
+
+def test_emf_output_becomes_datapoints_at_the_fold() -> None:
+    class Entry:
+        output = (
+            b'hello\n{"_aws": {"Timestamp": 1700000040000, "CloudWatchMetrics": [{"Namespace": '
+            b'"Shop", "Dimensions": [[]], "Metrics": [{"Name": "Orders"}]}]}, "Orders": 2}\n'
+        )
+
+    collector = Collector(clock=lambda: T0)
+    collector.log_entry(Entry())
+    collector.fold()
+    assert datapoints(collector) == {SeriesKey("Shop", "Orders", ()): (2.0, 1.0)}
