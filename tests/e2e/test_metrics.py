@@ -34,8 +34,16 @@ functions:
   capped:
     handler: handlers.sleep
     reservedConcurrency: 1
+  queued:
+    handler: handlers.fail
+    maximumRetryAttempts: 0
+    destinations:
+      onFailure: !GetAtt Failures.Arn
 resources:
   Resources:
+    Failures:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: failures}
     Jobs:
       Type: AWS::SQS::Queue
       Properties: {QueueName: jobs}
@@ -43,6 +51,7 @@ resources:
 
 #: The Serverless Framework's names: service-stage-function.
 OK, BOOM, CAPPED = "watched-dev-ok", "watched-dev-boom", "watched-dev-capped"
+QUEUED = "watched-dev-queued"
 
 server = module_server("metrics", MANIFEST, "--alarm-interval", "1", serverless=True)
 
@@ -199,3 +208,22 @@ def test_emf_lines_in_a_function_log_become_datapoints(server: Server) -> None:
     [point] = answer["Datapoints"]
     assert (point["Sum"], point["SampleCount"], point["Maximum"]) == (50.0, 2.0, 30.0)
     assert point["Unit"] == "Milliseconds"
+
+
+def test_a_failed_async_event_counts_its_age_outcome_and_destination(server: Server) -> None:
+    client = server.lambda_client()
+    client.invoke(FunctionName=QUEUED, InvocationType="Event", Payload=b"{}")  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 20
+    while True:
+        found = samples(server)
+        key = ("skylet_async_events_total", (("function", QUEUED), ("outcome", "failed")))
+        if key in found or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert found[key] == 1
+    delivered = (("function", QUEUED), ("result", "delivered"))
+    assert found[("skylet_destination_deliveries_total", delivered)] == 1
+    assert found[("skylet_async_event_age_seconds_count", (("function", QUEUED),))] == 1
+    assert ("skylet_async_events_dropped_total", (("function", QUEUED),)) not in found
+    age = lambda_sum(server, "AsyncEventAge", QUEUED, "SampleCount")
+    assert age == 1
