@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import Server, module_server
@@ -378,4 +381,45 @@ def test_dashboards_are_put_listed_got_and_deleted(server: Server) -> None:
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     with pytest.raises(ClientError) as refused:
         cloudwatch.put_dashboard(DashboardName="bad name!", DashboardBody=body)
+    assert code(refused) == "InvalidParameterValue"
+
+
+@pytest.mark.parametrize("protocol", ["json", "query"])
+def test_older_sdks_protocols_are_served_too(server: Server, protocol: str, tmp_path: Path) -> None:
+    """botocore's model lists CBOR, JSON and query: a client whose model says only one of the
+    older two (as older botocore releases did) gets the same answers, and the same errors."""
+    session = botocore.session.get_session()
+    loader = session.get_component("data_loader")
+    version = loader.determine_latest_version("cloudwatch", "service-2")
+    model = loader.load_service_model("cloudwatch", "service-2")
+    model["metadata"].update(protocol=protocol, protocols=[protocol])
+    where = tmp_path / "cloudwatch" / version
+    where.mkdir(parents=True)
+    (where / "service-2.json").write_text(json.dumps(model))
+    loader.search_paths.insert(0, str(tmp_path))
+    client = session.create_client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url=server.url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 0}),
+    )
+    assert client.meta.service_model.protocol == protocol
+    namespace = f"Old/{protocol}"
+    client.put_metric_data(Namespace=namespace, MetricData=[{"MetricName": "M", "Value": 2.0}])
+    assert client.list_metrics(Namespace=namespace)["Metrics"] == [
+        {"Namespace": namespace, "MetricName": "M", "Dimensions": []}
+    ]
+    [point] = client.get_metric_statistics(
+        Namespace=namespace,
+        MetricName="M",
+        StartTime=minute() - timedelta(minutes=1),
+        EndTime=minute() + timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    assert point["Sum"] == 2.0
+    with pytest.raises(ClientError) as refused:
+        client.put_metric_data(Namespace="AWS/X", MetricData=[{"MetricName": "M", "Value": 1.0}])
     assert code(refused) == "InvalidParameterValue"
