@@ -22,9 +22,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
 
 from skylet.aws.cloudwatch.series import Aggregator, SeriesKey
+from skylet.aws.cloudwatch.stats import StatSet
 from skylet.config import FunctionConfig
 from skylet.errors import SkyletError
 from skylet.invoker.hooks import AsyncSettled, InvocationHook, InvocationRecord, RequestLine
@@ -52,6 +54,46 @@ class QueueDepths(Protocol):
     """What the sampler reads of SQS: the queues' names and their counts."""
 
     async def queue_depths(self) -> dict[str, QueueStats]: ...
+
+
+class _Throttle(NamedTuple):
+    function: str
+    version: str
+    at: float
+
+
+class _Sent(NamedTuple):
+    queue: str
+    messages: int
+    at: float
+
+
+class _Settled(NamedTuple):
+    event: AsyncSettled
+    at: float
+
+
+@dataclass(slots=True)
+class _Group:
+    """One function version's invocations of one minute, within a fold."""
+
+    count: int = 0
+    errors: int = 0
+    durations: StatSet = field(default_factory=lambda: StatSet(unit="Milliseconds"))
+
+
+def _lambda_dimensions(
+    fn: str, version: str, qualifier: str | None, *, account: bool
+) -> list[tuple[tuple[str, str], ...]]:
+    """The dimension sets Lambda publishes a function's datapoint under (module docstring)."""
+    found: list[tuple[tuple[str, str], ...]] = [(("FunctionName", fn),)]
+    if qualifier is not None and qualifier != "$LATEST":
+        found.append((("FunctionName", fn), ("Resource", f"{fn}:{qualifier}")))
+    if version != "$LATEST":
+        found.append((("ExecutedVersion", version), ("FunctionName", fn)))
+    if account:
+        found.append(())
+    return found
 
 
 class Collector(InvocationHook):
@@ -146,13 +188,13 @@ class Collector(InvocationHook):
             self.fold()
 
     def throttled(self, fn: FunctionConfig) -> None:
-        self._pending.append((fn.name, fn.version, self.clock()))
+        self._pending.append(_Throttle(fn.name, fn.version, self.clock()))
 
     def http_request(self, line: RequestLine) -> None:
         self._pending.append(line)
 
     def async_settled(self, event: AsyncSettled) -> None:
-        self._pending.append((event, self.clock()))
+        self._pending.append(_Settled(event, self.clock()))
 
     def log_entry(self, entry: object) -> None:
         """A function's log entry (``LogBook.listen``): its EMF lines become datapoints at
@@ -163,34 +205,50 @@ class Collector(InvocationHook):
 
     def messages_sent(self, queue: str, count: int) -> None:
         """SQS took ``count`` messages for ``queue`` (SendMessage, SendMessageBatch)."""
-        self._pending.append((queue, count, self.clock(), "sent"))
+        self._pending.append(_Sent(queue, count, self.clock()))
 
     # -- folding ---------------------------------------------------------------------------
 
     def fold(self) -> None:
-        """Turn what happened since the last fold into figures and datapoints."""
+        """Turn what happened since the last fold into figures and datapoints. Invocations
+        are grouped by function, version, qualifier and minute first, so each group costs
+        its handful of datapoint updates once, not once per invocation."""
         pending, self._pending = self._pending, []
+        groups: dict[tuple[str, str, str | None, int], _Group] = {}
         for item in pending:
             if isinstance(item, InvocationRecord):
-                self._invocation(item)
+                self._invocation(item, groups)
             elif isinstance(item, RequestLine):
                 self.http_requests.inc((item.function, str(item.status)))
                 self.http_duration.observe((item.function,), item.duration_ms / 1000.0)
-            elif isinstance(item, tuple) and len(item) == 3:
-                self._throttle(*item)
-            elif isinstance(item, tuple) and len(item) == 4:
-                queue, count, at, _ = item
-                self.queue_sent.inc((queue,), count)
+            elif isinstance(item, _Throttle):
+                self._throttle(item)
+            elif isinstance(item, _Sent):
+                self.queue_sent.inc((item.queue,), item.messages)
                 self.aggregator.add(
-                    SeriesKey.of(SQS, "NumberOfMessagesSent", {"QueueName": queue}),
-                    at,
-                    float(count),
+                    SeriesKey.of(SQS, "NumberOfMessagesSent", {"QueueName": item.queue}),
+                    item.at,
+                    float(item.messages),
                     unit="Count",
                 )
-            elif isinstance(item, tuple):
-                self._settled(*item)
+            elif isinstance(item, _Settled):
+                self._settled(item.event, item.at)
             elif isinstance(item, bytes):
                 self._embedded(item)
+        for (fn, version, qualifier, minute), group in groups.items():
+            for dimensions in _lambda_dimensions(fn, version, qualifier, account=True):
+                at = self.aggregator.at
+                at(SeriesKey(LAMBDA, "Invocations", dimensions), minute, "Count").add(
+                    1.0, group.count
+                )
+                errors = at(SeriesKey(LAMBDA, "Errors", dimensions), minute, "Count")
+                if group.errors:
+                    errors.add(1.0, group.errors)
+                if group.count > group.errors:
+                    errors.add(0.0, group.count - group.errors)
+                at(SeriesKey(LAMBDA, "Duration", dimensions), minute, "Milliseconds").merge(
+                    group.durations
+                )
 
     def _embedded(self, output: bytes) -> None:
         for line in output.decode("utf-8", "replace").splitlines():
@@ -211,18 +269,12 @@ class Collector(InvocationHook):
         qualifier: str | None = None,
         account: bool = True,
     ) -> None:
-        add = self.aggregator.add
-        add(SeriesKey(LAMBDA, metric, (("FunctionName", fn),)), at, value, unit=unit)
-        if qualifier is not None and qualifier != "$LATEST":
-            resource = (("FunctionName", fn), ("Resource", f"{fn}:{qualifier}"))
-            add(SeriesKey(LAMBDA, metric, resource), at, value, unit=unit)
-        if version != "$LATEST":
-            executed = (("ExecutedVersion", version), ("FunctionName", fn))
-            add(SeriesKey(LAMBDA, metric, executed), at, value, unit=unit)
-        if account:
-            add(SeriesKey(LAMBDA, metric, ()), at, value, unit=unit)
+        for dimensions in _lambda_dimensions(fn, version, qualifier, account=account):
+            self.aggregator.add(SeriesKey(LAMBDA, metric, dimensions), at, value, unit=unit)
 
-    def _invocation(self, record: InvocationRecord) -> None:
+    def _invocation(
+        self, record: InvocationRecord, groups: dict[tuple[str, str, str | None, int], _Group]
+    ) -> None:
         labels = (record.function, record.version)
         report = record.report
         failed = record.error_type is not None
@@ -234,18 +286,17 @@ class Collector(InvocationHook):
         self.duration.observe(labels, report.duration_ms / 1000.0)
         if report.init_ms is not None:
             self.init_duration.observe(labels, report.init_ms / 1000.0)
-        at, fn = record.started, record.function
-        version, qualifier = record.version, record.qualifier
-        for metric, value, unit in (
-            ("Invocations", 1.0, "Count"),
-            ("Errors", 1.0 if failed else 0.0, "Count"),
-            ("Duration", report.duration_ms, "Milliseconds"),
-        ):
-            self._lambda(metric, fn, at, value, unit, version=version, qualifier=qualifier)
+        key = (record.function, record.version, record.qualifier, int(record.started // 60) * 60)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group()
+        group.count += 1
+        group.errors += failed
+        group.durations.add(report.duration_ms)
 
-    def _throttle(self, fn: str, version: str, at: float) -> None:
-        self.throttles.inc((fn, version))
-        self._lambda("Throttles", fn, at, 1.0, "Count", version=version)
+    def _throttle(self, item: _Throttle) -> None:
+        self.throttles.inc((item.function, item.version))
+        self._lambda("Throttles", item.function, item.at, 1.0, "Count", version=item.version)
 
     def _settled(self, event: AsyncSettled, at: float) -> None:
         fn = event.function
