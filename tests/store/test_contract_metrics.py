@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from skylet.aws.cloudwatch.documents import Documents, History
 from skylet.aws.cloudwatch.series import (
     FIVE_MINUTE_RETENTION_S,
     MINUTE_RETENTION_S,
@@ -94,3 +95,33 @@ async def test_rows_past_their_retention_are_expired(store: Store) -> None:
     assert await metrics.expire(T0 + FIVE_MINUTE_RETENTION_S + 600) == 1
     assert await metrics.read(ERRORS, T0, T0 + 300, 300) == []
     assert await metrics.metrics() == []
+
+
+async def test_documents_are_kept_by_name_listed_by_prefix_and_deleted(store: Store) -> None:
+    alarms = Documents(store, "cloudwatch/alarms")
+    await alarms.start()
+    await alarms.start()
+    for name in ("orders-high", "orders-low", "payments"):
+        await alarms.put(name, {"AlarmName": name})
+    await alarms.put("orders-low", {"AlarmName": "orders-low", "StateValue": "OK"})
+
+    assert await alarms.get("orders-low") == {"AlarmName": "orders-low", "StateValue": "OK"}
+    assert [a["AlarmName"] for a in await alarms.all("orders")] == ["orders-high", "orders-low"]
+    await alarms.delete(["orders-high", "payments"])
+    assert [a["AlarmName"] for a in await alarms.all()] == ["orders-low"]
+    assert await alarms.get("payments") is None
+
+
+async def test_history_is_ordered_by_time_and_trimmed(store: Store) -> None:
+    history = History(store, "cloudwatch/alarm-history")
+    await history.start()
+    await history.add("a", T0 + 2, {"n": 2})
+    await history.add("a", T0 + 1, {"n": 1})
+    await history.add("b", T0 + 3, {"n": 3})
+
+    assert await history.items("a") == [{"n": 2}, {"n": 1}]
+    assert await history.items("a", newest_first=False) == [{"n": 1}, {"n": 2}]
+    assert await history.alarms() == ["a", "b"]
+    assert await history.trim(T0 + 2.5) == 2
+    assert await history.items("a") == []
+    assert await history.items("b") == [{"n": 3}]

@@ -110,16 +110,25 @@ class History:
                 return sorted(names)
             after = rows[-1].key
 
-    async def forget(self, alarm: str) -> None:
-        keys = tuple(
-            RowKey(self.table, alarm.encode(), row.key.sort)
-            for row in await self.store.query_rows(
-                self.table, alarm.encode(), SortRange(), limit=10_000
+    async def trim(self, older_than: float) -> int:
+        """Drop items from before ``older_than`` (epoch seconds); returns how many."""
+        cutoff = int(older_than * 1000).to_bytes(8, "big")
+        removed = 0
+        for alarm in await self.alarms():
+            old = await self.store.query_rows(
+                self.table,
+                alarm.encode(),
+                SortRange(None, cutoff, high_inclusive=False),
+                limit=1000,
             )
-        )
-        if keys:
+            if old:
+                keys = tuple(row.key for row in old)
 
-            def decide(_: list[Row | None]) -> tuple[TableWrite, None]:
-                return TableWrite(deletes=keys), None
+                def decide(
+                    _: list[Row | None], keys: tuple[RowKey, ...] = keys
+                ) -> tuple[TableWrite, None]:
+                    return TableWrite(deletes=keys), None
 
-            await self.store.transact([], decide)
+                await self.store.transact([], decide)
+                removed += len(old)
+        return removed

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 #: publish(topic ARN, subject, message): an alarm action on an SNS topic.
 Publish = Callable[[str, str, str], Awaitable[None]]
 
+#: Alarm history is kept 30 days, as CloudWatch keeps it.
+HISTORY_RETENTION_S = 30 * 86400
 MAX_DIMENSIONS = 30
 MAX_VALUES = 150
 PAGE = 500
@@ -112,7 +114,9 @@ class CloudWatch(Service):
                 log.exception("cloudwatch: %s failed", getattr(work, "__name__", work))
 
     async def _expire(self) -> None:
-        await self.series.expire(self.clock())
+        now = self.clock()
+        await self.series.expire(now)
+        await self.history.trim(now - HISTORY_RETENTION_S)
 
     async def flush(self) -> None:
         """Write the datapoints aggregated in memory to the store."""
