@@ -391,6 +391,7 @@ class Platform:
         await self._attach_storage(manifest)
         if self._store_started:
             await self._attach_topics(manifest)
+            self.cloudwatch.region = manifest.region
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
