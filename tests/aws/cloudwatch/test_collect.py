@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from skylet.aws.cloudwatch.collect import Collector
 from skylet.aws.cloudwatch.series import SeriesKey
 from skylet.config import FunctionConfig
 from skylet.invoker.hooks import AsyncSettled, InvocationRecord
 from skylet.invoker.report import Report
+from skylet.store.types import QueueStats
 
 T0 = 1_700_000_040.0
 
@@ -111,3 +114,66 @@ def test_emf_output_becomes_datapoints_at_the_fold() -> None:
     collector.log_entry(Entry())
     collector.fold()
     assert datapoints(collector) == {SeriesKey("Shop", "Orders", ()): (2.0, 1.0)}
+
+
+class Invoker:
+    """The sampler's view of the invoker: two functions, one provisioned."""
+
+    def __init__(self) -> None:
+        self.running = {"f": 3}
+
+    def functions(self) -> list[FunctionConfig]:
+        return [
+            FunctionConfig(name="f", handler="h.h", code_dir=Path(), provisioned_concurrency=4),
+            FunctionConfig(name="g", handler="h.h", code_dir=Path()),
+        ]
+
+    def in_flight(self) -> dict[str, int]:
+        return self.running
+
+
+def test_concurrency_and_provisioned_utilisation_are_sampled() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.functions = Invoker()
+    collector.sample_functions()
+    assert collector.concurrency.values == {("f",): 3.0, ("g",): 0.0}
+    assert collector.provisioned_utilization.values == {("f",): 0.75}
+    found = datapoints(collector)
+    assert found[SeriesKey("AWS/Lambda", "ConcurrentExecutions", ())] == (3.0, 1.0)
+    utilisation = SeriesKey(
+        "AWS/Lambda", "ProvisionedConcurrencyUtilization", (("FunctionName", "f"),)
+    )
+    assert found[utilisation] == (0.75, 1.0)
+
+
+@pytest.mark.anyio
+async def test_queue_depths_are_sampled_and_a_deleted_queue_goes() -> None:
+    class Queues:
+        def __init__(self) -> None:
+            self.depths = {"jobs": QueueStats(5, 2, 1, 30.0), "old": QueueStats(0, 0, 0, None)}
+
+        async def queue_depths(self) -> dict[str, QueueStats]:
+            return self.depths
+
+    queues = Queues()
+    collector = Collector(clock=lambda: T0)
+    collector.queues = queues
+    await collector.sample_queues()
+    assert collector.queue_messages.values[("jobs", "in_flight")] == 2.0
+    assert collector.queue_age.values == {("jobs",): 30.0, ("old",): 0.0}
+    found = datapoints(collector)
+    visible = SeriesKey("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", "jobs"),))
+    assert found[visible] == (5.0, 1.0)
+    del queues.depths["old"]
+    await collector.sample_queues()
+    assert collector.queue_age.values == {("jobs",): 30.0}
+
+
+def test_new_series_past_the_aggregators_bound_are_dropped_and_counted() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.aggregator.max_series = 4
+    for index in range(10):
+        collector.aggregator.add(SeriesKey("Shop", "Orders", (("Id", str(index)),)), T0, 1.0)
+    collector.fold()
+    assert len(datapoints(collector)) == 4
+    assert collector.datapoints_dropped.values == {(): 6.0}

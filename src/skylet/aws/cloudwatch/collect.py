@@ -115,6 +115,7 @@ class Collector(InvocationHook):
         self.functions: Functions | None = None
         self.queues: QueueDepths | None = None
         self._pending: list[object] = []
+        self._dropped_seen = 0
         self._task: asyncio.Task[None] | None = None
         r = self.registry
         fv = ("function", "version")
@@ -172,6 +173,11 @@ class Collector(InvocationHook):
         )
         self.http_requests = r.counter(
             "skylet_http_requests", "HTTP requests answered by routes.", ("function", "status")
+        )
+        self.datapoints_dropped = r.counter(
+            "skylet_cloudwatch_datapoints_dropped",
+            "Values not kept: more series in one flush than the aggregator holds.",
+            (),
         )
         self.http_duration = r.histogram(
             "skylet_http_request_duration_seconds",
@@ -249,6 +255,9 @@ class Collector(InvocationHook):
                 at(SeriesKey(LAMBDA, "Duration", dimensions), minute, "Milliseconds").merge(
                     group.durations
                 )
+        if self.aggregator.dropped > self._dropped_seen:  # PutMetricData's and folds' alike
+            self.datapoints_dropped.inc((), self.aggregator.dropped - self._dropped_seen)
+            self._dropped_seen = self.aggregator.dropped
 
     def _embedded(self, output: bytes) -> None:
         for line in output.decode("utf-8", "replace").splitlines():

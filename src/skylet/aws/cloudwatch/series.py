@@ -64,27 +64,36 @@ def _unstamp(raw: bytes) -> int:
     return int.from_bytes(raw, "big")
 
 
-class Aggregator:
-    """Datapoints of the minute they fall in, in memory, until :meth:`drain`. Pure."""
+#: The series-minutes one flush holds at most: a function printing EMF lines with ever new
+#: dimension values (or a PutMetricData loop) costs this much memory at most between flushes.
+MAX_PENDING_SERIES = 20_000
 
-    def __init__(self) -> None:
+
+class Aggregator:
+    """Datapoints of the minute they fall in, in memory, until :meth:`drain`. Pure. Past
+    ``max_series`` series-minutes, values of new ones are not kept (``dropped`` counts them)."""
+
+    def __init__(self, max_series: int = MAX_PENDING_SERIES) -> None:
         self.points: dict[tuple[SeriesKey, int], StatSet] = {}
+        self.max_series = max_series
+        self.dropped = 0
 
     def add(
         self, key: SeriesKey, at: float, value: float, count: float = 1.0, unit: str = "None"
     ) -> StatSet:
-        minute = int(at // 60) * 60
-        found = self.points.get((key, minute))
-        if found is None:
-            found = self.points[(key, minute)] = StatSet(unit=unit)
+        found = self.at(key, at, unit)
         found.add(value, count)
         return found
 
     def at(self, key: SeriesKey, at: float, unit: str = "None") -> StatSet:
-        """The set of ``key``'s minute at ``at``, made empty if there is none yet."""
+        """The set of ``key``'s minute at ``at``, made empty if there is none yet (a set
+        kept nowhere when the aggregator is full)."""
         minute = int(at // 60) * 60
         found = self.points.get((key, minute))
         if found is None:
+            if len(self.points) >= self.max_series:
+                self.dropped += 1
+                return StatSet(unit=unit)
             found = self.points[(key, minute)] = StatSet(unit=unit)
         return found
 
