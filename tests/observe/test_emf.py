@@ -81,3 +81,17 @@ def test_each_dimension_set_and_metric_is_one_datum() -> None:
 )
 def test_a_line_that_breaks_the_format_has_no_metrics(text: str) -> None:
     assert metrics_of(text) == []
+
+
+def test_what_powertools_metrics_writes_is_read() -> None:
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = Metrics(namespace="Shop", service="checkout")
+    metrics.add_metric(name="Orders", unit=MetricUnit.Count, value=2)
+    metrics.add_metric(name="Orders", unit=MetricUnit.Count, value=3)
+    metrics.add_dimension(name="Stage", value="prod")
+    [datum] = metrics_of(json.dumps(metrics.serialize_metric_set()))
+    assert (datum.namespace, datum.metric, datum.unit) == ("Shop", "Orders", "Count")
+    assert datum.dimensions == (("Stage", "prod"), ("service", "checkout"))
+    assert datum.values == (2.0, 3.0)
