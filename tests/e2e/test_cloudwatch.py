@@ -423,3 +423,61 @@ def test_older_sdks_protocols_are_served_too(server: Server, protocol: str, tmp_
     with pytest.raises(ClientError) as refused:
         client.put_metric_data(Namespace="AWS/X", MetricData=[{"MetricName": "M", "Value": 1.0}])
     assert code(refused) == "InvalidParameterValue"
+
+
+def test_a_metric_math_alarm_evaluates_its_expression(server: Server) -> None:
+    cloudwatch = server.client("cloudwatch")
+    shop = [{"Name": "Store", "Value": "oslo"}]
+
+    def stat(metric: str) -> dict[str, Any]:
+        return {
+            "Metric": {"Namespace": "Shop", "MetricName": metric, "Dimensions": shop},
+            "Period": 60,
+            "Stat": "Sum",
+        }
+
+    cloudwatch.put_metric_alarm(
+        AlarmName="failure-rate",
+        Metrics=[
+            {"Id": "failures", "MetricStat": stat("Failures"), "ReturnData": False},
+            {"Id": "requests", "MetricStat": stat("Requests"), "ReturnData": False},
+            {"Id": "rate", "Expression": "100 * failures / requests", "Label": "failure %"},
+        ],
+        EvaluationPeriods=1,
+        Threshold=50.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[TOPIC],
+    )
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["failure-rate"])["MetricAlarms"]
+    assert [q["Id"] for q in alarm["Metrics"]] == ["failures", "requests", "rate"]
+    assert "MetricName" not in alarm
+    cloudwatch.put_metric_data(
+        Namespace="Shop",
+        MetricData=[
+            {"MetricName": "Failures", "Dimensions": shop, "Value": 3.0},
+            {"MetricName": "Requests", "Dimensions": shop, "Value": 4.0},
+        ],
+    )
+    [published] = ops_messages(server)
+    message = json.loads(published["Message"])
+    assert (message["AlarmName"], message["NewStateValue"]) == ("failure-rate", "ALARM")
+    assert [q["Id"] for q in message["Trigger"]["Metrics"]] == ["failures", "requests", "rate"]
+    assert message["Trigger"]["Period"] == 60
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=["failure-rate"])["MetricAlarms"]
+    assert json.loads(alarm["StateReasonData"])["recentDatapoints"] == [75.0]
+    cloudwatch.delete_alarms(AlarmNames=["failure-rate"])
+
+
+def test_a_metric_math_alarm_returns_exactly_one_series(server: Server) -> None:
+    cloudwatch = server.client("cloudwatch")
+    with pytest.raises(ClientError) as refused:
+        cloudwatch.put_metric_alarm(
+            AlarmName="two",
+            Metrics=[{"Id": "a", "Expression": "1"}, {"Id": "b", "Expression": "2"}],
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    assert "Exactly one element of the metrics list should return data" in str(
+        refused.value.response["Error"]["Message"]
+    )

@@ -174,6 +174,13 @@ def notification(
     if alarm.get("ExtendedStatistic"):
         trigger["ExtendedStatistic"] = alarm["ExtendedStatistic"]
         del trigger["Statistic"]
+    if alarm.get("Metrics"):  # metric math: the queries instead of one metric
+        for key in ("MetricName", "Namespace", "StatisticType", "Statistic", "Unit", "Dimensions"):
+            trigger.pop(key, None)
+        trigger["Period"] = next(
+            (q["MetricStat"]["Period"] for q in alarm["Metrics"] if q.get("MetricStat")), None
+        )
+        trigger["Metrics"] = alarm["Metrics"]
     message = {
         "AlarmName": alarm["AlarmName"],
         "AlarmDescription": alarm.get("AlarmDescription"),

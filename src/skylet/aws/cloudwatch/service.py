@@ -267,35 +267,13 @@ class CloudWatch(Service):
         period = request.get("Period")
         metrics = request.get("Metrics")
         if metrics:
-            raise ServiceError(
-                "ValidationError",
-                "skylet does not evaluate metric math alarms (Metrics); use MetricName.",
-                status=400,
-            )
-        for needed in ("MetricName", "Namespace", "Period"):
-            if request.get(needed) is None:
-                raise ServiceError("ValidationError", f"{needed} must not be null.", status=400)
+            period = _check_metrics(request)
+        else:
+            _check_metric(request)
         assert period is not None
-        if (
-            period < 10
-            or (period >= 60 and period % 60)
-            or (period < 60 and period not in (10, 30))
-        ):
+        if period not in (10, 30) and (period < 10 or period % 60):
             raise ServiceError(
-                "ValidationError",
-                "Period must be 10, 30 or a multiple of 60.",
-                status=400,
-            )
-        statistic, extended = request.get("Statistic"), request.get("ExtendedStatistic")
-        if (statistic is None) == (extended is None):
-            raise ServiceError(
-                "ValidationError",
-                "Exactly one of Statistic and ExtendedStatistic must be given.",
-                status=400,
-            )
-        if extended is not None and percentile_of(extended) is None:
-            raise ServiceError(
-                "ValidationError", f"Invalid extended statistic: {extended}", status=400
+                "ValidationError", "Period must be 10, 30 or a multiple of 60.", status=400
             )
         if request.get("Threshold") is None:
             raise ServiceError("ValidationError", "Threshold must not be null.", status=400)
@@ -352,12 +330,15 @@ class CloudWatch(Service):
                 OKActions=list(request.get("OKActions", ())),
                 AlarmActions=list(request.get("AlarmActions", ())),
                 InsufficientDataActions=list(request.get("InsufficientDataActions", ())),
-                Dimensions=[dict(d) for d in request.get("Dimensions", ())],
-                Period=period,
                 EvaluationPeriods=evaluation,
                 TreatMissingData=treat,
                 AlarmConfigurationUpdatedTimestamp=now,
             )
+            if metrics:
+                alarm["Metrics"] = [dict(q, ReturnData=q.get("ReturnData", True)) for q in metrics]
+            else:
+                alarm["Dimensions"] = [dict(d) for d in request.get("Dimensions", ())]
+                alarm["Period"] = period
             if request.get("DatapointsToAlarm") is not None:
                 alarm["DatapointsToAlarm"] = to_alarm
             if existing is None:
@@ -489,7 +470,7 @@ class CloudWatch(Service):
         async with self._lock:
             for alarm in await self.alarms.all():
                 rule = alarm_rules.Rule(
-                    alarm["Period"],
+                    alarm["Period"] if "Period" in alarm else _metrics_period(alarm["Metrics"]),
                     alarm["EvaluationPeriods"],
                     alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"],
                     alarm["ComparisonOperator"],
@@ -497,26 +478,40 @@ class CloudWatch(Service):
                     alarm.get("TreatMissingData", "missing"),
                     alarm.get("Statistic") or alarm.get("ExtendedStatistic") or "Sum",
                 )
-                starts = alarm_rules.periods(rule, now)
-                sets = await period_sets(
-                    self.series,
-                    key_of(alarm),
-                    starts[0],
-                    starts[-1] + rule.period_s,
-                    rule.period_s,
-                    now,
-                )
-                values = {
-                    t: v
-                    for t, s in sets.items()
-                    if (alarm.get("Unit") is None or s.unit == alarm["Unit"])
-                    and (v := value_of(s, rule.statistic)) is not None
-                }
+                try:
+                    values = await self._alarm_values(alarm, rule, now)
+                except ServiceError:  # an expression that cannot be evaluated: no data
+                    log.warning("alarm %s: its metrics cannot be read", alarm["AlarmName"])
+                    values = {}
                 verdict = alarm_rules.evaluate(rule, values, alarm["StateValue"], now)
                 if verdict.state != alarm["StateValue"]:
                     await self._transition(
                         alarm, verdict.state, verdict.reason, verdict.reason_data, now
                     )
+
+    async def _alarm_values(
+        self, alarm: Params, rule: alarm_rules.Rule, now: float
+    ) -> dict[int, float]:
+        """The value of each of the periods ``rule`` evaluates at ``now`` that has data."""
+        starts = alarm_rules.periods(rule, now)
+        end = starts[-1] + rule.period_s
+        if "Metrics" in alarm:
+            request = {
+                "MetricDataQueries": alarm["Metrics"],
+                "StartTime": starts[0],
+                "EndTime": end,
+            }
+            answer = await get_metric_data(self.series, request, now)
+            [result] = answer["MetricDataResults"]
+            pairs = zip(result["Timestamps"], result["Values"], strict=True)
+            return {int(t): v for t, v in pairs}
+        sets = await period_sets(self.series, key_of(alarm), starts[0], end, rule.period_s, now)
+        return {
+            t: v
+            for t, s in sets.items()
+            if (alarm.get("Unit") is None or s.unit == alarm["Unit"])
+            and (v := value_of(s, rule.statistic)) is not None
+        }
 
     async def _transition(
         self, alarm: Params, state: str, reason: str, data: str | None, now: float
@@ -649,6 +644,63 @@ class CloudWatch(Service):
                     "DashboardNotFoundError", f"Dashboard {name} does not exist", status=404
                 )
         await self.dashboards.delete(names)
+
+
+_SINGLE_METRIC = ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Unit")
+
+
+def _check_metric(request: Params) -> None:
+    """An alarm on one metric: its name, namespace, period and one statistic."""
+    for needed in ("MetricName", "Namespace", "Period"):
+        if request.get(needed) is None:
+            raise ServiceError("ValidationError", f"{needed} must not be null.", status=400)
+    statistic, extended = request.get("Statistic"), request.get("ExtendedStatistic")
+    if (statistic is None) == (extended is None):
+        raise ServiceError(
+            "ValidationError",
+            "Exactly one of Statistic and ExtendedStatistic must be given.",
+            status=400,
+        )
+    if extended is not None and percentile_of(extended) is None:
+        raise ServiceError("ValidationError", f"Invalid extended statistic: {extended}", status=400)
+
+
+def _check_metrics(request: Params) -> int:
+    """A metric math alarm: ``Metrics`` alone, one query returning data; its period."""
+    if any(request.get(k) for k in (*_SINGLE_METRIC, "Period")):
+        raise ServiceError(
+            "ValidationError",
+            "Metrics cannot be given with MetricName, Namespace, Statistic, ExtendedStatistic, "
+            "Dimensions, Period or Unit.",
+            status=400,
+        )
+    metrics: Sequence[Params] = request["Metrics"]
+    if sum(1 for q in metrics if q.get("ReturnData", True)) != 1:
+        raise ServiceError(
+            "ValidationError",
+            "Exactly one element of the metrics list should return data.",
+            status=400,
+        )
+    for query in metrics:
+        if (query.get("MetricStat") is None) == (query.get("Expression") is None):
+            raise ServiceError(
+                "ValidationError",
+                f"Query {query['Id']} needs exactly one of MetricStat and Expression.",
+                status=400,
+            )
+    return _metrics_period(metrics)
+
+
+def _metrics_period(metrics: Sequence[Params]) -> int:
+    """The period of a metric math alarm: its metric stats' (one for all of them)."""
+    found = {int(q["MetricStat"]["Period"]) for q in metrics if q.get("MetricStat")}
+    if len(found) != 1:
+        raise ServiceError(
+            "ValidationError",
+            "The metric stats of an alarm's Metrics must have one Period.",
+            status=400,
+        )
+    return found.pop()
 
 
 def _token(token: str | None) -> int:
