@@ -223,7 +223,10 @@ class Platform:
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         #: Every API's signature check, and the region they serve (the manifest's, at deploy).
         self.auth = Authenticator(
-            MappingProxyType(keys), config.runtime.region, required=bool(config.credentials)
+            MappingProxyType(keys),
+            config.runtime.region,
+            required=bool(config.credentials),
+            function_secret=config.runtime.function_secret,
         )
         self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
         self.s3 = S3Api(self.blobs, self.auth, public=config.public_buckets, notifier=self.notifier)

@@ -41,6 +41,9 @@ functions:
   relay:
     handler: aws_handlers.invoke_other
     timeout_s: 30
+  admin:
+    handler: attacks.admin
+    timeout_s: 30
 """
 
 server = module_server(
@@ -113,11 +116,13 @@ def test_an_unsigned_invoke_gets_lambda_s_answer_on_the_wire(server: Server) -> 
     assert answer.json()["message"] == "Missing Authentication Token"
 
 
-def signed_get(server: Server, path: str, service: str = "skylet") -> httpx.Response:
+def signed_get(
+    server: Server, path: str, service: str = "skylet", method: str = "GET"
+) -> httpx.Response:
     url = f"{server.url}{path}"
-    request = AWSRequest("GET", url)
+    request = AWSRequest(method, url)
     SigV4Auth(Credentials(KEY, SECRET), service, "us-east-1").add_auth(request)
-    return httpx.get(url, headers=dict(request.headers.items()))
+    return httpx.request(method, url, headers=dict(request.headers.items()))
 
 
 def test_the_admin_api_requires_a_signature_for_the_service_skylet(server: Server) -> None:
@@ -127,7 +132,7 @@ def test_the_admin_api_requires_a_signature_for_the_service_skylet(server: Serve
     assert httpx.delete(f"{server.url}/_skylet/functions/echo/instances").status_code == 403
     listed = signed_get(server, "/_skylet/functions")
     assert listed.status_code == 200, listed.text
-    assert {fn["name"] for fn in listed.json()} == {"echo", "whoami", "relay"}
+    assert {fn["name"] for fn in listed.json()} == {"echo", "whoami", "relay", "admin"}
     # A signature for another service does not open it: the scope sends it to that service.
     assert signed_get(server, "/_skylet/functions", "lambda").status_code != 200
 
@@ -144,13 +149,46 @@ def test_sts_names_the_configured_key_as_the_caller(server: Server) -> None:
     assert identity["UserId"].startswith("AIDA") and len(identity["UserId"]) == 21
 
 
-def test_functions_sign_with_the_configured_key(lam: Any) -> None:
+def test_functions_sign_with_credentials_of_their_own(lam: Any) -> None:
     whoami = lam.invoke(FunctionName="whoami", Payload=b"{}")
     assert "FunctionError" not in whoami, whoami["Payload"].read()
-    assert json.loads(whoami["Payload"].read())["Arn"].endswith(f":user/{KEY}")
+    arn = json.loads(whoami["Payload"].read())["Arn"]
+    assert arn == "arn:aws:sts::000000000000:assumed-role/skylet-function/whoami"
     relayed = lam.invoke(FunctionName="relay", Payload=b'{"name": "echo"}')
     assert "FunctionError" not in relayed, relayed["Payload"].read()
     assert json.loads(json.loads(relayed["Payload"].read()))["event"] == {"from": "in"}
+
+
+def _admin(lam: Any, event: dict[str, str]) -> dict[str, Any]:
+    answer = lam.invoke(FunctionName="admin", Payload=json.dumps(event).encode())
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    got: dict[str, Any] = json.loads(answer["Payload"].read())
+    return got
+
+
+def test_a_function_holds_no_key_that_retires_another_functions_instances(
+    server: Server, lam: Any
+) -> None:
+    echoed = json.loads(lam.invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())
+    assert echoed["env"]["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert echoed["env"]["AWS_SESSION_TOKEN"].startswith("skylet1.")
+    assert KEY not in json.dumps(echoed) and SECRET not in json.dumps(echoed)
+    retire = {"method": "DELETE", "path": "functions/echo/instances"}
+    own = _admin(lam, {**retire, "sign": "own"})
+    assert own["status"] == 403 and own["type"] == "AccessDeniedException", own
+    for sign in ("local", "none"):
+        assert _admin(lam, {**retire, "sign": sign})["status"] == 403
+    run = _admin(lam, {"method": "GET", "path": "functions", "sign": "own"})
+    assert run["status"] == 403, run
+    deleted = signed_get(server, "/_skylet/functions/echo/instances", method="DELETE")
+    assert deleted.status_code == 200 and deleted.json()["retired"] >= 1
+
+
+def test_a_forged_session_token_is_refused(server: Server) -> None:
+    token = "skylet1.d2hvYW1p.0123456789abcdef0123456789abcdef"  # "whoami", a made-up MAC
+    forged = client(server, "sts", aws_session_token=token)
+    status, code = refused(forged.get_caller_identity)
+    assert (status, code) == (403, "InvalidClientTokenId")
 
 
 # -- the CLI signs with botocore's signer ------------------------------------------------------

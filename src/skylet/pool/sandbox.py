@@ -64,6 +64,13 @@ class SandboxPolicy:
             self.uids[name] = UID_BASE + len(self.uids)
         return self.uids[name]
 
+    def function_of_uid(self, uid: int) -> str | None:
+        """The function that runs as ``uid`` (skylet is root), or None."""
+        for name, given in self.uids.items():
+            if given == uid:
+                return name
+        return None
+
     def spec_for(self, fn: FunctionConfig) -> TemplateSpec:
         """What ``fn``'s template enters: every mechanism this machine has, unless the sandbox
         is off. ``network: false`` asks for a network namespace even where none is to be had,
