@@ -88,6 +88,12 @@ class Authenticator:
         self.function_secret = function_secret
 
     @property
+    def account_key(self) -> str:
+        """The platform's first key: whom a function's own credentials act for where an API
+        tells principals apart by key (S3's owners)."""
+        return next(iter(self.credentials.keys), "")
+
+    @property
     def region(self) -> str:
         return self.credentials.region
 
