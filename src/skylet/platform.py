@@ -191,7 +191,9 @@ class Platform:
         self.hooks = Hooks(hooks)
         self.zygote = ZygoteClient(
             environment=config.runtime.base_environment,
-            policy=SandboxPolicy(enabled=config.runtime.sandbox),
+            policy=SandboxPolicy(
+                enabled=config.runtime.sandbox, max_concurrency=config.runtime.max_concurrency
+            ),
         )
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)

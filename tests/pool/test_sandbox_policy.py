@@ -54,10 +54,23 @@ def test_every_mechanism_the_machine_has_is_entered() -> None:
         uid=UID_BASE,
         cpu_shares=1024,
         nproc=1024,
+        pids_max=1024 * 1000,
         tmp_mb=1024,
         hide=("/srv", "/srv/.skylet"),
         reveal=("/srv/f", "/srv/deps"),
     )
+
+
+@pytest.mark.parametrize(
+    ("reserved", "pids"),
+    [(None, 1024 * 1000), (5, 5120), (0, 1024)],
+    ids=["as_many_instances_as_the_platform_runs", "its_reserved_concurrency", "none_reserved"],
+)
+def test_a_function_s_processes_together_are_1024_per_instance_it_may_run(
+    reserved: int | None, pids: int
+) -> None:
+    spec = SandboxPolicy(mechanisms=EVERYTHING).spec_for(_fn(reserved_concurrency=reserved))
+    assert spec.pids_max == pids
 
 
 def test_each_function_has_a_uid_of_its_own_for_as_long_as_skylet_runs() -> None:

@@ -295,8 +295,9 @@ def _unescape(field: str) -> str:
     )
 
 
-def probe() -> Mechanisms:
-    """Which mechanisms work here: tried in forked children, so nothing sticks to the caller."""
+def probe(cpu: cgroups.Hierarchy | str) -> Mechanisms:
+    """Which mechanisms work here: tried in forked children, so nothing sticks to the caller.
+    ``cpu``: the cgroup hierarchy the zygote opened, or why there is none."""
     on: dict[str, str] = {names.NON_DUMPABLE: "PR_SET_DUMPABLE 0"}
     off: dict[str, str] = {names.SECCOMP: "not implemented"}
     root = os.geteuid() == 0
@@ -329,11 +330,17 @@ def probe() -> Mechanisms:
         on[names.UID] = "a distinct unprivileged uid per function"
     else:
         off[names.UID] = f"skylet is not root (uid {os.getuid()})"
-    weights = cgroups.unavailable()
-    if weights is None:
-        on[names.CPU_WEIGHT] = "cgroup v1 cpu.shares, 1024 per 1,769 MB of memory"
+    if isinstance(cpu, str):
+        off[names.CPU_WEIGHT] = cpu
     else:
-        off[names.CPU_WEIGHT] = weights
+        on[names.CPU_WEIGHT] = cpu.describe()
+        if cpu.pids:
+            function_wide = "cgroup v2 pids.max per function (1024 per instance it may run)"
+            if names.PIDS_LIMIT in on:
+                on[names.PIDS_LIMIT] += f", and {function_wide}"
+            else:
+                on[names.PIDS_LIMIT] = function_wide
+                off.pop(names.PIDS_LIMIT, None)
     return Mechanisms(on, off)
 
 
