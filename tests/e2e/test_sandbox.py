@@ -44,6 +44,7 @@ functions:
   threads: {{handler: attacks.threads, code: attacker, timeout_s: 30, memory_size: 1024}}
   daemon: {{handler: attacks.undo_subreaper_and_daemonize, code: attacker}}
   admin: {{handler: attacks.admin, code: attacker, timeout_s: 20}}
+  syscalls: {{handler: attacks.denied_calls, code: attacker, timeout_s: 20}}
 """
 
 
@@ -128,12 +129,12 @@ def test_the_banner_and_health_say_which_protections_are_on_and_why_others_are_o
 ) -> None:
     sandbox = _sandbox(server)
     assert set(sandbox["on"]) | set(sandbox["off"]) == set(names.ALL)
-    assert sandbox["off"][names.SECCOMP] == "not implemented"
     lines = server.output().splitlines()
     (on,) = [line for line in lines if line.startswith("sandbox: ")]
-    (off,) = [line for line in lines if line.startswith("sandbox off: ")]
+    off = [line for line in lines if line.startswith("sandbox off: ")]
     assert all(name in on for name in sandbox["on"])
-    assert all(f"{name} ({why})" in off for name, why in sandbox["off"].items())
+    assert len(off) == (1 if sandbox["off"] else 0)
+    assert all(f"{name} ({why})" in off[0] for name, why in sandbox["off"].items())
 
 
 def test_another_functions_secret_cannot_be_read_from_its_memory_or_environment(
@@ -298,6 +299,13 @@ def test_a_function_cannot_pass_for_the_developer_in_local_mode(server: Server, 
     assert before and set(before) <= set(_instances(server, "victim"))
     schedules = _invoke(server, "admin", {"method": "GET", "path": "functions", "sign": sign})
     assert schedules["status"] == 403, schedules
+
+
+def test_the_calls_no_function_needs_fail_with_eperm_and_the_rest_work(server: Server) -> None:
+    _needs(server, names.SECCOMP)
+    got = _invoke(server, "syscalls", {})
+    assert got["denied"] == dict.fromkeys(got["denied"], "EPERM") and len(got["denied"]) == 5
+    assert got["allowed"] == {"getpid": True, "subprocess": 0, "thread": True, "socket": True}
 
 
 def test_a_function_reads_its_own_log_through_the_admin_api(server: Server) -> None:

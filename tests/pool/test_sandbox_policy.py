@@ -15,10 +15,7 @@ from skylet.pool.sandbox import UID_BASE, SandboxPolicy, cpu_shares
 from skylet.wire import sandbox as names
 from skylet.wire.sandbox import Mechanisms, TemplateSpec
 
-EVERYTHING = Mechanisms(
-    MappingProxyType({name: "yes" for name in names.ALL if name != names.SECCOMP}),
-    MappingProxyType({names.SECCOMP: "not implemented"}),
-)
+EVERYTHING = Mechanisms(MappingProxyType({name: "yes" for name in names.ALL}))
 UNPRIVILEGED = Mechanisms(
     MappingProxyType(
         {n: "yes" for n in (names.USER_NS, names.PID_NS, names.MOUNT_NS, names.NON_DUMPABLE)}
@@ -55,6 +52,7 @@ def test_every_mechanism_the_machine_has_is_entered() -> None:
         cpu_shares=1024,
         nproc=1024,
         pids_max=1024 * 1000,
+        seccomp=True,
         tmp_mb=1024,
         hide=("/srv", "/srv/.skylet"),
         reveal=("/srv/f", "/srv/deps"),

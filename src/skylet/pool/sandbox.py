@@ -91,6 +91,7 @@ class SandboxPolicy:
             cpu_shares=cpu_shares(fn.memory_mb) if found.has(names.CPU_WEIGHT) else None,
             nproc=PROCESSES_PER_INSTANCE if user_ns and found.has(names.PIDS_LIMIT) else None,
             pids_max=self.pids_max(fn) if found.has(names.PIDS_LIMIT) else None,
+            seccomp=found.has(names.SECCOMP),
             tmp_mb=fn.ephemeral_storage_mb,
             hide=tuple(sorted(self.private)),
             reveal=(str(fn.code_dir), *fn.extra_path),

@@ -28,7 +28,17 @@ import traceback
 from typing import Any
 
 from skylet import fastjson
-from skylet.worker import cgroups, forker, instance, linux, output, rehearsals, sandbox, snapstart
+from skylet.worker import (
+    cgroups,
+    forker,
+    instance,
+    linux,
+    output,
+    rehearsals,
+    sandbox,
+    seccomp,
+    snapstart,
+)
 
 
 class Template(forker.Forker):
@@ -136,6 +146,8 @@ def serve(sock: socket.socket, entered: sandbox.Entered) -> None:
     forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
     rehearsals.rehearse()
     output.prepare()
+    if entered.spec.seccomp:
+        seccomp.prepare()  # built once here; each instance only installs it
     # What the template built lives as long as its instances: out of the collector's way, so
     # that no instance's collection writes to (and copies) those pages.
     gc.freeze()
