@@ -44,6 +44,9 @@ functions:
   admin:
     handler: attacks.admin
     timeout_s: 30
+  changer:
+    handler: aws_handlers.change_another
+    timeout_s: 30
 """
 
 server = module_server(
@@ -132,7 +135,7 @@ def test_the_admin_api_requires_a_signature_for_the_service_skylet(server: Serve
     assert httpx.delete(f"{server.url}/_skylet/functions/echo/instances").status_code == 403
     listed = signed_get(server, "/_skylet/functions")
     assert listed.status_code == 200, listed.text
-    assert {fn["name"] for fn in listed.json()} == {"echo", "whoami", "relay", "admin"}
+    assert {fn["name"] for fn in listed.json()} == {"echo", "whoami", "relay", "admin", "changer"}
     # A signature for another service does not open it: the scope sends it to that service.
     assert signed_get(server, "/_skylet/functions", "lambda").status_code != 200
 
@@ -182,6 +185,13 @@ def test_a_function_holds_no_key_that_retires_another_functions_instances(
     assert run["status"] == 403, run
     deleted = signed_get(server, "/_skylet/functions/echo/instances", method="DELETE")
     assert deleted.status_code == 200 and deleted.json()["retired"] >= 1
+
+
+def test_a_function_reads_the_lambda_control_plane_and_changes_nothing_there(lam: Any) -> None:
+    answer = lam.invoke(FunctionName="changer", Payload=b'{"name": "echo"}')
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    got = json.loads(answer["Payload"].read())
+    assert got == {"read": "echo", "change": "AccessDeniedException"}
 
 
 def test_a_forged_session_token_is_refused(server: Server) -> None:
