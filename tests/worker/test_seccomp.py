@@ -64,3 +64,18 @@ def test_an_installed_filter_denies_in_the_child_and_not_in_its_parent() -> None
     assert os.waitstatus_to_exitcode(status) == 0
     assert int(child) == errno.EPERM
     assert linux.unshare_nothing() == 0
+
+
+@pytest.mark.parametrize("machine", sorted(ARCHES))
+def test_only_the_denied_numbers_are_denied_among_every_number_there_is(machine: str) -> None:
+    arch, column = ARCHES[machine]
+    instructions = program(machine)
+    denied = {numbers[column] for numbers in DENIED.values()}
+    got = {nr for nr in range(1024) if run(instructions, arch, nr) == DENY}
+    assert got == denied
+
+
+def test_a_call_costs_a_few_comparisons_not_one_per_denied_call() -> None:
+    instructions = program("x86_64")
+    assert len(instructions) < 2 * len(DENIED) + 8
+    assert sum(1 for code, *_ in instructions if code == 0x35) >= 5  # the search's splits
