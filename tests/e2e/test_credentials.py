@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from skylet.function_keys import credentials_for, platform_secret
 from tests.e2e.conftest import SKYLET, Server, cli, free_port, module_server
 
 pytestmark = pytest.mark.e2e
@@ -192,6 +193,48 @@ def test_a_function_reads_the_lambda_control_plane_and_changes_nothing_there(lam
     assert "FunctionError" not in answer, answer["Payload"].read()
     got = json.loads(answer["Payload"].read())
     assert got == {"read": "echo", "change": "AccessDeniedException"}
+
+
+def test_a_function_s_credentials_sign_s3_requests_and_presigned_urls(server: Server) -> None:
+    own = credentials_for(platform_secret({KEY: SECRET}), "whoami")
+    s3 = client(
+        server,
+        "s3",
+        aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
+        aws_session_token=own.session_token,
+    )
+    s3.create_bucket(Bucket="made-by-a-function")
+    s3.put_object(Bucket="made-by-a-function", Key="k", Body=b"by the role")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "made-by-a-function", "Key": "k"}, ExpiresIn=60
+    )
+    assert "x-amz-security-token=" in url and "AWSAccessKeyId=" in url  # boto3's SigV2
+    assert httpx.get(url).content == b"by the role"
+    v4 = client(
+        server,
+        "s3",
+        aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
+        aws_session_token=own.session_token,
+        config=Config(signature_version="s3v4"),
+    )
+    url = v4.generate_presigned_url(
+        "get_object", Params={"Bucket": "made-by-a-function", "Key": "k"}, ExpiresIn=60
+    )
+    assert "X-Amz-Security-Token=" in url
+    assert httpx.get(url).content == b"by the role"
+    assert (
+        httpx.get(
+            url.replace("X-Amz-Security-Token=skylet1.", "X-Amz-Security-Token=x")
+        ).status_code
+        == 400
+    )
+    # The account's key owns what the function made, as an account owns what its roles make.
+    platform = client(server, "s3")
+    assert (
+        platform.get_object(Bucket="made-by-a-function", Key="k")["Body"].read() == b"by the role"
+    )
 
 
 def test_a_forged_session_token_is_refused(server: Server) -> None:

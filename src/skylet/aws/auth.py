@@ -49,13 +49,13 @@ def signed_form(raw_query: str, headers: Sequence[tuple[str, str]]) -> Form | No
 
 def session_token(raw_query: str, headers: Sequence[tuple[str, str]]) -> str | None:
     """The request's session token (``X-Amz-Security-Token``, a header or a presigned URL's
-    parameter), if it has one."""
+    parameter, v4's or v2's), if it has one."""
     for name, value in headers:
         if name.lower() == "x-amz-security-token":
             return value
     for part in raw_query.split("&"):
         name, _, value = part.partition("=")
-        if name == "X-Amz-Security-Token":
+        if name.lower() == "x-amz-security-token":  # SigV2 URLs write it in lower case
             return unquote(value)
     return None
 
@@ -128,7 +128,7 @@ class Authenticator:
         token = session_token(raw_query, headers)
         if token is not None:
             function = function_keys.function_of(self.function_secret, token)
-            if function is None or form == "v2":
+            if function is None:
                 raise SignatureRefused(
                     "token", "The security token included in the request is invalid.", form=form
                 )
