@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -51,9 +52,11 @@ def _mac(secret: bytes, purpose: str, name: str) -> bytes:
     return hmac.new(secret, f"{purpose}\0{name}".encode(), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def credentials_for(secret: bytes, function: str) -> FunctionCredentials:
     """The credentials of ``function`` (its name, without a qualifier: every version and
-    alias of a function shares its role, as on Lambda)."""
+    alias of a function shares its role, as on Lambda). Kept for the functions seen lately:
+    each instance's environment and each request it signs derive them."""
     name = base64.urlsafe_b64encode(function.encode()).decode().rstrip("=")
     token = f"{_VERSION}.{name}.{_mac(secret, 'token', function).hex()[:32]}"
     key_id = KEY_PREFIX + base64.b32encode(_mac(secret, "key", function)).decode()[:16]
