@@ -3,10 +3,13 @@ show (given as inputs), and v2's weights in proportion to memory as v1's shares 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from skylet.pool.sandbox import cpu_shares
-from skylet.worker.cgroups import Hierarchy, choose, v2_weight
+from skylet.worker.cgroups import CpuWeights, Hierarchy, choose, v2_weight
 
 #: This machine's kind: cgroup v1 controllers, and a unified mount that holds none.
 HYBRID = """\
@@ -127,3 +130,34 @@ def test_each_hierarchy_says_what_it_sets() -> None:
         .describe()
         .endswith("cpu.weight, 100 per 1,769 MB of memory, pids.max")
     )
+
+
+def test_v2_writes_the_weight_the_limit_and_hands_the_function_its_procs(tmp_path: Path) -> None:
+    # A directory stands in for the cgroup: what is written where, not what the kernel does.
+    weights = CpuWeights(Hierarchy(2, str(tmp_path), pids=True, below_root=True))
+    weights.start(platform_pid=4321)
+    base = Path(weights.base)
+    leaf = tmp_path / f"{base.name}-platform"
+    assert (leaf / "cgroup.procs").read_text() == str(os.getpid())  # the last of the two
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +pids"
+    assert (base / "cgroup.subtree_control").read_text() == "+cpu +pids"
+    for name in ("cgroup.procs", "cgroup.threads"):
+        (base / "t1").mkdir(exist_ok=True)
+        (base / "t1" / name).touch()
+    uid = os.getuid()
+    made = weights.create("t1", cpu_shares(128), uid, 5120)
+    assert (Path(made) / "cpu.weight").read_text() == "7"
+    assert (Path(made) / "pids.max").read_text() == "5120"
+    assert weights.template_cgroup(made) == made
+
+
+def test_v1_s_templates_wait_in_a_cgroup_of_their_own(tmp_path: Path) -> None:
+    weights = CpuWeights(Hierarchy(1, str(tmp_path)))
+    weights.start(platform_pid=4321)
+    assert Path(weights.templates, "cpu.shares").read_text() == "2"
+    for name in ("cgroup.procs", "tasks"):
+        Path(weights.base, "t1").mkdir(exist_ok=True)
+        Path(weights.base, "t1", name).touch()
+    made = weights.create("t1", cpu_shares(1769), None)
+    assert Path(made, "cpu.shares").read_text() == "1024"
+    assert weights.template_cgroup(made) == weights.templates
