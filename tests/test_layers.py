@@ -23,6 +23,7 @@ RANKS = {
     "ids": 0,
     "fastjson": 0,
     "arns": 0,
+    "function_keys": 0,
     "config": 1,
     "wire": 1,
     "asgi": 1,

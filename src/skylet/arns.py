@@ -11,6 +11,8 @@ have no use for, as AWS does::
     arn("sqs", "jobs", region="eu-west-1") -> "arn:aws:sqs:eu-west-1:000000000000:jobs"
     bucket_arn("uploads")                   -> "arn:aws:s3:::uploads"
     caller("test")                          -> the account's root (the local key pair)
+    assumed_role("thumbnail")               -> arn:aws:sts::000000000000:assumed-role/
+                                               skylet-function/thumbnail
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ PARTITION = "aws"
 ACCOUNT_ID = "000000000000"
 #: The region when neither the manifest nor the CLI names one (the Serverless Framework's).
 DEFAULT_REGION = "us-east-1"
+#: The role every function runs as (GetFunction's ``Role``; the session GetCallerIdentity
+#: names inside a function).
+FUNCTION_ROLE = "skylet-function"
 #: The access key local AWS emulators accept by convention; skylet's when none is configured.
 LOCAL_ACCESS_KEY = "test"
 
@@ -71,3 +76,15 @@ def caller(access_key: str, *, account: str = ACCOUNT_ID) -> Caller:
         return Caller(account, root_arn(account), account)
     digest = hashlib.sha256(access_key.encode()).hexdigest().upper()[:17]
     return Caller(account, arn("iam", f"user/{access_key}", account=account), f"AIDA{digest}")
+
+
+def assumed_role(function: str, *, account: str = ACCOUNT_ID) -> Caller:
+    """A function signing with its own credentials: its role's session named after it, as
+    Lambda's execution environments are (``AROA…:function`` the unique id: the role's id and
+    the session's name)."""
+    digest = hashlib.sha256(f"role/{FUNCTION_ROLE}".encode()).hexdigest().upper()[:17]
+    return Caller(
+        account,
+        arn("sts", f"assumed-role/{FUNCTION_ROLE}/{function}", account=account),
+        f"AROA{digest}:{function}",
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,9 +182,9 @@ class RuntimeSettings:
     max_concurrency: int = 1000
     #: Output kept per invocation; the rest is drained and counted, never buffered.
     output_cap_bytes: int = 1 << 20
-    #: Credentials and endpoint given to functions, so boto3 inside them reaches skylet.
-    aws_access_key_id: str = "test"
-    aws_secret_access_key: str = "test"
+    #: What each function's own credentials are derived from (skylet.function_keys):
+    #: boto3 inside a function signs with them, and reaches skylet at ``endpoint_url``.
+    function_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     endpoint_url: str | None = None
     base_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Run each function in its sandbox (docs/runtime.md); False: ``--no-sandbox``.

@@ -184,6 +184,7 @@ SignatureProblem = Literal[
     "malformed",  # the Authorization header or the presigned parameters are incomplete
     "date",  # X-Amz-Date is not a date
     "unknown_key",  # an access key nobody configured
+    "token",  # a session token that is none of the functions' (skylet.function_keys)
     "region",  # the credential scope names another region than the one served
     "service",  # the credential scope names another service than the one serving it
     "skewed",  # the request's date is too far from the server's clock

@@ -206,7 +206,9 @@ class Platform:
         self.logs.listen(self.collector.log_entry)
         self.zygote = ZygoteClient(
             environment=config.runtime.base_environment,
-            policy=SandboxPolicy(enabled=config.runtime.sandbox),
+            policy=SandboxPolicy(
+                enabled=config.runtime.sandbox, max_concurrency=config.runtime.max_concurrency
+            ),
         )
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
@@ -242,7 +244,10 @@ class Platform:
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         #: Every API's signature check, and the region they serve (the manifest's, at deploy).
         self.auth = Authenticator(
-            MappingProxyType(keys), config.runtime.region, required=bool(config.credentials)
+            MappingProxyType(keys),
+            config.runtime.region,
+            required=bool(config.credentials),
+            function_secret=config.runtime.function_secret,
         )
         self.notifier = Notifier(self.async_invoker.enqueue, config.runtime.region)
         self.s3 = S3Api(self.blobs, self.auth, public=config.public_buckets, notifier=self.notifier)

@@ -79,6 +79,9 @@ class Storage:
         # An empty variable is no setting (a shell's ``AWS_ACCESS_KEY_ID=`` unsets it).
         self.access_key = access_key or env.get("AWS_ACCESS_KEY_ID") or "test"
         self.secret_key = secret_key or env.get("AWS_SECRET_ACCESS_KEY") or "test"
+        # A function's own credentials come with their session token (docs/services.md); an
+        # explicitly given key pair has none.
+        self.session_token = None if access_key else env.get("AWS_SESSION_TOKEN") or None
         self.region = (
             region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         )
@@ -97,6 +100,7 @@ class Storage:
             session = boto3.session.Session(
                 aws_access_key_id=self.access_key,
                 aws_secret_access_key=self.secret_key,
+                aws_session_token=self.session_token,
                 region_name=self.region,
             )
             config = Config(

@@ -265,3 +265,44 @@ def test_a_skewed_request_says_by_how_much_as_aws_does() -> None:
         )
     assert refused.value.kind == "skewed"
     assert "is now earlier than" in refused.value.message
+
+
+def _function_signed(
+    credentials: tuple[str, str, str], service: str = "sts"
+) -> list[tuple[str, str]]:
+    request = AWSRequest("POST", f"http://{HOST}/", data=b"Action=GetCallerIdentity")
+    SigV4Auth(BotoCredentials(*credentials), service, "eu-west-1").add_auth(request)
+    return [("host", HOST), *((k, str(v)) for k, v in request.headers.items())]
+
+
+def _verify_as(auth: Authenticator, headers: list[tuple[str, str]]) -> sigv4.Verified | None:
+    body_hash = hashlib.sha256(b"Action=GetCallerIdentity").hexdigest()
+    return auth.verify("sts", "POST", "/", "", headers, payload_hash=body_hash)
+
+
+def test_a_function_s_own_credentials_verify_as_that_function() -> None:
+    from skylet.function_keys import credentials_for
+
+    auth = Authenticator(KEYS.keys, "eu-west-1", required=True, function_secret=b"k" * 32)
+    verified = _verify_as(auth, _function_signed(credentials_for(b"k" * 32, "thumbnail")))
+    assert verified is not None and verified.function == "thumbnail"
+    platform = _verify_as(auth, _function_signed(("AKID", "secret", "")))
+    assert platform is not None and platform.function is None
+
+
+def test_a_function_s_token_with_another_s_keys_or_another_secret_is_refused() -> None:
+    from skylet.function_keys import credentials_for
+
+    auth = Authenticator(KEYS.keys, "eu-west-1", required=True, function_secret=b"k" * 32)
+    mine, other = credentials_for(b"k" * 32, "a"), credentials_for(b"k" * 32, "b")
+    swapped = (other.access_key_id, other.secret_access_key, mine.session_token)
+    with pytest.raises(SignatureRefused) as caught:
+        _verify_as(auth, _function_signed(swapped))
+    assert caught.value.kind == "unknown_key"
+    with pytest.raises(SignatureRefused) as caught:
+        _verify_as(auth, _function_signed(credentials_for(b"x" * 32, "a")))
+    assert caught.value.kind == "token"
+    platform_with_token = ("AKID", "secret", mine.session_token)
+    with pytest.raises(SignatureRefused) as caught:
+        _verify_as(auth, _function_signed(platform_with_token))
+    assert caught.value.kind == "unknown_key"

@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from skylet.function_keys import credentials_for, platform_secret
 from tests.e2e.conftest import SKYLET, Server, cli, free_port, module_server
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +41,12 @@ functions:
     timeout_s: 30
   relay:
     handler: aws_handlers.invoke_other
+    timeout_s: 30
+  admin:
+    handler: attacks.admin
+    timeout_s: 30
+  changer:
+    handler: aws_handlers.change_another
     timeout_s: 30
 """
 
@@ -113,11 +120,13 @@ def test_an_unsigned_invoke_gets_lambda_s_answer_on_the_wire(server: Server) -> 
     assert answer.json()["message"] == "Missing Authentication Token"
 
 
-def signed_get(server: Server, path: str, service: str = "skylet") -> httpx.Response:
+def signed_get(
+    server: Server, path: str, service: str = "skylet", method: str = "GET"
+) -> httpx.Response:
     url = f"{server.url}{path}"
-    request = AWSRequest("GET", url)
+    request = AWSRequest(method, url)
     SigV4Auth(Credentials(KEY, SECRET), service, "us-east-1").add_auth(request)
-    return httpx.get(url, headers=dict(request.headers.items()))
+    return httpx.request(method, url, headers=dict(request.headers.items()))
 
 
 def test_the_admin_api_requires_a_signature_for_the_service_skylet(server: Server) -> None:
@@ -127,7 +136,7 @@ def test_the_admin_api_requires_a_signature_for_the_service_skylet(server: Serve
     assert httpx.delete(f"{server.url}/_skylet/functions/echo/instances").status_code == 403
     listed = signed_get(server, "/_skylet/functions")
     assert listed.status_code == 200, listed.text
-    assert {fn["name"] for fn in listed.json()} == {"echo", "whoami", "relay"}
+    assert {fn["name"] for fn in listed.json()} == {"echo", "whoami", "relay", "admin", "changer"}
     # A signature for another service does not open it: the scope sends it to that service.
     assert signed_get(server, "/_skylet/functions", "lambda").status_code != 200
 
@@ -144,13 +153,95 @@ def test_sts_names_the_configured_key_as_the_caller(server: Server) -> None:
     assert identity["UserId"].startswith("AIDA") and len(identity["UserId"]) == 21
 
 
-def test_functions_sign_with_the_configured_key(lam: Any) -> None:
+def test_functions_sign_with_credentials_of_their_own(lam: Any) -> None:
     whoami = lam.invoke(FunctionName="whoami", Payload=b"{}")
     assert "FunctionError" not in whoami, whoami["Payload"].read()
-    assert json.loads(whoami["Payload"].read())["Arn"].endswith(f":user/{KEY}")
+    arn = json.loads(whoami["Payload"].read())["Arn"]
+    assert arn == "arn:aws:sts::000000000000:assumed-role/skylet-function/whoami"
     relayed = lam.invoke(FunctionName="relay", Payload=b'{"name": "echo"}')
     assert "FunctionError" not in relayed, relayed["Payload"].read()
     assert json.loads(json.loads(relayed["Payload"].read()))["event"] == {"from": "in"}
+
+
+def _admin(lam: Any, event: dict[str, str]) -> dict[str, Any]:
+    answer = lam.invoke(FunctionName="admin", Payload=json.dumps(event).encode())
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    got: dict[str, Any] = json.loads(answer["Payload"].read())
+    return got
+
+
+def test_a_function_holds_no_key_that_retires_another_functions_instances(
+    server: Server, lam: Any
+) -> None:
+    echoed = json.loads(lam.invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())
+    assert echoed["env"]["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert echoed["env"]["AWS_SESSION_TOKEN"].startswith("skylet1.")
+    assert KEY not in json.dumps(echoed) and SECRET not in json.dumps(echoed)
+    retire = {"method": "DELETE", "path": "functions/echo/instances"}
+    own = _admin(lam, {**retire, "sign": "own"})
+    assert own["status"] == 403 and own["type"] == "AccessDeniedException", own
+    for sign in ("local", "none"):
+        assert _admin(lam, {**retire, "sign": sign})["status"] == 403
+    run = _admin(lam, {"method": "GET", "path": "functions", "sign": "own"})
+    assert run["status"] == 403, run
+    deleted = signed_get(server, "/_skylet/functions/echo/instances", method="DELETE")
+    assert deleted.status_code == 200 and deleted.json()["retired"] >= 1
+
+
+def test_a_function_reads_the_lambda_control_plane_and_changes_nothing_there(lam: Any) -> None:
+    answer = lam.invoke(FunctionName="changer", Payload=b'{"name": "echo"}')
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    got = json.loads(answer["Payload"].read())
+    assert got == {"read": "echo", "change": "AccessDeniedException"}
+
+
+def test_a_function_s_credentials_sign_s3_requests_and_presigned_urls(server: Server) -> None:
+    own = credentials_for(platform_secret({KEY: SECRET}), "whoami")
+    s3 = client(
+        server,
+        "s3",
+        aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
+        aws_session_token=own.session_token,
+    )
+    s3.create_bucket(Bucket="made-by-a-function")
+    s3.put_object(Bucket="made-by-a-function", Key="k", Body=b"by the role")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "made-by-a-function", "Key": "k"}, ExpiresIn=60
+    )
+    assert "x-amz-security-token=" in url and "AWSAccessKeyId=" in url  # boto3's SigV2
+    assert httpx.get(url).content == b"by the role"
+    v4 = client(
+        server,
+        "s3",
+        aws_access_key_id=own.access_key_id,
+        aws_secret_access_key=own.secret_access_key,
+        aws_session_token=own.session_token,
+        config=Config(signature_version="s3v4"),
+    )
+    url = v4.generate_presigned_url(
+        "get_object", Params={"Bucket": "made-by-a-function", "Key": "k"}, ExpiresIn=60
+    )
+    assert "X-Amz-Security-Token=" in url
+    assert httpx.get(url).content == b"by the role"
+    assert (
+        httpx.get(
+            url.replace("X-Amz-Security-Token=skylet1.", "X-Amz-Security-Token=x")
+        ).status_code
+        == 400
+    )
+    # The account's key owns what the function made, as an account owns what its roles make.
+    platform = client(server, "s3")
+    assert (
+        platform.get_object(Bucket="made-by-a-function", Key="k")["Body"].read() == b"by the role"
+    )
+
+
+def test_a_forged_session_token_is_refused(server: Server) -> None:
+    token = "skylet1.d2hvYW1p.0123456789abcdef0123456789abcdef"  # "whoami", a made-up MAC
+    forged = client(server, "sts", aws_session_token=token)
+    status, code = refused(forged.get_caller_identity)
+    assert (status, code) == (403, "InvalidClientTokenId")
 
 
 # -- the CLI signs with botocore's signer ------------------------------------------------------

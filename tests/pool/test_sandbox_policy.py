@@ -15,10 +15,7 @@ from skylet.pool.sandbox import UID_BASE, SandboxPolicy, cpu_shares
 from skylet.wire import sandbox as names
 from skylet.wire.sandbox import Mechanisms, TemplateSpec
 
-EVERYTHING = Mechanisms(
-    MappingProxyType({name: "yes" for name in names.ALL if name != names.SECCOMP}),
-    MappingProxyType({names.SECCOMP: "not implemented"}),
-)
+EVERYTHING = Mechanisms(MappingProxyType({name: "yes" for name in names.ALL}))
 UNPRIVILEGED = Mechanisms(
     MappingProxyType(
         {n: "yes" for n in (names.USER_NS, names.PID_NS, names.MOUNT_NS, names.NON_DUMPABLE)}
@@ -54,10 +51,24 @@ def test_every_mechanism_the_machine_has_is_entered() -> None:
         uid=UID_BASE,
         cpu_shares=1024,
         nproc=1024,
+        pids_max=1024 * 1000,
+        seccomp=True,
         tmp_mb=1024,
         hide=("/srv", "/srv/.skylet"),
         reveal=("/srv/f", "/srv/deps"),
     )
+
+
+@pytest.mark.parametrize(
+    ("reserved", "pids"),
+    [(None, 1024 * 1000), (5, 5120), (0, 1024)],
+    ids=["as_many_instances_as_the_platform_runs", "its_reserved_concurrency", "none_reserved"],
+)
+def test_a_function_s_processes_together_are_1024_per_instance_it_may_run(
+    reserved: int | None, pids: int
+) -> None:
+    spec = SandboxPolicy(mechanisms=EVERYTHING).spec_for(_fn(reserved_concurrency=reserved))
+    assert spec.pids_max == pids
 
 
 def test_each_function_has_a_uid_of_its_own_for_as_long_as_skylet_runs() -> None:

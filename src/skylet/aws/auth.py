@@ -8,7 +8,11 @@ The rules, decided once by the composition root and kept here:
   request is refused as AWS refuses it (``MissingAuthenticationToken``);
 - without, on a loopback address only, an unsigned request is accepted, and a signed one is
   verified against the local pair ``test``/``test`` (a wrong signature is refused either way);
-- on any other address without credentials nothing starts (the CLI refuses).
+- on any other address without credentials nothing starts (the CLI refuses);
+- a function signs with its own credentials (``function_keys``: an access key, a secret and a
+  session token derived from the platform's secret and its name), accepted by every door in
+  both modes: the request's principal is then that function (``Verified.function``), which a
+  door may refuse what the platform may do (the admin API does).
 
 A door that reads the whole body (Lambda, admin, the services) calls :meth:`admit`: the body
 is read (bounded) and hashed into the signature before the operation sees it, then given back
@@ -18,11 +22,13 @@ payload hash the request declares (``x-amz-content-sha256``); its body is checke
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from skylet import function_keys
 from skylet.asgi import Message, Receive, Scope, read_body
 from skylet.aws import sigv2, sigv4
 from skylet.aws.sigv4 import Credentials, Form, Verified
@@ -41,6 +47,19 @@ def signed_form(raw_query: str, headers: Sequence[tuple[str, str]]) -> Form | No
     return None
 
 
+def session_token(raw_query: str, headers: Sequence[tuple[str, str]]) -> str | None:
+    """The request's session token (``X-Amz-Security-Token``, a header or a presigned URL's
+    parameter, v4's or v2's), if it has one."""
+    for name, value in headers:
+        if name.lower() == "x-amz-security-token":
+            return value
+    for part in raw_query.split("&"):
+        name, _, value = part.partition("=")
+        if name.lower() == "x-amz-security-token":  # SigV2 URLs write it in lower case
+            return unquote(value)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Admitted:
     """A request that passed: who signed it (None: unsigned and allowed), and the ``receive``
@@ -53,11 +72,26 @@ class Admitted:
 class Authenticator:
     """``keys``: access key → secret; ``region``: the one served (the composition root sets it
     again when the manifest changes); ``required``: credentials are configured, so unsigned
-    requests are refused."""
+    requests are refused; ``function_secret``: what the functions' own credentials are
+    derived from (``function_keys``)."""
 
-    def __init__(self, keys: Mapping[str, str], region: str, *, required: bool) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, str],
+        region: str,
+        *,
+        required: bool,
+        function_secret: bytes = b"",
+    ) -> None:
         self.credentials = Credentials(keys, region)
         self.required = required
+        self.function_secret = function_secret
+
+    @property
+    def account_key(self) -> str:
+        """The platform's first key: whom a function's own credentials act for where an API
+        tells principals apart by key (S3's owners)."""
+        return next(iter(self.credentials.keys), "")
 
     @property
     def region(self) -> str:
@@ -90,18 +124,30 @@ class Authenticator:
             if self.required and not anonymous:
                 raise SignatureRefused("missing", "Missing Authentication Token")
             return None
-        args = (self.credentials, method, raw_path, raw_query, headers)
+        credentials, function = self.credentials, None
+        token = session_token(raw_query, headers)
+        if token is not None:
+            function = function_keys.function_of(self.function_secret, token)
+            if function is None:
+                raise SignatureRefused(
+                    "token", "The security token included in the request is invalid.", form=form
+                )
+            own = function_keys.credentials_for(self.function_secret, function)
+            credentials = Credentials({own.access_key_id: own.secret_access_key}, self.region)
+        args = (credentials, method, raw_path, raw_query, headers)
         if form == "header":
-            return sigv4.verify_header(
+            verified = sigv4.verify_header(
                 *args, service=service, payload_hash=payload_hash, any_region=any_region, now=now
             )
-        if form == "query":
-            return sigv4.verify_presigned(
+        elif form == "query":
+            verified = sigv4.verify_presigned(
                 *args, service=service, payload_hash=payload_hash, any_region=any_region, now=now
             )
-        if service != "s3":
+        elif service != "s3":
             raise SignatureRefused("algorithm", "Signature Version 2 is S3's only", form="v2")
-        return sigv2.verify_presigned_v2(*args, now=now)
+        else:
+            verified = sigv2.verify_presigned_v2(*args, now=now)
+        return verified if function is None else dataclasses.replace(verified, function=function)
 
     async def admit(self, scope: Scope, receive: Receive, service: str, *, limit: int) -> Admitted:
         """Verify a request for ``service`` whose body the door reads whole (at most ``limit``

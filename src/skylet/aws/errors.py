@@ -64,6 +64,11 @@ SIGNATURE_CODES: Mapping[SignatureProblem, Mapping[str, tuple[str, int, str | No
         "json": ("UnrecognizedClientException", 403, _TOKEN),
         "query": ("InvalidClientTokenId", 403, _TOKEN),
     },
+    "token": {
+        "s3": ("InvalidToken", 400, "The provided token is malformed or otherwise invalid."),
+        "json": ("UnrecognizedClientException", 403, _TOKEN),
+        "query": ("InvalidClientTokenId", 403, _TOKEN),
+    },
     "region": {
         "s3": ("AuthorizationHeaderMalformed", 400, None),
         "s3:query": ("AuthorizationQueryParametersError", 400, None),

@@ -16,12 +16,15 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from skylet import arns
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
+from skylet.aws import lambda_routes
 from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_names import check_enum, parse_function_name
 from skylet.errors import (
+    AccessDenied,
     ApiError,
     InvalidParameterValue,
     InvalidRequestContent,
@@ -81,6 +84,8 @@ class LambdaApi:
                         "bytes)"
                     ) from None
                 receive = admitted.receive
+                if admitted.verified is not None and admitted.verified.function is not None:
+                    self._check_function_principal(scope, admitted.verified.function)
             if is_invoke(scope):
                 await self._invoke(scope, receive, send, request_id)
             elif self.control is not None:
@@ -92,6 +97,20 @@ class LambdaApi:
         except ApiError as error:
             status, body, headers = json_error(error, request_id)
             await respond(send, status, body, headers)
+
+    def _check_function_principal(self, scope: Scope, function: str) -> None:
+        """A function signing with its own credentials invokes functions and reads the control
+        plane; it changes nothing there (versions, aliases, event source mappings), as a
+        Lambda execution role without those permissions may not."""
+        if scope["method"] == "GET" or is_invoke(scope):
+            return
+        found = lambda_routes.match(scope["method"], scope["path"])
+        action = found.operation if found is not None else "Admin"
+        who = arns.assumed_role(function, account=self.invoker.settings.account_id).arn
+        raise AccessDenied(
+            f"User: {who} is not authorized to perform: lambda:{action} because no "
+            "identity-based policy allows the action"
+        )
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         path: str = scope["path"]

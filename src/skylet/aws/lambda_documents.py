@@ -75,7 +75,7 @@ def configuration(
         "FunctionName": fn.name,
         "FunctionArn": arn,
         "Runtime": fn.runtime,
-        "Role": arns.role_arn("skylet-function", account=settings.account_id),
+        "Role": arns.role_arn(arns.FUNCTION_ROLE, account=settings.account_id),
         "Handler": fn.handler,
         "CodeSize": facts.code.size,
         # A description from the manifest, once FunctionConfig carries one.

@@ -268,6 +268,7 @@ class Services:
             region=self.auth.region,
             account_id=self.account_id,
             access_key=verified.access_key if verified is not None else "",
+            function=(verified.function or "") if verified is not None else "",
         )
         await _send(send, response)
 

@@ -147,7 +147,9 @@ class S3Api:
             lookup,
             wire.RequestBody(receive, lookup, verified),
             wire.Responder(send, request_id),
-            verified.access_key,
+            # A function's own credentials act as the account's (its role's, on AWS): the
+            # platform's first key, which buckets and objects were owned by before.
+            self.auth.account_key if verified.function else verified.access_key,
             client[0] if client else "127.0.0.1",
             request_id,
         )

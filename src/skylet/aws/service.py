@@ -53,6 +53,8 @@ class RequestContext:
     host: str
     #: The access key that signed the request ("" for an unsigned one, allowed on loopback).
     access_key: str = ""
+    #: The function whose own credentials signed it (skylet.function_keys), else "".
+    function: str = ""
 
 
 Operation = Callable[[Params, RequestContext], "Params | Awaitable[Params | None] | None"]
@@ -132,9 +134,11 @@ async def handle(
     region: str = arns.DEFAULT_REGION,
     account_id: str = arns.ACCOUNT_ID,
     access_key: str = "",
+    function: str = "",
 ) -> Response:
     """Serve one request: ``path`` raw (percent-encoded), ``query`` the raw query string;
-    ``access_key`` the one that signed it, verified already."""
+    ``access_key`` the one that signed it, verified already (``function``: a function's own,
+    whose name this is)."""
     request = Request(method, path, query, tuple(headers), body)
     loaded = models.load(
         service.service_name, overlay=service.overlay, extra_protocols=service.extra_protocols
@@ -169,6 +173,7 @@ async def handle(
             account_id,
             request.header("host") or "",
             access_key,
+            function,
         )
         result = implementation(params, context)
         if inspect.isawaitable(result):

@@ -56,6 +56,11 @@ def verify_presigned_v2(
     lookup: dict[str, str] = {}
     for name, value in headers:
         lookup.setdefault(name.lower(), value.strip())
+    # A presigned URL's x-amz-* parameters are signed as headers (botocore's HmacV1QueryAuth
+    # moves them there: a session token's x-amz-security-token).
+    for name, value in params.items():
+        if name.lower().startswith("x-amz-"):
+            lookup.setdefault(name.lower(), value.strip())
     amz = "".join(f"{k}:{lookup[k]}\n" for k in sorted(lookup) if k.startswith("x-amz-"))
     subresources = sorted((k, v) for k, v in params.items() if k in _V2_SUBRESOURCES)
     query = ""

@@ -77,6 +77,9 @@ class Verified:
     amz_date: str = ""
     scope: str = ""
     key: bytes = b""
+    #: The function whose own credentials signed (skylet.function_keys), set by the
+    #: authenticator; None: a key of the platform's.
+    function: str | None = None
 
 
 def _uri_encode(value: str) -> str:

@@ -11,10 +11,14 @@ from skylet.aws.service import RequestContext, Service
 
 class SecurityTokens(Service):
     """Who signed the request: the account, the caller's ARN and its unique id (``arns.caller``:
-    the local pair is the account's root, a configured key an IAM user of its name)."""
+    the local pair is the account's root, a configured key an IAM user of its name; a
+    function's own credentials its role's session, ``arns.assumed_role``)."""
 
     service_name = "sts"
 
     def get_caller_identity(self, request: Params, context: RequestContext) -> Params:
-        who = arns.caller(context.access_key, account=context.account_id)
+        if context.function:
+            who = arns.assumed_role(context.function, account=context.account_id)
+        else:
+            who = arns.caller(context.access_key, account=context.account_id)
         return {"UserId": who.user_id, "Account": who.account, "Arn": who.arn}

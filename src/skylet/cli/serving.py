@@ -4,6 +4,7 @@ the console's request lines and function output, until Ctrl+C (exit 130) or SIGT
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -11,7 +12,7 @@ from types import MappingProxyType
 
 import click
 
-from skylet import __version__
+from skylet import __version__, function_keys
 from skylet.build.watcher import ReloadOutcome
 from skylet.cli import banner, env_vars
 from skylet.cli.common import DEFAULT_PORT, base_environment, manifest_path, run
@@ -142,13 +143,10 @@ def up(
     out = Output()
     manifest = manifest_path(target)
     keys = _listening_keys(host, credentials)
-    function_key, function_secret = next(iter(keys.items()), ("test", "test"))
     settings = RuntimeSettings(
         keepalive_s=keepalive,
         max_concurrency=max_concurrency,
-        # Functions sign with the first configured key, so boto3 inside them reaches skylet.
-        aws_access_key_id=function_key,
-        aws_secret_access_key=function_secret,
+        function_secret=_function_secret(keys),
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
         sandbox=sandbox,
@@ -269,10 +267,8 @@ def serve_function(
     out = Output()
     manifest = manifest_path(directory)
     keys = _listening_keys(host, credentials)
-    function_key, function_secret = next(iter(keys.items()), ("test", "test"))
     settings = RuntimeSettings(
-        aws_access_key_id=function_key,
-        aws_secret_access_key=function_secret,
+        function_secret=_function_secret(keys),
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
         sandbox=sandbox,
@@ -349,6 +345,13 @@ def _sandbox_lines(out: Output, platform: Platform) -> None:
     out.line(on)
     for line in off:
         out.line(line, style="yellow")
+
+
+def _function_secret(keys: Mapping[str, str]) -> bytes:
+    """What the functions' own credentials derive from: the configured pairs (so every node
+    given them agrees, and a restart keeps them), else a secret of this run's (loopback only:
+    one node, whose instances die with it)."""
+    return function_keys.platform_secret(keys) if keys else secrets.token_bytes(32)
 
 
 def _credentials(given: tuple[str, ...]) -> Mapping[str, str]:

@@ -8,21 +8,25 @@ connection is closed.
 
 With credentials configured every request must be signed with SigV4 for the service name
 ``skylet`` (in the region served), as the CLI signs them; errors are JSON, as the Lambda API's
-(``x-amzn-ErrorType``)."""
+(``x-amzn-ErrorType``). A function (its own credentials, or its own uid on the connection) may
+read its own log and invocation records and nothing else: admin_access."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import json
+import os
 import time
 from typing import TYPE_CHECKING
 
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
 from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
+from skylet.aws.sigv4 import Verified
 from skylet.config import FunctionConfig
 from skylet.errors import (
+    AccessDenied,
     ApiError,
     InvalidParameterValue,
     ResourceNotFound,
@@ -30,6 +34,7 @@ from skylet.errors import (
     StoreUnavailable,
 )
 from skylet.events.records import RecordBook, parse_status
+from skylet.gateway import admin_access, peers
 from skylet.gateway.admin_query import Query
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import Entry, Follower
@@ -73,6 +78,7 @@ class AdminApi:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
+        verified: Verified | None = None
         try:
             if self.auth is not None:
                 try:
@@ -84,6 +90,14 @@ class AdminApi:
                         f"The request body is larger than {MAX_BODY_BYTES} bytes"
                     ) from None
                 receive = admitted.receive
+                verified = admitted.verified
+            function = self._function_principal(scope, verified)
+            if function is not None:
+                refused = admin_access.refusal(
+                    function, scope["method"], parts, account=self.invoker.settings.account_id
+                )
+                if refused is not None:
+                    raise AccessDenied(refused)
             if parts == ["functions"]:
                 await self._functions(send)
             elif parts == ["schedules"]:
@@ -108,6 +122,17 @@ class AdminApi:
         except ApiError as error:
             status, body, headers = json_error(error, "")
             await respond(send, status, body, headers)
+
+    def _function_principal(self, scope: Scope, verified: Verified | None) -> str | None:
+        """The function making the request: the one whose credentials signed it, else the one
+        whose uid owns the connection (every function could sign with the local pair, or not
+        at all, in local mode); None for the platform's own callers."""
+        if verified is not None and verified.function is not None:
+            return verified.function
+        uid = peers.peer_uid(scope.get("client"), scope.get("server"))
+        if uid is None or uid == os.geteuid():
+            return None
+        return self.invoker.function_of_uid(uid)
 
     def _the_scheduler(self) -> Scheduler:
         if self.scheduler is None:

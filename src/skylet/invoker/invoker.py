@@ -260,6 +260,10 @@ class Invoker:
         "restarting", "down", …) and how many times it was replaced."""
         return RuntimeHealth(self._zygote.status, self._zygote.restarts)
 
+    def function_of_uid(self, uid: int) -> str | None:
+        """The function whose instances run as ``uid`` (skylet is root), or None."""
+        return self._zygote.policy.function_of_uid(uid)
+
     def sandbox(self) -> SandboxReport:
         """Which protections each function's sandbox has (``/health``, the banner)."""
         return self._zygote.policy.report()

@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+from skylet import function_keys
 from skylet.config import FunctionConfig, RuntimeSettings
 
 
@@ -51,7 +52,9 @@ def instance_spec(
 def lambda_environment(
     fn: FunctionConfig, settings: RuntimeSettings, *, log_stream: str, init_type: str
 ) -> dict[str, str]:
-    """Variables as Lambda sets them; the function's own may not override the reserved ones."""
+    """Variables as Lambda sets them; the function's own may not override the reserved ones.
+    The credentials are the function's own (its role's, on Lambda): skylet.function_keys."""
+    own = function_keys.credentials_for(settings.function_secret, fn.name)
     python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     env = dict(settings.base_environment)
     env.update(fn.environment)
@@ -66,8 +69,9 @@ def lambda_environment(
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{python}",
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
-            "AWS_ACCESS_KEY_ID": settings.aws_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": settings.aws_secret_access_key,
+            "AWS_ACCESS_KEY_ID": own.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": own.secret_access_key,
+            "AWS_SESSION_TOKEN": own.session_token,
             "_HANDLER": fn.handler,
             "LAMBDA_TASK_ROOT": str(fn.code_dir),
             "LAMBDA_RUNTIME_DIR": str(sys.prefix),

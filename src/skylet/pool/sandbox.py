@@ -52,6 +52,8 @@ class SandboxPolicy:
     ``uids``: the uid each function runs as when skylet is root, stable while it runs."""
 
     enabled: bool = True
+    #: The most instances a function may have when it reserves none (the platform's limit).
+    max_concurrency: int = 1000
     mechanisms: Mechanisms | None = None
     private: frozenset[str] = frozenset()
     uids: dict[str, int] = field(default_factory=dict)
@@ -63,6 +65,13 @@ class SandboxPolicy:
         if name not in self.uids:
             self.uids[name] = UID_BASE + len(self.uids)
         return self.uids[name]
+
+    def function_of_uid(self, uid: int) -> str | None:
+        """The function that runs as ``uid`` (skylet is root), or None."""
+        for name, given in self.uids.items():
+            if given == uid:
+                return name
+        return None
 
     def spec_for(self, fn: FunctionConfig) -> TemplateSpec:
         """What ``fn``'s template enters: every mechanism this machine has, unless the sandbox
@@ -81,10 +90,20 @@ class SandboxPolicy:
             uid=self.uid_for(fn.name) if found.has(names.UID) else None,
             cpu_shares=cpu_shares(fn.memory_mb) if found.has(names.CPU_WEIGHT) else None,
             nproc=PROCESSES_PER_INSTANCE if user_ns and found.has(names.PIDS_LIMIT) else None,
+            pids_max=self.pids_max(fn) if found.has(names.PIDS_LIMIT) else None,
+            seccomp=found.has(names.SECCOMP),
             tmp_mb=fn.ephemeral_storage_mb,
             hide=tuple(sorted(self.private)),
             reveal=(str(fn.code_dir), *fn.extra_path),
         )
+
+    def pids_max(self, fn: FunctionConfig) -> int:
+        """Processes and threads of all of ``fn``'s instances together: Lambda's per
+        execution environment, times the instances it may have (5,120 with a reserved
+        concurrency of 5)."""
+        reserved = fn.reserved_concurrency
+        instances = self.max_concurrency if reserved is None else reserved
+        return PROCESSES_PER_INSTANCE * max(1, instances)
 
     def snapshots_refused(self) -> str | None:
         """Why a template may not run a function's init (a snapshot) here, or None: skylet

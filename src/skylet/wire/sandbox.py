@@ -67,6 +67,9 @@ class TemplateSpec:
     network: the function opted out). ``uid``: the function's own uid and gid outside (skylet
     runs as root), else None. ``cpu_shares``: its cgroup's weight (None: no cgroup). ``nproc``:
     processes and threads per instance (RLIMIT_NPROC in the instance's user namespace).
+    ``pids_max``: processes and threads of all its instances together (cgroup v2's
+    ``pids.max``, where the machine has it). ``seccomp``: each instance installs the filter
+    of denied system calls (skylet.worker.seccomp).
     """
 
     user_ns: bool = False
@@ -77,6 +80,8 @@ class TemplateSpec:
     uid: int | None = None
     cpu_shares: int | None = None
     nproc: int | None = None
+    pids_max: int | None = None
+    seccomp: bool = False
     tmp_mb: int = 512
     hide: tuple[str, ...] = ()
     reveal: tuple[str, ...] = ()
@@ -94,6 +99,8 @@ class TemplateSpec:
             "uid": self.uid,
             "cpu_shares": self.cpu_shares,
             "nproc": self.nproc,
+            "pids_max": self.pids_max,
+            "seccomp": self.seccomp,
             "tmp_mb": self.tmp_mb,
             "hide": list(self.hide),
             "reveal": list(self.reveal),
@@ -112,6 +119,8 @@ class TemplateSpec:
             uid=None if value["uid"] is None else int(value["uid"]),
             cpu_shares=None if value["cpu_shares"] is None else int(value["cpu_shares"]),
             nproc=None if value["nproc"] is None else int(value["nproc"]),
+            pids_max=None if value.get("pids_max") is None else int(value["pids_max"]),
+            seccomp=bool(value.get("seccomp", False)),
             tmp_mb=int(value["tmp_mb"]),
             hide=tuple(str(p) for p in value["hide"]),
             reveal=tuple(str(p) for p in value["reveal"]),

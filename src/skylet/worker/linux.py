@@ -65,6 +65,12 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), f"unshare({_flag_names(flags)})")
 
 
+def unshare_nothing() -> int:
+    """``unshare(0)``, which changes nothing: 0 when it is allowed, else its errno (a seccomp
+    filter's EPERM)."""
+    return 0 if _libc.unshare(0) == 0 else ctypes.get_errno()
+
+
 def setns(fd: int, nstype: int) -> None:
     _check(_libc.setns(fd, nstype), f"setns({_flag_names(nstype)})")
 

@@ -23,6 +23,7 @@ privileges, not dumpable (``/proc/PID/mem`` and ``environ`` are closed even to i
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pwd
 import resource
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 from skylet.wire import sandbox as names
 from skylet.wire.sandbox import Mechanisms, TemplateSpec
-from skylet.worker import cgroups, linux, view
+from skylet.worker import cgroups, linux, seccomp, view
 
 #: The function's identity inside its user namespace: Lambda's sbx_user1051.
 INSIDE_UID = 993
@@ -198,6 +199,8 @@ def enter_instance(entered: Entered) -> None:
         os.setresgid(spec.uid, spec.uid, spec.uid)
         os.setresuid(spec.uid, spec.uid, spec.uid)  # from root: every capability goes
     linux.no_new_privileges()
+    if spec.seccomp:  # last: the steps above mount and unshare
+        seccomp.install()
 
 
 def non_dumpable() -> None:
@@ -295,10 +298,11 @@ def _unescape(field: str) -> str:
     )
 
 
-def probe() -> Mechanisms:
-    """Which mechanisms work here: tried in forked children, so nothing sticks to the caller."""
+def probe(cpu: cgroups.Hierarchy | str) -> Mechanisms:
+    """Which mechanisms work here: tried in forked children, so nothing sticks to the caller.
+    ``cpu``: the cgroup hierarchy the zygote opened, or why there is none."""
     on: dict[str, str] = {names.NON_DUMPABLE: "PR_SET_DUMPABLE 0"}
-    off: dict[str, str] = {names.SECCOMP: "not implemented"}
+    off: dict[str, str] = {}
     root = os.geteuid() == 0
     userns = _try(_probe_user_namespace)
     if userns is None:
@@ -329,11 +333,24 @@ def probe() -> Mechanisms:
         on[names.UID] = "a distinct unprivileged uid per function"
     else:
         off[names.UID] = f"skylet is not root (uid {os.getuid()})"
-    weights = cgroups.unavailable()
-    if weights is None:
-        on[names.CPU_WEIGHT] = "cgroup v1 cpu.shares, 1024 per 1,769 MB of memory"
+    filtered = seccomp.unavailable() or _try(_probe_seccomp)
+    if filtered is None:
+        on[names.SECCOMP] = (
+            f"{len(seccomp.DENIED)} system calls denied with EPERM (ptrace, mount, bpf, …)"
+        )
     else:
-        off[names.CPU_WEIGHT] = weights
+        off[names.SECCOMP] = filtered
+    if isinstance(cpu, str):
+        off[names.CPU_WEIGHT] = cpu
+    else:
+        on[names.CPU_WEIGHT] = cpu.describe()
+        if cpu.pids:
+            function_wide = "cgroup v2 pids.max per function (1024 per instance it may run)"
+            if names.PIDS_LIMIT in on:
+                on[names.PIDS_LIMIT] += f", and {function_wide}"
+            else:
+                on[names.PIDS_LIMIT] = function_wide
+                off.pop(names.PIDS_LIMIT, None)
     return Mechanisms(on, off)
 
 
@@ -357,6 +374,13 @@ def _try(step: Callable[[], None]) -> str | None:
     if os.waitstatus_to_exitcode(status) == 0:
         return None
     return why or f"the probe ended with status {status}"
+
+
+def _probe_seccomp() -> None:
+    linux.no_new_privileges()
+    seccomp.install()
+    if linux.unshare_nothing() != errno.EPERM:
+        raise OSError(errno.ENOSYS, "the seccomp filter was installed but denies nothing")
 
 
 def _probe_user_namespace() -> None:

@@ -21,6 +21,7 @@ own: when it dies, everything it started dies with it, a double-forked daemon in
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import socket
@@ -28,7 +29,17 @@ import traceback
 from typing import Any
 
 from skylet import fastjson
-from skylet.worker import cgroups, forker, instance, linux, output, rehearsals, sandbox, snapstart
+from skylet.worker import (
+    cgroups,
+    forker,
+    instance,
+    linux,
+    output,
+    rehearsals,
+    sandbox,
+    seccomp,
+    snapstart,
+)
 
 
 class Template(forker.Forker):
@@ -54,8 +65,9 @@ class Template(forker.Forker):
     def _prepared(self) -> None:
         """In a spare, ready for its SPEC: what its cold start runs, rehearsed (the SPEC read,
         its set-up, the import path, its function's style of invocation), so that the pages
-        that writes are copied now rather than on the cold start's path; and out of the
-        templates' cgroup into its function's."""
+        that writes are copied now rather than on the cold start's path; out of the
+        templates' cgroup into its function's; and what the rehearsal freed given back to the
+        kernel (``malloc_trim``: ~70 kB of an idle instance's unique memory, 18 µs)."""
         spec = self.setup_spec
         rehearsals.rehearse(web=spec.get("style") in ("http", "cloudevent"))
         env = dict(spec["env"], AWS_LAMBDA_LOG_STREAM_NAME="", AWS_LAMBDA_INITIALIZATION_TYPE="")
@@ -63,6 +75,7 @@ class Template(forker.Forker):
         instance.warm_import(spec["handler"])
         output.Output.written = False
         self._join_function_cgroup()
+        _MALLOC_TRIM(0)
 
     def _join_function_cgroup(self) -> None:
         if self.entered.cgroup is not None:
@@ -131,11 +144,17 @@ class Template(forker.Forker):
                 os.close(fd)
 
 
+#: glibc's: frees the pages of free heap chunks (``madvise``), not only the heap's top.
+_MALLOC_TRIM = ctypes.CDLL(None).malloc_trim
+
+
 def serve(sock: socket.socket, entered: sandbox.Entered) -> None:
     """The template's life, after it entered the sandbox; never returns."""
     forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
     rehearsals.rehearse()
     output.prepare()
+    if entered.spec.seccomp:
+        seccomp.prepare()  # built once here; each instance only installs it
     # What the template built lives as long as its instances: out of the collector's way, so
     # that no instance's collection writes to (and copies) those pages.
     gc.freeze()

@@ -72,7 +72,8 @@ class Zygote(forker.Forker):
     def __init__(self, sock: socket.socket) -> None:
         super().__init__(sock)
         self.transient: set[int] = set()  # the first process of each template, until reaped
-        self.weights = cgroups.CpuWeights() if cgroups.unavailable() is None else None
+        #: The functions' cgroups (skylet.worker.cgroups), once main opened them.
+        self.weights: cgroups.CpuWeights | None = None
         self.cgroup_of: dict[int, str] = {}  # a template's pid → its cpu directory
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> None:
@@ -94,7 +95,7 @@ class Zygote(forker.Forker):
         """Fork a template for ``spec``; its pid, once it is in its sandbox."""
         cgroup = None
         if self.weights is not None and spec.cpu_shares is not None:
-            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares, spec.uid)
+            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares, spec.uid, spec.pids_max)
         up_r, up_w = os.pipe()  # first process → zygote: lines
         down_r, down_w = os.pipe()  # zygote → first process: "maps written"
         pid = os.fork()
@@ -128,7 +129,7 @@ class Zygote(forker.Forker):
         code = 0
         try:
             if cgroup is not None and self.weights is not None:
-                cgroups.CpuWeights.join(self.weights.templates)
+                cgroups.CpuWeights.join(self.weights.template_cgroup(cgroup))
 
             def await_maps() -> None:
                 os.write(up, b"M\n")
@@ -216,9 +217,8 @@ def main() -> None:
     forker.prctl(forker.PR_SET_CHILD_SUBREAPER, 1)
     try:
         zygote = Zygote(sock)
-        if zygote.weights is not None:
-            zygote.weights.remove_stale()
-        mechanisms = sandbox.probe()
+        zygote.weights, cpu = cgroups.open_weights(os.getppid())
+        mechanisms = sandbox.probe(cpu)
         zygote.send({"event": "ready", "sandbox": mechanisms.encode()})
         gc.freeze()
         zygote.serve()
