@@ -247,3 +247,66 @@ def test_binary_and_number_values_round_trip(ddb: Any) -> None:
     )
     assert [i["n"]["N"] for i in items["Items"]] == ["-1.5", "0", "2", "10.25", "1000"]
     assert items["Items"][0]["bs"] == {"BS": [b"\x01", b"\x02"]}
+
+
+def test_the_legacy_parameters_work_through_boto3(ddb: Any, forum: str) -> None:
+    key = {"ForumName": {"S": "Legacy"}, "Subject": {"S": "one"}}
+    ddb.put_item(
+        TableName=forum,
+        Item={**key, "Views": {"N": "1"}, "Author": {"S": "ann"}},
+        Expected={"ForumName": {"Exists": False}},
+    )
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName=forum, Item=key, Expected={"ForumName": {"Exists": False}})
+    updated = ddb.update_item(
+        TableName=forum,
+        Key=key,
+        AttributeUpdates={
+            "Views": {"Action": "ADD", "Value": {"N": "4"}},
+            "Tags": {"Action": "PUT", "Value": {"SS": ["a"]}},
+        },
+        Expected={"Views": {"ComparisonOperator": "LT", "AttributeValueList": [{"N": "2"}]}},
+        ReturnValues="UPDATED_NEW",
+    )
+    assert updated["Attributes"] == {"Views": {"N": "5"}, "Tags": {"SS": ["a"]}}
+    for i in range(2, 6):
+        ddb.put_item(
+            TableName=forum,
+            Item={"ForumName": {"S": "Legacy"}, "Subject": {"S": f"s{i}"}, "Views": {"N": str(i)}},
+        )
+    queried = ddb.query(
+        TableName=forum,
+        KeyConditions={
+            "ForumName": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "Legacy"}]},
+            "Subject": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [{"S": "s"}]},
+        },
+        QueryFilter={"Views": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "4"}]}},
+        AttributesToGet=["Subject"],
+    )
+    assert queried["Items"] == [{"Subject": {"S": "s4"}}, {"Subject": {"S": "s5"}}]
+    assert queried["ScannedCount"] == 4
+    scanned = ddb.scan(
+        TableName=forum,
+        ScanFilter={
+            "ForumName": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "Legacy"}]},
+            "Views": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "2"}, {"N": "5"}]},
+        },
+        ConditionalOperator="AND",
+    )
+    assert sorted(i["Subject"]["S"] for i in scanned["Items"]) == ["one", "s2", "s5"]
+    got = ddb.get_item(TableName=forum, Key=key, AttributesToGet=["Author", "Views"])
+    assert got["Item"] == {"Author": {"S": "ann"}, "Views": {"N": "5"}}
+    with pytest.raises(ClientError) as raised:
+        ddb.delete_item(
+            TableName=forum,
+            Key=key,
+            Expected={"Views": {"Value": {"N": "5"}}},
+            ConditionExpression="attribute_exists(Views)",
+        )
+    assert code(raised) == (
+        "ValidationException",
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}",
+    )
+    ddb.delete_item(TableName=forum, Key=key, Expected={"Views": {"Value": {"N": "5"}}})
+    assert "Item" not in ddb.get_item(TableName=forum, Key=key)
