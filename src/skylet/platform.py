@@ -19,6 +19,7 @@ from skylet import arns
 from skylet.aws.auth import Authenticator
 from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
+from skylet.aws.dynamodb.expiry import ExpirySweeper
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.dynamodb.streams import Streams
 from skylet.aws.eventbridge.service import EventBridge
@@ -236,6 +237,8 @@ class Platform:
         self.tables = Tables(self.store)
         self.services.register(self.tables)
         self.services.register(Streams(self.tables))
+        #: TTL: expired items deleted in the background, a bounded sweep per second.
+        self.expiry = ExpirySweeper(self.tables)
         #: EventBridge (docs/eventbridge.md): buses, rules and targets on the store; PutEvents
         #: queues each matched target's delivery before it answers.
         self.events = EventBridge(self.store)
@@ -327,6 +330,7 @@ class Platform:
             await self.scheduler.start()
             await self._schedule(manifest)
             await self.events.start()
+            self.expiry.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -570,6 +574,7 @@ class Platform:
             await self.scheduler.aclose()
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.expiry.aclose()
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)

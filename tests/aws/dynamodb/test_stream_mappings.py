@@ -68,11 +68,18 @@ functions:
       - stream:
           arn: !GetAtt Filtered.StreamArn
           filterPatterns: [{eventName: [INSERT]}]
+  expiring:
+    handler: stream_handlers.record
+    environment: {OUT: expiring.jsonl}
+    events:
+      - stream: {arn: !GetAtt Expiring.StreamArn}
 resources:
   Resources:
     Failed: {Type: AWS::SQS::Queue, Properties: {QueueName: failed}}
     Failed2: {Type: AWS::SQS::Queue, Properties: {QueueName: failed2}}
-""" + "".join(TABLE.format(name=n) for n in ("Plain", "Bisect", "Partial", "Filtered"))
+""" + "".join(TABLE.format(name=n) for n in ("Plain", "Bisect", "Partial", "Filtered", "Expiring"))
+MANIFEST += """        TimeToLiveSpecification: {AttributeName: expires, Enabled: true}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +225,26 @@ def test_after_kill_9_every_acknowledged_write_is_delivered_in_order(
     assert set(got) == set(range(40))  # nothing lost (redelivery after the kill allowed)
     firsts = sorted(set(got), key=got.index)
     assert firsts == list(range(40))  # in order per item
+
+
+def test_expired_items_are_removed_by_ttl_with_the_service_identity(server: SqsServer) -> None:
+    ddb = server.client("dynamodb")
+    assert ddb.describe_time_to_live(TableName="Expiring")["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires",
+    }
+    past, future = str(int(time.time()) - 5), str(int(time.time()) + 3600)
+    ddb.put_item(TableName="Expiring", Item={"id": {"S": "gone"}, "expires": {"N": past}})
+    ddb.put_item(TableName="Expiring", Item={"id": {"S": "kept"}, "expires": {"N": future}})
+    ddb.delete_item(TableName="Expiring", Key={"id": {"S": "kept2"}})  # nothing: no record
+
+    def removed() -> list[dict[str, Any]]:
+        records = [r for e in events(server, "expiring.jsonl") for r in e["Records"]]
+        return [r for r in records if r["eventName"] == "REMOVE"]
+
+    (removal,) = wait_for(removed, "the TTL deletion's REMOVE record", timeout_s=20)
+    DynamoDBStreamModel.model_validate({"Records": [removal]})
+    assert removal["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert removal["dynamodb"]["OldImage"] == {"id": {"S": "gone"}, "expires": {"N": past}}
+    assert "Item" not in ddb.get_item(TableName="Expiring", Key={"id": {"S": "gone"}})
+    assert "Item" in ddb.get_item(TableName="Expiring", Key={"id": {"S": "kept"}})
