@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
+from skylet.aws.dynamodb.expiry import ExpirySweeper
 from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
-from skylet.aws.dynamodb.expiry import ExpirySweeper
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.dynamodb.streams import Streams
 from skylet.aws.eventbridge.service import EventBridge
@@ -267,7 +267,9 @@ class Platform:
             self.records,
             self.s3,
             hooks=self.hooks,
-            lambda_control=LambdaControl(self.invoker, self.versions, self.mappings),
+            lambda_control=LambdaControl(
+                self.invoker, self.versions, self.mappings, self.stream_mappings
+            ),
             auth=self.auth,
             services=self.services,
             scheduler=self.scheduler,
@@ -326,6 +328,7 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
+            await self.stream_mappings.start()
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self.scheduler.start()
             await self._schedule(manifest)

@@ -62,6 +62,8 @@ class StreamPollerConfig:
     report_failures: bool = False
     patterns: tuple[dict[str, Any], ...] = ()
     on_failure: Destination | None = None
+    parallelization: int = 1
+    tumbling_window_s: float = 0.0
 
 
 class StreamPoller:
