@@ -245,7 +245,7 @@ class StreamMappings:
             patterns=tuple(filters.parse(p) for p in mapping.patterns),
             on_failure=mapping.on_failure,
             parallelization=mapping.parallelization,
-            tumbling_window_s=float(mapping.tumbling_window_s),
+            tumbling_window_s=mapping.tumbling_window_s,
         )
 
     async def aclose(self, grace_s: float = 10.0) -> None:
