@@ -102,7 +102,7 @@ class Window:
 
 def window_of(created_at: float, size_s: int) -> Window:
     """The window of ``size_s`` seconds a record created at ``created_at`` falls in. Windows
-    are aligned to the epoch: with 30 s windows, 12:00:00–12:00:30, 12:00:30–12:01:00…"""
+    are aligned to the epoch: with 30 s windows, [12:00:00, 12:00:30), [12:00:30, 12:01:00)."""
     start = int(created_at // size_s) * size_s
     return Window(start, start + size_s)
 
