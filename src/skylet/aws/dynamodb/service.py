@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from skylet.aws.dynamodb.items import ItemOperations
+from skylet.aws.dynamodb.partiql import StatementOperations
 from skylet.aws.dynamodb.reads import ReadOperations
 from skylet.aws.dynamodb.resources import DeclaredTable
 from skylet.aws.dynamodb.schema import (
@@ -38,7 +39,7 @@ from skylet.store.types import Row, TableWrite
 TABLE_CACHE_S = 1.0
 
 
-class Tables(ItemOperations, ReadOperations, TransactionOperations):
+class Tables(ItemOperations, ReadOperations, TransactionOperations, StatementOperations):
     """DynamoDB. Built without I/O."""
 
     service_name = "dynamodb"
