@@ -326,3 +326,35 @@ def test_a_tumbling_window_carries_state_to_its_final_invocation(server: SqsServ
         ]
         assert final["state"]["count"] == sum(len(e["Records"]) for e in same)
     assert sum(len(e["Records"]) for e in got) == 5
+
+
+def test_parallel_lanes_after_kill_9_lose_nothing_and_keep_each_items_order(
+    server: SqsServer,
+) -> None:
+    ddb = server.client("dynamodb")
+    for n in range(4):
+        for item in range(6):
+            put(ddb, "Parallel", f"p{item}", n=str(n))
+    time.sleep(0.4)  # some batches under way (each takes 0.3 s), most not
+    server.proc = served.restart(server, kill=True).proc
+    ddb = server.client("dynamodb")
+    for item in range(6):
+        put(ddb, "Parallel", f"p{item}", n="4")
+    path = server.directory / "parallel.jsonl"
+
+    def by_item() -> dict[str, list[int]]:
+        runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        found: dict[str, list[int]] = {}
+        for run in sorted(runs, key=lambda r: r["started"]):
+            for record in run["event"]["Records"]:
+                key = record["dynamodb"]["Keys"]["id"]["S"]
+                if key.startswith("p"):
+                    found.setdefault(key, []).append(int(record["dynamodb"]["NewImage"]["n"]["S"]))
+        return found
+
+    wait_for(
+        lambda: len(by_item()) == 6 and all(4 in v for v in by_item().values()), "every last write"
+    )
+    for values in by_item().values():
+        assert set(values) == set(range(5))  # nothing lost (redelivery after the kill allowed)
+        assert sorted(set(values), key=values.index) == list(range(5))  # in order per item
