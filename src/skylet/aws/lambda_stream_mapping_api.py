@@ -21,6 +21,7 @@ from skylet.errors import (
     ConfigError,
     InvalidParameterValue,
     ResourceConflict,
+    ServiceError,
     ValidationError,
 )
 from skylet.events import filters
@@ -143,7 +144,7 @@ class StreamMappingOperations:
         """The table's latest stream ARN (the table's ARN when it has none now)."""
         try:
             table = await self.mappings.tables.table(mapping.table)
-        except Exception:
+        except ServiceError:  # the table is gone
             return arns.arn(
                 "dynamodb",
                 f"table/{mapping.table}",
@@ -166,7 +167,7 @@ class StreamMappingOperations:
         name = arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
         try:
             table = await self.mappings.tables.table(name)
-        except Exception:
+        except ServiceError:
             raise InvalidParameterValue(f"Stream not found: {arn}") from None
         if table.stream_view is None or table.description.get("LatestStreamArn") != arn:
             raise InvalidParameterValue(f"Stream not found: {arn}")
