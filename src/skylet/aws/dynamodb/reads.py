@@ -218,7 +218,9 @@ class ReadOperations(TableBase):
             deletes: list[Any] = []
             appends: list[Any] = []
             for (table, _, new), row in zip(writes, rows, strict=True):
-                old = decode_item(row.data) if row is not None else None
+                # A put's old item matters only to its indexes' rows and its stream record.
+                needed = new is None or table.stream_view is not None or table.indexes()
+                old = decode_item(row.data) if row is not None and needed else None
                 part = change(table, old, new, now=now, region=context.region)
                 puts.extend(part.puts)
                 deletes.extend(part.deletes)
