@@ -152,3 +152,36 @@ async def test_an_item_updated_since_it_was_read_is_not_deleted(
     )
     assert deleted is False
     assert await _keys(tables, "Moved") == ["a"]
+
+
+@pytest.mark.anyio
+async def test_update_time_to_live_refuses_what_dynamodb_refuses(
+    store: Store, clock: FakeClock
+) -> None:
+    from skylet.errors import ServiceError
+
+    tables = Tables(store, now=clock)
+    await _table(tables, "Twice")
+    again = {"Enabled": True, "AttributeName": "expires"}
+    other = {"Enabled": True, "AttributeName": "other"}
+    off = {"Enabled": False, "AttributeName": "expires"}
+    for spec, message in (
+        (again, "TimeToLive is already enabled"),
+        (
+            other,
+            "TimeToLive is active on a different AttributeName: current AttributeName is expires",
+        ),
+    ):
+        with pytest.raises(ServiceError) as raised:
+            await tables.update_time_to_live(
+                {"TableName": "Twice", "TimeToLiveSpecification": spec}, CONTEXT
+            )
+        assert (raised.value.code, raised.value.message) == ("ValidationException", message)
+    await tables.update_time_to_live(
+        {"TableName": "Twice", "TimeToLiveSpecification": off}, CONTEXT
+    )
+    with pytest.raises(ServiceError) as raised:
+        await tables.update_time_to_live(
+            {"TableName": "Twice", "TimeToLiveSpecification": off}, CONTEXT
+        )
+    assert raised.value.message == "TimeToLive is already disabled"

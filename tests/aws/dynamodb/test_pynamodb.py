@@ -24,6 +24,7 @@ from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
     PutError,
+    TableError,
     TransactWriteError,
     UpdateError,
 )
@@ -252,7 +253,9 @@ def test_versions_guard_concurrent_saves(server: SqsServer) -> None:
 
 
 def test_ttl_attribute_enables_time_to_live(server: SqsServer) -> None:
-    Counter.update_ttl(ignore_update_ttl_errors=False)
+    # create_table enabled it already; enabling it again is refused, as DynamoDB refuses it.
+    with pytest.raises(TableError, match="TimeToLive is already enabled"):
+        Counter.update_ttl(ignore_update_ttl_errors=False)
     described = server.client("dynamodb").describe_time_to_live(TableName="PynamoCounter")
     assert described["TimeToLiveDescription"] == {
         "TimeToLiveStatus": "ENABLED",

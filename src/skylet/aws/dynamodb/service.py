@@ -30,6 +30,7 @@ from skylet.aws.dynamodb.schema import (
     stream_log,
 )
 from skylet.aws.dynamodb.transactions import TransactionOperations
+from skylet.aws.dynamodb.values import invalid
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext
 from skylet.errors import ServiceError, StoreConflict
@@ -90,10 +91,28 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations, StatementOpe
                 "Enabled": bool(declared.time_to_live.get("Enabled")),
                 "AttributeName": str(declared.time_to_live.get("AttributeName", "")),
             }
-            request = {"TableName": name, "TimeToLiveSpecification": spec}
-            await self.update_time_to_live(request, context)
+            await self._declare_ttl(table, spec, context)
         described: Params = (await self.describe_table({"TableName": name}, context))["Table"]
         return described
+
+    async def _declare_ttl(self, table: Table, spec: Params, context: RequestContext) -> None:
+        """Bring the table's TTL to the manifest's setting, doing nothing if it is so."""
+        current = table.description.get("TimeToLive") or {}
+        enabled = current.get("TimeToLiveStatus") == "ENABLED"
+        if enabled == spec["Enabled"] and (
+            not enabled or current.get("AttributeName") == spec["AttributeName"]
+        ):
+            return
+        name = table.name
+        if enabled:  # on another attribute: off first, as DynamoDB needs
+            off = {"Enabled": False, "AttributeName": current.get("AttributeName", "")}
+            await self.update_time_to_live(
+                {"TableName": name, "TimeToLiveSpecification": off}, context
+            )
+        if spec["Enabled"]:
+            await self.update_time_to_live(
+                {"TableName": name, "TimeToLiveSpecification": spec}, context
+            )
 
     async def _ensure_log(self, name: str) -> None:
         if await self.store.get_log(stream_log(name)) is None:
@@ -213,6 +232,17 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations, StatementOpe
     async def update_time_to_live(self, request: Params, context: RequestContext) -> Params:
         table = await self.table(request["TableName"], fresh=True)
         spec = request["TimeToLiveSpecification"]
+        current = table.description.get("TimeToLive") or {}
+        enabled = current.get("TimeToLiveStatus") == "ENABLED"
+        if spec["Enabled"] and enabled:
+            if current.get("AttributeName") != spec["AttributeName"]:
+                raise invalid(
+                    "TimeToLive is active on a different AttributeName: current AttributeName is "
+                    f"{current.get('AttributeName')}"
+                )
+            raise invalid("TimeToLive is already enabled")
+        if not spec["Enabled"] and not enabled:
+            raise invalid("TimeToLive is already disabled")
         table.description["TimeToLive"] = {
             "TimeToLiveStatus": "ENABLED" if spec["Enabled"] else "DISABLED",
             **({"AttributeName": spec["AttributeName"]} if spec["Enabled"] else {}),
