@@ -230,3 +230,37 @@ def test_an_api_mapping_delivers_and_survives_a_restart(server: SqsServer) -> No
         assert keys == ["before", "after", "later"]  # the checkpoint held: nothing twice
     finally:
         server.proc = restarted.proc
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_api_mapping_and_ttl_work_across_a_restart(
+    tmp_path_factory: pytest.TempPathFactory, pg_schema: tuple[str, str]
+) -> None:
+    url, schema = pg_schema
+    directory = served.project(tmp_path_factory.mktemp("mapped-pg"), MANIFEST, "serverless.yml")
+    running = served.start(directory, "--store", f"{url}?schema={schema}")
+    try:
+        lam, ddb = running.client("lambda"), running.client("dynamodb")
+        arn = _table(ddb, "OnPg")
+        ddb.update_time_to_live(
+            TableName="OnPg", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+        )
+        lam.create_event_source_mapping(
+            EventSourceArn=arn, FunctionName="recorder", StartingPosition="TRIM_HORIZON"
+        )
+        ddb.put_item(TableName="OnPg", Item={"id": {"S": "one"}})
+        wait_for(lambda: len(_records(running, "recorder.jsonl")) >= 1, "the first record")
+        running = served.restart(running)
+        ddb = running.client("dynamodb")
+        past = str(int(time.time()) - 1)
+        ddb.put_item(TableName="OnPg", Item={"id": {"S": "two"}, "ttl": {"N": past}})
+        wait_for(lambda: len(_records(running, "recorder.jsonl")) >= 3, "the TTL's REMOVE")
+        records = _records(running, "recorder.jsonl")
+        assert [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in records] == [
+            ("INSERT", "one"),
+            ("INSERT", "two"),
+            ("REMOVE", "two"),
+        ]
+        assert records[2]["userIdentity"]["principalId"] == "dynamodb.amazonaws.com"
+    finally:
+        served.stop(running)
