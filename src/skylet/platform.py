@@ -19,6 +19,7 @@ from skylet import arns
 from skylet.aws.auth import Authenticator
 from skylet.aws.cloudwatch.collect import Collector
 from skylet.aws.cloudwatch.service import CloudWatch
+from skylet.aws.dynamodb.expiry import ExpirySweeper
 from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
@@ -260,6 +261,8 @@ class Platform:
         self.tables = Tables(self.store)
         self.services.register(self.tables)
         self.services.register(Streams(self.tables))
+        #: TTL: expired items deleted in the background, a bounded sweep per second.
+        self.expiry = ExpirySweeper(self.tables)
         #: EventBridge (docs/eventbridge.md): buses, rules and targets on the store; PutEvents
         #: queues each matched target's delivery before it answers.
         self.events = EventBridge(self.store)
@@ -298,7 +301,9 @@ class Platform:
             self.records,
             self.s3,
             hooks=self.hooks,
-            lambda_control=LambdaControl(self.invoker, self.versions, self.mappings),
+            lambda_control=LambdaControl(
+                self.invoker, self.versions, self.mappings, self.stream_mappings
+            ),
             auth=self.auth,
             services=self.services,
             scheduler=self.scheduler,
@@ -358,12 +363,14 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
+            await self.stream_mappings.start()
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self.scheduler.start()
             await self._schedule(manifest)
             await self.events.start()
             self.cloudwatch.region = manifest.region
             await self.cloudwatch.start()
+            self.expiry.start()
         await self.collector.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
@@ -619,6 +626,7 @@ class Platform:
             await self.scheduler.aclose()
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.expiry.aclose()
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         await self.collector.aclose()
         if self._store_started:

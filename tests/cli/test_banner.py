@@ -8,7 +8,7 @@ import re
 
 from rich.console import Console
 
-from skylet.cli.banner import Inventory, QueueLine, TopicLine, show
+from skylet.cli.banner import Inventory, QueueLine, TableLine, TopicLine, show
 from skylet.cli.output import Output
 
 URL = "http://127.0.0.1:9000/000000000000"
@@ -58,3 +58,31 @@ def test_on_a_narrow_terminal_arns_and_urls_stay_whole_and_names_fold() -> None:
     assert "…" not in text
     cells = "".join(line.split("│")[2].strip() for line in text.splitlines() if "│" in line)
     assert long_name.replace(" ", "") in cells.replace(" ", "")
+
+
+def test_tables_are_listed_with_their_keys_streams_and_what_they_feed() -> None:
+    stream_arn = (
+        "arn:aws:dynamodb:us-east-1:000000000000:table/Thread/stream/2026-12-08T00:00:00.000"
+    )
+    stream = io.StringIO()
+    show(
+        Output(stream=stream),
+        Inventory(
+            tables=(
+                TableLine("Plain", "id (S)"),
+                TableLine(
+                    "Thread",
+                    "ForumName (S) / Subject (S)",
+                    "NEW_AND_OLD_IMAGES",
+                    stream_arn,
+                    ("audit", "index"),
+                ),
+            )
+        ),
+    )
+    assert [re.split(r"\s{2,}", line) for line in stream.getvalue().splitlines()] == [
+        ["DynamoDB tables"],
+        ["table", "keys", "stream", "feeds", "stream arn"],
+        ["Plain", "id (S)", "-", "-", "-"],
+        ["Thread", "ForumName (S) / Subject (S)", "NEW_AND_OLD_IMAGES", "audit, index", stream_arn],
+    ]

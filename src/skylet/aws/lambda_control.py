@@ -23,6 +23,7 @@ from skylet.aws.lambda_names import FunctionRef, check_enum, parse_function_name
 from skylet.aws.lambda_requests import Answer, Request, max_items_of, read_request
 from skylet.aws.lambda_routes import match
 from skylet.aws.lambda_versions import VersionKeeper
+from skylet.aws.stream_mappings import StreamMappings
 from skylet.build.snapshots import CodeDigest
 from skylet.config import FunctionConfig
 from skylet.errors import NotImplementedOperation
@@ -43,6 +44,7 @@ class LambdaControl:
         invoker: Invoker,
         keeper: VersionKeeper,
         mappings: EventSourceMappings | None = None,
+        streams: StreamMappings | None = None,
     ) -> None:
         self.invoker = invoker
         self.keeper = keeper
@@ -62,7 +64,7 @@ class LambdaControl:
             "DeleteAlias": versions.delete_alias,
         }
         if mappings is not None:
-            sources = MappingOperations(self, mappings)
+            sources = MappingOperations(self, mappings, streams)
             self._operations.update(
                 CreateEventSourceMapping=sources.create,
                 ListEventSourceMappings=sources.list,

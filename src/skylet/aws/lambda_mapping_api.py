@@ -1,10 +1,11 @@
-"""The Lambda API's event source mapping operations for SQS: CreateEventSourceMapping,
+"""The Lambda API's event source mapping operations: CreateEventSourceMapping,
 ListEventSourceMappings, GetEventSourceMapping, UpdateEventSourceMapping,
-DeleteEventSourceMapping, with Lambda's checks and messages, in botocore's shapes.
+DeleteEventSourceMapping, with Lambda's checks and messages, in botocore's shapes; SQS queues
+here, DynamoDB streams in ``lambda_stream_mapping_api.py``.
 
-Mappings of other event sources (Kinesis, DynamoDB Streams, Kafka, MQ) are refused: skylet
-polls SQS queues. A mapping the manifest declares is listed and read like the others, and is
-changed in the manifest only (the API's Update and Delete answer ResourceConflictException).
+Mappings of other event sources (Kinesis, Kafka, MQ) are refused. A mapping the manifest
+declares is listed and read like the others, and is changed in the manifest only (the API's
+Update and Delete answer ResourceConflictException).
 """
 
 from __future__ import annotations
@@ -18,37 +19,52 @@ from skylet.aws import lambda_documents as documents
 from skylet.aws.lambda_mappings import EventSourceMappings, SqsMapping
 from skylet.aws.lambda_names import parse_function_name
 from skylet.aws.lambda_requests import Answer, Request, max_items_of
+from skylet.aws.lambda_stream_mapping_api import (
+    StreamMappingOperations,
+    filter_patterns,
+    is_stream_arn,
+)
 from skylet.aws.sqs import names
+from skylet.aws.stream_mappings import StreamMapping
 from skylet.errors import (
     InvalidParameterValue,
     ResourceConflict,
     ResourceNotFound,
     ServiceError,
 )
-from skylet.events import filters
 
 if TYPE_CHECKING:
     from skylet.aws.lambda_control import LambdaControl
+    from skylet.aws.stream_mappings import StreamMappings
 
 MAX_BATCH_SIZE = 10_000
 MAX_FIFO_BATCH_SIZE = 10
 MAX_WINDOW_S = 300
-MAX_FILTERS = 5
 #: ListEventSourceMappings answers at most this many per page, whatever MaxItems asks.
 MAX_PAGE = 100
 
 
 class MappingOperations:
-    def __init__(self, control: LambdaControl, mappings: EventSourceMappings) -> None:
+    def __init__(
+        self,
+        control: LambdaControl,
+        mappings: EventSourceMappings,
+        streams: StreamMappings | None = None,
+    ) -> None:
         self.control = control
         self.mappings = mappings
         self.settings = control.settings
+        self.streams = StreamMappingOperations(control, streams) if streams is not None else None
 
     # -- the operations -------------------------------------------------------------------
 
     async def create(self, request: Request) -> Answer:
         body = request.body
+        if self.streams is not None and is_stream_arn(body.get("EventSourceArn")):
+            return await self.streams.create(request)
         queue = self._queue(body.get("EventSourceArn"))
+        if "StartingPosition" in body:
+            raise InvalidParameterValue("StartingPosition is not valid for SQS event sources.")
         function = self._function(body.get("FunctionName"), "lambda:CreateEventSourceMapping")
         await self._check_queue(queue)
         for existing in self.mappings.all():
@@ -63,28 +79,43 @@ class MappingOperations:
         return 202, self.document(stored, "Creating")
 
     async def list(self, request: Request) -> Answer:
-        queue = request.query.get("EventSourceArn")
+        source = request.query.get("EventSourceArn")
         name = request.query.get("FunctionName")
         function = self._function(name, "lambda:ListEventSourceMappings") if name else None
-        queue_name = self._queue(queue) if queue else None
-        chosen = [
-            m
-            for m in self.mappings.all()
-            if (function is None or m.function == function)
-            and (queue_name is None or m.queue == queue_name)
-        ]
+        chosen: list[SqsMapping | StreamMapping] = []
+        if not is_stream_arn(source):
+            queue_name = self._queue(source) if source else None
+            chosen.extend(
+                m
+                for m in self.mappings.all()
+                if (function is None or m.function == function)
+                and (queue_name is None or m.queue == queue_name)
+            )
+        if self.streams is not None and (source is None or is_stream_arn(source)):
+            for mapping in self.streams.mappings.all():
+                if function is not None and mapping.function != function:
+                    continue
+                if source is not None and await self.streams.stream_arn(mapping) != source:
+                    continue
+                chosen.append(mapping)
         shown, marker = documents.page(
             chosen, request.query.get("Marker"), min(max_items_of(request), MAX_PAGE)
         )
-        document: dict[str, Any] = {"EventSourceMappings": [self.document(m) for m in shown]}
+        document: dict[str, Any] = {"EventSourceMappings": [await self._document(m) for m in shown]}
         if marker is not None:
             document["NextMarker"] = marker
         return 200, document
 
     async def get(self, request: Request) -> Answer:
+        stream = self._stream(request)
+        if stream is not None:
+            return 200, await self._document(stream)
         return 200, self.document(self._mapping(request))
 
     async def update(self, request: Request) -> Answer:
+        stream = self._stream(request)
+        if stream is not None and self.streams is not None:
+            return await self.streams.update(stream, request)
         mapping = self._mapping(request)
         if mapping.declared:
             raise ResourceConflict(
@@ -99,6 +130,9 @@ class MappingOperations:
         return 202, self.document(stored, "Updating")
 
     async def delete(self, request: Request) -> Answer:
+        stream = self._stream(request)
+        if stream is not None and self.streams is not None:
+            return await self.streams.delete(stream)
         mapping = self._mapping(request)
         if mapping.declared:
             raise ResourceConflict(
@@ -136,7 +170,18 @@ class MappingOperations:
             document["ScalingConfig"] = {"MaximumConcurrency": mapping.max_concurrency}
         return document
 
+    async def _document(self, mapping: SqsMapping | StreamMapping) -> dict[str, Any]:
+        if isinstance(mapping, SqsMapping):
+            return self.document(mapping)
+        assert self.streams is not None
+        return await self.streams.document(mapping)
+
     # -- reading a request ----------------------------------------------------------------------
+
+    def _stream(self, request: Request) -> StreamMapping | None:
+        if self.streams is None:
+            return None
+        return self.streams.mappings.get(request.labels["UUID"])
 
     def _mapping(self, request: Request) -> SqsMapping:
         found = self.mappings.get(request.labels["UUID"])
@@ -193,7 +238,7 @@ def _apply(mapping: SqsMapping, body: dict[str, Any]) -> SqsMapping:
             )
         changes["report_failures"] = bool(types)
     if "FilterCriteria" in body:
-        changes["patterns"] = _patterns(body["FilterCriteria"])
+        changes["patterns"] = filter_patterns(body["FilterCriteria"])
     if "ScalingConfig" in body:
         scaling = body["ScalingConfig"] or {}
         maximum = scaling.get("MaximumConcurrency") if isinstance(scaling, dict) else None
@@ -220,20 +265,3 @@ def _integer(body: dict[str, Any], key: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidParameterValue(f"{key} must be between {low} and {high}")
     return value
-
-
-def _patterns(criteria: Any) -> tuple[str, ...]:
-    given = criteria.get("Filters") if isinstance(criteria, dict) else None
-    if given is None:
-        return ()
-    if not isinstance(given, list) or len(given) > MAX_FILTERS:
-        raise InvalidParameterValue(f"FilterCriteria takes at most {MAX_FILTERS} filters")
-    texts = []
-    for item in given:
-        text = item.get("Pattern") if isinstance(item, dict) else None
-        try:
-            filters.parse(text if isinstance(text, str) else "")
-        except filters.PatternError:
-            raise InvalidParameterValue("Invalid filter pattern definition.") from None
-        texts.append(text)
-    return tuple(str(t) for t in texts)

@@ -1,9 +1,10 @@
-"""What ``skylet up`` lists beside its functions: the queues and topics that exist, and what
-each is wired to (event source mappings, destinations, dead-letter queues, subscriptions).
+"""What ``skylet up`` lists beside its functions: the queues, topics and tables that exist,
+and what each is wired to (event source mappings, destinations, dead-letter queues,
+subscriptions, the functions a table's stream feeds).
 
-``gather(platform)`` reads them (the store's queues, SNS's catalog, the deployed functions) into
-plain rows; ``show(out, inventory)`` prints the two tables (plain aligned text when piped).
-Nothing is listed for a project without queues or topics.
+``gather(platform)`` reads them (the store's queues and tables, SNS's catalog, the deployed
+functions) into plain rows; ``show(out, inventory)`` prints the tables (plain aligned text when
+piped). Nothing is listed for a project without queues, topics or tables.
 """
 
 from __future__ import annotations
@@ -34,9 +35,22 @@ class TopicLine:
 
 
 @dataclass(frozen=True, slots=True)
+class TableLine:
+    name: str
+    #: The key schema in words: "id (S)", "ForumName (S) / Subject (S)".
+    keys: str
+    #: The stream's view type and ARN ("" without a stream).
+    stream: str = ""
+    stream_arn: str = ""
+    #: The functions its stream feeds.
+    feeds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     queues: tuple[QueueLine, ...] = ()
     topics: tuple[TopicLine, ...] = ()
+    tables: tuple[TableLine, ...] = ()
 
 
 async def gather(platform: Platform) -> Inventory:
@@ -76,7 +90,34 @@ async def gather(platform: Platform) -> Inventory:
         QueueLine(q.name, platform.sqs.url(q.name), tuple(wiring[q.name]))
         for q in sorted(queues, key=lambda q: q.name)
     )
-    return Inventory(lines, tuple(topics))
+    return Inventory(lines, tuple(topics), await _tables(platform))
+
+
+async def _tables(platform: Platform) -> tuple[TableLine, ...]:
+    from skylet.errors import SkyletError
+
+    feeds: dict[str, list[str]] = {}
+    for mapping in platform.stream_mappings.all():
+        if mapping.enabled:
+            feeds.setdefault(mapping.table, []).append(mapping.function)
+    found = []
+    for config in await platform.store.list_tables():
+        if "/" in config.name:  # an index's rows
+            continue
+        try:
+            table = await platform.tables.table(config.name)
+        except SkyletError:
+            continue
+        schema = table.schema
+        keys = f"{schema.partition} ({schema.partition_type})"
+        if schema.sort:
+            keys += f" / {schema.sort} ({schema.sort_type})"
+        view = table.stream_view or ""
+        arn = str(table.description.get("LatestStreamArn", "")) if view else ""
+        found.append(
+            TableLine(table.name, keys, view, arn, tuple(sorted(feeds.get(table.name, []))))
+        )
+    return tuple(sorted(found, key=lambda t: t.name))
 
 
 def show(out: Output, inventory: Inventory) -> None:
@@ -91,6 +132,15 @@ def show(out: Output, inventory: Inventory) -> None:
             "SNS topics",
             ["topic", "subscribers", "arn"],
             [[t.name, ", ".join(t.subscribers) or "-", t.arn] for t in inventory.topics],
+        )
+    if inventory.tables:
+        out.table(
+            "DynamoDB tables",
+            ["table", "keys", "stream", "feeds", "stream arn"],
+            [
+                [t.name, t.keys, t.stream or "-", ", ".join(t.feeds) or "-", t.stream_arn or "-"]
+                for t in inventory.tables
+            ],
         )
 
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "invocations": ("skylet.cli.logs", "invocations"),
     "bucket": ("skylet.cli.bucket", "bucket"),
     "queue": ("skylet.cli.queue", "queue"),
+    "table": ("skylet.cli.table", "table"),
     "schedule": ("skylet.cli.schedule", "schedule"),
     "topic": ("skylet.cli.topic", "topic"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),

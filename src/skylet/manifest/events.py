@@ -161,6 +161,9 @@ class StreamEvent(Frozen):
         1, validation_alias="parallelizationFactor"
     )
     batch_window_s: Annotated[Int, Field(ge=0, le=300)] = Field(0, validation_alias="batchWindow")
+    tumbling_window_s: Annotated[Int, Field(ge=0, le=900)] = Field(
+        0, validation_alias="tumblingWindowInSeconds"
+    )
     filter_patterns: FilterPatterns = Field((), validation_alias="filterPatterns")
     function_response_type: Literal["ReportBatchItemFailures"] | None = Field(
         None, validation_alias="functionResponseType"

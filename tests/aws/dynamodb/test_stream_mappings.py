@@ -6,6 +6,7 @@ and checkpoints that survive kill -9 with nothing lost."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -68,11 +69,31 @@ functions:
       - stream:
           arn: !GetAtt Filtered.StreamArn
           filterPatterns: [{eventName: [INSERT]}]
+  parallel:
+    handler: stream_handlers.slow_record
+    environment: {OUT: parallel.jsonl}
+    events:
+      - stream: {arn: !GetAtt Parallel.StreamArn, batchSize: 2, parallelizationFactor: 4}
+  windowed:
+    handler: stream_handlers.count_in_window
+    environment: {OUT: windowed.jsonl}
+    events:
+      - stream: {arn: !GetAtt Windowed.StreamArn, tumblingWindowInSeconds: 2}
+  expiring:
+    handler: stream_handlers.record
+    environment: {OUT: expiring.jsonl}
+    events:
+      - stream: {arn: !GetAtt Expiring.StreamArn}
 resources:
   Resources:
     Failed: {Type: AWS::SQS::Queue, Properties: {QueueName: failed}}
     Failed2: {Type: AWS::SQS::Queue, Properties: {QueueName: failed2}}
-""" + "".join(TABLE.format(name=n) for n in ("Plain", "Bisect", "Partial", "Filtered"))
+""" + "".join(
+    TABLE.format(name=n)
+    for n in ("Plain", "Bisect", "Partial", "Filtered", "Parallel", "Windowed", "Expiring")
+)
+MANIFEST += """        TimeToLiveSpecification: {AttributeName: expires, Enabled: true}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +239,122 @@ def test_after_kill_9_every_acknowledged_write_is_delivered_in_order(
     assert set(got) == set(range(40))  # nothing lost (redelivery after the kill allowed)
     firsts = sorted(set(got), key=got.index)
     assert firsts == list(range(40))  # in order per item
+
+
+def test_expired_items_are_removed_by_ttl_with_the_service_identity(server: SqsServer) -> None:
+    ddb = server.client("dynamodb")
+    assert ddb.describe_time_to_live(TableName="Expiring")["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires",
+    }
+    past, future = str(int(time.time()) - 5), str(int(time.time()) + 3600)
+    ddb.put_item(TableName="Expiring", Item={"id": {"S": "gone"}, "expires": {"N": past}})
+    ddb.put_item(TableName="Expiring", Item={"id": {"S": "kept"}, "expires": {"N": future}})
+    ddb.delete_item(TableName="Expiring", Key={"id": {"S": "kept2"}})  # nothing: no record
+
+    def removed() -> list[dict[str, Any]]:
+        records = [r for e in events(server, "expiring.jsonl") for r in e["Records"]]
+        return [r for r in records if r["eventName"] == "REMOVE"]
+
+    (removal,) = wait_for(removed, "the TTL deletion's REMOVE record", timeout_s=20)
+    DynamoDBStreamModel.model_validate({"Records": [removal]})
+    assert removal["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert removal["dynamodb"]["OldImage"] == {"id": {"S": "gone"}, "expires": {"N": past}}
+    assert "Item" not in ddb.get_item(TableName="Expiring", Key={"id": {"S": "gone"}})
+    assert "Item" in ddb.get_item(TableName="Expiring", Key={"id": {"S": "kept"}})
+
+
+def test_parallel_batches_keep_each_items_records_in_order(server: SqsServer) -> None:
+    ddb = server.client("dynamodb")
+    for n in range(3):
+        for item in range(8):
+            put(ddb, "Parallel", f"k{item}", n=str(n))
+    path = server.directory / "parallel.jsonl"
+
+    def runs() -> list[dict[str, Any]]:
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    wait_for(lambda: sum(len(r["event"]["Records"]) for r in runs()) >= 24, "24 records")
+    done = runs()
+    for run in done:
+        DynamoDBStreamModel.model_validate(run["event"])
+        assert len(run["event"]["Records"]) <= 2
+    by_item: dict[str, list[str]] = {}
+    for run in sorted(done, key=lambda r: r["started"]):
+        for record in run["event"]["Records"]:
+            key = record["dynamodb"]["Keys"]["id"]["S"]
+            by_item.setdefault(key, []).append(record["dynamodb"]["NewImage"]["n"]["S"])
+    assert by_item == {f"k{i}": ["0", "1", "2"] for i in range(8)}
+    overlapping = any(
+        a["started"] < b["ended"] and b["started"] < a["ended"]
+        for i, a in enumerate(done)
+        for b in done[i + 1 :]
+    )
+    assert overlapping, "no two batches ran side by side"
+
+
+def test_a_tumbling_window_carries_state_to_its_final_invocation(server: SqsServer) -> None:
+    ddb = server.client("dynamodb")
+    for n in range(5):
+        put(ddb, "Windowed", f"w{n}")
+
+    def finals() -> list[dict[str, Any]]:
+        return [e for e in events(server, "windowed.jsonl") if e["isFinalInvokeForWindow"]]
+
+    wait_for(
+        lambda: sum(f["state"].get("count", 0) for f in finals()) >= 5, "the final invocations"
+    )
+    got = events(server, "windowed.jsonl")
+    arn = ddb.describe_table(TableName="Windowed")["Table"]["LatestStreamArn"]
+    for event in got:
+        DynamoDBStreamModel.model_validate(event)
+        assert event["eventSourceARN"] == arn and event["shardId"].startswith("shardId-")
+        assert event["isWindowTerminatedEarly"] is False
+        start, end = (
+            datetime.datetime.fromisoformat(event["window"][k]).timestamp()
+            for k in ("start", "end")
+        )
+        assert end - start == 2
+        for record in event["Records"]:
+            assert start <= record["dynamodb"]["ApproximateCreationDateTime"] < end
+    for final in finals():
+        assert final["Records"] == []
+        same = [
+            e for e in got if e["window"] == final["window"] and not e["isFinalInvokeForWindow"]
+        ]
+        assert final["state"]["count"] == sum(len(e["Records"]) for e in same)
+    assert sum(len(e["Records"]) for e in got) == 5
+
+
+def test_parallel_lanes_after_kill_9_lose_nothing_and_keep_each_items_order(
+    server: SqsServer,
+) -> None:
+    ddb = server.client("dynamodb")
+    for n in range(4):
+        for item in range(6):
+            put(ddb, "Parallel", f"p{item}", n=str(n))
+    time.sleep(0.4)  # some batches under way (each takes 0.3 s), most not
+    server.proc = served.restart(server, kill=True).proc
+    ddb = server.client("dynamodb")
+    for item in range(6):
+        put(ddb, "Parallel", f"p{item}", n="4")
+    path = server.directory / "parallel.jsonl"
+
+    def by_item() -> dict[str, list[int]]:
+        runs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        found: dict[str, list[int]] = {}
+        for run in sorted(runs, key=lambda r: r["started"]):
+            for record in run["event"]["Records"]:
+                key = record["dynamodb"]["Keys"]["id"]["S"]
+                if key.startswith("p"):
+                    found.setdefault(key, []).append(int(record["dynamodb"]["NewImage"]["n"]["S"]))
+        return found
+
+    wait_for(
+        lambda: len(by_item()) == 6 and all(4 in v for v in by_item().values()), "every last write"
+    )
+    for values in by_item().values():
+        assert set(values) == set(range(5))  # nothing lost (redelivery after the kill allowed)
+        assert sorted(set(values), key=values.index) == list(range(5))  # in order per item

@@ -247,3 +247,137 @@ def test_binary_and_number_values_round_trip(ddb: Any) -> None:
     )
     assert [i["n"]["N"] for i in items["Items"]] == ["-1.5", "0", "2", "10.25", "1000"]
     assert items["Items"][0]["bs"] == {"BS": [b"\x01", b"\x02"]}
+
+
+def test_the_legacy_parameters_work_through_boto3(ddb: Any, forum: str) -> None:
+    key = {"ForumName": {"S": "Legacy"}, "Subject": {"S": "one"}}
+    ddb.put_item(
+        TableName=forum,
+        Item={**key, "Views": {"N": "1"}, "Author": {"S": "ann"}},
+        Expected={"ForumName": {"Exists": False}},
+    )
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(TableName=forum, Item=key, Expected={"ForumName": {"Exists": False}})
+    updated = ddb.update_item(
+        TableName=forum,
+        Key=key,
+        AttributeUpdates={
+            "Views": {"Action": "ADD", "Value": {"N": "4"}},
+            "Tags": {"Action": "PUT", "Value": {"SS": ["a"]}},
+        },
+        Expected={"Views": {"ComparisonOperator": "LT", "AttributeValueList": [{"N": "2"}]}},
+        ReturnValues="UPDATED_NEW",
+    )
+    assert updated["Attributes"] == {"Views": {"N": "5"}, "Tags": {"SS": ["a"]}}
+    for i in range(2, 6):
+        ddb.put_item(
+            TableName=forum,
+            Item={"ForumName": {"S": "Legacy"}, "Subject": {"S": f"s{i}"}, "Views": {"N": str(i)}},
+        )
+    queried = ddb.query(
+        TableName=forum,
+        KeyConditions={
+            "ForumName": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "Legacy"}]},
+            "Subject": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [{"S": "s"}]},
+        },
+        QueryFilter={"Views": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "4"}]}},
+        AttributesToGet=["Subject"],
+    )
+    assert queried["Items"] == [{"Subject": {"S": "s4"}}, {"Subject": {"S": "s5"}}]
+    assert queried["ScannedCount"] == 4
+    scanned = ddb.scan(
+        TableName=forum,
+        ScanFilter={
+            "ForumName": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "Legacy"}]},
+            "Views": {"ComparisonOperator": "IN", "AttributeValueList": [{"N": "2"}, {"N": "5"}]},
+        },
+        ConditionalOperator="AND",
+    )
+    assert sorted(i["Subject"]["S"] for i in scanned["Items"]) == ["one", "s2", "s5"]
+    got = ddb.get_item(TableName=forum, Key=key, AttributesToGet=["Author", "Views"])
+    assert got["Item"] == {"Author": {"S": "ann"}, "Views": {"N": "5"}}
+    with pytest.raises(ClientError) as raised:
+        ddb.delete_item(
+            TableName=forum,
+            Key=key,
+            Expected={"Views": {"Value": {"N": "5"}}},
+            ConditionExpression="attribute_exists(Views)",
+        )
+    assert code(raised) == (
+        "ValidationException",
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}",
+    )
+    ddb.delete_item(TableName=forum, Key=key, Expected={"Views": {"Value": {"N": "5"}}})
+    assert "Item" not in ddb.get_item(TableName=forum, Key=key)
+
+
+def test_partiql_statements_read_and_write_items(ddb: Any, forum: str) -> None:
+    run = ddb.execute_statement
+    run(
+        Statement=f"INSERT INTO \"{forum}\" VALUE {{'ForumName': ?, 'Subject': ?, 'Views': 1}}",
+        Parameters=[{"S": "PQ"}, {"S": "a"}],
+    )
+    for subject in ("b", "c", "d"):
+        run(
+            Statement=f"INSERT INTO {forum} VALUE {{'ForumName': 'PQ', 'Subject': ?, "
+            "'Tags': <<'x', 'y'>>, 'Views': -2}",
+            Parameters=[{"S": subject}],
+        )
+    with pytest.raises(ClientError) as raised:
+        run(Statement=f"INSERT INTO {forum} VALUE {{'ForumName': 'PQ', 'Subject': 'a'}}")
+    assert code(raised) == ("DuplicateItemException", "Duplicate primary key exists in table")
+    found = run(
+        Statement=f'SELECT Subject, "Views" FROM "{forum}" WHERE ForumName = ? AND Subject '
+        "BETWEEN 'b' AND 'c'",
+        Parameters=[{"S": "PQ"}],
+    )
+    assert found["Items"] == [
+        {"Subject": {"S": "b"}, "Views": {"N": "-2"}},
+        {"Subject": {"S": "c"}, "Views": {"N": "-2"}},
+    ]
+    filtered = run(
+        Statement=f"SELECT * FROM {forum} WHERE ForumName = 'PQ' AND Views < ?",
+        Parameters=[{"N": "0"}],
+    )
+    assert [i["Subject"]["S"] for i in filtered["Items"]] == ["b", "c", "d"]
+    assert filtered["Items"][0]["Tags"] == {"SS": ["x", "y"]}
+    first = run(Statement=f"SELECT * FROM {forum} WHERE ForumName = 'PQ'", Limit=2)
+    rest = run(
+        Statement=f"SELECT * FROM {forum} WHERE ForumName = 'PQ'", NextToken=first["NextToken"]
+    )
+    assert [i["Subject"]["S"] for i in first["Items"] + rest["Items"]] == ["a", "b", "c", "d"]
+    scanned = run(Statement=f"SELECT Subject FROM {forum} WHERE Views = 1 AND ForumName = 'PQ'")
+    assert scanned["Items"] == [{"Subject": {"S": "a"}}]
+    anywhere = run(Statement=f"SELECT Subject FROM {forum} WHERE Views = -2 OR Subject = 'zz'")
+    assert len(anywhere["Items"]) >= 3
+    run(
+        Statement=f"UPDATE {forum} SET Views = Views + ?, Author = 'ann' REMOVE Tags "
+        "WHERE ForumName = 'PQ' AND Subject = 'b'",
+        Parameters=[{"N": "10"}],
+    )
+    item = ddb.get_item(TableName=forum, Key={"ForumName": {"S": "PQ"}, "Subject": {"S": "b"}})
+    assert item["Item"] == {
+        "ForumName": {"S": "PQ"},
+        "Subject": {"S": "b"},
+        "Views": {"N": "8"},
+        "Author": {"S": "ann"},
+    }
+    with pytest.raises(ClientError) as raised:
+        run(Statement=f"UPDATE {forum} SET Views = 0 WHERE ForumName = 'PQ' AND Subject = 'zz'")
+    assert code(raised)[0] == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError) as raised:
+        run(Statement=f"DELETE FROM {forum} WHERE ForumName = 'PQ' AND Subject = 'c' AND Views > 5")
+    assert code(raised)[0] == "ConditionalCheckFailedException"
+    run(Statement=f"DELETE FROM {forum} WHERE ForumName = 'PQ' AND Subject = 'c'")
+    left = run(Statement=f"SELECT Subject FROM {forum} WHERE ForumName = 'PQ'")
+    assert [i["Subject"]["S"] for i in left["Items"]] == ["a", "b", "d"]
+    for statement in (
+        f"SELEC * FROM {forum}",
+        f"SELECT * FROM {forum} WHERE",
+        f"SELECT * FROM {forum} WHERE ForumName = ?",  # a parameter missing
+        f"DELETE FROM {forum} WHERE ForumName = 'PQ'",  # not the whole key
+    ):
+        with pytest.raises(ClientError) as raised:
+            run(Statement=statement)
+        assert code(raised)[0] == "ValidationException", statement

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from skylet.aws.dynamodb import legacy
 from skylet.aws.dynamodb.conditions import matches, project
-from skylet.aws.dynamodb.grammar import Parser, Path, Usage, check_unused
+from skylet.aws.dynamodb.grammar import Action, Parser, Path, Usage, check_unused
 from skylet.aws.dynamodb.schema import Table, decode_item
 from skylet.aws.dynamodb.updates import apply
 from skylet.aws.dynamodb.values import (
@@ -50,17 +51,19 @@ class Expressions:
         return Parser(member, text, self.names, self.values, self.usage)
 
     def projection(self) -> list[Path] | None:
+        """The ProjectionExpression's paths, or AttributesToGet's names (None: neither)."""
         parser = self.parse("ProjectionExpression")
-        return parser.projection() if parser is not None else None
+        if parser is None:
+            return legacy.attributes_to_get(self.request)
+        return parser.projection()
+
+    def condition(self) -> Any:
+        """The ConditionExpression's tree, or Expected's (None: neither)."""
+        parser = self.parse("ConditionExpression")
+        return parser.condition() if parser is not None else legacy.expected(self.request)
 
     def done(self) -> None:
         check_unused(self.usage, self.names, self.values)
-
-
-def check_legacy(request: Params, *members: str) -> None:
-    for member in members:
-        if request.get(member) is not None:
-            raise invalid(f"skylet does not serve the legacy parameter {member}; use expressions")
 
 
 class TableBase(Service):
@@ -96,13 +99,15 @@ class ItemOperations(TableBase):
     ) -> tuple[Item | None, Item | None, list[Path]]:
         exprs = Expressions(request)
         paths: list[Path] = []
-        parser = exprs.parse("ConditionExpression")
-        tree = parser.condition() if parser is not None else None
+        tree = exprs.condition()
         build = decide
-        if "UpdateExpression" in request:
-            up = exprs.parse("UpdateExpression")
-            assert up is not None
+        actions: list[Action] | None = None
+        up = exprs.parse("UpdateExpression")
+        if up is not None:
             actions = up.update()
+        elif request.get("AttributeUpdates") is not None:
+            actions = legacy.attribute_updates(request, table.schema)
+        if actions is not None:
             schema = table.schema
             for action in actions:
                 if action.path[0] in (schema.partition, schema.sort):
@@ -112,6 +117,7 @@ class ItemOperations(TableBase):
                     )
 
             def build(old: Item | None) -> Item | None:
+                assert actions is not None
                 return apply(actions, old if old is not None else dict(key))
 
             paths = [a.path for a in actions]
@@ -133,7 +139,7 @@ class ItemOperations(TableBase):
         return old, new, paths
 
     async def put_item(self, request: Params, context: RequestContext) -> Params:
-        check_legacy(request, "Expected")
+        legacy.check_styles(request, "PutItem")
         table = await self.table(request["TableName"])
         item = normalise_item(request["Item"])
         table.check_item_keys(item)
@@ -147,7 +153,7 @@ class ItemOperations(TableBase):
         return returned(mode, old, None, [])
 
     async def delete_item(self, request: Params, context: RequestContext) -> Params:
-        check_legacy(request, "Expected")
+        legacy.check_styles(request, "DeleteItem")
         table = await self.table(request["TableName"])
         key = table.check_key(normalise_item(request["Key"]))
         mode = request.get("ReturnValues", "NONE")
@@ -157,7 +163,7 @@ class ItemOperations(TableBase):
         return returned(mode, old, None, [])
 
     async def update_item(self, request: Params, context: RequestContext) -> Params:
-        check_legacy(request, "Expected", "AttributeUpdates")
+        legacy.check_styles(request, "UpdateItem")
         table = await self.table(request["TableName"])
         key = table.check_key(normalise_item(request["Key"]))
         mode = request.get("ReturnValues", "NONE")
@@ -167,7 +173,7 @@ class ItemOperations(TableBase):
         return returned(mode, old, new, paths)
 
     async def get_item(self, request: Params, context: RequestContext) -> Params:
-        check_legacy(request, "AttributesToGet")
+        legacy.check_styles(request, "GetItem")
         table = await self.table(request["TableName"])
         key = table.check_key(normalise_item(request["Key"]))
         exprs = Expressions(request)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from skylet.aws.dynamodb import legacy
 from skylet.aws.dynamodb.conditions import matches, project
-from skylet.aws.dynamodb.items import Expressions, TableBase, check_legacy
+from skylet.aws.dynamodb.items import Expressions, TableBase
 from skylet.aws.dynamodb.keys import key_condition
 from skylet.aws.dynamodb.schema import Index, Table, decode_item, index_table, project_for_index
 from skylet.aws.dynamodb.values import Item, invalid, key_bytes, normalise_item
@@ -25,20 +26,27 @@ PAGE_BYTES = 1 << 20
 
 class ReadOperations(TableBase):
     async def query(self, request: Params, context: RequestContext) -> Params:
-        check_legacy(request, "KeyConditions", "QueryFilter", "AttributesToGet")
+        legacy.check_styles(request, "Query")
         table = await self.table(request["TableName"])
         index = table.index(request["IndexName"]) if request.get("IndexName") else None
         schema = index.schema if index is not None else table.schema
         exprs = Expressions(request)
         parser = exprs.parse("KeyConditionExpression")
-        if parser is None:
+        if parser is not None:
+            key = key_condition(parser.condition(), schema)
+        elif request.get("KeyConditions") is not None:
+            key = key_condition(legacy.key_conditions(request), schema)
+        else:
             raise invalid(
                 "Either the KeyConditions or KeyConditionExpression parameter must be specified in "
                 "the request."
             )
-        key = key_condition(parser.condition(), schema)
         filtering = exprs.parse("FilterExpression")
-        tree = filtering.condition() if filtering is not None else None
+        tree = (
+            filtering.condition()
+            if filtering is not None
+            else legacy.filters(request, "QueryFilter", schema)
+        )
         paths = exprs.projection()
         exprs.done()
         store_table = index_table(table.name, index.name) if index else table.name
@@ -69,12 +77,16 @@ class ReadOperations(TableBase):
         )
 
     async def scan(self, request: Params, context: RequestContext) -> Params:
-        check_legacy(request, "ScanFilter", "AttributesToGet")
+        legacy.check_styles(request, "Scan")
         table = await self.table(request["TableName"])
         index = table.index(request["IndexName"]) if request.get("IndexName") else None
         exprs = Expressions(request)
         filtering = exprs.parse("FilterExpression")
-        tree = filtering.condition() if filtering is not None else None
+        tree = (
+            filtering.condition()
+            if filtering is not None
+            else legacy.filters(request, "ScanFilter", None)
+        )
         paths = exprs.projection()
         exprs.done()
         segments = int(request.get("TotalSegments", 1))
@@ -169,6 +181,7 @@ class ReadOperations(TableBase):
         responses: dict[str, list[Item]] = {}
         for name, spec in wanted.items():
             table = await self.table(name)
+            legacy.check_styles(spec, "BatchGetItem")
             exprs = Expressions(spec)
             paths = exprs.projection()
             exprs.done()
@@ -205,7 +218,9 @@ class ReadOperations(TableBase):
             deletes: list[Any] = []
             appends: list[Any] = []
             for (table, _, new), row in zip(writes, rows, strict=True):
-                old = decode_item(row.data) if row is not None else None
+                # A put's old item matters only to its indexes' rows and its stream record.
+                needed = new is None or table.stream_view is not None or table.indexes()
+                old = decode_item(row.data) if row is not None and needed else None
                 part = change(table, old, new, now=now, region=context.region)
                 puts.extend(part.puts)
                 deletes.extend(part.deletes)

@@ -5,6 +5,7 @@ its indexes; an item's rows (the table's and each index's)."""
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,27 +51,33 @@ class Index:
     local: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Table:
-    """A table's description (DynamoDB's ``TableDescription`` less what is computed)."""
+    """A table's description (DynamoDB's ``TableDescription`` less what is computed). Its
+    name, key schema and indexes are worked out once (every item operation asks for them):
+    a change to those makes a new ``Table``."""
 
     description: Params
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return str(self.description["TableName"])
 
-    @property
+    @functools.cached_property
     def types(self) -> dict[str, str]:
         return {
             a["AttributeName"]: a["AttributeType"] for a in self.description["AttributeDefinitions"]
         }
 
-    @property
+    @functools.cached_property
     def schema(self) -> KeySchema:
         return _schema(self.description["KeySchema"], self.types, "")
 
     def indexes(self) -> list[Index]:
+        return self._indexes
+
+    @functools.cached_property
+    def _indexes(self) -> list[Index]:
         found = []
         for kind, local in (("GlobalSecondaryIndexes", False), ("LocalSecondaryIndexes", True)):
             for index in self.description.get(kind, []):

@@ -4,6 +4,11 @@
 
 Table operations here; items (``items.py``), reads (``reads.py``) and transactions
 (``transactions.py``) are mixed in. docs/dynamodb.md says what is served and how it differs.
+
+A table's description is read from the store once and kept for ``TABLE_CACHE_S``: every item
+operation needs it, and reading it costs as much as the item itself. This node's own table
+changes take effect at once; another node's (on PostgreSQL) within that second, as DynamoDB's
+own table changes take a while to show everywhere.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from skylet.aws.dynamodb.items import ItemOperations
+from skylet.aws.dynamodb.partiql import StatementOperations
 from skylet.aws.dynamodb.reads import ReadOperations
 from skylet.aws.dynamodb.resources import DeclaredTable
 from skylet.aws.dynamodb.schema import (
@@ -24,14 +30,17 @@ from skylet.aws.dynamodb.schema import (
     stream_log,
 )
 from skylet.aws.dynamodb.transactions import TransactionOperations
+from skylet.aws.dynamodb.values import invalid
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext
 from skylet.errors import ServiceError, StoreConflict
 from skylet.store.base import Store
 from skylet.store.types import Row, TableWrite
 
+TABLE_CACHE_S = 1.0
 
-class Tables(ItemOperations, ReadOperations, TransactionOperations):
+
+class Tables(ItemOperations, ReadOperations, TransactionOperations, StatementOperations):
     """DynamoDB. Built without I/O."""
 
     service_name = "dynamodb"
@@ -40,11 +49,13 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
         self.store = store
         self.now = now
         self.tokens: dict[str, tuple[float, str, Params]] = {}
+        self._described: dict[str, tuple[float, Table]] = {}
 
     async def create_table(self, request: Params, context: RequestContext) -> Params:
         table = describe_new(request, context.region, context.account_id, self.now())
         if request.get("Tags"):
             table.description["Tags"] = request["Tags"]
+        self.forget(table.name)
         try:
             await self.store.create_table(table.name, attributes=table.to_json())
         except StoreConflict:
@@ -80,10 +91,28 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
                 "Enabled": bool(declared.time_to_live.get("Enabled")),
                 "AttributeName": str(declared.time_to_live.get("AttributeName", "")),
             }
-            request = {"TableName": name, "TimeToLiveSpecification": spec}
-            await self.update_time_to_live(request, context)
+            await self._declare_ttl(table, spec, context)
         described: Params = (await self.describe_table({"TableName": name}, context))["Table"]
         return described
+
+    async def _declare_ttl(self, table: Table, spec: Params, context: RequestContext) -> None:
+        """Bring the table's TTL to the manifest's setting, doing nothing if it is so."""
+        current = table.description.get("TimeToLive") or {}
+        enabled = current.get("TimeToLiveStatus") == "ENABLED"
+        if enabled == spec["Enabled"] and (
+            not enabled or current.get("AttributeName") == spec["AttributeName"]
+        ):
+            return
+        name = table.name
+        if enabled:  # on another attribute: off first, as DynamoDB needs
+            off = {"Enabled": False, "AttributeName": current.get("AttributeName", "")}
+            await self.update_time_to_live(
+                {"TableName": name, "TimeToLiveSpecification": off}, context
+            )
+        if spec["Enabled"]:
+            await self.update_time_to_live(
+                {"TableName": name, "TimeToLiveSpecification": spec}, context
+            )
 
     async def _ensure_log(self, name: str) -> None:
         if await self.store.get_log(stream_log(name)) is None:
@@ -107,7 +136,7 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
         return result
 
     async def delete_table(self, request: Params, context: RequestContext) -> Params:
-        table = await self.table(request["TableName"])
+        table = await self.table(request["TableName"], fresh=True)
         if table.description.get("DeletionProtectionEnabled"):
             raise ServiceError(
                 "ValidationException",
@@ -118,12 +147,13 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
         for index in table.indexes():
             await self.store.delete_table(index_table(table.name, index.name))
         await self.store.delete_table(table.name)
+        self.forget(table.name)
         described = for_wire(table, count, size)
         described["TableStatus"] = "DELETING"
         return {"TableDescription": described}
 
     async def update_table(self, request: Params, context: RequestContext) -> Params:
-        table = await self.table(request["TableName"])
+        table = await self.table(request["TableName"], fresh=True)
         description = table.description
         if "AttributeDefinitions" in request:
             known = {a["AttributeName"]: a for a in description["AttributeDefinitions"]}
@@ -174,6 +204,7 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
         updated = Table(description)
         updated.indexes()  # checks the new key schemas against the definitions
         await self.store.update_table(table.name, attributes=updated.to_json())
+        self.forget(table.name)
         for name in backfill:
             await self._backfill(updated, name)
         count, size = await self.store.count_rows(table.name)
@@ -199,13 +230,25 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
             after = page[-1].key
 
     async def update_time_to_live(self, request: Params, context: RequestContext) -> Params:
-        table = await self.table(request["TableName"])
+        table = await self.table(request["TableName"], fresh=True)
         spec = request["TimeToLiveSpecification"]
+        current = table.description.get("TimeToLive") or {}
+        enabled = current.get("TimeToLiveStatus") == "ENABLED"
+        if spec["Enabled"] and enabled:
+            if current.get("AttributeName") != spec["AttributeName"]:
+                raise invalid(
+                    "TimeToLive is active on a different AttributeName: current AttributeName is "
+                    f"{current.get('AttributeName')}"
+                )
+            raise invalid("TimeToLive is already enabled")
+        if not spec["Enabled"] and not enabled:
+            raise invalid("TimeToLive is already disabled")
         table.description["TimeToLive"] = {
             "TimeToLiveStatus": "ENABLED" if spec["Enabled"] else "DISABLED",
             **({"AttributeName": spec["AttributeName"]} if spec["Enabled"] else {}),
         }
         await self.store.update_table(table.name, attributes=table.to_json())
+        self.forget(table.name)
         return {"TimeToLiveSpecification": spec}
 
     async def describe_time_to_live(self, request: Params, context: RequestContext) -> Params:
@@ -222,6 +265,7 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
         tags.update({t["Key"]: t["Value"] for t in request["Tags"]})
         table.description["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
         await self.store.update_table(table.name, attributes=table.to_json())
+        self.forget(table.name)
         return {}
 
     async def untag_resource(self, request: Params, context: RequestContext) -> Params:
@@ -230,6 +274,7 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
             t for t in table.description.get("Tags", []) if t["Key"] not in request["TagKeys"]
         ]
         await self.store.update_table(table.name, attributes=table.to_json())
+        self.forget(table.name)
         return {}
 
     async def list_tags_of_resource(self, request: Params, context: RequestContext) -> Params:
@@ -238,16 +283,35 @@ class Tables(ItemOperations, ReadOperations, TransactionOperations):
 
     async def _by_arn(self, arn: str) -> Table:
         name = arn.rsplit("table/", 1)[-1].split("/")[0]
-        return await self.table(name)
+        return await self.table(name, fresh=True)
 
     async def describe_endpoints(self, request: Params, context: RequestContext) -> Params:
         return {"Endpoints": [{"Address": context.host, "CachePeriodInMinutes": 1440}]}
 
-    async def table(self, name: Any) -> Table:
-        config = await self.store.get_table(str(name)) if "/" not in str(name) else None
+    async def table(self, name: Any, *, fresh: bool = False) -> Table:
+        """The table's description; ``fresh`` reads the store (for a change to make: the
+        object returned is then the caller's to change), else it may be up to
+        ``TABLE_CACHE_S`` old and is shared (not to be changed)."""
+        key = str(name)
+        moment = time.monotonic()
+        if not fresh:
+            kept = self._described.get(key)
+            if kept is not None and moment - kept[0] < TABLE_CACHE_S:
+                return kept[1]
+        config = await self.store.get_table(key) if "/" not in key else None
         if config is None:
+            self._described.pop(key, None)
             raise ServiceError("ResourceNotFoundException", "Requested resource not found")
-        return Table.from_json(config.attributes)
+        if fresh:
+            self._described.pop(key, None)
+            return Table.from_json(config.attributes)
+        table = Table.from_json(config.attributes)
+        self._described[key] = (moment, table)
+        return table
+
+    def forget(self, name: str) -> None:
+        """Drop the kept description of ``name`` (this node changed it)."""
+        self._described.pop(name, None)
 
 
 def _constant(write: TableWrite) -> Callable[[list[Row | None]], tuple[TableWrite, None]]:

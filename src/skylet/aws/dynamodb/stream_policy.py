@@ -10,11 +10,16 @@ The shard waits meanwhile: no later record is delivered before the failing ones 
 and nothing is skipped without reaching the on-failure destination. ``max_retries`` and
 ``max_age_s`` are -1 for "without limit" (Lambda's defaults); a record's age is counted from
 its ApproximateCreationDateTime, in seconds.
+
+With a ParallelizationFactor above 1, records go to lanes by their item's key (``lane_of``),
+each lane assembling and retrying its own batches; with TumblingWindowInSeconds, batches are
+cut at window boundaries (``window_of``, ``same_window``).
 """
 
 from __future__ import annotations
 
 import enum
+import zlib
 from dataclasses import dataclass
 
 
@@ -74,3 +79,43 @@ def failed_from(response: object, sequences: list[str]) -> int | None:
             return None
         indexes.append(sequences.index(identifier))
     return min(indexes)
+
+
+# --- parallelization and tumbling windows -------------------------------------------------
+
+
+def lane_of(keys: bytes, lanes: int) -> int:
+    """Which of ``lanes`` concurrent batches (ParallelizationFactor) a record goes to: by its
+    item's key, so that one item's records stay in one lane, in order. ``keys`` is the
+    record's ``Keys`` in canonical JSON; CRC-32 spreads them evenly and is stable across
+    restarts (Python's ``hash`` is salted per process)."""
+    return zlib.crc32(keys) % lanes if lanes > 1 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A tumbling window, [start_s, end_s) in epoch seconds."""
+
+    start_s: int
+    end_s: int
+
+
+def window_of(created_at: float, size_s: int) -> Window:
+    """The window of ``size_s`` seconds a record created at ``created_at`` falls in. Windows
+    are aligned to the epoch: with 30 s windows, [12:00:00, 12:00:30), [12:00:30, 12:01:00)."""
+    start = int(created_at // size_s) * size_s
+    return Window(start, start + size_s)
+
+
+def same_window(created: list[float], size_s: int) -> int:
+    """How many of a batch's leading records (their creation times, in order) share the
+    first one's window: a batch never spans two windows."""
+    if not created:
+        return 0
+    first = window_of(created[0], size_s)
+    count = 0
+    for moment in created:
+        if window_of(moment, size_s) != first:
+            break
+        count += 1
+    return count

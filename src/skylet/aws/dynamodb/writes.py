@@ -24,7 +24,7 @@ def change(
     """The write that turns ``old`` into ``new`` (None: absent) for one key."""
     puts: list[Row] = []
     deletes: list[RowKey] = []
-    old_index = set(table.index_keys(old)) if old is not None else set()
+    old_index = set(table.index_keys(old)) if old is not None and table.indexes() else set()
     if new is not None:
         own, index_rows = table.rows(new)
         puts.append(own)
