@@ -63,6 +63,7 @@ from skylet.observe.logs import LogBook
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.schedules.plan import plan as plan_schedules
+from skylet.schedules.plan import rule_schedules
 from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
@@ -219,6 +220,7 @@ class Platform:
             self.invoker, self.async_invoker, account=config.runtime.account_id
         )
         self.scheduler = Scheduler(self.store, self.schedule_targets.fire)
+        #: Rules with a ScheduleExpression (the events API's) fire on the same scheduler.
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         #: Every API's signature check, and the region they serve (the manifest's, at deploy).
@@ -242,6 +244,9 @@ class Platform:
         self.events.router.functions = self.async_invoker
         self.events.router.queues = self.sqs
         self.events.router.topics = _Topics(self)
+        self.events.router.account = config.runtime.account_id
+        self.events.on_schedules = self._reschedule  # type: ignore[method-assign]
+        self.schedule_targets.rules = self.events
         self.services.register(self.events)
         self.stream_mappings = StreamMappings(
             self.store,
@@ -324,9 +329,9 @@ class Platform:
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self.events.start()
             await self.scheduler.start()
             await self._schedule(manifest)
-            await self.events.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -488,8 +493,17 @@ class Platform:
         return resolve
 
     async def _schedule(self, manifest: Manifest) -> None:
+        """The manifest's schedules and the schedule rules PutRule made, on the scheduler."""
         self.schedule_targets.region = manifest.region
-        await self.scheduler.deploy(plan_schedules(manifest))
+        self.events.router.region = manifest.region
+        rules = [
+            (r.name, r.schedule or "", r.state != "DISABLED") for r in self.events.schedule_rules()
+        ]
+        await self.scheduler.deploy(rule_schedules(rules, plan_schedules(manifest)))
+
+    async def _reschedule(self) -> None:
+        if self.manifest is not None:
+            await self._schedule(self.manifest)
 
     def _queue_names(self, manifest: Manifest) -> Names:
         return Names(manifest, self.sqs.url, self.sqs.arn)
@@ -568,6 +582,7 @@ class Platform:
         # Queued events first: running tries finish and settle while instances still exist.
         if self._store_started:
             await self.scheduler.aclose()
+            await self.events.aclose()
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)

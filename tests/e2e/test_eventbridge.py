@@ -6,11 +6,13 @@ InputTransformer) and an SNS topic; rules and targets survive a restart."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
@@ -26,8 +28,13 @@ provider:
 functions:
   notify:
     handler: messaging.record
+  ticker:
+    handler: messaging.record
 resources:
   Resources:
+    Dead:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: dead}
     Orders:
       Type: AWS::SQS::Queue
       Properties: {QueueName: orders}
@@ -106,11 +113,59 @@ def test_an_invalid_pattern_is_refused_with_eventbridges_reason(events: Any) -> 
     assert message == 'Event pattern is not valid. Reason: "source" must be an object or an array'
 
 
-def test_a_schedule_rule_is_refused_clearly(events: Any) -> None:
+def test_a_schedule_rule_is_refused_off_the_default_bus_and_when_malformed(events: Any) -> None:
+    events.create_event_bus(Name="elsewhere")
     with pytest.raises(events.exceptions.ClientError) as caught:
-        events.put_rule(Name="tick", ScheduleExpression="rate(1 minute)")
-    assert caught.value.response["Error"]["Code"] == "ValidationException"
-    assert "schedule event in the manifest" in caught.value.response["Error"]["Message"]
+        events.put_rule(Name="t", EventBusName="elsewhere", ScheduleExpression="rate(1 hour)")
+    assert caught.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "ScheduleExpression is supported only on the default event bus.",
+    }
+    for bad in ("rate(0 minutes)", "cron(0 1 * * *)", "every day"):
+        with pytest.raises(events.exceptions.ClientError) as caught:
+            events.put_rule(Name="t", ScheduleExpression=bad)
+        assert caught.value.response["Error"]["Message"] == (
+            "Parameter ScheduleExpression is not valid."
+        )
+
+
+def _schedules(server: Server) -> dict[str, Any]:
+    return {s["name"]: s for s in httpx.get(f"{server.url}/_skylet/schedules").json()}
+
+
+def test_a_schedule_rule_fires_the_scheduled_event_to_its_targets(
+    server: Server, events: Any, sqs: Any
+) -> None:
+    arn = events.put_rule(Name="tick", ScheduleExpression="cron(0 1 * * ? *)")["RuleArn"]
+    assert events.describe_rule(Name="tick")["ScheduleExpression"] == "cron(0 1 * * ? *)"
+    events.put_targets(
+        Rule="tick",
+        Targets=[
+            {"Id": "fn", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ticker"},
+            {"Id": "q", "Arn": QUEUE_ARN, "InputPath": "$.resources"},
+        ],
+    )
+    listed = _schedules(server)["tick"]
+    assert listed["expression"] == "cron(0 1 * * ? *)"
+    due = datetime.datetime.fromisoformat(listed["next"])
+    assert (due.hour, due.minute) == (1, 0) and due > datetime.datetime.now(datetime.UTC)
+    assert httpx.post(f"{server.url}/_skylet/schedules/tick/run").status_code == 202
+    (event,) = server.printed_events("ticker", 1)
+    parsed = EventBridgeModel.model_validate(event)
+    assert (parsed.source, parsed.detail_type, parsed.detail) == (
+        "aws.events",
+        "Scheduled Event",
+        {},
+    )
+    assert parsed.resources == [arn] and event["region"] == REGION
+    assert [json.loads(b) for b in _drain(sqs, "orders")] == [[arn]]
+    events.disable_rule(Name="tick")
+    assert _schedules(server)["tick"]["next"] is None
+    events.enable_rule(Name="tick")
+    assert _schedules(server)["tick"]["next"] is not None
+    events.remove_targets(Rule="tick", Ids=["fn", "q"])
+    events.delete_rule(Name="tick")
+    assert "tick" not in _schedules(server)
 
 
 def test_rules_are_described_listed_disabled_and_deleted(events: Any) -> None:

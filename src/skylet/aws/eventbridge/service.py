@@ -6,13 +6,14 @@ builds it without I/O, wires the sinks, and starts it after the store::
     events.router.functions = async_invoker; events.router.queues = sqs; events.router.topics = …
     await events.start()
 
-Schedule rules (``ScheduleExpression``) are refused: schedules run from the manifest's
-``schedule`` events (docs/eventbridge.md).
+Schedule rules (``ScheduleExpression``, on the default bus) fire on the platform's scheduler:
+``on_schedules`` is called after any rule changes, and ``schedule_rules`` lists them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -31,12 +32,16 @@ from skylet.aws.eventbridge.delivery import (
     rule_resource,
 )
 from skylet.aws.eventbridge.pattern import compile_pattern
+from skylet.aws.eventbridge.retries import Redelivery, policy_problem
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext, Service
-from skylet.errors import ServiceError
+from skylet.errors import ServiceError, SkyletError
+from skylet.manifest.schedule import ScheduleExpression
+from skylet.schedules.scheduled_event import scheduled_event
 from skylet.schedules.target_input import InputError, TargetInput
 from skylet.store.base import Store
 
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _BUS_NAME = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 _TARGET_SERVICES = ("lambda", "sqs", "sns", "events")
@@ -63,11 +68,41 @@ class EventBridge(Service):
 
     def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
         self.catalog = Catalog(store)
-        self.router = Router(self.catalog, now=lambda: datetime.fromtimestamp(now(), UTC))
+        self.redelivery = Redelivery(store, now=now)
+        self.router = Router(
+            self.catalog,
+            now=lambda: datetime.fromtimestamp(now(), UTC),
+            redelivery=self.redelivery,
+        )
         self._now = now
 
     async def start(self) -> None:
         await self.catalog.start()
+        await self.redelivery.start()
+
+    async def aclose(self) -> None:
+        await self.redelivery.aclose()
+
+    async def fire_schedule(self, rule: str, due: datetime, event_id: str) -> None:
+        """One fire of the schedule rule ``rule``: the Scheduled Event to each of its targets
+        (the scheduler's callback; durable when it returns). A rule gone meanwhile: nothing."""
+        await self.catalog.refresh()
+        live = self.catalog.rule(DEFAULT_BUS, rule)
+        if live is None or live.rule.schedule is None:
+            return
+        router = self.router
+        event = scheduled_event(
+            rule, due=due, event_id=event_id, region=router.region, account=router.account
+        )
+        await router.to_rule(DEFAULT_BUS, live, event)
+
+    async def on_schedules(self) -> None:
+        """Called after a schedule rule is created, changed, enabled, disabled or deleted; the
+        composition root replaces it to deploy ``schedule_rules()`` on its scheduler."""
+
+    def schedule_rules(self) -> list[Rule]:
+        """The default bus's schedule rules (enabled or not), in creation order."""
+        return [live.rule for live in self.catalog.of_bus(DEFAULT_BUS) if live.rule.schedule]
 
     def _context(self, context: RequestContext) -> None:
         self.router.region = context.region
@@ -158,24 +193,32 @@ class EventBridge(Service):
         if not pattern and not schedule:
             raise _validation("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if schedule:
-            raise _validation(
-                "ScheduleExpression rules are not served by skylet's events API: declare the "
-                "schedule as a function's schedule event in the manifest."
-            )
-        compile_pattern(str(pattern))
+            if bus != DEFAULT_BUS:
+                raise _validation("ScheduleExpression is supported only on the default event bus.")
+            try:
+                parsed = ScheduleExpression.parse(str(schedule))
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.flavor == "unix":  # 5 fields: skylet's, not the API's
+                raise _validation("Parameter ScheduleExpression is not valid.")
+        if pattern:
+            compile_pattern(str(pattern))
         state = request.get("State", "ENABLED")
         if state not in ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"):
             raise _validation(f"Invalid State: {state}")
         rule = Rule(
             bus,
             name,
-            pattern,
-            None,
+            pattern or None,
+            schedule or None,
             state,
             request.get("Description", ""),
             request.get("RoleArn", ""),
         )
+        before = self.catalog.rule(bus, name)
         await self.catalog.put_rule(rule)
+        if schedule or (before is not None and before.rule.schedule):
+            await self.on_schedules()
         return {"RuleArn": self._rule_arn(bus, name, context)}
 
     async def describe_rule(self, request: Params, context: RequestContext) -> Params:
@@ -206,6 +249,8 @@ class EventBridge(Service):
         await self.catalog.put_rule(
             Rule(r.bus, r.name, r.pattern, r.schedule, state, r.description, r.role_arn)
         )
+        if r.schedule:
+            await self.on_schedules()
         return {}
 
     async def delete_rule(self, request: Params, context: RequestContext) -> Params:
@@ -217,6 +262,8 @@ class EventBridge(Service):
         if live.targets and not request.get("Force"):
             raise _validation("Rule can't be deleted since it has targets.")
         await self.catalog.delete_rule(bus, request["Name"])
+        if live.rule.schedule:
+            await self.on_schedules()
         return {}
 
     def _rule_row(self, rule: Rule, context: RequestContext) -> Params:
@@ -228,6 +275,8 @@ class EventBridge(Service):
         }
         if rule.pattern:
             row["EventPattern"] = rule.pattern
+        if rule.schedule:
+            row["ScheduleExpression"] = rule.schedule
         if rule.description:
             row["Description"] = rule.description
         if rule.role_arn:
@@ -255,6 +304,9 @@ class EventBridge(Service):
                 )
             except InputError as error:
                 raise _validation(str(error)) from None
+            problem = policy_problem(spec)
+            if problem is not None:
+                raise _validation(problem)
             extra = {k: v for k, v in spec.items() if k not in ("Id", "Arn")}
             current[spec["Id"]] = Target(spec["Id"], arn, extra)
         if len(current) > MAX_TARGETS_PER_RULE:
@@ -305,7 +357,12 @@ class EventBridge(Service):
             event = build_event(
                 entry, event_id=event_id, now=now, region=context.region, account=context.account_id
             )
-            await self.router.route(bus, event)
+            try:
+                await self.router.route(bus, event)
+            except SkyletError as error:  # a delivery neither made nor kept for a retry
+                log.warning("PutEvents: an entry failed: %s", error)
+                results.append({"ErrorCode": "InternalFailure", "ErrorMessage": str(error)})
+                continue
             results.append({"EventId": event_id})
         return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
 
