@@ -252,6 +252,45 @@ def test_a_matched_event_reaches_function_queue_and_topic_targets(
     assert event["account"] == ACCOUNT and event["region"] == REGION
 
 
+def test_a_target_that_does_not_exist_sends_the_event_to_its_dead_letter_queue(
+    events: Any, sqs: Any
+) -> None:
+    events.put_rule(Name="lost", EventPattern=json.dumps({"source": ["lost"]}))
+    with pytest.raises(events.exceptions.ClientError) as caught:
+        events.put_targets(
+            Rule="lost",
+            Targets=[{"Id": "x", "Arn": QUEUE_ARN, "RetryPolicy": {"MaximumRetryAttempts": 186}}],
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    gone = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:nobody"
+    events.put_targets(
+        Rule="lost",
+        Targets=[
+            {
+                "Id": "gone",
+                "Arn": gone,
+                "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 600},
+                "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dead"},
+            }
+        ],
+    )
+    answer = events.put_events(Entries=[{"Source": "lost", "DetailType": "x", "Detail": "{}"}])
+    assert answer["FailedEntryCount"] == 0
+    url = sqs.get_queue_url(QueueName="dead")["QueueUrl"]
+    (message,) = sqs.receive_message(
+        QueueUrl=url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+    assert json.loads(message["Body"])["id"] == answer["Entries"][0]["EventId"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes.pop("ERROR_MESSAGE")
+    assert attributes == {
+        "RULE_ARN": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lost",
+        "TARGET_ARN": gone,
+        "ERROR_CODE": "NO_RESOURCE",
+        "RETRY_ATTEMPTS": "0",
+    }
+
+
 def test_a_disabled_rule_delivers_nothing(events: Any, sqs: Any) -> None:
     events.put_rule(Name="quiet", EventPattern=json.dumps({"source": ["quiet"]}), State="DISABLED")
     events.put_targets(Rule="quiet", Targets=[{"Id": "q", "Arn": QUEUE_ARN}])
