@@ -21,6 +21,8 @@ from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.dynamodb.streams import Streams
+from skylet.aws.eventbridge.declared import declarations as event_declarations
+from skylet.aws.eventbridge.declared import events_reference
 from skylet.aws.eventbridge.service import EventBridge
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
@@ -330,6 +332,7 @@ class Platform:
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self.events.start()
+            await self.events.declare(event_declarations(manifest))
             await self.scheduler.start()
             await self._schedule(manifest)
         self.manifest = manifest
@@ -348,6 +351,7 @@ class Platform:
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
+        rules = event_declarations(manifest)  # so does a malformed rule
         if self.only is not None:
             functions = [fn for fn in functions if fn.name == self.only]
         if self._store_started:
@@ -358,6 +362,7 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self.events.declare(rules)
             await self._schedule(manifest)
         self._route(manifest, table)
         await self._attach_storage(manifest)
@@ -488,7 +493,9 @@ class Platform:
             found = queues.resolve(value)
             if found is None:
                 found = table_reference(manifest, self._table_descriptions, value, arn=table_arn)
-            return found if found is not None else topic_reference(manifest, value)
+            if found is None:
+                found = topic_reference(manifest, value)
+            return found if found is not None else events_reference(manifest, value)
 
         return resolve
 

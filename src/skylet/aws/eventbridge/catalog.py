@@ -37,6 +37,8 @@ class Rule:
     state: str = "ENABLED"
     description: str = ""
     role_arn: str = ""
+    #: "manifest" for a rule the manifest declares (a later manifest without it removes it).
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)

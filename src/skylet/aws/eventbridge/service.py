@@ -12,6 +12,7 @@ Schedule rules (``ScheduleExpression``, on the default bus) fire on the platform
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 
 from skylet import arns
 from skylet.aws.eventbridge.catalog import DEFAULT_BUS, Bus, Catalog, LiveRule, Rule, Target
+from skylet.aws.eventbridge.declared import Declarations
 from skylet.aws.eventbridge.delivery import (
     MAX_ENTRIES,
     MAX_REQUEST_BYTES,
@@ -95,6 +97,36 @@ class EventBridge(Service):
             rule, due=due, event_id=event_id, region=router.region, account=router.account
         )
         await router.to_rule(DEFAULT_BUS, live, event)
+
+    async def declare(self, declared: Declarations) -> None:
+        """Make the manifest's buses and rules exist as declared (only what changed is written),
+        and remove the rules an earlier manifest declared that this one does not."""
+        catalog = self.catalog
+        await catalog.refresh()
+        for name in declared.buses:
+            if name not in catalog.buses:
+                await catalog.put_bus(Bus(name, "", self._now()))
+        wanted = {(r.bus, r.name) for r in declared.rules}
+        for bus in list(catalog.rules):
+            for old in list(catalog.of_bus(bus)):
+                if old.rule.origin == "manifest" and (bus, old.rule.name) not in wanted:
+                    await catalog.delete_rule(bus, old.rule.name)
+        for item in declared.rules:
+            rule = Rule(
+                item.bus,
+                item.name,
+                item.pattern,
+                item.schedule,
+                item.state,
+                item.description,
+                origin="manifest",
+            )
+            live = catalog.rule(item.bus, item.name)
+            if live is None or live.rule != rule:
+                await catalog.put_rule(rule)
+                live = catalog.rule(item.bus, item.name)
+            if live is not None and tuple(t for t, _ in live.targets) != item.targets:
+                await catalog.put_targets(item.bus, item.name, list(item.targets))
 
     async def on_schedules(self) -> None:
         """Called after a schedule rule is created, changed, enabled, disabled or deleted; the
@@ -246,9 +278,7 @@ class EventBridge(Service):
     async def _set_state(self, request: Params, state: str) -> Params:
         _bus, live = await self._rule(request)
         r = live.rule
-        await self.catalog.put_rule(
-            Rule(r.bus, r.name, r.pattern, r.schedule, state, r.description, r.role_arn)
-        )
+        await self.catalog.put_rule(dataclasses.replace(r, state=state))
         if r.schedule:
             await self.on_schedules()
         return {}
