@@ -7,8 +7,8 @@ makes them exist (and removes the rules an earlier manifest declared and this on
   ``EventBusName``, ``EventPattern`` as an object or JSON text, ``ScheduleExpression``,
   ``State``, ``Description``, ``Targets`` with ``Id``, ``Arn``, ``Input``, ``InputPath``,
   ``InputTransformer``, ``RetryPolicy``, ``DeadLetterConfig``, ``SqsParameters``);
-- ``eventBridge`` events of functions (serverless.yml: ``eventBus`` a name, which is created,
-  or an ARN; ``pattern`` or ``schedule``; ``input``, ``inputPath``, ``inputTransformer``;
+- ``eventBridge`` events of functions (serverless.yml: ``eventBus`` a name or an ARN, the bus
+  created when missing; ``pattern`` or ``schedule``; ``input``, ``inputPath``, ``inputTransformer``;
   ``retryPolicy``; ``deadLetterQueueArn``; ``name``, else ``service-stage-function-rule-N``;
   ``description``; ``enabled``): one rule whose target is the function.
 
@@ -163,6 +163,7 @@ def declarations(manifest: Manifest) -> Declarations:
             buses[resource.name_in(manifest.service, manifest.stage)] = None
         elif resource.type == EVENTS_RULE:
             bus = _bus_name(manifest, props.get("EventBusName"), f"{where}.EventBusName")
+            buses.setdefault(bus, None)
             schedule = props.get("ScheduleExpression")
             declared: list[Target] = []
             for index, spec in enumerate(props.get("Targets") or ()):
@@ -194,8 +195,9 @@ def declarations(manifest: Manifest) -> Declarations:
             count += 1
             where = f"functions.{key}.events[{index}].eventBridge"
             bus = _bus_name(manifest, event.event_bus, f"{where}.eventBus")
-            if isinstance(event.event_bus, str) and not event.event_bus.startswith("arn:"):
-                buses.setdefault(bus, None)  # a bus named, not referenced: the framework makes it
+            # The framework creates a bus named by name; one named by ARN exists on AWS before
+            # the stack, and on skylet only if something creates it: the manifest does.
+            buses.setdefault(bus, None)
             extra = _event_target(targets, event, where)
             function_arn = arns.function_arn(spec.name, region=manifest.region)
             target = targets.check(Target(f"{key}-target", function_arn, extra), where)
