@@ -43,7 +43,7 @@ def plan(manifest: Manifest) -> tuple[Schedule, ...]:
         for event in spec.events:
             if isinstance(event, ScheduleEvent):
                 expressions = event.expressions
-                tz = _zone(function, event.timezone)
+                tz = _zone(function, event.timezone or manifest.timezone)
             else:  # eventBridge events' schedules run with the EventBridge service, not yet
                 continue
             target_input = _input(function, event)
