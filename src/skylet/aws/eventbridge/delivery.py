@@ -104,7 +104,7 @@ def matched(index: RuleIndex, event: Mapping[str, Any]) -> list[LiveRule]:
     flat = flatten(event)
     return [
         live
-        for live in index.candidates(event.get("source"))
+        for live in index.candidates(flat)
         if live.pattern is not None and live.pattern.matches_flat(flat)
     ]
 
