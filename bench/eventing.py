@@ -180,7 +180,8 @@ def matching(rule_counts: tuple[int, ...] = (1, 100, 1000)) -> list[tuple[str, i
     return rows
 
 
-async def _lateness(schedules: int) -> list[float]:
+async def _lateness(schedules: int) -> tuple[list[float], list[float]]:
+    """Milliseconds after the due second each fire began, and each was durable."""
     from skylet.manifest import ScheduleExpression
     from skylet.schedules.plan import Schedule
     from skylet.schedules.scheduler import Scheduler
@@ -188,14 +189,17 @@ async def _lateness(schedules: int) -> list[float]:
     from skylet.store.sqlite import SqliteStore
 
     late: list[float] = []
+    durable: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "state.db")
         await store.start()
         await store.create_queue("fires")
 
         async def fire(schedule: Schedule, due: datetime) -> None:
+            fired = time.time()
             await store.send("fires", schedule.name.encode())  # durable, as an enqueue is
-            late.append((time.time() - due.timestamp()) * 1000)
+            late.append((fired - due.timestamp()) * 1000)
+            durable.append((time.time() - due.timestamp()) * 1000)
 
         expression = ScheduleExpression.parse("cron(* * * * ? *)")
         every_minute = tuple(
@@ -210,7 +214,7 @@ async def _lateness(schedules: int) -> list[float]:
             await asyncio.sleep(0.05)
         await scheduler.aclose()
         await store.aclose()
-    return late
+    return late, durable
 
 
 def broker_figures() -> list[str]:
@@ -258,12 +262,14 @@ def main() -> None:
     print(f"    budget: 1,000 rules ≤ {BUDGET_RULES_RATIO:g}x one rule per event")
 
     if not args.no_schedule:
-        late = asyncio.run(_lateness(args.schedules))
+        late, durable = asyncio.run(_lateness(args.schedules))
         if late:
             print(
-                f"  schedule lateness after the due second ({args.schedules} rules due together,"
-                f" each fire a durable send): n={len(late)} p50 {percentile(late, 50):.1f} ms,"
-                f" p99 {percentile(late, 99):.1f} ms (budget p99 ≤ 100 ms)"
+                f"  schedule lateness after the due second ({args.schedules} rules due together):"
+                f" n={len(late)} fire begun p50 {percentile(late, 50):.1f} ms,"
+                f" p99 {percentile(late, 99):.1f} ms; its send durable p50"
+                f" {percentile(durable, 50):.1f} ms, p99 {percentile(durable, 99):.1f} ms"
+                " (budget p99 ≤ 100 ms)"
             )
     for line in broker_figures():
         print(line)
