@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from skylet.aws.eventbridge.archives import Archive, Replay, archive_record, replay_record
 from skylet.aws.eventbridge.pattern import EventPattern, parse
 from skylet.schedules.target_input import TargetInput
 from skylet.store.base import LogStore
@@ -74,6 +75,8 @@ class Catalog:
         #: bus → rule name → the rule, in creation order.
         self.rules: dict[str, dict[str, LiveRule]] = {DEFAULT_BUS: {}}
         self._indexes: dict[str, RuleIndex] = {}
+        self.archives: dict[str, Archive] = {}
+        self.replays: dict[str, Replay] = {}
 
     async def start(self) -> None:
         await self._store.create_log(CATALOG_LOG)
@@ -107,6 +110,15 @@ class Catalog:
             rules[rule.name] = LiveRule(rule, pattern, before.targets if before else ())
         elif kind == "rule-deleted":
             self.rules.get(entry["bus"], {}).pop(entry["name"], None)
+        elif kind == "archive":
+            archive = Archive(**entry)
+            self.archives[archive.name] = archive
+        elif kind == "archive-deleted":
+            self.archives.pop(entry["name"], None)
+        elif kind == "replay":
+            entry["rules"] = tuple(entry.get("rules") or ())
+            replay = Replay(**entry)
+            self.replays[replay.name] = replay
         elif kind == "targets":
             live = self.rules.get(entry["bus"], {}).get(entry["rule"])
             if live is not None:
@@ -140,6 +152,15 @@ class Catalog:
             "targets": [asdict(t) for t in targets],
         }
         await self._write(entry)
+
+    async def put_archive(self, archive: Archive) -> None:
+        await self._write(archive_record(archive))
+
+    async def delete_archive(self, name: str) -> None:
+        await self._write({"kind": "archive-deleted", "name": name})
+
+    async def put_replay(self, replay: Replay) -> None:
+        await self._write(replay_record(replay))
 
     def rule(self, bus: str, name: str) -> LiveRule | None:
         return self.rules.get(bus, {}).get(name)

@@ -143,14 +143,26 @@ class Router:
             "events", rule_resource(bus, rule), region=self.region, account=self.account
         )
 
-    async def route(self, bus: str, event: Mapping[str, Any], hops: int = 0) -> int:
-        """Deliver ``event`` on ``bus`` to every matched rule's targets; the deliveries made.
-        Returns once each is made, kept for a retry, or dead-lettered; raises SkyletError
-        when one could be none of these (the store is down): the entry failed."""
+    async def route(
+        self,
+        bus: str,
+        event: Mapping[str, Any],
+        hops: int = 0,
+        *,
+        only: frozenset[str] | None = None,
+    ) -> int:
+        """Deliver ``event`` on ``bus`` to every matched rule's targets (of the rules named
+        ``only``, for a replay); the deliveries made. Returns once each is made, kept for a
+        retry, or dead-lettered; raises SkyletError when one could be none of these (the
+        store is down): the entry failed."""
         delivered = 0
         for live in matched(self.catalog.index(bus), event):
-            delivered += await self.to_rule(bus, live, event, hops)
+            if only is None or live.rule.name in only:
+                delivered += await self.to_rule(bus, live, event, hops)
         return delivered
+
+    async def replay(self, bus: str, event: Mapping[str, Any], only: frozenset[str] | None) -> int:
+        return await self.route(bus, event, only=only)
 
     async def to_rule(
         self, bus: str, live: LiveRule, event: Mapping[str, Any], hops: int = 0

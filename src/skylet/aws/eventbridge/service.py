@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from skylet import arns
+from skylet.aws.eventbridge.archive_api import ArchiveApi
+from skylet.aws.eventbridge.archives import FINISHED, Archive, Replayer
 from skylet.aws.eventbridge.catalog import DEFAULT_BUS, Bus, Catalog, LiveRule, Rule, Target
 from skylet.aws.eventbridge.declared import Declarations
 from skylet.aws.eventbridge.delivery import (
@@ -33,7 +35,7 @@ from skylet.aws.eventbridge.delivery import (
     entry_size,
     rule_resource,
 )
-from skylet.aws.eventbridge.pattern import compile_pattern
+from skylet.aws.eventbridge.pattern import EventPattern, compile_pattern
 from skylet.aws.eventbridge.retries import Redelivery, policy_problem
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext, Service
@@ -65,7 +67,7 @@ def bus_name(value: str | None) -> str:
     return value.split(":event-bus/", 1)[1] if ":event-bus/" in value else value
 
 
-class EventBridge(Service):
+class EventBridge(ArchiveApi, Service):
     service_name = "events"
 
     def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
@@ -77,12 +79,23 @@ class EventBridge(Service):
             redelivery=self.redelivery,
         )
         self._now = now
+        self._store = store
+        self.replayer = Replayer(store, self.router.replay, self.catalog.put_replay, now)
+        #: The archives' patterns, compiled once per change of the archives.
+        self._archive_key: tuple[Archive, ...] = ()
+        self._compiled_archives: list[tuple[Archive, EventPattern | None]] = []
 
     async def start(self) -> None:
         await self.catalog.start()
         await self.redelivery.start()
+        for replay in list(self.catalog.replays.values()):
+            if replay.state not in FINISHED:  # it ran when skylet stopped: it cannot go on
+                reason = "skylet stopped during the replay"
+                stopped = dataclasses.replace(replay, state="FAILED", reason=reason)
+                await self.catalog.put_replay(stopped)
 
     async def aclose(self) -> None:
+        await self.replayer.aclose()
         await self.redelivery.aclose()
 
     async def fire_schedule(self, rule: str, due: datetime, event_id: str) -> None:
@@ -389,6 +402,7 @@ class EventBridge(Service):
             )
             try:
                 await self.router.route(bus, event)
+                await self._archive(bus, event)
             except SkyletError as error:  # a delivery neither made nor kept for a retry
                 log.warning("PutEvents: an entry failed: %s", error)
                 results.append({"ErrorCode": "InternalFailure", "ErrorMessage": str(error)})
