@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,14 @@ import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from tests.e2e.conftest import Server, module_server, serverless_project, start_server, stop_server
+from tests.e2e.conftest import (
+    SKYLET,
+    Server,
+    module_server,
+    serverless_project,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +157,13 @@ def test_a_schedule_rule_fires_the_scheduled_event_to_its_targets(
     assert listed["expression"] == "cron(0 1 * * ? *)"
     due = datetime.datetime.fromisoformat(listed["next"])
     assert (due.hour, due.minute) == (1, 0) and due > datetime.datetime.now(datetime.UTC)
-    assert httpx.post(f"{server.url}/_skylet/schedules/tick/run").status_code == 202
+    done = subprocess.run(
+        [SKYLET, "schedule", "run", "tick", "--endpoint-url", server.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "fired tick: the Scheduled Event sent to the rule's targets"
     (event,) = server.printed_events("ticker", 1)
     parsed = EventBridgeModel.model_validate(event)
     assert (parsed.source, parsed.detail_type, parsed.detail) == (
