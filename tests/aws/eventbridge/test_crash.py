@@ -1,6 +1,6 @@
 """``kill -9`` of ``skylet up`` amid a stream of PutEvents, then a restart on the same store:
 every event PutEvents acknowledged (an entry with an ``EventId``) reaches every matching
-target, a function and an SQS queue, at least once. Real processes, stock boto3."""
+target, a function and an SQS queue, at least once. Real processes, stock boto3, both stores."""
 
 from __future__ import annotations
 
@@ -98,12 +98,20 @@ def _drain(sqs: Any, url: str, seen: set[str]) -> None:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def test_kill_9_amid_put_events_loses_no_acknowledged_event(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_kill_9_amid_put_events_loses_no_acknowledged_event(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     out, gate = tmp_path / "ran.jsonl", tmp_path / "gate"
     gate.touch()
     directory = serverless_project(tmp_path, MANIFEST.format(out=out, gate=gate))
     (directory / "bridge_crash.py").write_text(HANDLER)
-    args = ("--no-reload", "--no-sandbox")  # the handler writes to a file the test reads
+    args: tuple[str, ...] = ("--no-reload", "--no-sandbox")  # the handler writes a file we read
+    if backend == "postgres":
+        url, schema = request.getfixturevalue("pg_schema")
+        args += ("--store", f"{url}?schema={schema}")
     server = start_server(directory, *args)
     acknowledged: list[str] = []
     stop = threading.Event()
