@@ -2,7 +2,9 @@
 them), made into the event a rule sees, matched against the bus's enabled rules, and handed to
 each matched target before PutEvents answers. Every target's sink is durable when it returns
 (a function's queued invocation, an SQS message, an SNS publish whose deliveries are queued),
-so an acknowledged event reaches its targets at least once.
+so an acknowledged event reaches its targets at least once. A delivery that fails is retried
+or dead-lettered per the target's RetryPolicy and DeadLetterConfig (``retries.py``), also
+before PutEvents answers.
 
 Targets by ARN: ``lambda`` functions (an asynchronous invocation, with its retries and dead
 letters), ``sqs`` queues (``SqsParameters.MessageGroupId`` for FIFO queues), ``sns`` topics,

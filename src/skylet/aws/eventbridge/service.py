@@ -7,7 +7,10 @@ builds it without I/O, wires the sinks, and starts it after the store::
     await events.start()
 
 Schedule rules (``ScheduleExpression``, on the default bus) fire on the platform's scheduler:
-``on_schedules`` is called after any rule changes, and ``schedule_rules`` lists them.
+``on_schedules`` is called after a schedule rule changes, ``schedule_rules`` lists them, and
+``fire_schedule`` sends one fire to the rule's targets. ``declare`` makes the manifest's rules
+exist (``declared.py``). Archives and replays are ``ArchiveApi``'s (``archive_api.py``); failed
+deliveries are retried by ``redelivery`` (``retries.py``); ``aclose`` stops both loops.
 """
 
 from __future__ import annotations
