@@ -15,6 +15,8 @@ deliveries are retried by ``redelivery`` (``retries.py``); ``aclose`` stops both
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -84,6 +86,10 @@ class EventBridge(ArchiveApi, Service):
         self._now = now
         self._store = store
         self.replayer = Replayer(store, self.router.replay, self.catalog.put_replay, now)
+        #: How often the catalog is read for other nodes' schedule rules (seconds).
+        self.watch_s = 2.0
+        self._watcher: asyncio.Task[None] | None = None
+        self._schedules_seen: tuple[tuple[str, str | None, str], ...] = ()
         #: The archives' patterns, compiled once per change of the archives.
         self._archive_key: tuple[Archive, ...] = ()
         self._compiled_archives: list[tuple[Archive, EventPattern | None]] = []
@@ -91,6 +97,8 @@ class EventBridge(ArchiveApi, Service):
     async def start(self) -> None:
         await self.catalog.start()
         await self.redelivery.start()
+        self._schedules_seen = self._schedule_key()
+        self._watcher = asyncio.create_task(self._watch())
         for replay in list(self.catalog.replays.values()):
             if replay.state not in FINISHED:  # it ran when skylet stopped: it cannot go on
                 reason = "skylet stopped during the replay"
@@ -98,8 +106,32 @@ class EventBridge(ArchiveApi, Service):
                 await self.catalog.put_replay(stopped)
 
     async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         await self.replayer.aclose()
         await self.redelivery.aclose()
+
+    async def _schedules_changed(self) -> None:
+        self._schedules_seen = self._schedule_key()
+        await self.on_schedules()
+
+    def _schedule_key(self) -> tuple[tuple[str, str | None, str], ...]:
+        return tuple((r.name, r.schedule, r.state) for r in self.schedule_rules())
+
+    async def _watch(self) -> None:
+        """Read the catalog every ``watch_s``: schedule rules another node sharing the store
+        made (or changed) reach this node's scheduler within that time."""
+        while True:
+            await asyncio.sleep(self.watch_s)
+            try:
+                await self.catalog.refresh()
+                if self._schedule_key() != self._schedules_seen:
+                    await self._schedules_changed()
+            except SkyletError as error:  # the store recovers by itself
+                log.warning("reading the events catalog failed: %s", error)
 
     async def fire_schedule(self, rule: str, due: datetime, event_id: str) -> None:
         """One fire of the schedule rule ``rule``: the Scheduled Event to each of its targets
@@ -143,6 +175,7 @@ class EventBridge(ArchiveApi, Service):
                 live = catalog.rule(item.bus, item.name)
             if live is not None and tuple(t for t, _ in live.targets) != item.targets:
                 await catalog.put_targets(item.bus, item.name, list(item.targets))
+        self._schedules_seen = self._schedule_key()  # the composition root schedules them next
 
     async def on_schedules(self) -> None:
         """Called after a schedule rule is created, changed, enabled, disabled or deleted; the
@@ -266,7 +299,7 @@ class EventBridge(ArchiveApi, Service):
         before = self.catalog.rule(bus, name)
         await self.catalog.put_rule(rule)
         if schedule or (before is not None and before.rule.schedule):
-            await self.on_schedules()
+            await self._schedules_changed()
         return {"RuleArn": self._rule_arn(bus, name, context)}
 
     async def describe_rule(self, request: Params, context: RequestContext) -> Params:
@@ -296,7 +329,7 @@ class EventBridge(ArchiveApi, Service):
         r = live.rule
         await self.catalog.put_rule(dataclasses.replace(r, state=state))
         if r.schedule:
-            await self.on_schedules()
+            await self._schedules_changed()
         return {}
 
     async def delete_rule(self, request: Params, context: RequestContext) -> Params:
@@ -309,7 +342,7 @@ class EventBridge(ArchiveApi, Service):
             raise _validation("Rule can't be deleted since it has targets.")
         await self.catalog.delete_rule(bus, request["Name"])
         if live.rule.schedule:
-            await self.on_schedules()
+            await self._schedules_changed()
         return {}
 
     def _rule_row(self, rule: Rule, context: RequestContext) -> Params:
