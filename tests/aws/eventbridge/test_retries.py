@@ -220,3 +220,25 @@ async def test_past_its_attempts_the_event_goes_to_the_dead_letter_queue(
         assert values["RULE_ARN"].endswith(":rule/orders")
     finally:
         await redelivery.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_bus_target_that_does_not_exist_is_dead_lettered_without_retries(
+    store: SqliteStore,
+) -> None:
+    catalog = Catalog(store)
+    await catalog.start()
+    await catalog.put_rule(Rule("default", "forward", json.dumps({"source": ["shop"]})))
+    bus = Target(
+        "b",
+        "arn:aws:events:us-east-1:000000000000:event-bus/gone",
+        {"DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:dead"}},
+    )
+    await catalog.put_targets("default", "forward", [bus])
+    queues = _Queues(fail=0)
+    router = Router(catalog, queues=queues)
+    assert await router.route("default", EVENT) == 0
+    ((arn, _, attributes),) = queues.sent
+    assert arn.endswith(":dead")
+    assert attributes["ERROR_CODE"]["StringValue"] == "NO_RESOURCE"
+    assert attributes["RETRY_ATTEMPTS"]["StringValue"] == "0"

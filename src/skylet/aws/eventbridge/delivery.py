@@ -174,8 +174,11 @@ class Router:
         arn = self.rule_arn(bus, live.rule.name)
         for target, shaped in live.targets:
             if target.arn.split(":")[2:3] == ["events"]:
-                if hops < _MAX_HOPS:
-                    other = target.arn.rsplit("event-bus/", 1)[-1]
+                other = target.arn.rsplit("event-bus/", 1)[-1]
+                if other not in self.catalog.buses:
+                    gone = ResourceNotFound(f"Event bus {other} does not exist.")
+                    await self._failed(target, arn, event, b"", classify(gone))
+                elif hops < _MAX_HOPS:
                     delivered += await self.route(other, event, hops + 1)
                 continue
             payload = shaped.render(event, rule_arn=arn, rule_name=live.rule.name)
