@@ -85,7 +85,7 @@ def test_eventbridge_events_become_rules_targeting_the_function(tmp_path: Path) 
         "detail-type": ["Order Placed"],
     }
     ((target),) = first.targets
-    assert (target.id, target.arn) == ("notify-target", FUNCTION)
+    assert (target.id, target.arn) == ("shop-dev-notify-rule-1-target", FUNCTION)
     assert target.spec == {
         "InputTransformer": {
             "InputPathsMap": {"total": "$.detail.total"},

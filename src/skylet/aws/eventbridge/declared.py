@@ -9,7 +9,8 @@ makes them exist (and removes the rules an earlier manifest declared and this on
   ``InputTransformer``, ``RetryPolicy``, ``DeadLetterConfig``, ``SqsParameters``);
 - ``eventBridge`` events of functions (serverless.yml: ``eventBus`` a name or an ARN, the bus
   created when missing; ``pattern`` or ``schedule``; ``input``, ``inputPath``, ``inputTransformer``;
-  ``retryPolicy``; ``deadLetterQueueArn``; ``name``, else ``service-stage-function-rule-N``;
+  ``retryPolicy``; ``deadLetterQueueArn``; ``name``, else ``FUNCTIONNAME-rule-N``, N the
+  event's place among the function's events;
   ``description``; ``enabled``): one rule whose target is the function.
 
 Intrinsics resolve as CloudFormation's: ``!Ref Bus`` to the bus's name and ``!GetAtt
@@ -41,6 +42,7 @@ from skylet.schedules.target_input import InputError
 
 _TARGET_KEYS = ("Input", "InputPath", "InputTransformer", "RetryPolicy", "DeadLetterConfig")
 _MAX_RULE_NAME = 64
+_MAX_TARGET_ID = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,11 +190,9 @@ def declarations(manifest: Manifest) -> Declarations:
                 )
             )
     for key, spec in manifest.functions.items():
-        count = 0
         for index, event in enumerate(spec.events):
             if not isinstance(event, EventBridgeEvent):
                 continue
-            count += 1
             where = f"functions.{key}.events[{index}].eventBridge"
             bus = _bus_name(manifest, event.event_bus, f"{where}.eventBus")
             # The framework creates a bus named by name; one named by ARN exists on AWS before
@@ -200,13 +200,16 @@ def declarations(manifest: Manifest) -> Declarations:
             buses.setdefault(bus, None)
             extra = _event_target(targets, event, where)
             function_arn = arns.function_arn(spec.name, region=manifest.region)
-            target = targets.check(Target(f"{key}-target", function_arn, extra), where)
-            name = event.name or f"{manifest.service}-{manifest.stage}-{key}-rule-{count}"
+            # The framework's names: the deployed function's name and the event's place among
+            # the function's events (from 1); the target is the rule's name and "-target".
+            name = (event.name or f"{spec.name}-rule-{index + 1}")[:_MAX_RULE_NAME]
+            target_id = f"{name}-target"[:_MAX_TARGET_ID]
+            target = targets.check(Target(target_id, function_arn, extra), where)
             schedule = event.schedule.expression if event.schedule is not None else None
             rules.append(
                 DeclaredRule(
                     bus,
-                    name[:_MAX_RULE_NAME],
+                    name,
                     _pattern(manifest, event.pattern, f"{where}.pattern"),
                     _schedule(manifest, schedule, bus, f"{where}.schedule"),
                     "ENABLED" if event.enabled else "DISABLED",
