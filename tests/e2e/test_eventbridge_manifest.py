@@ -39,6 +39,14 @@ functions:
           name: tick
           schedule: rate(1 hour)
           input: {kind: tick}
+  failing:
+    handler: handlers.fail
+    maximumRetryAttempts: 0
+    destinations:
+      onFailure: !GetAtt Failures.Arn
+    events:
+      - eventBridge:
+          pattern: {source: [doomed]}
   env:
     handler: handlers.echo
     environment:
@@ -54,6 +62,9 @@ resources:
     Audited:
       Type: AWS::SQS::Queue
       Properties: {QueueName: audited}
+    Failures:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: failures}
     Audit:
       Type: AWS::Events::EventBus
       Properties: {Name: audit}
@@ -122,6 +133,24 @@ def test_an_events_rule_resource_delivers_to_its_queue(server: Server, events: A
     url = sqs.get_queue_url(QueueName="audited")["QueueUrl"]
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert json.loads(message["Body"]) == {"a": 1}
+
+
+def test_a_function_error_behind_a_rule_follows_the_functions_async_config(
+    server: Server, events: Any
+) -> None:
+    # As on AWS: EventBridge's part ends when the invocation is queued; the function's own
+    # retries and on-failure destination take its errors.
+    entry = {"Source": "doomed", "DetailType": "x", "Detail": '{"n": 1}'}
+    answer = events.put_events(Entries=[entry])
+    sqs = server.client("sqs", REGION)
+    url = sqs.get_queue_url(QueueName="failures")["QueueUrl"]
+    deadline = time.monotonic() + 30
+    while not (found := sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages")):
+        assert time.monotonic() < deadline, server.output()
+    record = json.loads(found[0]["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"]["id"] == answer["Entries"][0]["EventId"]
+    EventBridgeModel.model_validate(record["requestPayload"])
 
 
 def test_ref_and_getatt_of_bus_and_rule_resolve_as_cloudformations(server: Server) -> None:
