@@ -247,7 +247,8 @@ class Platform:
         self.events.router.queues = self.sqs
         self.events.router.topics = _Topics(self)
         self.events.router.account = config.runtime.account_id
-        self.events.on_schedules = self._reschedule  # type: ignore[method-assign]
+        self.events.on_schedules = self._reschedule
+        self.events.on_schedule_made = self.scheduler.restart
         self.schedule_targets.rules = self.events
         self.services.register(self.events)
         self.stream_mappings = StreamMappings(

@@ -89,6 +89,16 @@ class Scheduler:
         self._next = {}
         self._wake.set()
 
+    async def restart(self, name: str) -> None:
+        """Count ``name`` from now, as a schedule never seen before (a rule made anew, or its
+        expression changed): no fire before now is due, and a rate's phase starts now."""
+        now = self._instant().replace(microsecond=0)
+        await self._keep("schedule-anchor", name, now)
+        await self._keep("schedule", name, now)
+        self._last[name], self._anchor[name] = now, now
+        self._next.pop(name, None)
+        self._wake.set()
+
     def next_fires(self) -> list[tuple[Schedule, datetime | None]]:
         """Each schedule with its next due instant (None: disabled or never again)."""
         out = []

@@ -55,7 +55,8 @@ class _Node:
         self.events.router.queues = self.queue
         self.events.router.region = "eu-west-1"
         self.scheduler = Scheduler(self.store, self._fire, now=clock, lease_s=30)
-        self.events.on_schedules = self._deploy  # type: ignore[method-assign]
+        self.events.on_schedules = self._deploy
+        self.events.on_schedule_made = self.scheduler.restart
 
     async def _fire(self, schedule: Schedule, due: datetime) -> None:
         await self.events.fire_schedule(schedule.name, due, fire_id(schedule.name, due))
@@ -140,3 +141,21 @@ async def test_a_rule_another_node_makes_reaches_this_nodes_scheduler(
         await other.aclose()
         await shared.aclose()
     await _until(lambda: [s.name for s, _ in one.scheduler.next_fires()] == ["tick"])
+
+
+async def test_a_rule_made_again_counts_from_then_with_no_catch_up_fire(
+    node: tuple[_Node, FakeClock],
+) -> None:
+    one, clock = node
+    await _tick_rule(one.events)
+    await one.events.remove_targets({"Rule": "tick", "Ids": ["q"]}, CONTEXT)
+    await one.events.delete_rule({"Name": "tick"}, CONTEXT)
+    clock.advance(150)  # fires fell due meanwhile, within the grace period
+    await _tick_rule(one.events)
+    (due,) = [d for _, d in one.scheduler.next_fires()]
+    assert due is not None and due.timestamp() > clock()
+    for _ in range(2):
+        ticks = one.scheduler.ticks
+        one.scheduler.wake()
+        await _until(lambda: one.scheduler.ticks > ticks)  # noqa: B023 (read at once)
+    assert one.queue.bodies == []

@@ -23,7 +23,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from skylet import arns
@@ -65,6 +65,14 @@ def _not_found(message: str) -> ServiceError:
     return ServiceError("ResourceNotFoundException", message)
 
 
+async def _nothing() -> None:
+    return None
+
+
+async def _nothing_for(_name: str) -> None:
+    return None
+
+
 def bus_name(value: str | None) -> str:
     """A bus named by name or by ARN (``arn:aws:events:…:event-bus/NAME``)."""
     if not value:
@@ -86,6 +94,12 @@ class EventBridge(ArchiveApi, Service):
         self._now = now
         self._store = store
         self.replayer = Replayer(store, self.router.replay, self.catalog.put_replay, now)
+        #: Called after a schedule rule is made, changed, enabled, disabled or deleted: the
+        #: composition root deploys ``schedule_rules()`` on its scheduler.
+        self.on_schedules: Callable[[], Awaitable[None]] = _nothing
+        #: Called (before ``on_schedules``) when a schedule rule is made or its expression
+        #: changes: the composition root counts it from now.
+        self.on_schedule_made: Callable[[str], Awaitable[None]] = _nothing_for
         #: How often the catalog is read for other nodes' schedule rules (seconds).
         self.watch_s = 2.0
         self._watcher: asyncio.Task[None] | None = None
@@ -176,10 +190,6 @@ class EventBridge(ArchiveApi, Service):
             if live is not None and tuple(t for t, _ in live.targets) != item.targets:
                 await catalog.put_targets(item.bus, item.name, list(item.targets))
         self._schedules_seen = self._schedule_key()  # the composition root schedules them next
-
-    async def on_schedules(self) -> None:
-        """Called after a schedule rule is created, changed, enabled, disabled or deleted; the
-        composition root replaces it to deploy ``schedule_rules()`` on its scheduler."""
 
     def schedule_rules(self) -> list[Rule]:
         """The default bus's schedule rules (enabled or not), in creation order."""
@@ -298,6 +308,8 @@ class EventBridge(ArchiveApi, Service):
         )
         before = self.catalog.rule(bus, name)
         await self.catalog.put_rule(rule)
+        if schedule and (before is None or before.rule.schedule != schedule):
+            await self.on_schedule_made(name)  # counted from now, as a new rule is
         if schedule or (before is not None and before.rule.schedule):
             await self._schedules_changed()
         return {"RuleArn": self._rule_arn(bus, name, context)}
