@@ -24,6 +24,8 @@ from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
 from skylet.aws.dynamodb.service import Tables
 from skylet.aws.dynamodb.streams import Streams
+from skylet.aws.eventbridge.declared import declarations as event_declarations
+from skylet.aws.eventbridge.declared import events_reference
 from skylet.aws.eventbridge.service import EventBridge
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
@@ -67,6 +69,7 @@ from skylet.observe.metrics import MAX_LABEL_SETS, Registry
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.schedules.plan import plan as plan_schedules
+from skylet.schedules.plan import rule_schedules
 from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
@@ -241,6 +244,7 @@ class Platform:
             self.invoker, self.async_invoker, account=config.runtime.account_id
         )
         self.scheduler = Scheduler(self.store, self.schedule_targets.fire)
+        #: Rules with a ScheduleExpression (the events API's) fire on the same scheduler.
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         #: Every API's signature check, and the region they serve (the manifest's, at deploy).
@@ -269,6 +273,10 @@ class Platform:
         self.events.router.functions = self.async_invoker
         self.events.router.queues = self.sqs
         self.events.router.topics = _Topics(self)
+        self.events.router.account = config.runtime.account_id
+        self.events.on_schedules = self._reschedule
+        self.events.on_schedule_made = self.scheduler.restart
+        self.schedule_targets.rules = self.events
         self.services.register(self.events)
         #: CloudWatch (docs/metrics.md): metrics, alarms (their SNS actions) and dashboards.
         self.cloudwatch = CloudWatch(
@@ -365,9 +373,10 @@ class Platform:
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.start()
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self.events.start()
+            await self.events.declare(event_declarations(manifest))
             await self.scheduler.start()
             await self._schedule(manifest)
-            await self.events.start()
             self.cloudwatch.region = manifest.region
             await self.cloudwatch.start()
             self.expiry.start()
@@ -388,6 +397,7 @@ class Platform:
         functions = await self._build(manifest, check_syntax=True)
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
+        rules = event_declarations(manifest)  # so does a malformed rule
         if self.only is not None:
             functions = [fn for fn in functions if fn.name == self.only]
         if self._store_started:
@@ -398,6 +408,7 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self.events.declare(rules)
             await self._schedule(manifest)
         self._route(manifest, table)
         await self._attach_storage(manifest)
@@ -539,13 +550,24 @@ class Platform:
             found = queues.resolve(value)
             if found is None:
                 found = table_reference(manifest, self._table_descriptions, value, arn=table_arn)
-            return found if found is not None else topic_reference(manifest, value)
+            if found is None:
+                found = topic_reference(manifest, value)
+            return found if found is not None else events_reference(manifest, value)
 
         return resolve
 
     async def _schedule(self, manifest: Manifest) -> None:
+        """The manifest's schedules and the schedule rules PutRule made, on the scheduler."""
         self.schedule_targets.region = manifest.region
-        await self.scheduler.deploy(plan_schedules(manifest))
+        self.events.router.region = manifest.region
+        rules = [
+            (r.name, r.schedule or "", r.state != "DISABLED") for r in self.events.schedule_rules()
+        ]
+        await self.scheduler.deploy(rule_schedules(rules, plan_schedules(manifest)))
+
+    async def _reschedule(self) -> None:
+        if self.manifest is not None:
+            await self._schedule(self.manifest)
 
     def _queue_names(self, manifest: Manifest) -> Names:
         return Names(manifest, self.sqs.url, self.sqs.arn)
@@ -624,6 +646,7 @@ class Platform:
         # Queued events first: running tries finish and settle while instances still exist.
         if self._store_started:
             await self.scheduler.aclose()
+            await self.events.aclose()
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.expiry.aclose()

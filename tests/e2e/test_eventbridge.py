@@ -6,15 +6,25 @@ InputTransformer) and an SNS topic; rules and targets survive a restart."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
-from tests.e2e.conftest import Server, module_server, serverless_project, start_server, stop_server
+from tests.e2e.conftest import (
+    SKYLET,
+    Server,
+    module_server,
+    serverless_project,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -26,8 +36,13 @@ provider:
 functions:
   notify:
     handler: messaging.record
+  ticker:
+    handler: messaging.record
 resources:
   Resources:
+    Dead:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: dead}
     Orders:
       Type: AWS::SQS::Queue
       Properties: {QueueName: orders}
@@ -106,11 +121,65 @@ def test_an_invalid_pattern_is_refused_with_eventbridges_reason(events: Any) -> 
     assert message == 'Event pattern is not valid. Reason: "source" must be an object or an array'
 
 
-def test_a_schedule_rule_is_refused_clearly(events: Any) -> None:
+def test_a_schedule_rule_is_refused_off_the_default_bus_and_when_malformed(events: Any) -> None:
+    events.create_event_bus(Name="elsewhere")
     with pytest.raises(events.exceptions.ClientError) as caught:
-        events.put_rule(Name="tick", ScheduleExpression="rate(1 minute)")
-    assert caught.value.response["Error"]["Code"] == "ValidationException"
-    assert "schedule event in the manifest" in caught.value.response["Error"]["Message"]
+        events.put_rule(Name="t", EventBusName="elsewhere", ScheduleExpression="rate(1 hour)")
+    assert caught.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "ScheduleExpression is supported only on the default event bus.",
+    }
+    for bad in ("rate(0 minutes)", "cron(0 1 * * *)", "every day"):
+        with pytest.raises(events.exceptions.ClientError) as caught:
+            events.put_rule(Name="t", ScheduleExpression=bad)
+        assert caught.value.response["Error"]["Message"] == (
+            "Parameter ScheduleExpression is not valid."
+        )
+
+
+def _schedules(server: Server) -> dict[str, Any]:
+    return {s["name"]: s for s in httpx.get(f"{server.url}/_skylet/schedules").json()}
+
+
+def test_a_schedule_rule_fires_the_scheduled_event_to_its_targets(
+    server: Server, events: Any, sqs: Any
+) -> None:
+    arn = events.put_rule(Name="tick", ScheduleExpression="cron(0 1 * * ? *)")["RuleArn"]
+    assert events.describe_rule(Name="tick")["ScheduleExpression"] == "cron(0 1 * * ? *)"
+    events.put_targets(
+        Rule="tick",
+        Targets=[
+            {"Id": "fn", "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:ticker"},
+            {"Id": "q", "Arn": QUEUE_ARN, "InputPath": "$.resources"},
+        ],
+    )
+    listed = _schedules(server)["tick"]
+    assert listed["expression"] == "cron(0 1 * * ? *)"
+    due = datetime.datetime.fromisoformat(listed["next"])
+    assert (due.hour, due.minute) == (1, 0) and due > datetime.datetime.now(datetime.UTC)
+    done = subprocess.run(
+        [SKYLET, "schedule", "run", "tick", "--endpoint-url", server.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "fired tick: the Scheduled Event sent to the rule's targets"
+    (event,) = server.printed_events("ticker", 1)
+    parsed = EventBridgeModel.model_validate(event)
+    assert (parsed.source, parsed.detail_type, parsed.detail) == (
+        "aws.events",
+        "Scheduled Event",
+        {},
+    )
+    assert parsed.resources == [arn] and event["region"] == REGION
+    assert [json.loads(b) for b in _drain(sqs, "orders")] == [[arn]]
+    events.disable_rule(Name="tick")
+    assert _schedules(server)["tick"]["next"] is None
+    events.enable_rule(Name="tick")
+    assert _schedules(server)["tick"]["next"] is not None
+    events.remove_targets(Rule="tick", Ids=["fn", "q"])
+    events.delete_rule(Name="tick")
+    assert "tick" not in _schedules(server)
 
 
 def test_rules_are_described_listed_disabled_and_deleted(events: Any) -> None:
@@ -195,6 +264,45 @@ def test_a_matched_event_reaches_function_queue_and_topic_targets(
     )
     assert event["id"] == answer["Entries"][0]["EventId"]
     assert event["account"] == ACCOUNT and event["region"] == REGION
+
+
+def test_a_target_that_does_not_exist_sends_the_event_to_its_dead_letter_queue(
+    events: Any, sqs: Any
+) -> None:
+    events.put_rule(Name="lost", EventPattern=json.dumps({"source": ["lost"]}))
+    with pytest.raises(events.exceptions.ClientError) as caught:
+        events.put_targets(
+            Rule="lost",
+            Targets=[{"Id": "x", "Arn": QUEUE_ARN, "RetryPolicy": {"MaximumRetryAttempts": 186}}],
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    gone = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:nobody"
+    events.put_targets(
+        Rule="lost",
+        Targets=[
+            {
+                "Id": "gone",
+                "Arn": gone,
+                "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 600},
+                "DeadLetterConfig": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:dead"},
+            }
+        ],
+    )
+    answer = events.put_events(Entries=[{"Source": "lost", "DetailType": "x", "Detail": "{}"}])
+    assert answer["FailedEntryCount"] == 0
+    url = sqs.get_queue_url(QueueName="dead")["QueueUrl"]
+    (message,) = sqs.receive_message(
+        QueueUrl=url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+    assert json.loads(message["Body"])["id"] == answer["Entries"][0]["EventId"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes.pop("ERROR_MESSAGE")
+    assert attributes == {
+        "RULE_ARN": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lost",
+        "TARGET_ARN": gone,
+        "ERROR_CODE": "NO_RESOURCE",
+        "RETRY_ATTEMPTS": "0",
+    }
 
 
 def test_a_disabled_rule_delivers_nothing(events: Any, sqs: Any) -> None:

@@ -30,8 +30,8 @@ SCHEDULE = (
     "functions.hourly.events[0].stream)"
 )
 BUS = (
-    "warning: skylet.yaml:12: functions.hourly.events[1].eventbridge: eventbridge events are "
-    "recognised"
+    "warning: skylet.yaml:14: resources.Feed.type: AWS::Kinesis::Stream resources are "
+    "recognised but not run yet"
 )
 
 
@@ -50,7 +50,7 @@ def test_warnings_are_reported_once_at_start_and_new_ones_on_reload(
     directory = project(MANIFEST)
     server = serve(directory)
     assert server.output().count(SCHEDULE) == 1
-    bus = "      - eventbridge: {pattern: {source: [shop]}}\n"
+    bus = "resources:\n  Feed:\n    type: AWS::Kinesis::Stream\n"
     (directory / "skylet.yaml").write_text(MANIFEST + bus)
     output = wait_for(server, BUS)
     assert output.count(BUS) == 1

@@ -33,6 +33,7 @@ functions:
       - sns: alerts
       - stream: !GetAtt Orders.StreamArn
       - eventBridge: {pattern: {source: [shop]}}
+      - stream: arn:aws:kinesis:us-east-1:000000000000:stream/feed
 resources:
   Resources:
     Jobs:
@@ -53,7 +54,7 @@ def test_each_feature_skylet_does_not_run_yet_is_one_warning_naming_key_and_line
 ) -> None:
     warnings = [str(w) for w in load_manifest(write(NOT_RUN)).warnings]
     assert warnings == [
-        "serverless.yml:19: functions.weekly.events[3].eventBridge: eventBridge events are "
+        "serverless.yml:20: functions.weekly.events[4].stream: stream events are "
         "recognised but not run yet: the function is deployed without this trigger",
     ]
 

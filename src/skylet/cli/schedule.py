@@ -58,7 +58,7 @@ def ls(as_json: bool, endpoint: str | None, credentials: str | None) -> None:
     rows = [
         [
             s["name"],
-            s["function"],
+            s["function"] or "-",  # a schedule rule of the events API: its targets, no function
             s["expression"],
             s["kind"],
             (s["next"] or "-") if s["enabled"] else "disabled",
@@ -77,4 +77,7 @@ def ls(as_json: bool, endpoint: str | None, credentials: str | None) -> None:
 def run(name: str, endpoint: str | None, credentials: str | None) -> None:
     """Fire schedule NAME now, as its timetable would (for development)."""
     fired = _call("POST", f"schedules/{name}/run", endpoint, credentials)
-    Output().line(f"fired {fired['name']}: {fired['function']} invoked")
+    if fired.get("kind") == "rule":
+        Output().line(f"fired {fired['name']}: the Scheduled Event sent to the rule's targets")
+    else:
+        Output().line(f"fired {fired['name']}: {fired['function']} invoked")

@@ -160,7 +160,7 @@ class AdminApi:
             schedule = await self._the_scheduler().run_now(name)
         except KeyError:
             raise ResourceNotFound(f"Schedule not found: {name}") from None
-        body = {"name": schedule.name, "function": schedule.function}
+        body = {"name": schedule.name, "function": schedule.function, "kind": schedule.kind}
         await respond(send, 202, json.dumps(body).encode(), _JSON)
 
     async def _functions(self, send: Send) -> None:

@@ -290,6 +290,13 @@ class SnsEvent(Frozen):
         return self.arn.rsplit(":", 1)[-1] if isinstance(self.arn, str) else None
 
 
+class EventBridgeRetryPolicy(Frozen):
+    """serverless.yml's ``retryPolicy`` of an eventBridge event (the target's RetryPolicy)."""
+
+    maximum_event_age: int | None = Field(None, validation_alias="maximumEventAge")
+    maximum_retry_attempts: int | None = Field(None, validation_alias="maximumRetryAttempts")
+
+
 class EventBridgeEvent(Frozen):
     """An EventBridge rule: an event ``pattern`` or a ``schedule``, on a bus (default: default)."""
 
@@ -301,11 +308,18 @@ class EventBridgeEvent(Frozen):
     input_path: str | None = Field(None, validation_alias="inputPath")
     input_transformer: DataMap | None = Field(None, validation_alias="inputTransformer")
     enabled: bool = True
+    name: str | None = None
+    description: str | None = None
+    retry_policy: EventBridgeRetryPolicy | None = Field(None, validation_alias="retryPolicy")
+    dead_letter_queue_arn: StrOrRef | None = Field(None, validation_alias="deadLetterQueueArn")
 
     @model_validator(mode="after")
     def _pattern_or_schedule(self) -> EventBridgeEvent:
         if (self.pattern is None) == (self.schedule is None):
             raise ValueError("an eventBridge event needs exactly one of pattern and schedule")
+        given = [self.input is not None, self.input_path is not None]
+        if sum([*given, self.input_transformer is not None]) > 1:
+            raise ValueError("give only one of input, inputPath and inputTransformer")
         return self
 
 

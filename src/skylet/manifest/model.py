@@ -179,6 +179,9 @@ class Manifest(Frozen):
     ] = None
     """The REST API's binaryMediaTypes: provider.apiGateway.binaryMediaTypes (serverless.yml) or
     binary_media_types (skylet.yaml). None: skylet's defaults (docs/http.md)."""
+    timezone: str | None = None
+    """The schedules' time zone unless an event gives its own (an IANA name):
+    provider.timezone (serverless.yml) or timezone (skylet.yaml)."""
     warnings: tuple[ManifestWarning, ...] = ()
     """What loaded but does not run as written (yet), one per feature, for the platform to
     report: recognised features skylet does not run, keys the framework would warn about."""

@@ -25,12 +25,16 @@ SNS_TOPIC = "AWS::SNS::Topic"
 SNS_SUBSCRIPTION = "AWS::SNS::Subscription"
 S3_BUCKET = "AWS::S3::Bucket"
 KINESIS_STREAM = "AWS::Kinesis::Stream"
+EVENTS_RULE = "AWS::Events::Rule"
+EVENT_BUS = "AWS::Events::EventBus"
 NAME_PROPERTY: Mapping[str, str] = {
     DYNAMODB_TABLE: "TableName",
     SQS_QUEUE: "QueueName",
     SNS_TOPIC: "TopicName",
     S3_BUCKET: "BucketName",
     KINESIS_STREAM: "Name",
+    EVENTS_RULE: "Name",
+    EVENT_BUS: "Name",
 }
 # Declared resources of these types are read and cross-checked, but skylet does not create
 # them yet (its Kinesis service is still to come).

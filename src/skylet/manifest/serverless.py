@@ -139,6 +139,7 @@ def from_serverless(
         "stage": _setting(provider, "stage", cli_stage, "dev"),
         "region": _setting(provider, "region", cli_region, DEFAULT_REGION),
         "binary_media_types": _binary_media_types(provider, source),
+        "timezone": (provider.get("timezone"), ("provider", "timezone")),
     }
     resources, outputs = _resources(data.get("resources"), source)
     reader = _FunctionReader(

@@ -32,6 +32,7 @@ TOP_LEVEL_KEYS = (
     "stage",
     "region",
     "binary_media_types",
+    "timezone",
     "defaults",
     "functions",
     "resources",
@@ -93,6 +94,7 @@ def from_skylet(
         "stage": (cli_stage or data.get("stage", "dev"), ("stage",)),
         "region": (cli_region or data.get("region", DEFAULT_REGION), ("region",)),
         "binary_media_types": (data.get("binary_media_types"), ("binary_media_types",)),
+        "timezone": (data.get("timezone"), ("timezone",)),
     }
     defaults = check_keys(
         as_mapping(data.get("defaults"), ("defaults",), source),

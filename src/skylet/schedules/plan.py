@@ -3,7 +3,7 @@ Pure: a manifest in, frozen plans out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +18,8 @@ from skylet.schedules.timetable import Timetable
 class Schedule:
     """One expression of one event. ``name`` is the rule's name (unique per manifest);
     ``kind`` "invoke" sends the Scheduled Event (or the configured input) to ``function``,
-    "provisioned" sets its provisioned instances to ``provisioned``."""
+    "provisioned" sets its provisioned instances to ``provisioned``, "rule" sends it to the
+    targets of the EventBridge rule ``name`` (a rule PutRule made; ``function`` is empty)."""
 
     name: str
     function: str
@@ -26,7 +27,7 @@ class Schedule:
     timetable: Timetable
     tz: ZoneInfo | None = None
     enabled: bool = True
-    kind: Literal["invoke", "provisioned"] = "invoke"
+    kind: Literal["invoke", "provisioned", "rule"] = "invoke"
     target_input: TargetInput = field(default_factory=TargetInput)
     provisioned: int = 0
     description: str | None = None
@@ -42,7 +43,7 @@ def plan(manifest: Manifest) -> tuple[Schedule, ...]:
         for event in spec.events:
             if isinstance(event, ScheduleEvent):
                 expressions = event.expressions
-                tz = _zone(function, event.timezone)
+                tz = _zone(function, event.timezone or manifest.timezone)
             else:  # eventBridge events' schedules run with the EventBridge service, not yet
                 continue
             target_input = _input(function, event)
@@ -76,6 +77,31 @@ def plan(manifest: Manifest) -> tuple[Schedule, ...]:
             )
     _check_unique(out)
     return tuple(out)
+
+
+def rule_schedules(
+    rules: Iterable[tuple[str, str, bool]], manifest: tuple[Schedule, ...]
+) -> tuple[Schedule, ...]:
+    """The schedules of EventBridge rules given as ``(name, expression, enabled)``, after the
+    manifest's: a rule named as one of the manifest's schedules is left out (the manifest's
+    wins; the API cannot make two rules of one name either)."""
+    taken = {s.name for s in manifest}
+    out = []
+    for name, text, enabled in rules:
+        if name in taken:
+            continue
+        expression = ScheduleExpression.parse(text)  # PutRule checked it
+        out.append(
+            Schedule(
+                name=name,
+                function="",
+                expression=expression,
+                timetable=Timetable.compile(expression),
+                enabled=enabled,
+                kind="rule",
+            )
+        )
+    return (*manifest, *out)
 
 
 def by_name(schedules: tuple[Schedule, ...]) -> Mapping[str, Schedule]:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from skylet.errors import SkyletError
-from skylet.schedules.catch_up import DEFAULT_GRACE_S, decide
+from skylet.schedules.catch_up import DEFAULT_GRACE_S, Decision, decide
 from skylet.schedules.plan import Schedule
 from skylet.store.base import Store
 
@@ -89,6 +89,16 @@ class Scheduler:
         self._next = {}
         self._wake.set()
 
+    async def restart(self, name: str) -> None:
+        """Count ``name`` from now, as a schedule never seen before (a rule made anew, or its
+        expression changed): no fire before now is due, and a rate's phase starts now."""
+        now = self._instant().replace(microsecond=0)
+        await self._keep("schedule-anchor", name, now)
+        await self._keep("schedule", name, now)
+        self._last[name], self._anchor[name] = now, now
+        self._next.pop(name, None)
+        self._wake.set()
+
     def next_fires(self) -> list[tuple[Schedule, datetime | None]]:
         """Each schedule with its next due instant (None: disabled or never again)."""
         out = []
@@ -130,20 +140,43 @@ class Scheduler:
             return self.lease_s / 3
         now_s = self._now()
         now = _utc(now_s)
-        for schedule in list(self._schedules.values()):
-            if schedule.enabled and schedule.name in self._last:
-                await self._consider(schedule, now)
+        decided = [
+            (schedule, decision)
+            for schedule in list(self._schedules.values())
+            if schedule.enabled
+            and schedule.name in self._last
+            and (decision := self._decide(schedule, now)) is not None
+        ]
+        # Every due fire first, together (a function's enqueues share the store's commits),
+        # then the last fires kept, one commit each: 50 schedules due on the same minute all
+        # fire within milliseconds of it instead of one commit apart.
+        fires = [(s, d.fire) for s, d in decided if d.fire is not None]
+        outcomes = await asyncio.gather(
+            *(self._fire(schedule, due) for schedule, due in fires),
+            return_exceptions=True,  # each one ends before the next tick looks again
+        )
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        self.fired += len(outcomes) - len(failed)
+        if failed:
+            raise failed[0]  # nothing kept: the fires are decided (and sent) again
+        for schedule, decision in decided:
+            name = schedule.name
+            if decision.last != self._last[name]:
+                await self._keep("schedule", name, decision.last)
+                self._last[name] = decision.last
+            self._next[name] = decision.next_due
         wake_at = self._renew_at
         for due in self._next.values():
             if due is not None:
                 wake_at = min(wake_at, due.timestamp())
         return wake_at - self._now()
 
-    async def _consider(self, schedule: Schedule, now: datetime) -> None:
+    def _decide(self, schedule: Schedule, now: datetime) -> Decision | None:
+        """The decision for ``schedule`` at ``now``; None while its next fire is not due."""
         name = schedule.name
         due = self._next.get(name, ...)
         if isinstance(due, datetime) and due > now:
-            return
+            return None
         decision = decide(
             schedule.timetable,
             self._last[name],
@@ -161,13 +194,7 @@ class Scheduler:
                 decision.last.isoformat(),
                 self.grace_s,
             )
-        if decision.fire is not None:
-            await self._fire(schedule, decision.fire)
-            self.fired += 1
-        if decision.last != self._last[name]:
-            await self._keep("schedule", name, decision.last)
-            self._last[name] = decision.last
-        self._next[name] = decision.next_due
+        return decision
 
     async def _hold_lease(self) -> bool:
         now = self._now()

@@ -7,6 +7,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 
 from skylet.config import FunctionConfig
 from skylet.events.async_invoke import AsyncInvoker
@@ -23,12 +24,26 @@ def fire_id(schedule: str, due: datetime) -> str:
     return str(uuid.uuid5(_IDS, f"{schedule}@{due.isoformat()}"))
 
 
+class RuleTargets(Protocol):
+    """Delivers a schedule rule's fire to its targets (``EventBridge.fire_schedule``)."""
+
+    async def fire_schedule(self, rule: str, due: datetime, event_id: str) -> None: ...
+
+
 class ScheduleTargets:
     """The scheduler's ``fire`` callback, for the composition root."""
 
-    def __init__(self, invoker: Invoker, async_invoker: AsyncInvoker, *, account: str) -> None:
+    def __init__(
+        self,
+        invoker: Invoker,
+        async_invoker: AsyncInvoker,
+        *,
+        account: str,
+        rules: RuleTargets | None = None,
+    ) -> None:
         self._invoker = invoker
         self._async = async_invoker
+        self.rules = rules
         self.account = account
         self.region = ""
         #: The provisioned count each function's last provisioned-concurrency fire set.
@@ -37,6 +52,10 @@ class ScheduleTargets:
     async def fire(self, schedule: Schedule, due: datetime) -> None:
         if schedule.kind == "provisioned":
             await self._provision(schedule.function, schedule.provisioned)
+            return
+        if schedule.kind == "rule":
+            if self.rules is not None:
+                await self.rules.fire_schedule(schedule.name, due, fire_id(schedule.name, due))
             return
         event = scheduled_event(
             schedule.name,

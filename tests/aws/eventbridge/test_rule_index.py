@@ -11,6 +11,7 @@ import pytest
 from skylet.aws.eventbridge.catalog import LiveRule, Rule, RuleIndex
 from skylet.aws.eventbridge.delivery import matched
 from skylet.aws.eventbridge.pattern import parse
+from skylet.aws.json_match import flatten
 
 PATTERNS = {
     "shop-exact": {"source": ["shop"]},
@@ -52,9 +53,23 @@ def test_the_index_matches_exactly_what_checking_every_rule_matches(event: dict[
     assert [r.rule.name for r in matched(RuleIndex(rules), event)] == naive
 
 
-def test_an_event_is_not_evaluated_against_rules_pinned_to_another_source() -> None:
-    candidates = {r.rule.name for r in RuleIndex(_rules()).candidates("elsewhere")}
-    assert candidates == {"or-branch-without-source", "source-by-prefix", "no-source"}
+def test_an_event_is_not_evaluated_against_rules_pinned_to_other_values() -> None:
+    event = {"source": "elsewhere", "detail-type": "Nothing"}
+    candidates = {r.rule.name for r in RuleIndex(_rules()).candidates(flatten(event))}
+    assert candidates == {"or-branch-without-source", "source-by-prefix"}
+
+
+def test_rules_sharing_a_source_are_filed_under_the_field_that_tells_them_apart() -> None:
+    patterns = [{"source": ["app"], "detail": {"kind": [f"k{i}"]}} for i in range(100)]
+    rules = [
+        LiveRule(Rule("default", f"r{i}", json.dumps(p)), parse(json.dumps(p)))
+        for i, p in enumerate(patterns)
+    ]
+    index = RuleIndex(rules)
+    assert set(index.by_path) == {"detail.kind"}
+    event = {"source": "app", "detail": {"kind": "k42"}}
+    assert [r.rule.name for r in index.candidates(flatten(event))] == ["r42"]
+    assert [r.rule.name for r in matched(index, event)] == ["r42"]
 
 
 def test_disabled_rules_are_left_out_of_the_index() -> None:

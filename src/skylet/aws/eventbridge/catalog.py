@@ -8,10 +8,11 @@ is applied, once per change, never per event.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from skylet.aws.eventbridge.archives import Archive, Replay, archive_record, replay_record
 from skylet.aws.eventbridge.pattern import EventPattern, parse
 from skylet.schedules.target_input import TargetInput
 from skylet.store.base import LogStore
@@ -37,6 +38,8 @@ class Rule:
     state: str = "ENABLED"
     description: str = ""
     role_arn: str = ""
+    #: "manifest" for a rule the manifest declares (a later manifest without it removes it).
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class Catalog:
         #: bus → rule name → the rule, in creation order.
         self.rules: dict[str, dict[str, LiveRule]] = {DEFAULT_BUS: {}}
         self._indexes: dict[str, RuleIndex] = {}
+        self.archives: dict[str, Archive] = {}
+        self.replays: dict[str, Replay] = {}
 
     async def start(self) -> None:
         await self._store.create_log(CATALOG_LOG)
@@ -105,6 +110,15 @@ class Catalog:
             rules[rule.name] = LiveRule(rule, pattern, before.targets if before else ())
         elif kind == "rule-deleted":
             self.rules.get(entry["bus"], {}).pop(entry["name"], None)
+        elif kind == "archive":
+            archive = Archive(**entry)
+            self.archives[archive.name] = archive
+        elif kind == "archive-deleted":
+            self.archives.pop(entry["name"], None)
+        elif kind == "replay":
+            entry["rules"] = tuple(entry.get("rules") or ())
+            replay = Replay(**entry)
+            self.replays[replay.name] = replay
         elif kind == "targets":
             live = self.rules.get(entry["bus"], {}).get(entry["rule"])
             if live is not None:
@@ -139,6 +153,15 @@ class Catalog:
         }
         await self._write(entry)
 
+    async def put_archive(self, archive: Archive) -> None:
+        await self._write(archive_record(archive))
+
+    async def delete_archive(self, name: str) -> None:
+        await self._write({"kind": "archive-deleted", "name": name})
+
+    async def put_replay(self, replay: Replay) -> None:
+        await self._write(replay_record(replay))
+
     def rule(self, bus: str, name: str) -> LiveRule | None:
         return self.rules.get(bus, {}).get(name)
 
@@ -154,31 +177,61 @@ class Catalog:
 
 
 class RuleIndex:
-    """Rules by the ``source`` they pin, so an event is evaluated only against the rules that
-    could match it: 1,000 rules on distinct sources cost one lookup and a few evaluations,
-    not 1,000 (the bench's figures, docs/eventbridge.md). Rules that do not pin ``source``
-    are evaluated for every event."""
+    """Rules by an exact string value they require, so an event is evaluated only against the
+    rules that could match it: 1,000 rules on distinct sources (or one source, each rule
+    pinning its own ``detail-type`` or detail field) cost a few lookups and evaluations, not
+    1,000 (the bench's figures, docs/eventbridge.md).
+
+    Each rule is filed under one path its every branch pins with exact strings (``source``,
+    ``detail.kind``…): of those, the one whose values the fewest other rules share. Rules
+    that pin no path are evaluated for every event."""
 
     def __init__(self, rules: Iterable[LiveRule]) -> None:
-        self.by_source: dict[str, list[LiveRule]] = {}
+        #: path → value → the rules filed under it.
+        self.by_path: dict[str, dict[str, list[LiveRule]]] = {}
         self.always: list[LiveRule] = []
         order: dict[str, int] = {}
+        pinned: list[tuple[LiveRule, dict[str, frozenset[str]]]] = []
+        shared: dict[tuple[str, str], int] = {}
         for position, live in enumerate(rules):
             if live.pattern is None or live.rule.state == "DISABLED":
                 continue
             order[live.rule.name] = position
-            sources = live.pattern.required_values("source")
-            if sources is None:
+            paths = {
+                path: values
+                for path in live.pattern.paths()
+                if (values := live.pattern.required_values(path))
+            }
+            if not paths:
                 self.always.append(live)
-            for source in sources or ():
-                self.by_source.setdefault(source, []).append(live)
+                continue
+            pinned.append((live, paths))
+            for path, values in paths.items():
+                for value in values:
+                    shared[path, value] = shared.get((path, value), 0) + 1
+        for live, paths in pinned:
+            # The path whose bucket is smallest; ``source`` first among equals (then by name).
+            best = min(
+                paths,
+                key=lambda p: (max(shared[p, v] for v in paths[p]), p != "source", p),
+            )
+            bucket = self.by_path.setdefault(best, {})
+            for value in paths[best]:
+                bucket.setdefault(value, []).append(live)
         self._order = order
 
-    def candidates(self, source: Any) -> list[LiveRule]:
-        """The rules to evaluate for an event from ``source``, in the bus's rule order."""
-        pinned = self.by_source.get(source, []) if isinstance(source, str) else []
-        if not pinned:
+    def candidates(self, flat: Mapping[str, Sequence[Any]]) -> list[LiveRule]:
+        """The rules to evaluate for an event (flattened by ``json_match.flatten``), in the
+        bus's rule order."""
+        found: dict[str, LiveRule] = {}
+        for path, bucket in self.by_path.items():
+            for value in flat.get(path, ()):
+                if isinstance(value, str):
+                    for live in bucket.get(value, ()):
+                        found[live.rule.name] = live
+        if not found:
             return self.always
-        if not self.always:
-            return pinned
-        return sorted([*pinned, *self.always], key=lambda r: self._order[r.rule.name])
+        if len(found) == 1 and not self.always:
+            return list(found.values())
+        found.update((live.rule.name, live) for live in self.always)
+        return sorted(found.values(), key=lambda r: self._order[r.rule.name])

@@ -2,7 +2,9 @@
 them), made into the event a rule sees, matched against the bus's enabled rules, and handed to
 each matched target before PutEvents answers. Every target's sink is durable when it returns
 (a function's queued invocation, an SQS message, an SNS publish whose deliveries are queued),
-so an acknowledged event reaches its targets at least once.
+so an acknowledged event reaches its targets at least once. A delivery that fails is retried
+or dead-lettered per the target's RetryPolicy and DeadLetterConfig (``retries.py``), also
+before PutEvents answers.
 
 Targets by ARN: ``lambda`` functions (an asynchronous invocation, with its retries and dead
 letters), ``sqs`` queues (``SqsParameters.MessageGroupId`` for FIFO queues), ``sns`` topics,
@@ -20,8 +22,15 @@ from typing import Any, Protocol
 
 from skylet import arns
 from skylet.aws.eventbridge.catalog import Catalog, LiveRule, RuleIndex, Target
+from skylet.aws.eventbridge.retries import (
+    Failure,
+    Policy,
+    Redelivery,
+    classify,
+    dead_letter_attributes,
+)
 from skylet.aws.json_match import flatten
-from skylet.errors import ApiError, ResourceNotFound
+from skylet.errors import ApiError, ResourceNotFound, SkyletError
 from skylet.schedules.scheduled_event import envelope
 
 log = logging.getLogger(__name__)
@@ -97,13 +106,14 @@ def matched(index: RuleIndex, event: Mapping[str, Any]) -> list[LiveRule]:
     flat = flatten(event)
     return [
         live
-        for live in index.candidates(event.get("source"))
+        for live in index.candidates(flat)
         if live.pattern is not None and live.pattern.matches_flat(flat)
     ]
 
 
 class Router:
-    """Hands matched events to targets; the sinks are wired by the composition root."""
+    """Hands matched events to targets; the sinks are wired by the composition root. A failed
+    delivery is retried or dead-lettered per the target's policy (``retries.py``)."""
 
     def __init__(
         self,
@@ -113,6 +123,7 @@ class Router:
         topics: TopicSink | None = None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        redelivery: Redelivery | None = None,
     ) -> None:
         self.catalog = catalog
         self.functions = functions
@@ -121,32 +132,126 @@ class Router:
         self.now = now
         self.region = "us-east-1"
         self.account = arns.ACCOUNT_ID
+        self.redelivery = redelivery
+        if redelivery is not None:
+            redelivery.attempt = self._retry
+            redelivery.give_up = self._give_up
+        #: Deliveries dead-lettered and dropped since start (for tests and metrics).
+        self.dead_lettered = 0
+        self.dropped = 0
 
-    async def route(self, bus: str, event: Mapping[str, Any], hops: int = 0) -> int:
-        """Deliver ``event`` on ``bus`` to every matched rule's targets; the deliveries made."""
+    def rule_arn(self, bus: str, rule: str) -> str:
+        return arns.arn(
+            "events", rule_resource(bus, rule), region=self.region, account=self.account
+        )
+
+    async def route(
+        self,
+        bus: str,
+        event: Mapping[str, Any],
+        hops: int = 0,
+        *,
+        only: frozenset[str] | None = None,
+    ) -> int:
+        """Deliver ``event`` on ``bus`` to every matched rule's targets (of the rules named
+        ``only``, for a replay); the deliveries made. Returns once each is made, kept for a
+        retry, or dead-lettered; raises SkyletError when one could be none of these (the
+        store is down): the entry failed."""
         delivered = 0
         for live in matched(self.catalog.index(bus), event):
-            arn = arns.arn(
-                "events",
-                rule_resource(bus, live.rule.name),
-                region=self.region,
-                account=self.account,
-            )
-            for target, shaped in live.targets:
-                if target.arn.split(":")[2:3] == ["events"]:
-                    if hops < _MAX_HOPS:
-                        other = target.arn.rsplit("event-bus/", 1)[-1]
-                        delivered += await self.route(other, event, hops + 1)
-                    continue
-                payload = shaped.render(event, rule_arn=arn, rule_name=live.rule.name)
-                try:
-                    await self._deliver(target, payload)
-                    delivered += 1
-                except (ApiError, ResourceNotFound) as error:
-                    # The target is gone or refuses: AWS drops such an event for that target
-                    # (after its retries) and counts a failed invocation; so does skylet.
-                    log.warning("rule %s: target %s failed: %s", live.rule.name, target.id, error)
+            if only is None or live.rule.name in only:
+                delivered += await self.to_rule(bus, live, event, hops)
         return delivered
+
+    async def replay(self, bus: str, event: Mapping[str, Any], only: frozenset[str] | None) -> int:
+        return await self.route(bus, event, only=only)
+
+    async def to_rule(
+        self, bus: str, live: LiveRule, event: Mapping[str, Any], hops: int = 0
+    ) -> int:
+        """Deliver ``event`` to ``live``'s targets (a schedule rule's fire comes here too)."""
+        delivered = 0
+        arn = self.rule_arn(bus, live.rule.name)
+        for target, shaped in live.targets:
+            if target.arn.split(":")[2:3] == ["events"]:
+                other = target.arn.rsplit("event-bus/", 1)[-1]
+                if other not in self.catalog.buses:
+                    gone = ResourceNotFound(f"Event bus {other} does not exist.")
+                    await self._failed(target, arn, event, b"", classify(gone))
+                elif hops < _MAX_HOPS:
+                    delivered += await self.route(other, event, hops + 1)
+                continue
+            payload = shaped.render(event, rule_arn=arn, rule_name=live.rule.name)
+            try:
+                await self._deliver(target, payload)
+                delivered += 1
+            except SkyletError as error:
+                await self._failed(target, arn, event, payload, classify(error))
+        return delivered
+
+    async def _failed(
+        self,
+        target: Target,
+        rule_arn: str,
+        event: Mapping[str, Any],
+        payload: bytes,
+        failure: Failure,
+    ) -> None:
+        policy = Policy.of(target.spec)
+        first = self.now().timestamp()
+        job: dict[str, Any] = {
+            "target": {"id": target.id, "arn": target.arn, "spec": dict(target.spec)},
+            "rule": rule_arn,
+            "payload": payload.decode(),
+            "event": dict(event),
+            "first": first,
+            "attempts": policy.attempts,
+            "age_s": policy.age_s,
+            "dlq": policy.dlq,
+        }
+        if failure.retry and self.redelivery is not None:
+            delay = self.redelivery.first_delay(policy, first)
+            if isinstance(delay, float):
+                log.info("rule %s: target %s failed (%s), retried", rule_arn, target.id, failure)
+                await self.redelivery.store(job, delay)
+                return
+            await self._give_up(job, failure, 0, delay)
+            return
+        await self._give_up(job, failure, 0, None)
+
+    async def _retry(self, job: dict[str, Any]) -> None:
+        spec = job["target"]
+        await self._deliver(Target(spec["id"], spec["arn"], spec["spec"]), job["payload"].encode())
+
+    async def _give_up(
+        self, job: dict[str, Any], failure: Failure, retries: int, exhausted: str | None
+    ) -> None:
+        """The event to the target's dead-letter queue, or dropped (logged) without one."""
+        target_arn = job["target"]["arn"]
+        dlq = job.get("dlq")
+        if dlq and self.queues is not None:
+            attributes = dead_letter_attributes(
+                rule_arn=job["rule"],
+                target_arn=target_arn,
+                failure=failure,
+                retries=retries,
+                exhausted=exhausted,
+            )
+            try:
+                await self.queues.send(dlq, json.dumps(job["event"]), attributes)
+                self.dead_lettered += 1
+                return
+            except ApiError as error:  # the DLQ itself is missing: dropped, as on AWS
+                log.warning("rule %s: dead-letter queue %s refused: %s", job["rule"], dlq, error)
+        self.dropped += 1
+        log.warning(
+            "rule %s: the event for target %s is dropped after %d retries: %s %s",
+            job["rule"],
+            target_arn,
+            retries,
+            failure.code,
+            failure.message,
+        )
 
     async def _deliver(self, target: Target, payload: bytes) -> None:
         parts = target.arn.split(":")

@@ -86,6 +86,10 @@ class EventPattern:
             for branch in self.branches
         )
 
+    def paths(self) -> frozenset[str]:
+        """Every dotted path some branch names."""
+        return frozenset(path for branch in self.branches for path, _ in branch)
+
     def required_values(self, path: str) -> frozenset[str] | None:
         """The strings ``path`` must equal for any event to match (every branch names ``path``
         with exact strings only), or None when the pattern does not pin it: a rule index

@@ -6,21 +6,31 @@ builds it without I/O, wires the sinks, and starts it after the store::
     events.router.functions = async_invoker; events.router.queues = sqs; events.router.topics = …
     await events.start()
 
-Schedule rules (``ScheduleExpression``) are refused: schedules run from the manifest's
-``schedule`` events (docs/eventbridge.md).
+Schedule rules (``ScheduleExpression``, on the default bus) fire on the platform's scheduler:
+``on_schedules`` is called after a schedule rule changes, ``schedule_rules`` lists them, and
+``fire_schedule`` sends one fire to the rule's targets. ``declare`` makes the manifest's rules
+exist (``declared.py``). Archives and replays are ``ArchiveApi``'s (``archive_api.py``); failed
+deliveries are retried by ``redelivery`` (``retries.py``); ``aclose`` stops both loops.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import json
+import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 from skylet import arns
+from skylet.aws.eventbridge.archive_api import ArchiveApi
+from skylet.aws.eventbridge.archives import FINISHED, Archive, Replayer
 from skylet.aws.eventbridge.catalog import DEFAULT_BUS, Bus, Catalog, LiveRule, Rule, Target
+from skylet.aws.eventbridge.declared import Declarations
 from skylet.aws.eventbridge.delivery import (
     MAX_ENTRIES,
     MAX_REQUEST_BYTES,
@@ -30,13 +40,17 @@ from skylet.aws.eventbridge.delivery import (
     entry_size,
     rule_resource,
 )
-from skylet.aws.eventbridge.pattern import compile_pattern
+from skylet.aws.eventbridge.pattern import EventPattern, compile_pattern
+from skylet.aws.eventbridge.retries import Redelivery, policy_problem
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext, Service
-from skylet.errors import ServiceError
+from skylet.errors import ServiceError, SkyletError
+from skylet.manifest.schedule import ScheduleExpression
+from skylet.schedules.scheduled_event import scheduled_event
 from skylet.schedules.target_input import InputError, TargetInput
 from skylet.store.base import Store
 
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _BUS_NAME = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
 _TARGET_SERVICES = ("lambda", "sqs", "sns", "events")
@@ -51,6 +65,14 @@ def _not_found(message: str) -> ServiceError:
     return ServiceError("ResourceNotFoundException", message)
 
 
+async def _nothing() -> None:
+    return None
+
+
+async def _nothing_for(_name: str) -> None:
+    return None
+
+
 def bus_name(value: str | None) -> str:
     """A bus named by name or by ARN (``arn:aws:events:…:event-bus/NAME``)."""
     if not value:
@@ -58,16 +80,120 @@ def bus_name(value: str | None) -> str:
     return value.split(":event-bus/", 1)[1] if ":event-bus/" in value else value
 
 
-class EventBridge(Service):
+class EventBridge(ArchiveApi, Service):
     service_name = "events"
 
     def __init__(self, store: Store, *, now: Callable[[], float] = time.time) -> None:
         self.catalog = Catalog(store)
-        self.router = Router(self.catalog, now=lambda: datetime.fromtimestamp(now(), UTC))
+        self.redelivery = Redelivery(store, now=now)
+        self.router = Router(
+            self.catalog,
+            now=lambda: datetime.fromtimestamp(now(), UTC),
+            redelivery=self.redelivery,
+        )
         self._now = now
+        self._store = store
+        self.replayer = Replayer(store, self.router.replay, self.catalog.put_replay, now)
+        #: Called after a schedule rule is made, changed, enabled, disabled or deleted: the
+        #: composition root deploys ``schedule_rules()`` on its scheduler.
+        self.on_schedules: Callable[[], Awaitable[None]] = _nothing
+        #: Called (before ``on_schedules``) when a schedule rule is made or its expression
+        #: changes: the composition root counts it from now.
+        self.on_schedule_made: Callable[[str], Awaitable[None]] = _nothing_for
+        #: How often the catalog is read for other nodes' schedule rules (seconds).
+        self.watch_s = 2.0
+        self._watcher: asyncio.Task[None] | None = None
+        self._schedules_seen: tuple[tuple[str, str | None, str], ...] = ()
+        #: The archives' patterns, compiled once per change of the archives.
+        self._archive_key: tuple[Archive, ...] = ()
+        self._compiled_archives: list[tuple[Archive, EventPattern | None]] = []
 
     async def start(self) -> None:
         await self.catalog.start()
+        await self.redelivery.start()
+        self._schedules_seen = self._schedule_key()
+        self._watcher = asyncio.create_task(self._watch())
+        for replay in list(self.catalog.replays.values()):
+            if replay.state not in FINISHED:  # it ran when skylet stopped: it cannot go on
+                reason = "skylet stopped during the replay"
+                stopped = dataclasses.replace(replay, state="FAILED", reason=reason)
+                await self.catalog.put_replay(stopped)
+
+    async def aclose(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        await self.replayer.aclose()
+        await self.redelivery.aclose()
+
+    async def _schedules_changed(self) -> None:
+        self._schedules_seen = self._schedule_key()
+        await self.on_schedules()
+
+    def _schedule_key(self) -> tuple[tuple[str, str | None, str], ...]:
+        return tuple((r.name, r.schedule, r.state) for r in self.schedule_rules())
+
+    async def _watch(self) -> None:
+        """Read the catalog every ``watch_s``: schedule rules another node sharing the store
+        made (or changed) reach this node's scheduler within that time."""
+        while True:
+            await asyncio.sleep(self.watch_s)
+            try:
+                await self.catalog.refresh()
+                if self._schedule_key() != self._schedules_seen:
+                    await self._schedules_changed()
+            except SkyletError as error:  # the store recovers by itself
+                log.warning("reading the events catalog failed: %s", error)
+
+    async def fire_schedule(self, rule: str, due: datetime, event_id: str) -> None:
+        """One fire of the schedule rule ``rule``: the Scheduled Event to each of its targets
+        (the scheduler's callback; durable when it returns). A rule gone meanwhile: nothing."""
+        await self.catalog.refresh()
+        live = self.catalog.rule(DEFAULT_BUS, rule)
+        if live is None or live.rule.schedule is None:
+            return
+        router = self.router
+        event = scheduled_event(
+            rule, due=due, event_id=event_id, region=router.region, account=router.account
+        )
+        await router.to_rule(DEFAULT_BUS, live, event)
+
+    async def declare(self, declared: Declarations) -> None:
+        """Make the manifest's buses and rules exist as declared (only what changed is written),
+        and remove the rules an earlier manifest declared that this one does not."""
+        catalog = self.catalog
+        await catalog.refresh()
+        for name in declared.buses:
+            if name not in catalog.buses:
+                await catalog.put_bus(Bus(name, "", self._now()))
+        wanted = {(r.bus, r.name) for r in declared.rules}
+        for bus in list(catalog.rules):
+            for old in list(catalog.of_bus(bus)):
+                if old.rule.origin == "manifest" and (bus, old.rule.name) not in wanted:
+                    await catalog.delete_rule(bus, old.rule.name)
+        for item in declared.rules:
+            rule = Rule(
+                item.bus,
+                item.name,
+                item.pattern,
+                item.schedule,
+                item.state,
+                item.description,
+                origin="manifest",
+            )
+            live = catalog.rule(item.bus, item.name)
+            if live is None or live.rule != rule:
+                await catalog.put_rule(rule)
+                live = catalog.rule(item.bus, item.name)
+            if live is not None and tuple(t for t, _ in live.targets) != item.targets:
+                await catalog.put_targets(item.bus, item.name, list(item.targets))
+        self._schedules_seen = self._schedule_key()  # the composition root schedules them next
+
+    def schedule_rules(self) -> list[Rule]:
+        """The default bus's schedule rules (enabled or not), in creation order."""
+        return [live.rule for live in self.catalog.of_bus(DEFAULT_BUS) if live.rule.schedule]
 
     def _context(self, context: RequestContext) -> None:
         self.router.region = context.region
@@ -158,24 +284,34 @@ class EventBridge(Service):
         if not pattern and not schedule:
             raise _validation("Parameter(s) EventPattern or ScheduleExpression must be specified.")
         if schedule:
-            raise _validation(
-                "ScheduleExpression rules are not served by skylet's events API: declare the "
-                "schedule as a function's schedule event in the manifest."
-            )
-        compile_pattern(str(pattern))
+            if bus != DEFAULT_BUS:
+                raise _validation("ScheduleExpression is supported only on the default event bus.")
+            try:
+                parsed = ScheduleExpression.parse(str(schedule))
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed.flavor == "unix":  # 5 fields: skylet's, not the API's
+                raise _validation("Parameter ScheduleExpression is not valid.")
+        if pattern:
+            compile_pattern(str(pattern))
         state = request.get("State", "ENABLED")
         if state not in ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"):
             raise _validation(f"Invalid State: {state}")
         rule = Rule(
             bus,
             name,
-            pattern,
-            None,
+            pattern or None,
+            schedule or None,
             state,
             request.get("Description", ""),
             request.get("RoleArn", ""),
         )
+        before = self.catalog.rule(bus, name)
         await self.catalog.put_rule(rule)
+        if schedule and (before is None or before.rule.schedule != schedule):
+            await self.on_schedule_made(name)  # counted from now, as a new rule is
+        if schedule or (before is not None and before.rule.schedule):
+            await self._schedules_changed()
         return {"RuleArn": self._rule_arn(bus, name, context)}
 
     async def describe_rule(self, request: Params, context: RequestContext) -> Params:
@@ -203,9 +339,9 @@ class EventBridge(Service):
     async def _set_state(self, request: Params, state: str) -> Params:
         _bus, live = await self._rule(request)
         r = live.rule
-        await self.catalog.put_rule(
-            Rule(r.bus, r.name, r.pattern, r.schedule, state, r.description, r.role_arn)
-        )
+        await self.catalog.put_rule(dataclasses.replace(r, state=state))
+        if r.schedule:
+            await self._schedules_changed()
         return {}
 
     async def delete_rule(self, request: Params, context: RequestContext) -> Params:
@@ -217,6 +353,8 @@ class EventBridge(Service):
         if live.targets and not request.get("Force"):
             raise _validation("Rule can't be deleted since it has targets.")
         await self.catalog.delete_rule(bus, request["Name"])
+        if live.rule.schedule:
+            await self._schedules_changed()
         return {}
 
     def _rule_row(self, rule: Rule, context: RequestContext) -> Params:
@@ -228,6 +366,8 @@ class EventBridge(Service):
         }
         if rule.pattern:
             row["EventPattern"] = rule.pattern
+        if rule.schedule:
+            row["ScheduleExpression"] = rule.schedule
         if rule.description:
             row["Description"] = rule.description
         if rule.role_arn:
@@ -255,6 +395,9 @@ class EventBridge(Service):
                 )
             except InputError as error:
                 raise _validation(str(error)) from None
+            problem = policy_problem(spec)
+            if problem is not None:
+                raise _validation(problem)
             extra = {k: v for k, v in spec.items() if k not in ("Id", "Arn")}
             current[spec["Id"]] = Target(spec["Id"], arn, extra)
         if len(current) > MAX_TARGETS_PER_RULE:
@@ -305,7 +448,13 @@ class EventBridge(Service):
             event = build_event(
                 entry, event_id=event_id, now=now, region=context.region, account=context.account_id
             )
-            await self.router.route(bus, event)
+            try:
+                await self.router.route(bus, event)
+                await self._archive(bus, event)
+            except SkyletError as error:  # a delivery neither made nor kept for a retry
+                log.warning("PutEvents: an entry failed: %s", error)
+                results.append({"ErrorCode": "InternalFailure", "ErrorMessage": str(error)})
+                continue
             results.append({"EventId": event_id})
         return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
 

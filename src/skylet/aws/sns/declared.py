@@ -89,7 +89,10 @@ def serverless_function_id(key: str) -> str:
     return normal[:1].upper() + normal[1:] + "LambdaFunction"
 
 
-class _Resolver:
+class ArnResolver:
+    """The ARN a declared topic, queue or function's intrinsic names (EventBridge's declared
+    targets use it too)."""
+
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
         self.region = manifest.region
@@ -132,7 +135,7 @@ def topic_reference(manifest: Manifest, value: Any) -> str | None:
     resource = manifest.resources.get(value.logical_id)
     if resource is None or resource.type != SNS_TOPIC:
         return None
-    resolve = _Resolver(manifest)
+    resolve = ArnResolver(manifest)
     if value.attribute == "TopicName":
         return resolve.topic_name(resource)
     if value.fn == "Ref" or value.attribute == "TopicArn":
@@ -143,7 +146,7 @@ def topic_reference(manifest: Manifest, value: Any) -> str | None:
 def declarations(manifest: Manifest) -> Declarations:
     """Every topic and subscription the manifest declares. ConfigError for a reference that
     does not resolve (it names the key)."""
-    resolve = _Resolver(manifest)
+    resolve = ArnResolver(manifest)
     topics: dict[str, DeclaredTopic] = {}
     subscriptions: list[DeclaredSubscription] = []
     attributes: dict[str, str]
@@ -204,7 +207,7 @@ def declarations(manifest: Manifest) -> Declarations:
     return Declarations(tuple(topics.values()), tuple(subscriptions))
 
 
-def _dead_letter(resolve: _Resolver, policy: Mapping[str, Any], where: str) -> str:
+def _dead_letter(resolve: ArnResolver, policy: Mapping[str, Any], where: str) -> str:
     ((key, value),) = policy.items()
     at = f"{where}.redrivePolicy.{key}"
     if key == "deadLetterTargetRef":
