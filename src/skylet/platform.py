@@ -44,6 +44,11 @@ from skylet.build.functions import Resolver, build_functions
 from skylet.build.snapshots import Snapshots, precompile, scan
 from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
+from skylet.eventing.brokers import Brokers
+from skylet.eventing.deliveries import Deliveries
+from skylet.eventing.subscribers import Sender
+from skylet.eventing.topology import Topology
+from skylet.eventing.topology import build as build_topology
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
 from skylet.events.destinations import Deliverer
@@ -58,6 +63,7 @@ from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
+from skylet.manifest.knative import Documents, load_documents
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.sandbox import SandboxPolicy
@@ -117,6 +123,13 @@ class PlatformConfig:
     environment_overrides: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: ``--knative FILE``: Knative documents (Broker, Trigger, PingSource) loaded beside the
+    #: manifest, after ``eventing.yaml``/``eventing.yml`` in its directory (docs/eventing.md).
+    knative_files: tuple[Path, ...] = ()
+
+
+#: Knative documents ``skylet up`` loads from the manifest's directory when they exist.
+KNATIVE_NAMES = ("eventing.yaml", "eventing.yml")
 
 
 def with_overrides(
@@ -243,6 +256,13 @@ class Platform:
         self.events.router.queues = self.sqs
         self.events.router.topics = _Topics(self)
         self.services.register(self.events)
+        #: Knative Eventing (docs/eventing.md): brokers' ingress, triggers' deliveries.
+        self.brokers = Brokers(self.store)
+        self.broker_deliveries = Deliveries(
+            self.brokers,
+            Sender(self.invoker, region=config.runtime.region, account=config.runtime.account_id),
+            endpoint=config.runtime.endpoint_url or endpoint_url(config.host, config.port),
+        )
         self.stream_mappings = StreamMappings(
             self.store,
             self.invoker,
@@ -268,6 +288,7 @@ class Platform:
             auth=self.auth,
             services=self.services,
             scheduler=self.scheduler,
+            brokers=self.brokers,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -290,6 +311,7 @@ class Platform:
         """
         manifest = self.load_manifest()
         self._warn(manifest, None)
+        topology = self._topology(manifest)
         self.sqs.region = manifest.region
         if only is None:
             # Before the build: a function's environment may name a table's stream ARN.
@@ -327,6 +349,7 @@ class Platform:
             await self.scheduler.start()
             await self._schedule(manifest)
             await self.events.start()
+            await self._attach_brokers(manifest, topology, start=True)
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -341,6 +364,7 @@ class Platform:
         if self._store_started:
             await self._attach_tables(manifest)
         functions = await self._build(manifest, check_syntax=True)
+        topology = self._topology(manifest)  # a bad trigger fails before anything is deployed
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
         if self.only is not None:
@@ -354,6 +378,7 @@ class Platform:
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self._schedule(manifest)
+            await self._attach_brokers(manifest, topology)
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -487,6 +512,28 @@ class Platform:
 
         return resolve
 
+    def knative_paths(self) -> list[Path]:
+        """The Knative documents of this project: ``eventing.yaml`` beside the manifest, and
+        the ``--knative`` files."""
+        found = [self.config.manifest_path.parent / name for name in KNATIVE_NAMES]
+        paths = [p for p in found if p.is_file()]
+        paths.extend(p for p in self.config.knative_files if p not in paths)
+        return paths
+
+    def _topology(self, manifest: Manifest) -> Topology:
+        documents = load_documents(self.knative_paths()) if self.knative_paths() else Documents()
+        return build_topology(manifest, documents)
+
+    async def _attach_brokers(
+        self, manifest: Manifest, topology: Topology, *, start: bool = False
+    ) -> None:
+        self.broker_deliveries.sender.region = manifest.region
+        if start:
+            await self.brokers.start()
+        self.brokers.deploy(topology)
+        if start:
+            await self.broker_deliveries.start()
+
     async def _schedule(self, manifest: Manifest) -> None:
         self.schedule_targets.region = manifest.region
         await self.scheduler.deploy(plan_schedules(manifest))
@@ -570,6 +617,8 @@ class Platform:
             await self.scheduler.aclose()
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.broker_deliveries.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.brokers.aclose()
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)

@@ -1,0 +1,238 @@
+"""The delivery loop: each stored delivery to its trigger's subscriber, retried per the
+trigger's delivery spec, then to its dead-letter sink.
+
+Every node runs one loop over the store queue ``skylet:broker:deliveries``. A job is leased
+(``lease_s``, longer for a function whose timeout is longer), tried, and then:
+
+- delivered (a 2xx): deleted; a reply event goes back into the trigger's broker first;
+- failed with an answer Knative retries and tries left: hidden for the policy's wait (the
+  store counts the tries);
+- otherwise: sent on as a dead letter (a job of its own, retried by the same policy), with
+  ``knativeerrordest`` (where it failed), ``knativeerrorcode`` (the last status, when there
+  was one) and ``knativeerrordata`` (the start of the last answer's body, base64), when the
+  trigger has a dead-letter sink; dropped (and logged) when it has none.
+
+A node killed mid-delivery leaves its jobs leased: they come back after the lease (at least
+once, as Knative promises; subscribers dedupe on ``source`` + ``id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from skylet import fastjson
+from skylet.errors import SkyletError
+from skylet.eventing.brokers import DELIVERIES, TTL, Brokers, job
+from skylet.eventing.cloudevent import Event
+from skylet.eventing.policy import NO_RESPONSE, retryable
+from skylet.eventing.subscribers import Answer, Sender
+from skylet.eventing.topology import Sink, Trigger
+from skylet.events.batching import Coalescer
+from skylet.store.types import Message
+
+log = logging.getLogger(__name__)
+
+#: Knative's cap on ``knativeerrordata``: the first KiB of the body.
+ERROR_DATA_BYTES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    lease_s: float = 60.0
+    poll_s: float = 1.0
+    batch_size: int = 256
+    #: Deliveries in flight at once on a node.
+    max_concurrency: int = 512
+    #: Scales every retry wait (tests shorten them).
+    delay_scale: float = 1.0
+
+
+@dataclass
+class DeliveryStats:
+    delivered: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0
+    replies: int = 0
+
+
+@dataclass
+class Deliveries:
+    brokers: Brokers
+    sender: Sender
+    #: skylet's URL, for ``knativeerrordest`` of a function (its Invoke URL).
+    endpoint: str = ""
+    settings: DeliverySettings = field(default_factory=DeliverySettings)
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+
+    def __post_init__(self) -> None:
+        self._loop: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._deletes: Coalescer[str, str, bool] = Coalescer(self._delete)
+
+    async def start(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.create_task(self._run_loop())
+
+    async def aclose(self, grace_s: float = 10.0) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace_s)
+        for task in list(self._running):
+            task.cancel()  # its job stays leased and comes back after the lease
+        await self._deletes.aclose()
+        await self.sender.aclose()
+
+    async def _delete(self, queue: str, receipts: list[str]) -> list[bool]:
+        return await self.brokers.store.delete_batch(queue, receipts)
+
+    async def _run_loop(self) -> None:
+        settings = self.settings
+        store = self.brokers.store
+        backoff = 0.05
+        while True:
+            free = settings.max_concurrency - len(self._running)
+            if free <= 0:
+                await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                jobs = await store.receive(
+                    DELIVERIES,
+                    max_messages=min(free, settings.batch_size),
+                    visibility_timeout_s=settings.lease_s,
+                    wait_s=settings.poll_s,
+                )
+            except SkyletError as error:
+                log.warning("receiving broker deliveries failed: %s", error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.05
+            for leased in jobs:
+                task = asyncio.create_task(self._run(leased))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def _run(self, leased: Message) -> None:
+        try:
+            await self._handle(leased)
+        except Exception:
+            log.exception("a broker delivery failed inside skylet; it is tried again later")
+            with contextlib.suppress(SkyletError):
+                await self.brokers.store.change_visibility(DELIVERIES, leased.receipt, 1.0)
+
+    async def _handle(self, leased: Message) -> None:
+        body: dict[str, Any] = fastjson.loads(leased.body)
+        trigger = self.brokers.topology.triggers.get(body["t"])
+        if trigger is None:
+            log.warning("dropped a delivery for trigger %s, which no longer exists", body["t"])
+            self.stats.dropped += 1
+            await self._settle(leased)
+            return
+        event: Event = body["e"]
+        dead = bool(body.get("d"))
+        sink = trigger.dead_letter if dead else trigger.subscriber
+        if sink is None:  # the dead-letter sink was removed since
+            self.stats.dropped += 1
+            await self._settle(leased)
+            return
+        await self._extend(leased, sink, trigger)
+        ttl = event.get(TTL)
+        answer = await self._try(sink, event, trigger)
+        if answer.ok:
+            self.stats.delivered += 1
+            if answer.reply is not None and not dead:
+                await self._replied(trigger, answer.reply, ttl)
+            await self._settle(leased)
+            return
+        wait = trigger.policy.wait_s(leased.attempts) if retryable(answer.status) else None
+        if wait is not None:
+            self.stats.retried += 1
+            with contextlib.suppress(SkyletError):
+                await self.brokers.store.change_visibility(
+                    DELIVERIES, leased.receipt, wait * self.settings.delay_scale
+                )
+            return
+        if not dead and trigger.dead_letter is not None:
+            letter = dict(event)
+            letter.update(self._error_extensions(sink, answer))
+            await self.brokers.enqueue(job(trigger.name, letter, dead=True))
+            self.stats.dead_lettered += 1
+        else:
+            self.stats.dropped += 1
+            log.warning(
+                "trigger %s gave up delivering event %s to %s after %d tries: %s",
+                trigger.name,
+                event.get("id"),
+                sink.describe(),
+                leased.attempts,
+                answer.detail or answer.status,
+            )
+        await self._settle(leased)
+
+    async def _try(self, sink: Sink, event: Event, trigger: Trigger) -> Answer:
+        delivered = {k: v for k, v in event.items() if k != TTL}
+        timeout_s = trigger.policy.timeout_s
+        if sink.kind == "function":
+            return await self.sender.to_function(sink.target, delivered, timeout_s)
+        if sink.kind == "uri":
+            return await self.sender.to_uri(sink.target, delivered, timeout_s)
+        try:
+            await self.brokers.publish(sink.target, delivered)
+        except SkyletError as error:
+            return Answer(503, str(error).encode(), detail=str(error))
+        return Answer(202)
+
+    async def _extend(self, leased: Message, sink: Sink, trigger: Trigger) -> None:
+        """A function that may run longer than the lease keeps its job leased meanwhile."""
+        if sink.kind != "function":
+            return
+        try:
+            limit = self.sender.functions.function(sink.target).timeout_s
+        except SkyletError:
+            return
+        if trigger.policy.timeout_s is not None:
+            limit = min(limit, trigger.policy.timeout_s)
+        if limit + 10.0 > self.settings.lease_s:
+            with contextlib.suppress(SkyletError):
+                await self.brokers.store.change_visibility(DELIVERIES, leased.receipt, limit + 30.0)
+
+    async def _replied(self, trigger: Trigger, reply: Event, ttl: Any) -> None:
+        hops = (int(ttl) if isinstance(ttl, int | str) and str(ttl).isdigit() else 255) - 1
+        reply.pop(TTL, None)
+        try:
+            await self.brokers.publish(trigger.broker, reply, ttl=hops)
+            self.stats.replies += 1
+        except SkyletError as error:
+            log.warning("the reply of trigger %s could not be stored: %s", trigger.name, error)
+
+    def _error_extensions(self, sink: Sink, answer: Answer) -> dict[str, Any]:
+        if sink.kind == "function":
+            dest = f"{self.endpoint}/2015-03-31/functions/{sink.target}/invocations"
+        elif sink.kind == "broker":
+            dest = f"{self.endpoint}/_skylet/brokers/{sink.target}"
+        else:
+            dest = sink.target
+        data = answer.body if answer.body else answer.detail.encode()
+        out: dict[str, Any] = {
+            "knativeerrordest": dest,
+            "knativeerrordata": base64.b64encode(data[:ERROR_DATA_BYTES]).decode(),
+        }
+        if answer.status != NO_RESPONSE:
+            out["knativeerrorcode"] = str(answer.status)
+        return out
+
+    async def _settle(self, leased: Message) -> None:
+        try:
+            await self._deletes.submit(DELIVERIES, leased.receipt)
+        except SkyletError as error:  # it comes back after its lease and is delivered again
+            log.warning("deleting a broker delivery failed: %s", error)
