@@ -270,3 +270,19 @@ def test_a_400_answer_is_not_retried_and_goes_to_the_dead_letter_sink(server: Se
     assert base64.b64decode(letter["knativeerrordata"]) == b"not for me"
     time.sleep(0.3)
     assert len(by_id(server.printed_events("refusing", 0), "id", sent["id"])) == 1
+
+
+def test_the_event_bus_sdk_publishes_durably_to_a_broker(server: Server):
+    from skylet.eventbus import Event, EventBus
+
+    bus = EventBus(f"{server.url}/_skylet/brokers/default")
+    sent = Event(
+        type="com.example.order.created",
+        source="api-service",
+        data={"order_id": "ORD-002"},
+        metadata={"tenant": "t1"},
+    )
+    bus.publish(sent)
+    (got,) = wait_for(server, "order-consumer", "id", sent.id)
+    assert got["source"] == "api-service" and got["tenant"] == "t1"
+    assert got["data"] == {"order_id": "ORD-002"}

@@ -34,8 +34,7 @@ STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 REQUIRED = ("specversion", "id", "source", "type")
 _NAME = re.compile(r"^[a-z0-9]+$")
-#: Characters a binary-mode header value carries as they are (the spec percent-encodes space,
-#: double quote, percent and anything outside printable ASCII).
+#: Characters a binary-mode header value carries as they are when it needs encoding at all.
 _SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 
 
@@ -178,11 +177,21 @@ def to_binary(event: Mapping[str, Any]) -> tuple[list[tuple[str, str]], bytes]:
         if name == "datacontenttype":
             headers.append(("content-type", attribute_text(value)))
         else:
-            headers.append((f"ce-{name}", quote(attribute_text(value), safe=_SAFE)))
+            headers.append((f"ce-{name}", _header_value(attribute_text(value))))
     body = data_bytes(event)
     if body and "datacontenttype" not in event and "data" in event:
         headers.append(("content-type", "application/json"))
     return headers, body
+
+
+def _header_value(text: str) -> str:
+    """A ``ce-*`` header value. Only a value an HTTP header cannot carry (control characters,
+    non-ASCII) is percent-encoded (space, ``"`` and ``%`` with it, as the binding says): the
+    official Python SDK and functions-framework read header values without decoding them, so
+    a printable value goes as it is."""
+    if text.isascii() and text.isprintable():
+        return text
+    return quote(text, safe=_SAFE)
 
 
 def to_structured(event: Mapping[str, Any]) -> bytes:
