@@ -30,7 +30,7 @@ from skylet.errors import SkyletError
 from skylet.eventing.brokers import DELIVERIES, TTL, Brokers, job
 from skylet.eventing.cloudevent import Event
 from skylet.eventing.policy import NO_RESPONSE, retryable
-from skylet.eventing.subscribers import Answer, Sender
+from skylet.eventing.subscribers import URI_TIMEOUT_S, Answer, Sender
 from skylet.eventing.topology import Sink, Trigger
 from skylet.events.batching import Coalescer
 from skylet.store.types import Message
@@ -43,7 +43,9 @@ ERROR_DATA_BYTES = 1024
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
-    lease_s: float = 60.0
+    #: A node killed mid-delivery leaves its jobs leased this long; a try that may take
+    #: longer (a function's timeout, a URI's) extends its own lease first.
+    lease_s: float = 15.0
     poll_s: float = 1.0
     batch_size: int = 256
     #: Deliveries in flight at once on a node.
@@ -193,13 +195,16 @@ class Deliveries:
         return Answer(202)
 
     async def _extend(self, leased: Message, sink: Sink, trigger: Trigger) -> None:
-        """A function that may run longer than the lease keeps its job leased meanwhile."""
-        if sink.kind != "function":
+        """A try that may run longer than the lease keeps its job leased meanwhile."""
+        if sink.kind == "broker":
             return
-        try:
-            limit = self.sender.functions.function(sink.target).timeout_s
-        except SkyletError:
-            return
+        if sink.kind == "uri":
+            limit = URI_TIMEOUT_S
+        else:
+            try:
+                limit = self.sender.functions.function(sink.target).timeout_s
+            except SkyletError:
+                return
         if trigger.policy.timeout_s is not None:
             limit = min(limit, trigger.policy.timeout_s)
         if limit + 10.0 > self.settings.lease_s:
