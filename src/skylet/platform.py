@@ -46,6 +46,8 @@ from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.eventing.brokers import Brokers
 from skylet.eventing.deliveries import Deliveries
+from skylet.eventing.ping import PingFires
+from skylet.eventing.ping import schedules as ping_schedules
 from skylet.eventing.subscribers import Sender
 from skylet.eventing.topology import Topology
 from skylet.eventing.topology import build as build_topology
@@ -258,6 +260,7 @@ class Platform:
         self.services.register(self.events)
         #: Knative Eventing (docs/eventing.md): brokers' ingress, triggers' deliveries.
         self.brokers = Brokers(self.store)
+        self.schedule_targets.ping = PingFires(self.brokers)
         self.broker_deliveries = Deliveries(
             self.brokers,
             Sender(self.invoker, region=config.runtime.region, account=config.runtime.account_id),
@@ -346,10 +349,10 @@ class Platform:
             await self.mappings.start()
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
+            await self._attach_brokers(manifest, topology, start=True)  # before pings fire
             await self.scheduler.start()
-            await self._schedule(manifest)
+            await self._schedule(manifest, topology)
             await self.events.start()
-            await self._attach_brokers(manifest, topology, start=True)
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -377,8 +380,8 @@ class Platform:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
-            await self._schedule(manifest)
             await self._attach_brokers(manifest, topology)
+            await self._schedule(manifest, topology)
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -521,8 +524,10 @@ class Platform:
         return paths
 
     def _topology(self, manifest: Manifest) -> Topology:
-        documents = load_documents(self.knative_paths()) if self.knative_paths() else Documents()
-        return build_topology(manifest, documents)
+        paths = self.knative_paths()
+        topology = build_topology(manifest, load_documents(paths) if paths else Documents())
+        ping_schedules(topology)  # its time zones checked before anything is deployed
+        return topology
 
     async def _attach_brokers(
         self, manifest: Manifest, topology: Topology, *, start: bool = False
@@ -534,9 +539,10 @@ class Platform:
         if start:
             await self.broker_deliveries.start()
 
-    async def _schedule(self, manifest: Manifest) -> None:
+    async def _schedule(self, manifest: Manifest, topology: Topology | None = None) -> None:
         self.schedule_targets.region = manifest.region
-        await self.scheduler.deploy(plan_schedules(manifest))
+        pings = ping_schedules(topology) if topology is not None else ()
+        await self.scheduler.deploy(plan_schedules(manifest) + pings)
 
     def _queue_names(self, manifest: Manifest) -> Names:
         return Names(manifest, self.sqs.url, self.sqs.arn)

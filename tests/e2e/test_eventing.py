@@ -95,6 +95,33 @@ spec:
     backoffDelay: PT0.05S
     deadLetterSink:
       ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: dead-letters}
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {name: heartbeat}
+spec:
+  schedule: "0 0 1 1 *"
+  contentType: application/json
+  data: '{"message": "Hello world!"}'
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: pings}
+spec:
+  filter: {attributes: {type: dev.knative.sources.ping}}
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: order-consumer}
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: {name: direct}
+spec:
+  schedule: "0 0 1 1 *"
+  data: plain words
+  sink:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: dead-letters}
 """
 
 
@@ -286,3 +313,24 @@ def test_the_event_bus_sdk_publishes_durably_to_a_broker(server: Server):
     (got,) = wait_for(server, "order-consumer", "id", sent.id)
     assert got["source"] == "api-service" and got["tenant"] == "t1"
     assert got["data"] == {"order_id": "ORD-002"}
+
+
+def test_a_ping_source_sends_its_data_into_a_broker_on_its_schedule(server: Server):
+    schedules = httpx.get(f"{server.url}/_skylet/schedules").json()
+    (heartbeat,) = [s for s in schedules if s["name"] == "pingsource-default-heartbeat"]
+    assert heartbeat["kind"] == "ping" and heartbeat["expression"] == "0 0 1 1 *"
+    assert heartbeat["next"].endswith("-01-01T00:00:00+00:00")
+    response = httpx.post(f"{server.url}/_skylet/schedules/pingsource-default-heartbeat/run")
+    assert response.status_code == 202, response.text
+    (got,) = wait_for(server, "order-consumer", "type", "dev.knative.sources.ping")
+    assert got["source"] == "/apis/v1/namespaces/default/pingsources/heartbeat"
+    assert got["data"] == {"message": "Hello world!"}
+    assert got["datacontenttype"] == "application/json"
+
+
+def test_a_ping_source_can_send_straight_to_a_function(server: Server):
+    response = httpx.post(f"{server.url}/_skylet/schedules/pingsource-default-direct/run")
+    assert response.status_code == 202, response.text
+    source = "/apis/v1/namespaces/default/pingsources/direct"
+    (got,) = wait_for(server, "dead-letters", "source", source)
+    assert got["type"] == "dev.knative.sources.ping" and got["data"] == "plain words"

@@ -61,6 +61,16 @@ class Ping:
     content_type: str
     source: kn.PingSource
 
+    @property
+    def schedule(self) -> str:
+        """Its schedule's name (``skylet schedule ls``)."""
+        return f"pingsource-{self.namespace}-{self.name}"
+
+    @property
+    def trigger(self) -> str:
+        """The delivery its sink is reached through, when the sink is not a broker."""
+        return f"{self.schedule}:sink"
+
 
 @dataclass(frozen=True, slots=True)
 class Topology:
@@ -208,6 +218,11 @@ def build(manifest: Manifest | None, documents: kn.Documents | None = None) -> T
         )
         for p in documents.ping_sources
     )
+    for ping in pings:  # a function or URI sink: deliveries as a trigger's, matching nothing
+        if ping.sink.kind != "broker":
+            named[ping.trigger] = Trigger(
+                ping.trigger, "", ping.sink, DEFAULT, None, lambda _event: False
+            )
     return Topology(brokers, named, {b: tuple(ts) for b, ts in by_broker.items()}, pings)
 
 

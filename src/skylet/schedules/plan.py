@@ -18,7 +18,8 @@ from skylet.schedules.timetable import Timetable
 class Schedule:
     """One expression of one event. ``name`` is the rule's name (unique per manifest);
     ``kind`` "invoke" sends the Scheduled Event (or the configured input) to ``function``,
-    "provisioned" sets its provisioned instances to ``provisioned``."""
+    "provisioned" sets its provisioned instances to ``provisioned``; "ping" is a Knative
+    PingSource, which ``ScheduleTargets.ping`` fires (``function`` then names its sink)."""
 
     name: str
     function: str
@@ -26,7 +27,7 @@ class Schedule:
     timetable: Timetable
     tz: ZoneInfo | None = None
     enabled: bool = True
-    kind: Literal["invoke", "provisioned"] = "invoke"
+    kind: Literal["invoke", "provisioned", "ping"] = "invoke"
     target_input: TargetInput = field(default_factory=TargetInput)
     provisioned: int = 0
     description: str | None = None
