@@ -44,6 +44,7 @@ from skylet.build.functions import Resolver, build_functions
 from skylet.build.snapshots import Snapshots, precompile, scan
 from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
+from skylet.eventing.bridges import BrokerBridge, s3_subscriptions
 from skylet.eventing.brokers import Brokers
 from skylet.eventing.deliveries import Deliveries
 from skylet.eventing.ping import PingFires
@@ -261,6 +262,9 @@ class Platform:
         #: Knative Eventing (docs/eventing.md): brokers' ingress, triggers' deliveries.
         self.brokers = Brokers(self.store)
         self.schedule_targets.ping = PingFires(self.brokers)
+        bridge = BrokerBridge(self.brokers)
+        self.events.router.brokers = bridge
+        self.notifier.publish = bridge.from_s3
         self.broker_deliveries = Deliveries(
             self.brokers,
             Sender(self.invoker, region=config.runtime.region, account=config.runtime.account_id),
@@ -454,7 +458,8 @@ class Platform:
         self.auth.region = manifest.region
         if self._store_started:
             self.notifier.region = manifest.region
-            self.notifier.subscriptions = subscriptions_from_manifest(manifest)
+            bridged = [s for s in self.notifier.subscriptions if s.shape == "broker"]
+            self.notifier.subscriptions = [*subscriptions_from_manifest(manifest), *bridged]
         for spec in manifest.functions.values():
             for event in spec.events:
                 if isinstance(event, S3Event):
@@ -533,6 +538,12 @@ class Platform:
         self, manifest: Manifest, topology: Topology, *, start: bool = False
     ) -> None:
         self.broker_deliveries.sender.region = manifest.region
+        self.notifier.subscriptions = [
+            *(s for s in self.notifier.subscriptions if s.shape != "broker"),
+            *s3_subscriptions(topology),
+        ]
+        for source in topology.s3_sources:
+            await self.blobs.create_bucket(source.bucket, exist_ok=True)
         if start:
             await self.brokers.start()
         self.brokers.deploy(topology)

@@ -122,6 +122,23 @@ spec:
   data: plain words
   sink:
     ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: dead-letters}
+---
+apiVersion: sources.knative.dev/v1alpha1
+kind: AwsS3Source
+metadata: {name: uploads}
+spec:
+  arn: arn:aws:s3:::uploads
+  sink:
+    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: from-aws}
+spec:
+  filters:
+    - any: [{prefix: {type: aws.s3.ObjectCreated}}, {exact: {type: OrderPlaced}}]
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: order-consumer}
 """
 
 
@@ -334,3 +351,30 @@ def test_a_ping_source_can_send_straight_to_a_function(server: Server):
     source = "/apis/v1/namespaces/default/pingsources/direct"
     (got,) = wait_for(server, "dead-letters", "source", source)
     assert got["type"] == "dev.knative.sources.ping" and got["data"] == "plain words"
+
+
+def test_s3_changes_reach_a_broker_through_an_aws_s3_source(server: Server):
+    s3 = server.client("s3")
+    s3.put_object(Bucket="uploads", Key="in/a.txt", Body=b"hello")
+    (got,) = wait_for(server, "order-consumer", "subject", "in/a.txt")
+    assert got["type"] == "aws.s3.ObjectCreated:Put"
+    assert got["source"] == "arn:aws:s3:::uploads"
+    assert got["data"]["s3"]["object"]["size"] == 5
+
+
+def test_an_eventbridge_rule_can_target_a_broker(server: Server):
+    events = server.client("events")
+    events.put_rule(Name="to-broker", EventPattern=json.dumps({"source": ["shop"]}))
+    events.put_targets(
+        Rule="to-broker",
+        Targets=[{"Id": "b", "Arn": "arn:aws:skylet:us-east-1:000000000000:broker/default"}],
+    )
+    answer = events.put_events(
+        Entries=[{"Source": "shop", "DetailType": "OrderPlaced", "Detail": '{"total": 3}'}]
+    )
+    assert answer["FailedEntryCount"] == 0
+    event_id = answer["Entries"][0]["EventId"]
+    (got,) = wait_for(server, "order-consumer", "id", event_id)
+    assert got["type"] == "OrderPlaced" and got["source"] == "shop"
+    assert got["data"]["detail"] == {"total": 3}
+    assert got["data"]["detail-type"] == "OrderPlaced"

@@ -324,8 +324,8 @@ SERVERLESS_CASES = [
         "serverless.yml:6: functions.api.events[0].websocket: ",
         (
             "unknown event kind 'websocket' (a Serverless event skylet"
-            " does not run) (allowed: http, httpApi, s3, schedule, sqs, sns; recognised but not"
-            " run yet: stream, eventBridge, cloudEvent)"
+            " does not run) (allowed: http, httpApi, s3, schedule, sqs, sns, cloudEvent; recognised"
+            " but not run yet: stream, eventBridge)"
         ),
     ),
     case(
@@ -334,7 +334,7 @@ SERVERLESS_CASES = [
         "serverless.yml:6: functions.api.events[0].htpp: ",
         (
             "unknown event kind 'htpp' (did you mean 'http'?) (allowed: http, httpApi, s3,"
-            " schedule, sqs, sns;"
+            " schedule, sqs, sns, cloudEvent;"
         ),
     ),
     case(
@@ -342,7 +342,7 @@ SERVERLESS_CASES = [
         FN + "    events:\n      - {http: GET /, sqs: arn:aws:sqs:r:1:q}\n",
         "serverless.yml:6: functions.api.events[0]: ",
         "is not an event (a mapping with one key, the event kind) "
-        "(allowed: http, httpApi, s3, schedule, sqs, sns;",
+        "(allowed: http, httpApi, s3, schedule, sqs, sns, cloudEvent;",
     ),
     case(
         "events that are not a list",

@@ -73,12 +73,20 @@ class Ping:
 
 
 @dataclass(frozen=True, slots=True)
+class S3Source:
+    name: str
+    bucket: str
+    broker: str
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     #: Broker name → its namespace.
     brokers: Mapping[str, str]
     triggers: Mapping[str, Trigger]
     by_broker: Mapping[str, tuple[Trigger, ...]]
     pings: tuple[Ping, ...] = ()
+    s3_sources: tuple[S3Source, ...] = ()
 
     def matching(self, broker: str, event: Mapping[str, Any]) -> list[Trigger]:
         return [t for t in self.by_broker.get(broker, ()) if t.matches(event)]
@@ -223,7 +231,11 @@ def build(manifest: Manifest | None, documents: kn.Documents | None = None) -> T
             named[ping.trigger] = Trigger(
                 ping.trigger, "", ping.sink, DEFAULT, None, lambda _event: False
             )
-    return Topology(brokers, named, {b: tuple(ts) for b, ts in by_broker.items()}, pings)
+    s3 = tuple(
+        S3Source(s.name, s.bucket, _sink(s.sink, functions, brokers, s.where).target)
+        for s in documents.s3_sources
+    )
+    return Topology(brokers, named, {b: tuple(ts) for b, ts in by_broker.items()}, pings, s3)
 
 
 def _trigger(

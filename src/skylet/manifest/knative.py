@@ -7,7 +7,8 @@ adding its parser there. What it reads today:
 - ``eventing.knative.dev/v1`` ``Trigger``: broker, ``filter.attributes``, ``filters``,
   subscriber, delivery;
 - ``sources.knative.dev/v1`` ``PingSource``: schedule, timezone, data or dataBase64,
-  contentType, sink.
+  contentType, sink;
+- ``sources.knative.dev/v1alpha1`` ``AwsS3Source``: the bucket's ARN, a broker sink.
 
 A destination (a subscriber, a sink, a dead-letter sink) is ``ref`` (a Knative Service, which
 names a skylet function of that name, or a Broker) and/or ``uri`` (absolute, or a path added
@@ -36,6 +37,7 @@ from skylet.manifest.yaml_loader import LineLoader, _line_map
 EVENTING = "eventing.knative.dev/v1"
 SOURCES = "sources.knative.dev/v1"
 SERVING = "serving.knative.dev/v1"
+SOURCES_ALPHA = "sources.knative.dev/v1alpha1"
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ATTRIBUTE = re.compile(r"^[a-z0-9]+$")
 _DURATION = re.compile(
@@ -94,6 +96,17 @@ class PingSource:
 
 
 @dataclass(frozen=True, slots=True)
+class AwsS3Source:
+    """Knative's AWS S3 source: the bucket's changes as CloudEvents into ``sink`` (a broker)."""
+
+    name: str
+    namespace: str
+    bucket: str
+    sink: Destination
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
 class Documents:
     """Every record the files declared, in file order; one property per kind."""
 
@@ -110,6 +123,10 @@ class Documents:
     @property
     def ping_sources(self) -> tuple[PingSource, ...]:
         return tuple(r for r in self.records if isinstance(r, PingSource))
+
+    @property
+    def s3_sources(self) -> tuple[AwsS3Source, ...]:
+        return tuple(r for r in self.records if isinstance(r, AwsS3Source))
 
 
 class _Doc:
@@ -314,12 +331,28 @@ def _ping_source(doc: _Doc) -> PingSource:
     )
 
 
+def _s3_source(doc: _Doc) -> AwsS3Source:
+    doc.mapping((), ("apiVersion", "kind", "metadata", "spec", "status"))
+    doc.mapping(("spec",), ("arn", "sink", "serviceAccountName"))
+    name, namespace = _metadata(doc)
+    arn = doc.text(("spec", "arn"))
+    if not arn.startswith("arn:aws:s3:::") or "/" in arn:
+        raise doc.error(("spec", "arn"), f"{arn!r} is not a bucket's ARN (arn:aws:s3:::NAME)")
+    if doc.get(("spec", "sink")) is None:
+        raise doc.error(("spec",), "an AwsS3Source needs spec.sink")
+    sink = _destination(doc, ("spec", "sink"))
+    if sink.kind != "broker":
+        raise doc.error(("spec", "sink"), "skylet sends an AwsS3Source into a Broker")
+    return AwsS3Source(name, namespace, arn.removeprefix("arn:aws:s3:::"), sink, doc.where())
+
+
 Parser = Callable[[_Doc], Any]
 #: (apiVersion, kind) → the parser of that kind's documents.
 PARSERS: dict[tuple[str, str], Parser] = {
     (EVENTING, "Broker"): _broker,
     (EVENTING, "Trigger"): _trigger,
     (SOURCES, "PingSource"): _ping_source,
+    (SOURCES_ALPHA, "AwsS3Source"): _s3_source,
 }
 
 
