@@ -853,7 +853,7 @@ SKYLET_CASES = [
         SK + "    events:\n      - httpApi: GET /\n",
         "skylet.yaml:6: functions.api.events[0].httpApi: ",
         "unknown event kind 'httpApi' (did you mean 'http_api'?) "
-        "(allowed: http, http_api, s3, schedule, sqs, sns;",
+        "(allowed: http, http_api, s3, schedule, sqs, sns, cloudevent;",
     ),
     case(
         "serverless spelling of an event key",
