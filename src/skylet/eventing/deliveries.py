@@ -47,9 +47,10 @@ class DeliverySettings:
     #: longer (a function's timeout, a URI's) extends its own lease first.
     lease_s: float = 15.0
     poll_s: float = 1.0
-    batch_size: int = 256
-    #: Deliveries in flight at once on a node.
-    max_concurrency: int = 512
+    batch_size: int = 100
+    #: Deliveries in flight at once on a node (the function's instances serve them; on a
+    #: 2-core machine 32 delivers the most, bench/broker.py).
+    max_concurrency: int = 32
     #: Scales every retry wait (tests shorten them).
     delay_scale: float = 1.0
 

@@ -138,7 +138,10 @@ class Sender:
         except SkyletError as error:
             return Answer(503, str(error).encode(), detail=str(error))
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            if timeout_s is None:  # the function's own timeout bounds it: most deliveries
+                outcome = await future
+            else:
+                outcome = await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
             # The invocation runs on; its outcome is recorded by the invoker when it ends.
             future.add_done_callback(lambda f: self._finish_late(pending, f))
