@@ -1,18 +1,20 @@
 """The delivery loop: each stored delivery to its trigger's subscriber, retried per the
 trigger's delivery spec, then to its dead-letter sink.
 
-Every node runs one loop over the store queue ``skylet:broker:deliveries``. A job is leased
-(``lease_s``, longer for a function whose timeout is longer), tried, and then:
+Every node runs one loop over the store queue ``skylet:broker:deliveries``, whose messages
+are packs of jobs (skylet.eventing.brokers.packs). A pack is leased (``lease_s``, longer for
+a function whose timeout is longer), its jobs tried concurrently, each then:
 
-- delivered (a 2xx): deleted; a reply event goes back into the trigger's broker first;
-- failed with an answer Knative retries and tries left: hidden for the policy's wait (the
-  store counts the tries);
+- delivered (a 2xx): done; a reply event goes back into the trigger's broker first;
+- failed with an answer Knative retries and tries left: a copy of the job with its tries
+  counted, stored to come back after the policy's wait;
 - otherwise: sent on as a dead letter (a job of its own, retried by the same policy), with
   ``knativeerrordest`` (where it failed), ``knativeerrorcode`` (the last status, when there
   was one) and ``knativeerrordata`` (the start of the last answer's body, base64), when the
   trigger has a dead-letter sink; dropped (and logged) when it has none.
 
-A node killed mid-delivery leaves its jobs leased: they come back after the lease (at least
+The pack is deleted once every job in it is done. A node killed mid-delivery leaves its packs
+leased: they come back after the lease (at least
 once, as Knative promises; subscribers dedupe on ``source`` + ``id``).
 """
 
@@ -25,9 +27,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from skylet import fastjson
 from skylet.errors import SkyletError
-from skylet.eventing.brokers import DELIVERIES, TTL, Brokers, job
+from skylet.eventing.brokers import DELIVERIES, TTL, Brokers, job, unpack
 from skylet.eventing.cloudevent import Event
 from skylet.eventing.policy import NO_RESPONSE, retryable
 from skylet.eventing.subscribers import URI_TIMEOUT_S, Answer, Sender
@@ -43,14 +44,16 @@ ERROR_DATA_BYTES = 1024
 
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
-    #: A node killed mid-delivery leaves its jobs leased this long; a try that may take
-    #: longer (a function's timeout, a URI's) extends its own lease first.
+    #: A node killed mid-delivery leaves its packs leased this long; a try that may take
+    #: longer (a function's timeout, a URI's) extends its pack's lease first.
     lease_s: float = 15.0
     poll_s: float = 1.0
-    batch_size: int = 100
-    #: Deliveries in flight at once on a node (the function's instances serve them; on a
-    #: 2-core machine 32 delivers the most, bench/broker.py).
-    max_concurrency: int = 32
+    #: Packs leased at once per receive, and held at once on a node.
+    batch_size: int = 8
+    max_packs: int = 16
+    #: Tries in flight at once on a node (the function's instances serve them; 2 cores
+    #: deliver the most at about 128, bench/broker.py).
+    max_concurrency: int = 128
     #: Scales every retry wait (tests shorten them).
     delay_scale: float = 1.0
 
@@ -77,9 +80,11 @@ class Deliveries:
         self._loop: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._deletes: Coalescer[str, str, bool] = Coalescer(self._delete)
+        self._slots: asyncio.Semaphore | None = None
 
     async def start(self) -> None:
         if self._loop is None:
+            self._slots = asyncio.Semaphore(self.settings.max_concurrency)
             self._loop = asyncio.create_task(self._run_loop())
 
     async def aclose(self, grace_s: float = 10.0) -> None:
@@ -91,7 +96,7 @@ class Deliveries:
         if self._running:
             await asyncio.wait(set(self._running), timeout=grace_s)
         for task in list(self._running):
-            task.cancel()  # its job stays leased and comes back after the lease
+            task.cancel()  # its pack stays leased and comes back after the lease
         await self._deletes.aclose()
         await self.sender.aclose()
 
@@ -103,12 +108,12 @@ class Deliveries:
         store = self.brokers.store
         backoff = 0.05
         while True:
-            free = settings.max_concurrency - len(self._running)
+            free = settings.max_packs - len(self._running)
             if free <= 0:
                 await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
-                jobs = await store.receive(
+                leased = await store.receive(
                     DELIVERIES,
                     max_messages=min(free, settings.batch_size),
                     visibility_timeout_s=settings.lease_s,
@@ -120,33 +125,51 @@ class Deliveries:
                 backoff = min(backoff * 2, 5.0)
                 continue
             backoff = 0.05
-            for leased in jobs:
-                task = asyncio.create_task(self._run(leased))
+            for message in leased:
+                task = asyncio.create_task(self._pack(message))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 
-    async def _run(self, leased: Message) -> None:
+    async def _pack(self, leased: Message) -> None:
+        """Every job of one pack, concurrently; the pack is deleted once each is settled
+        (delivered, given up, or its retry stored as a job of its own)."""
         try:
-            await self._handle(leased)
-        except Exception:
-            log.exception("a broker delivery failed inside skylet; it is tried again later")
+            jobs = unpack(leased.body)
+        except ValueError:
+            log.warning("dropped a broker delivery that is not a pack of jobs")
+            await self._settle(leased)
+            return
+        results = await asyncio.gather(
+            *(self._run(leased, item) for item in jobs), return_exceptions=True
+        )
+        if all(result is True for result in results):
+            await self._settle(leased)
+        else:  # something failed inside skylet: the whole pack again, after a second
             with contextlib.suppress(SkyletError):
                 await self.brokers.store.change_visibility(DELIVERIES, leased.receipt, 1.0)
 
-    async def _handle(self, leased: Message) -> None:
-        body: dict[str, Any] = fastjson.loads(leased.body)
-        trigger = self.brokers.topology.triggers.get(body["t"])
+    async def _run(self, leased: Message, item: dict[str, Any]) -> bool:
+        assert self._slots is not None
+        async with self._slots:
+            try:
+                await self._handle(leased, item)
+                return True
+            except Exception:
+                log.exception("a broker delivery failed inside skylet; it is tried again later")
+                return False
+
+    async def _handle(self, leased: Message, item: dict[str, Any]) -> None:
+        """One try of one job. Raises only when its outcome could not be stored."""
+        trigger = self.brokers.topology.triggers.get(item["t"])
         if trigger is None:
-            log.warning("dropped a delivery for trigger %s, which no longer exists", body["t"])
+            log.warning("dropped a delivery for trigger %s, which no longer exists", item["t"])
             self.stats.dropped += 1
-            await self._settle(leased)
             return
-        event: Event = body["e"]
-        dead = bool(body.get("d"))
+        event: Event = item["e"]
+        dead = bool(item.get("d"))
         sink = trigger.dead_letter if dead else trigger.subscriber
         if sink is None:  # the dead-letter sink was removed since
             self.stats.dropped += 1
-            await self._settle(leased)
             return
         await self._extend(leased, sink, trigger)
         ttl = event.get(TTL)
@@ -155,32 +178,29 @@ class Deliveries:
             self.stats.delivered += 1
             if answer.reply is not None and not dead:
                 await self._replied(trigger, answer.reply, ttl)
-            await self._settle(leased)
             return
-        wait = trigger.policy.wait_s(leased.attempts) if retryable(answer.status) else None
+        tries = int(item.get("n", 0)) + 1
+        wait = trigger.policy.wait_s(tries) if retryable(answer.status) else None
         if wait is not None:
             self.stats.retried += 1
-            with contextlib.suppress(SkyletError):
-                await self.brokers.store.change_visibility(
-                    DELIVERIES, leased.receipt, wait * self.settings.delay_scale
-                )
+            retry = job(trigger.name, event, dead=dead, tries=tries)
+            await self.brokers.enqueue(retry, delay_s=max(wait * self.settings.delay_scale, 0.001))
             return
         if not dead and trigger.dead_letter is not None:
             letter = dict(event)
             letter.update(self._error_extensions(sink, answer))
             await self.brokers.enqueue(job(trigger.name, letter, dead=True))
             self.stats.dead_lettered += 1
-        else:
-            self.stats.dropped += 1
-            log.warning(
-                "trigger %s gave up delivering event %s to %s after %d tries: %s",
-                trigger.name,
-                event.get("id"),
-                sink.describe(),
-                leased.attempts,
-                answer.detail or answer.status,
-            )
-        await self._settle(leased)
+            return
+        self.stats.dropped += 1
+        log.warning(
+            "trigger %s gave up delivering event %s to %s after %d tries: %s",
+            trigger.name,
+            event.get("id"),
+            sink.describe(),
+            tries,
+            answer.detail or answer.status,
+        )
 
     async def _try(self, sink: Sink, event: Event, trigger: Trigger) -> Answer:
         delivered = {k: v for k, v in event.items() if k != TTL}
