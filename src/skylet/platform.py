@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
@@ -66,7 +66,7 @@ from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
-from skylet.manifest.knative import Documents, load_documents
+from skylet.manifest.knative import Documents, empty_manifest, is_knative, load_documents
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.sandbox import SandboxPolicy
@@ -525,6 +525,9 @@ class Platform:
         the ``--knative`` files."""
         found = [self.config.manifest_path.parent / name for name in KNATIVE_NAMES]
         paths = [p for p in found if p.is_file()]
+        own = self.config.manifest_path
+        if own not in paths and own.is_file() and is_knative(own):
+            paths.append(own)
         paths.extend(p for p in self.config.knative_files if p not in paths)
         return paths
 
@@ -604,6 +607,8 @@ class Platform:
         return dirs
 
     def load_manifest(self) -> Manifest:
+        if is_knative(self.config.manifest_path):  # Knative documents instead of a manifest
+            return cast("Manifest", empty_manifest(self.config.manifest_path))
         return load_manifest(
             self.config.manifest_path,
             stage=self.config.stage,

@@ -378,3 +378,36 @@ def test_an_eventbridge_rule_can_target_a_broker(server: Server):
     assert got["type"] == "OrderPlaced" and got["source"] == "shop"
     assert got["data"]["detail"] == {"total": 3}
     assert got["data"]["detail-type"] == "OrderPlaced"
+
+
+def test_skylet_up_refuses_an_unknown_knative_kind_naming_the_file(tmp_path: Path):
+    from tests.e2e.conftest import cli
+
+    directory = project_dir(tmp_path, "service: s\nfunctions:\n  f: eventing_handlers.failing\n")
+    (directory / "eventing.yaml").write_text(
+        "apiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\nmetadata: {name: c}\n"
+    )
+    done = cli("up", str(directory), "--port", "0", "--no-reload", timeout=60)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert (
+        "eventing.yaml:1: document 1: kind 'InMemoryChannel' (apiVersion "
+        "'messaging.knative.dev/v1') is not a kind skylet loads"
+    ) in done.stdout + done.stderr
+
+
+def test_knative_documents_alone_are_a_project(tmp_path: Path):
+    directory = tmp_path / "only-knative"
+    directory.mkdir()
+    (directory / "eventing.yaml").write_text(
+        SEED.read_text().split("---")[0]
+        + "---\napiVersion: sources.knative.dev/v1\nkind: PingSource\nmetadata: {name: p}\n"
+        "spec:\n  schedule: '0 0 1 1 *'\n  sink:\n    ref: {apiVersion: eventing.knative.dev/v1,"
+        " kind: Broker, name: default}\n"
+    )
+    alone = start_server(directory, "--no-reload")
+    try:
+        assert post(alone, event("com.example.order.created")).status_code == 202
+        names = [s["name"] for s in httpx.get(f"{alone.url}/_skylet/schedules").json()]
+        assert names == ["pingsource-default-p"]
+    finally:
+        stop_server(alone)

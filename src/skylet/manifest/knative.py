@@ -391,10 +391,30 @@ def _documents(path: Path) -> Iterable[_Doc]:
 def is_knative(path: Path) -> bool:
     """Whether ``path``'s first document is a Knative resource (an ``apiVersion`` of one of
     the kinds ``PARSERS`` knows, or ``serving.knative.dev``)."""
-    for doc in _documents(path):
-        api = str(doc.data.get("apiVersion", ""))
-        return api.split("/", 1)[0].endswith("knative.dev")
+    try:
+        for doc in _documents(path):
+            api = str(doc.data.get("apiVersion", ""))
+            return api.split("/", 1)[0].endswith("knative.dev")
+    except ConfigError:  # not YAML: the manifest's loader says why
+        return False
     return False
+
+
+def empty_manifest(path: Path) -> Any:
+    """The manifest of a project that has only Knative documents (``path``): no functions,
+    the directory's name as the service (or ``knative`` when that is no service name)."""
+    from skylet.manifest.model import Manifest
+
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", path.parent.name).strip("-_") or "knative"
+    return Manifest(
+        service=name if name[0].isalnum() else "knative",
+        stage="dev",
+        region="us-east-1",
+        source=path,
+        root=path.parent,
+        format="skylet",
+        functions={},
+    )
 
 
 def load_documents(paths: Sequence[Path]) -> Documents:
