@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, S3RecordModel
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
@@ -359,7 +360,8 @@ def test_s3_changes_reach_a_broker_through_an_aws_s3_source(server: Server):
     (got,) = wait_for(server, "order-consumer", "subject", "in/a.txt")
     assert got["type"] == "aws.s3.ObjectCreated:Put"
     assert got["source"] == "arn:aws:s3:::uploads"
-    assert got["data"]["s3"]["object"]["size"] == 5
+    record = S3RecordModel.model_validate(got["data"])  # S3's record, as AWS sends it
+    assert record.s3.object.size == 5 and record.s3.bucket.name == "uploads"
 
 
 def test_an_eventbridge_rule_can_target_a_broker(server: Server):
@@ -376,8 +378,8 @@ def test_an_eventbridge_rule_can_target_a_broker(server: Server):
     event_id = answer["Entries"][0]["EventId"]
     (got,) = wait_for(server, "order-consumer", "id", event_id)
     assert got["type"] == "OrderPlaced" and got["source"] == "shop"
-    assert got["data"]["detail"] == {"total": 3}
-    assert got["data"]["detail-type"] == "OrderPlaced"
+    bridged = EventBridgeModel.model_validate(got["data"])  # EventBridge's event, as sent
+    assert bridged.detail == {"total": 3} and bridged.detail_type == "OrderPlaced"
 
 
 def test_skylet_up_refuses_an_unknown_knative_kind_naming_the_file(tmp_path: Path):

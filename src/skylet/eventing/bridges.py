@@ -16,7 +16,7 @@ Both publish durably before the change or PutEvents is acknowledged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skylet import fastjson
 from skylet.aws.s3_notifications import Subscription
@@ -89,3 +89,9 @@ class BrokerBridge:
 
     async def from_s3(self, broker: str, record: dict[str, object]) -> int:
         return await self.brokers.publish(broker, s3_event(record))
+
+
+if TYPE_CHECKING:
+    from skylet.aws.eventbridge.delivery import BrokerSink
+
+    _conforms: type[BrokerSink] = BrokerBridge

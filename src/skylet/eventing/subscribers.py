@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -77,6 +77,12 @@ class Functions(Protocol):
     ) -> Pending: ...
 
     def finish(self, pending: Pending, outcome: RawOutcome) -> InvocationResult: ...
+
+
+if TYPE_CHECKING:  # the invoker is what a delivery uses
+    from skylet.invoker.invoker import Invoker
+
+    _conforms: type[Functions] = Invoker
 
 
 def _reply(status: int, headers: list[tuple[str, str]], body: bytes, where: str) -> Event | None:
