@@ -208,7 +208,10 @@ class Deliveries:
         if sink.kind == "function":
             return await self.sender.to_function(sink.target, delivered, timeout_s)
         if sink.kind == "uri":
-            return await self.sender.to_uri(sink.target, delivered, timeout_s)
+            structured = trigger.policy.format == "json"
+            return await self.sender.to_uri(
+                sink.target, delivered, timeout_s, structured=structured
+            )
         try:
             await self.brokers.publish(sink.target, delivered)
         except SkyletError as error:

@@ -6,6 +6,7 @@ give up. Pure; no clock is needed (waits are relative to the failed try).
   ``delay * 2**n`` (exponential) or ``delay * n`` (linear), as Knative's dispatcher computes it:
   with ``PT0.2S`` exponential, 0.4 s, 0.8 s, 1.6 s, ….
 - ``timeout``: each try's limit (ISO 8601).
+- ``format``: ``json`` posts to a URI in structured mode, ``binary`` (the default) in binary.
 - A broker's ``delivery`` applies to its triggers that have none; without either, Knative's
   documented broker defaults: ``retry: 10``, exponential, ``PT0.2S``.
 
@@ -55,6 +56,8 @@ class Policy:
     delay_s: float = 0.2
     #: Each try's limit; None leaves a function its own timeout and a URI the default.
     timeout_s: float | None = None
+    #: A URI subscriber's mode: binary (Knative's default) or ``json`` (structured).
+    format: Literal["json", "binary"] = "binary"
 
     def wait_s(self, tries: int) -> float | None:
         """After ``tries`` failed tries, the wait before the next one; None: give up."""

@@ -211,10 +211,16 @@ class Sender:
         )
         return wire.encode(request, trigger)
 
-    async def to_uri(self, uri: str, event: Event, timeout_s: float | None) -> Answer:
+    async def to_uri(
+        self, uri: str, event: Event, timeout_s: float | None, *, structured: bool = False
+    ) -> Answer:
         if self._client is None:
             self._client = httpx.AsyncClient(follow_redirects=False)
-        headers, body = cloudevent.to_binary(event)
+        if structured:
+            headers = [("content-type", cloudevent.STRUCTURED)]
+            body = cloudevent.to_structured(event)
+        else:
+            headers, body = cloudevent.to_binary(event)
         headers.append(("prefer", "reply"))
         try:
             response = await self._client.post(

@@ -123,7 +123,12 @@ def _policy(delivery: kn.Delivery | DeliverySpec | None, where: str) -> Policy:
     except ValueError as error:
         raise ConfigError(f"{where}: delivery: {error}") from None
     backoff = delivery.backoff_policy or "exponential"
-    return Policy(retry=delivery.retry or 0, backoff=backoff, delay_s=delay, timeout_s=timeout)
+    form: Literal["json", "binary"] = (
+        "json" if getattr(delivery, "format", None) == "json" else "binary"
+    )
+    return Policy(
+        retry=delivery.retry or 0, backoff=backoff, delay_s=delay, timeout_s=timeout, format=form
+    )
 
 
 def _sink(

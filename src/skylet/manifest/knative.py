@@ -61,6 +61,8 @@ class Delivery:
     backoff_delay: str | None = None
     timeout: str | None = None
     dead_letter_sink: Destination | None = None
+    #: How a URI subscriber gets events: ``binary`` (the default) or ``json`` (structured).
+    format: Literal["json", "binary"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +244,16 @@ def _delivery(doc: _Doc, at: KeyPath) -> Delivery | None:
     if policy not in (None, "linear", "exponential"):
         raise doc.error((*at, "backoffPolicy"), f"{policy!r} (allowed: linear, exponential)")
     sink = _destination(doc, (*at, "deadLetterSink")) if "deadLetterSink" in body else None
+    form = body.get("format")
+    if form not in (None, "json", "binary"):
+        raise doc.error((*at, "format"), f"{form!r} (allowed: json, binary)")
     return Delivery(
-        retry, policy, _duration(doc, (*at, "backoffDelay")), _duration(doc, (*at, "timeout")), sink
+        retry,
+        policy,
+        _duration(doc, (*at, "backoffDelay")),
+        _duration(doc, (*at, "timeout")),
+        sink,
+        form,
     )
 
 
