@@ -110,7 +110,7 @@ def test_filters_win_over_filter_attributes() -> None:
 @pytest.mark.parametrize(
     ("filters", "message"),
     [
-        ([{"cesql": "type = 'x'"}], "cesql"),
+        ([{"cesql": "type = "}], "cesql: "),
         ([{"exact": {"type": ""}}], "cannot be empty"),
         ([{"exact": {}}], "mapping"),
         ([{"exact": {"a": "b"}, "prefix": {"a": "b"}}], "one dialect"),
@@ -118,7 +118,7 @@ def test_filters_win_over_filter_attributes() -> None:
         ([{"nope": {}}], "not a filter dialect"),
     ],
     ids=[
-        "cesql is refused",
+        "a cesql expression that does not parse is refused",
         "empty values are refused",
         "an empty exact is refused",
         "two dialects in one expression are refused",

@@ -110,8 +110,8 @@ def test_without_any_delivery_knatives_broker_defaults_apply(tmp_path: Path) -> 
         ),
         (
             "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: {name: t}\nspec:\n"
-            "  filters: [{cesql: \"type = 'x'\"}]\n  subscriber: {uri: 'http://x'}\n",
-            "Trigger t: filters: the cesql dialect is not supported",
+            "  filters: [{cesql: \"type = \"}]\n  subscriber: {uri: 'http://x'}\n",
+            "Trigger t: filters: cesql: unexpected 'end of expression'",
         ),
         (
             "apiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
@@ -123,7 +123,7 @@ def test_without_any_delivery_knatives_broker_defaults_apply(tmp_path: Path) -> 
     ids=[
         "a subscriber that is no function",
         "a trigger on an undeclared broker",
-        "a cesql filter",
+        "a cesql filter that does not parse",
         "two triggers of one name",
     ],
 )

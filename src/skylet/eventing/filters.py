@@ -9,15 +9,17 @@ Two forms, as a Trigger has them:
   the event has none); an extension the event lacks fails the filter.
 - ``filters`` (the CloudEvents Subscriptions API dialects): ``exact``, ``prefix``, ``suffix``
   (each attribute present and its string form equal, starting or ending with the value; an
-  attribute the event lacks fails), ``all`` (and), ``any`` (or), ``not``. When both are given,
+  attribute the event lacks fails), ``all`` (and), ``any`` (or), ``not``, ``cesql``. When both
+  are given,
   ``filters`` wins and ``filter`` is ignored, as Knative does.
 
 Results are three-valued as in Knative's eventfilter: an expression can also be *no filter*
 (an empty ``all``/``any``, a ``not`` of no filter); no filter at the top lets the event through.
 Values that are not strings are compared by their string form (``true``, ``5``).
 
-``cesql`` is not implemented: ``compile`` raises ``FilterError`` for it, so a trigger that
-needs it is refused at deploy rather than silently matching nothing.
+``cesql`` (CloudEvents SQL, skylet.eventing.cesql): the expression must evaluate to true; one
+that fails (a missing attribute) fails the filter, as in Knative. An expression that does not
+parse raises ``FilterError``, so the trigger is refused at deploy.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from skylet.eventing.cesql import CesqlError, compile_cesql
 from skylet.eventing.cloudevent import attribute_text
 
 #: Attributes Knative's attributes filter always sees, set or not.
@@ -149,10 +152,11 @@ def _dialect(expression: Mapping[str, Any]) -> Filter:
             raise FilterError("not: one filter expression is needed")
         return _not(_dialect(body))
     if dialect == "cesql":
-        raise FilterError(
-            "the cesql dialect is not supported by skylet yet (use exact, prefix, "
-            "suffix, all, any, not)"
-        )
+        try:
+            test = compile_cesql(body)
+        except CesqlError as error:
+            raise FilterError(f"cesql: {error}") from None
+        return lambda event: Result.PASS if test(event) else Result.FAIL
     raise FilterError(f"{dialect!r} is not a filter dialect")
 
 
