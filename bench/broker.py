@@ -46,7 +46,7 @@ from skylet.store.sqlite import SqliteStore
 HELLO = FunctionConfig(name="hello", handler="hello.handler", code_dir=FUNCTIONS)
 EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 CALLERS = 256
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))  # deliveries in flight
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))  # deliveries in flight
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 BUDGET = 5_000
 TRIGGER = Trigger(

@@ -51,9 +51,9 @@ class DeliverySettings:
     #: Packs leased at once per receive, and held at once on a node.
     batch_size: int = 8
     max_packs: int = 16
-    #: Tries in flight at once on a node (the function's instances serve them; 2 cores
-    #: deliver the most at about 128, bench/broker.py).
-    max_concurrency: int = 128
+    #: Tries in flight at once on a node (the function's instances serve them; on 2 cores
+    #: 32-64 deliver the most, bench/broker.py).
+    max_concurrency: int = 64
     #: Scales every retry wait (tests shorten them).
     delay_scale: float = 1.0
 
