@@ -1,5 +1,6 @@
 """``kill -9`` of ``skylet up`` amid a stream of broker posts, then a restart on the same
-store: every event the broker acknowledged (202) reaches the trigger's function."""
+store (SQLite, and PostgreSQL): every event the broker acknowledged (202) reaches the
+trigger's function."""
 
 from __future__ import annotations
 
@@ -62,12 +63,23 @@ def post_stream(port: int, acked: list[str], stop: threading.Event, threads: int
         worker.join()
 
 
-def test_no_acknowledged_event_is_lost_to_a_kill_9(tmp_path: Path) -> None:
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_acknowledged_event_is_lost_to_a_kill_9(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     project = tmp_path / "project"
     shutil.copytree(FUNCTIONS, project)
     out = tmp_path / "delivered.txt"
     (project / "skylet.yaml").write_text(MANIFEST.format(out=out))
-    server = start_server(project, "--no-reload", "--no-sandbox")
+    # The handler notes deliveries in a file the test reads: no sandbox.
+    args = ["--no-reload", "--no-sandbox"]
+    if backend == "postgres":
+        url, schema = request.getfixturevalue("pg_schema")
+        args += ["--store", f"{url}?schema={schema}"]
+    server = start_server(project, *args)
     acked: list[str] = []
     stop = threading.Event()
     stream = threading.Thread(target=post_stream, args=(server.port, acked, stop))
@@ -81,7 +93,7 @@ def test_no_acknowledged_event_is_lost_to_a_kill_9(tmp_path: Path) -> None:
     stop.set()
     killed_at = len(acked)
     assert EVENTS // 3 <= killed_at < EVENTS, "the kill did not land amid the stream"
-    again: Server = start_server(project, "--no-reload", "--no-sandbox")
+    again: Server = start_server(project, *args)
     try:
         deadline = time.monotonic() + 90  # the dead node's leases (15 s) run out meanwhile
         missing = set(acked)
