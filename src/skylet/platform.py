@@ -600,8 +600,10 @@ class Platform:
                 self.progress(f"warning: {warning}")
 
     def watched_dirs(self) -> set[Path]:
-        """Where a change may change a function: the manifest's directory and the code's."""
+        """Where a change may change a function or a trigger: the manifest's directory, the
+        code's, and the ``--knative`` files'."""
         dirs = {self.config.manifest_path.parent}
+        dirs.update(path.parent for path in self.config.knative_files)
         if self.manifest is not None:
             dirs.update(spec.code_dir for spec in self.manifest.functions.values())
         return dirs

@@ -413,3 +413,29 @@ def test_knative_documents_alone_are_a_project(tmp_path: Path):
         assert names == ["pingsource-default-p"]
     finally:
         stop_server(alone)
+
+
+def test_a_changed_eventing_yaml_is_deployed_on_reload(tmp_path: Path):
+    manifest = "service: r\nfunctions:\n  sub:\n    handler: eventing_handlers.lambda_record\n"
+    directory = project_dir(tmp_path, manifest)
+    trigger = (
+        "apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: {{name: t}}\nspec:\n"
+        "  filter: {{attributes: {{type: {kind}}}}}\n"
+        "  subscriber: {{ref: {{apiVersion: serving.knative.dev/v1, kind: Service, name: sub}}}}\n"
+    )
+    (directory / "eventing.yaml").write_text(trigger.format(kind="before"))
+    running = start_server(directory, "--reload")
+    try:
+        (directory / "eventing.yaml").write_text(trigger.format(kind="after"))
+        deadline = time.monotonic() + 20
+        delivered: list[dict[str, Any]] = []
+        while not delivered and time.monotonic() < deadline:
+            sent = event("after")
+            assert post(running, sent).status_code == 202
+            delivered = wait_for(running, "sub", "id", sent["id"], timeout_s=0.5)
+        assert delivered, running.output()
+        old = event("before")
+        assert post(running, old).status_code == 202
+        assert not wait_for(running, "sub", "id", old["id"], timeout_s=1.0)
+    finally:
+        stop_server(running)
