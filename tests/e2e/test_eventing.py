@@ -439,3 +439,10 @@ def test_a_changed_eventing_yaml_is_deployed_on_reload(tmp_path: Path):
         assert not wait_for(running, "sub", "id", old["id"], timeout_s=1.0)
     finally:
         stop_server(running)
+
+
+def test_the_banner_lists_brokers_and_triggers(server: Server):
+    output = server.output()
+    assert "Brokers" in output and f"{server.url}/_skylet/brokers/default" in output
+    assert "order-trigger" in output and "function order-consumer" in output
+    assert "failing-cloudevent-1" in output and "(dead letters: function dead-letters)" in output

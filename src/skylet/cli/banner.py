@@ -1,5 +1,6 @@
 """What ``skylet up`` lists beside its functions: the queues and topics that exist, and what
-each is wired to (event source mappings, destinations, dead-letter queues, subscriptions).
+each is wired to (event source mappings, destinations, dead-letter queues, subscriptions);
+the brokers (their ingress URLs) and triggers, when there are triggers.
 
 ``gather(platform)`` reads them (the store's queues, SNS's catalog, the deployed functions) into
 plain rows; ``show(out, inventory)`` prints the two tables (plain aligned text when piped).
@@ -34,9 +35,20 @@ class TopicLine:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerLine:
+    broker: str
+    name: str
+    #: The subscriber ("function orders", a URI), and its dead-letter sink if any.
+    subscriber: str
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     queues: tuple[QueueLine, ...] = ()
     topics: tuple[TopicLine, ...] = ()
+    triggers: tuple[TriggerLine, ...] = ()
+    #: The brokers' ingress URL, by broker (listed when there are triggers).
+    brokers: tuple[tuple[str, str], ...] = ()
 
 
 async def gather(platform: Platform) -> Inventory:
@@ -76,7 +88,20 @@ async def gather(platform: Platform) -> Inventory:
         QueueLine(q.name, platform.sqs.url(q.name), tuple(wiring[q.name]))
         for q in sorted(queues, key=lambda q: q.name)
     )
-    return Inventory(lines, tuple(topics))
+    topology = platform.brokers.topology
+    triggers = tuple(
+        TriggerLine(
+            t.broker,
+            t.name,
+            t.subscriber.describe()
+            + (f" (dead letters: {t.dead_letter.describe()})" if t.dead_letter else ""),
+        )
+        for t in sorted(topology.triggers.values(), key=lambda t: (t.broker, t.name))
+        if t.broker  # not a PingSource's own delivery
+    )
+    base = platform.broker_deliveries.endpoint
+    brokers = tuple((b, f"{base}/_skylet/brokers/{b}") for b in sorted(topology.brokers))
+    return Inventory(lines, tuple(topics), triggers, brokers if triggers else ())
 
 
 def show(out: Output, inventory: Inventory) -> None:
@@ -91,6 +116,14 @@ def show(out: Output, inventory: Inventory) -> None:
             "SNS topics",
             ["topic", "subscribers", "arn"],
             [[t.name, ", ".join(t.subscribers) or "-", t.arn] for t in inventory.topics],
+        )
+    if inventory.brokers:
+        out.table("Brokers", ["broker", "ingress"], [list(b) for b in inventory.brokers])
+    if inventory.triggers:
+        out.table(
+            "Triggers",
+            ["broker", "trigger", "subscriber"],
+            [[t.broker, t.name, t.subscriber] for t in inventory.triggers],
         )
 
 
