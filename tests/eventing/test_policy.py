@@ -61,3 +61,35 @@ def test_iso_8601_durations(text: str, seconds: float) -> None:
 def test_bad_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="ISO 8601"):
         duration_s(text)
+
+
+@pytest.mark.parametrize(
+    ("status", "asked", "cap", "expected"),
+    [
+        (429, 5.0, 3.0, 3.0),
+        (503, 1.0, 10.0, 1.0),
+        (429, 0.1, 10.0, 0.4),
+        (500, 5.0, 10.0, 0.4),
+        (429, 5.0, None, 0.4),
+        (429, None, 10.0, 0.4),
+    ],
+    ids=[
+        "a 429's Retry-After is capped by retryAfterMax",
+        "a 503's Retry-After longer than the backoff is waited",
+        "a Retry-After shorter than the backoff changes nothing",
+        "a 500's Retry-After is not honoured",
+        "without retryAfterMax Retry-After is ignored",
+        "a 429 without Retry-After waits the backoff",
+    ],
+)
+def test_retry_after(status: int, asked: float | None, cap: float | None, expected: float) -> None:
+    policy = Policy(retry=3, delay_s=0.2, retry_after_max_s=cap)
+    assert policy.wait_s(1, status=status, retry_after_s=asked) == pytest.approx(expected)
+
+
+def test_retry_after_headers_in_seconds_or_as_a_date() -> None:
+    from skylet.eventing.subscribers import retry_after
+
+    assert retry_after("120") == 120.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after("soon") is None and retry_after(None) is None

@@ -180,7 +180,11 @@ class Deliveries:
                 await self._replied(trigger, answer.reply, ttl)
             return
         tries = int(item.get("n", 0)) + 1
-        wait = trigger.policy.wait_s(tries) if retryable(answer.status) else None
+        wait = (
+            trigger.policy.wait_s(tries, status=answer.status, retry_after_s=answer.retry_after_s)
+            if retryable(answer.status)
+            else None
+        )
         if wait is not None:
             self.stats.retried += 1
             retry = job(trigger.name, event, dead=dead, tries=tries)

@@ -7,6 +7,9 @@ give up. Pure; no clock is needed (waits are relative to the failed try).
   with ``PT0.2S`` exponential, 0.4 s, 0.8 s, 1.6 s, ….
 - ``timeout``: each try's limit (ISO 8601).
 - ``format``: ``json`` posts to a URI in structured mode, ``binary`` (the default) in binary.
+- ``retryAfterMax``: a 429 or 503 with ``Retry-After`` (seconds or an HTTP date) waits what it
+  asks, when longer than the backoff, up to this; without it Retry-After is ignored, as in
+  Knative where the field turns the behaviour on.
 - A broker's ``delivery`` applies to its triggers that have none; without either, Knative's
   documented broker defaults: ``retry: 10``, exponential, ``PT0.2S``.
 
@@ -58,14 +61,25 @@ class Policy:
     timeout_s: float | None = None
     #: A URI subscriber's mode: binary (Knative's default) or ``json`` (structured).
     format: Literal["json", "binary"] = "binary"
+    #: ``retryAfterMax``: the longest Retry-After honoured; None ignores Retry-After.
+    retry_after_max_s: float | None = None
 
-    def wait_s(self, tries: int) -> float | None:
-        """After ``tries`` failed tries, the wait before the next one; None: give up."""
+    def wait_s(
+        self, tries: int, *, status: int = NO_RESPONSE, retry_after_s: float | None = None
+    ) -> float | None:
+        """After ``tries`` failed tries, the wait before the next one; None: give up. A 429
+        or 503 that asked for ``retry_after_s`` waits that long when it is longer than the
+        backoff, up to ``retry_after_max_s``."""
         if tries > self.retry:
             return None
         if self.backoff == "linear":
-            return self.delay_s * tries
-        return float(self.delay_s * 2**tries)
+            wait = self.delay_s * tries
+        else:
+            wait = float(self.delay_s * 2**tries)
+        honoured = status in (429, 503) and retry_after_s is not None
+        if honoured and self.retry_after_max_s is not None:
+            wait = max(wait, min(retry_after_s or 0.0, self.retry_after_max_s))
+        return wait
 
 
 DEFAULT = Policy()

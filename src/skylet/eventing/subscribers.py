@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import logging
 import time
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ class Answer:
     body: bytes = b""
     reply: Event | None = None
     detail: str = ""
+    #: What a 429 or 503 asked for in ``Retry-After``, in seconds.
+    retry_after_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,6 +94,20 @@ def _reply(status: int, headers: list[tuple[str, str]], body: bytes, where: str)
     except InvalidEvent as error:
         log.warning("%s replied with no valid CloudEvent (dropped): %s", where, error)
         return None
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def _background(event: Mapping[str, Any]) -> bytes:
@@ -229,6 +246,12 @@ class Sender:
         except (httpx.HTTPError, OSError) as error:
             return Answer(NO_RESPONSE, repr(error).encode(), detail=f"{uri}: {error!r}")
         pairs = list(response.headers.multi_items())
+        if response.status_code in (429, 503):
+            return Answer(
+                response.status_code,
+                response.content,
+                retry_after_s=retry_after(response.headers.get("retry-after")),
+            )
         return Answer(
             response.status_code,
             response.content,

@@ -126,8 +126,18 @@ def _policy(delivery: kn.Delivery | DeliverySpec | None, where: str) -> Policy:
     form: Literal["json", "binary"] = (
         "json" if getattr(delivery, "format", None) == "json" else "binary"
     )
+    after = getattr(delivery, "retry_after_max", None)
+    try:
+        after_max = duration_s(after) if after else None
+    except ValueError as error:
+        raise ConfigError(f"{where}: delivery: {error}") from None
     return Policy(
-        retry=delivery.retry or 0, backoff=backoff, delay_s=delay, timeout_s=timeout, format=form
+        retry=delivery.retry or 0,
+        backoff=backoff,
+        delay_s=delay,
+        timeout_s=timeout,
+        format=form,
+        retry_after_max_s=after_max,
     )
 
 

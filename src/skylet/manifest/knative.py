@@ -63,6 +63,8 @@ class Delivery:
     dead_letter_sink: Destination | None = None
     #: How a URI subscriber gets events: ``binary`` (the default) or ``json`` (structured).
     format: Literal["json", "binary"] | None = None
+    #: The longest ``Retry-After`` of a 429 or 503 that is honoured (``PT0S``: none).
+    retry_after_max: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +256,7 @@ def _delivery(doc: _Doc, at: KeyPath) -> Delivery | None:
         _duration(doc, (*at, "timeout")),
         sink,
         form,
+        _duration(doc, (*at, "retryAfterMax")),
     )
 
 
