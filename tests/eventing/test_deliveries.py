@@ -106,3 +106,19 @@ def test_a_loop_of_replies_ends_when_the_broker_ttl_runs_out(tmp_path: Path) -> 
     sender = Scripted(reply)
     asyncio.run(run(tmp_path, topology(Policy(retry=0)), sender, lambda: len(sender.tries) >= 255))
     assert len(sender.tries) == 255  # the first event and 254 replies: TTL 255 counted down
+
+
+def test_a_reply_over_a_mebibyte_is_dropped(tmp_path: Path) -> None:
+    def reply(sink: str, event: dict[str, Any]) -> Answer:
+        big = {
+            "specversion": "1.0",
+            "id": "big",
+            "source": "/s",
+            "type": "loop",
+            "data": "x" * (1 << 20),
+        }
+        return Answer(200, reply=big)
+
+    sender = Scripted(reply)
+    asyncio.run(run(tmp_path, topology(Policy(retry=0)), sender, lambda: len(sender.tries) >= 2))
+    assert len(sender.tries) == 1

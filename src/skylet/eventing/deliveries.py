@@ -28,8 +28,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skylet.errors import SkyletError
-from skylet.eventing.brokers import DELIVERIES, TTL, Brokers, job, unpack
-from skylet.eventing.cloudevent import Event
+from skylet.eventing.brokers import (
+    DEFAULT_TTL,
+    DELIVERIES,
+    MAX_EVENT_BYTES,
+    TTL,
+    Brokers,
+    job,
+    unpack,
+)
+from skylet.eventing.cloudevent import Event, to_structured
 from skylet.eventing.policy import NO_RESPONSE, retryable
 from skylet.eventing.subscribers import URI_TIMEOUT_S, Answer, Sender
 from skylet.eventing.topology import Sink, Trigger
@@ -216,8 +224,8 @@ class Deliveries:
             return await self.sender.to_uri(
                 sink.target, delivered, timeout_s, structured=structured
             )
-        try:
-            await self.brokers.publish(sink.target, delivered)
+        try:  # into another broker: one hop, as a reply is
+            await self.brokers.publish(sink.target, delivered, ttl=_hops(event.get(TTL)))
         except SkyletError as error:
             return Answer(503, str(error).encode(), detail=str(error))
         return Answer(202)
@@ -240,13 +248,17 @@ class Deliveries:
                 await self.brokers.store.change_visibility(DELIVERIES, leased.receipt, limit + 30.0)
 
     async def _replied(self, trigger: Trigger, reply: Event, ttl: Any) -> None:
-        hops = (int(ttl) if isinstance(ttl, int | str) and str(ttl).isdigit() else 255) - 1
+        """The reply into the trigger's broker, TTL less one. One over MAX_EVENT_BYTES is
+        dropped (the ingress would refuse it too); one the store cannot take raises, so the
+        delivery is tried again (Knative counts a lost reply as a failed dispatch)."""
         reply.pop(TTL, None)
-        try:
-            await self.brokers.publish(trigger.broker, reply, ttl=hops)
-            self.stats.replies += 1
-        except SkyletError as error:
-            log.warning("the reply of trigger %s could not be stored: %s", trigger.name, error)
+        if len(to_structured(reply)) > MAX_EVENT_BYTES:
+            log.warning(
+                "trigger %s: a reply over %d bytes was dropped", trigger.name, MAX_EVENT_BYTES
+            )
+            return
+        await self.brokers.publish(trigger.broker, reply, ttl=_hops(ttl))
+        self.stats.replies += 1
 
     def _error_extensions(self, sink: Sink, answer: Answer) -> dict[str, Any]:
         if sink.kind == "function":
@@ -269,3 +281,9 @@ class Deliveries:
             await self._deletes.submit(DELIVERIES, leased.receipt)
         except SkyletError as error:  # it comes back after its lease and is delivered again
             log.warning("deleting a broker delivery failed: %s", error)
+
+
+def _hops(ttl: Any) -> int:
+    """The TTL one hop on from ``ttl`` (an event's ``knativebrokerttl``)."""
+    given = int(ttl) if isinstance(ttl, int | str) and str(ttl).isdigit() else DEFAULT_TTL
+    return given - 1
