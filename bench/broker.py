@@ -11,7 +11,11 @@ published (one delivery stored per matching trigger), leased, delivered, deleted
   delivery queue must be empty and the function must have run N times;
 - *latency*: one event at a time, from the ingress's parse to the function's answer (p50/p99);
 - *raw invoker*: ``Invoker.invoke`` of the same function at the same concurrency, no store:
-  the ceiling, run just before each broker run (the machine is shared).
+  the ceiling, run just before each broker run (the machine is shared);
+- *over HTTP*: a real ``skylet up`` (``--no-sandbox``), events POSTed in binary mode by 8
+  client threads over keep-alive connections, a subscriber that appends each event's id to a
+  file: posts/s and their 202 latency, and end to end (POST → the function wrote the id) both
+  under load and one at a time. The Python client is the limit here on 2 cores.
 
 Budget (docs/budgets.md): ≥ 5,000 events/s into functions on SQLite. Run:
 ``.venv/bin/python -m bench.broker``.
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench.common import FUNCTIONS, machine, percentile
+from bench.common import FUNCTIONS, machine, percentile, skylet_up
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.eventing.brokers import DELIVERIES, Brokers
 from skylet.eventing.cloudevent import from_http
@@ -143,6 +147,93 @@ async def raw_run(invoker: Invoker, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+NOTE = """
+import os
+
+def handler(event, context):
+    with open(os.environ["OUT"], "a") as out:
+        out.write(event["id"] + "\\n")
+"""
+HTTP_MANIFEST = """
+service: brokerbench
+functions:
+  note:
+    handler: note.handler
+    environment: {{OUT: {out}}}
+    events:
+      - cloudevent: {{attributes: {{type: bench.event}}}}
+"""
+
+
+def lines(path: Path) -> int:
+    try:
+        with path.open("rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def over_http(n: int = 6000, threads: int = 8) -> None:
+    import http.client
+    import threading
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        out = project / "out.txt"
+        (project / "note.py").write_text(NOTE)
+        (project / "skylet.yaml").write_text(HTTP_MANIFEST.format(out=out))
+        with skylet_up(project, "--no-sandbox", "--no-reload") as port:
+            todo = iter(range(n))
+            lock = threading.Lock()
+            post_ms: list[float] = []
+
+            def sender() -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port)
+                while True:
+                    with lock:
+                        i = next(todo, None)
+                    if i is None:
+                        return
+                    headers, body = request(i)
+                    began = time.perf_counter()
+                    conn.request("POST", "/_skylet/brokers/default", body, dict(headers))
+                    response = conn.getresponse()
+                    response.read()
+                    assert response.status == 202, response.status
+                    with lock:
+                        post_ms.append((time.perf_counter() - began) * 1000)
+
+            workers = [threading.Thread(target=sender) for _ in range(threads)]
+            started = time.perf_counter()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            posted = time.perf_counter() - started
+            while lines(out) < n:
+                time.sleep(0.001)
+            delivered = time.perf_counter() - started
+            single: list[float] = []
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            for i in range(500):
+                headers, body = request(n + i)
+                began = time.perf_counter()
+                conn.request("POST", "/_skylet/brokers/default", body, dict(headers))
+                conn.getresponse().read()
+                while lines(out) < n + i + 1:
+                    time.sleep(0.0002)
+                single.append((time.perf_counter() - began) * 1000)
+    print(f"\n  over HTTP (skylet up --no-sandbox, {threads} client threads, {n:,} events):")
+    print(
+        f"    posts {n / posted:,.0f}/s, 202 in p50 {percentile(post_ms, 50):.2f} ms, "
+        f"p99 {percentile(post_ms, 99):.2f} ms; all delivered {n / delivered:,.0f}/s"
+    )
+    print(
+        f"    one at a time, POST → the function ran: p50 {percentile(single, 50):.2f} ms, "
+        f"p99 {percentile(single, 99):.2f} ms"
+    )
+
+
 async def main() -> None:
     print("\nKnative broker: ingress codec → publish → trigger delivery into hello world")
     print(f"  machine: {machine()}; load average {os.getloadavg()[0]:.2f} at start")
@@ -180,6 +271,7 @@ async def main() -> None:
     print("  every run: each event delivered once, the delivery queue empty (else exit 1)")
     met = "met" if rate >= BUDGET else "NOT met"
     print(f"  budget ≥ {BUDGET:,} events/s into functions on SQLite: {rate:,.0f}/s, {met}")
+    over_http()
 
 
 if __name__ == "__main__":
