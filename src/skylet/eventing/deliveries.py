@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 #: Knative's cap on ``knativeerrordata``: the first KiB of the body.
 ERROR_DATA_BYTES = 1024
+#: A pack whose outcomes the store kept failing is dropped after this many leases.
+MAX_PACK_ATTEMPTS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,26 +149,32 @@ class Deliveries:
             log.warning("dropped a broker delivery that is not a pack of jobs")
             await self._settle(leased)
             return
-        results = await asyncio.gather(
-            *(self._run(leased, item) for item in jobs), return_exceptions=True
-        )
+        await self._extend(leased, jobs)
+        results = await asyncio.gather(*(self._run(item) for item in jobs), return_exceptions=True)
         if all(result is True for result in results):
             await self._settle(leased)
-        else:  # something failed inside skylet: the whole pack again, after a second
+        elif leased.attempts >= MAX_PACK_ATTEMPTS:
+            log.error("dropped a pack of broker deliveries after %d attempts", leased.attempts)
+            await self._settle(leased)
+        else:  # the store failed an outcome: the whole pack again, after a second
             with contextlib.suppress(SkyletError):
                 await self.brokers.store.change_visibility(DELIVERIES, leased.receipt, 1.0)
 
-    async def _run(self, leased: Message, item: dict[str, Any]) -> bool:
+    async def _run(self, item: dict[str, Any]) -> bool:
+        """One job; False when its outcome could not be stored (the pack comes back)."""
         assert self._slots is not None
         async with self._slots:
             try:
-                await self._handle(leased, item)
-                return True
-            except Exception:
-                log.exception("a broker delivery failed inside skylet; it is tried again later")
+                await self._handle(item)
+            except SkyletError as error:
+                log.warning("a broker delivery's outcome could not be stored: %s", error)
                 return False
+            except Exception:  # a job skylet cannot handle: dropped, not retried forever
+                log.exception("dropped a broker delivery skylet failed to handle")
+                self.stats.dropped += 1
+            return True
 
-    async def _handle(self, leased: Message, item: dict[str, Any]) -> None:
+    async def _handle(self, item: dict[str, Any]) -> None:
         """One try of one job. Raises only when its outcome could not be stored."""
         trigger = self.brokers.topology.triggers.get(item["t"])
         if trigger is None:
@@ -179,7 +187,6 @@ class Deliveries:
         if sink is None:  # the dead-letter sink was removed since
             self.stats.dropped += 1
             return
-        await self._extend(leased, sink, trigger)
         ttl = event.get(TTL)
         answer = await self._try(sink, event, trigger)
         if answer.ok:
@@ -230,22 +237,35 @@ class Deliveries:
             return Answer(503, str(error).encode(), detail=str(error))
         return Answer(202)
 
-    async def _extend(self, leased: Message, sink: Sink, trigger: Trigger) -> None:
-        """A try that may run longer than the lease keeps its job leased meanwhile."""
+    async def _extend(self, leased: Message, jobs: list[dict[str, Any]]) -> None:
+        """A pack whose tries may run longer than the lease stays leased meanwhile: one
+        change of its lease, to the longest of them (its jobs run concurrently) and 30 s."""
+        longest = 0.0
+        for item in jobs:
+            trigger = self.brokers.topology.triggers.get(item.get("t", ""))
+            if trigger is not None:
+                sink = trigger.dead_letter if item.get("d") else trigger.subscriber
+                if sink is not None:
+                    longest = max(longest, self._limit_s(sink, trigger))
+        if longest + 10.0 > self.settings.lease_s:
+            with contextlib.suppress(SkyletError):
+                await self.brokers.store.change_visibility(
+                    DELIVERIES, leased.receipt, longest + 30.0
+                )
+
+    def _limit_s(self, sink: Sink, trigger: Trigger) -> float:
+        """How long one try to ``sink`` may take."""
         if sink.kind == "broker":
-            return
-        if sink.kind == "uri":
-            limit = URI_TIMEOUT_S
-        else:
+            return 0.0
+        limit = URI_TIMEOUT_S
+        if sink.kind == "function":
             try:
                 limit = self.sender.functions.function(sink.target).timeout_s
             except SkyletError:
-                return
+                return 0.0
         if trigger.policy.timeout_s is not None:
             limit = min(limit, trigger.policy.timeout_s)
-        if limit + 10.0 > self.settings.lease_s:
-            with contextlib.suppress(SkyletError):
-                await self.brokers.store.change_visibility(DELIVERIES, leased.receipt, limit + 30.0)
+        return limit
 
     async def _replied(self, trigger: Trigger, reply: Event, ttl: Any) -> None:
         """The reply into the trigger's broker, TTL less one. One over MAX_EVENT_BYTES is
