@@ -446,3 +446,16 @@ def test_the_banner_lists_brokers_and_triggers(server: Server):
     assert "Brokers" in output and f"{server.url}/_skylet/brokers/default" in output
     assert "order-trigger" in output and "function order-consumer" in output
     assert "failing-cloudevent-1" in output and "(dead letters: function dead-letters)" in output
+
+
+def test_the_ingress_takes_unsigned_events_when_credentials_guard_the_other_apis(
+    tmp_path: Path,
+):
+    directory = project_dir(tmp_path, MANIFEST)
+    guarded = start_server(directory, "--no-reload", "--credentials", "AKIDEXAMPLE:s3cret")
+    try:
+        assert httpx.get(f"{guarded.url}/_skylet/functions").status_code == 403
+        sent = event("com.example.order.created", {"n": 1})
+        assert post(guarded, sent).status_code == 202  # as Knative's broker ingress: unsigned
+    finally:
+        stop_server(guarded)
