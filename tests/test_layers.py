@@ -42,6 +42,11 @@ RANKS = {
     # schedules fire through the async invoker; EventBridge's targets reuse their input shapes
     "schedules": 5.5,
     "aws": 6,
+    # Knative Eventing's brokers and triggers deliver through the invoker; the gateway hosts
+    # their ingress
+    "eventing": 6.5,
+    # the event bus SDK functions use, stdlib only
+    "eventbus": 2,
     "gateway": 7,
     # the composition root, serving, the command line
     "platform": 8,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
@@ -49,6 +49,14 @@ from skylet.build.functions import Resolver, build_functions
 from skylet.build.snapshots import Snapshots, precompile, scan
 from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
+from skylet.eventing.bridges import BrokerBridge, s3_subscriptions
+from skylet.eventing.brokers import Brokers
+from skylet.eventing.deliveries import Deliveries
+from skylet.eventing.ping import PingFires
+from skylet.eventing.ping import schedules as ping_schedules
+from skylet.eventing.subscribers import Sender
+from skylet.eventing.topology import Topology
+from skylet.eventing.topology import build as build_topology
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.context import DispatcherSettings
 from skylet.events.destinations import Deliverer
@@ -63,13 +71,14 @@ from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
+from skylet.manifest.knative import Documents, empty_manifest, is_knative, load_documents
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.observe.metrics import MAX_LABEL_SETS, Registry
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
 from skylet.schedules.plan import plan as plan_schedules
-from skylet.schedules.plan import rule_schedules
+from skylet.schedules.plan import Schedule, rule_schedules
 from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
@@ -131,6 +140,13 @@ class PlatformConfig:
     alarm_interval_s: float = 60.0
     #: The label sets each Prometheus family keeps before counting new ones as ``_overflow``.
     max_label_sets: int = MAX_LABEL_SETS
+    #: ``--knative FILE``: Knative documents (Broker, Trigger, PingSource) loaded beside the
+    #: manifest, after ``eventing.yaml``/``eventing.yml`` in its directory (docs/eventing.md).
+    knative_files: tuple[Path, ...] = ()
+
+
+#: Knative documents ``skylet up`` loads from the manifest's directory when they exist.
+KNATIVE_NAMES = ("eventing.yaml", "eventing.yml")
 
 
 def with_overrides(
@@ -244,7 +260,8 @@ class Platform:
             self.invoker, self.async_invoker, account=config.runtime.account_id
         )
         self.scheduler = Scheduler(self.store, self.schedule_targets.fire)
-        #: Rules with a ScheduleExpression (the events API's) fire on the same scheduler.
+        #: The Knative PingSources' schedules, kept for the reschedules PutRule asks for.
+        self._pings: tuple[Schedule, ...] = ()
         self.blobs = open_blobs(config)
         keys = dict(config.credentials) or {LOCAL_ACCESS_KEY: LOCAL_SECRET_KEY}
         #: Every API's signature check, and the region they serve (the manifest's, at deploy).
@@ -288,6 +305,17 @@ class Platform:
             account_id=config.runtime.account_id,
         )
         self.services.register(self.cloudwatch)
+        #: Knative Eventing (docs/eventing.md): brokers' ingress, triggers' deliveries.
+        self.brokers = Brokers(self.store)
+        self.schedule_targets.ping = PingFires(self.brokers)
+        bridge = BrokerBridge(self.brokers)
+        self.events.router.brokers = bridge
+        self.notifier.publish = bridge.from_s3
+        self.broker_deliveries = Deliveries(
+            self.brokers,
+            Sender(self.invoker, region=config.runtime.region, account=config.runtime.account_id),
+            endpoint=config.runtime.endpoint_url or endpoint_url(config.host, config.port),
+        )
         self.stream_mappings = StreamMappings(
             self.store,
             self.invoker,
@@ -316,6 +344,7 @@ class Platform:
             services=self.services,
             scheduler=self.scheduler,
             metrics=self._scrape,
+            brokers=self.brokers,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -338,6 +367,7 @@ class Platform:
         """
         manifest = self.load_manifest()
         self._warn(manifest, None)
+        topology = self._topology(manifest)
         self.sqs.region = manifest.region
         if only is None:
             # Before the build: a function's environment may name a table's stream ARN.
@@ -375,8 +405,9 @@ class Platform:
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self.events.start()
             await self.events.declare(event_declarations(manifest))
+            await self._attach_brokers(manifest, topology, start=True)  # before pings fire
             await self.scheduler.start()
-            await self._schedule(manifest)
+            await self._schedule(manifest, topology)
             self.cloudwatch.region = manifest.region
             await self.cloudwatch.start()
             self.expiry.start()
@@ -395,6 +426,7 @@ class Platform:
         if self._store_started:
             await self._attach_tables(manifest)
         functions = await self._build(manifest, check_syntax=True)
+        topology = self._topology(manifest)  # a bad trigger fails before anything is deployed
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
         rules = event_declarations(manifest)  # so does a malformed rule
@@ -409,7 +441,8 @@ class Platform:
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
             await self.stream_mappings.deploy(declared_stream_mappings(manifest))
             await self.events.declare(rules)
-            await self._schedule(manifest)
+            await self._attach_brokers(manifest, topology)
+            await self._schedule(manifest, topology)
         self._route(manifest, table)
         await self._attach_storage(manifest)
         if self._store_started:
@@ -493,7 +526,8 @@ class Platform:
         self.auth.region = manifest.region
         if self._store_started:
             self.notifier.region = manifest.region
-            self.notifier.subscriptions = subscriptions_from_manifest(manifest)
+            bridged = [s for s in self.notifier.subscriptions if s.shape == "broker"]
+            self.notifier.subscriptions = [*subscriptions_from_manifest(manifest), *bridged]
         for spec in manifest.functions.values():
             for event in spec.events:
                 if isinstance(event, S3Event):
@@ -556,14 +590,51 @@ class Platform:
 
         return resolve
 
-    async def _schedule(self, manifest: Manifest) -> None:
-        """The manifest's schedules and the schedule rules PutRule made, on the scheduler."""
+    def knative_paths(self) -> list[Path]:
+        """The Knative documents of this project: ``eventing.yaml`` beside the manifest, and
+        the ``--knative`` files."""
+        found = [self.config.manifest_path.parent / name for name in KNATIVE_NAMES]
+        paths = [p for p in found if p.is_file()]
+        own = self.config.manifest_path
+        if own not in paths and own.is_file() and is_knative(own):
+            paths.append(own)
+        paths.extend(p for p in self.config.knative_files if p not in paths)
+        return paths
+
+    def _topology(self, manifest: Manifest) -> Topology:
+        paths = self.knative_paths()
+        topology = build_topology(manifest, load_documents(paths) if paths else Documents())
+        ping_schedules(topology)  # its time zones checked before anything is deployed
+        return topology
+
+    async def _attach_brokers(
+        self, manifest: Manifest, topology: Topology, *, start: bool = False
+    ) -> None:
+        self.broker_deliveries.sender.region = manifest.region
+        self.notifier.subscriptions = [
+            *(s for s in self.notifier.subscriptions if s.shape != "broker"),
+            *s3_subscriptions(topology),
+        ]
+        for source in topology.s3_sources:
+            await self.blobs.create_bucket(source.bucket, exist_ok=True)
+        if start:
+            await self.brokers.start()
+        self.brokers.deploy(topology)
+        if start:
+            await self.broker_deliveries.start()
+
+    async def _schedule(self, manifest: Manifest, topology: Topology | None = None) -> None:
+        """The manifest's schedules, the schedule rules PutRule made and the Knative
+        PingSources, on the scheduler."""
         self.schedule_targets.region = manifest.region
         self.events.router.region = manifest.region
+        if topology is not None:
+            self._pings = ping_schedules(topology)
         rules = [
             (r.name, r.schedule or "", r.state != "DISABLED") for r in self.events.schedule_rules()
         ]
-        await self.scheduler.deploy(rule_schedules(rules, plan_schedules(manifest)))
+        planned = plan_schedules(manifest) + self._pings
+        await self.scheduler.deploy(rule_schedules(rules, planned))
 
     async def _reschedule(self) -> None:
         if self.manifest is not None:
@@ -611,13 +682,17 @@ class Platform:
                 self.progress(f"warning: {warning}")
 
     def watched_dirs(self) -> set[Path]:
-        """Where a change may change a function: the manifest's directory and the code's."""
+        """Where a change may change a function or a trigger: the manifest's directory, the
+        code's, and the ``--knative`` files'."""
         dirs = {self.config.manifest_path.parent}
+        dirs.update(path.parent for path in self.config.knative_files)
         if self.manifest is not None:
             dirs.update(spec.code_dir for spec in self.manifest.functions.values())
         return dirs
 
     def load_manifest(self) -> Manifest:
+        if is_knative(self.config.manifest_path):  # Knative documents instead of a manifest
+            return cast("Manifest", empty_manifest(self.config.manifest_path))
         return load_manifest(
             self.config.manifest_path,
             stage=self.config.stage,
@@ -650,6 +725,8 @@ class Platform:
         await self.mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.stream_mappings.aclose(grace_s=self.config.shutdown_grace_s)
         await self.expiry.aclose()
+        await self.broker_deliveries.aclose(grace_s=self.config.shutdown_grace_s)
+        await self.brokers.aclose()
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         await self.collector.aclose()
         if self._store_started:

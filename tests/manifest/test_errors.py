@@ -324,8 +324,8 @@ SERVERLESS_CASES = [
         "serverless.yml:6: functions.api.events[0].websocket: ",
         (
             "unknown event kind 'websocket' (a Serverless event skylet"
-            " does not run) (allowed: http, httpApi, s3, schedule, sqs, sns, eventBridge;"
-            " recognised but not run yet: stream, cloudEvent)"
+            " does not run) (allowed: http, httpApi, s3, schedule, sqs, sns, eventBridge,"
+            " cloudEvent; recognised but not run yet: stream)"
         ),
     ),
     case(
@@ -334,7 +334,7 @@ SERVERLESS_CASES = [
         "serverless.yml:6: functions.api.events[0].htpp: ",
         (
             "unknown event kind 'htpp' (did you mean 'http'?) (allowed: http, httpApi, s3,"
-            " schedule, sqs, sns, eventBridge;"
+            " schedule, sqs, sns, eventBridge, cloudEvent;"
         ),
     ),
     case(
@@ -342,7 +342,7 @@ SERVERLESS_CASES = [
         FN + "    events:\n      - {http: GET /, sqs: arn:aws:sqs:r:1:q}\n",
         "serverless.yml:6: functions.api.events[0]: ",
         "is not an event (a mapping with one key, the event kind) "
-        "(allowed: http, httpApi, s3, schedule, sqs, sns, eventBridge;",
+        "(allowed: http, httpApi, s3, schedule, sqs, sns, eventBridge, cloudEvent;",
     ),
     case(
         "events that are not a list",
@@ -853,7 +853,7 @@ SKYLET_CASES = [
         SK + "    events:\n      - httpApi: GET /\n",
         "skylet.yaml:6: functions.api.events[0].httpApi: ",
         "unknown event kind 'httpApi' (did you mean 'http_api'?) "
-        "(allowed: http, http_api, s3, schedule, sqs, sns, eventbridge;",
+        "(allowed: http, http_api, s3, schedule, sqs, sns, eventbridge, cloudevent;",
     ),
     case(
         "serverless spelling of an event key",

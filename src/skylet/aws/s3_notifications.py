@@ -44,7 +44,8 @@ class Subscription:
     prefix: str
     suffix: str
     configuration_id: str
-    #: ``s3``: S3's record; ``gcs``: Cloud Storage's object, for background functions.
+    #: ``s3``: S3's record; ``gcs``: Cloud Storage's object, for background functions;
+    #: ``broker``: S3's record to ``Notifier.publish`` (``function`` names the broker).
     shape: str = "s3"
 
     def matches(self, bucket: str, key: str, event_name: str) -> bool:
@@ -53,6 +54,8 @@ class Subscription:
         if not key.endswith(self.suffix):
             return False
         wanted = self.event.removeprefix("s3:")
+        if wanted == "*":
+            return True
         if wanted.endswith(":*"):
             return event_name.startswith(wanted[:-1])
         return event_name == wanted
@@ -185,6 +188,8 @@ def gcs_event(change: Change) -> dict[str, object]:
 
 
 Enqueue = Callable[[str, bytes], Awaitable[str]]
+#: Publishes one S3 record into a broker (skylet.eventing.bridges), durable when it returns.
+Publish = Callable[[str, dict[str, object]], Awaitable[object]]
 
 
 class Notifier:
@@ -195,10 +200,22 @@ class Notifier:
         #: The records' awsRegion: the manifest's, set with the subscriptions.
         self.region = region
         self.subscriptions: list[Subscription] = []
+        self.publish: Publish | None = None
 
     async def notify(self, change: Change) -> None:
         for subscription in self.subscriptions:
             if subscription.matches(change.bucket, change.key, change.event_name):
+                if subscription.shape == "broker":
+                    if self.publish is not None:
+                        record = s3_record(
+                            change,
+                            subscription,
+                            self.region,
+                            now=time.time(),
+                            sequencer=sequencer(),
+                        )
+                        await self.publish(subscription.function, record)
+                    continue
                 if subscription.shape == "gcs":
                     event: dict[str, object] = gcs_event(change)
                 else:

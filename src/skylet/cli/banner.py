@@ -1,6 +1,7 @@
 """What ``skylet up`` lists beside its functions: the queues, topics and tables that exist,
 and what each is wired to (event source mappings, destinations, dead-letter queues,
-subscriptions, the functions a table's stream feeds).
+subscriptions, the functions a table's stream feeds); the brokers (their ingress URLs) and
+triggers, when there are triggers.
 
 ``gather(platform)`` reads them (the store's queues and tables, SNS's catalog, the deployed
 functions) into plain rows; ``show(out, inventory)`` prints the tables (plain aligned text when
@@ -47,10 +48,21 @@ class TableLine:
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerLine:
+    broker: str
+    name: str
+    #: The subscriber ("function orders", a URI), and its dead-letter sink if any.
+    subscriber: str
+
+
+@dataclass(frozen=True, slots=True)
 class Inventory:
     queues: tuple[QueueLine, ...] = ()
     topics: tuple[TopicLine, ...] = ()
     tables: tuple[TableLine, ...] = ()
+    triggers: tuple[TriggerLine, ...] = ()
+    #: The brokers' ingress URL, by broker (listed when there are triggers).
+    brokers: tuple[tuple[str, str], ...] = ()
 
 
 async def gather(platform: Platform) -> Inventory:
@@ -90,7 +102,22 @@ async def gather(platform: Platform) -> Inventory:
         QueueLine(q.name, platform.sqs.url(q.name), tuple(wiring[q.name]))
         for q in sorted(queues, key=lambda q: q.name)
     )
-    return Inventory(lines, tuple(topics), await _tables(platform))
+    topology = platform.brokers.topology
+    triggers = tuple(
+        TriggerLine(
+            t.broker,
+            t.name,
+            t.subscriber.describe()
+            + (f" (dead letters: {t.dead_letter.describe()})" if t.dead_letter else ""),
+        )
+        for t in sorted(topology.triggers.values(), key=lambda t: (t.broker, t.name))
+        if t.broker  # not a PingSource's own delivery
+    )
+    base = platform.broker_deliveries.endpoint
+    brokers = tuple((b, f"{base}/_skylet/brokers/{b}") for b in sorted(topology.brokers))
+    return Inventory(
+        lines, tuple(topics), await _tables(platform), triggers, brokers if triggers else ()
+    )
 
 
 async def _tables(platform: Platform) -> tuple[TableLine, ...]:
@@ -141,6 +168,14 @@ def show(out: Output, inventory: Inventory) -> None:
                 [t.name, t.keys, t.stream or "-", ", ".join(t.feeds) or "-", t.stream_arn or "-"]
                 for t in inventory.tables
             ],
+        )
+    if inventory.brokers:
+        out.table("Brokers", ["broker", "ingress"], [list(b) for b in inventory.brokers])
+    if inventory.triggers:
+        out.table(
+            "Triggers",
+            ["broker", "trigger", "subscriber"],
+            [[t.broker, t.name, t.subscriber] for t in inventory.triggers],
         )
 
 

@@ -54,10 +54,20 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def manifest_path(target: str) -> Path:
     """The manifest file ``target`` names: the file itself, or the one in that directory."""
+    from skylet.errors import ConfigError
     from skylet.manifest import find_manifest
 
     path = Path(target).resolve()
-    return path if path.is_file() else find_manifest(path)
+    if path.is_file():
+        return path
+    try:
+        return find_manifest(path)
+    except ConfigError:
+        # Knative documents instead of a manifest (docs/eventing.md).
+        for name in ("eventing.yaml", "eventing.yml"):
+            if (path / name).is_file():
+                return path / name
+        raise
 
 
 def base_environment() -> MappingProxyType[str, str]:

@@ -90,6 +90,15 @@ _credentials_option = click.option(
     metavar="NAME",
     help="A bucket anyone may read without signing (created if absent).",
 )
+@click.option(
+    "--knative",
+    "knative_files",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A YAML file of Knative documents (Broker, Trigger, PingSource) to load beside the "
+    "manifest; eventing.yaml next to the manifest is loaded without it.",
+)
 @env_vars.file_option
 @env_vars.pair_option
 @click.option(
@@ -130,6 +139,7 @@ def up(
     credentials: tuple[str, ...],
     blobs_url: str,
     public_buckets: tuple[str, ...],
+    knative_files: tuple[str, ...],
     env_file: str | None,
     env: tuple[str, ...],
     function_logs: bool,
@@ -172,6 +182,7 @@ def up(
         environment_overrides=env_vars.overrides(env_file, env),
         alarm_interval_s=alarm_interval,
         metrics_flush_interval_s=min(60.0, alarm_interval),
+        knative_files=tuple(Path(f).absolute() for f in knative_files),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:

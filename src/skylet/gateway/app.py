@@ -13,6 +13,7 @@ from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_names import is_lambda_path
 from skylet.aws.router import Services, form_request, named_service
 from skylet.aws.s3_api import S3Api, is_sdk_request
+from skylet.eventing.brokers import PREFIX as BROKER_PREFIX
 from skylet.events.async_invoke import AsyncInvoker
 from skylet.events.records import RecordBook
 from skylet.gateway.admin import PREFIX as ADMIN_PREFIX
@@ -22,10 +23,11 @@ from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 
 if TYPE_CHECKING:
+    from skylet.eventing.brokers import Brokers
     from skylet.schedules.scheduler import Scheduler
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
-Api = Literal["lambda", "admin", "s3", "service", "health", "preflight", "unrouted"]
+Api = Literal["lambda", "admin", "broker", "s3", "service", "health", "preflight", "unrouted"]
 #: The credential scope's service names with a door of their own here; any other goes to the
 #: service registry. ``execute-api`` (API Gateway's IAM authorization) is a function route's.
 _DOORS: dict[str, Api] = {"s3": "s3", "lambda": "lambda", "skylet": "admin"}
@@ -47,11 +49,13 @@ class Gateway:
         services: Services | None = None,
         scheduler: Scheduler | None = None,
         metrics: Callable[[str], tuple[str, bytes]] | None = None,
+        brokers: Brokers | None = None,
     ) -> None:
         self.invoker = invoker
         #: ``GET /metrics``: the Prometheus exposition for an ``Accept`` header (content type,
         #: body), unless a function route claims the path.
         self.metrics = metrics
+        self.brokers = brokers
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
         self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
         self.routes = FunctionRoutes(invoker, hooks)
@@ -88,6 +92,9 @@ class Gateway:
         if is_lambda_path(path):
             return "lambda"
         if path.startswith(ADMIN_PREFIX):
+            # Brokers' ingress (docs/eventing.md) takes CloudEvents, unsigned, as Knative's.
+            if self.brokers is not None and path.startswith(BROKER_PREFIX):
+                return "broker"
             return "admin"
         if path == "/health" and self.health_first:
             return "health"
@@ -113,6 +120,9 @@ class Gateway:
                 return self.lambda_api(scope, receive, send)
             if taken == "admin":
                 return self.admin_api(scope, receive, send)
+            if taken == "broker":
+                assert self.brokers is not None
+                return self.brokers(scope, receive, send)
             if taken == "s3":
                 assert self.s3 is not None
                 return self.s3(scope, receive, send)

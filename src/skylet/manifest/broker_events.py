@@ -21,7 +21,8 @@ def _duration(value: str) -> str:
 
 
 class DeliverySpec(Frozen):
-    """Knative delivery: retries with backoff, then the dead-letter sink (a function key/URL)."""
+    """Knative delivery: retries with backoff, then the dead-letter sink (a function key/URL).
+    skylet.eventing.policy says what each field does."""
 
     retry: Annotated[Int, Field(ge=0)] | None = None
     backoff_policy: Literal["linear", "exponential"] = Field(
@@ -31,6 +32,8 @@ class DeliverySpec(Frozen):
         None, validation_alias="backoffDelay"
     )
     dead_letter_sink: NonEmpty | None = Field(None, validation_alias="deadLetterSink")
+    #: Each try's limit (ISO 8601); a function's own timeout when not given.
+    timeout: Annotated[str, AfterValidator(_duration)] | None = None
 
 
 def _attributes(value: Any) -> Any:

@@ -35,7 +35,9 @@ SERVERLESS_KINDS: Mapping[str, str] = {
 }
 SKYLET_KINDS: Mapping[str, str] = {kind: kind for kind in EVENT_CLASSES}
 # What skylet runs today; the other kinds load (validated, cross-checked) with a warning.
-RUNNING_KINDS = frozenset({"http", "http_api", "s3", "schedule", "sns", "sqs", "eventbridge"})
+RUNNING_KINDS = frozenset(
+    {"http", "http_api", "s3", "schedule", "sns", "sqs", "eventbridge", "cloudevent"}
+)
 
 # Serverless event kinds that exist on AWS but that skylet does not run.
 SERVERLESS_UNSUPPORTED = frozenset(

@@ -19,7 +19,9 @@ class Schedule:
     """One expression of one event. ``name`` is the rule's name (unique per manifest);
     ``kind`` "invoke" sends the Scheduled Event (or the configured input) to ``function``,
     "provisioned" sets its provisioned instances to ``provisioned``, "rule" sends it to the
-    targets of the EventBridge rule ``name`` (a rule PutRule made; ``function`` is empty)."""
+    targets of the EventBridge rule ``name`` (a rule PutRule made; ``function`` is empty);
+    "ping" is a Knative PingSource, which ``ScheduleTargets.ping`` fires (``function`` then
+    names its sink)."""
 
     name: str
     function: str
@@ -27,7 +29,7 @@ class Schedule:
     timetable: Timetable
     tz: ZoneInfo | None = None
     enabled: bool = True
-    kind: Literal["invoke", "provisioned", "rule"] = "invoke"
+    kind: Literal["invoke", "provisioned", "rule", "ping"] = "invoke"
     target_input: TargetInput = field(default_factory=TargetInput)
     provisioned: int = 0
     description: str | None = None

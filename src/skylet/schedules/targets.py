@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -48,6 +48,9 @@ class ScheduleTargets:
         self.region = ""
         #: The provisioned count each function's last provisioned-concurrency fire set.
         self.provisioned: dict[str, int] = {}
+        #: What a "ping" schedule's fire does (a Knative PingSource; the composition root
+        #: sets it): durable once it returns, as the other fires.
+        self.ping: Callable[[Schedule, datetime], Awaitable[None]] | None = None
 
     async def fire(self, schedule: Schedule, due: datetime) -> None:
         if schedule.kind == "provisioned":
@@ -56,6 +59,10 @@ class ScheduleTargets:
         if schedule.kind == "rule":
             if self.rules is not None:
                 await self.rules.fire_schedule(schedule.name, due, fire_id(schedule.name, due))
+            return
+        if schedule.kind == "ping":
+            if self.ping is not None:
+                await self.ping(schedule, due)
             return
         event = scheduled_event(
             schedule.name,

@@ -8,7 +8,9 @@ before PutEvents answers.
 
 Targets by ARN: ``lambda`` functions (an asynchronous invocation, with its retries and dead
 letters), ``sqs`` queues (``SqsParameters.MessageGroupId`` for FIFO queues), ``sns`` topics,
-and ``events`` buses (the event as it is, matched there against that bus's rules).
+``events`` buses (the event as it is, matched there against that bus's rules), and skylet's
+Knative brokers, ``arn:aws:skylet:REGION:ACCOUNT:broker/NAME`` (the event as a CloudEvent,
+docs/eventing.md).
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ class QueueSink(Protocol):
 
 class TopicSink(Protocol):
     async def publish(self, topic: str, message: bytes, attributes: Mapping[str, str]) -> None: ...
+
+
+class BrokerSink(Protocol):
+    async def from_eventbridge(
+        self, broker: str, event: Mapping[str, Any], payload: bytes
+    ) -> None: ...
 
 
 def entry_size(entry: Mapping[str, Any]) -> int:
@@ -129,6 +137,7 @@ class Router:
         self.functions = functions
         self.queues = queues
         self.topics = topics
+        self.brokers: BrokerSink | None = None
         self.now = now
         self.region = "us-east-1"
         self.account = arns.ACCOUNT_ID
@@ -183,7 +192,7 @@ class Router:
                 continue
             payload = shaped.render(event, rule_arn=arn, rule_name=live.rule.name)
             try:
-                await self._deliver(target, payload)
+                await self._deliver(target, payload, event)
                 delivered += 1
             except SkyletError as error:
                 await self._failed(target, arn, event, payload, classify(error))
@@ -221,7 +230,8 @@ class Router:
 
     async def _retry(self, job: dict[str, Any]) -> None:
         spec = job["target"]
-        await self._deliver(Target(spec["id"], spec["arn"], spec["spec"]), job["payload"].encode())
+        target = Target(spec["id"], spec["arn"], spec["spec"])
+        await self._deliver(target, job["payload"].encode(), job["event"])
 
     async def _give_up(
         self, job: dict[str, Any], failure: Failure, retries: int, exhausted: str | None
@@ -253,7 +263,9 @@ class Router:
             failure.message,
         )
 
-    async def _deliver(self, target: Target, payload: bytes) -> None:
+    async def _deliver(
+        self, target: Target, payload: bytes, event: Mapping[str, Any] | None = None
+    ) -> None:
         parts = target.arn.split(":")
         service = parts[2] if len(parts) > 2 else ""
         if service == "lambda" and self.functions is not None:
@@ -266,6 +278,8 @@ class Router:
             await self.queues.send(target.arn, payload.decode(), {}, group_id=group, dedup_id=dedup)
         elif service == "sns" and self.topics is not None:
             await self.topics.publish(target.arn, payload, {})
+        elif service == "skylet" and parts[5].startswith("broker/") and self.brokers is not None:
+            await self.brokers.from_eventbridge(parts[5][len("broker/") :], event or {}, payload)
         else:
             raise ResourceNotFound(f"no {service or 'such'} target is served: {target.arn}")
 

@@ -53,7 +53,7 @@ from skylet.store.base import Store
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _BUS_NAME = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
-_TARGET_SERVICES = ("lambda", "sqs", "sns", "events")
+_TARGET_SERVICES = ("lambda", "sqs", "sns", "events", "skylet")  # skylet: a Knative broker
 MAX_TARGETS_PER_RULE = 5
 
 

@@ -1,0 +1,1 @@
+"""Knative Eventing: brokers, triggers and their deliveries, Knative sources (docs/eventing.md)."""
