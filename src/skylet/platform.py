@@ -77,8 +77,8 @@ from skylet.observe.logs import LogBook
 from skylet.observe.metrics import MAX_LABEL_SETS, Registry
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
-from skylet.schedules.plan import plan as plan_schedules
 from skylet.schedules.plan import Schedule, rule_schedules
+from skylet.schedules.plan import plan as plan_schedules
 from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
