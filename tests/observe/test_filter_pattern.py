@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -163,10 +164,10 @@ def test_space_delimited_patterns(pattern: str, event: str, expected: bool) -> N
         pytest.param('{ level = "x" }', "selector", id="a field that is not a selector"),
         pytest.param('{ $.level > "x" }', "compares numbers only", id="greater on a string"),
         pytest.param("{ $.x IS MAYBE }", "is not a test", id="an unknown IS test"),
-        pytest.param("[a, b", r"expected , or \\]", id="an open bracket"),
+        pytest.param("[a, b", "expected , or ] after b", id="an open bracket"),
         pytest.param("%(%", "not a regular expression", id="a broken regular expression"),
     ],
 )
 def test_a_malformed_pattern_is_refused_naming_the_fault(pattern: str, message: str) -> None:
-    with pytest.raises(InvalidFilterPattern, match=message):
+    with pytest.raises(InvalidFilterPattern, match=re.escape(message)):
         compile_pattern(pattern)
