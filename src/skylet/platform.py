@@ -59,6 +59,7 @@ from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.resources import S3_BUCKET
+from skylet.observe.archive import LogArchive
 from skylet.observe.logs import LogBook
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
@@ -196,6 +197,8 @@ class Platform:
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
+        #: Function logs kept in the store (docs/logs.md), written in batches off the path.
+        self.log_archive = LogArchive(self.store)
         self.async_invoker = AsyncInvoker(self.store, self.records, self.invoker)
         #: SNS (docs/sns.md), built and started by ``topics()`` when first needed: the manifest
         #: declares topics, the store holds an earlier run's, or a destination publishes to
@@ -296,6 +299,8 @@ class Platform:
             await self.store.start()
             self._store_started = True
             await self._attach_tables(manifest)
+            self.logs.add_sink(self.log_archive.offer)
+            await self.log_archive.start()
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
@@ -314,6 +319,7 @@ class Platform:
         await self.zygote.start()
         self._hide(manifest)
         await self.invoker.deploy(functions)
+        self._configure_logs(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
         await self._attach_storage(manifest)
@@ -329,6 +335,13 @@ class Platform:
             await self.events.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
+
+    def _configure_logs(self, functions: Iterable[FunctionConfig]) -> None:
+        for fn in functions:
+            group = fn.logging.group(fn.name)
+            self.log_archive.configure(
+                fn.name, group=group, retention_days=fn.logging.retention_days
+            )
 
     async def redeploy(self) -> list[str]:
         """Load the manifest and the code again and deploy what changed; returns the names of
@@ -349,6 +362,7 @@ class Platform:
             await self._attach_queues(manifest)
         self._hide(manifest)
         await self.invoker.deploy(functions)
+        self._configure_logs(functions)
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
@@ -578,4 +592,5 @@ class Platform:
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()
         if self._store_started:
+            await self.log_archive.aclose()  # what the last invocations logged, then the store
             await self.store.aclose()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
@@ -141,6 +142,12 @@ class LogBook:
         self._max = max_bytes_per_function
         self._follower_bounds = (follower_max_entries, follower_max_bytes)
         self._logs: dict[str, _FunctionLog] = {}
+        #: Called with every entry added (the store's archive): cheap, on the invocation's path.
+        self._sinks: list[Callable[[Entry], None]] = []
+
+    def add_sink(self, sink: Callable[[Entry], None]) -> None:
+        """Have ``sink`` called with every entry added from now on."""
+        self._sinks.append(sink)
 
     def _log(self, function: str) -> _FunctionLog:
         log = self._logs.get(function)
@@ -158,6 +165,8 @@ class LogBook:
         if log.followers:
             for follower in list(log.followers):  # offering may drop one
                 follower.offer(entry)
+        for sink in self._sinks:
+            sink(entry)
 
     def entries(self, function: str, *, since: float = 0.0, limit: int = 1000) -> list[Entry]:
         """The newest ``limit`` entries at or after ``since`` (epoch seconds), oldest first."""
