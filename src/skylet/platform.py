@@ -25,6 +25,7 @@ from skylet.aws.eventbridge.service import EventBridge
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
+from skylet.aws.logs.service import CloudWatchLogs
 from skylet.aws.protocols.models import ServiceModels
 from skylet.aws.protocols.types import Params
 from skylet.aws.router import Services
@@ -246,6 +247,9 @@ class Platform:
         self.events.router.queues = self.sqs
         self.events.router.topics = _Topics(self)
         self.services.register(self.events)
+        #: CloudWatch Logs (docs/logs.md): the functions' logs, from the archive.
+        self.logs_api = CloudWatchLogs(self.log_archive, self.store)
+        self.services.register(self.logs_api)
         self.stream_mappings = StreamMappings(
             self.store,
             self.invoker,
@@ -271,6 +275,7 @@ class Platform:
             auth=self.auth,
             services=self.services,
             scheduler=self.scheduler,
+            archive=self.log_archive,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -301,6 +306,7 @@ class Platform:
             await self._attach_tables(manifest)
             self.logs.add_sink(self.log_archive.offer)
             await self.log_archive.start()
+            await self.logs_api.start()
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]

@@ -20,6 +20,7 @@ from skylet.gateway.admin import AdminApi
 from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
+from skylet.observe.archive import LogArchive
 
 if TYPE_CHECKING:
     from skylet.schedules.scheduler import Scheduler
@@ -46,10 +47,11 @@ class Gateway:
         auth: Authenticator | None = None,
         services: Services | None = None,
         scheduler: Scheduler | None = None,
+        archive: LogArchive | None = None,
     ) -> None:
         self.invoker = invoker
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
-        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
+        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler, archive=archive)
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         self.services = services

@@ -112,7 +112,6 @@ class LogArchive:
         self._groups: dict[str, str] = {}
         self._retention: dict[str, int | None] = {}
         self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self.dropped = 0
 
@@ -144,6 +143,11 @@ class LogArchive:
         if len(pending) > self.limits.max_pending_entries:
             pending.popleft()
             self.dropped += 1
+
+    @property
+    def running(self) -> bool:
+        """Started and not closed: its store is there to read."""
+        return self._task is not None
 
     async def start(self) -> None:
         if self._task is None:
@@ -302,6 +306,12 @@ class LogArchive:
         self._pending = deque(e for e in self._pending if e.function != function)
         self._kept.pop(function, None)
         return await self._store.delete_log(log_name(function))
+
+
+def events(text: str) -> list[str]:
+    """An entry's log events, as CloudWatch Logs keeps them: one per line (START, each line
+    the function wrote, END, REPORT; in the JSON format, one per record)."""
+    return [line for line in text.split("\n") if line.strip()]
 
 
 def _within(entry: StoredEntry, since: float, until: float | None) -> bool:
