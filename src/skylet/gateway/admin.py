@@ -71,7 +71,7 @@ def _moment(name: str, now: float) -> Callable[[str], float]:
         try:
             return parse_moment(raw, now)
         except ValueError as exc:
-            raise InvalidParameterValue(f"{name}: {exc}") from None
+            raise InvalidParameterValue(f"{name}={exc}") from None
 
     return parse
 

@@ -51,6 +51,10 @@ class ArchiveLimits:
     max_entries_per_function: int = 10_000
     max_bytes_per_function: int = 32 << 20
     max_pending_entries: int = 50_000
+    #: What waits to be written, in bytes (entries' ``size``); past it the oldest is dropped.
+    max_pending_bytes: int = 8 << 20
+    #: A flush starts early once this much waits; one store record holds at most about this.
+    batch_bytes: int = 1 << 20
     flush_interval_s: float = 0.2
 
 
@@ -106,6 +110,8 @@ class LogArchive:
         self.limits = limits or ArchiveLimits()
         self._now = now
         self._pending: deque[Entry] = deque()
+        self._pending_bytes = 0
+        self._wake: asyncio.Event | None = None
         #: A flush under way: written, or about to be, but still read from here.
         self._flushing: list[Entry] = []
         self._kept: dict[str, _Kept] = {}
@@ -140,9 +146,16 @@ class LogArchive:
         """Keep ``entry`` for the next flush (the invocation's path: an append, no more)."""
         pending = self._pending
         pending.append(entry)
-        if len(pending) > self.limits.max_pending_entries:
-            pending.popleft()
+        self._pending_bytes += entry.size
+        limits = self.limits
+        while len(pending) > 1 and (
+            len(pending) > limits.max_pending_entries
+            or self._pending_bytes > limits.max_pending_bytes
+        ):
+            self._pending_bytes -= pending.popleft().size
             self.dropped += 1
+        if self._pending_bytes >= limits.batch_bytes and self._wake is not None:
+            self._wake.set()  # a burst of large logs: write now rather than hold it
 
     @property
     def running(self) -> bool:
@@ -151,6 +164,7 @@ class LogArchive:
 
     async def start(self) -> None:
         if self._task is None:
+            self._wake = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def aclose(self) -> None:
@@ -164,8 +178,11 @@ class LogArchive:
             await self.flush()
 
     async def _run(self) -> None:
+        assert self._wake is not None
         while True:
-            await asyncio.sleep(self.limits.flush_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.limits.flush_interval_s)
+            self._wake.clear()
             try:
                 await self.flush()
             except asyncio.CancelledError:
@@ -180,6 +197,7 @@ class LogArchive:
                 return 0
             batch = list(self._pending)
             self._pending.clear()
+            self._pending_bytes = 0
             self._flushing = batch
             try:
                 by_function: dict[str, list[list[Any]]] = {}
@@ -189,6 +207,7 @@ class LogArchive:
                     await self._write(function, rows)
             except BaseException:
                 self._pending.extendleft(reversed(batch))  # kept for the next try
+                self._pending_bytes += sum(e.size for e in batch)
                 raise
             finally:
                 self._flushing = []
@@ -204,14 +223,27 @@ class LogArchive:
         if kept is None:
             await self._store.create_log(name)
             kept = self._kept[function] = await self._load(name)
-        written_at = self._now()
-        data = fastjson.dumps(rows)
-        await self._store.append(name, [data], partition=0)
-        size = sum(len(str(row[4])) for row in rows)
-        kept.batches.append((written_at, len(rows), size))
-        kept.entries += len(rows)
-        kept.size += size
+        for chunk in self._chunks(rows):
+            written_at = self._now()
+            await self._store.append(name, [fastjson.dumps(chunk)], partition=0)
+            size = sum(len(str(row[4])) for row in chunk)
+            kept.batches.append((written_at, len(chunk), size))
+            kept.entries += len(chunk)
+            kept.size += size
         await self._bound(function, name, kept)
+
+    def _chunks(self, rows: list[list[Any]]) -> Iterable[list[list[Any]]]:
+        """``rows`` in store records of about ``batch_bytes`` each (one row at least)."""
+        chunk: list[list[Any]] = []
+        size = 0
+        for row in rows:
+            if chunk and size + len(row[4]) > self.limits.batch_bytes:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(row)
+            size += len(row[4])
+        if chunk:
+            yield chunk
 
     async def _load(self, name: str) -> _Kept:
         kept = _Kept(deque())
@@ -304,6 +336,7 @@ class LogArchive:
     async def delete(self, function: str) -> bool:
         """DeleteLogGroup: the function's stored log and what waits to be written."""
         self._pending = deque(e for e in self._pending if e.function != function)
+        self._pending_bytes = sum(e.size for e in self._pending)
         self._kept.pop(function, None)
         return await self._store.delete_log(log_name(function))
 
