@@ -87,6 +87,14 @@ def test_describe_log_groups_and_streams(server: Server) -> None:
     assert described and all(STREAM.match(s["logStreamName"]) for s in described)
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.describe_log_streams(logGroupName="/aws/lambda/nope")
+    lambda_api: Any = server.lambda_client()
+    shown = lambda_api.get_function_configuration(FunctionName="orders")["LoggingConfig"]
+    assert shown == {
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": "INFO",
+        "SystemLogLevel": "INFO",
+        "LogGroup": "/aws/lambda/orders",
+    }
 
 
 def test_get_log_events_pages_with_forward_and_backward_tokens(server: Server) -> None:
