@@ -5,7 +5,10 @@ API with stock boto3 ``logs``."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -198,3 +201,35 @@ def test_logs_outlive_a_restart(project: Callable[..., Path]) -> None:
         stop_server(again)
     assert f"REPORT RequestId: {request_id}" in done.stdout
     assert any(e["message"].startswith("START RequestId: " + request_id) for e in events)
+
+
+def test_the_aws_cli_filters_a_functions_log(server: Server) -> None:
+    _invoke(server, "orders")
+    aws = Path(sys.executable).with_name("aws")
+    done = subprocess.run(
+        [
+            str(aws),
+            "logs",
+            "filter-log-events",
+            "--log-group-name",
+            "/aws/lambda/orders",
+            "--filter-pattern",
+            '{ $.level = "ERROR" }',
+            "--endpoint-url",
+            server.url,
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    messages = [json.loads(e["message"]) for e in json.loads(done.stdout)["events"]]
+    assert messages and {m["message"] for m in messages} == {"lookup failed"}

@@ -122,13 +122,15 @@ class CloudWatchLogs(Service):
             name = name.split(":log-group:", 1)[-1].removesuffix(":*")
         return str(name)
 
-    async def _events(self, group: str) -> list[LogEvent]:
+    async def _events(self, group: str, start_ms: int | None = None) -> list[LogEvent]:
+        """The group's events, from ``start_ms`` on when given (the rest are not read)."""
         names = await self._group_names()
         if group not in names:
             raise _not_found()
+        since = 0.0 if start_ms is None else start_ms / 1000
         entries = []
         for function in self._functions_of(group):
-            entries.extend(await self._archive.read(function))
+            entries.extend(await self._archive.read(function, since=since))
         return log_events(entries)
 
     def _arn(self, context: RequestContext, group: str) -> str:
@@ -298,7 +300,7 @@ class CloudWatchLogs(Service):
             pattern = compile_pattern(request.get("filterPattern"))
         except InvalidFilterPattern as exc:
             raise _invalid(f"Invalid filter pattern: {exc}") from None
-        log = await self._events(group)
+        log = await self._events(group, request.get("startTime"))
         wanted = set(names or ())
         chosen = [
             e
