@@ -90,3 +90,12 @@ async def test_text_stays_the_default_with_lambdas_lines() -> None:
     assert "[ERROR]\t" in result.log and "lookup failed" in result.log
     assert "placed" not in result.log  # WARNING, Python's default, as on Lambda
     assert not _records(result.log)
+
+
+async def test_the_platform_drops_json_records_below_the_application_level() -> None:
+    logging_config = LoggingConfig(log_format="JSON", application_log_level="WARN")
+    config = fn("chatty", "json_logs.own_level", logging=logging_config)
+    async with running([config]) as invoker:
+        result = await invoker.invoke("chatty", b"{}")
+    assert "worth seeing" in result.log and "plain text stays" in result.log
+    assert "very detailed" not in result.log and "printed json" not in result.log

@@ -85,6 +85,24 @@ def timeout_line(request_id: str, timeout_s: float, epoch_s: float) -> str:
 #: System log levels at which Lambda still sends its INFO records (platform.start, .report).
 _PLATFORM_INFO = frozenset({"TRACE", "DEBUG", "INFO"})
 _RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}"
+#: Application log levels by rank, with the names Python's ``logging`` writes.
+_LEVEL_RANKS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4}
+_LEVEL_RANKS |= {"FATAL": 5, "CRITICAL": 5}
+
+
+def below_level(line: str, rank: int) -> bool:
+    """Whether ``line`` is a JSON record whose ``level`` ranks below ``rank``: Lambda drops
+    such application logs in the JSON format, whatever logger wrote them. A line that is not
+    JSON, or has no level Lambda knows, is kept."""
+    if not line.startswith("{") or '"level"' not in line:
+        return False
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    level = record.get("level") if isinstance(record, dict) else None
+    known = _LEVEL_RANKS.get(level.upper()) if isinstance(level, str) else None
+    return known is not None and known < rank
 
 
 def platform_record(kind: str, epoch_s: float, record: dict[str, Any]) -> str:
@@ -202,6 +220,12 @@ class InvocationLog:
         """The JSON log format: the platform's records (``platform.initStart`` on a cold
         start, ``platform.start``, ``platform.report``), unless the system log level is above
         INFO, around what the function wrote (its ``logging`` records already JSON)."""
+        rank = _LEVEL_RANKS[self.logging.application_level]
+        if rank > _LEVEL_RANKS["TRACE"] and '"level"' in output:
+            kept = (
+                line for line in output.splitlines(keepends=True) if not below_level(line, rank)
+            )
+            output = "".join(kept)
         if self.logging.system_level not in _PLATFORM_INFO:
             return output + self.extra
         report = self.report
