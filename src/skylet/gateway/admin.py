@@ -237,11 +237,15 @@ class AdminApi:
         pattern = query.choice("filter", _pattern)
         limit = query.integer("limit", 1000, low=1, high=100_000)
         follow = query.flag("follow")
-        entries = await self._entries(fn.name, since, until, limit)
         if not follow:
+            entries = await self._entries(fn.name, since, until, limit)
             await respond(send, 200, b"".join(_entry(e, pattern) for e in entries), _JSON)
             return
+        # Following from before the backlog is read: nothing added meanwhile is missed, and
+        # what both have is sent once.
         with self.invoker.logs.follow(fn.name) as follower:
+            entries = await self._entries(fn.name, since, until, limit)
+            sent = {(e.timestamp, e.request_id) for e in entries}
             await send(
                 {
                     "type": "http.response.start",
@@ -251,17 +255,24 @@ class AdminApi:
             )
             backlog = b"".join(_entry(e, pattern) for e in entries)
             await send({"type": "http.response.body", "body": backlog, "more_body": True})
-            if await _followed(follower, receive, send, pattern):
+            if await _followed(follower, receive, send, pattern, sent):
                 await _last_line(follower, fn.name, send)
 
 
 async def _followed(
-    follower: Follower, receive: Receive, send: Send, pattern: Pattern | None
+    follower: Follower,
+    receive: Receive,
+    send: Send,
+    pattern: Pattern | None,
+    sent: set[tuple[float, str]],
 ) -> bool:
-    """Send the follower's entries until the client leaves (False) or it is dropped (True)."""
+    """Send the follower's entries until the client leaves (False) or it is dropped (True);
+    those in ``sent`` (the backlog) are skipped."""
 
     async def pump() -> None:
         async for entry in follower:
+            if sent and (entry.timestamp, entry.request_id) in sent:
+                continue
             line = _entry(entry, pattern)
             if line:
                 await send({"type": "http.response.body", "body": line, "more_body": True})
