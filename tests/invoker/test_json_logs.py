@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from skylet.config import LoggingConfig
-from tests.runtime_fixtures import fn, running
+from tests.runtime_fixtures import fn, running, until
 
 pytestmark = pytest.mark.anyio
 
@@ -99,3 +99,21 @@ async def test_the_platform_drops_json_records_below_the_application_level() -> 
         result = await invoker.invoke("chatty", b"{}")
     assert "worth seeing" in result.log and "plain text stays" in result.log
     assert "very detailed" not in result.log and "printed json" not in result.log
+
+
+async def test_a_failed_init_ends_with_platform_init_report() -> None:
+    config = fn(
+        "broken",
+        "broken_init.handler",
+        provisioned_concurrency=1,
+        logging=LoggingConfig(log_format="JSON"),
+    )
+    async with running([config]) as invoker:
+        await until(lambda: bool(invoker.logs.entries("broken")))
+        text = invoker.logs.entries("broken")[0].text
+    report = _records(text)[-1]
+    assert report["type"] == "platform.initReport"
+    assert report["record"]["phase"] == "init" and report["record"]["status"] == "error"
+    assert report["record"]["errorType"] == "RuntimeError"
+    assert report["record"]["metrics"]["durationMs"] > 0
+    assert "INIT_REPORT" not in text

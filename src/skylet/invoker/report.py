@@ -276,13 +276,27 @@ class InitLog:
         error_type: str | None,
         *,
         timestamp: float,
+        logging: LoggingConfig = DEFAULT_LOGGING,
     ) -> None:
         printed = output.decode("utf-8", "replace")
         if printed and not printed.endswith("\n"):
             printed += "\n"
         self.function = function
         self.timestamp = timestamp  # epoch seconds
-        self.text = printed + init_report_line(init_ms, status, error_type)
+        if not logging.json:
+            self.text = printed + init_report_line(init_ms, status, error_type)
+        elif logging.system_level not in _PLATFORM_INFO:
+            self.text = printed
+        else:  # the JSON format's platform.initReport
+            record: dict[str, Any] = {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "status": status,
+                "metrics": {"durationMs": round(init_ms, 3)},
+            }
+            if error_type is not None:
+                record["errorType"] = error_type
+            self.text = printed + platform_record("platform.initReport", timestamp, record)
         self.size = len(self.text)
 
     @property
