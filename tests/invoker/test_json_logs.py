@@ -117,3 +117,18 @@ async def test_a_failed_init_ends_with_platform_init_report() -> None:
     assert report["record"]["errorType"] == "RuntimeError"
     assert report["record"]["metrics"]["durationMs"] > 0
     assert "INIT_REPORT" not in text
+
+
+async def test_lambdas_logging_variables_are_set_in_the_json_format_only() -> None:
+    logging_config = LoggingConfig(
+        log_format="JSON", application_log_level="DEBUG", log_group="/custom/echo"
+    )
+    functions = [fn("json", "handlers.echo", logging=logging_config), fn("text", "handlers.echo")]
+    async with running(functions) as invoker:
+        shown = json.loads((await invoker.invoke("json", b"{}")).payload)
+        plain = json.loads((await invoker.invoke("text", b"{}")).payload)
+    assert shown["env"]["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+    assert shown["env"]["AWS_LAMBDA_LOG_LEVEL"] == "DEBUG"
+    assert shown["env"]["AWS_LAMBDA_LOG_GROUP_NAME"] == shown["log_group"] == "/custom/echo"
+    assert "AWS_LAMBDA_LOG_FORMAT" not in plain["env"]
+    assert "AWS_LAMBDA_LOG_LEVEL" not in plain["env"]
