@@ -107,7 +107,8 @@ def below_level(line: str, rank: int) -> bool:
 
 def platform_record(kind: str, epoch_s: float, record: dict[str, Any]) -> str:
     """One of Lambda's platform records in the JSON log format, as a line."""
-    return json.dumps({"time": timestamp(epoch_s), "type": kind, "record": record}) + "\n"
+    line = {"time": timestamp(epoch_s), "type": kind, "record": record}
+    return json.dumps(line, separators=(",", ":")) + "\n"  # compact, as Lambda writes them
 
 
 def report_record(report: Report) -> dict[str, Any]:
