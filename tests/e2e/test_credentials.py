@@ -183,7 +183,7 @@ def test_the_cli_reads_logs_and_records_with_credentials(server: Server) -> None
     assert any("START RequestId" in json.loads(line)["text"] for line in logs.stdout.splitlines())
     # A query the signature covers: spaces, braces, quotes and a plus, encoded once.
     pattern = '{ $.x = "a+b c" }'
-    filtered = cli("logs", "echo", "--since", "1h", "--filter", "?START ?a+b", *creds, env=UNSET)
+    filtered = cli("logs", "echo", "--since", "1h", "--filter", '?START ?"a+b"', *creds, env=UNSET)
     assert filtered.returncode == 0, filtered.stderr
     assert "START RequestId" in filtered.stdout and "REPORT" not in filtered.stdout
     json_filter = cli("logs", "echo", "--filter", pattern, *creds, env=UNSET)

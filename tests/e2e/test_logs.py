@@ -57,7 +57,7 @@ def test_logs_filter_keeps_only_the_matching_json_records(server: Server) -> Non
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert records and all(r["level"] == "ERROR" for r in records)
     assert records[0]["message"] == "lookup failed"
-    terms = cli("logs", "orders", "--filter", "platform.report", "--json", env=env)
+    terms = cli("logs", "orders", "--filter", '"platform.report"', "--json", env=env)
     lines = [json.loads(line) for line in terms.stdout.splitlines()]
     assert lines and all(json.loads(e["text"])["type"] == "platform.report" for e in lines)
     assert STREAM.match(lines[0]["logStream"])
