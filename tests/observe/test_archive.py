@@ -125,3 +125,17 @@ async def test_deleting_a_log_removes_it(store: Store) -> None:
     await archive.flush()
     assert await archive.delete("fn")
     assert await archive.read("fn") == []
+
+
+async def test_expiry_drops_what_is_past_retention_without_new_writes(
+    store: Store, clock: FakeClock
+) -> None:
+    archive = LogArchive(store, now=clock)
+    archive.configure("fn", group="/aws/lambda/fn", retention_days=1)
+    archive.offer(entry(0, clock()))
+    await archive.flush()
+    clock.advance(86_400.0 + 60)
+    assert await archive.read("fn") == []  # past its retention: no longer read
+    await archive.expire()
+    archive.set_retention("fn", None)
+    assert await archive.read("fn") == []  # and gone from the store

@@ -56,6 +56,8 @@ class ArchiveLimits:
     #: A flush starts early once this much waits; one store record holds at most about this.
     batch_bytes: int = 1 << 20
     flush_interval_s: float = 0.2
+    #: How often logs past their retention are dropped even when nothing new is written.
+    expire_interval_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,16 +181,36 @@ class LogArchive:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        expired_at = self._now()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.limits.flush_interval_s)
             self._wake.clear()
             try:
                 await self.flush()
+                if self._now() - expired_at >= self.limits.expire_interval_s:
+                    expired_at = self._now()
+                    await self.expire()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the store is down: keep the entries bounded, try again
                 logger.exception("writing function logs to the store")
+
+    async def expire(self) -> None:
+        """Drop what is past each function's retention, written to lately or not."""
+        for function, days in list(self._retention.items()):
+            if days is None:
+                continue
+            horizon = self._now() - days * 86_400.0
+            try:
+                await self._store.trim(log_name(function), horizon)
+            except LogNotFound:
+                continue
+            kept = self._kept.get(function)
+            while kept is not None and kept.batches and kept.batches[0][0] < horizon:
+                _, entries, size = kept.batches.popleft()
+                kept.entries -= entries
+                kept.size -= size
 
     async def flush(self) -> int:
         """Write what is pending; return how many entries. One append per function."""
@@ -302,6 +324,9 @@ class LogArchive:
         first: the stored ones, then those not yet written. ``limit``: the newest that many."""
         found: list[StoredEntry] = []
         name = log_name(function)
+        days = self._retention.get(function)
+        if days is not None:  # past it, though not yet dropped
+            since = max(since, self._now() - days * 86_400.0)
         # A batch is written after its entries ended, by at most a flush interval and the
         # store's latency: start reading a minute early, and filter by the entries' own time.
         try:
