@@ -165,7 +165,10 @@ def test_space_delimited_patterns(pattern: str, event: str, expected: bool) -> N
         pytest.param('{ $.level > "x" }', "compares numbers only", id="greater on a string"),
         pytest.param("{ $.x IS MAYBE }", "is not a test", id="an unknown IS test"),
         pytest.param("[a, b", "expected , or ] after b", id="an open bracket"),
-        pytest.param("%(%", "not a regular expression", id="a broken regular expression"),
+        pytest.param("%[%", "not a regular expression", id="a broken regular expression"),
+        pytest.param("%(a+)+%", "parentheses are not supported", id="a group in a regex"),
+        pytest.param("%café%", "has a character", id="a multi-byte character in a regex"),
+        pytest.param("%a% %b% %c%", "3 regular expressions", id="more than two regexes"),
     ],
 )
 def test_a_malformed_pattern_is_refused_naming_the_fault(pattern: str, message: str) -> None:

@@ -52,6 +52,11 @@ def compile_pattern(text: str | None) -> Pattern:
     stripped = (text or "").strip()
     if not stripped:
         return Pattern(text or "", lambda _message: True)
+    regexes = [m for m in _REGEX_TOKEN.findall(stripped) if m]
+    if len(regexes) > MAX_REGEXES:
+        raise InvalidFilterPattern(
+            f"{len(regexes)} regular expressions in one pattern (allowed: at most {MAX_REGEXES})"
+        )
     if stripped.startswith("{"):
         return Pattern(text or "", _json_pattern(stripped))
     if stripped.startswith("["):
@@ -99,11 +104,33 @@ def _contains(term: str) -> Test:
 
 
 def _regex_test(source: str) -> Test:
+    compiled = _regex(source)
+    return lambda message: compiled.search(message) is not None
+
+
+#: What CloudWatch Logs lets a regular expression hold: letters, digits, some symbols and the
+#: operators ^ $ ? [ ] { } | \ * + . -- no parentheses, no multi-byte characters. (Spaces are
+#: taken too.) Without groups, no quantifier can nest, which keeps matching from blowing up.
+_REGEX_CHARACTERS = re.compile(r"^[A-Za-z0-9_#=@/;,:\-^$?\[\]{}|\\*+. ]+$")
+#: At most two regular expressions in one pattern, as CloudWatch Logs allows.
+MAX_REGEXES = 2
+_REGEX_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(%(?:[^%\\]|\\.)+%)')
+
+
+def _regex(source: str) -> re.Pattern[str]:
+    if "(" in source or ")" in source:
+        raise InvalidFilterPattern(
+            f"%{source}%: parentheses are not supported in a regular expression"
+        )
+    if not _REGEX_CHARACTERS.match(source):
+        raise InvalidFilterPattern(
+            f"%{source}% has a character a regular expression may not (allowed: letters, "
+            "digits, _ # = @ / ; , : - and the operators ^ $ ? [ ] { } | \\ * + .)"
+        )
     try:
-        compiled = re.compile(source)
+        return re.compile(source)
     except re.error as exc:
         raise InvalidFilterPattern(f"%{source}% is not a regular expression: {exc}") from None
-    return lambda message: compiled.search(message) is not None
 
 
 def _unescape(quoted: str) -> str:
@@ -128,10 +155,7 @@ class _Value:
 
 def _value(token: str, quoted: bool) -> _Value:
     if not quoted and token.startswith("%") and token.endswith("%") and len(token) > 2:
-        try:
-            return _Value(regex=re.compile(token[1:-1]))
-        except re.error as exc:
-            raise InvalidFilterPattern(f"{token} is not a regular expression: {exc}") from None
+        return _Value(regex=_regex(token[1:-1]))
     if not quoted and _NUMBER.match(token):
         return _Value(number=float(token))
     pieces = token.split("*")
