@@ -189,16 +189,28 @@ def test_logs_outlive_a_restart(project: Callable[..., Path]) -> None:
     first = start_server(directory, "--no-reload")
     try:
         request_id = _invoke(first, "echo", {"n": 7})
+        written = first.client("logs")
+        written.create_log_group(logGroupName="/app/kept")
+        written.create_log_stream(logGroupName="/app/kept", logStreamName="s")
+        written.put_retention_policy(logGroupName="/app/kept", retentionInDays=3)
+        stamp = int(time.time() * 1000)
+        events = [{"timestamp": stamp, "message": "kept line"}]
+        written.put_log_events(logGroupName="/app/kept", logStreamName="s", logEvents=events)
     finally:
         stop_server(first)
     again = start_server(directory, "--no-reload")
     try:
         done = cli("logs", "echo", env={"SKYLET_ENDPOINT": again.url})
-        events = again.client("logs").filter_log_events(
+        logs = again.client("logs")
+        events = logs.filter_log_events(
             logGroupName="/custom/echo", filterPattern=f'"{request_id}"'
         )["events"]
+        kept = logs.get_log_events(logGroupName="/app/kept", logStreamName="s")["events"]
+        [group] = logs.describe_log_groups(logGroupNamePrefix="/app/kept")["logGroups"]
     finally:
         stop_server(again)
+    assert [e["message"] for e in kept] == ["kept line"]
+    assert group["retentionInDays"] == 3
     assert f"REPORT RequestId: {request_id}" in done.stdout
     assert any(e["message"].startswith("START RequestId: " + request_id) for e in events)
 
@@ -233,3 +245,57 @@ def test_the_aws_cli_filters_a_functions_log(server: Server) -> None:
     assert done.returncode == 0, done.stderr
     messages = [json.loads(e["message"]) for e in json.loads(done.stdout)["events"]]
     assert messages and {m["message"] for m in messages} == {"lookup failed"}
+
+
+def test_a_client_writes_its_own_log_group_and_reads_it_back(server: Server) -> None:
+    logs = server.client("logs")
+    logs.create_log_group(logGroupName="/app/written")
+    logs.create_log_stream(logGroupName="/app/written", logStreamName="worker-1")
+    with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName="/app/written", logStreamName="worker-1")
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.put_log_events(
+            logGroupName="/app/written",
+            logStreamName="nope",
+            logEvents=[{"timestamp": 1, "message": "x"}],
+        )
+    empty = logs.get_log_events(logGroupName="/app/written", logStreamName="worker-1")
+    assert empty["events"] == []
+    now = int(time.time() * 1000)
+    with pytest.raises(logs.exceptions.InvalidParameterException, match="chronological"):
+        logs.put_log_events(
+            logGroupName="/app/written",
+            logStreamName="worker-1",
+            logEvents=[{"timestamp": now, "message": "b"}, {"timestamp": now - 5, "message": "a"}],
+        )
+    old = now - 20 * 86_400_000
+    answer = logs.put_log_events(
+        logGroupName="/app/written",
+        logStreamName="worker-1",
+        logEvents=[{"timestamp": old, "message": "old"}, {"timestamp": old + 1, "message": "old"}],
+    )
+    assert answer["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 2}
+    with pytest.raises(logs.exceptions.InvalidParameterException, match="24 hours"):
+        logs.put_log_events(
+            logGroupName="/app/written",
+            logStreamName="worker-1",
+            logEvents=[{"timestamp": old, "message": "old"}, {"timestamp": now, "message": "x"}],
+        )
+    logs.put_log_events(
+        logGroupName="/app/written",
+        logStreamName="worker-1",
+        logEvents=[
+            {"timestamp": now - 10, "message": '{"level": "ERROR", "job": 7}'},
+            {"timestamp": now, "message": "done"},
+        ],
+    )
+    read = logs.get_log_events(
+        logGroupName="/app/written", logStreamName="worker-1", startFromHead=True
+    )
+    assert [e["message"] for e in read["events"]] == ['{"level": "ERROR", "job": 7}', "done"]
+    errors = logs.filter_log_events(logGroupName="/app/written", filterPattern="{ $.job = 7 }")
+    assert [e["logStreamName"] for e in errors["events"]] == ["worker-1"]
+    [stream] = logs.describe_log_streams(logGroupName="/app/written")["logStreams"]
+    assert stream["logStreamName"] == "worker-1" and stream["lastEventTimestamp"] == now
+    logs.delete_log_group(logGroupName="/app/written")
+    assert logs.describe_log_groups(logGroupNamePrefix="/app/written")["logGroups"] == []

@@ -1,13 +1,14 @@
 """Amazon CloudWatch Logs (``logs``, awsJson1_1) over the function logs skylet keeps, for what
 SDKs and ``aws logs tail`` use: DescribeLogGroups, DescribeLogStreams, GetLogEvents,
-FilterLogEvents, CreateLogGroup, DeleteLogGroup, PutRetentionPolicy, DeleteRetentionPolicy.
+FilterLogEvents, CreateLogGroup, DeleteLogGroup, PutRetentionPolicy, DeleteRetentionPolicy, and
+for a client's own logs CreateLogStream, DeleteLogStream and PutLogEvents.
 
 Each function's log group is ``/aws/lambda/NAME`` (or its configured ``logGroup``), with one
 stream per instance, named as Lambda names them (``YYYY/MM/DD/[$LATEST]hex``); its events are
 the lines of the function's archived log (skylet.observe.archive, skylet.aws.logs.events).
-Groups made with CreateLogGroup, and retention set on any group, are kept in a store log
-(``skylet.log-groups``) and replayed at start. Groups hold what functions logged: PutLogEvents
-is not served.
+Groups and streams made with CreateLogGroup and CreateLogStream, and retention set on any
+group, are kept in a store log (``skylet.log-groups``) and replayed at start; what PutLogEvents
+writes is kept in a store log per group (skylet.aws.logs.written).
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from skylet import fastjson
-from skylet.aws.logs.events import LogEvent, log_events, page, read_token, streams, within
+from skylet.aws.logs.events import (
+    LogEvent,
+    Stream,
+    log_events,
+    page,
+    read_token,
+    streams,
+    within,
+)
+from skylet.aws.logs.written import WrittenLogs
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext, Service
 from skylet.errors import ServiceError
@@ -67,6 +77,10 @@ class CloudWatchLogs(Service):
         self._retention_set: dict[str, int | None] = {}
         #: The functions with a log, as last read from the archive.
         self._known: list[str] = []
+        #: Streams made with CreateLogStream, by group: name -> creation time (ms).
+        self._streams: dict[str, dict[str, int]] = {}
+        #: What PutLogEvents wrote.
+        self._written = WrittenLogs(store)
 
     async def start(self) -> None:
         await self._store.create_log(CATALOG_LOG)
@@ -87,6 +101,11 @@ class CloudWatchLogs(Service):
         elif change["op"] == "delete":
             self._groups.pop(name, None)
             self._retention_set.pop(name, None)
+            self._streams.pop(name, None)
+        elif change["op"] == "stream":
+            self._streams.setdefault(name, {})[change["stream"]] = change["at"]
+        elif change["op"] == "unstream":
+            self._streams.get(name, {}).pop(change["stream"], None)
         elif change["op"] == "retention":
             self._retention_set[name] = change["days"]
             for function in self._functions_of(name):
@@ -131,7 +150,11 @@ class CloudWatchLogs(Service):
         entries = []
         for function in self._functions_of(group):
             entries.extend(await self._archive.read(function, since=since))
-        return log_events(entries)
+        found = log_events(entries)
+        if self._streams.get(group):
+            found.extend(await self._written.events(group, start_ms))
+            found.sort(key=lambda e: e.event_id)
+        return found
 
     def _arn(self, context: RequestContext, group: str) -> str:
         return f"arn:aws:logs:{context.region}:{context.account_id}:log-group:{group}"
@@ -201,6 +224,7 @@ class CloudWatchLogs(Service):
             raise _not_found()
         for function in self._functions_of(name):
             await self._archive.delete(function)
+        await self._written.delete(name)
         await self._record({"op": "delete", "group": name, "at": int(self._now() * 1000)})
         return {}
 
@@ -230,13 +254,94 @@ class CloudWatchLogs(Service):
 
     # -- streams and events ---------------------------------------------------------------------
 
+    async def create_log_stream(self, request: Params, context: RequestContext) -> Params:
+        group, name = request["logGroupName"], request["logStreamName"]
+        if group not in await self._group_names():
+            raise _not_found()
+        if ":" in name or "*" in name:
+            raise _invalid(f"{name!r} is not a log stream name (allowed: no ':' or '*')")
+        existing = {e.stream for e in await self._events(group)}
+        if name in existing or name in self._streams.get(group, {}):
+            raise ServiceError(
+                "ResourceAlreadyExistsException", "The specified log stream already exists"
+            )
+        at = int(self._now() * 1000)
+        await self._record({"op": "stream", "group": group, "stream": name, "at": at})
+        return {}
+
+    async def delete_log_stream(self, request: Params, context: RequestContext) -> Params:
+        group, name = request["logGroupName"], request["logStreamName"]
+        if group not in await self._group_names():
+            raise _not_found()
+        if name not in self._streams.get(group, {}):
+            raise _not_found("log stream")
+        at = int(self._now() * 1000)
+        await self._record({"op": "unstream", "group": group, "stream": name, "at": at})
+        return {}
+
+    async def put_log_events(self, request: Params, context: RequestContext) -> Params:
+        """A client's events into a stream it made, with CloudWatch's checks: chronological
+        order, at most 10,000 events and 1 MiB (each message's UTF-8 plus 26 bytes); events
+        more than 2 hours ahead, or older than 14 days or the retention, are rejected and said
+        so (``rejectedLogEventsInfo``)."""
+        group, name = request["logGroupName"], request["logStreamName"]
+        if group not in await self._group_names():
+            raise _not_found()
+        if name not in self._streams.get(group, {}):
+            raise _not_found("log stream")
+        events = request["logEvents"]
+        stamps = [e["timestamp"] for e in events]
+        if stamps != sorted(stamps):
+            raise _invalid(
+                "Log events in a single PutLogEvents request must be in chronological order."
+            )
+        size = sum(len(e["message"].encode()) + 26 for e in events)
+        if len(events) > MAX_EVENTS or size > MAX_PAGE_BYTES:
+            raise _invalid(
+                f"{len(events)} events of {size} bytes (allowed: at most {MAX_EVENTS} events "
+                f"and {MAX_PAGE_BYTES} bytes, 26 bytes counted for each event)"
+            )
+        if stamps and stamps[-1] - stamps[0] > 86_400_000:
+            raise _invalid(
+                "The batch of log events in a single PutLogEvents request cannot "
+                "span more than 24 hours."
+            )
+        now_ms = int(self._now() * 1000)
+        days = self._retention(group)
+        oldest = now_ms - min(14, days or 14) * 86_400_000
+        rejected: Params = {}
+        too_old = [i for i, stamp in enumerate(stamps) if stamp < oldest]
+        too_new = [i for i, stamp in enumerate(stamps) if stamp > now_ms + 7_200_000]
+        if too_old:
+            rejected["tooOldLogEventEndIndex"] = too_old[-1] + 1
+        if too_new:
+            rejected["tooNewLogEventStartIndex"] = too_new[0]
+        kept = [
+            (e["timestamp"], e["message"])
+            for i, e in enumerate(events)
+            if not (too_old and i <= too_old[-1]) and not (too_new and i >= too_new[0])
+        ]
+        if kept:
+            await self._written.put(group, name, kept)
+            if days is not None:
+                await self._written.expire(group, self._now() - days * 86_400.0)
+        answer: Params = {"nextSequenceToken": f"{now_ms:056d}"}
+        if rejected:
+            answer["rejectedLogEventsInfo"] = rejected
+        return answer
+
     async def describe_log_streams(self, request: Params, context: RequestContext) -> Params:
         group = self._group_name(request)
         order = request.get("orderBy", "LogStreamName")
         prefix = request.get("logStreamNamePrefix", "")
         if prefix and order == "LastEventTime":
             raise _invalid("Cannot order by LastEventTime with a logStreamNamePrefix.")
-        found = [s for s in streams(await self._events(group)) if s.name.startswith(prefix)]
+        found = streams(await self._events(group))
+        made = self._streams.get(group, {})
+        found.extend(
+            Stream(n, at, 0, 0, 0) for n, at in made.items() if n not in {s.name for s in found}
+        )
+        found = sorted((s for s in found if s.name.startswith(prefix)), key=lambda s: s.name)
         if order == "LastEventTime":
             found.sort(key=lambda s: s.last_ms)
         if request.get("descending"):
@@ -247,17 +352,7 @@ class CloudWatchLogs(Service):
         arn = self._arn(context, group)
         answer: Params = {
             "logStreams": [
-                {
-                    "logStreamName": s.name,
-                    "creationTime": s.first_ms,
-                    "firstEventTimestamp": s.first_ms,
-                    "lastEventTimestamp": s.last_ms,
-                    "lastIngestionTime": s.last_ingestion_ms,
-                    "uploadSequenceToken": "1",
-                    "arn": f"{arn}:log-stream:{s.name}",
-                    "storedBytes": 0,  # as AWS answers since 2019
-                }
-                for s in shown
+                _stream_document(s, made.get(s.name), f"{arn}:log-stream:{s.name}") for s in shown
             ]
         }
         if start + limit < len(found):
@@ -269,7 +364,7 @@ class CloudWatchLogs(Service):
         name = request["logStreamName"]
         log = await self._events(group)
         stream = [e for e in log if e.stream == name]
-        if not stream:
+        if not stream and name not in self._streams.get(group, {}):
             raise _not_found("log stream")
         chosen = [e for e in stream if within(e, request.get("startTime"), request.get("endTime"))]
         token = None
@@ -345,6 +440,22 @@ class CloudWatchLogs(Service):
         if rest and shown:
             answer["nextToken"] = shown[-1].event_id
         return answer
+
+
+def _stream_document(stream: Stream, created_ms: int | None, arn: str) -> Params:
+    """DescribeLogStreams' entry; a stream without events has no event times."""
+    document: Params = {
+        "logStreamName": stream.name,
+        "creationTime": created_ms if created_ms is not None else stream.first_ms,
+        "arn": arn,
+        "storedBytes": 0,  # as AWS answers since 2019
+    }
+    if stream.last_ms:
+        document["firstEventTimestamp"] = stream.first_ms
+        document["lastEventTimestamp"] = stream.last_ms
+        document["lastIngestionTime"] = stream.last_ingestion_ms
+        document["uploadSequenceToken"] = "1"
+    return document
 
 
 def _offset(token: str | None) -> int:
