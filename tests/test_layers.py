@@ -31,7 +31,8 @@ RANKS = {
     "manifest": 2,
     "store": 2,
     "blobs": 2,
-    "observe": 2,
+    # logs (and later metrics) kept in the store
+    "observe": 2.5,
     "worker": 2,
     "storage": 2,
     "build": 3,

@@ -126,6 +126,45 @@ class AsyncConfig:
 DEFAULT_ASYNC_CONFIG = AsyncConfig()
 
 
+LogFormat = Literal["Text", "JSON"]
+#: Lambda's application and system log levels, most verbose first.
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    """A function's logging, as Lambda's ``LoggingConfig`` has it: the format (``Text``, the
+    default, or ``JSON``), the application and system log levels (JSON only; Lambda's default
+    there is ``INFO`` for both), and the log group (``/aws/lambda/NAME`` unless set).
+    ``retention_days``: how long its log is kept (None: as long as the per-function bound
+    allows)."""
+
+    log_format: LogFormat = "Text"
+    application_log_level: str | None = None
+    system_log_level: str | None = None
+    log_group: str | None = None
+    retention_days: int | None = None
+
+    def group(self, function: str) -> str:
+        return self.log_group or f"/aws/lambda/{function}"
+
+    @property
+    def json(self) -> bool:
+        return self.log_format == "JSON"
+
+    @property
+    def application_level(self) -> str:
+        """The level the function's ``logging`` is set to in JSON mode (``INFO`` by default)."""
+        return self.application_log_level or "INFO"
+
+    @property
+    def system_level(self) -> str:
+        return self.system_log_level or "INFO"
+
+
+DEFAULT_LOGGING = LoggingConfig()
+
+
 Style = Literal["lambda", "http", "cloudevent", "background"]
 
 
@@ -158,6 +197,8 @@ class FunctionConfig:
     network: bool = True
     #: Instances fork from a template that has run the function's init (``snapStart``).
     snap_start: bool = False
+    #: Its log's format, levels, group and retention (``logs`` in serverless.yml).
+    logging: LoggingConfig = DEFAULT_LOGGING
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from skylet.aws.eventbridge.service import EventBridge
 from skylet.aws.lambda_control import LambdaControl
 from skylet.aws.lambda_mappings import EventSourceMappings, declared_mappings
 from skylet.aws.lambda_versions import VersionKeeper
+from skylet.aws.logs.service import CloudWatchLogs
 from skylet.aws.protocols.models import ServiceModels
 from skylet.aws.protocols.types import Params
 from skylet.aws.router import Services
@@ -73,6 +74,7 @@ from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.knative import Documents, empty_manifest, is_knative, load_documents
 from skylet.manifest.resources import S3_BUCKET
+from skylet.observe.archive import LogArchive
 from skylet.observe.logs import LogBook
 from skylet.observe.metrics import MAX_LABEL_SETS, Registry
 from skylet.pool.sandbox import SandboxPolicy
@@ -233,6 +235,8 @@ class Platform:
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
+        #: Function logs kept in the store (docs/logs.md), written in batches off the path.
+        self.log_archive = LogArchive(self.store)
         self.async_invoker = AsyncInvoker(self.store, self.records, self.invoker)
         #: SNS (docs/sns.md), built and started by ``topics()`` when first needed: the manifest
         #: declares topics, the store holds an earlier run's, or a destination publishes to
@@ -316,6 +320,9 @@ class Platform:
             Sender(self.invoker, region=config.runtime.region, account=config.runtime.account_id),
             endpoint=config.runtime.endpoint_url or endpoint_url(config.host, config.port),
         )
+        #: CloudWatch Logs (docs/logs.md): the functions' logs, from the archive.
+        self.logs_api = CloudWatchLogs(self.log_archive, self.store)
+        self.services.register(self.logs_api)
         self.stream_mappings = StreamMappings(
             self.store,
             self.invoker,
@@ -345,6 +352,7 @@ class Platform:
             scheduler=self.scheduler,
             metrics=self._scrape,
             brokers=self.brokers,
+            archive=self.log_archive,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -374,6 +382,9 @@ class Platform:
             await self.store.start()
             self._store_started = True
             await self._attach_tables(manifest)
+            self.logs.listen(self.log_archive.offer)
+            await self.log_archive.start()
+            await self.logs_api.start()
         functions = await self._build(manifest)
         if only is not None:
             chosen = [fn for fn in functions if only == fn.name or only in fn.aliases]
@@ -392,6 +403,7 @@ class Platform:
         await self.zygote.start()
         self._hide(manifest)
         await self.invoker.deploy(functions)
+        self._configure_logs(functions)
         self.only = functions[0].name if only is not None else None
         self._route(manifest)
         await self._attach_storage(manifest)
@@ -415,6 +427,13 @@ class Platform:
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
+    def _configure_logs(self, functions: Iterable[FunctionConfig]) -> None:
+        for fn in functions:
+            group = fn.logging.group(fn.name)
+            self.log_archive.configure(
+                fn.name, group=group, retention_days=fn.logging.retention_days
+            )
+
     async def redeploy(self) -> list[str]:
         """Load the manifest and the code again and deploy what changed; returns the names of
         the functions that changed. New requests go to the new versions at once; invocations
@@ -436,6 +455,7 @@ class Platform:
             await self._attach_queues(manifest)
         self._hide(manifest)
         await self.invoker.deploy(functions)
+        self._configure_logs(functions)
         if self._store_started:
             await self.dispatcher.deploy({fn.name: fn.async_config for fn in functions})
             await self.mappings.deploy(declared_mappings(manifest, self._queue_names(manifest)))
@@ -738,4 +758,5 @@ class Platform:
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()
         if self._store_started:
+            await self.log_archive.aclose()  # what the last invocations logged, then the store
             await self.store.aclose()

@@ -272,6 +272,13 @@ def test_the_cli_reads_logs_and_records_with_credentials(server: Server) -> None
     logs = cli("logs", "echo", "--json", *creds, env=UNSET)
     assert logs.returncode == 0, logs.stderr
     assert any("START RequestId" in json.loads(line)["text"] for line in logs.stdout.splitlines())
+    # A query the signature covers: spaces, braces, quotes and a plus, encoded once.
+    pattern = '{ $.x = "a+b c" }'
+    filtered = cli("logs", "echo", "--since", "1h", "--filter", '?START ?"a+b"', *creds, env=UNSET)
+    assert filtered.returncode == 0, filtered.stderr
+    assert "START RequestId" in filtered.stdout and "REPORT" not in filtered.stdout
+    json_filter = cli("logs", "echo", "--filter", pattern, *creds, env=UNSET)
+    assert json_filter.returncode == 0, json_filter.stderr
     records = cli("invocations", "echo", "--json", *creds, env=UNSET)
     assert records.returncode == 0, records.stderr
     refused_logs = cli("logs", "echo", "--endpoint-url", server.url, env=UNSET)

@@ -124,7 +124,8 @@ def test_warn_is_the_default_and_warns_for_unknown_keys_at_every_level(write: Wr
         "(configValidationMode: warn)",
         "serverless.yml:8: functions.api.memorysize: unknown key 'memorysize' (did you mean "
         "'memorySize'? allowed: description, destinations, environment, ephemeralStorageSize, "
-        "events, handler, maximumEventAge, maximumRetryAttempts, memorySize, name, network, "
+        "events, handler, logRetentionInDays, logs, maximumEventAge, maximumRetryAttempts, "
+        "memorySize, name, network, "
         "provisionedConcurrency, provisionedConcurrencySchedules, reservedConcurrency, "
         "runtime, snapStart, timeout); ignored "
         "(configValidationMode: warn)",

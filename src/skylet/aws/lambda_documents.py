@@ -93,7 +93,7 @@ def configuration(
         "Architectures": [architecture()],
         "EphemeralStorage": {"Size": EPHEMERAL_STORAGE_MB},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
-        "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"},
+        "LoggingConfig": logging_config(fn),
     }
     if fn.environment:
         document["Environment"] = {"Variables": dict(fn.environment)}
@@ -160,3 +160,16 @@ def page(items: Sequence[T], marker: str | None, max_items: int) -> tuple[list[T
         start = int(marker)
     end = start + max_items
     return list(items[start:end]), str(end) if end < len(items) else None
+
+
+def logging_config(fn: FunctionConfig) -> dict[str, str]:
+    """Lambda's ``LoggingConfig``: the levels only in the JSON format, as Lambda shows them."""
+    config = fn.logging
+    if not config.json:
+        return {"LogFormat": "Text", "LogGroup": config.group(fn.name)}
+    return {
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": config.application_level,
+        "SystemLogLevel": config.system_level,
+        "LogGroup": config.group(fn.name),
+    }

@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from skylet.build.snapshots import CodeDigest, code_digest, copy_tree, scan
-from skylet.config import AsyncConfig, Destination, FunctionConfig
+from skylet.config import AsyncConfig, Destination, FunctionConfig, LoggingConfig
 from skylet.errors import (
     ConfigError,
     InvalidParameterValue,
@@ -250,6 +250,9 @@ def config_from_record(record: Mapping[str, Any]) -> FunctionConfig:
             values[name] = MappingProxyType(dict(raw))
         elif name == "async_config":
             values[name] = _async_config(raw)
+        elif name == "logging":
+            fields = {f.name for f in dataclasses.fields(LoggingConfig)}
+            values[name] = LoggingConfig(**{k: v for k, v in raw.items() if k in fields})
         elif isinstance(raw, list):
             values[name] = tuple(raw)
         else:

@@ -7,7 +7,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from skylet.build.deps import ensure_installed
-from skylet.config import AsyncConfig, Destination, FunctionConfig, parse_destination
+from skylet.config import (
+    AsyncConfig,
+    Destination,
+    FunctionConfig,
+    LoggingConfig,
+    parse_destination,
+)
 from skylet.errors import ConfigError
 from skylet.manifest import Manifest
 from skylet.manifest.intrinsics import Intrinsic
@@ -56,6 +62,13 @@ async def build_functions(
                 ephemeral_storage_mb=spec.ephemeral_storage_size,
                 network=spec.network,
                 snap_start=spec.snap_start,
+                logging=LoggingConfig(
+                    log_format=spec.log_format,
+                    application_log_level=spec.application_log_level,
+                    system_log_level=spec.system_log_level,
+                    log_group=spec.log_group,
+                    retention_days=spec.log_retention_days,
+                ),
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

@@ -6,6 +6,7 @@ import datetime
 import json
 import sys
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import click
 
@@ -31,23 +32,47 @@ def _get(url: str, credentials: str | None) -> tuple[str, dict[str, str]]:
 @click.argument("function")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new log entries.")
 @click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only entries from then on: a duration back (30s, 5m, 1h, 2d), an ISO 8601 time "
+    "(2026-12-08T10:00:00Z) or epoch seconds.",
+)
+@click.option(
+    "--filter",
+    "pattern",
+    metavar="PATTERN",
+    help="Only the log events matching a CloudWatch Logs filter pattern: terms (ERROR), "
+    "'?A ?B', '-A', quoted phrases, JSON ('{ $.level = \"ERROR\" }'), or [a, b, ...].",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
-    help="One JSON object per entry and line: function, timestamp, requestId, text.",
+    help="One JSON object per entry and line: function, timestamp, requestId, logStream, text.",
 )
 @endpoint_option()
 @auth.credentials_option()
 def logs(
-    function: str, follow: bool, as_json: bool, endpoint: str | None, credentials: str | None
+    function: str,
+    follow: bool,
+    since: str | None,
+    pattern: str | None,
+    as_json: bool,
+    endpoint: str | None,
+    credentials: str | None,
 ) -> None:
-    """Print FUNCTION's recent log; with -f, follow it (Ctrl+C ends it, status 130)."""
+    """Print FUNCTION's recent log (kept across restarts); with -f, follow it (Ctrl+C ends
+    it, status 130)."""
     import httpx
 
     server = _server(endpoint)
-    url, headers = _get(
-        f"{server}/_skylet/functions/{function}/logs?follow={1 if follow else 0}", credentials
-    )
+    query = {"follow": "1" if follow else "0"}
+    if since is not None:
+        query["since"] = since
+    if pattern is not None:
+        query["filter"] = pattern
+    path = f"/_skylet/functions/{quote(function, safe='')}/logs?{urlencode(query, quote_via=quote)}"
+    url, headers = _get(f"{server}{path}", credentials)
     try:
         with httpx.stream("GET", url, headers=headers, timeout=None) as response:
             if response.status_code >= 400:

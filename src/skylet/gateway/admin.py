@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
@@ -37,7 +38,10 @@ from skylet.events.records import RecordBook, parse_status
 from skylet.gateway import admin_access, peers
 from skylet.gateway.admin_query import Query
 from skylet.invoker.invoker import Invoker
+from skylet.observe.archive import LogArchive, events
+from skylet.observe.filter_pattern import InvalidFilterPattern, Pattern, compile_pattern
 from skylet.observe.logs import Entry, Follower
+from skylet.observe.when import parse_moment
 
 if TYPE_CHECKING:
     from skylet.schedules.scheduler import Scheduler
@@ -51,13 +55,37 @@ _JSON = [(b"content-type", b"application/json")]
 LAST_LINE_S = 5.0
 
 
-def _entry(entry: Entry) -> bytes:
-    return (
-        json.dumps(
-            {"timestamp": entry.timestamp, "requestId": entry.request_id, "text": entry.text}
-        ).encode()
-        + b"\n"
-    )
+def _entry(entry: Entry, pattern: Pattern | None = None) -> bytes:
+    """An entry's NDJSON line; with a filter pattern only its matching events (lines), and
+    nothing when none matches."""
+    text = entry.text
+    if pattern is not None:
+        matching = [line for line in events(text) if pattern.matches(line)]
+        if not matching:
+            return b""
+        text = "\n".join(matching) + "\n"
+    line = {"timestamp": entry.timestamp, "requestId": entry.request_id, "text": text}
+    stream = getattr(entry, "stream", "")
+    if stream:
+        line["logStream"] = stream
+    return json.dumps(line).encode() + b"\n"
+
+
+def _moment(name: str, now: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            return parse_moment(raw, now)
+        except ValueError as exc:
+            raise InvalidParameterValue(f"{name}={exc}") from None
+
+    return parse
+
+
+def _pattern(raw: str) -> Pattern:
+    try:
+        return compile_pattern(raw)
+    except InvalidFilterPattern as exc:
+        raise InvalidParameterValue(f"filter={raw!r} is not a filter pattern: {exc}") from None
 
 
 class AdminApi:
@@ -70,11 +98,14 @@ class AdminApi:
         *,
         auth: Authenticator | None = None,
         scheduler: Scheduler | None = None,
+        archive: LogArchive | None = None,
     ) -> None:
         self.invoker = invoker
         self.records = records
         self.auth = auth
         self.scheduler = scheduler
+        #: Function logs in the store; without it, the log book's in memory.
+        self.archive = archive
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
@@ -207,17 +238,39 @@ class AdminApi:
         body = json.dumps([record.to_json() for record in found]).encode()
         await respond(send, 200, body, _JSON)
 
+    async def _entries(
+        self, function: str, since: float, until: float | None, limit: int
+    ) -> Sequence[Entry]:
+        """The stored entries (they outlive restarts), or, without a store or while it is
+        down, those this process keeps in memory."""
+        archive = self.archive
+        if archive is not None and archive.running:
+            try:
+                return await archive.read(function, since=since, until=until, limit=limit)
+            except StoreUnavailable:
+                pass
+        kept = self.invoker.logs.entries(function, since=since, limit=limit)
+        return [e for e in kept if until is None or e.timestamp < until]
+
     async def _logs(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         """NDJSON of the function's log entries; ``follow=1`` keeps streaming new ones."""
         fn = self.invoker.function(name)
         query = Query(scope)
-        since = query.seconds("since", 0.0)
+        now = time.time()
+        since = query.choice("since", _moment("since", now)) or 0.0
+        until = query.choice("until", _moment("until", now))
+        pattern = query.choice("filter", _pattern)
+        limit = query.integer("limit", 1000, low=1, high=100_000)
         follow = query.flag("follow")
-        entries = self.invoker.logs.entries(fn.name, since=since)
         if not follow:
-            await respond(send, 200, b"".join(_entry(e) for e in entries), _JSON)
+            entries = await self._entries(fn.name, since, until, limit)
+            await respond(send, 200, b"".join(_entry(e, pattern) for e in entries), _JSON)
             return
+        # Following from before the backlog is read: nothing added meanwhile is missed, and
+        # what both have is sent once.
         with self.invoker.logs.follow(fn.name) as follower:
+            entries = await self._entries(fn.name, since, until, limit)
+            sent = {(e.timestamp, e.request_id) for e in entries}
             await send(
                 {
                     "type": "http.response.start",
@@ -225,18 +278,29 @@ class AdminApi:
                     "headers": [(b"content-type", b"application/x-ndjson")],
                 }
             )
-            backlog = b"".join(map(_entry, entries))
+            backlog = b"".join(_entry(e, pattern) for e in entries)
             await send({"type": "http.response.body", "body": backlog, "more_body": True})
-            if await _followed(follower, receive, send):
+            if await _followed(follower, receive, send, pattern, sent):
                 await _last_line(follower, fn.name, send)
 
 
-async def _followed(follower: Follower, receive: Receive, send: Send) -> bool:
-    """Send the follower's entries until the client leaves (False) or it is dropped (True)."""
+async def _followed(
+    follower: Follower,
+    receive: Receive,
+    send: Send,
+    pattern: Pattern | None,
+    sent: set[tuple[float, str]],
+) -> bool:
+    """Send the follower's entries until the client leaves (False) or it is dropped (True);
+    those in ``sent`` (the backlog) are skipped."""
 
     async def pump() -> None:
         async for entry in follower:
-            await send({"type": "http.response.body", "body": _entry(entry), "more_body": True})
+            if sent and (entry.timestamp, entry.request_id) in sent:
+                continue
+            line = _entry(entry, pattern)
+            if line:
+                await send({"type": "http.response.body", "body": line, "more_body": True})
 
     async def left() -> None:
         while (await receive())["type"] != "http.disconnect":

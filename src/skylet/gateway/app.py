@@ -21,6 +21,7 @@ from skylet.gateway.admin import AdminApi
 from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
+from skylet.observe.archive import LogArchive
 
 if TYPE_CHECKING:
     from skylet.eventing.brokers import Brokers
@@ -50,6 +51,7 @@ class Gateway:
         scheduler: Scheduler | None = None,
         metrics: Callable[[str], tuple[str, bytes]] | None = None,
         brokers: Brokers | None = None,
+        archive: LogArchive | None = None,
     ) -> None:
         self.invoker = invoker
         #: ``GET /metrics``: the Prometheus exposition for an ``Accept`` header (content type,
@@ -57,7 +59,7 @@ class Gateway:
         self.metrics = metrics
         self.brokers = brokers
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
-        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
+        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler, archive=archive)
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         self.services = services

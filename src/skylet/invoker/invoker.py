@@ -209,6 +209,7 @@ class Invoker:
             failure.status,
             failure.error_type if failure.status == "error" else None,
             timestamp=time.time(),
+            logging=fn.logging,
         )
         self.logs.add(entry)
         logger.error("%s: init failed: %s: %s", fn.name, failure.error_type, failure.message)

@@ -7,9 +7,13 @@ REPORT cost about 5 µs of the ~75 µs an invocation takes in the platform's pro
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from skylet.config import DEFAULT_LOGGING, LoggingConfig
 
 
 class Report(NamedTuple):
@@ -78,6 +82,58 @@ def timeout_line(request_id: str, timeout_s: float, epoch_s: float) -> str:
     return f"{timestamp(epoch_s)} {request_id} Task timed out after {timeout_s:.2f} seconds\n"
 
 
+#: System log levels at which Lambda still sends its INFO records (platform.start, .report).
+_PLATFORM_INFO = frozenset({"TRACE", "DEBUG", "INFO"})
+_RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}"
+#: Application log levels by rank, with the names Python's ``logging`` writes.
+_LEVEL_RANKS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4}
+_LEVEL_RANKS |= {"FATAL": 5, "CRITICAL": 5}
+
+
+def below_level(line: str, rank: int) -> bool:
+    """Whether ``line`` is a JSON record whose ``level`` ranks below ``rank``: Lambda drops
+    such application logs in the JSON format, whatever logger wrote them. A line that is not
+    JSON, or has no level Lambda knows, is kept."""
+    if not line.startswith("{") or '"level"' not in line:
+        return False
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    level = record.get("level") if isinstance(record, dict) else None
+    known = _LEVEL_RANKS.get(level.upper()) if isinstance(level, str) else None
+    return known is not None and known < rank
+
+
+def platform_record(kind: str, epoch_s: float, record: dict[str, Any]) -> str:
+    """One of Lambda's platform records in the JSON log format, as a line."""
+    line = {"time": timestamp(epoch_s), "type": kind, "record": record}
+    return json.dumps(line, separators=(",", ":")) + "\n"  # compact, as Lambda writes them
+
+
+def report_record(report: Report) -> dict[str, Any]:
+    """``platform.report``'s record: the request, its ``metrics`` and its status."""
+    metrics: dict[str, Any] = {
+        "durationMs": round(report.duration_ms, 3),
+        "billedDurationMs": report.billed_ms,
+        "memorySizeMB": report.memory_mb,
+        "maxMemoryUsedMB": report.max_memory_used_mb,
+    }
+    if report.init_ms is not None:
+        metrics["initDurationMs"] = round(report.init_ms, 3)
+    elif report.restore_ms is not None:
+        metrics["restoreDurationMs"] = round(report.restore_ms, 3)
+        metrics["billedRestoreDurationMs"] = report.billed_restore_ms
+    record: dict[str, Any] = {
+        "requestId": report.request_id,
+        "metrics": metrics,
+        "status": report.status or "success",
+    }
+    if report.error_type:
+        record["errorType"] = report.error_type
+    return record
+
+
 class InvocationLog:
     """One invocation's log as Lambda prints it: START, the function's output, the platform's
     lines (``extra``: a timeout, a runtime exit), END, REPORT. ``text`` renders it on first
@@ -93,9 +149,11 @@ class InvocationLog:
         "dropped",
         "extra",
         "function",
+        "logging",
         "output",
         "report",
         "size",
+        "stream",
         "timestamp",
         "version",
     )
@@ -113,8 +171,13 @@ class InvocationLog:
         *,
         function: str = "",
         timestamp: float = 0.0,
+        logging: LoggingConfig = DEFAULT_LOGGING,
+        stream: str = "",
     ) -> None:
         self.report = report
+        self.logging = logging
+        #: The log stream of the instance that ran it (``YYYY/MM/DD/[$LATEST]hex``).
+        self.stream = stream
         self.version = version
         self.output = output
         self.dropped = dropped
@@ -142,6 +205,8 @@ class InvocationLog:
             output += "\n"
         if self.dropped:
             output += f"[skylet] {self.dropped} bytes of output were not kept\n"
+        if self.logging.json:
+            return self._render_json(output)
         return "".join(
             (
                 start_line(request_id, self.version),
@@ -151,6 +216,40 @@ class InvocationLog:
                 report_line(self.report),
             )
         )
+
+    def _render_json(self, output: str) -> str:
+        """The JSON log format: the platform's records (``platform.initStart`` on a cold
+        start, ``platform.start``, ``platform.report``), unless the system log level is above
+        INFO, around what the function wrote (its ``logging`` records already JSON)."""
+        rank = _LEVEL_RANKS[self.logging.application_level]
+        if rank > _LEVEL_RANKS["TRACE"] and '"level"' in output:
+            kept = (
+                line for line in output.splitlines(keepends=True) if not below_level(line, rank)
+            )
+            output = "".join(kept)
+        if self.logging.system_level not in _PLATFORM_INFO:
+            return output + self.extra
+        report = self.report
+        ended = self.timestamp
+        started = ended - report.duration_ms / 1000
+        lines = []
+        if report.init_ms is not None:
+            init = {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "runtimeVersion": _RUNTIME_VERSION,
+                "functionName": self.function,
+                "functionVersion": self.version,
+            }
+            lines.append(
+                platform_record("platform.initStart", started - report.init_ms / 1000, init)
+            )
+        start = {"requestId": report.request_id, "version": self.version}
+        lines.append(platform_record("platform.start", started, start))
+        lines.append(output)
+        lines.append(self.extra)
+        lines.append(platform_record("platform.report", ended, report_record(report)))
+        return "".join(lines)
 
 
 def init_report_line(init_ms: float, status: str, error_type: str | None = None) -> str:
@@ -178,13 +277,27 @@ class InitLog:
         error_type: str | None,
         *,
         timestamp: float,
+        logging: LoggingConfig = DEFAULT_LOGGING,
     ) -> None:
         printed = output.decode("utf-8", "replace")
         if printed and not printed.endswith("\n"):
             printed += "\n"
         self.function = function
         self.timestamp = timestamp  # epoch seconds
-        self.text = printed + init_report_line(init_ms, status, error_type)
+        if not logging.json:
+            self.text = printed + init_report_line(init_ms, status, error_type)
+        elif logging.system_level not in _PLATFORM_INFO:
+            self.text = printed
+        else:  # the JSON format's platform.initReport
+            record: dict[str, Any] = {
+                "initializationType": "on-demand",
+                "phase": "init",
+                "status": status,
+                "metrics": {"durationMs": round(init_ms, 3)},
+            }
+            if error_type is not None:
+                record["errorType"] = error_type
+            self.text = printed + platform_record("platform.initReport", timestamp, record)
         self.size = len(self.text)
 
     @property

@@ -57,6 +57,8 @@ def settle(
             outcome.dropped,
             function=fn.name,
             timestamp=now,
+            logging=fn.logging,
+            stream=outcome.log_stream,
         )
         return InvocationResult(request_id, payload, None, fn.version, cold, log), None
     error_type: str | None = None
@@ -116,6 +118,8 @@ def settle(
         extra,
         function=fn.name,
         timestamp=now,
+        logging=fn.logging,
+        stream=outcome.log_stream,
     )
     result = InvocationResult(
         request_id,

@@ -47,6 +47,27 @@ def _function_name(value: str) -> str:
     return value
 
 
+#: CloudWatch Logs' retention periods, in days (PutRetentionPolicy's allowed values).
+RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545)
+RETENTION_DAYS += (731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+_LOG_GROUP = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
+
+
+def _log_group(value: str) -> str:
+    if not _LOG_GROUP.match(value):
+        raise ValueError(
+            f"{show(value)} is not a log group name (allowed: 1-512 letters, digits, and . - _ / #)"
+        )
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in RETENTION_DAYS:
+        allowed = ", ".join(map(str, RETENTION_DAYS))
+        raise ValueError(f"{value} is not a retention period (allowed: {allowed})")
+    return value
+
+
 class ProvisionedConcurrencySchedule(Frozen):
     """From ``schedule`` on, keep ``provisioned_concurrency`` instances warm."""
 
@@ -92,6 +113,13 @@ class FunctionSpec(Frozen):
     network: Flag = True
     #: Instances fork from a template that ran the init once (Lambda SnapStart).
     snap_start: Flag = False
+    #: Lambda's LoggingConfig: the format, the levels (JSON only) and the log group.
+    log_format: Literal["Text", "JSON"] = "Text"
+    application_log_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] | None = None
+    system_log_level: Literal["DEBUG", "INFO", "WARN"] | None = None
+    log_group: Annotated[str, AfterValidator(_log_group)] | None = None
+    #: Days its log is kept (CloudWatch Logs' retention values), None: no limit but the bound.
+    log_retention_days: Annotated[Int, AfterValidator(_retention)] | None = None
 
     @field_validator("handler")
     @classmethod
@@ -106,6 +134,16 @@ class FunctionSpec(Frozen):
         if not _HANDLER.match(handler):
             raise ValueError(f"{show(value)} is not a Python handler (allowed: {HANDLER_FORMS})")
         return handler
+
+    @field_validator("system_log_level", "application_log_level")
+    @classmethod
+    def _levels_need_json(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("log_format") != "JSON":
+            raise ValueError(
+                f"{show(value)} needs the JSON log format (allowed: log levels only with "
+                "logFormat JSON, as Lambda has it)"
+            )
+        return value
 
     @field_validator("provisioned_concurrency")
     @classmethod

@@ -25,6 +25,7 @@ from skylet.manifest.assemble import (
     read_schedules,
 )
 from skylet.manifest.diagnostics import KeyPath, Source, show
+from skylet.manifest.logging_config import SERVERLESS_KEYS, read_logging
 from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
 from skylet.manifest.resources import Resource, parse_resources
 from skylet.manifest.validation import Mode, check_keys
@@ -44,15 +45,23 @@ FUNCTION_KEYS: Mapping[str, str] = {
     "maximumEventAge": "maximum_event_age_s",
     "ephemeralStorageSize": "ephemeral_storage_size",
     "snapStart": "snap_start",
+    "logRetentionInDays": "log_retention_days",
     # skylet's own: a function with no network (the framework warns about the key).
     "network": "network",
 }
-_SPECIAL_KEYS = ("environment", "events", "destinations", "provisionedConcurrencySchedules")
+_SPECIAL_KEYS = (
+    "environment",
+    "events",
+    "destinations",
+    "provisionedConcurrencySchedules",
+    "logs",
+)
 # provider key -> FunctionSpec field it supplies a default for.
 PROVIDER_DEFAULTS: Mapping[str, str] = {
     "runtime": "runtime",
     "memorySize": "memory_size",
     "timeout": "timeout_s",
+    "logRetentionInDays": "log_retention_days",
 }
 # Documented Serverless function keys for AWS features skylet does not emulate.
 FUNCTION_IGNORED = frozenset(
@@ -65,7 +74,6 @@ FUNCTION_IGNORED = frozenset(
         "package",
         "url",
         "tracing",
-        "logRetentionInDays",
         "logDataProtectionPolicy",
         "disableLogs",
         "kmsKeyArn",
@@ -75,7 +83,6 @@ FUNCTION_IGNORED = frozenset(
         "fileSystemConfig",
         "versionFunction",
         "runtimeManagement",
-        "logs",
         "skipIamRole",
     }
 )
@@ -271,7 +278,7 @@ class _FunctionReader:
                 continue
             if written in self._provider:
                 draft.set(name, self._provider[written], ("provider", written))
-            else:
+            elif name in DEFAULTS:
                 draft.set(name, DEFAULTS[name], at)
         if "name" not in draft.values:
             draft.set("name", f"{self._service}-{self._stage}-{key}", at)
@@ -285,6 +292,17 @@ class _FunctionReader:
         draft.set("environment", env, (*at, "environment"))
         draft.set("environment_refs", refs, (*at, "environment"))
         self._destinations(body.get("destinations"), draft)
+        provider_logs = as_mapping(self._provider.get("logs"), ("provider", "logs"), source)
+        read_logging(
+            [
+                (provider_logs.get("lambda"), ("provider", "logs", "lambda")),
+                (body.get("logs"), (*at, "logs")),
+            ],
+            SERVERLESS_KEYS,
+            draft,
+            source,
+            mode=self._mode,
+        )
         read_schedules(
             body.get("provisionedConcurrencySchedules"),
             draft,

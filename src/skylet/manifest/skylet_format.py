@@ -23,6 +23,7 @@ from skylet.manifest.assemble import (
     read_schedules,
 )
 from skylet.manifest.diagnostics import KeyPath, Source, show
+from skylet.manifest.logging_config import CLOUDFORMATION_KEYS, read_logging
 from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
 from skylet.manifest.resources import parse_resources
 from skylet.manifest.validation import check_keys
@@ -65,8 +66,16 @@ PLAIN_KEYS = (
     "ephemeral_storage_size",
     "network",
     "snap_start",
+    "log_retention_days",
 )
-FUNCTION_KEYS = (*PLAIN_KEYS, "code", "environment", "events", "provisioned_concurrency_schedules")
+FUNCTION_KEYS = (
+    *PLAIN_KEYS,
+    "code",
+    "environment",
+    "events",
+    "provisioned_concurrency_schedules",
+    "logging",
+)
 DEFAULTABLE_KEYS = (
     "runtime",
     "style",
@@ -79,6 +88,8 @@ DEFAULTABLE_KEYS = (
     "ephemeral_storage_size",
     "network",
     "snap_start",
+    "log_retention_days",
+    "logging",
 )
 _RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?)$")
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -149,7 +160,7 @@ def _read_function(
     for name, value in DEFAULTS.items():
         draft.set(name, value, at)
     for name in DEFAULTABLE_KEYS:
-        if name in defaults and name not in ("code", "environment"):
+        if name in defaults and name not in ("code", "environment", "logging"):
             draft.set(name, defaults[name], ("defaults", name))
     for name in PLAIN_KEYS:
         if name in body:
@@ -179,6 +190,15 @@ def _read_function(
     )
     draft.set("environment", env, (*at, "environment"))
     draft.set("environment_refs", refs, (*at, "environment"))
+    read_logging(
+        [
+            (defaults.get("logging"), ("defaults", "logging")),
+            (body.get("logging"), (*at, "logging")),
+        ],
+        CLOUDFORMATION_KEYS,
+        draft,
+        source,
+    )
     schedules_at = (*at, "provisioned_concurrency_schedules")
     read_schedules(
         body.get("provisioned_concurrency_schedules"),

@@ -148,7 +148,7 @@ class LogBook:
         self._listeners: list[Callable[[Entry], None]] = []
 
     def listen(self, listener: Callable[[Entry], None]) -> None:
-        """Call ``listener`` with every entry added (EMF metrics read them), on the event loop,
+        """Call ``listener`` with every entry added (the store's archive, EMF metrics), on the event loop,
         on the invocation's path: it must be quick, and what it raises is logged."""
         self._listeners.append(listener)
 

@@ -63,7 +63,7 @@ def lambda_environment(
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logging.group(fn.name),
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{python}",
@@ -80,6 +80,9 @@ def lambda_environment(
             "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path]),
         }
     )
+    if fn.logging.json:  # as Lambda sets them for a function whose log format is JSON
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_LOG_LEVEL"] = fn.logging.application_level
     if fn.style in ("http", "cloudevent"):
         env.update(cloud_run_environment(fn))
     if settings.endpoint_url:

@@ -83,6 +83,7 @@ class InstanceHandle:
         self.ready = False  # init succeeded
         self.ready_at = 0.0  # monotonic
         self.head_since = 0.0  # perf_counter: when queue[0] started
+        self.log_stream = ""  # its AWS_LAMBDA_LOG_STREAM_NAME, once its SPEC is sent
         self._settings = settings
         self._template = template
         self._on_dead = on_dead
@@ -159,6 +160,7 @@ class InstanceHandle:
             marker=self._marker,
             snap_start=spare.restores,
         )
+        self.log_stream = spec["env"]["AWS_LAMBDA_LOG_STREAM_NAME"]
         self._channel.send(frames.SPEC, spec)
         self._spec_sent = time.perf_counter()
         self._init_timer = self._loop.call_later(self._init_timeout_s, self._init_expired)
@@ -328,6 +330,7 @@ class InstanceHandle:
         if not outcome.max_rss_kb:
             outcome.max_rss_kb = self._last_rss_kb
         outcome.cold = invocation.cold
+        outcome.log_stream = self.log_stream
         self.last_used = time.monotonic()
         if invocation.on_done is not None:
             invocation.on_done()

@@ -51,6 +51,8 @@ class RawOutcome:
     #: ``body``), or None and why API Gateway would refuse the result (``malformed``).
     response: HttpResponse | None = None
     malformed: str = ""
+    #: The log stream of the instance that ran it (its ``AWS_LAMBDA_LOG_STREAM_NAME``).
+    log_stream: str = ""
 
 
 #: Takes an invocation's outcome: called once per invocation (skylet.pool.instance.Invocation).

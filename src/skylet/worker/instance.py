@@ -128,6 +128,7 @@ def setup_process(spec: dict[str, Any]) -> None:
     path = [code_dir, *extra, *(p for p in sys.path if p and p not in ours), LAMBDA_MODULES]
     if sys.path != path:
         sys.path[:] = path
+    output.configure(env)
     limit = spec.get("rlimit_data_bytes")
     if limit and resource.getrlimit(resource.RLIMIT_DATA) != (limit, limit):
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -409,11 +410,7 @@ def _report_error(exc: BaseException, request_id: str) -> dict[str, Any]:
         "requestId": request_id,
         "stackTrace": user_stack(exc.__traceback__),
     }
-    trace = "".join(error["stackTrace"]).rstrip("\n")
-    output.log(
-        f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
-        f"Traceback (most recent call last):\n{trace}"
-    )
+    output.log_error(error)
     return error
 
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import fcntl
 import io
+import json
 import logging
 import os
 import sys
 import time
+import traceback
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -23,6 +27,9 @@ class Output:
     written = False
     fd = -1
     request_id = ""
+    #: The log format and level the root logger was configured with (``configure``).
+    log_format = "Text"
+    log_level = ""
 
 
 class _TrackedFile(io.FileIO):
@@ -66,19 +73,99 @@ def attach(out_fd: int) -> None:
     os.close(out_fd)
 
 
+_TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
+
+#: A LogRecord's own attributes: every other one is a key the function passed (``extra=``),
+#: which the JSON format writes beside the standard ones, as AWS's runtime does.
+_RECORD_FIELDS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "aws_request_id", "taskName"}
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as the Python runtime's JSON log format writes it: ``timestamp`` (UTC, ms),
+    ``level``, ``message``, ``logger``, ``requestId`` (absent during the init), with an
+    exception its ``errorType``, ``errorMessage``, ``stackTrace`` and ``location``, then the
+    record's extra keys; keys whose value is None are left out. One line per record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = min(50, max(0, record.levelno)) // 10 * 10  # a custom level: its decade's
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
+        fields: dict[str, Any] = {
+            "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "level": logging.getLevelName(level),
+            "message": record.getMessage(),
+            "logger": record.name,
+        }
+        info = record.exc_info
+        if info and info[0] is not None:
+            fields["stackTrace"] = traceback.format_tb(info[2])
+            fields["errorType"] = info[0].__name__
+            fields["errorMessage"] = str(info[1])
+        fields["requestId"] = getattr(record, "aws_request_id", None) or None
+        if info and info[0] is not None:
+            fields["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        for key, value in record.__dict__.items():
+            if key not in _RECORD_FIELDS and key not in fields:
+                fields[key] = value
+        kept = {k: v for k, v in fields.items() if v is not None}
+        return json.dumps(kept, ensure_ascii=False, default=str) + "\n"
+
+
 def _install_lambda_logging() -> None:
     """Root logger as in Lambda: level WARNING, ``[LEVEL]\\ttime\\trequest id\\tmessage``."""
     handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
+    handler.setFormatter(_text_formatter())
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    Output.log_format, Output.log_level = "Text", ""
+
+
+def _text_formatter() -> logging.Formatter:
+    formatter = logging.Formatter(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    return formatter
+
+
+#: Lambda's log levels as ``logging`` names them (TRACE is DEBUG, as AWS's runtime reads it).
+_LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO}
+_LEVELS |= {"WARN": logging.WARNING, "ERROR": logging.ERROR, "FATAL": logging.CRITICAL}
+
+
+def configure(env: Mapping[str, str]) -> None:
+    """The root logger's format and level from the variables Lambda sets
+    (``AWS_LAMBDA_LOG_FORMAT``, ``AWS_LAMBDA_LOG_LEVEL``), as AWS's runtime reads them. Cheap
+    when nothing changed (an instance, after its template configured the same)."""
+    log_format = "JSON" if env.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON" else "Text"
+    log_level = env.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+    if (log_format, log_level) == (Output.log_format, Output.log_level):
+        return
+    root = logging.getLogger()
+    if not root.handlers:
+        _install_lambda_logging()
+    formatter = JsonFormatter() if log_format == "JSON" else _text_formatter()
+    for handler in root.handlers:
+        handler.setFormatter(formatter)
+    level = _LEVELS.get(log_level)
+    root.setLevel(logging.WARNING if level is None else level)
+    Output.log_format, Output.log_level = log_format, log_level
+
+
+def log_error(error: Mapping[str, Any]) -> None:
+    """An uncaught error as the runtime logs it: ``[ERROR] type: message`` and the
+    traceback, or in the JSON format one record (``timestamp``, ``log_level``, the error)."""
+    if Output.log_format == "JSON":
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        log(json.dumps({"timestamp": stamp, "log_level": "ERROR", **error}, ensure_ascii=False))
+        return
+    trace = "".join(error.get("stackTrace") or ()).rstrip("\n")
+    log(
+        f"[ERROR] {error['errorType']}: {error['errorMessage']}\n"
+        f"Traceback (most recent call last):\n{trace}"
+    )
 
 
 def log(text: str) -> None:

@@ -1,0 +1,1 @@
+"""Amazon CloudWatch Logs over the function logs skylet keeps (docs/logs.md)."""
