@@ -148,8 +148,8 @@ class LogBook:
         self._listeners: list[Callable[[Entry], None]] = []
 
     def listen(self, listener: Callable[[Entry], None]) -> None:
-        """Call ``listener`` with every entry added (the store's archive, EMF metrics), on the event loop,
-        on the invocation's path: it must be quick, and what it raises is logged."""
+        """Call ``listener`` with every entry added (the store's archive, EMF metrics), on the
+        event loop, on the invocation's path: it must be quick, and what it raises is logged."""
         self._listeners.append(listener)
 
     def _log(self, function: str) -> _FunctionLog:
