@@ -333,6 +333,13 @@ def test_a_large_object_streams_through_without_being_held_in_memory(
         for _ in range(size // len(chunk)):
             yield chunk
 
+    def kb(field: str) -> int:
+        status = Path(f"/proc/{server.proc.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith(field)).split()[1])
+
+    # Against the peak the process had already reached, so the platform's own size (which grows
+    # with every service it serves) does not decide the test: only the transfer's growth does.
+    before_kb = kb("VmHWM")
     url = s3.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "large"}, ExpiresIn=300
     )
@@ -345,9 +352,8 @@ def test_a_large_object_streams_through_without_being_held_in_memory(
         for piece in response.iter_bytes():
             received += len(piece)
     assert received == size
-    status = Path(f"/proc/{server.proc.pid}/status").read_text()
-    peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
-    assert peak_kb * 1024 < size / 2, f"skylet up peaked at {peak_kb} kB"
+    grown_kb = kb("VmHWM") - before_kb
+    assert grown_kb * 1024 < size / 4, f"skylet up's peak grew by {grown_kb} kB in the transfer"
 
 
 def test_a_bucket_made_here_is_known_at_once_to_unsigned_requests(s3: Any, server: Server) -> None:
