@@ -84,7 +84,9 @@ def _response_object(result: Any) -> wrappers.Response:
     if isinstance(result, wrappers.Response) or _is_a(
         result, "werkzeug.wrappers.response", "Response"
     ):
-        return result  # skylet's werkzeug's, or the one the function brings (its requirements)
+        # skylet's werkzeug's, or that of the werkzeug the function brings (its requirements).
+        response: wrappers.Response = result
+        return response
     raise TypeError(
         "The view function did not return a valid response. The return type must be a "
         "string, dict, list, tuple with headers or status, Response instance, but it was a "
@@ -113,7 +115,7 @@ def exception_response(exc: BaseException) -> Answer | None:
     ):
         return None
     try:
-        return response_answer(exc.get_response())
+        return response_answer(exc.get_response())  # type: ignore[attr-defined]
     except Exception:
         return None
 
