@@ -23,7 +23,7 @@ from skylet.manifest.assemble import (
     read_schedules,
 )
 from skylet.manifest.diagnostics import KeyPath, Source, show
-from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
+from skylet.manifest.model import Manifest
 from skylet.manifest.resources import parse_resources
 from skylet.manifest.validation import check_keys
 
@@ -41,7 +41,7 @@ TOP_LEVEL_KEYS = (
     "params",
 )
 DEFAULTS: Mapping[str, Any] = {
-    "runtime": DEFAULT_RUNTIME,
+    "runtime": None,  # the platform's default (skylet.pool.runtimes: the newest installed)
     "style": "lambda",
     "memory_size": 128,
     "timeout_s": 3,

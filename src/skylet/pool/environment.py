@@ -52,7 +52,6 @@ def lambda_environment(
     fn: FunctionConfig, settings: RuntimeSettings, *, log_stream: str, init_type: str
 ) -> dict[str, str]:
     """Variables as Lambda sets them; the function's own may not override the reserved ones."""
-    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     env = dict(settings.base_environment)
     env.update(fn.environment)
     env.update(
@@ -63,7 +62,7 @@ def lambda_environment(
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{python}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_ACCESS_KEY_ID": settings.aws_access_key_id,
