@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from skylet.config import RuntimeSettings
+from skylet.config import HOST_RUNTIME, RuntimeSettings
 from skylet.invoker.invoker import Invoker
 from skylet.observe.logs import LogBook
-from skylet.pool.runtimes import OLDEST_PYTHON, PYTHON_RUNTIMES, python_version
+from skylet.pool.runtimes import OLDEST_PYTHON, PYTHON_RUNTIMES, Runtimes, python_version
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygotes import Zygotes
 from tests.runtime_fixtures import fn
@@ -50,9 +50,8 @@ def other_python() -> tuple[str, str]:
         if (major, minor) == host or (major, minor) < OLDEST_PYTHON:
             continue
         candidates = [shutil.which(runtime)]
-        candidates += sorted(
-            str(p) for p in Path.home().glob(f".pyenv/versions/{major}.{minor}*/bin/{runtime}")
-        )
+        pyenv = Path.home().glob(f".pyenv/versions/{major}.{minor}*/bin/{runtime}")
+        candidates += sorted(str(p) for p in pyenv)
         for candidate in candidates:
             if candidate and python_version(candidate) == (major, minor):
                 return runtime, candidate
@@ -68,9 +67,7 @@ async def test_a_function_runs_on_the_interpreter_its_runtime_names(tmp_path: Pa
     code.mkdir()
     (code / "where.py").write_text(HANDLER)
     zygotes = Zygotes(
-        runtimes=__import__("skylet.pool.runtimes", fromlist=["Runtimes"]).Runtimes(
-            search_path=str(bin_dir)
-        ),
+        runtimes=Runtimes(search_path=str(bin_dir)),
         policy=SandboxPolicy(),
     )
     await zygotes.start()
@@ -96,9 +93,6 @@ async def test_a_function_runs_on_the_interpreter_its_runtime_names(tmp_path: Pa
     assert there["execution_env"] == f"AWS_Lambda_{runtime}"
     assert there["pydantic"] == "hidden" and there["boto3"]
     assert here["executable"] == sys.executable
-    assert (
-        here["execution_env"]
-        == f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}"
-    )
+    assert here["execution_env"] == f"AWS_Lambda_{HOST_RUNTIME}"
     assert not again.cold  # the second zygote's instance stays warm like any other
     assert len(zygotes.clients()) == 2

@@ -93,7 +93,7 @@ def test_the_default_runtime_is_the_newest_installed_python_lambda_offers(tmp_pa
 
 
 def test_a_refused_runtime_raises_a_config_error_saying_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeRefused, match="install Python 3.14"):
+    with pytest.raises(RuntimeRefused, match=r"install Python 3\.14"):
         Runtimes(search_path=str(tmp_path)).launcher("python3.14")
 
 
