@@ -6,8 +6,10 @@ The rules, decided once by the composition root and kept here:
 - with credentials configured (``--credentials``), every API but a public bucket's reads, the
   function routes and ``/health`` needs a valid SigV4 signature (``required``): an unsigned
   request is refused as AWS refuses it (``MissingAuthenticationToken``);
-- without, on a loopback address only, an unsigned request is accepted, and a signed one is
-  verified against the local pair ``test``/``test`` (a wrong signature is refused either way);
+- without, on a loopback address only, an unsigned request is accepted, a signed one with the
+  local pair ``test``/``test`` is verified (a wrong signature is refused), and one signed with
+  any other access key is accepted with every check but its signature's (its secret is not
+  known here: the real AWS keys of a developer's environment), as LocalStack accepts it;
 - on any other address without credentials nothing starts (the CLI refuses).
 
 A door that reads the whole body (Lambda, admin, the services) calls :meth:`admit`: the body
@@ -56,7 +58,9 @@ class Authenticator:
     requests are refused."""
 
     def __init__(self, keys: Mapping[str, str], region: str, *, required: bool) -> None:
-        self.credentials = Credentials(keys, region)
+        # Without configured credentials (local use), any access key is accepted, as
+        # LocalStack accepts it: boto3 signing with a developer's real AWS keys works.
+        self.credentials = Credentials(keys, region, any_key=not required)
         self.required = required
 
     @property
@@ -65,7 +69,9 @@ class Authenticator:
 
     @region.setter
     def region(self, region: str) -> None:
-        self.credentials = Credentials(self.credentials.keys, region)
+        self.credentials = Credentials(
+            self.credentials.keys, region, any_key=self.credentials.any_key
+        )
 
     def verify(
         self,

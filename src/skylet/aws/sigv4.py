@@ -59,10 +59,14 @@ _AMZ_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", re.ASCII)
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """Access key id → secret key; ``region`` is the one skylet serves (and signs for)."""
+    """Access key id → secret key; ``region`` is the one skylet serves (and signs for).
+    ``any_key`` (local mode: no credentials configured): a key that is not in ``keys`` is
+    accepted as LocalStack accepts it, every check made but the signature's, which cannot be
+    computed without its secret (``Verified.trusted`` False)."""
 
     keys: Mapping[str, str]
     region: str = "us-east-1"
+    any_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,9 @@ class Verified:
     amz_date: str = ""
     scope: str = ""
     key: bytes = b""
+    #: False: signed with a key whose secret skylet does not know (local mode, any key), so
+    #: the signature (and a streaming body's chunk signatures) could not be checked.
+    trusted: bool = True
 
 
 def _uri_encode(value: str) -> str:
@@ -191,9 +198,10 @@ def _fields(text: str) -> dict[str, str]:
     return fields
 
 
-def secret_of(credentials: Credentials, access_key: str, form: Form) -> str:
+def secret_of(credentials: Credentials, access_key: str, form: Form) -> str | None:
+    """The secret of ``access_key``; None for a key accepted unverified (``any_key``)."""
     secret = credentials.keys.get(access_key)
-    if secret is None:
+    if secret is None and not credentials.any_key:
         raise SignatureRefused(
             "unknown_key",
             "The AWS Access Key Id you provided does not exist in our records.",
@@ -338,6 +346,9 @@ def verify_header(
     if payload_hash is None:
         payload_hash = lookup.get("x-amz-content-sha256", EMPTY_SHA256)
     names = signed.split(";")
+    if secret is None:  # local mode, a key of the client's own: all but the signature checked
+        check_amz_headers_signed(headers, names)
+        return Verified(access_key, payload_hash, provided, amz_date, scope, trusted=False)
     canonical = canonical_request(
         method,
         canonical_path(raw_path, service),
@@ -400,6 +411,9 @@ def verify_presigned(
     if service == "s3" or payload_hash is None:  # None is S3's only (_require_hash)
         payload_hash = UNSIGNED
     names = signed.split(";")
+    if secret is None:  # local mode, a key of the client's own: all but the signature checked
+        check_amz_headers_signed(headers, names, "query")
+        return Verified(access_key, payload_hash, trusted=False)
     canonical = canonical_request(
         method,
         canonical_path(raw_path, service),
