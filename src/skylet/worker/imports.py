@@ -46,14 +46,18 @@ FUNCTION_API = frozenset({"skylet", "skylet.storage", "skylet.arns"})
 _KEPT = frozenset({"__main__", "__mp_main__"})
 #: The modules renamed by :func:`isolate`, by their original names (kept alive with them).
 hidden: dict[str, ModuleType] = {}
+#: The standard library's entries of the path, as :func:`isolate` first found them.
+_stdlib: list[str] = []
 
 
-def stdlib_entry(entry: str) -> bool:
+def stdlib_entry(entry: str, bases: frozenset[str] | None = None) -> bool:
     """Whether a ``sys.path`` entry is this interpreter's standard library (its zip, its
-    ``lib/pythonX.Y``, its ``lib-dynload``), not a site-packages directory."""
+    ``lib/pythonX.Y``, its ``lib-dynload``), not a site-packages directory. ``bases``: the
+    resolved ``sys.base_prefix`` and ``sys.base_exec_prefix`` (computed when not given)."""
     if not entry or "site-packages" in entry or "dist-packages" in entry:
         return False
-    bases = {os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix)}
+    if bases is None:
+        bases = frozenset(os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix))
     real = os.path.realpath(entry)
     return any(real == base or real.startswith(base + os.sep) for base in bases)
 
@@ -69,8 +73,9 @@ def _from_platform(module: ModuleType, stdlib: tuple[str, ...]) -> bool:
         files.extend(str(p) for p in path)  # a namespace package
     if not files:
         return False
-    real = [os.path.realpath(f) for f in files]
-    return not all(f.startswith(stdlib) and "-packages" not in f for f in real)
+    # A module's file is named from the path entry it was found on: no realpath per module
+    # (it had cost ~20 ms a template); the roots are the entries as given and resolved.
+    return not all(f.startswith(stdlib) and "-packages" not in f for f in files)
 
 
 def _rename(name: str, module: ModuleType) -> None:
@@ -86,32 +91,39 @@ def _rename(name: str, module: ModuleType) -> None:
 
 def isolate(first: Iterable[str], last: Iterable[str] = ()) -> None:
     """Make this process's imports a function's (see the module's docstring): ``first``, the
-    function's own directories, lead the path; ``last`` ends it. Once per process: a second
-    call only sets the path."""
-    stdlib = [p for p in sys.path if stdlib_entry(p)]
-    if not hidden:
-        platform = [p for p in sys.path if p and not stdlib_entry(p)]
-        roots = tuple(os.path.realpath(p) + os.sep for p in stdlib)
-        roots += tuple(os.path.realpath(p) for p in stdlib if p.endswith(".zip"))
-        moved = [
-            n
-            for n, m in list(sys.modules.items())
-            if n not in _KEPT and n.partition(".")[0] != "skylet" and _from_platform(m, roots)
-        ]
-        tops = {n.partition(".")[0] for n in moved}
-        # Submodules without files of their own (six.moves) go with their package.
-        moved += [n for n in sys.modules if n.partition(".")[0] in tops and n not in moved]
-        for name in moved:
-            module = sys.modules.pop(name)
-            hidden[name] = module
-            _rename(name, module)
-        sys.meta_path[:] = [SkyletGuard(), *(f for f in sys.meta_path if _ours(f))]
-        sys.meta_path.append(SdkFinder(platform))
-        sys.path_hooks[:] = [h for h in sys.path_hooks if _ours(h)]
-    path = [*first, *stdlib, *last]
+    function's own directories, lead the path; ``last`` ends it. The modules and hooks are
+    dealt with once per process (the template); each call sets the path."""
+    if not _stdlib:
+        _hide_platform()
+    path = [*first, *_stdlib, *last]
     if sys.path != path:
         sys.path[:] = path
         sys.path_importer_cache.clear()
+
+
+def _hide_platform() -> None:
+    bases = frozenset(os.path.realpath(p) for p in (sys.base_prefix, sys.base_exec_prefix))
+    standard = {p: stdlib_entry(p, bases) for p in sys.path if p}
+    _stdlib[:] = [p for p, yes in standard.items() if yes]
+    platform = [p for p, yes in standard.items() if not yes]
+    roots = tuple(
+        {root + os.sep for p in _stdlib for root in (p.rstrip(os.sep), os.path.realpath(p))}
+    )
+    roots += tuple(p for p in _stdlib if p.endswith(".zip"))
+    moved = [
+        n
+        for n, m in list(sys.modules.items())
+        if n not in _KEPT and n.partition(".")[0] != "skylet" and _from_platform(m, roots)
+    ]
+    tops = {n.partition(".")[0] for n in moved}
+    # Submodules without files of their own (six.moves) go with their package.
+    moved += [n for n in sys.modules if n.partition(".")[0] in tops and n not in moved]
+    for name in moved:
+        module = sys.modules.pop(name)
+        hidden[name] = module
+        _rename(name, module)
+    sys.meta_path[:] = [SkyletGuard(), *(f for f in sys.meta_path if _ours(f)), SdkFinder(platform)]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if _ours(h)]
 
 
 def _ours(hook: Any) -> bool:
