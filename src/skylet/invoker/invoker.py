@@ -93,8 +93,10 @@ class Invoker:
     ) -> None:
         self.settings = settings
         self.logs = logs
-        #: One zygote per interpreter (a single client: the platform's own interpreter only).
-        self._zygote = zygote if isinstance(zygote, Zygotes) else Zygotes(default=zygote)
+        #: One zygote per interpreter (a single client: the platform's own interpreter only);
+        #: ``_zygote`` is the platform's own interpreter's, whose health ``/health`` reports.
+        self._zygotes = zygote if isinstance(zygote, Zygotes) else Zygotes(default=zygote)
+        self._zygote = self._zygotes.default
         self.hooks = hooks if hooks is not None else Hooks()
         self._pools: dict[str, FunctionPool] = {}
         self._aliases: dict[str, str] = {}
@@ -148,7 +150,7 @@ class Invoker:
             self._abandon(name)
             self._failed.pop(name, None)
             self._modified[name] = time.time()
-            zygote = self._zygote.for_runtime(fn.runtime)
+            zygote = self._zygotes.for_runtime(fn.runtime)
             pool = FunctionPool(fn, self.settings, zygote, self._observer)
             if current is None or not fn.provisioned_concurrency:
                 self._pools[name] = pool
@@ -364,7 +366,7 @@ class Invoker:
         key = (latest.fn.name, published.number)
         pool = self._published.get(key)
         if pool is None:
-            zygote = self._zygote.for_runtime(published.config.runtime)
+            zygote = self._zygotes.for_runtime(published.config.runtime)
             pool = FunctionPool(published.config, self.settings, zygote, self._observer)
             self._published[key] = pool
             pool.start()
