@@ -55,7 +55,8 @@ def decide(runtime: str, configured: dict[str, str] | None = None) -> Launcher |
         ("nodejs20.x", None, "skylet does not run Node.js yet"),
         ("java21", None, "skylet does not run Java yet"),
         ("provided.al2023", None, "skylet does not run custom runtimes"),
-        ("go1.x", None, "go1.x is not a Lambda runtime"),
+        ("go1.x", None, "go1.x is retired by Lambda: Go functions run on provided.al2023"),
+        ("cobol", None, "cobol is not a Lambda runtime"),
     ],
     ids=[
         "the platform's own version runs on the platform's own interpreter",
@@ -69,6 +70,7 @@ def decide(runtime: str, configured: dict[str, str] | None = None) -> Launcher |
         "Node.js is refused until it runs",
         "Java is refused until it runs",
         "custom runtimes are refused until they run",
+        "a retired runtime is refused naming its successor",
         "a name that is no Lambda runtime is refused",
     ],
 )

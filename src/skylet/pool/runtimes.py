@@ -44,6 +44,10 @@ NOT_YET: Mapping[str, str] = MappingProxyType(
         "provided": "custom runtimes (a bootstrap served the Runtime API)",
     }
 )
+#: Runtimes Lambda retired, with what replaced them.
+RETIRED: Mapping[str, str] = MappingProxyType(
+    {"go1.x": "Go functions run on provided.al2023 (the binary as bootstrap)"}
+)
 _PYTHON = re.compile(r"^python(\d+)\.(\d+)$")
 _FAMILY = re.compile(r"^(nodejs|java|dotnet|ruby|provided)(?:\d|\.|$)")
 
@@ -77,6 +81,8 @@ def choose(
     is the Python version it runs (or why it does not run), and ``configured`` maps runtimes
     to interpreters; or why it cannot run there (a sentence)."""
     python = _PYTHON.match(runtime)
+    if runtime in RETIRED:
+        return f"runtime {runtime} is retired by Lambda: {RETIRED[runtime]}"
     if python is None:
         family = _FAMILY.match(runtime)
         if family is not None:
