@@ -160,7 +160,8 @@ def test_a_local_server_accepts_any_access_key_unverified_and_a_configured_one_d
     verified = local.verify(
         "lambda", "POST", ARN_PATH, "", botocore_signed("lambda"), payload_hash=digest
     )
-    assert verified is not None and (verified.access_key, verified.trusted) == ("AKID", False)
+    # It acts as the local pair (the account's root), its signature unchecked.
+    assert verified is not None and (verified.access_key, verified.trusted) == ("test", False)
     configured = Authenticator({"test": "test"}, "eu-west-1", required=True)
     with pytest.raises(SignatureRefused) as refused:
         configured.verify(

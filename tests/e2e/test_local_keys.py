@@ -65,7 +65,12 @@ def test_boto3_with_random_keys_reaches_every_service(server: Server) -> None:
     queue = sqs.create_queue(QueueName="local-keys")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="m")
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == "m"
-    assert client(server, "sts", key, secret).get_caller_identity()["Account"]
+    caller = client(server, "sts", key, secret).get_caller_identity()
+    assert caller["Arn"] == f"arn:aws:iam::{caller['Account']}:root"  # as the local pair
+    # One owner, as one LocalStack account's keys are: another key sees and reads the bucket.
+    other = client(server, "s3", *random_keys())
+    assert other.get_object(Bucket="local-keys", Key="k")["Body"].read() == b"hello"
+    assert client(server, "s3", "test", "test").head_bucket(Bucket="local-keys")
 
 
 def test_the_local_pair_is_still_verified(server: Server) -> None:

@@ -9,7 +9,8 @@ The rules, decided once by the composition root and kept here:
 - without, on a loopback address only, an unsigned request is accepted, a signed one with the
   local pair ``test``/``test`` is verified (a wrong signature is refused), and one signed with
   any other access key is accepted with every check but its signature's (its secret is not
-  known here: the real AWS keys of a developer's environment), as LocalStack accepts it;
+  known here: the real AWS keys of a developer's environment), as LocalStack accepts it, and
+  acts as the local pair (``stand_in``: the account's root);
 - on any other address without credentials nothing starts (the CLI refuses).
 
 A door that reads the whole body (Lambda, admin, the services) calls :meth:`admit`: the body
@@ -57,10 +58,12 @@ class Authenticator:
     again when the manifest changes); ``required``: credentials are configured, so unsigned
     requests are refused."""
 
-    def __init__(self, keys: Mapping[str, str], region: str, *, required: bool) -> None:
+    def __init__(
+        self, keys: Mapping[str, str], region: str, *, required: bool, stand_in: str = "test"
+    ) -> None:
         # Without configured credentials (local use), any access key is accepted, as
         # LocalStack accepts it: boto3 signing with a developer's real AWS keys works.
-        self.credentials = Credentials(keys, region, any_key=not required)
+        self.credentials = Credentials(keys, region, "" if required else stand_in)
         self.required = required
 
     @property
@@ -69,9 +72,7 @@ class Authenticator:
 
     @region.setter
     def region(self, region: str) -> None:
-        self.credentials = Credentials(
-            self.credentials.keys, region, any_key=self.credentials.any_key
-        )
+        self.credentials = Credentials(self.credentials.keys, region, self.credentials.stand_in)
 
     def verify(
         self,

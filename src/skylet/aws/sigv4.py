@@ -60,13 +60,15 @@ _AMZ_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", re.ASCII)
 @dataclass(frozen=True, slots=True)
 class Credentials:
     """Access key id → secret key; ``region`` is the one skylet serves (and signs for).
-    ``any_key`` (local mode: no credentials configured): a key that is not in ``keys`` is
-    accepted as LocalStack accepts it, every check made but the signature's, which cannot be
-    computed without its secret (``Verified.trusted`` False)."""
+    ``stand_in`` (local mode: no credentials configured, the local pair's key): a key that is
+    not in ``keys`` is accepted as LocalStack accepts it, every check made but the
+    signature's, which cannot be computed without its secret, and acts as ``stand_in`` (the
+    account's root: one owner of every bucket, as one account's keys are on LocalStack);
+    ``Verified.trusted`` is False. Empty: such a key is refused."""
 
     keys: Mapping[str, str]
     region: str = "us-east-1"
-    any_key: bool = False
+    stand_in: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +201,9 @@ def _fields(text: str) -> dict[str, str]:
 
 
 def secret_of(credentials: Credentials, access_key: str, form: Form) -> str | None:
-    """The secret of ``access_key``; None for a key accepted unverified (``any_key``)."""
+    """The secret of ``access_key``; None for a key accepted unverified (``stand_in``)."""
     secret = credentials.keys.get(access_key)
-    if secret is None and not credentials.any_key:
+    if secret is None and not credentials.stand_in:
         raise SignatureRefused(
             "unknown_key",
             "The AWS Access Key Id you provided does not exist in our records.",
@@ -348,7 +350,8 @@ def verify_header(
     names = signed.split(";")
     if secret is None:  # local mode, a key of the client's own: all but the signature checked
         check_amz_headers_signed(headers, names)
-        return Verified(access_key, payload_hash, provided, amz_date, scope, trusted=False)
+        stand_in = credentials.stand_in
+        return Verified(stand_in, payload_hash, provided, amz_date, scope, trusted=False)
     canonical = canonical_request(
         method,
         canonical_path(raw_path, service),
@@ -413,7 +416,7 @@ def verify_presigned(
     names = signed.split(";")
     if secret is None:  # local mode, a key of the client's own: all but the signature checked
         check_amz_headers_signed(headers, names, "query")
-        return Verified(access_key, payload_hash, trusted=False)
+        return Verified(credentials.stand_in, payload_hash, trusted=False)
     canonical = canonical_request(
         method,
         canonical_path(raw_path, service),
