@@ -1,7 +1,8 @@
 """What a function can import: the standard library, the AWS SDK that Lambda's Python runtime
 includes (boto3, botocore and their dependencies), its own code and requirements, and the
 runtime's ``snapshot_restore_py``. Nothing of the platform: not its packages (pydantic, click,
-httpx, …), not skylet, and not the versions of orjson or werkzeug the runtime itself uses.
+httpx, …), of skylet only what is made for functions (:data:`FUNCTION_API`), and not the
+versions of orjson or werkzeug the runtime itself uses.
 
 The zygote imports what every instance runs (skylet's worker code, orjson, werkzeug,
 cloudevents) before it forks, so that no cold start pays for it. A function's template then
