@@ -93,7 +93,7 @@ async def test_a_function_imports_boto3_and_its_dependencies_as_on_lambda(tmp_pa
     assert versions["botocore"]
 
 
-@pytest.mark.parametrize("module", ["orjson", "werkzeug", "cloudevents"])
+@pytest.mark.parametrize("module", ["orjson", "werkzeug", "cloudevents", "boto3"])
 async def test_a_function_gets_its_own_version_of_a_module_the_runtime_uses(
     tmp_path: Path, module: str
 ) -> None:
