@@ -177,7 +177,7 @@ def functions_framework(samples: int) -> list[float]:
         "--target",
         "hello",
         "--source",
-        str(FUNCTIONS / "main.py"),
+        str(FUNCTIONS / "cf" / "main.py"),
     ]
     times = []
     for _ in range(samples):

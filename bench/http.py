@@ -116,7 +116,7 @@ def functions_framework() -> Iterator[int]:
     if not binary.exists():
         raise RuntimeError("functions-framework is not installed (make bench installs it)")
     port = free_port()
-    argv = [str(binary), "--target", "hello", "--source", str(FUNCTIONS / "main.py")]
+    argv = [str(binary), "--target", "hello", "--source", str(FUNCTIONS / "cf" / "main.py")]
     with process([*argv, "--port", str(port)], port):
         yield port
 

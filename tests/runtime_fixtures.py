@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,6 +29,56 @@ def fn(name: str, handler: str, **overrides: Any) -> FunctionConfig:
     """A function over tests/fixtures/functions; ``handler`` defaults to ``handlers.<name>``."""
     base = FunctionConfig(name=name, handler=handler, code_dir=FUNCTIONS, timeout_s=5.0)
     return replace(base, **overrides)
+
+
+def requirements_dir(*distributions: str) -> str:
+    """A directory holding ``distributions`` and everything they require, as ``pip install
+    --target`` makes a function's requirements directory (skylet.build.deps), made of links to
+    this test environment's installed copies: a function sees only what it declares
+    (skylet.worker.imports), so one that imports functions-framework or werkzeug declares it.
+    Skips when one of them is not installed here."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    names = sorted({_canonical(d) for d in distributions})
+    target = Path(tempfile.gettempdir()) / f"skylet-test-deps-{os.getpid()}-{'-'.join(names)}"
+    if target.is_dir():
+        return str(target)
+    wanted, seen = list(names), set[str]()
+    staging = Path(tempfile.mkdtemp(prefix="skylet-test-deps-"))
+    staging.chmod(0o755)  # each function runs as a uid of its own when the tests run as root
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            if name in names:
+                pytest.skip(f"{name} is not installed here (pip install -e '.[test]')")
+            continue
+        for line in dist.requires or ():
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(_canonical(requirement.name))
+        tops = {Path(str(f)).parts[0] for f in dist.files or () if not str(f).startswith("..")}
+        for top in tops:
+            source = Path(str(dist.locate_file(top)))
+            if top.endswith(".pth") or top == "__pycache__" or not source.exists():
+                continue
+            if not (staging / top).exists():
+                (staging / top).symlink_to(source)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging)  # another test made it first
+    return str(target)
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def unprivileged_python(directory: Path) -> str:

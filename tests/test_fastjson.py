@@ -86,3 +86,18 @@ def test_parse_event_never_raises_recursion_error_on_the_slow_path() -> None:
         assert "nesting deeper" in str(error)
     else:
         assert isinstance(value, list)
+
+
+def test_without_orjson_the_json_module_reads_and_writes_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on an interpreter orjson was not built for (another Python's zygote).
+    monkeypatch.setattr(fastjson, "orjson", None)
+    assert fastjson.parse_event(b'{"a": [1, 2.5, null]}') == {"a": [1, 2.5, None]}
+    assert fastjson.parse_event(b"123456789012345678901234567890") == 123456789012345678901234567890
+    with pytest.raises(fastjson.NotJson, match="Non-standard token 'NaN'"):
+        fastjson.parse_event(b'{"a": NaN}')
+    with pytest.raises(fastjson.NotJson, match="nesting deeper"):
+        fastjson.parse_event(DEEP)
+    assert fastjson.dumps({"a": [1, "\ud800"]}) == b'{"a":[1,"\\ud800"]}'
+    assert fastjson.loads(b'{"b": 2}') == {"b": 2}

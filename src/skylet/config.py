@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,9 @@ class LoggingConfig:
 
 DEFAULT_LOGGING = LoggingConfig()
 
+#: The Lambda runtime of the platform's own interpreter.
+HOST_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
 
 Style = Literal["lambda", "http", "cloudevent", "background"]
 
@@ -181,7 +185,8 @@ class FunctionConfig:
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     version: str = "$LATEST"
-    runtime: str = "python3.11"
+    #: A Lambda runtime (skylet.pool.runtimes): the interpreter its instances run on.
+    runtime: str = HOST_RUNTIME
     style: Style = "lambda"
     extra_path: tuple[str, ...] = ()
     #: Other names the function answers to (the manifest key when the Lambda name differs).
@@ -230,6 +235,9 @@ class RuntimeSettings:
     base_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Run each function in its sandbox (docs/runtime.md); False: ``--no-sandbox``.
     sandbox: bool = True
+    #: The interpreter of each runtime named (``--interpreter python3.12=PATH``); the others
+    #: are looked up on ``base_environment``'s PATH (skylet.pool.runtimes).
+    interpreters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def function_arn(
         self, name: str, qualifier: str | None = None, *, region: str | None = None

@@ -1,6 +1,8 @@
 """JSON on the hot path: orjson (5-15x the json module's speed), with the json module for the
 JSON orjson refuses, so what is read and written is what the json module would read and write.
-Used by the platform and by instances alike: orjson and the standard library only.
+Used by the platform and by instances alike: orjson and the standard library only. An
+instance on an interpreter orjson was not built for (another Python's zygote,
+skylet.pool.zygotes) reads and writes with the json module alone: the same values, slower.
 
 :func:`parse_event` is the one reading of an event payload (the Invoke API's, synchronous and
 Event, and the instance's): strict JSON as Lambda reads it, never an exception other than
@@ -13,7 +15,10 @@ import json
 import re
 from typing import Any, NoReturn
 
-import orjson
+try:
+    import orjson
+except ImportError:  # pragma: no cover - only on an interpreter orjson was not built for
+    orjson = None  # type: ignore[assignment]
 
 #: How deep an event may nest: orjson's own limit, which the fallback keeps too.
 MAX_DEPTH = 1024
@@ -35,6 +40,8 @@ class NotJson(ValueError):
 def loads(data: bytes) -> Any:
     """``json.loads(data)``: orjson reads it unless it holds what orjson refuses (NaN, a lone
     surrogate); a ValueError when it is not JSON at all."""
+    if orjson is None:
+        return json.loads(data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -45,6 +52,8 @@ def parse_event(data: bytes) -> Any:
     """An event payload as Lambda reads it, or :class:`NotJson`: no NaN or Infinity (the json
     module's extensions), nesting at most :data:`MAX_DEPTH` deep, integers of any size kept
     exact, lone surrogates kept as the json module keeps them. Never ``RecursionError``."""
+    if orjson is None:
+        return _strict_loads(data)
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as error:
@@ -75,6 +84,8 @@ def _refuse_constant(name: str) -> NoReturn:
 def dumps(value: Any) -> bytes:
     """Compact JSON as bytes, never with a raw newline; a string holding a lone surrogate (which
     orjson refuses) is escaped, as the json module does."""
+    if orjson is None:
+        return json.dumps(value, separators=(",", ":")).encode()
     try:
         return orjson.dumps(value)
     except TypeError:

@@ -77,8 +77,9 @@ from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.archive import LogArchive
 from skylet.observe.logs import LogBook
 from skylet.observe.metrics import MAX_LABEL_SETS, Registry
+from skylet.pool.runtimes import Runtimes
 from skylet.pool.sandbox import SandboxPolicy
-from skylet.pool.zygote import ZygoteClient
+from skylet.pool.zygotes import Zygotes
 from skylet.schedules.plan import Schedule, rule_schedules
 from skylet.schedules.plan import plan as plan_schedules
 from skylet.schedules.scheduler import Scheduler
@@ -226,7 +227,13 @@ class Platform:
         self.collector = Collector(Registry(config.max_label_sets))
         self.hooks.add(self.collector)
         self.logs.listen(self.collector.log_entry)
-        self.zygote = ZygoteClient(
+        #: Lambda's runtimes on this machine, and a zygote for each interpreter they name.
+        self.runtimes = Runtimes(
+            search_path=config.runtime.base_environment.get("PATH", ""),
+            configured=config.runtime.interpreters,
+        )
+        self.zygote = Zygotes(
+            runtimes=self.runtimes,
             environment=config.runtime.base_environment,
             policy=SandboxPolicy(
                 enabled=config.runtime.sandbox, max_concurrency=config.runtime.max_concurrency
@@ -497,6 +504,12 @@ class Platform:
             private.update(database.with_name(database.name + s) for s in ("", "-wal", "-shm"))
         self.zygote.policy.hide(Path(os.path.realpath(p)) for p in private)
 
+    def _interpreter(self, runtime: str) -> str | None:
+        """The interpreter of ``runtime``'s functions, None for the platform's own
+        (RuntimeRefused when there is none)."""
+        launcher = self.runtimes.launcher(runtime)
+        return None if launcher.host else launcher.program
+
     async def _build(
         self, manifest: Manifest, *, check_syntax: bool = False
     ) -> list[FunctionConfig]:
@@ -507,6 +520,8 @@ class Platform:
             deps_root=self.config.data_dir / "deps",
             progress=self.progress,
             resolve=self._resolver(manifest),
+            default_runtime=self.runtimes.default(),
+            interpreter=self._interpreter,
         )
         if overrides := self.config.environment_overrides:
             functions = [with_overrides(fn, overrides) for fn in functions]

@@ -152,19 +152,36 @@ def test_an_unsigned_request_is_refused_only_where_credentials_are_required() ->
     assert configured.verify("s3", "GET", "/b/k", "", [], anonymous=True) is None
 
 
-def test_a_local_server_verifies_a_signed_request_against_the_local_pair() -> None:
-    local = Authenticator({"test": "test"}, "eu-west-1", required=False)
+def test_a_local_server_accepts_any_access_key_unverified_and_a_configured_one_does_not() -> None:
     body = b'{"a": 1}'
+    digest = hashlib.sha256(body).hexdigest()
+    local = Authenticator({"test": "test"}, "eu-west-1", required=False)
+    # AKID's secret is the client's own (real AWS keys from its environment): unknowable here.
+    verified = local.verify(
+        "lambda", "POST", ARN_PATH, "", botocore_signed("lambda"), payload_hash=digest
+    )
+    # It acts as the local pair (the account's root), its signature unchecked.
+    assert verified is not None and (verified.access_key, verified.trusted) == ("test", False)
+    configured = Authenticator({"test": "test"}, "eu-west-1", required=True)
     with pytest.raises(SignatureRefused) as refused:
-        local.verify(
-            "lambda",
-            "POST",
-            ARN_PATH,
-            "",
-            botocore_signed("lambda"),
-            payload_hash=hashlib.sha256(body).hexdigest(),
+        configured.verify(
+            "lambda", "POST", ARN_PATH, "", botocore_signed("lambda"), payload_hash=digest
         )
     assert refused.value.kind == "unknown_key"
+
+
+def test_a_local_server_still_checks_what_it_can_of_an_unknown_key_s_request() -> None:
+    local = Authenticator({"test": "test"}, "eu-west-1", required=False)
+    signed = botocore_signed("lambda", region="ap-south-1")
+    with pytest.raises(SignatureRefused) as refused:
+        local.verify("lambda", "POST", ARN_PATH, "", signed, payload_hash=sigv4.EMPTY_SHA256)
+    assert refused.value.kind == "region"
+    # The local pair's own signatures are verified: its secret is known.
+    pair = Authenticator({"AKID": "secret"}, "eu-west-1", required=False)
+    wrong = botocore_signed("lambda", secret="not-the-secret")
+    with pytest.raises(SignatureRefused) as refused:
+        pair.verify("lambda", "POST", ARN_PATH, "", wrong, payload_hash=sigv4.EMPTY_SHA256)
+    assert refused.value.kind == "mismatch"
 
 
 @pytest.mark.parametrize("kind", get_args(SignatureProblem))

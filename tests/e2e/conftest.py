@@ -86,6 +86,22 @@ def project_dir(base: Path, manifest: str) -> Path:
     return directory
 
 
+def declare_requirements(directory: Path, code: str, *distributions: str) -> None:
+    """Make ``directory/code`` a function directory of the test handlers whose requirements.txt
+    names ``distributions``, installed already (skylet.build.deps' cache, filled from this test
+    environment's copies rather than by pip: tests/runtime_fixtures.requirements_dir)."""
+    from skylet.build.deps import cache_dir
+    from tests.runtime_fixtures import requirements_dir
+
+    target = directory / code
+    shutil.copytree(FUNCTIONS, target)
+    requirements = target / "requirements.txt"
+    requirements.write_text("".join(f"{d}\n" for d in distributions))
+    cached = cache_dir(requirements, directory / ".skylet" / "deps")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(requirements_dir(*distributions), cached, symlinks=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,7 +151,11 @@ def stop_server(server: Server) -> int:
 
 
 def module_server(
-    name: str, manifest: str, *args: str, serverless: bool = False
+    name: str,
+    manifest: str,
+    *args: str,
+    serverless: bool = False,
+    prepare: Callable[[Path], None] = lambda _: None,
 ) -> Callable[..., Iterator[Server]]:
     """A module-scoped ``server`` fixture: ``skylet up --no-reload`` (and ``args``) on a project
     of the test handlers and ``manifest`` (its skylet.yaml, or with ``serverless`` its
@@ -146,6 +166,7 @@ def module_server(
     def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         make = serverless_project if serverless else project_dir
         directory = make(tmp_path_factory.mktemp(name), manifest)
+        prepare(directory)
         running = start_server(directory, "--no-reload", *args)
         yield running
         stop_server(running)

@@ -286,6 +286,30 @@ def test_the_cli_reads_logs_and_records_with_credentials(server: Server) -> None
     assert "MissingAuthenticationTokenException" in refused_logs.stderr
 
 
+def test_the_cli_s_queues_and_topics_sign_with_credentials(server: Server) -> None:
+    creds = ["--endpoint-url", server.url, "--credentials", f"{KEY}:{SECRET}"]
+    client(server, "sqs").create_queue(QueueName="cli-signed")
+    client(server, "sns").create_topic(Name="cli-signed")
+    sent = cli("queue", "send", "cli-signed", "hello", *creds, env=UNSET)
+    assert sent.returncode == 0, sent.stderr
+    got = cli("queue", "receive", "cli-signed", "--json", "--delete", *creds, env=UNSET)
+    assert got.returncode == 0, got.stderr
+    assert [m["Body"] for m in json.loads(got.stdout)] == ["hello"]
+    pair = {**UNSET, "SKYLET_CREDENTIALS": f"{KEY}:{SECRET}"}
+    listed = cli("queue", "ls", "--json", "--endpoint-url", server.url, env=pair)
+    assert listed.returncode == 0, listed.stderr
+    published = cli("topic", "publish", "cli-signed", "m", *creds, env=UNSET)
+    assert published.returncode == 0, published.stderr
+    from_env = {**UNSET, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET}
+    topics = cli("topic", "ls", "--json", "--endpoint-url", server.url, env=from_env)
+    assert topics.returncode == 0, topics.stderr
+    for args in (["queue", "ls"], ["topic", "ls"]):
+        refused = cli(*args, "--endpoint-url", server.url, env=UNSET)
+        assert refused.returncode == 1, refused.stdout
+        assert "MissingAuthentication" in refused.stderr, refused.stderr
+        assert "--credentials ACCESS_KEY:SECRET" in refused.stderr
+
+
 def test_the_cli_s_buckets_sign_with_credentials(server: Server) -> None:
     creds = ["--endpoint-url", server.url, "--credentials", f"{KEY}:{SECRET}"]
     assert cli("bucket", "mb", "s3://signed-bucket", *creds, env=UNSET).returncode == 0

@@ -19,6 +19,7 @@ from cloudevents.http import CloudEvent
 from tests.e2e.conftest import (
     SKYLET,
     Server,
+    declare_requirements,
     free_port,
     module_server,
 )
@@ -73,17 +74,23 @@ functions:
     style: cloudevent
   ff:
     handler: ff_handlers.ff_http
+    code: ff
     style: http
   flaskish:
     handler: ff_handlers.ff_flask
+    code: ff
     style: http
   ffevent:
     handler: ff_handlers.ff_event
+    code: ff
     style: cloudevent
 """
 
 
-server = module_server("web", MANIFEST)
+# The functions-framework functions declare it (ff/requirements.txt), as on Cloud Functions.
+server = module_server(
+    "web", MANIFEST, prepare=lambda d: declare_requirements(d, "ff", "functions-framework")
+)
 
 
 def test_http_api_event_has_every_field_api_gateway_sends(server: Server) -> None:

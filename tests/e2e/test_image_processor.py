@@ -22,6 +22,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import S3Model, SnsModel
 from PIL import Image
 
+from skylet.config import HOST_RUNTIME
 from tests.e2e.conftest import Server, cli, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +39,9 @@ T = TypeVar("T")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("image-processor") / "image-processor"
     shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".skylet", "__pycache__"))
+    # The example names python3.12; here it runs on the interpreter the tests run on.
+    manifest = directory / "serverless.yml"
+    manifest.write_text(manifest.read_text().replace("python3.12", HOST_RUNTIME))
     running = start_server(directory, "--no-reload")
     yield running
     stop_server(running)

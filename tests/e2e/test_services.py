@@ -113,7 +113,6 @@ def test_a_local_server_still_takes_unsigned_invocations(server: Server) -> None
     ("settings", "code"),
     [
         pytest.param({"aws_secret_access_key": "wrong"}, "InvalidSignatureException", id="wrong"),
-        pytest.param({"aws_access_key_id": "someone"}, "UnrecognizedClientException", id="key"),
         pytest.param({"region_name": "eu-north-1"}, "InvalidSignatureException", id="region"),
     ],
 )
@@ -219,7 +218,6 @@ SHA_EMPTY = {
     [
         pytest.param(s3_sign(secret="x"), 403, "SignatureDoesNotMatch", id="wrong signature"),
         pytest.param(s3_sign("ap-east-1"), 400, "AuthorizationHeaderMalformed", id="wrong region"),
-        pytest.param(("s3", "us-east-1", "someone", "x"), 403, "InvalidAccessKeyId", id="key"),
     ],
 )
 def test_each_s3_refusal_is_s3_s_xml_and_the_connection_stays_sound(
@@ -280,9 +278,6 @@ CALLER = b"Action=GetCallerIdentity&Version=2011-06-15"
         ),
         pytest.param(
             CALLER, ("sts", "eu-west-2", "test", "test"), 403, "SignatureDoesNotMatch", id="region"
-        ),
-        pytest.param(
-            CALLER, ("sts", "us-east-1", "nobody", "x"), 403, "InvalidClientTokenId", id="key"
         ),
     ],
 )

@@ -105,7 +105,7 @@ def test_seed_provisioned_concurrency_fragment_uses_framework_defaults() -> None
     manifest = load(PROVISIONED)
     api = manifest.functions["api"]
     assert manifest.service == "provisioned_concurrency"  # no service key: the directory name
-    assert (api.memory_size, api.timeout_s, api.runtime) == (1024, 6.0, "python3.11")
+    assert (api.memory_size, api.timeout_s, api.runtime) == (1024, 6.0, None)  # the default
     assert (api.provisioned_concurrency, api.reserved_concurrency) == (5, 100)
     (event,) = api.events
     assert isinstance(event, HttpEvent) and event.method == "ANY" and event.path == "/api"
@@ -177,7 +177,7 @@ def test_skylet_yaml_uses_lambda_defaults_and_keys_as_names() -> None:
     manifest = load(SKYLET_GO_LAMBDA)
     api = manifest.functions["api"]
     assert api.name == "api"
-    assert api.runtime == "python3.11"
+    assert api.runtime is None  # the platform's default
     assert (api.maximum_retry_attempts, api.maximum_event_age_s) == (2, 21600)
     (stream,) = manifest.functions["dbstream"].events
     assert isinstance(stream, StreamEvent) and stream.type == "dynamodb"  # inferred from the table

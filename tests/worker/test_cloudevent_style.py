@@ -15,7 +15,7 @@ from cloudevents.http import CloudEvent
 
 from skylet.invoker.invoker import Invoker
 from skylet.invoker.results import InvocationResult
-from tests.runtime_fixtures import fn, running
+from tests.runtime_fixtures import fn, requirements_dir, running
 from tests.worker.http_client import answer, envelope
 
 pytestmark = pytest.mark.anyio
@@ -192,7 +192,10 @@ async def test_a_functions_framework_cloud_event_function_runs_unchanged() -> No
         "functions_framework",
         reason="functions-framework is not installed (pip install -e '.[test]')",
     )
-    config = fn("ffe", "ff_handlers.hello_event", style="cloudevent", timeout_s=30.0)
+    deps = (requirements_dir("functions-framework"),)
+    config = fn(
+        "ffe", "ff_handlers.hello_event", style="cloudevent", timeout_s=30.0, extra_path=deps
+    )
     headers, body = to_binary(event({"x": 1}, id="ff-1", type="com.example.ff"))
     async with running([config]) as invoker:
         result = await invoker.invoke("ffe", envelope("POST", URL, headers=headers, content=body))

@@ -6,8 +6,11 @@ The rules, decided once by the composition root and kept here:
 - with credentials configured (``--credentials``), every API but a public bucket's reads, the
   function routes and ``/health`` needs a valid SigV4 signature (``required``): an unsigned
   request is refused as AWS refuses it (``MissingAuthenticationToken``);
-- without, on a loopback address only, an unsigned request is accepted, and a signed one is
-  verified against the local pair ``test``/``test`` (a wrong signature is refused either way);
+- without, on a loopback address only, an unsigned request is accepted, a signed one with the
+  local pair ``test``/``test`` is verified (a wrong signature is refused), and one signed with
+  any other access key is accepted with every check but its signature's (its secret is not
+  known here: the real AWS keys of a developer's environment), as LocalStack accepts it, and
+  acts as the local pair (``stand_in``: the account's root);
 - on any other address without credentials nothing starts (the CLI refuses);
 - a function signs with its own credentials (``function_keys``: an access key, a secret and a
   session token derived from the platform's secret and its name), accepted by every door in
@@ -82,8 +85,12 @@ class Authenticator:
         *,
         required: bool,
         function_secret: bytes = b"",
+        stand_in: str = "test",
     ) -> None:
-        self.credentials = Credentials(keys, region)
+        # Without configured credentials (local use), any access key is accepted, as
+        # LocalStack accepts it: boto3 signing with a developer's real AWS keys works. A
+        # function's own credentials (a session token) are always verified.
+        self.credentials = Credentials(keys, region, "" if required else stand_in)
         self.required = required
         self.function_secret = function_secret
 
@@ -99,7 +106,7 @@ class Authenticator:
 
     @region.setter
     def region(self, region: str) -> None:
-        self.credentials = Credentials(self.credentials.keys, region)
+        self.credentials = Credentials(self.credentials.keys, region, self.credentials.stand_in)
 
     def verify(
         self,

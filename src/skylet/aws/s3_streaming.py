@@ -82,6 +82,8 @@ class Dechunker:
 
     def _chain(self, to_sign: str, provided: str) -> None:
         verified = self._verified
+        if not verified.trusted:
+            return  # signed with a key whose secret is not known here (local mode)
         expected = hmac.new(verified.key, to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, provided):
             raise _mismatch(verified, to_sign)

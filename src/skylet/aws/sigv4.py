@@ -59,10 +59,16 @@ _AMZ_DATE = re.compile(r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z", re.ASCII)
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """Access key id → secret key; ``region`` is the one skylet serves (and signs for)."""
+    """Access key id → secret key; ``region`` is the one skylet serves (and signs for).
+    ``stand_in`` (local mode: no credentials configured, the local pair's key): a key that is
+    not in ``keys`` is accepted as LocalStack accepts it, every check made but the
+    signature's, which cannot be computed without its secret, and acts as ``stand_in`` (the
+    account's root: one owner of every bucket, as one account's keys are on LocalStack);
+    ``Verified.trusted`` is False. Empty: such a key is refused."""
 
     keys: Mapping[str, str]
     region: str = "us-east-1"
+    stand_in: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,9 @@ class Verified:
     #: The function whose own credentials signed (skylet.function_keys), set by the
     #: authenticator; None: a key of the platform's.
     function: str | None = None
+    #: False: signed with a key whose secret skylet does not know (local mode, any key), so
+    #: the signature (and a streaming body's chunk signatures) could not be checked.
+    trusted: bool = True
 
 
 def _uri_encode(value: str) -> str:
@@ -194,9 +203,10 @@ def _fields(text: str) -> dict[str, str]:
     return fields
 
 
-def secret_of(credentials: Credentials, access_key: str, form: Form) -> str:
+def secret_of(credentials: Credentials, access_key: str, form: Form) -> str | None:
+    """The secret of ``access_key``; None for a key accepted unverified (``stand_in``)."""
     secret = credentials.keys.get(access_key)
-    if secret is None:
+    if secret is None and not credentials.stand_in:
         raise SignatureRefused(
             "unknown_key",
             "The AWS Access Key Id you provided does not exist in our records.",
@@ -341,6 +351,10 @@ def verify_header(
     if payload_hash is None:
         payload_hash = lookup.get("x-amz-content-sha256", EMPTY_SHA256)
     names = signed.split(";")
+    if secret is None:  # local mode, a key of the client's own: all but the signature checked
+        check_amz_headers_signed(headers, names)
+        stand_in = credentials.stand_in
+        return Verified(stand_in, payload_hash, provided, amz_date, scope, trusted=False)
     canonical = canonical_request(
         method,
         canonical_path(raw_path, service),
@@ -403,6 +417,9 @@ def verify_presigned(
     if service == "s3" or payload_hash is None:  # None is S3's only (_require_hash)
         payload_hash = UNSIGNED
     names = signed.split(";")
+    if secret is None:  # local mode, a key of the client's own: all but the signature checked
+        check_amz_headers_signed(headers, names, "query")
+        return Verified(credentials.stand_in, payload_hash, trusted=False)
     canonical = canonical_request(
         method,
         canonical_path(raw_path, service),

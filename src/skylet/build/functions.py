@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
 from skylet.build.deps import ensure_installed
 from skylet.config import (
+    HOST_RUNTIME,
     AsyncConfig,
     Destination,
     FunctionConfig,
@@ -17,6 +19,10 @@ from skylet.config import (
 from skylet.errors import ConfigError
 from skylet.manifest import Manifest
 from skylet.manifest.intrinsics import Intrinsic
+
+Interpreter = Callable[[str], str | None]
+"""The Python that runs a runtime's functions (None: the platform's own), or ConfigError saying
+why none can (skylet.pool.runtimes)."""
 
 Resolver = Callable[[Intrinsic], str | None]
 """What a ``Ref``/``Fn::GetAtt`` in a function's environment stands for (a queue's URL or
@@ -29,19 +35,32 @@ async def build_functions(
     deps_root: Path,
     progress: Callable[[str], None] = lambda _: None,
     resolve: Resolver = lambda _: None,
+    default_runtime: str = HOST_RUNTIME,
+    interpreter: Interpreter = lambda _: None,
 ) -> list[FunctionConfig]:
     """One FunctionConfig per manifest function, with its requirements.txt installed and the
-    intrinsics of its environment resolved."""
+    intrinsics of its environment resolved; ``default_runtime`` for those that name none.
+    A runtime ``interpreter`` refuses is a ConfigError naming the function."""
     functions = []
-    installed: dict[Path, str] = {}
+    installed: dict[tuple[Path, str | None], str] = {}
     for spec in manifest.functions.values():
+        runtime = spec.runtime or default_runtime
+        try:
+            python = interpreter(runtime)
+        except ConfigError as error:
+            raise ConfigError(f"{manifest.source}: functions.{spec.key}: {error}") from None
         extra: tuple[str, ...] = ()
         requirements = spec.code_dir / "requirements.txt"
         if requirements.is_file():
-            if requirements not in installed:
-                target = await ensure_installed(requirements, deps_root, progress=progress)
-                installed[requirements] = str(target)
-            extra = (installed[requirements],)
+            if (requirements, python) not in installed:
+                # Installed by the function's own interpreter (compiled packages are built for
+                # one Python), each interpreter's in a cache of its own.
+                root = deps_root if python is None else deps_root / runtime
+                target = await ensure_installed(
+                    requirements, root, python=python or sys.executable, progress=progress
+                )
+                installed[requirements, python] = str(target)
+            extra = (installed[requirements, python],)
         functions.append(
             FunctionConfig(
                 name=spec.name,
@@ -54,7 +73,7 @@ async def build_functions(
                 ),
                 reserved_concurrency=spec.reserved_concurrency,
                 provisioned_concurrency=spec.provisioned_concurrency,
-                runtime=spec.runtime,
+                runtime=runtime,
                 style=spec.style,
                 extra_path=extra,
                 aliases=(spec.key,) if spec.key != spec.name else (),

@@ -1,7 +1,8 @@
 """The credentials the commands sign their requests with, and the signing (botocore's SigV4
 signer, the one boto3 uses: nothing hand-written).
 
-A command that talks to a server (``invoke``, ``logs``, ``invocations``, ``bucket``) signs when
+A command that talks to a server (``invoke``, ``logs``, ``invocations``, ``bucket``, ``queue``,
+``topic``) signs when
 it has credentials: ``--credentials ACCESS_KEY:SECRET``, else ``SKYLET_CREDENTIALS`` (its first
 pair, as ``skylet up`` reads it), else ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``.
 Without any, requests go unsigned (a local server without credentials accepts them). The region
@@ -55,14 +56,46 @@ def credentials_option() -> Callable[[F], F]:
 def keys(given: str | None, env: Mapping[str, str] | None = None) -> Keys | None:
     """The credentials to sign with (module docstring), or None to send unsigned requests."""
     env = os.environ if env is None else env
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    signed_for = region(env)
     if given:
         access_key, secret = parse_pair(given.split()[0])
-        return Keys(access_key, secret, region)
+        return Keys(access_key, secret, signed_for)
     key_id, secret_key = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
     if key_id and secret_key:
-        return Keys(key_id, secret_key, region)
+        return Keys(key_id, secret_key, signed_for)
     return None
+
+
+def region(env: Mapping[str, str] | None = None) -> str:
+    """The region requests are signed for (module docstring)."""
+    env = os.environ if env is None else env
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def boto3_client(service: str, endpoint: str, given: str | None, **settings: Any) -> Any:
+    """A stock boto3 client of ``service`` at ``endpoint`` that signs as every command signs
+    (:func:`keys` of ``given``, the ``--credentials`` text), unsigned without credentials;
+    ``settings`` go to its botocore ``Config``."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    signer = keys(given)
+    if signer is None:
+        return boto3.client(
+            service,
+            endpoint_url=endpoint,
+            region_name=region(),
+            config=Config(signature_version=UNSIGNED, **settings),
+        )
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=signer.region,
+        aws_access_key_id=signer.access_key,
+        aws_secret_access_key=signer.secret,
+        config=Config(**settings),
+    )
 
 
 def signed(
@@ -89,11 +122,16 @@ def signed(
     return {name: str(value) for name, value in request.headers.items()}
 
 
+#: The query protocol's codes for the same refusals (SNS, and the rest-xml services).
+_QUERY_CODES = frozenset(
+    {"MissingAuthenticationToken", "SignatureDoesNotMatch", "InvalidClientTokenId"}
+)
+
+
 def refusal_hint(status: int, code: str) -> str:
     """What to tell a user whose request a server refused for its credentials."""
-    if status not in (400, 403) or not code.endswith(
-        ("AuthenticationTokenException", "SignatureException", "ClientException")
-    ):
+    json_codes = ("AuthenticationTokenException", "SignatureException", "ClientException")
+    if status not in (400, 403) or not (code.endswith(json_codes) or code in _QUERY_CODES):
         return ""
     return (
         " (sign with the server's credentials: --credentials ACCESS_KEY:SECRET, "

@@ -51,11 +51,16 @@ def _progress(out: Output, total: int) -> Progress | None:
 
 
 def _storage(endpoint: str | None, credentials: str | None) -> Storage:
-    """The storage at ``endpoint``, signed with ``--credentials`` (or SKYLET_CREDENTIALS) when
-    given, else as boto3 finds credentials (AWS_ACCESS_KEY_ID…, else ``test``/``test``)."""
-    pair = auth.parse_pair(credentials.split()[0]) if credentials else (None, None)
+    """The storage at ``endpoint``, signed as every command signs (skylet.cli.auth.keys),
+    else with the local pair ``test``/``test`` (which a local server accepts as it accepts an
+    unsigned request)."""
+    signer = auth.keys(credentials)
     try:
-        return Storage(endpoint, access_key=pair[0], secret_key=pair[1])
+        if signer is None:
+            return Storage(endpoint, access_key="test", secret_key="test", region=auth.region())
+        return Storage(
+            endpoint, access_key=signer.access_key, secret_key=signer.secret, region=signer.region
+        )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--endpoint-url") from None
 

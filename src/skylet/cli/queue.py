@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from skylet.cli import auth
 from skylet.cli.common import endpoint as endpoint_of
 from skylet.cli.common import endpoint_option, unreachable
 from skylet.cli.exits import Exit, Status
@@ -22,21 +23,12 @@ from skylet.cli.output import Output
 
 _endpoint = endpoint_option("AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL", "SKYLET_ENDPOINT")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_credentials = auth.credentials_option()
 _MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
-def _client(url: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 2}, read_timeout=30),
-    )
+def _client(url: str, credentials: str | None) -> Any:
+    return auth.boto3_client("sqs", url, credentials, retries={"max_attempts": 2}, read_timeout=30)
 
 
 @contextlib.contextmanager
@@ -51,7 +43,9 @@ def _failures(url: str) -> Iterator[None]:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         status = Status.NOT_FOUND if code in _MISSING else Status.FAILED
-        raise Exit(str(error.response.get("Error", {}).get("Message", error)), status) from error
+        message = str(error.response.get("Error", {}).get("Message", error))
+        http = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        raise Exit(f"{code}: {message}{auth.refusal_hint(http, code)}", status) from error
     except BotoCoreError as error:
         raise Exit(str(error), Status.FAILED) from error
 
@@ -69,10 +63,11 @@ def queue() -> None:
 @click.argument("prefix", required=False, default="")
 @_json
 @_endpoint
-def ls(prefix: str, as_json: bool, endpoint: str | None) -> None:
+@_credentials
+def ls(prefix: str, as_json: bool, endpoint: str | None, credentials: str | None) -> None:
     """List the queues (whose names start with PREFIX) and their message counts."""
     out, url = Output(), endpoint_of(endpoint)
-    sqs = _client(url)
+    sqs = _client(url, credentials)
     with _failures(url):
         rows = []
         for page in sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix):
@@ -118,6 +113,7 @@ def ls(prefix: str, as_json: bool, endpoint: str | None) -> None:
 @click.option("--delay", type=click.IntRange(0, 900), help="DelaySeconds.")
 @_json
 @_endpoint
+@_credentials
 def send(
     name: str,
     body: str | None,
@@ -127,6 +123,7 @@ def send(
     delay: int | None,
     as_json: bool,
     endpoint: str | None,
+    credentials: str | None,
 ) -> None:
     """Send BODY (or standard input, without it or with -) to the queue NAME (or URL)."""
     out, url = Output(), endpoint_of(endpoint)
@@ -144,7 +141,7 @@ def send(
             request[field] = given
     if delay is not None:
         request["DelaySeconds"] = delay
-    sqs = _client(url)
+    sqs = _client(url, credentials)
     with _failures(url):
         sent = sqs.send_message(QueueUrl=_url(sqs, name), **request)
     sent.pop("ResponseMetadata", None)
@@ -164,12 +161,19 @@ def send(
 @click.option("--delete", is_flag=True, help="Delete the messages received.")
 @_json
 @_endpoint
+@_credentials
 def receive(
-    name: str, count: int, wait: int, delete: bool, as_json: bool, endpoint: str | None
+    name: str,
+    count: int,
+    wait: int,
+    delete: bool,
+    as_json: bool,
+    endpoint: str | None,
+    credentials: str | None,
 ) -> None:
     """Receive up to --max messages from the queue NAME (or URL)."""
     out, url = Output(), endpoint_of(endpoint)
-    sqs = _client(url)
+    sqs = _client(url, credentials)
     with _failures(url):
         queue_url = _url(sqs, name)
         messages = sqs.receive_message(
@@ -203,10 +207,11 @@ def receive(
 @queue.command("purge")
 @click.argument("name")
 @_endpoint
-def purge(name: str, endpoint: str | None) -> None:
+@_credentials
+def purge(name: str, endpoint: str | None, credentials: str | None) -> None:
     """Delete every message of the queue NAME (or URL)."""
     out, url = Output(), endpoint_of(endpoint)
-    sqs = _client(url)
+    sqs = _client(url, credentials)
     with _failures(url):
         sqs.purge_queue(QueueUrl=_url(sqs, name))
     out.line(f"purged {name}")

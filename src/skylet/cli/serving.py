@@ -33,6 +33,16 @@ _credentials_option = click.option(
     "Without any, unsigned requests and the pair `test`/`test` are accepted, on loopback only.",
 )
 
+_interpreter_option = click.option(
+    "--interpreter",
+    "interpreters",
+    multiple=True,
+    metavar="RUNTIME=PATH",
+    help="The Python that runs functions of RUNTIME (python3.12=/opt/py312/bin/python3.12; "
+    "repeatable). Otherwise python3.X is looked up on PATH; the platform's own Python runs "
+    "its own version's.",
+)
+
 
 @click.command()
 @click.argument("target", default=".", type=click.Path(exists=True))
@@ -74,6 +84,7 @@ _credentials_option = click.option(
     help="Redeploy when the code or the manifest changes (turn off in production).",
 )
 @_credentials_option
+@_interpreter_option
 @click.option(
     "--blobs",
     "blobs_url",
@@ -137,6 +148,7 @@ def up(
     store_url: str,
     reload: bool,
     credentials: tuple[str, ...],
+    interpreters: tuple[str, ...],
     blobs_url: str,
     public_buckets: tuple[str, ...],
     knative_files: tuple[str, ...],
@@ -160,6 +172,7 @@ def up(
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
         sandbox=sandbox,
+        interpreters=MappingProxyType(env_vars.parse_pairs(interpreters, "--interpreter")),
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -248,6 +261,7 @@ def up(
 @click.option("--stage", help="Stage for ${opt:stage} (serverless.yml).")
 @click.option("--reload/--no-reload", default=False, show_default=True)
 @_credentials_option
+@_interpreter_option
 @env_vars.file_option
 @env_vars.pair_option
 @click.option(
@@ -264,6 +278,7 @@ def serve_function(
     stage: str | None,
     reload: bool,
     credentials: tuple[str, ...],
+    interpreters: tuple[str, ...],
     env_file: str | None,
     env: tuple[str, ...],
     sandbox: bool,
@@ -283,6 +298,7 @@ def serve_function(
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
         sandbox=sandbox,
+        interpreters=MappingProxyType(env_vars.parse_pairs(interpreters, "--interpreter")),
     )
     config = PlatformConfig(
         manifest_path=manifest,

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from skylet.cli import auth
 from skylet.cli.common import endpoint, endpoint_option
 from skylet.cli.exits import Exit, Status
 from skylet.cli.output import Output
@@ -21,16 +22,8 @@ from skylet.cli.output import Output
 _UNREACHABLE = {"EndpointConnectionError", "ConnectionClosedError", "ConnectTimeoutError"}
 
 
-def _client(url: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        "sns",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def _client(url: str, credentials: str | None) -> Any:
+    return auth.boto3_client("sns", url, credentials)
 
 
 @contextlib.contextmanager
@@ -47,7 +40,8 @@ def _failures(url: str) -> Iterator[None]:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", str(error))
         status = Status.NOT_FOUND if code == "NotFound" else Status.FAILED
-        raise Exit(f"{code}: {message}", status) from error
+        http = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+        raise Exit(f"{code}: {message}{auth.refusal_hint(http, code)}", status) from error
 
 
 def _topics(client: Any) -> list[str]:
@@ -72,17 +66,19 @@ def topic() -> None:
 
 _endpoint = endpoint_option("AWS_ENDPOINT_URL_SNS", "SKYLET_ENDPOINT")
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_credentials = auth.credentials_option()
 
 
 @topic.command("ls")
 @_json
 @_endpoint
-def ls(as_json: bool, endpoint: str | None) -> None:
+@_credentials
+def ls(as_json: bool, endpoint: str | None, credentials: str | None) -> None:
     """List topics with their subscriptions (confirmed, pending)."""
     url = _url(endpoint)
     out = Output()
     with _failures(url):
-        client = _client(url)
+        client = _client(url, credentials)
         rows = []
         for arn in _topics(client):
             attributes = client.get_topic_attributes(TopicArn=arn)["Attributes"]
@@ -129,6 +125,7 @@ def ls(as_json: bool, endpoint: str | None) -> None:
 @click.option("--dedup-id", help="The MessageDeduplicationId, for a FIFO topic.")
 @_json
 @_endpoint
+@_credentials
 def publish(
     name: str,
     message: str,
@@ -138,6 +135,7 @@ def publish(
     dedup_id: str | None,
     as_json: bool,
     endpoint: str | None,
+    credentials: str | None,
 ) -> None:
     """Publish MESSAGE to the topic NAME (its name or ARN); prints the MessageId."""
     request: dict[str, Any] = {"Message": message}
@@ -157,7 +155,7 @@ def publish(
         request["MessageDeduplicationId"] = dedup_id
     url = _url(endpoint)
     with _failures(url):
-        client = _client(url)
+        client = _client(url, credentials)
         answer = client.publish(TopicArn=_arn(client, name), **request)
     out = Output()
     answer.pop("ResponseMetadata", None)

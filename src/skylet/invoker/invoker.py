@@ -32,6 +32,7 @@ from skylet.pool.pool import FunctionPool, PoolStats
 from skylet.pool.provisioning import ACTIVE, FunctionState
 from skylet.pool.sandbox import SandboxReport
 from skylet.pool.zygote import Status, ZygoteClient
+from skylet.pool.zygotes import Zygotes
 from skylet.wire.invocation import Deliver, InvokeRequest, RawOutcome, resolving
 
 logger = logging.getLogger(__name__)
@@ -88,13 +89,16 @@ class Invoker:
     def __init__(
         self,
         settings: RuntimeSettings,
-        zygote: ZygoteClient,
+        zygote: ZygoteClient | Zygotes,
         logs: LogBook,
         hooks: Hooks | None = None,
     ) -> None:
         self.settings = settings
         self.logs = logs
-        self._zygote = zygote
+        #: One zygote per interpreter (a single client: the platform's own interpreter only);
+        #: ``_zygote`` is the platform's own interpreter's, whose health ``/health`` reports.
+        self._zygotes = zygote if isinstance(zygote, Zygotes) else Zygotes(default=zygote)
+        self._zygote = self._zygotes.default
         self.hooks = hooks if hooks is not None else Hooks()
         self._pools: dict[str, FunctionPool] = {}
         self._aliases: dict[str, str] = {}
@@ -148,7 +152,8 @@ class Invoker:
             self._abandon(name)
             self._failed.pop(name, None)
             self._modified[name] = time.time()
-            pool = FunctionPool(fn, self.settings, self._zygote, self._observer)
+            zygote = self._zygotes.for_runtime(fn.runtime)
+            pool = FunctionPool(fn, self.settings, zygote, self._observer)
             if current is None or not fn.provisioned_concurrency:
                 self._pools[name] = pool
                 if current is not None:
@@ -368,7 +373,8 @@ class Invoker:
         key = (latest.fn.name, published.number)
         pool = self._published.get(key)
         if pool is None:
-            pool = FunctionPool(published.config, self.settings, self._zygote, self._observer)
+            zygote = self._zygotes.for_runtime(published.config.runtime)
+            pool = FunctionPool(published.config, self.settings, zygote, self._observer)
             self._published[key] = pool
             pool.start()
         return pool

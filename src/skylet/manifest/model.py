@@ -24,7 +24,6 @@ from skylet.manifest.resources import Resource
 from skylet.manifest.schedule import ScheduleExpression
 from skylet.manifest.validation import Allowed
 
-DEFAULT_RUNTIME = "python3.11"
 HANDLER_FORMS = "module.function or path/to/module.function"
 _HANDLER = re.compile(r"^(?:[A-Za-z0-9_-]+/)*[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$", re.ASCII)
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -88,7 +87,8 @@ class FunctionSpec(Frozen):
 
     key: str
     name: Annotated[str, AfterValidator(_function_name)]
-    runtime: Annotated[str, Field(min_length=1)]
+    #: None: the platform's default runtime (the newest Python Lambda offers that is installed).
+    runtime: Annotated[str, Field(min_length=1)] | None = None
     handler: Annotated[str, Allowed(HANDLER_FORMS)]
     style: Literal["lambda", "http", "cloudevent", "background"] = "lambda"
     code_dir: Path

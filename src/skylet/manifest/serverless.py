@@ -26,11 +26,12 @@ from skylet.manifest.assemble import (
 )
 from skylet.manifest.diagnostics import KeyPath, Source, show
 from skylet.manifest.logging_config import SERVERLESS_KEYS, read_logging
-from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
+from skylet.manifest.model import Manifest
 from skylet.manifest.resources import Resource, parse_resources
 from skylet.manifest.validation import Mode, check_keys
 
-DEFAULTS: Mapping[str, Any] = {"runtime": DEFAULT_RUNTIME, "memory_size": 1024, "timeout_s": 6}
+#: A runtime left unsaid is the platform's default (skylet.pool.runtimes: the newest installed).
+DEFAULTS: Mapping[str, Any] = {"runtime": None, "memory_size": 1024, "timeout_s": 6}
 # serverless.yml function key -> FunctionSpec field, for keys copied as they are.
 FUNCTION_KEYS: Mapping[str, str] = {
     "name": "name",

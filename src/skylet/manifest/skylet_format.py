@@ -24,7 +24,7 @@ from skylet.manifest.assemble import (
 )
 from skylet.manifest.diagnostics import KeyPath, Source, show
 from skylet.manifest.logging_config import CLOUDFORMATION_KEYS, read_logging
-from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
+from skylet.manifest.model import Manifest
 from skylet.manifest.resources import parse_resources
 from skylet.manifest.validation import check_keys
 
@@ -43,7 +43,7 @@ TOP_LEVEL_KEYS = (
     "params",
 )
 DEFAULTS: Mapping[str, Any] = {
-    "runtime": DEFAULT_RUNTIME,
+    "runtime": None,  # the platform's default (skylet.pool.runtimes: the newest installed)
     "style": "lambda",
     "memory_size": 128,
     "timeout_s": 3,

@@ -55,7 +55,6 @@ def lambda_environment(
     """Variables as Lambda sets them; the function's own may not override the reserved ones.
     The credentials are the function's own (its role's, on Lambda): skylet.function_keys."""
     own = function_keys.credentials_for(settings.function_secret, fn.name)
-    python = f"python{sys.version_info.major}.{sys.version_info.minor}"
     env = dict(settings.base_environment)
     env.update(fn.environment)
     env.update(
@@ -66,7 +65,7 @@ def lambda_environment(
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.logging.group(fn.name),
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{python}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_ACCESS_KEY_ID": own.access_key_id,

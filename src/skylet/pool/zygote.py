@@ -170,7 +170,11 @@ class ZygoteClient:
         """A template for ``spec``, talking to the platform on the other end of ``theirs``
         (which this takes); resolved with its pid, or failed (PlatformError) if the zygote
         could not make it or none is up. ``on_exit`` gets its exit status."""
-        assert self._loop is not None
+        if self._loop is None:  # never started: another interpreter's, started on first use
+            self._loop = asyncio.get_running_loop()
+            self._supervisor = self._loop.create_task(
+                self._restart(time.perf_counter(), first=True)
+            )
         future: asyncio.Future[int] = self._loop.create_future()
         if self._down is not None:
             theirs.close()
@@ -280,8 +284,9 @@ class ZygoteClient:
             assert self._loop is not None
             self._supervisor = self._loop.create_task(self._restart(time.perf_counter()))
 
-    async def _restart(self, since: float) -> None:
-        """Start zygotes until one is up, backing off while they fail to start."""
+    async def _restart(self, since: float, *, first: bool = False) -> None:
+        """Start zygotes until one is up, backing off while they fail to start (``first``: the
+        first of a zygote started on its first use, not a replacement)."""
         while self.status != "closed":
             if self._failed_starts:
                 await asyncio.sleep(
@@ -298,9 +303,11 @@ class ZygoteClient:
                 self._refuse_asked(self._down)
                 continue
             self._failed_starts = 0
+            self.status = "up"
+            if first:
+                return
             self.restarts += 1
             self.last_restart_ms = (time.perf_counter() - since) * 1000
-            self.status = "up"
             logger.warning(
                 "a new zygote is up, %.0f ms after the last one died", self.last_restart_ms
             )

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 from skylet import fastjson
 from skylet.wire import frames
 from skylet.wire import http as wire_http
-from skylet.worker import apigw, http_envelope, http_trigger, output, sandbox, web
+from skylet.worker import apigw, http_envelope, http_trigger, imports, output, sandbox, web
 from skylet.worker.context import BackgroundContext, LambdaContext
 from skylet.worker.handler import InitError, load_handler, user_stack
 from skylet.worker.snapstart import LAMBDA_MODULES, Snapshot
@@ -122,12 +122,9 @@ def setup_process(spec: dict[str, Any]) -> None:
         here = ""
     if here != code_dir:
         os.chdir(code_dir)
-    extra = spec.get("extra_path", [])
-    ours = {spec.get("zygote_cwd"), LAMBDA_MODULES, code_dir, *extra}
-    # Lambda's runtime has snapshot_restore_py: skylet's copy, unless the function brings one.
-    path = [code_dir, *extra, *(p for p in sys.path if p and p not in ours), LAMBDA_MODULES]
-    if sys.path != path:
-        sys.path[:] = path
+    # The function's code and requirements, the standard library, the AWS SDK, and Lambda's
+    # snapshot_restore_py (skylet's copy, unless the function brings one): nothing else.
+    imports.isolate([code_dir, *spec.get("extra_path", [])], [LAMBDA_MODULES])
     output.configure(env)
     limit = spec.get("rlimit_data_bytes")
     if limit and resource.getrlimit(resource.RLIMIT_DATA) != (limit, limit):

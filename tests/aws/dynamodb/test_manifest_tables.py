@@ -20,7 +20,6 @@ MANIFEST = """
 service: shop
 provider:
   name: aws
-  runtime: python3.12
 custom:
   tableName: orders-${sls:stage}
 functions:

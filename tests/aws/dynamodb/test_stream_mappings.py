@@ -35,7 +35,6 @@ MANIFEST = """
 service: streams
 provider:
   name: aws
-  runtime: python3.12
 functions:
   plain:
     handler: stream_handlers.record

@@ -81,8 +81,12 @@ def http_response(result: Any) -> Answer:
 def _response_object(result: Any) -> wrappers.Response:
     if isinstance(result, dict | list):
         return Response(jsonify_text(result), mimetype=JSON_TYPE)
-    if isinstance(result, wrappers.Response):
-        return result
+    if isinstance(result, wrappers.Response) or _is_a(
+        result, "werkzeug.wrappers.response", "Response"
+    ):
+        # skylet's werkzeug's, or that of the werkzeug the function brings (its requirements).
+        response: wrappers.Response = result
+        return response
     raise TypeError(
         "The view function did not return a valid response. The return type must be a "
         "string, dict, list, tuple with headers or status, Response instance, but it was a "
@@ -106,10 +110,12 @@ def exception_response(exc: BaseException) -> Answer | None:
     """The response of a werkzeug HTTP exception (a missing ``request.args[...]`` key,
     ``get_json()`` on a request that is not JSON, ``abort(404)``, Flask's ``abort``), or None
     when ``exc`` is not one (or makes no response)."""
-    if not isinstance(exc, HTTPException):
+    if not isinstance(exc, HTTPException) and not _is_a(
+        exc, "werkzeug.exceptions", "HTTPException"
+    ):
         return None
     try:
-        return response_answer(exc.get_response())
+        return response_answer(exc.get_response())  # type: ignore[attr-defined]
     except Exception:
         return None
 
@@ -130,3 +136,9 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "__html__"):
         return str(value.__html__())
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _is_a(value: object, module: str, name: str) -> bool:
+    """Whether ``value`` is an instance of werkzeug's ``module.name`` from any copy of
+    werkzeug: the runtime's, or the function's own (skylet.worker.imports keeps them apart)."""
+    return any(c.__module__ == module and c.__name__ == name for c in type(value).__mro__)
