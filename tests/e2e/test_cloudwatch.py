@@ -23,7 +23,6 @@ MANIFEST = """
 service: cw
 provider:
   name: aws
-  runtime: python3.12
 functions:
   ok:
     handler: handlers.echo

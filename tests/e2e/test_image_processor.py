@@ -39,9 +39,9 @@ T = TypeVar("T")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("image-processor") / "image-processor"
     shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".skylet", "__pycache__"))
-    # The example names python3.12; here it runs on the interpreter the tests run on.
+    # The example names python3.11; here it runs on the interpreter the tests run on.
     manifest = directory / "serverless.yml"
-    manifest.write_text(manifest.read_text().replace("python3.12", HOST_RUNTIME))
+    manifest.write_text(manifest.read_text().replace("python3.11", HOST_RUNTIME))
     running = start_server(directory, "--no-reload")
     yield running
     stop_server(running)

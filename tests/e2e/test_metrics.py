@@ -21,7 +21,6 @@ MANIFEST = """
 service: watched
 provider:
   name: aws
-  runtime: python3.12
 functions:
   ok:
     handler: handlers.echo
