@@ -53,7 +53,9 @@ class Gateway:
         #: body), unless a function route claims the path.
         self.metrics = metrics
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
-        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
+        self.admin_api = AdminApi(
+            invoker, records, auth=auth, scheduler=scheduler, services=services
+        )
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         self.services = services

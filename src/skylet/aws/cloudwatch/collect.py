@@ -294,12 +294,13 @@ class Collector(InvocationHook):
             self.errors.inc(labels)
         if record.cold:
             self.cold_starts.inc(labels)
-            self.aggregator.add(
-                SeriesKey.of(SKYLET, "ColdStarts", {"FunctionName": record.function}),
-                record.started,
-                1.0,
-                unit="Count",
-            )
+            for dimensions in ({"FunctionName": record.function}, {}):
+                self.aggregator.add(
+                    SeriesKey.of(SKYLET, "ColdStarts", dimensions),
+                    record.started,
+                    1.0,
+                    unit="Count",
+                )
         self.duration.observe(labels, report.duration_ms / 1000.0)
         if report.init_ms is not None:
             self.init_duration.observe(labels, report.init_ms / 1000.0)
