@@ -171,9 +171,12 @@ class Dashboard:
         )
         by_id = {r["Id"]: r for r in answer.get("MetricDataResults", [])}
         figures: dict[str, list[float | None] | list[int]] = {"t": stamps}
-        for key, *_ in FIGURES:
+        for key, _, _, stat in FIGURES:
             result = by_id.get(key.lower(), {})
-            figures[key] = aligned(stamps, result.get("Timestamps", []), result.get("Values", []))
+            values = aligned(stamps, result.get("Timestamps", []), result.get("Values", []))
+            # A count with no datapoint in a minute counted nothing: 0, so the line is drawn.
+            filled: list[float | None] = [0.0 if v is None else v for v in values]
+            figures[key] = filled if stat == "Sum" else values
         return figures
 
     async def overview(self, window_s: int, host: str) -> Params:

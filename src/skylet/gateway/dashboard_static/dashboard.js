@@ -46,16 +46,19 @@
     // lines: [{label, values}], aligned with t (epoch seconds). Reuses the chart if its
     // series are the same, so an update is setData, not a new canvas.
     const points = lines.reduce((n, l) => n + l.values.filter((v) => v !== null).length, 0);
+    const total = lines.reduce((n, l) => n + l.values.reduce((m, v) => m + (v || 0), 0), 0);
     const labels = lines.map((l) => l.label).join("\u0000");
     const data = [t, ...lines.map((l) => l.values)];
     const known = charts.get(key);
     if (known && known.labels === labels && document.body.contains(known.box)) {
       known.plot.setData(data);
       known.box.dataset.points = String(points);
+      known.box.dataset.total = String(total);
       return known.box;
     }
     if (known) known.plot.destroy();
-    const box = el("div", { class: "chart", "data-chart": key, "data-points": String(points) });
+    const box = el("div", { class: "chart", "data-chart": key, "data-points": String(points),
+      "data-total": String(total) });
     box.append(el("h3", { text: title }));
     const holder = el("div");
     box.append(holder);
@@ -66,7 +69,7 @@
         height: 200,
         series: [
           {},
-          ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false,
+          ...lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false, points: { show: true, size: 5 },
             value: (u, v) => (v === null ? "–" : fmt(v, 2) + (unit || "")) })),
         ],
         axes: [{}, { size: 60 }],
