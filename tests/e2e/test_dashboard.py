@@ -109,15 +109,15 @@ def chart_total(page: Page, key: str) -> float:
 def test_the_overview_loads_without_console_errors_and_draws_charts_with_data(
     server: Server, page: Page
 ) -> None:
-    invoke(server, "panel-dev-greeter", 3)
-    invoke(server, "panel-dev-broken", 2)
+    invoke(server, "greeter", 3)
+    invoke(server, "broken", 2)
     page.tab.goto(server.url + PAGE)
     page.tab.wait_for_selector('[data-chart="account-invocations"] canvas')
     wait_for(lambda: chart_total(page, "account-invocations") >= 5)
     assert chart_total(page, "account-errors") >= 2
     for key in ("account-duration", "account-concurrency", "account-cold", "by-function"):
         assert page.tab.locator(f'[data-chart="{key}"] canvas').count() >= 1, key
-    row = page.tab.locator('tr[data-function="panel-dev-greeter"] [data-field="invocations"]')
+    row = page.tab.locator('tr[data-function="greeter"] [data-field="invocations"]')
     assert float(row.inner_text().replace(",", "")) >= 3
     # No cost part on this server: its place says so.
     cost = page.tab.locator("#cost")
@@ -131,7 +131,7 @@ def test_the_charts_update_as_more_invocations_happen(server: Server, page: Page
     page.tab.wait_for_selector('[data-chart="account-invocations"] canvas')
     before = chart_total(page, "account-invocations")
     updates = int(page.tab.get_attribute("body", "data-updates") or 0)
-    invoke(server, "panel-dev-greeter", 4)
+    invoke(server, "greeter", 4)
     wait_for(lambda: chart_total(page, "account-invocations") >= before + 4)
     assert int(page.tab.get_attribute("body", "data-updates") or 0) > updates
     assert page.errors == []
@@ -140,14 +140,14 @@ def test_the_charts_update_as_more_invocations_happen(server: Server, page: Page
 def test_the_function_page_shows_a_recent_invocation_and_its_log(
     server: Server, page: Page
 ) -> None:
-    request_id = invoke(server, "panel-dev-greeter")
-    page.tab.goto(server.url + PAGE + "#/function/panel-dev-greeter")
+    request_id = invoke(server, "greeter")
+    page.tab.goto(server.url + PAGE + "#/function/greeter")
     row = page.tab.wait_for_selector(f'tr[data-request-id="{request_id}"]')
     assert row is not None
     log = row.inner_text()
     assert "echo call" in log and f"REPORT RequestId: {request_id}" in log
-    page.tab.wait_for_selector('[data-chart="fn-panel-dev-greeter-invocations"] canvas')
-    assert chart_total(page, "fn-panel-dev-greeter-invocations") >= 1
+    page.tab.wait_for_selector('[data-chart="fn-greeter-invocations"] canvas')
+    assert chart_total(page, "fn-greeter-invocations") >= 1
     assert page.errors == []
 
 
@@ -164,7 +164,7 @@ def test_queues_topics_and_alarms_are_listed_with_their_state(server: Server, pa
         AlarmName="panel-errors",
         Namespace="AWS/Lambda",
         MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": "panel-dev-broken"}],
+        Dimensions=[{"Name": "FunctionName", "Value": "broken"}],
         Statistic="Sum",
         Period=60,
         EvaluationPeriods=1,
@@ -188,7 +188,7 @@ def test_queues_topics_and_alarms_are_listed_with_their_state(server: Server, pa
 def test_a_put_dashboard_dashboard_renders_its_metric_and_text_widgets(
     server: Server, page: Page
 ) -> None:
-    invoke(server, "panel-dev-greeter", 2)
+    invoke(server, "greeter", 2)
     body = {
         "widgets": [
             {
@@ -211,7 +211,7 @@ def test_a_put_dashboard_dashboard_renders_its_metric_and_text_widgets(
                     "stat": "Sum",
                     "period": 60,
                     "metrics": [
-                        ["AWS/Lambda", "Invocations", "FunctionName", "panel-dev-greeter"],
+                        ["AWS/Lambda", "Invocations", "FunctionName", "greeter"],
                         [".", "Errors", ".", "."],
                     ],
                 },
@@ -272,13 +272,13 @@ def test_with_credentials_the_data_needs_a_session_from_skylet_dashboard(
     try:
         opened.tab.goto(link)
         assert opened.tab.url == signed_server.url + PAGE
-        opened.tab.wait_for_selector('tr[data-function="panel-dev-greeter"]')
+        opened.tab.wait_for_selector('tr[data-function="greeter"]')
         cookies = opened.context.cookies()
         assert [c["httpOnly"] for c in cookies if c["name"] == "skylet_dashboard"] == [True]
         session = {c["name"]: c["value"] for c in cookies}
         # The session reads, it does not change anything.
         assert httpx.get(data, cookies=session).status_code == 200
-        retire = signed_server.url + "/_skylet/functions/panel-dev-greeter/instances"
+        retire = signed_server.url + "/_skylet/functions/greeter/instances"
         assert httpx.delete(retire, cookies=session).status_code == 403
         assert opened.errors == []
     finally:
