@@ -115,6 +115,7 @@ def test_the_overview_loads_without_console_errors_and_draws_charts_with_data(
     page.tab.wait_for_selector('[data-chart="account-invocations"] canvas')
     wait_for(lambda: chart_total(page, "account-invocations") >= 5)
     assert chart_total(page, "account-errors") >= 2
+    assert chart_total(page, "account-cold") >= 2  # each function's first invocation
     for key in ("account-duration", "account-concurrency", "account-cold", "by-function"):
         assert page.tab.locator(f'[data-chart="{key}"] canvas').count() >= 1, key
     row = page.tab.locator('tr[data-function="greeter"] [data-field="invocations"]')
