@@ -46,6 +46,8 @@ FIGURES = (
     ("coldStarts", "Skylet/Lambda", "ColdStarts", "Sum"),
 )
 MAX_WINDOW_MIN = 24 * 60
+#: The functions the overview reads figures of (one GetMetricData each per poll).
+MAX_FUNCTIONS = 100
 #: The recent invocations a function's page shows.
 RECENT = 20
 _REPORT = re.compile(r"REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms")
@@ -182,7 +184,8 @@ class Dashboard:
     async def overview(self, window_s: int, host: str) -> Params:
         functions = []
         per_function: dict[str, list[float | None]] = {}
-        for fn in self.invoker.functions():
+        deployed = list(self.invoker.functions())
+        for fn in deployed[:MAX_FUNCTIONS]:
             figures = await self.figures(fn.name, window_s, host)
             state, _ = self.invoker.status(fn.name)
             functions.append(
@@ -202,6 +205,7 @@ class Dashboard:
         return {
             "windowS": window_s,
             "functions": functions,
+            "functionsNotShown": max(0, len(deployed) - MAX_FUNCTIONS),
             "account": await self.figures(None, window_s, host),
             "invocationsByFunction": per_function,
         }
