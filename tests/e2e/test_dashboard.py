@@ -217,8 +217,46 @@ def test_a_put_dashboard_dashboard_renders_its_metric_and_text_widgets(
                     ],
                 },
             },
+            {
+                "type": "metric",
+                "x": 12,
+                "y": 2,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "Unserved math",
+                    "region": "us-east-1",
+                    "metrics": [
+                        ["AWS/Lambda", "Invocations", {"id": "m0", "visible": False}],
+                        [{"expression": "FILL(m0, 0)", "id": "e0"}],
+                    ],
+                },
+            },
+            {
+                "type": "alarm",
+                "x": 0,
+                "y": 8,
+                "width": 24,
+                "height": 2,
+                "properties": {
+                    "title": "Alarms",
+                    "alarms": ["arn:aws:cloudwatch:us-east-1:000000000000:alarm:board-alarm"],
+                },
+            },
         ]
     }
+    cloudwatch = server.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="board-alarm",
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="board-alarm", StateValue="OK", StateReason="test")
     server.client("cloudwatch").put_dashboard(
         DashboardName="panel-board", DashboardBody=json.dumps(body)
     )
@@ -228,9 +266,14 @@ def test_a_put_dashboard_dashboard_renders_its_metric_and_text_widgets(
     assert page.tab.locator('[data-widget="text"] h2').inner_text() == "Panel service"
     assert page.tab.locator('[data-widget="text"] strong').inner_text() == "greeter"
     page.tab.wait_for_selector('[data-widget="metric"] canvas')
-    metric = page.tab.locator('[data-widget="metric"] [data-chart]')
+    metric = page.tab.locator('[data-widget="metric"] [data-chart]').first
     wait_for(lambda: float(metric.get_attribute("data-total") or 0) >= 2)
     assert "Greeter calls" in page.tab.locator('[data-widget="metric"] h3').first.inner_text()
+    # A widget CloudWatch's math refuses says why; the others still draw.
+    refused = page.tab.locator('[data-widget="metric"] .error')
+    assert "FILL" in refused.inner_text()
+    alarm = page.tab.locator('[data-widget="alarm"] .state-OK')
+    assert alarm.inner_text() == "OK"
     # The dashboard is linked from the header too.
     assert page.tab.locator('#dashboard-links a[href="#/dashboard/panel-board"]').count() == 1
     assert page.errors == []
