@@ -327,3 +327,14 @@ def test_with_credentials_the_data_needs_a_session_from_skylet_dashboard(
         assert opened.errors == []
     finally:
         opened.context.close()
+
+
+def test_a_day_s_window_reads_twelve_minute_periods(server: Server, page: Page) -> None:
+    invoke(server, "greeter")
+    page.tab.goto(server.url + PAGE)
+    page.tab.wait_for_selector('[data-chart="account-invocations"] canvas')
+    page.tab.select_option("#window", "1440")
+    title = '[data-chart="account-invocations"] h3'
+    wait_for(lambda: "per 12 min" in (page.tab.text_content(title) or ""))
+    assert chart_total(page, "account-invocations") >= 1
+    assert page.errors == []

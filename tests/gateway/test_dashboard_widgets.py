@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from skylet.gateway.dashboard_widgets import aligned, expand_rows, metric_queries, minutes
+from skylet.gateway.dashboard_widgets import (
+    aligned,
+    expand_rows,
+    metric_queries,
+    minutes,
+    period_for,
+)
 
 
 @pytest.mark.parametrize(
@@ -106,3 +112,18 @@ def test_minutes(end: float, window: int, period: int, expected: list[int]) -> N
 
 def test_aligned_values_are_none_where_the_result_has_none() -> None:
     assert aligned([60, 120, 180], [180.0, 60.0], [3.0, 1.0]) == [1.0, None, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("window", "period"),
+    [
+        pytest.param(1800, 60, id="half an hour reads minutes"),
+        pytest.param(7200, 60, id="two hours still read minutes"),
+        pytest.param(7260, 120, id="past two hours, two minutes"),
+        pytest.param(6 * 3600, 180, id="six hours, three minutes"),
+        pytest.param(24 * 3600, 720, id="a day, twelve minutes"),
+    ],
+)
+def test_a_longer_window_reads_longer_periods(window: int, period: int) -> None:
+    assert period_for(window) == period
+    assert window // period <= 121

@@ -26,7 +26,7 @@ from skylet.aws.service import RequestContext
 from skylet.errors import InvalidParameterValue, ResourceNotFound, ServiceError, SkyletError
 from skylet.events.records import RecordBook
 from skylet.gateway.admin_query import Query
-from skylet.gateway.dashboard_widgets import aligned, metric_queries, minutes
+from skylet.gateway.dashboard_widgets import aligned, metric_queries, minutes, period_for
 from skylet.ids import new_request_id
 from skylet.invoker.invoker import Invoker
 
@@ -146,20 +146,19 @@ class Dashboard:
         answer = await result if not isinstance(result, dict | None) else result
         return answer or {}
 
-    async def figures(
-        self, function: str | None, window_s: int, host: str
-    ) -> dict[str, list[float | None] | list[int]]:
-        """The FIGURES of one function (or the account) per minute over the window, on one
-        axis ``t`` (epoch seconds)."""
+    async def figures(self, function: str | None, window_s: int, host: str) -> dict[str, Any]:
+        """The FIGURES of one function (or the account) per period (period_for the window)
+        over the window, on one axis ``t`` (epoch seconds); ``periodS`` says which."""
         end = self.clock()
-        stamps = minutes(end, window_s)
+        period = period_for(window_s)
+        stamps = minutes(end, window_s, period)
         dimensions = [{"Name": "FunctionName", "Value": function}] if function else []
         queries = [
             {
                 "Id": key.lower(),
                 "MetricStat": {
                     "Metric": {"Namespace": ns, "MetricName": metric, "Dimensions": dimensions},
-                    "Period": 60,
+                    "Period": period,
                     "Stat": stat,
                 },
             }
@@ -168,11 +167,11 @@ class Dashboard:
         answer = await self._call(
             "cloudwatch",
             "GetMetricData",
-            {"MetricDataQueries": queries, "StartTime": stamps[0], "EndTime": end + 60},
+            {"MetricDataQueries": queries, "StartTime": stamps[0], "EndTime": end + period},
             host,
         )
         by_id = {r["Id"]: r for r in answer.get("MetricDataResults", [])}
-        figures: dict[str, list[float | None] | list[int]] = {"t": stamps}
+        figures: dict[str, Any] = {"t": stamps, "periodS": period}
         for key, _, _, stat in FIGURES:
             result = by_id.get(key.lower(), {})
             values = aligned(stamps, result.get("Timestamps", []), result.get("Values", []))
@@ -201,7 +200,7 @@ class Dashboard:
                     "durationMax": _top(figures["durationMax"]),
                 }
             )
-            per_function[fn.name] = figures["invocations"]  # type: ignore[assignment]
+            per_function[fn.name] = figures["invocations"]
         return {
             "windowS": window_s,
             "functions": functions,

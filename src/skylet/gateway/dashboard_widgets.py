@@ -68,6 +68,17 @@ def metric_queries(properties: Mapping[str, Any]) -> list[dict[str, Any]]:
     return queries
 
 
+#: The most points a chart of a window gets: a longer window reads longer periods.
+MAX_POINTS = 120
+
+
+def period_for(window_s: int) -> int:
+    """The period a window's charts read: a minute up to two hours, else whole minutes that
+    keep it to MAX_POINTS points (24 hours: 12 minutes)."""
+    minutes_each = -(-window_s // (60 * MAX_POINTS))
+    return 60 * max(1, minutes_each)
+
+
 def minutes(end_s: float, window_s: int, period_s: int = 60) -> list[int]:
     """The period stamps of the window ending at ``end_s``, oldest first: 30 minutes ending
     at 12:30:20 are 12:01 … 12:30 (the minute under way included)."""

@@ -94,21 +94,22 @@
   }
 
   function figureCharts(prefix, f) {
+    const per = f.periodS > 60 ? ` per ${f.periodS / 60} min` : " per minute";
     return el(
       "div",
       { class: "charts" },
-      chart(`${prefix}-invocations`, "Invocations", f.t, [{ label: "Invocations", values: f.invocations }]),
+      chart(`${prefix}-invocations`, `Invocations${per}`, f.t, [{ label: "Invocations", values: f.invocations }]),
       chart(`${prefix}-duration`, "Duration (ms)", f.t, [
         { label: "avg", values: f.durationAvg },
         { label: "p99", values: f.durationP99 },
         { label: "max", values: f.durationMax },
       ], " ms"),
-      chart(`${prefix}-errors`, "Errors and throttles", f.t, [
+      chart(`${prefix}-errors`, `Errors and throttles${per}`, f.t, [
         { label: "Errors", values: f.errors },
         { label: "Throttles", values: f.throttles },
       ]),
       chart(`${prefix}-concurrency`, "Concurrent executions (max)", f.t, [{ label: "Concurrency", values: f.concurrency }]),
-      chart(`${prefix}-cold`, "Cold starts", f.t, [{ label: "Cold starts", values: f.coldStarts }]),
+      chart(`${prefix}-cold`, `Cold starts${per}`, f.t, [{ label: "Cold starts", values: f.coldStarts }]),
     );
   }
 
