@@ -312,6 +312,14 @@ def test_with_credentials_the_data_needs_a_session_from_skylet_dashboard(
     link = made.stdout.strip().splitlines()[-1]
     assert link.startswith(signed_server.url + PAGE + "login?token=login.")
     assert httpx.get(link.replace("token=login.", "token=login.1")).status_code == 403
+    # Before the link, the page says how to sign in (its refused fetches are logged).
+    stranger = Page(browser)
+    try:
+        stranger.tab.goto(signed_server.url + PAGE)
+        told = stranger.tab.wait_for_selector("#view .error")
+        assert told is not None and "skylet dashboard" in told.inner_text()
+    finally:
+        stranger.context.close()
     opened = Page(browser)
     try:
         opened.tab.goto(link)
