@@ -19,6 +19,8 @@ CASES = [
     ("POST", "schedules/nightly/run", "skylet:RunSchedule on resource: schedules/nightly"),
     ("POST", "functions/me/logs", "skylet:Admin on resource: functions/me"),
     ("GET", "nothing/here", "skylet:Admin on resource: *"),
+    ("GET", "dashboard/data/overview", "skylet:Admin on resource: *"),
+    ("POST", "dashboard/session", "skylet:Admin on resource: *"),
 ]
 
 
@@ -37,6 +39,8 @@ CASES = [
         "a_schedule_is_not_run",
         "its_own_log_is_read_with_get_only",
         "an_unknown_route_is_refused",
+        "the_dashboard_s_data_is_refused",
+        "a_dashboard_session_is_refused",
     ],
 )
 def test_a_function_may_ask_for_what_is_its_own_only(

@@ -146,6 +146,12 @@ class Services:
             self.load()
         return self._entries
 
+    def named(self, service_name: str) -> Service | None:
+        """The registered service of botocore's name ``service_name`` (the latest registration
+        of it), for callers inside the platform; no model is loaded."""
+        registered = [*(e.service for e in self._entries), *self._pending]
+        return next((s for s in reversed(registered) if s.service_name == service_name), None)
+
     def pick(
         self, signing: str | None, target: str | None, form_action: str | None = None
     ) -> Entry | None:

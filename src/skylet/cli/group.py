@@ -28,6 +28,7 @@ COMMANDS = {
     "schedule": ("skylet.cli.schedule", "schedule"),
     "topic": ("skylet.cli.topic", "topic"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),
+    "dashboard": ("skylet.cli.dashboard", "dashboard"),
 }
 
 

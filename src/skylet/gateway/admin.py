@@ -9,7 +9,13 @@ connection is closed.
 With credentials configured every request must be signed with SigV4 for the service name
 ``skylet`` (in the region served), as the CLI signs them; errors are JSON, as the Lambda API's
 (``x-amzn-ErrorType``). A function (its own credentials, or its own uid on the connection) may
-read its own log and invocation records and nothing else: admin_access."""
+read its own log and invocation records and nothing else: admin_access.
+
+The dashboard (gateway/dashboard.py): its page's files under ``dashboard/`` are served to
+anyone; its data (``dashboard/data/…``) is this API's and needs the same authentication. A
+browser, which cannot sign, gets a session instead (gateway/dashboard_session.py): a signed
+``POST dashboard/session`` answers a login link; ``GET dashboard/login?token=…`` sets the
+session cookie, which then admits GET requests of this API (reads), nothing that changes."""
 
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from typing import TYPE_CHECKING
 from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
 from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
+from skylet.aws.router import Services
 from skylet.aws.sigv4 import Verified
 from skylet.config import FunctionConfig
 from skylet.errors import (
@@ -35,8 +42,9 @@ from skylet.errors import (
     StoreUnavailable,
 )
 from skylet.events.records import RecordBook, parse_status
-from skylet.gateway import admin_access, peers
+from skylet.gateway import admin_access, dashboard_session, peers
 from skylet.gateway.admin_query import Query
+from skylet.gateway.dashboard import Dashboard
 from skylet.invoker.invoker import Invoker
 from skylet.observe.archive import LogArchive, events
 from skylet.observe.filter_pattern import InvalidFilterPattern, Pattern, compile_pattern
@@ -99,6 +107,7 @@ class AdminApi:
         auth: Authenticator | None = None,
         scheduler: Scheduler | None = None,
         archive: LogArchive | None = None,
+        services: Services | None = None,
     ) -> None:
         self.invoker = invoker
         self.records = records
@@ -106,12 +115,22 @@ class AdminApi:
         self.scheduler = scheduler
         #: Function logs in the store; without it, the log book's in memory.
         self.archive = archive
+        self.dashboard = Dashboard(invoker, services, records)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
         verified: Verified | None = None
+        if parts[0] == "dashboard" and parts[1:2] not in (["data"], ["session"], ["login"]):
+            if scope["method"] not in ("GET", "HEAD"):
+                await respond(send, 405, b'{"message":"Method not allowed"}', _JSON)
+            else:
+                await self.dashboard.page("/".join(parts[1:]), send)
+            return
         try:
-            if self.auth is not None:
+            if parts[:2] == ["dashboard", "login"]:
+                await self._login(scope, send)
+                return
+            if self.auth is not None and not self._in_session(scope):
                 try:
                     admitted = await self.auth.admit(
                         scope, receive, SIGNING_NAME, limit=MAX_BODY_BYTES
@@ -129,7 +148,15 @@ class AdminApi:
                 )
                 if refused is not None:
                     raise AccessDenied(refused)
-            if parts == ["functions"]:
+            if parts[:2] == ["dashboard", "data"]:
+                if scope["method"] != "GET":
+                    raise InvalidParameterValue("the dashboard's data is read with GET")
+                await self.dashboard.data(scope, send, parts[2:])
+            elif parts == ["dashboard", "session"]:
+                if scope["method"] != "POST":
+                    raise InvalidParameterValue("a dashboard session is asked for with POST")
+                await self._session(send)
+            elif parts == ["functions"]:
                 await self._functions(send)
             elif parts == ["schedules"]:
                 await self._schedules(send)
@@ -153,6 +180,40 @@ class AdminApi:
         except ApiError as error:
             status, body, headers = json_error(error, "")
             await respond(send, status, body, headers)
+
+    def _in_session(self, scope: Scope) -> bool:
+        """Whether a read (GET) carries a valid dashboard session cookie."""
+        if scope["method"] != "GET":
+            return False
+        token = dashboard_session.cookie_of(scope["headers"])
+        secret = self.invoker.settings.function_secret
+        return token is not None and dashboard_session.valid(secret, "session", token, time.time())
+
+    async def _session(self, send: Send) -> None:
+        """A login link's path and query for the signed caller (``skylet dashboard``)."""
+        token = dashboard_session.issue(
+            self.invoker.settings.function_secret,
+            "login",
+            time.time(),
+            dashboard_session.LOGIN_TTL_S,
+        )
+        body = {"path": f"{PREFIX}dashboard/login?token={token}"}
+        await respond(send, 200, json.dumps(body).encode(), _JSON)
+
+    async def _login(self, scope: Scope, send: Send) -> None:
+        """A login link opened: the session cookie set, and on to the page."""
+        token = Query(scope).text("token")
+        now = time.time()
+        secret = self.invoker.settings.function_secret
+        if token is None or not dashboard_session.valid(secret, "login", token, now):
+            raise AccessDenied("The dashboard login link is not valid or has expired")
+        session = dashboard_session.issue(secret, "session", now, dashboard_session.SESSION_TTL_S)
+        headers = [
+            (b"location", f"{PREFIX}dashboard/".encode()),
+            (b"set-cookie", dashboard_session.set_cookie(session)),
+            (b"cache-control", b"no-store"),
+        ]
+        await respond(send, 303, b"", headers)
 
     def _function_principal(self, scope: Scope, verified: Verified | None) -> str | None:
         """The function making the request: the one whose credentials signed it, else the one

@@ -31,6 +31,10 @@ class Query:
         values = self._values.get(name)
         return values[0] if values else None
 
+    def text(self, name: str) -> str | None:
+        """The parameter as given, or None when it is absent."""
+        return self._get(name)
+
     def integer(self, name: str, default: int, *, low: int, high: int) -> int:
         raw = self._get(name)
         if raw is None:

@@ -59,7 +59,9 @@ class Gateway:
         self.metrics = metrics
         self.brokers = brokers
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
-        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler, archive=archive)
+        self.admin_api = AdminApi(
+            invoker, records, auth=auth, scheduler=scheduler, archive=archive, services=services
+        )
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         self.services = services

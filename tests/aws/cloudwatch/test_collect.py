@@ -24,12 +24,13 @@ def record(
     version: str = "$LATEST",
     qualifier: str | None = None,
     duration_ms: float = 20.0,
+    cold: bool = False,
 ) -> InvocationRecord:
     return InvocationRecord(
         function=function,
         request_id="r",
         started=T0,
-        cold=False,
+        cold=cold,
         error_type=error,
         report=Report("r", duration_ms, 128, 30),
         version=version,
@@ -72,6 +73,17 @@ def test_a_success_publishes_errors_as_zero_so_the_average_is_the_error_rate() -
     collector.fold()
     errors = datapoints(collector)[SeriesKey("AWS/Lambda", "Errors", (("FunctionName", "f"),))]
     assert errors == (1.0, 2.0)
+
+
+def test_cold_starts_are_skylet_s_own_datapoints_by_function_and_account() -> None:
+    collector = Collector(clock=lambda: T0)
+    collector.completed(record(cold=True))
+    collector.completed(record())
+    collector.fold()
+    found = datapoints(collector)
+    for dimensions in ((("FunctionName", "f"),), ()):
+        assert found[SeriesKey("Skylet/Lambda", "ColdStarts", dimensions)] == (1.0, 1.0)
+    assert not any(k.namespace == "AWS/Lambda" and k.metric == "ColdStarts" for k in found)
 
 
 def test_throttles_count_for_the_version_asked() -> None:

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 LAMBDA = "AWS/Lambda"
 SQS = "AWS/SQS"
+#: skylet's own figures that Lambda does not publish (the dashboard's cold starts).
+SKYLET = "Skylet/Lambda"
 #: Folded at once past this many pending events, whatever the interval (bounds the list).
 MAX_PENDING = 50_000
 
@@ -292,6 +294,13 @@ class Collector(InvocationHook):
             self.errors.inc(labels)
         if record.cold:
             self.cold_starts.inc(labels)
+            for dimensions in ({"FunctionName": record.function}, {}):
+                self.aggregator.add(
+                    SeriesKey.of(SKYLET, "ColdStarts", dimensions),
+                    record.started,
+                    1.0,
+                    unit="Count",
+                )
         self.duration.observe(labels, report.duration_ms / 1000.0)
         if report.init_ms is not None:
             self.init_duration.observe(labels, report.init_ms / 1000.0)
