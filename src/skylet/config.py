@@ -188,6 +188,8 @@ class RuntimeSettings:
     base_environment: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Run each function in its sandbox (docs/runtime.md); False: ``--no-sandbox``.
     sandbox: bool = True
+    #: The Node.js executable for ``nodejs*`` functions; None: not installed.
+    node: str | None = None
 
     def function_arn(
         self, name: str, qualifier: str | None = None, *, region: str | None = None

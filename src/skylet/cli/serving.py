@@ -4,6 +4,7 @@ the console's request lines and function output, until Ctrl+C (exit 130) or SIGT
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -141,6 +142,7 @@ def up(
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
         sandbox=sandbox,
+        node=shutil.which("node"),
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -263,6 +265,7 @@ def serve_function(
         endpoint_url=endpoint_url(host, port),
         base_environment=base_environment(),
         sandbox=sandbox,
+        node=shutil.which("node"),
     )
     config = PlatformConfig(
         manifest_path=manifest,

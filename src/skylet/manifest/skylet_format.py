@@ -79,7 +79,7 @@ DEFAULTABLE_KEYS = (
     "network",
     "snap_start",
 )
-_RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?)$")
+_RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?|go1\.x|nodejs2[02]\.x)$")
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -157,7 +157,7 @@ def _read_function(
         raise source.error(
             draft.paths["runtime"],
             f"{show(runtime)} is not a runtime (allowed: python3.N, provided, provided.al2, "
-            "provided.al2023)",
+            "provided.al2023, go1.x, nodejs20.x, nodejs22.x)",
         )
     root = source.file.parent
     if "code" in body:

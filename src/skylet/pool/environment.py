@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Any
 
+from skylet import custom_runtimes
 from skylet.config import FunctionConfig, RuntimeSettings
 
 
@@ -30,7 +31,7 @@ def instance_spec(
     if snap_start:
         init_type = "snap-start"
     limit_bytes = fn.memory_mb * 1024 * 1024
-    return {
+    spec: dict[str, Any] = {
         "function_name": fn.name,
         "function_version": fn.version,
         "handler": fn.handler,
@@ -46,6 +47,14 @@ def instance_spec(
         "zygote_cwd": "/",
         "output_marker": marker.decode("latin-1"),
     }
+    kind = custom_runtimes.kind(fn.runtime)
+    if kind != "python":  # the instance executes this, and serves it the Runtime API
+        spec["bootstrap"] = custom_runtimes.bootstrap_argv(
+            fn.runtime, fn.handler, fn.code_dir, settings.node
+        )
+        if kind == "nodejs" and settings.node is None:
+            spec["bootstrap_error"] = f"The runtime {fn.runtime} {custom_runtimes.NODE_MISSING}"
+    return spec
 
 
 def lambda_environment(
@@ -63,7 +72,7 @@ def lambda_environment(
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": init_type,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{python}",
+            "AWS_EXECUTION_ENV": execution_env(fn.runtime, python),
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_ACCESS_KEY_ID": settings.aws_access_key_id,
@@ -78,10 +87,19 @@ def lambda_environment(
     )
     if fn.style in ("http", "cloudevent"):
         env.update(cloud_run_environment(fn))
+    if custom_runtimes.kind(fn.runtime) == "provided":
+        del env["AWS_EXECUTION_ENV"]  # Lambda sets none for a custom runtime
     if settings.endpoint_url:
         env.setdefault("AWS_ENDPOINT_URL", settings.endpoint_url)
         env.setdefault("AWS_LAMBDA_RUNTIME_API", settings.endpoint_url.split("://", 1)[-1])
     return env
+
+
+def execution_env(runtime: str, python: str) -> str:
+    """``AWS_EXECUTION_ENV``: ``AWS_Lambda_nodejs20.x`` for Node.js, the interpreter's else."""
+    if custom_runtimes.kind(runtime) == "nodejs":
+        return f"AWS_Lambda_{runtime}"
+    return f"AWS_Lambda_{python}"
 
 
 def cloud_run_environment(fn: FunctionConfig) -> dict[str, str]:

@@ -1,0 +1,65 @@
+"""The runtimes that are not a Python interpreter, in one place: which runtime names are
+custom (an executable ``bootstrap`` speaking the Lambda Runtime API) or Node.js, and what an
+instance of each executes. Pure: the platform passes in where Node.js is.
+
+- ``provided``, ``provided.al2``, ``provided.al2023``: the code directory's ``bootstrap``.
+- ``go1.x``: AWS retired it (functions moved to ``provided.al2023`` with a ``bootstrap``); it
+  runs as ``provided``, with the handler's executable as the bootstrap when the code has no
+  ``bootstrap`` file, which is how ``go1.x`` started a function.
+- ``nodejs20.x``, ``nodejs22.x``: ``handler: index.handler`` through AWS's Node.js runtime
+  interface client when the code brings it (``node_modules/aws-lambda-ric``), else through
+  skylet's own small client (``worker/node/bootstrap.mjs``), both speaking the Runtime API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["python", "provided", "nodejs"]
+
+PROVIDED = frozenset({"provided", "provided.al2", "provided.al2023", "go1.x"})
+NODEJS = frozenset({"nodejs20.x", "nodejs22.x"})
+#: skylet's own Node.js client of the Runtime API.
+NODE_BOOTSTRAP = Path(__file__).parent / "worker" / "node" / "bootstrap.mjs"
+#: AWS's Node.js client, when a function's code installed it.
+NODE_RIC = Path("node_modules") / "aws-lambda-ric" / "bin" / "index.mjs"
+NODE_MISSING = (
+    "needs Node.js, which is not installed: install it (Debian: apt-get install nodejs) "
+    "or put `node` on the PATH"
+)
+
+
+def kind(runtime: str) -> Kind:
+    """What runs a function of ``runtime`` (which the manifest has validated)."""
+    if runtime in PROVIDED:
+        return "provided"
+    if runtime in NODEJS:
+        return "nodejs"
+    return "python"
+
+
+def note(runtime: str) -> str | None:
+    """What skylet says about a runtime it runs differently from its name."""
+    if runtime == "go1.x":
+        return (
+            "go1.x is retired on AWS Lambda; skylet runs it as provided.al2023 (the code's "
+            "bootstrap, or the handler's executable)"
+        )
+    return None
+
+
+def bootstrap_argv(runtime: str, handler: str, code_dir: Path, node: str | None) -> list[str]:
+    """The argv an instance of a custom or Node.js function executes; empty for Python.
+    ``node``: the Node.js executable (None: not installed; the deploy refused such functions)."""
+    which = kind(runtime)
+    if which == "provided":
+        bootstrap = code_dir / "bootstrap"
+        if runtime == "go1.x" and not bootstrap.exists():
+            bootstrap = code_dir / handler
+        return [str(bootstrap)]
+    if which == "nodejs":
+        ric = code_dir / NODE_RIC
+        client = ric if ric.is_file() else NODE_BOOTSTRAP
+        return [node or "node", str(client), handler]
+    return []
