@@ -32,12 +32,14 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
 import httptools
 
 from skylet import fastjson
 from skylet.wire import frames
+from skylet.wire.http import HttpResponse
 from skylet.wire.invocation import MAX_RESPONSE_BYTES
 from skylet.worker import apigw, http_trigger, linux, output
 from skylet.worker.instance import Instance, to_json
@@ -79,7 +81,7 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
     if spec.get("bootstrap_error"):
         instance.init_failed("Runtime.InvalidEntrypoint", spec["bootstrap_error"])
         os._exit(0)
-    if not (os.path.isfile(argv[0]) and os.access(argv[0], os.X_OK)):
+    if not (Path(argv[0]).is_file() and os.access(argv[0], os.X_OK)):
         instance.init_failed(
             "Runtime.InvalidEntrypoint", f"Couldn't find valid bootstrap(s): [{argv[0]}]"
         )
@@ -88,7 +90,7 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
-    os.environ["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:%d" % listener.getsockname()[1]
+    os.environ["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{listener.getsockname()[1]}"
     parent = os.getpid()
     if os.fork() == 0:
         code = 0
@@ -265,7 +267,7 @@ class Relay(Instance):
 
     def answer(self, body: bytes, error: dict[str, Any] | None) -> None:
         """RESULT for ``current``: what the runtime posted, as the Python runtime frames it."""
-        answer = None
+        answer: HttpResponse | str | None = None
         if error is None and self.wire is not None:
             try:
                 answer = http_trigger.lambda_answer(self.wire, json.loads(body or b"null"), to_json)
@@ -285,7 +287,7 @@ class Relay(Instance):
     def serve_api(self, listener: socket.socket, bootstrap_pid: int) -> None:
         self.bootstrap_pid = bootstrap_pid
         os.set_blocking(self.read_fd, False)
-        leftover = self.rfile.peek(1 << 16)  # what the buffered reader read past the SPEC
+        leftover = self.rfile.peek(1 << 16)  # type: ignore[attr-defined]  # what the buffered reader read past the SPEC
         self.buffer += self.rfile.read(len(leftover)) if leftover else b""
         self.poller.register(listener.fileno(), select.POLLIN)
         while True:
@@ -300,11 +302,11 @@ class Relay(Instance):
                 elif fd == self.read_fd:
                     if not self.deliver():
                         return
-                elif (conn := self.connections.get(fd)) is not None:
-                    self.readable(conn)
-            if self.waiting and self.current is None and self.buffer:
-                if not self.deliver():  # a whole INVOKE may already be buffered
-                    return
+                elif (known := self.connections.get(fd)) is not None:
+                    self.readable(known)
+            # a whole INVOKE may already be buffered
+            if self.waiting and self.current is None and self.buffer and not self.deliver():
+                return
 
     def readable(self, conn: Connection) -> None:
         try:
