@@ -37,7 +37,8 @@ do
   REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
   case "$EVENT_DATA" in *'"exit"'*) exit 3;; *'"sleep"'*) sleep 5;; esac
   RESPONSE=$($(echo "$_HANDLER" | cut -d. -f2) "$EVENT_DATA")
-  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response"  -d "$RESPONSE" > /dev/null
+  curl -sS "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$REQUEST_ID/response" \\
+    -d "$RESPONSE" > /dev/null
 done
 """
 SHELL_FUNCTION = """\
@@ -246,7 +247,7 @@ def test_the_tutorials_shell_bootstrap_answers_and_logs(server: Server) -> None:
 def test_a_bootstrap_that_exits_is_a_runtime_exit_error_and_the_next_runs_again(
     server: Server,
 ) -> None:
-    answer, body, log = _invoke(server, "shell", {"exit": True})
+    answer, body, _ = _invoke(server, "shell", {"exit": True})
     assert answer["FunctionError"] == "Unhandled"
     assert body["errorType"] == "Runtime.ExitError"
     assert "Runtime exited with error: exit status 3" in body["errorMessage"]
@@ -322,7 +323,7 @@ def test_the_runtime_api_answers_as_the_emulator_does(server: Server) -> None:
     ]
     assert body["arn"].endswith(":function:probe") and body["event"] == {"probe": 1}
     # the error endpoint, with a body that is not JSON and a header that is not an error type
-    answer, body, log = _invoke(server, "probe", {"error": True})
+    answer, body, _ = _invoke(server, "probe", {"error": True})
     assert answer["FunctionError"] == "Unhandled"
     assert body == {"errorMessage": "not json", "errorType": "Runtime.Unknown"}
 
