@@ -18,11 +18,16 @@ import pytest
 
 from tests.e2e.conftest import Server, start_server, stop_server
 
-pytestmark = pytest.mark.e2e
+# The module's server builds a Go program and may install aws-lambda-ric from npm first.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 GO = shutil.which("go")
 NODE = shutil.which("node")
 CURL = shutil.which("curl")
+NPM = shutil.which("npm")
+#: Where AWS's Node.js runtime interface client is installed once, for every run.
+NPM_CACHE = Path.home() / ".cache" / "skylet-tests" / "aws-lambda-ric"
+NODE_RIC = NPM_CACHE / "node_modules" / "aws-lambda-ric"
 
 # AWS's custom-runtime tutorial: a bash bootstrap driving the Runtime API with curl, plus the
 # ways to fail that the tests need (exit, sleep past the timeout).
@@ -164,6 +169,7 @@ def _project(base: Path) -> Path:
         "missing": ("provided.al2023", "x.handler", 3),
         "node": ("nodejs20.x", "index.handler", 3),
         "gofn": ("go1.x", "hello", 3),
+        "noderic": ("nodejs22.x", "index.handler", 3),
     }
     manifest = ["service: customs", "functions:"]
     for name, (runtime, handler, timeout) in functions.items():
@@ -193,6 +199,9 @@ def _project(base: Path) -> Path:
     _python_bootstrap(root / "probe", PROBE)
     _python_bootstrap(root / "initfail", INIT_ERROR)
     (root / "node" / "index.mjs").write_text(NODE_APP)
+    (root / "noderic" / "index.mjs").write_text(NODE_APP)
+    if _aws_node_ric() is None:
+        shutil.copytree(NODE_RIC, root / "noderic" / "node_modules" / "aws-lambda-ric")
     if GO is not None:
         (root / "gosrc").mkdir()
         (root / "gosrc" / "main.go").write_text(GO_PROGRAM)
@@ -211,6 +220,31 @@ def _project(base: Path) -> Path:
             timeout=300,
         )
     return root
+
+
+def _aws_node_ric() -> str | None:
+    """Why AWS's Node.js client cannot be had here, or None once it is installed."""
+    if NODE is None or NPM is None:
+        return "Node.js and npm are not installed"
+    if not (NODE_RIC / "bin" / "index.mjs").is_file():
+        NPM_CACHE.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [
+                NPM,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(NPM_CACHE),
+                "aws-lambda-ric",
+            ],
+            capture_output=True,
+            timeout=400,
+            check=False,
+        )
+        if done.returncode != 0:
+            return f"npm install aws-lambda-ric failed: {done.stderr.decode()[-500:]}"
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -365,6 +399,19 @@ def test_a_nodejs_handler_runs_and_its_errors_are_reported(server: Server) -> No
     assert body == {"event": {"a": 1}, "fn": "node", "left": True}
     assert "\tINFO\thello from node" in log
     answer, body, _ = _invoke(server, "node", {"fail": True})
+    assert answer["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "TypeError" and body["errorMessage"] == "asked to fail"
+
+
+def test_awss_nodejs_runtime_interface_client_runs_an_index_handler(server: Server) -> None:
+    why = _aws_node_ric()
+    if why is not None:
+        pytest.skip(why)
+    answer, body, log = _invoke(server, "noderic", {"b": 2})
+    assert "FunctionError" not in answer
+    assert body == {"event": {"b": 2}, "fn": "noderic", "left": True}
+    assert "Executing 'index.handler'" in log  # AWS's client, not skylet's
+    answer, body, _ = _invoke(server, "noderic", {"fail": True})
     assert answer["FunctionError"] == "Unhandled"
     assert body["errorType"] == "TypeError" and body["errorMessage"] == "asked to fail"
 
