@@ -91,6 +91,10 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     os.environ["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{listener.getsockname()[1]}"
+    # The bootstrap's stdout and stderr come to the relay, which passes them on to the output
+    # pipe: so it knows whether an invocation printed, and writes the marker that ends its
+    # output (skylet.pool.channel.OutputReader) only then, not a write on every invocation.
+    printed, printing = os.pipe()
     parent = os.getpid()
     if os.fork() == 0:
         code = 0
@@ -99,7 +103,8 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
                 linux.prctl(_PR_SET_PDEATHSIG, _SIGKILL)
             if os.getppid() != parent and parent != 1:
                 os._exit(0)  # the bootstrap is already gone
-            instance.serve_api(listener, parent)
+            os.close(printing)
+            instance.serve_api(listener, parent, printed)
         except BaseException:
             code = 1
             import traceback
@@ -111,6 +116,10 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
     rfile.close()
     os.close(write_fd)
     os.close(output.Output.fd)
+    os.dup2(printing, 1)
+    os.dup2(printing, 2)
+    os.close(printing)
+    os.close(printed)
     try:
         os.execve(argv[0], argv, os.environ)
     except OSError as exc:
@@ -180,6 +189,7 @@ class Relay(Instance):
         self.wire: apigw.Wire | None = None
         self.started = 0.0
         self.deadline_ms = 0
+        self.printed = -1
         self.poller = select.poll()
         self.connections: dict[int, Connection] = {}
         self.pipe_polled = False
@@ -202,6 +212,7 @@ class Relay(Instance):
         error = {"errorMessage": message, "errorType": error_type, **error}
         error.setdefault("requestId", "")
         error.setdefault("stackTrace", [])
+        self.pass_output()
         output.log(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
         init_ms = (time.perf_counter() - self.arrived) * 1000
         self.send(frames.READY, {"init_ms": init_ms, "error": error, "rss": self.peak_rss_kb()})
@@ -276,16 +287,20 @@ class Relay(Instance):
             except (TypeError, ValueError) as exc:
                 answer = f"Malformed Lambda proxy response: {exc}"
             body = b""
-        # Whatever the bootstrap printed went straight to the output pipe, before it posted:
-        # the marker after it keeps that output with this invocation.
-        output.Output.written = True
+        # What the bootstrap printed before it posted is in its pipe by now.
+        self.pass_output()
         self.current = None
         self.finish(self.started, body, error, answer)
 
     # -- the runtime's side ------------------------------------------------------------------
 
-    def serve_api(self, listener: socket.socket, bootstrap_pid: int) -> None:
+    def serve_api(self, listener: socket.socket, bootstrap_pid: int, printed: int) -> None:
+        """Serve until the platform is done (SHUTDOWN, end of file); ``printed``: the read end
+        of the bootstrap's stdout and stderr."""
         self.bootstrap_pid = bootstrap_pid
+        self.printed = printed
+        os.set_blocking(printed, False)
+        self.poller.register(printed, select.POLLIN)
         os.set_blocking(self.read_fd, False)
         leftover = self.rfile.peek(1 << 16)  # type: ignore[attr-defined]  # what the buffered reader read past the SPEC
         self.buffer += self.rfile.read(len(leftover)) if leftover else b""
@@ -302,11 +317,27 @@ class Relay(Instance):
                 elif fd == self.read_fd:
                     if not self.deliver():
                         return
+                elif fd == printed:
+                    self.pass_output()
                 elif (known := self.connections.get(fd)) is not None:
                     self.readable(known)
             # a whole INVOKE may already be buffered
             if self.waiting and self.current is None and self.buffer and not self.deliver():
                 return
+
+    def pass_output(self) -> None:
+        """What the bootstrap printed so far, on to the output pipe."""
+        while self.printed >= 0:
+            try:
+                data = os.read(self.printed, 1 << 16)
+            except BlockingIOError:
+                return
+            if not data:  # the bootstrap and its children closed it
+                self.poller.unregister(self.printed)
+                os.close(self.printed)
+                self.printed = -1
+                return
+            output.log_raw(data)
 
     def readable(self, conn: Connection) -> None:
         try:
