@@ -132,6 +132,15 @@ def test_custom_runtimes_take_any_handler(write: Callable[..., Path]) -> None:
     assert load_manifest(write(text, "skylet.yaml")).functions["go"].handler == "bootstrap"
 
 
+@pytest.mark.parametrize("runtime", ["go1.x", "nodejs20.x", "nodejs22.x", "provided"])
+def test_go_and_nodejs_runtimes_load(write: Callable[..., Path], runtime: str) -> None:
+    text = f"service: s\nfunctions:\n  f:\n    handler: index.handler\n    runtime: {runtime}\n"
+    manifest = load_manifest(write(text, "skylet.yaml"))
+    assert manifest.functions["f"].runtime == runtime
+    notes = [str(w) for w in manifest.warnings]
+    assert any("go1.x is retired" in n for n in notes) == (runtime == "go1.x")
+
+
 def test_serverless_keeps_the_iam_and_ignores_package_and_plugins(
     write: Callable[..., Path],
 ) -> None:
