@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,10 @@ function handler () {
 }
 """
 RIC_APP = """\
+import time
 def handler(event, context):
     print("hello from awslambdaric", context.aws_request_id)
+    time.sleep(event.get("sleep_s", 0))
     if event.get("fail"):
         raise ValueError("asked to fail")
     if event.get("allocate_mb"):
@@ -183,6 +186,11 @@ def _project(base: Path) -> Path:
         ]
     manifest += [
         "    memory_size: 128",
+        "  reserved:",
+        "    runtime: provided.al2",
+        "    handler: app.handler",
+        "    code: ric",
+        "    reserved_concurrency: 1",
         "  routed:",
         "    runtime: provided.al2",
         "    handler: app.handler",
@@ -422,3 +430,36 @@ def test_concurrent_invocations_each_get_an_instance(server: Server) -> None:
     with ThreadPoolExecutor(6) as pool:
         bodies = list(pool.map(lambda i: _invoke(server, "ric", {"i": i})[1], range(12)))
     assert sorted(b["event"]["i"] for b in bodies) == list(range(12))
+
+
+def test_reserved_concurrency_throttles_a_custom_runtime(server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import botocore.exceptions
+
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(_invoke, server, "reserved", {"sleep_s": 2})
+        time.sleep(0.8)
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            _invoke(server, "reserved", {})
+        assert slow.result()[1]["event"] == {"sleep_s": 2}
+    assert refused.value.response["Error"]["Code"] == "TooManyRequestsException"
+
+
+@pytest.mark.skipif(CURL is None, reason="the tutorial's bootstrap needs curl")
+def test_a_changed_bootstrap_is_reloaded(tmp_path: Path, serve: Any) -> None:
+    root = tmp_path / "project"
+    (root / "shell").mkdir(parents=True)
+    _executable(root / "shell" / "bootstrap", SHELL_BOOTSTRAP)
+    (root / "shell" / "function.sh").write_text(SHELL_FUNCTION)
+    (root / "skylet.yaml").write_text(
+        "service: reloading\nfunctions:\n  shell:\n    runtime: provided\n"
+        "    handler: function.handler\n    code: shell\n"
+    )
+    running = serve(root)
+    assert _invoke(running, "shell", {"v": 1})[1] == """Echoing request: '{"v": 1}'"""
+    (root / "shell" / "function.sh").write_text(SHELL_FUNCTION.replace("Echoing", "Changed"))
+    deadline = time.monotonic() + 20
+    while (body := _invoke(running, "shell", {"v": 2})[1]) != """Changed request: '{"v": 2}'""":
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
