@@ -32,6 +32,9 @@ def test_a_provided_function_executes_its_codes_bootstrap(tmp_path: Path) -> Non
 
 
 def test_go1x_runs_the_handlers_executable_when_the_code_has_no_bootstrap(tmp_path: Path) -> None:
+    assert custom_runtimes.bootstrap_argv("go1.x", "hello", tmp_path, None) == []  # Python's
+    (tmp_path / "hello").write_text("")
+    (tmp_path / "hello").chmod(0o755)
     assert custom_runtimes.bootstrap_argv("go1.x", "hello", tmp_path, None) == [
         str(tmp_path / "hello")
     ]

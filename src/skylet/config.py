@@ -157,6 +157,8 @@ class FunctionConfig:
     network: bool = True
     #: Instances fork from a template that has run the function's init (``snapStart``).
     snap_start: bool = False
+    #: Its layers, unpacked together (skylet.build.layers): shown at /opt in its sandbox.
+    opt_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,9 @@ instance of each executes. Pure: the platform passes in where Node.js is.
 - ``provided``, ``provided.al2``, ``provided.al2023``: the code directory's ``bootstrap``.
 - ``go1.x``: AWS retired it (functions moved to ``provided.al2023`` with a ``bootstrap``); it
   runs as ``provided``, with the handler's executable as the bootstrap when the code has no
-  ``bootstrap`` file, which is how ``go1.x`` started a function.
+  ``bootstrap`` file, which is how ``go1.x`` started a function. When the code has neither,
+  the handler is taken as a Python handler: a Go service's serverless.yml ported to Python
+  with its handlers rewritten keeps loading unchanged.
 - ``nodejs20.x``, ``nodejs22.x``: ``handler: index.handler`` through AWS's Node.js runtime
   interface client when the code brings it (``node_modules/aws-lambda-ric``), else through
   skylet's own small client (``worker/node/bootstrap.mjs``), both speaking the Runtime API.
@@ -13,6 +15,7 @@ instance of each executes. Pure: the platform passes in where Node.js is.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -44,19 +47,22 @@ def note(runtime: str) -> str | None:
     if runtime == "go1.x":
         return (
             "go1.x is retired on AWS Lambda; skylet runs it as provided.al2023 (the code's "
-            "bootstrap, or the handler's executable)"
+            "bootstrap, or the handler's executable), or else as a Python handler"
         )
     return None
 
 
 def bootstrap_argv(runtime: str, handler: str, code_dir: Path, node: str | None) -> list[str]:
-    """The argv an instance of a custom or Node.js function executes; empty for Python.
+    """The argv an instance of a custom or Node.js function executes; empty for Python (and
+    for ``go1.x`` whose code has no executable to run).
     ``node``: the Node.js executable (None: not installed; the deploy refused such functions)."""
     which = kind(runtime)
     if which == "provided":
         bootstrap = code_dir / "bootstrap"
         if runtime == "go1.x" and not bootstrap.exists():
             bootstrap = code_dir / handler
+            if not (bootstrap.is_file() and os.access(bootstrap, os.X_OK)):
+                return []  # a Python handler under go1.x's name
         return [str(bootstrap)]
     if which == "nodejs":
         ric = code_dir / NODE_RIC

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.build import layers
 from skylet.build.deps import ensure_installed
 from skylet.config import AsyncConfig, Destination, FunctionConfig, parse_destination
 from skylet.errors import ConfigError
@@ -56,6 +57,9 @@ async def build_functions(
                 ephemeral_storage_mb=spec.ephemeral_storage_size,
                 network=spec.network,
                 snap_start=spec.snap_start,
+                opt_dir=str(layers.unpack(spec.layers, deps_root.parent / "layers"))
+                if spec.layers
+                else None,
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

@@ -93,6 +93,8 @@ class FunctionSpec(Frozen):
     network: Flag = True
     #: Instances fork from a template that ran the init once (Lambda SnapStart).
     snap_start: Flag = False
+    #: Its layers' contents (directories or zip files), in order: unpacked together at /opt.
+    layers: tuple[Path, ...] = ()
 
     @field_validator("handler")
     @classmethod

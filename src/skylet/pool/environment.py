@@ -37,7 +37,7 @@ def instance_spec(
         "handler": fn.handler,
         "style": fn.style,
         "code_dir": str(fn.code_dir),
-        "extra_path": list(fn.extra_path),
+        "extra_path": [*fn.extra_path, *layer_path(fn)],
         "memory_mb": fn.memory_mb,
         # A backstop against a runaway allocation between two memory polls; the real limit is
         # the polled resident size. Twice the limit plus 1 GiB leaves room for the address
@@ -48,10 +48,9 @@ def instance_spec(
         "output_marker": marker.decode("latin-1"),
     }
     kind = custom_runtimes.kind(fn.runtime)
-    if kind != "python":  # the instance executes this, and serves it the Runtime API
-        spec["bootstrap"] = custom_runtimes.bootstrap_argv(
-            fn.runtime, fn.handler, fn.code_dir, settings.node
-        )
+    argv = custom_runtimes.bootstrap_argv(fn.runtime, fn.handler, fn.code_dir, settings.node)
+    if argv:  # the instance executes this, and serves it the Runtime API
+        spec["bootstrap"] = argv
         if kind == "nodejs" and settings.node is None:
             spec["bootstrap_error"] = f"The runtime {fn.runtime} {custom_runtimes.NODE_MISSING}"
     return spec
@@ -82,17 +81,32 @@ def lambda_environment(
             "LAMBDA_RUNTIME_DIR": str(sys.prefix),
             "TZ": ":UTC",
             "LANG": env.get("LANG", "en_US.UTF-8"),
-            "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path]),
+            "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path, *layer_path(fn)]),
         }
     )
     if fn.style in ("http", "cloudevent"):
         env.update(cloud_run_environment(fn))
-    if custom_runtimes.kind(fn.runtime) == "provided":
+    if custom_runtimes.kind(fn.runtime) == "provided" and custom_runtimes.bootstrap_argv(
+        fn.runtime, fn.handler, fn.code_dir, None
+    ):
         del env["AWS_EXECUTION_ENV"]  # Lambda sets none for a custom runtime
     if settings.endpoint_url:
         env.setdefault("AWS_ENDPOINT_URL", settings.endpoint_url)
         env.setdefault("AWS_LAMBDA_RUNTIME_API", settings.endpoint_url.split("://", 1)[-1])
     return env
+
+
+def layer_path(fn: FunctionConfig) -> list[str]:
+    """Where Lambda's Python finds a layer's packages: ``/opt/python`` and its
+    ``lib/pythonX.Y/site-packages``; without a sandbox's view, in the unpacked directory."""
+    if fn.opt_dir is None:
+        return []
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return [
+        path
+        for top in ("/opt", fn.opt_dir)
+        for path in (f"{top}/python", f"{top}/python/lib/{version}/site-packages")
+    ]
 
 
 def execution_env(runtime: str, python: str) -> str:
