@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Server, start_server, stop_server
@@ -26,6 +27,8 @@ layers:
     path: layer-dir
   zipped-libs:
     path: libs.zip
+  tools:
+    path: tools
 functions:
   py:
     handler: handler.main
@@ -34,6 +37,11 @@ functions:
       - !Ref ZippedDashlibsLambdaLayer
   plain:
     handler: handler.main
+  extended:
+    runtime: provided.al2023
+    handler: ric.handler
+    layers:
+      - {Ref: ToolsLambdaLayer}
 """
 HANDLER = """\
 import os
@@ -54,6 +62,37 @@ def main(event, context):
 """
 
 
+# An external extension: registers for INVOKE, notes each invocation's id in the instance's
+# /tmp (which the function shares), and prints it.
+EXTENSION = """\
+import http.client, json, os, sys
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+conn = http.client.HTTPConnection(host, int(port))
+def call(method, path, body=None, headers={}):
+    conn.request(method, "/2020-01-01/extension/" + path, body=body, headers=headers)
+    answer = conn.getresponse()
+    return answer.status, answer.read(), answer.getheader("Lambda-Extension-Identifier")
+refused = call("POST", "register", b"{}")[0]  # no name
+status, body, ident = call("POST", "register", json.dumps({"events": ["INVOKE"]}),
+                           {"Lambda-Extension-Name": "recorder"})
+with open("/tmp/registered.json", "w") as f:
+    json.dump({"status": status, "body": json.loads(body), "refused": refused}, f)
+while True:
+    status, event, _ = call("GET", "event/next", headers={"Lambda-Extension-Identifier": ident})
+    event = json.loads(event)
+    print("recorder saw", event["eventType"], event["requestId"], flush=True)
+    with open("/tmp/seen.txt", "a") as f:
+        f.write(event["requestId"] + "\\n")
+"""
+RIC_HANDLER = """\
+import json, os
+def handler(event, context):
+    seen = open("/tmp/seen.txt").read().split() if os.path.exists("/tmp/seen.txt") else []
+    return {"id": context.aws_request_id, "seen": seen,
+            "registered": json.load(open("/tmp/registered.json"))}
+"""
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("layers") / "project"
@@ -64,6 +103,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         z.writestr(f"python/lib/{PYTHON}/site-packages/ziplib.py", "WHERE = __file__\n")
         z.writestr("both.txt", "from the zip")  # the later layer wins, as on Lambda
     (root / "handler.py").write_text(HANDLER)
+    (root / "tools" / "extensions").mkdir(parents=True)
+    recorder = root / "tools" / "extensions" / "recorder"
+    recorder.write_text(f"#!{sys.executable}\n{EXTENSION}")
+    recorder.chmod(0o755)
+    # The function's bootstrap comes from the layer too, as /opt/bootstrap.
+    bootstrap = root / "tools" / "bootstrap"
+    bootstrap.write_text(f"#!/bin/sh\nexec {sys.executable} -m awslambdaric $_HANDLER\n")
+    bootstrap.chmod(0o755)
+    (root / "ric.py").write_text(RIC_HANDLER)
     (root / "serverless.yml").write_text(MANIFEST)
     running = start_server(root, "--no-reload")
     yield running
@@ -92,3 +140,26 @@ def test_a_function_without_layers_sees_none(server: Server) -> None:
     body = _invoke(server, "plain")
     assert isinstance(body["found"], str) and "sharedlib" in body["found"]
     assert body["over"] is None
+
+
+def test_an_extension_registers_and_sees_every_invocation_before_the_next(
+    server: Server,
+) -> None:
+    if "mount namespace" not in server.output().split("sandbox off")[0]:
+        pytest.skip("no mount namespace here: layers are not shown at /opt")
+    first = _invoke(server, "extended")
+    assert first["registered"] == {
+        "status": 200,
+        "body": {
+            "functionName": "layered-dev-extended",
+            "functionVersion": "$LATEST",
+            "handler": "ric.handler",
+        },
+        "refused": 403,
+    }
+    second = _invoke(server, "extended")
+    # the next invocation waited for the extension to finish with the first
+    assert first["id"] in second["seen"]
+    # what it printed after the function answered is in the log of the invocation after
+    logs = httpx.get(f"{server.url}/_skylet/functions/layered-dev-extended/logs").text
+    assert f"recorder saw INVOKE {first['id']}" in logs, logs

@@ -51,6 +51,10 @@ def instance_spec(
     argv = custom_runtimes.bootstrap_argv(fn.runtime, fn.handler, fn.code_dir, settings.node)
     if argv:  # the instance executes this, and serves it the Runtime API
         spec["bootstrap"] = argv
+        if fn.opt_dir is not None:  # its layers' extensions run, and Lambda's /opt/bootstrap
+            spec["layers"] = True
+            if kind == "provided":
+                spec["bootstrap_fallback"] = "/opt/bootstrap"
         if kind == "nodejs" and settings.node is None:
             spec["bootstrap_error"] = f"The runtime {fn.runtime} {custom_runtimes.NODE_MISSING}"
     return spec

@@ -41,10 +41,12 @@ from skylet import fastjson
 from skylet.wire import frames
 from skylet.wire.http import HttpResponse
 from skylet.wire.invocation import MAX_RESPONSE_BYTES
-from skylet.worker import apigw, http_trigger, linux, output
+from skylet.worker import apigw, extensions_api, http_trigger, linux, output
 from skylet.worker.instance import Instance, to_json
 
 PREFIX = "/2018-06-01/runtime/"
+#: Where Lambda finds external extensions: the layers' ``extensions/``.
+OPT_EXTENSIONS = Path("/opt/extensions")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
@@ -82,6 +84,9 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
     if spec.get("bootstrap_error"):
         instance.init_failed("Runtime.InvalidEntrypoint", spec["bootstrap_error"])
         os._exit(0)
+    fallback = spec.get("bootstrap_fallback")  # /opt/bootstrap, from a layer
+    if fallback and not Path(argv[0]).exists() and os.access(fallback, os.X_OK):
+        argv[0] = fallback
     if not (Path(argv[0]).is_file() and os.access(argv[0], os.X_OK)):
         instance.init_failed(
             "Runtime.InvalidEntrypoint", f"Couldn't find valid bootstrap(s): [{argv[0]}]"
@@ -104,6 +109,8 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
                 linux.prctl(_PR_SET_PDEATHSIG, _SIGKILL)
             if os.getppid() != parent and parent != 1:
                 os._exit(0)  # the bootstrap is already gone
+            if spec.get("layers"):
+                instance.extensions.launch(OPT_EXTENSIONS, dict(os.environ), printing)
             os.close(printing)
             instance.serve_api(listener, parent, printed)
         except BaseException:
@@ -192,6 +199,9 @@ class Relay(Instance):
         self.deadline_ms = 0
         self.printed = -1
         self.statm = -1  # the bootstrap's /proc/PID/statm
+        self.trace = ""
+        self.runtime_asked = False  # its first ``next``, in the init
+        self.extensions = extensions_api.Extensions(spec, self._answer_extension)
         self.poller = select.poll()
         self.connections: dict[int, Connection] = {}
         self.pipe_polled = False
@@ -325,7 +335,7 @@ class Relay(Instance):
                 elif (known := self.connections.get(fd)) is not None:
                     self.readable(known)
             # a whole INVOKE may already be buffered
-            if self.waiting and self.current is None and self.buffer and not self.deliver():
+            if self.buffer and self.can_take() and not self.deliver():
                 return
 
     def pass_output(self) -> None:
@@ -368,6 +378,7 @@ class Relay(Instance):
             self.poller.unregister(fd)
         with contextlib.suppress(ValueError):
             self.waiting.remove(conn)
+        self.extensions.forget(conn)
         conn.sock.close()
 
     def respond(
@@ -386,11 +397,23 @@ class Relay(Instance):
         with contextlib.suppress(OSError):
             conn.sock.sendall(data)
 
+    def _answer_extension(
+        self, conn: Connection, status: int, body: bytes, headers: dict[str, str] | None
+    ) -> None:
+        kind = "application/json" if body.startswith(b"{") else "text/plain; charset=utf-8"
+        self.respond(conn, status, body, kind, headers)
+
     def refuse(self, conn: Connection, status: int, error_type: str, message: str) -> None:
         document = {"errorMessage": message, "errorType": error_type}
         self.respond(conn, status, json.dumps(document).encode())
 
     def handle(self, conn: Connection, request: Request) -> None:
+        if request.path.startswith(extensions_api.PREFIX):
+            route = request.path[len(extensions_api.PREFIX) :]
+            args = (request.method, route, request.headers, request.body)
+            if self.extensions.handle(conn, *args):
+                self.progress()
+            return
         if not request.path.startswith(PREFIX):
             self.respond(conn, 404, b"404 page not found\n", "text/plain; charset=utf-8")
             return
@@ -420,17 +443,35 @@ class Relay(Instance):
             message = _STATE_ERROR.format("InitError", "Ready")
             self.refuse(conn, 403, "InvalidStateTransition", message)
             return
-        if self.state == "Started":
-            init_ms = (time.perf_counter() - self.arrived) * 1000
-            self.send(frames.READY, {"init_ms": init_ms, "rss": self.peak_rss_kb()})
         if self.state == "Running" and self.current is not None:
             self.deliver_to(conn)  # the emulator hands the running invocation out again
             return
-        self.state = "Ready"
         self.waiting.append(conn)
-        if not self.pipe_polled:
+        if self.state == "Started":
+            self.runtime_asked = True
+        else:
+            self.state = "Ready"
+        self.progress()
+
+    def progress(self) -> None:
+        """The init ends once the runtime and every extension asked for their first event;
+        the next invocation is read once the runtime waits for it and no extension is busy."""
+        if self.state == "Started":
+            if not (self.runtime_asked and self.extensions.ready()):
+                return
+            self.extensions.closed = True
+            init_ms = (time.perf_counter() - self.arrived) * 1000
+            self.send(frames.READY, {"init_ms": init_ms, "rss": self.peak_rss_kb()})
+            self.state = "Ready"
+        if self.can_take() and not self.pipe_polled:
             self.poller.register(self.read_fd, select.POLLIN)
             self.pipe_polled = True
+
+    def can_take(self) -> bool:
+        """An invocation may be read: the init is over, the runtime waits for one, and no
+        extension is still busy with the last one."""
+        idle = self.state != "Started" and self.current is None
+        return bool(idle and self.waiting and self.extensions.idle())
 
     def deliver(self) -> bool:
         """An INVOKE for the runtime that waits for one; False when the platform is done."""
@@ -445,7 +486,10 @@ class Relay(Instance):
             meta = self.current
             self.deadline_ms = int(time.time() * 1000) + meta["timeout_ms"]
             output.Output.request_id = meta["request_id"]
+            self.trace = _trace_id(meta["request_id"])
             self.deliver_to(self.waiting.popleft())
+            if self.extensions.by_id:
+                self.extensions.invoke(meta, self.deadline_ms, self.trace)
         return True
 
     def deliver_to(self, conn: Connection) -> None:
@@ -456,7 +500,7 @@ class Relay(Instance):
             "Lambda-Runtime-Aws-Request-Id": request_id,
             "Lambda-Runtime-Deadline-Ms": str(self.deadline_ms),
             "Lambda-Runtime-Invoked-Function-Arn": meta["arn"],
-            "Lambda-Runtime-Trace-Id": _trace_id(request_id),
+            "Lambda-Runtime-Trace-Id": self.trace,
         }
         if meta.get("client_context") is not None:
             headers["Lambda-Runtime-Client-Context"] = json.dumps(meta["client_context"])
