@@ -1,6 +1,7 @@
 """The runtimes that are not a Python interpreter, in one place: which runtime names are
 custom (an executable ``bootstrap`` speaking the Lambda Runtime API) or Node.js, and what an
-instance of each executes. Pure: the platform passes in where Node.js is.
+instance of each executes (looking only at the code directory's files; the platform passes in
+where Node.js is).
 
 - ``provided``, ``provided.al2``, ``provided.al2023``: the code directory's ``bootstrap``.
 - ``go1.x``: AWS retired it (functions moved to ``provided.al2023`` with a ``bootstrap``); it
