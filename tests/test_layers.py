@@ -24,6 +24,8 @@ RANKS = {
     "fastjson": 0,
     "arns": 0,
     "config": 1,
+    # which runtimes run a bootstrap, read by the manifest and the pool
+    "custom_runtimes": 1,
     "wire": 1,
     "asgi": 1,
     # beside the data path, and the instance's side (which sees only the floor)
