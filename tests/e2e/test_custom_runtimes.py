@@ -151,6 +151,13 @@ export const handler = async (event, context) => {
 };
 """
 
+NODE_CALLBACK_APP = """\
+// CommonJS, callback style
+exports.run = function (event, context, callback) {
+  setTimeout(() => callback(null, { cjs: true, id: context.awsRequestId.length }), 5);
+};
+"""
+
 
 def _executable(path: Path, text: str) -> None:
     path.write_text(text)
@@ -173,6 +180,7 @@ def _project(base: Path) -> Path:
         "node": ("nodejs20.x", "index.handler", 3),
         "gofn": ("go1.x", "hello", 3),
         "noderic": ("nodejs22.x", "index.handler", 3),
+        "nodecjs": ("nodejs22.x", "lib/app.run", 3),
     }
     manifest = ["service: customs", "functions:"]
     for name, (runtime, handler, timeout) in functions.items():
@@ -208,6 +216,8 @@ def _project(base: Path) -> Path:
     _python_bootstrap(root / "initfail", INIT_ERROR)
     (root / "node" / "index.mjs").write_text(NODE_APP)
     (root / "noderic" / "index.mjs").write_text(NODE_APP)
+    (root / "nodecjs" / "lib").mkdir()
+    (root / "nodecjs" / "lib" / "app.js").write_text(NODE_CALLBACK_APP)
     if _aws_node_ric() is None:
         shutil.copytree(NODE_RIC, root / "noderic" / "node_modules" / "aws-lambda-ric")
     if GO is not None:
@@ -409,6 +419,13 @@ def test_a_nodejs_handler_runs_and_its_errors_are_reported(server: Server) -> No
     answer, body, _ = _invoke(server, "node", {"fail": True})
     assert answer["FunctionError"] == "Unhandled"
     assert body["errorType"] == "TypeError" and body["errorMessage"] == "asked to fail"
+
+
+@pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+def test_a_commonjs_callback_handler_in_a_subdirectory_runs(server: Server) -> None:
+    answer, body, _ = _invoke(server, "nodecjs", {})
+    assert "FunctionError" not in answer
+    assert body == {"cjs": True, "id": 36}
 
 
 def test_awss_nodejs_runtime_interface_client_runs_an_index_handler(server: Server) -> None:
