@@ -48,3 +48,16 @@ def test_anything_else_becomes_a_document_from_the_header(body: bytes) -> None:
         "errorMessage": body.decode(),
         "errorType": "Function.Bad",
     }
+
+
+def test_a_request_head_past_the_limit_is_refused_before_it_is_kept() -> None:
+    import httptools
+
+    from skylet.worker.runtime_api import MAX_HEAD_BYTES, Connection
+
+    conn = Connection(sock=None)
+    conn.parser = httptools.HttpRequestParser(conn)
+    conn.parser.feed_data(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert [r.path for r in conn.done] == ["/2018-06-01/runtime/invocation/next"]
+    with pytest.raises(httptools.HttpParserError):
+        conn.parser.feed_data(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n")

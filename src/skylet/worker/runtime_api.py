@@ -48,6 +48,8 @@ PREFIX = "/2018-06-01/runtime/"
 #: Where Lambda finds external extensions: the layers' ``extensions/``.
 OPT_EXTENSIONS = Path("/opt/extensions")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+#: A request's line and headers, at most (Go's http server allows 1 MiB; the clients send ~300 B).
+MAX_HEAD_BYTES = 64 * 1024
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
 #: The emulator's test of an error type: ``Runtime.X`` or ``Function.X``, anywhere in the value.
@@ -155,12 +157,22 @@ class Connection:
     done: deque[Request] = field(default_factory=deque)
     keep_alive: bool = True
 
+    head: int = 0  # bytes of the request line and headers so far
+
     # httptools' callbacks
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        self._count(len(name) + len(value))
+
+    def _count(self, size: int) -> None:
+        # The relay's memory is not the function's: a runtime cannot make it hold more.
+        self.head += size
+        if self.head > MAX_HEAD_BYTES:
+            raise ValueError("request head too large")
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
@@ -174,7 +186,7 @@ class Connection:
         body = b"" if oversize else b"".join(self.body)
         self.done.append(Request(method, path, self.headers, body, oversize))
         self.keep_alive = self.parser.should_keep_alive()
-        self.url, self.headers, self.body, self.size = b"", {}, [], 0
+        self.url, self.headers, self.body, self.size, self.head = b"", {}, [], 0, 0
 
 
 class Relay(Instance):
