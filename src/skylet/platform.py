@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from skylet import arns
+from skylet import arns, custom_runtimes
 from skylet.aws.auth import Authenticator
 from skylet.aws.dynamodb.resources import declared_tables
 from skylet.aws.dynamodb.resources import resolve as table_reference
@@ -531,6 +531,13 @@ class Platform:
         for warning in manifest.warnings:
             if str(warning) not in known:
                 self.progress(f"warning: {warning}")
+        if self.config.runtime.node is None and before is None:
+            for spec in manifest.functions.values():
+                if custom_runtimes.kind(spec.runtime) == "nodejs":
+                    self.progress(
+                        f"warning: functions.{spec.key}: the runtime {spec.runtime} "
+                        f"{custom_runtimes.NODE_MISSING}; its invocations fail until then"
+                    )
 
     def watched_dirs(self) -> set[Path]:
         """Where a change may change a function: the manifest's directory and the code's."""

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, start_server, stop_server
+from tests.e2e.conftest import SKYLET, Server, free_port, start_server, stop_server
 
 # The module's server builds a Go program and may install aws-lambda-ric from npm first.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -480,3 +480,40 @@ def test_a_changed_bootstrap_is_reloaded(tmp_path: Path, serve: Any) -> None:
     while (body := _invoke(running, "shell", {"v": 2})[1]) != """Changed request: '{"v": 2}'""":
         assert time.monotonic() < deadline, body
         time.sleep(0.1)
+
+
+def test_without_node_a_nodejs_function_says_what_to_install(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "index.mjs").write_text(NODE_APP)
+    (root / "skylet.yaml").write_text(
+        "service: nonode\nfunctions:\n  fn:\n    runtime: nodejs20.x\n    handler: index.handler\n"
+    )
+    port = free_port()
+    log = root / "up.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [SKYLET, "up", str(root), "--port", str(port), "--no-reload"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={"PATH": str(tmp_path / "nothing-here"), "HOME": str(tmp_path)},
+        )
+    running = Server(port, proc, root, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{running.url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, running.output()
+            time.sleep(0.05)
+        answer, body, _ = _invoke(running, "fn", {})
+        assert answer["FunctionError"] == "Unhandled"
+        assert body["errorType"] == "Runtime.InvalidEntrypoint"
+        assert "apt-get install nodejs" in body["errorMessage"]
+        assert "functions.fn: the runtime nodejs20.x needs Node.js" in running.output()
+    finally:
+        stop_server(running)
