@@ -12,9 +12,10 @@ which keeps a spare ready). Rows, in one run:
   installed (``pip install -e '.[bench]'``);
 - custom runtimes beside the Python hello world, cold and warm through the Invoke API: AWS's
   tutorial's shell bootstrap (bash and curl), AWS's awslambdaric (``python -m awslambdaric``)
-  and, when ``go`` is installed, a Go program on the standard library; the warm rows give what
-  the Runtime API adds per invocation over the Python runtime (budget ≤ 0.2 ms). ``--custom``
-  runs these rows alone;
+  and, when ``go`` is installed, a Go program on the standard library, and with ``cc`` a client
+  in C speaking raw HTTP (the floor: almost none of a client's own work); the warm rows give
+  what the Runtime API adds per invocation over the Python runtime (budget ≤ 0.2 ms).
+  ``--custom`` runs these rows alone;
 Peers in the same run: a fresh ``python`` process per request (process start → first byte of
 its output), one importing numpy and Pillow, and Google's functions-framework started per
 request. Budgets (docs/budgets.md): hello world p50 ≤ 2 ms, p99 ≤ 5 ms, sandbox on or off;
@@ -167,6 +168,12 @@ def custom_project(directory: Path) -> list[str]:
             },
         )
         functions["go"] = ("provided.al2023", "hello.handler")
+    cc = shutil.which("cc")
+    if cc:
+        (directory / "c").mkdir()
+        target = str(directory / "c" / "bootstrap")
+        subprocess.run([cc, "-O2", "-o", target, str(CUSTOM / "minimal.c")], check=True)
+        functions["c"] = ("provided.al2023", "hello.handler")
     lines = ["service: customs", "functions:"]
     for name, (runtime, handler) in functions.items():
         lines += [
@@ -217,6 +224,7 @@ def report_custom(samples: dict[str, tuple[list[float], list[float]]]) -> None:
         "shell": "provided: the tutorial's bash + curl",
         "ric": "provided: awslambdaric",
         "go": "provided: Go, standard library",
+        "c": "provided: raw HTTP in C (the floor)",
     }
     cold_base = percentile(samples["python"][0], 50)
     warm_base = percentile(samples["python"][1], 50)
@@ -232,7 +240,7 @@ def report_custom(samples: dict[str, tuple[list[float], list[float]]]) -> None:
         if name != "python":
             added = percentile(warm, 50) - warm_base
             print(f"  {what[name]}: adds {added:.3f} ms per warm invocation (p50)")
-    print("  budget: the Runtime API adds ≤ 0.2 ms per warm invocation (the Go row measures it)")
+    print("  budget: the Runtime API adds ≤ 0.2 ms per warm invocation (the C row measures it)")
 
 
 def has_heavy() -> bool:
