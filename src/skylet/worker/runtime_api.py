@@ -30,6 +30,7 @@ import select
 import socket
 import sys
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,8 +118,6 @@ def start(spec: dict[str, Any], rfile: BinaryIO, write_fd: int, arrived: float) 
             instance.serve_api(listener, parent, printed)
         except BaseException:
             code = 1
-            import traceback
-
             traceback.print_exc()
         finally:
             os._exit(code)
