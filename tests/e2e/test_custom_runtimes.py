@@ -193,7 +193,6 @@ def _project(base: Path) -> Path:
             f"    timeout_s: {timeout}",
         ]
     manifest += [
-        "    memory_size: 128",
         "  reserved:",
         "    runtime: provided.al2",
         "    handler: app.handler",
