@@ -89,6 +89,18 @@ while True:
     again = call("GET", "invocation/next")
     seen.append([again[0], again[2]["Lambda-Runtime-Aws-Request-Id"] == rid])
     names = sorted(k for k in headers if k.startswith("Lambda-Runtime-"))
+    if json.loads(event).get("mode"):
+        call("POST", f"invocation/{rid}/response", b"{}",
+             {"Lambda-Runtime-Function-Response-Mode": json.loads(event)["mode"]})
+        seen = []
+        continue
+    if json.loads(event).get("stream"):
+        conn.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response",
+                     body=iter([b'{"streamed": ', b'"in chunks"}']), encode_chunked=True,
+                     headers={"Lambda-Runtime-Function-Response-Mode": "streaming"})
+        conn.getresponse().read()
+        seen = []
+        continue
     if json.loads(event).get("error"):
         seen.append(call("POST", f"invocation/{rid}/error", b"not json",
                          {"Lambda-Runtime-Function-Error-Type": "Handled"})[:2])
@@ -377,6 +389,17 @@ def test_the_runtime_api_answers_as_the_emulator_does(server: Server) -> None:
     answer, body, _ = _invoke(server, "probe", {"error": True})
     assert answer["FunctionError"] == "Unhandled"
     assert body == {"errorMessage": "not json", "errorType": "Runtime.Unknown"}
+
+
+def test_a_streamed_response_arrives_whole(server: Server) -> None:
+    answer, body, _ = _invoke(server, "probe", {"stream": True})
+    assert "FunctionError" not in answer and body == {"streamed": "in chunks"}
+
+
+def test_an_unknown_response_mode_fails_the_invocation(server: Server) -> None:
+    answer, body, _ = _invoke(server, "probe", {"mode": "sideways"})
+    assert answer["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.InvalidResponseModeHeader"
 
 
 def test_client_context_reaches_the_runtime_as_its_header(server: Server) -> None:
