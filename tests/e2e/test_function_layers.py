@@ -5,8 +5,11 @@ their Python packages importable from /opt/python, and a custom runtime's bootst
 
 from __future__ import annotations
 
+import http.server
 import json
+import queue
 import sys
+import threading
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +32,8 @@ layers:
     path: libs.zip
   tools:
     path: tools
+  hooks:
+    path: hooks
 functions:
   py:
     handler: handler.main
@@ -42,6 +47,13 @@ functions:
     handler: ric.handler
     layers:
       - {Ref: ToolsLambdaLayer}
+  closing:
+    runtime: provided.al2023
+    handler: ric.handler
+    environment: {HOOK_PORT: "{hook_port}"}
+    layers:
+      - {Ref: ToolsLambdaLayer}
+      - {Ref: HooksLambdaLayer}
 """
 HANDLER = """\
 import os
@@ -84,6 +96,24 @@ while True:
     with open("/tmp/seen.txt", "a") as f:
         f.write(event["requestId"] + "\\n")
 """
+# An extension for the shutdown phase: tells the test's server what SHUTDOWN said.
+NOTIFIER = """\
+import http.client, json, os
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+conn = http.client.HTTPConnection(host, int(port))
+conn.request("POST", "/2020-01-01/extension/register", json.dumps({"events": ["SHUTDOWN"]}),
+             {"Lambda-Extension-Name": "notifier"})
+answer = conn.getresponse()
+answer.read()
+ident = answer.getheader("Lambda-Extension-Identifier")
+while True:
+    conn.request("GET", "/2020-01-01/extension/event/next",
+                 headers={"Lambda-Extension-Identifier": ident})
+    event = conn.getresponse().read()
+    hook = http.client.HTTPConnection("127.0.0.1", int(os.environ["HOOK_PORT"]))
+    hook.request("POST", "/shutdown", event)
+    hook.getresponse().read()
+"""
 RIC_HANDLER = """\
 import json, os
 def handler(event, context):
@@ -112,10 +142,43 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     bootstrap.write_text(f"#!/bin/sh\nexec {sys.executable} -m awslambdaric $_HANDLER\n")
     bootstrap.chmod(0o755)
     (root / "ric.py").write_text(RIC_HANDLER)
-    (root / "serverless.yml").write_text(MANIFEST)
+    (root / "hooks" / "extensions").mkdir(parents=True)
+    notifier = root / "hooks" / "extensions" / "notifier"
+    notifier.write_text(f"#!{sys.executable}\n{NOTIFIER}")
+    notifier.chmod(0o755)
+    hook = Hook()
+    (root / "serverless.yml").write_text(MANIFEST.replace("{hook_port}", str(hook.port)))
     running = start_server(root, "--no-reload")
+    running.hook = hook  # type: ignore[attr-defined]
     yield running
     stop_server(running)
+    hook.close()
+
+
+class Hook:
+    """A loopback HTTP server that keeps the bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        received: queue.Queue[bytes] = queue.Queue()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.put(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.received = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _invoke(server: Server, name: str) -> Any:
@@ -163,3 +226,13 @@ def test_an_extension_registers_and_sees_every_invocation_before_the_next(
     # what it printed after the function answered is in the log of the invocation after
     logs = httpx.get(f"{server.url}/_skylet/functions/layered-dev-extended/logs").text
     assert f"recorder saw INVOKE {first['id']}" in logs, logs
+
+
+def test_a_retired_instance_gives_its_extensions_the_shutdown_phase(server: Server) -> None:
+    if "mount namespace" not in server.output().split("sandbox off")[0]:
+        pytest.skip("no mount namespace here: layers are not shown at /opt")
+    assert "registered" in _invoke(server, "closing")
+    httpx.delete(f"{server.url}/_skylet/functions/layered-dev-closing/instances")
+    event = json.loads(server.hook.received.get(timeout=5))  # type: ignore[attr-defined]
+    assert event["eventType"] == "SHUTDOWN" and event["shutdownReason"] == "spindown"
+    assert event["deadlineMs"] > 0

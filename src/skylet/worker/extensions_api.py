@@ -1,9 +1,10 @@
 """The Lambda Extensions API (version 2020-01-01) in a custom runtime's relay
 (skylet.worker.runtime_api): the executables in the layers' ``/opt/extensions/`` start before
-the bootstrap, register for ``INVOKE`` (and ``SHUTDOWN``) events and take them with ``GET
+the bootstrap, register for ``INVOKE`` and ``SHUTDOWN`` events and take them with ``GET
 event/next``. The init ends once the runtime and every extension called their ``next``; an
 invocation's response goes to the caller as soon as the runtime posts it, and the next
-invocation waits until every extension registered for ``INVOKE`` called ``next`` again.
+invocation waits until every extension registered for ``INVOKE`` called ``next`` again. A
+retired instance's extensions get SHUTDOWN and 2 s (skylet.pool.instance.SHUTDOWN_GRACE_S).
 
 Answers as AWS's runtime interface emulator gives them: 200 with ``Lambda-Extension-Identifier``
 and ``{"functionName", "functionVersion", "handler"}`` to a registration; 403 with
@@ -83,6 +84,17 @@ class Extensions:
     def idle(self) -> bool:
         """No extension registered for INVOKE is still busy with the last invocation."""
         return all(e.waiting is not None for e in self.by_id.values() if "INVOKE" in e.events)
+
+    def subscribed(self, kind: str) -> bool:
+        return any(kind in e.events for e in self.by_id.values())
+
+    def shut_down(self) -> bool:
+        """Every extension registered for SHUTDOWN took the event and asked for the next."""
+        return all(
+            e.waiting is not None and not e.pending
+            for e in self.by_id.values()
+            if "SHUTDOWN" in e.events
+        )
 
     def invoke(self, meta: dict[str, Any], deadline_ms: int, trace: str) -> None:
         event = {

@@ -51,6 +51,8 @@ OPT_EXTENSIONS = Path("/opt/extensions")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 #: A request's line and headers, at most (Go's http server allows 1 MiB; the clients send ~300 B).
 MAX_HEAD_BYTES = 64 * 1024
+#: The shutdown phase with external extensions (the platform kills the instance after it).
+SHUTDOWN_S = 2.0
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
 #: The emulator's test of an error type: ``Runtime.X`` or ``Function.X``, anywhere in the value.
@@ -211,6 +213,7 @@ class Relay(Instance):
         self.printed = -1
         self.statm = -1  # the bootstrap's /proc/PID/statm
         self.trace = ""
+        self.shutdown_until = 0.0  # monotonic: the end of the shutdown phase, once begun
         self.runtime_asked = False  # its first ``next``, in the init
         self.extensions = extensions_api.Extensions(spec, self._answer_extension)
         self.poller = select.poll()
@@ -330,7 +333,13 @@ class Relay(Instance):
         self.buffer += self.rfile.read(len(leftover)) if leftover else b""
         self.poller.register(listener.fileno(), select.POLLIN)
         while True:
-            for fd, _events in self.poller.poll():
+            wait_ms = None
+            if self.shutdown_until:  # the shutdown phase: until every extension is done
+                left = self.shutdown_until - time.monotonic()
+                if left <= 0 or self.extensions.shut_down():
+                    return
+                wait_ms = max(1, int(left * 1000))
+            for fd, _events in self.poller.poll(wait_ms):
                 if fd == listener.fileno():
                     sock, _ = listener.accept()
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -339,15 +348,27 @@ class Relay(Instance):
                     self.connections[sock.fileno()] = conn
                     self.poller.register(sock.fileno(), select.POLLIN)
                 elif fd == self.read_fd:
-                    if not self.deliver():
+                    if not self.deliver() and not self.shutdown():
                         return
                 elif fd == printed:
                     self.pass_output()
                 elif (known := self.connections.get(fd)) is not None:
                     self.readable(known)
             # a whole INVOKE may already be buffered
-            if self.buffer and self.can_take() and not self.deliver():
+            if self.buffer and self.can_take() and not self.deliver() and not self.shutdown():
                 return
+
+    def shutdown(self) -> bool:
+        """The platform is done (SHUTDOWN, or its pipe closed): the extensions registered for
+        SHUTDOWN get the event and Lambda's 2 s to finish; False when there are none."""
+        if self.pipe_polled:
+            self.poller.unregister(self.read_fd)
+            self.pipe_polled = False
+        if self.shutdown_until or not self.extensions.subscribed("SHUTDOWN"):
+            return False
+        self.shutdown_until = time.monotonic() + SHUTDOWN_S
+        self.extensions.shutdown(int(time.time() * 1000 + SHUTDOWN_S * 1000))
+        return True
 
     def pass_output(self) -> None:
         """What the bootstrap printed so far, on to the output pipe."""
