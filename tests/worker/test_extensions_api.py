@@ -109,3 +109,19 @@ def test_event_next_needs_a_known_identifier(headers: dict[str, str], error_type
     answers = Recorder()
     assert not Extensions(SPEC, answers).handle("c", "GET", "event/next", headers, b"")
     assert answers.answers[-1][1] == 403 and answers.answers[-1][2]["errorType"] == error_type
+
+
+def test_shutdown_goes_to_its_subscribers_and_is_over_when_they_ask_again() -> None:
+    answers = Recorder()
+    extensions = Extensions(SPEC, answers)
+    assert not extensions.subscribed("SHUTDOWN")
+    ident = _registered(extensions, answers, "s", ["SHUTDOWN"])
+    extensions.handle("first", "GET", "event/next", {"lambda-extension-identifier": ident}, b"")
+    assert extensions.subscribed("SHUTDOWN") and extensions.shut_down()
+    extensions.shutdown(99)
+    conn, status, event, _ = answers.answers[-1]
+    assert (conn, status) == ("first", 200)
+    assert event == {"eventType": "SHUTDOWN", "deadlineMs": 99, "shutdownReason": "spindown"}
+    assert not extensions.shut_down()
+    extensions.handle("again", "GET", "event/next", {"lambda-extension-identifier": ident}, b"")
+    assert extensions.shut_down()
