@@ -59,3 +59,25 @@ def test_nodejs_prefers_the_aws_client_the_code_brings(tmp_path: Path) -> None:
 
 def test_python_runs_no_bootstrap(tmp_path: Path) -> None:
     assert custom_runtimes.bootstrap_argv("python3.12", "app.main", tmp_path, None) == []
+
+
+def test_a_python_function_whose_layers_bring_extensions_runs_as_a_runtime_api_client(
+    tmp_path: Path,
+) -> None:
+    opt = tmp_path / "opt"
+    assert (
+        custom_runtimes.bootstrap_argv(
+            "python3.11", "a.b", tmp_path, None, opt_dir=str(opt), python="/py"
+        )
+        == []
+    )
+    (opt / "extensions").mkdir(parents=True)
+    (opt / "extensions" / "readme.txt").write_text("not an executable")
+    assert not custom_runtimes.has_extensions(str(opt))
+    (opt / "extensions" / "ext").write_text("")
+    (opt / "extensions" / "ext").chmod(0o755)
+    assert custom_runtimes.has_extensions(str(opt))
+    argv = custom_runtimes.bootstrap_argv(
+        "python3.11", "a.b", tmp_path, None, opt_dir=str(opt), python="/py"
+    )
+    assert argv == ["/py", "-m", "skylet.worker.python_bootstrap", "a.b"]

@@ -53,9 +53,30 @@ def note(runtime: str) -> str | None:
     return None
 
 
-def bootstrap_argv(runtime: str, handler: str, code_dir: Path, node: str | None) -> list[str]:
-    """The argv an instance of a custom or Node.js function executes; empty for Python (and
-    for ``go1.x`` whose code has no executable to run).
+def has_extensions(opt_dir: str | None) -> bool:
+    """The unpacked layers bring an executable under ``extensions/``."""
+    if opt_dir is None:
+        return False
+    try:
+        entries = list(os.scandir(Path(opt_dir) / "extensions"))
+    except OSError:
+        return False
+    return any(e.is_file() and os.access(e.path, os.X_OK) for e in entries)
+
+
+def bootstrap_argv(
+    runtime: str,
+    handler: str,
+    code_dir: Path,
+    node: str | None,
+    *,
+    opt_dir: str | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """The argv an instance of a custom or Node.js function executes; empty for a Python
+    function (and for ``go1.x`` whose code has no executable to run), unless its layers
+    (``opt_dir``) bring extensions: then ``python`` runs it as a Runtime API client
+    (skylet.worker.python_bootstrap), since only a relay serves the Extensions API.
     ``node``: the Node.js executable (None: not installed; the deploy refused such functions)."""
     which = kind(runtime)
     if which == "provided":
@@ -69,4 +90,6 @@ def bootstrap_argv(runtime: str, handler: str, code_dir: Path, node: str | None)
         ric = code_dir / NODE_RIC
         client = ric if ric.is_file() else NODE_BOOTSTRAP
         return [node or "node", str(client), handler]
+    if python is not None and has_extensions(opt_dir):
+        return [python, "-m", "skylet.worker.python_bootstrap", handler]
     return []

@@ -47,6 +47,18 @@ functions:
     handler: ric.handler
     layers:
       - {Ref: ToolsLambdaLayer}
+  pyext:
+    handler: ric.handler
+    layers:
+      - {Ref: ToolsLambdaLayer}
+  pyfail:
+    handler: pyfail.handler
+    layers:
+      - {Ref: ToolsLambdaLayer}
+  pymissing:
+    handler: pyfail.nothing
+    layers:
+      - {Ref: ToolsLambdaLayer}
   closing:
     runtime: provided.al2023
     handler: ric.handler
@@ -142,6 +154,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     bootstrap.write_text(f"#!/bin/sh\nexec {sys.executable} -m awslambdaric $_HANDLER\n")
     bootstrap.chmod(0o755)
     (root / "ric.py").write_text(RIC_HANDLER)
+    (root / "pyfail.py").write_text(
+        "def handler(event, context):\n    raise ValueError('no ' + context.function_name)\n"
+    )
     (root / "hooks" / "extensions").mkdir(parents=True)
     notifier = root / "hooks" / "extensions" / "notifier"
     notifier.write_text(f"#!{sys.executable}\n{NOTIFIER}")
@@ -236,3 +251,23 @@ def test_a_retired_instance_gives_its_extensions_the_shutdown_phase(server: Serv
     event = json.loads(server.hook.received.get(timeout=5))  # type: ignore[attr-defined]
     assert event["eventType"] == "SHUTDOWN" and event["shutdownReason"] == "spindown"
     assert event["deadlineMs"] > 0
+
+
+def test_a_python_function_with_extensions_runs_through_the_runtime_api(server: Server) -> None:
+    if "mount namespace" not in server.output().split("sandbox off")[0]:
+        pytest.skip("no mount namespace here: layers are not shown at /opt")
+    first = _invoke(server, "pyext")
+    assert first["registered"]["body"]["functionName"] == "layered-dev-pyext"
+    second = _invoke(server, "pyext")
+    assert first["id"] in second["seen"]
+
+
+def test_a_python_function_with_extensions_reports_errors_as_lambda_does(server: Server) -> None:
+    if "mount namespace" not in server.output().split("sandbox off")[0]:
+        pytest.skip("no mount namespace here: layers are not shown at /opt")
+    failed = _invoke(server, "pyfail")
+    assert failed["errorType"] == "ValueError"
+    assert failed["errorMessage"] == "no layered-dev-pyfail"
+    assert failed["stackTrace"] and "pyfail.py" in failed["stackTrace"][0]
+    missing = _invoke(server, "pymissing")
+    assert missing["errorType"] == "Runtime.HandlerNotFound"

@@ -48,7 +48,14 @@ def instance_spec(
         "output_marker": marker.decode("latin-1"),
     }
     kind = custom_runtimes.kind(fn.runtime)
-    argv = custom_runtimes.bootstrap_argv(fn.runtime, fn.handler, fn.code_dir, settings.node)
+    argv = custom_runtimes.bootstrap_argv(
+        fn.runtime,
+        fn.handler,
+        fn.code_dir,
+        settings.node,
+        opt_dir=fn.opt_dir,
+        python=sys.executable,
+    )
     if argv:  # the instance executes this, and serves it the Runtime API
         spec["bootstrap"] = argv
         if fn.opt_dir is not None:  # its layers' extensions run, and Lambda's /opt/bootstrap

@@ -113,7 +113,7 @@ class InstanceHandle:
         self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
         self._unstarted = "Runtime exited without providing a reason"  # why a dead one refuses
         #: Its layers may bring extensions, which get a shutdown phase (``retire``).
-        self._extensions = fn.opt_dir is not None and custom_runtimes.kind(fn.runtime) != "python"
+        self._extensions = custom_runtimes.has_extensions(fn.opt_dir)
 
     @property
     def alive(self) -> bool:
