@@ -539,3 +539,23 @@ def test_without_node_a_nodejs_function_says_what_to_install(tmp_path: Path) -> 
         assert "functions.fn: the runtime nodejs20.x needs Node.js" in running.output()
     finally:
         stop_server(running)
+
+
+@pytest.mark.skipif(CURL is None, reason="the tutorial's bootstrap needs curl")
+def test_a_package_artifact_zip_is_the_functions_code(tmp_path: Path, serve: Any) -> None:
+    import zipfile
+
+    root = tmp_path / "project"
+    (root / "bin").mkdir(parents=True)
+    with zipfile.ZipFile(root / "bin" / "shell.zip", "w") as z:
+        bootstrap = zipfile.ZipInfo("bootstrap")
+        bootstrap.external_attr = 0o755 << 16  # as `zip` keeps an executable's mode
+        z.writestr(bootstrap, SHELL_BOOTSTRAP)
+        z.writestr("function.sh", SHELL_FUNCTION.replace("Echoing", "Zipped"))
+    (root / "serverless.yml").write_text(
+        "service: zipped\nprovider: {name: aws, runtime: provided.al2}\n"
+        "functions:\n  shell:\n    handler: function.handler\n"
+        "    package: {artifact: bin/shell.zip}\n"
+    )
+    running = serve(root)
+    assert _invoke(running, "shell", {"z": 1})[1] == """Zipped request: '{"z": 1}'"""

@@ -141,6 +141,21 @@ def test_go_and_nodejs_runtimes_load(write: Callable[..., Path], runtime: str) -
     assert any("go1.x is retired" in n for n in notes) == (runtime == "go1.x")
 
 
+def test_a_package_artifact_is_the_functions_code_and_must_exist(
+    write: Callable[..., Path],
+) -> None:
+    path = write("service: s\npackage: {artifact: all.zip}\nfunctions:\n  f: {handler: a.b}\n")
+    (path.parent / "all.zip").write_bytes(b"")
+    (path.parent / "own.zip").write_bytes(b"")
+    assert load_manifest(path).functions["f"].artifact == (path.parent / "all.zip").resolve()
+    own = "  g: {handler: a.b, package: {artifact: own.zip, patterns: ['!**']}}\n"
+    path.write_text(path.read_text() + own)
+    assert load_manifest(path).functions["g"].artifact == (path.parent / "own.zip").resolve()
+    path.write_text("service: s\nfunctions:\n  f: {handler: a.b, package: {artifact: gone.zip}}\n")
+    with pytest.raises(ConfigError, match=r"functions\.f\.package\.artifact: 'gone\.zip' is not"):
+        load_manifest(path)
+
+
 def test_serverless_keeps_the_iam_and_ignores_package_and_plugins(
     write: Callable[..., Path],
 ) -> None:

@@ -129,7 +129,7 @@ def test_warn_is_the_default_and_warns_for_unknown_keys_at_every_level(write: Wr
         "serverless.yml:8: functions.api.memorysize: unknown key 'memorysize' (did you mean "
         "'memorySize'? allowed: description, destinations, environment, ephemeralStorageSize, "
         "events, handler, layers, maximumEventAge, maximumRetryAttempts, memorySize, name, "
-        "network, "
+        "network, package, "
         "provisionedConcurrency, provisionedConcurrencySchedules, reservedConcurrency, "
         "runtime, snapStart, timeout); ignored "
         "(configValidationMode: warn)",

@@ -41,7 +41,9 @@ async def build_functions(
             FunctionConfig(
                 name=spec.name,
                 handler=spec.handler,
-                code_dir=spec.code_dir,
+                code_dir=layers.unpack([spec.artifact], deps_root.parent / "artifacts")
+                if spec.artifact
+                else spec.code_dir,
                 memory_mb=spec.memory_size,
                 timeout_s=spec.timeout_s,
                 environment=MappingProxyType(

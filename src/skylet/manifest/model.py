@@ -95,6 +95,9 @@ class FunctionSpec(Frozen):
     snap_start: Flag = False
     #: Its layers' contents (directories or zip files), in order: unpacked together at /opt.
     layers: tuple[Path, ...] = ()
+    #: A zip of its code (serverless.yml's ``package.artifact``): unpacked at deploy, and run
+    #: instead of ``code_dir``.
+    artifact: Path | None = None
 
     @field_validator("handler")
     @classmethod

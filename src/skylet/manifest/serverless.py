@@ -55,6 +55,7 @@ _SPECIAL_KEYS = (
     "destinations",
     "provisionedConcurrencySchedules",
     "layers",
+    "package",
 )
 # provider key -> FunctionSpec field it supplies a default for.
 PROVIDER_DEFAULTS: Mapping[str, str] = {
@@ -69,7 +70,6 @@ FUNCTION_IGNORED = frozenset(
         "tags",
         "role",
         "architecture",
-        "package",
         "url",
         "tracing",
         "logRetentionInDays",
@@ -155,6 +155,7 @@ def from_serverless(
         mode=mode,
         resource_types={k: r.type for k, r in resources.items()},
         layers=_layers(data.get("layers"), source),
+        artifact=_artifact(data.get("package"), ("package",), source),
     )
     functions = as_mapping(data.get("functions"), ("functions",), source)
     drafts = [reader.read(key, body) for key, body in functions.items()]
@@ -194,6 +195,21 @@ def _layers(value: Any, source: Source) -> dict[str, Path]:
             raise source.error((*at, "path"), f"{show(where)} does not exist")
         layers[layer_logical_id(str(name))] = path
     return layers
+
+
+def _artifact(value: Any, at: KeyPath, source: Source) -> Path | None:
+    """``package.artifact``: a zip of the code made beforehand (a Go build's, say); the
+    framework's other ``package`` keys (patterns, individually) shape a zip skylet does not
+    make, and are accepted unread."""
+    artifact = as_mapping(value, at, source).get("artifact")
+    if artifact is None:
+        return None
+    if not isinstance(artifact, str) or not artifact:
+        raise source.error((*at, "artifact"), f"{show(artifact)} is not a path to a zip file")
+    path = (source.file.parent / artifact).resolve()
+    if not path.is_file():
+        raise source.error((*at, "artifact"), f"{show(artifact)} is not a file")
+    return path
 
 
 def validation_mode(data: Mapping[str, Any], source: Source) -> Mode:
@@ -265,8 +281,10 @@ class _FunctionReader:
         mode: Mode,
         resource_types: Mapping[str, str],
         layers: Mapping[str, Path] | None = None,
+        artifact: Path | None = None,
     ) -> None:
         self._layers = layers or {}
+        self._artifact = artifact
         self._source = source
         self._provider = provider
         self._service = service
@@ -339,6 +357,9 @@ class _FunctionReader:
         self._destinations(body.get("destinations"), draft)
         if "layers" in body:
             draft.set("layers", self._function_layers(body["layers"], (*at, "layers")), at)
+        artifact = _artifact(body.get("package"), (*at, "package"), source) or self._artifact
+        if artifact is not None:
+            draft.set("artifact", artifact, (*at, "package"))
         read_schedules(
             body.get("provisionedConcurrencySchedules"),
             draft,
