@@ -10,6 +10,12 @@ which keeps a spare ready). Rows, in one run:
 - a burst: 40 different functions cold-started back to back, each on a new connection;
 - a function importing numpy and Pillow, with and without ``snap_start``, when both are
   installed (``pip install -e '.[bench]'``);
+- custom runtimes beside the Python hello world, cold and warm through the Invoke API: AWS's
+  tutorial's shell bootstrap (bash and curl), AWS's awslambdaric (``python -m awslambdaric``)
+  and, when ``go`` is installed, a Go program on the standard library, and with ``cc`` a client
+  in C speaking raw HTTP (the floor: almost none of a client's own work); the warm rows give
+  what the Runtime API adds per invocation over the Python runtime (budget ≤ 0.2 ms).
+  ``--custom`` runs these rows alone;
 Peers in the same run: a fresh ``python`` process per request (process start → first byte of
 its output), one importing numpy and Pillow, and Google's functions-framework started per
 request. Budgets (docs/budgets.md): hello world p50 ≤ 2 ms, p99 ≤ 5 ms, sandbox on or off;
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,6 +131,118 @@ def burst(*extra: str) -> list[float]:
     return times
 
 
+CUSTOM = Path(__file__).parent / "custom"
+CUSTOM_COLD_SAMPLES = 30
+CUSTOM_WARM_SAMPLES = 1000
+
+
+def custom_project(directory: Path) -> list[str]:
+    """A project of the Python hello world and its custom-runtime twins in ``directory``; the
+    names of the functions made (the Go one only when ``go`` is installed)."""
+    directory.chmod(0o755)
+    functions = {"python": ("python3.11", "hello.handler")}
+    (directory / "python").mkdir()
+    (directory / "python" / "hello.py").write_text((FUNCTIONS / "hello.py").read_text())
+    if shutil.which("curl"):
+        (directory / "shell").mkdir()
+        shutil.copy(CUSTOM / "shell_bootstrap", directory / "shell" / "bootstrap")
+        functions["shell"] = ("provided.al2023", "hello.handler")
+    if importlib.util.find_spec("awslambdaric") is not None:
+        (directory / "ric").mkdir()
+        (directory / "ric" / "hello.py").write_text((FUNCTIONS / "hello.py").read_text())
+        bootstrap = directory / "ric" / "bootstrap"
+        bootstrap.write_text(f"#!/bin/sh\nexec {sys.executable} -m awslambdaric hello.handler\n")
+        bootstrap.chmod(0o755)
+        functions["ric"] = ("provided.al2023", "hello.handler")
+    go = shutil.which("go")
+    if go:
+        (directory / "go").mkdir()
+        subprocess.run(
+            [go, "build", "-o", str(directory / "go" / "bootstrap"), str(CUSTOM / "main.go")],
+            check=True,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(Path.home()),
+                "GO111MODULE": "off",
+                "CGO_ENABLED": "0",
+            },
+        )
+        functions["go"] = ("provided.al2023", "hello.handler")
+    cc = shutil.which("cc")
+    if cc:
+        (directory / "c").mkdir()
+        target = str(directory / "c" / "bootstrap")
+        subprocess.run([cc, "-O2", "-o", target, str(CUSTOM / "minimal.c")], check=True)
+        functions["c"] = ("provided.al2023", "hello.handler")
+    lines = ["service: customs", "functions:"]
+    for name, (runtime, handler) in functions.items():
+        lines += [
+            f"  {name}:",
+            f"    runtime: {runtime}",
+            f"    handler: {handler}",
+            f"    code: {name}",
+        ]
+    (directory / "skylet.yaml").write_text("\n".join(lines) + "\n")
+    return list(functions)
+
+
+def custom_runtimes() -> dict[str, tuple[list[float], list[float]]]:
+    """Cold and warm Invoke round trips (ms, to the first byte) of each function of
+    ``custom_project``, the functions sampled in turn."""
+    with tempfile.TemporaryDirectory() as directory:
+        names = custom_project(Path(directory))
+        samples: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
+        with skylet_up(Path(directory), "--no-reload") as port:
+            conn = http.client.HTTPConnection("127.0.0.1", port)
+            time.sleep(1.0)
+            for _ in range(CUSTOM_COLD_SAMPLES):
+                for name in names:
+                    invoke = (name, "POST", f"/2015-03-31/functions/{name}/invocations", b"{}")
+                    samples[name][0].append(_cold(conn, *invoke))
+            for name in names:  # one warm instance each
+                _warm(conn, name)
+            for _ in range(CUSTOM_WARM_SAMPLES):
+                for name in names:
+                    samples[name][1].append(_warm(conn, name))
+    return samples
+
+
+def _warm(conn: http.client.HTTPConnection, function: str) -> float:
+    started = time.perf_counter()
+    conn.request("POST", f"/2015-03-31/functions/{function}/invocations", body=b"{}")
+    response = conn.getresponse()
+    first_byte = time.perf_counter()
+    answer = response.read()
+    if response.status != 200 or b"Hello" not in answer:
+        raise RuntimeError(f"{function}: bad response {response.status}: {answer!r}")
+    return (first_byte - started) * 1000
+
+
+def report_custom(samples: dict[str, tuple[list[float], list[float]]]) -> None:
+    what = {
+        "python": "Python hello world",
+        "shell": "provided: the tutorial's bash + curl",
+        "ric": "provided: awslambdaric",
+        "go": "provided: Go, standard library",
+        "c": "provided: raw HTTP in C (the floor)",
+    }
+    cold_base = percentile(samples["python"][0], 50)
+    warm_base = percentile(samples["python"][1], 50)
+    table(
+        "custom runtimes, cold (ratio: p50 over the Python hello world's)",
+        [_row(what[n], cold, cold_base) for n, (cold, _) in samples.items()],
+    )
+    table(
+        "custom runtimes, warm Invoke round trip (ratio: p50 over the Python hello world's)",
+        [_row(what[n], warm, warm_base) for n, (_, warm) in samples.items()],
+    )
+    for name, (_, warm) in samples.items():
+        if name != "python":
+            added = percentile(warm, 50) - warm_base
+            print(f"  {what[name]}: adds {added:.3f} ms per warm invocation (p50)")
+    print("  budget: the Runtime API adds ≤ 0.2 ms per warm invocation (the C row measures it)")
+
+
 def has_heavy() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("numpy", "PIL"))
 
@@ -210,6 +329,9 @@ def _row(what: str, samples: list[float], base: float) -> Row:
 
 
 def main() -> None:
+    if "--custom" in sys.argv[1:]:
+        report_custom(custom_runtimes())
+        return
     sandboxed, plain, cf = skylet_cold()
     bursts = burst()
     plain_bursts = burst("--no-sandbox")
@@ -255,6 +377,7 @@ def main() -> None:
         print(f"  budget: p50 ≤ 5 ms -> snap_start p50 {snap_base:.2f} ms")
     else:
         print("\n  numpy+Pillow rows skipped: pip install -e '.[bench]' installs them")
+    report_custom(custom_runtimes())
 
 
 if __name__ == "__main__":

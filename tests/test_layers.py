@@ -25,6 +25,8 @@ RANKS = {
     "arns": 0,
     "function_keys": 0,
     "config": 1,
+    # which runtimes run a bootstrap, read by the manifest and the pool
+    "custom_runtimes": 1,
     "wire": 1,
     "asgi": 1,
     # beside the data path, and the instance's side (which sees only the floor)

@@ -204,6 +204,8 @@ class FunctionConfig:
     snap_start: bool = False
     #: Its log's format, levels, group and retention (``logs`` in serverless.yml).
     logging: LoggingConfig = DEFAULT_LOGGING
+    #: Its layers, unpacked together (skylet.build.layers): shown at /opt in its sandbox.
+    opt_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +240,8 @@ class RuntimeSettings:
     #: The interpreter of each runtime named (``--interpreter python3.12=PATH``); the others
     #: are looked up on ``base_environment``'s PATH (skylet.pool.runtimes).
     interpreters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: The Node.js executable for ``nodejs*`` functions; None: not installed.
+    node: str | None = None
 
     def function_arn(
         self, name: str, qualifier: str | None = None, *, region: str | None = None

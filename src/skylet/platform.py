@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, cast
 
-from skylet import arns
+from skylet import arns, custom_runtimes
 from skylet.aws.auth import Authenticator
 from skylet.aws.cloudwatch.collect import Collector
 from skylet.aws.cloudwatch.service import CloudWatch
@@ -715,6 +715,13 @@ class Platform:
         for warning in manifest.warnings:
             if str(warning) not in known:
                 self.progress(f"warning: {warning}")
+        if self.config.runtime.node is None and before is None:
+            for spec in manifest.functions.values():
+                if custom_runtimes.kind(spec.runtime) == "nodejs":
+                    self.progress(
+                        f"warning: functions.{spec.key}: the runtime {spec.runtime} "
+                        f"{custom_runtimes.NODE_MISSING}; its invocations fail until then"
+                    )
 
     def watched_dirs(self) -> set[Path]:
         """Where a change may change a function or a trigger: the manifest's directory, the

@@ -132,6 +132,30 @@ def test_custom_runtimes_take_any_handler(write: Callable[..., Path]) -> None:
     assert load_manifest(write(text, "skylet.yaml")).functions["go"].handler == "bootstrap"
 
 
+@pytest.mark.parametrize("runtime", ["go1.x", "nodejs20.x", "nodejs22.x", "provided"])
+def test_go_and_nodejs_runtimes_load(write: Callable[..., Path], runtime: str) -> None:
+    text = f"service: s\nfunctions:\n  f:\n    handler: index.handler\n    runtime: {runtime}\n"
+    manifest = load_manifest(write(text, "skylet.yaml"))
+    assert manifest.functions["f"].runtime == runtime
+    notes = [str(w) for w in manifest.warnings]
+    assert any("go1.x is retired" in n for n in notes) == (runtime == "go1.x")
+
+
+def test_a_package_artifact_is_the_functions_code_and_must_exist(
+    write: Callable[..., Path],
+) -> None:
+    path = write("service: s\npackage: {artifact: all.zip}\nfunctions:\n  f: {handler: a.b}\n")
+    (path.parent / "all.zip").write_bytes(b"")
+    (path.parent / "own.zip").write_bytes(b"")
+    assert load_manifest(path).functions["f"].artifact == (path.parent / "all.zip").resolve()
+    own = "  g: {handler: a.b, package: {artifact: own.zip, patterns: ['!**']}}\n"
+    path.write_text(path.read_text() + own)
+    assert load_manifest(path).functions["g"].artifact == (path.parent / "own.zip").resolve()
+    path.write_text("service: s\nfunctions:\n  f: {handler: a.b, package: {artifact: gone.zip}}\n")
+    with pytest.raises(ConfigError, match=r"functions\.f\.package\.artifact: 'gone\.zip' is not"):
+        load_manifest(path)
+
+
 def test_serverless_keeps_the_iam_and_ignores_package_and_plugins(
     write: Callable[..., Path],
 ) -> None:

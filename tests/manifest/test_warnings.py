@@ -120,12 +120,12 @@ def test_warn_is_the_default_and_warns_for_unknown_keys_at_every_level(write: Wr
     manifest = load_manifest(write(TYPOS.format(mode="")))
     assert [str(w) for w in manifest.warnings] == [
         "serverless.yml:2: functins: unknown key 'functins' (did you mean 'functions'? allowed: "
-        "custom, functions, params, provider, resources, service); ignored "
+        "custom, functions, layers, params, provider, resources, service); ignored "
         "(configValidationMode: warn)",
         "serverless.yml:8: functions.api.memorysize: unknown key 'memorysize' (did you mean "
         "'memorySize'? allowed: description, destinations, environment, ephemeralStorageSize, "
-        "events, handler, logRetentionInDays, logs, maximumEventAge, maximumRetryAttempts, "
-        "memorySize, name, network, "
+        "events, handler, layers, logRetentionInDays, logs, maximumEventAge, maximumRetryAttempts, "
+        "memorySize, name, network, package, "
         "provisionedConcurrency, provisionedConcurrencySchedules, reservedConcurrency, "
         "runtime, snapStart, timeout); ignored "
         "(configValidationMode: warn)",

@@ -96,3 +96,27 @@ def test_boto3_accepts_the_endpoint_url_of_an_ipv6_wildcard() -> None:
         aws_secret_access_key="test",
     )
     assert client.meta.endpoint_url == "http://[::1]:9061"
+
+
+def test_a_custom_runtimes_spec_names_its_bootstrap_and_lambda_sets_no_execution_env() -> None:
+    from skylet.pool.environment import instance_spec
+
+    fn = replace(BASE, runtime="provided.al2023", handler="anything")
+    spec = instance_spec(fn, RuntimeSettings(), provisioned=False, marker=b"m")
+    assert spec["bootstrap"] == [str(BASE.code_dir / "bootstrap")]
+    assert "AWS_EXECUTION_ENV" not in spec["env"] and "bootstrap_error" not in spec
+    python = instance_spec(BASE, RuntimeSettings(), provisioned=False, marker=b"m")
+    assert "bootstrap" not in python
+
+
+def test_a_nodejs_function_without_node_says_what_to_install() -> None:
+    from skylet.pool.environment import instance_spec
+
+    fn = replace(BASE, runtime="nodejs20.x", handler="index.handler")
+    spec = instance_spec(fn, RuntimeSettings(node=None), provisioned=False, marker=b"m")
+    assert "apt-get install nodejs" in spec["bootstrap_error"]
+    assert spec["env"]["AWS_EXECUTION_ENV"] == "AWS_Lambda_nodejs20.x"
+    with_node = instance_spec(
+        fn, RuntimeSettings(node="/usr/bin/node"), provisioned=False, marker=b"m"
+    )
+    assert with_node["bootstrap"][0] == "/usr/bin/node" and "bootstrap_error" not in with_node

@@ -52,10 +52,15 @@ def decide(runtime: str, configured: dict[str, str] | None = None) -> Launcher |
         ),
         ("python3.10", None, "skylet's runtime needs Python 3.11 or newer"),
         ("python3.9", None, "python3.9 is not one Lambda offers"),
-        ("nodejs20.x", None, "skylet does not run Node.js yet"),
+        ("nodejs20.x", None, Launcher("nodejs20.x", "nodejs", "/venv/bin/python", host=True)),
+        ("nodejs18.x", None, "skylet does not run this Node.js version yet"),
         ("java21", None, "skylet does not run Java yet"),
-        ("provided.al2023", None, "skylet does not run custom runtimes"),
-        ("go1.x", None, "go1.x is retired by Lambda: Go functions run on provided.al2023"),
+        (
+            "provided.al2023",
+            None,
+            Launcher("provided.al2023", "provided", "/venv/bin/python", host=True),
+        ),
+        ("go1.x", None, Launcher("go1.x", "provided", "/venv/bin/python", host=True)),
         ("cobol", None, "cobol is not a Lambda runtime"),
     ],
     ids=[
@@ -67,10 +72,11 @@ def decide(runtime: str, configured: dict[str, str] | None = None) -> Launcher |
         "an interpreter that is another version than its name is refused",
         "Lambda's python3.10 is older than the worker code runs on",
         "python3.9 is no longer a Lambda runtime",
-        "Node.js is refused until it runs",
+        "Node.js runs on the platform's interpreter, which serves its client the Runtime API",
+        "a Node.js version skylet does not run is refused",
         "Java is refused until it runs",
-        "custom runtimes are refused until they run",
-        "a retired runtime is refused naming its successor",
+        "a custom runtime runs its bootstrap from the platform's interpreter",
+        "the retired go1.x runs as a custom runtime",
         "a name that is no Lambda runtime is refused",
     ],
 )
@@ -113,7 +119,7 @@ functions:
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("runtime", "reason"),
-    [("nodejs20.x", "does not run Node.js yet"), ("python3.14", "install Python 3.14")],
+    [("python3.14", "install Python 3.14")],
 )
 async def test_a_manifest_whose_runtime_cannot_run_is_refused_at_load(
     tmp_path: Path, runtime: str, reason: str

@@ -13,7 +13,7 @@ import pytest
 from skylet.config import FunctionConfig
 from skylet.pool.sandbox import UID_BASE, SandboxPolicy, cpu_shares
 from skylet.wire import sandbox as names
-from skylet.wire.sandbox import Mechanisms, TemplateSpec
+from skylet.wire.sandbox import VERSION, Mechanisms, TemplateSpec
 
 EVERYTHING = Mechanisms(MappingProxyType({name: "yes" for name in names.ALL}))
 UNPRIVILEGED = Mechanisms(
@@ -108,4 +108,4 @@ def test_the_records_cross_the_socket_unchanged() -> None:
     assert TemplateSpec.decode(spec.encode()) == spec
     assert Mechanisms.decode(EVERYTHING.encode()) == EVERYTHING
     with pytest.raises(ValueError, match="version"):
-        TemplateSpec.decode({**spec.encode(), "v": 2})
+        TemplateSpec.decode({**spec.encode(), "v": VERSION + 1})

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.build import layers
 from skylet.build.deps import ensure_installed
 from skylet.config import (
     HOST_RUNTIME,
@@ -65,7 +66,9 @@ async def build_functions(
             FunctionConfig(
                 name=spec.name,
                 handler=spec.handler,
-                code_dir=spec.code_dir,
+                code_dir=layers.unpack([spec.artifact], deps_root.parent / "artifacts")
+                if spec.artifact
+                else spec.code_dir,
                 memory_mb=spec.memory_size,
                 timeout_s=spec.timeout_s,
                 environment=MappingProxyType(
@@ -88,6 +91,9 @@ async def build_functions(
                     log_group=spec.log_group,
                     retention_days=spec.log_retention_days,
                 ),
+                opt_dir=str(layers.unpack(spec.layers, deps_root.parent / "layers"))
+                if spec.layers
+                else None,
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -260,7 +261,7 @@ def _invoke_local(
         stage=stage,
         env=MappingProxyType(dict(os.environ)),
         data_dir=manifest.parent / ".skylet",
-        runtime=RuntimeSettings(base_environment=base_environment()),
+        runtime=RuntimeSettings(base_environment=base_environment(), node=shutil.which("node")),
         environment_overrides=overrides,
     )
 

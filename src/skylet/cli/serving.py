@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -173,6 +174,7 @@ def up(
         base_environment=base_environment(),
         sandbox=sandbox,
         interpreters=MappingProxyType(env_vars.parse_pairs(interpreters, "--interpreter")),
+        node=shutil.which("node"),
     )
     config = PlatformConfig(
         manifest_path=manifest,
@@ -299,6 +301,7 @@ def serve_function(
         base_environment=base_environment(),
         sandbox=sandbox,
         interpreters=MappingProxyType(env_vars.parse_pairs(interpreters, "--interpreter")),
+        node=shutil.which("node"),
     )
     config = PlatformConfig(
         manifest_path=manifest,

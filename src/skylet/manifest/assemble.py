@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from skylet import custom_runtimes
 from skylet.manifest.broker_events import CloudEventTrigger
 from skylet.manifest.diagnostics import KeyPath, Source, show
 from skylet.manifest.event_parsing import parse_event
@@ -131,6 +132,10 @@ def assemble(
     checker = _Checker(functions, resources, source, serverless=format == "serverless")
     for draft in drafts:
         checker.function(functions[draft.key], draft)
+        note = custom_runtimes.note(functions[draft.key].runtime)
+        if note is not None:
+            where = draft.paths.get("runtime", draft.at)
+            source.warn(where, note, feature=f"runtime {functions[draft.key].runtime}")
     # A None header value is absent: validation then reports it as required.
     values = {name: value for name, (value, _) in header.items() if value is not None}
     paths = {name: path for name, (_, path) in header.items()}

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
+from skylet import custom_runtimes
 from skylet.manifest.diagnostics import ManifestWarning, show
 from skylet.manifest.events import Event, EventBridgeEvent, S3Event, SnsEvent, SqsEvent, StreamEvent
 from skylet.manifest.fields import DataMap, Destination, Flag, Frozen, Int, Num, StrMap
@@ -120,13 +121,18 @@ class FunctionSpec(Frozen):
     log_group: Annotated[str, AfterValidator(_log_group)] | None = None
     #: Days its log is kept (CloudWatch Logs' retention values), None: no limit but the bound.
     log_retention_days: Annotated[Int, AfterValidator(_retention)] | None = None
+    #: Its layers' contents (directories or zip files), in order: unpacked together at /opt.
+    layers: tuple[Path, ...] = ()
+    #: A zip of its code (serverless.yml's ``package.artifact``): unpacked at deploy, and run
+    #: instead of ``code_dir``.
+    artifact: Path | None = None
 
     @field_validator("handler")
     @classmethod
     def _handler_form(cls, value: str, info: ValidationInfo) -> str:
         # A custom runtime's handler is whatever its bootstrap understands; every other
-        # runtime runs a Python callable.
-        if str(info.data.get("runtime", "")).startswith("provided"):
+        # runtime runs a Python callable (Node.js's ``index.handler`` has the same form).
+        if custom_runtimes.kind(str(info.data.get("runtime", ""))) == "provided":
             if not value.strip():
                 raise ValueError("the handler must not be empty")
             return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from skylet.config import DEFAULT_REGION
@@ -25,6 +26,7 @@ from skylet.manifest.assemble import (
     read_schedules,
 )
 from skylet.manifest.diagnostics import KeyPath, Source, show
+from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.logging_config import SERVERLESS_KEYS, read_logging
 from skylet.manifest.model import Manifest
 from skylet.manifest.resources import Resource, parse_resources
@@ -56,6 +58,8 @@ _SPECIAL_KEYS = (
     "destinations",
     "provisionedConcurrencySchedules",
     "logs",
+    "layers",
+    "package",
 )
 # provider key -> FunctionSpec field it supplies a default for.
 PROVIDER_DEFAULTS: Mapping[str, str] = {
@@ -67,12 +71,10 @@ PROVIDER_DEFAULTS: Mapping[str, str] = {
 # Documented Serverless function keys for AWS features skylet does not emulate.
 FUNCTION_IGNORED = frozenset(
     {
-        "layers",
         "vpc",
         "tags",
         "role",
         "architecture",
-        "package",
         "url",
         "tracing",
         "logDataProtectionPolicy",
@@ -101,7 +103,7 @@ _TEMPLATE_SECTIONS = (
 )
 # The framework's top-level keys (v3's schema, with the AWS provider's): the ones skylet reads,
 # and the ones that configure deployment or the framework itself and are accepted unread.
-TOP_LEVEL_KEYS = ("service", "provider", "functions", "resources", "custom", "params")
+TOP_LEVEL_KEYS = ("service", "provider", "functions", "resources", "custom", "params", "layers")
 TOP_LEVEL_IGNORED = frozenset(
     {
         "app",
@@ -119,7 +121,6 @@ TOP_LEVEL_IGNORED = frozenset(
         "projectDir",
         "package",
         "plugins",
-        "layers",
         "outputs",
         "stages",
         "build",
@@ -157,6 +158,8 @@ def from_serverless(
         stage=str(header["stage"][0]),
         mode=mode,
         resource_types={k: r.type for k, r in resources.items()},
+        layers=_layers(data.get("layers"), source),
+        artifact=_artifact(data.get("package"), ("package",), source),
     )
     functions = as_mapping(data.get("functions"), ("functions",), source)
     drafts = [reader.read(key, body) for key, body in functions.items()]
@@ -173,6 +176,44 @@ def from_serverless(
         resources=resources,
         extra=extra,
     )
+
+
+def layer_logical_id(name: str) -> str:
+    """The CloudFormation resource the framework makes of a top-level layer: ``cache`` ->
+    ``CacheLambdaLayer`` (``-`` as ``Dash``, ``_`` as ``Underscore``, as it normalises names)."""
+    normal = name[:1].upper() + name[1:]
+    return normal.replace("-", "Dash").replace("_", "Underscore") + "LambdaLayer"
+
+
+def _layers(value: Any, source: Source) -> dict[str, Path]:
+    """Top-level ``layers``: each one's logical id -> its ``path`` (a directory or zip file)."""
+    layers: dict[str, Path] = {}
+    for name, body in as_mapping(value, ("layers",), source).items():
+        at: KeyPath = ("layers", name)
+        body = as_mapping(body, at, source)
+        where = body.get("path")
+        if not isinstance(where, str) or not where:
+            raise source.error((*at, "path"), "a layer needs its path (a directory or zip file)")
+        path = (source.file.parent / where).resolve()
+        if not path.exists():
+            raise source.error((*at, "path"), f"{show(where)} does not exist")
+        layers[layer_logical_id(str(name))] = path
+    return layers
+
+
+def _artifact(value: Any, at: KeyPath, source: Source) -> Path | None:
+    """``package.artifact``: a zip of the code made beforehand (a Go build's, say); the
+    framework's other ``package`` keys (patterns, individually) shape a zip skylet does not
+    make, and are accepted unread."""
+    artifact = as_mapping(value, at, source).get("artifact")
+    if artifact is None:
+        return None
+    if not isinstance(artifact, str) or not artifact:
+        raise source.error((*at, "artifact"), f"{show(artifact)} is not a path to a zip file")
+    path = (source.file.parent / artifact).resolve()
+    if not path.is_file():
+        raise source.error((*at, "artifact"), f"{show(artifact)} is not a file")
+    return path
 
 
 def validation_mode(data: Mapping[str, Any], source: Source) -> Mode:
@@ -243,13 +284,38 @@ class _FunctionReader:
         stage: str,
         mode: Mode,
         resource_types: Mapping[str, str],
+        layers: Mapping[str, Path] | None = None,
+        artifact: Path | None = None,
     ) -> None:
+        self._layers = layers or {}
+        self._artifact = artifact
         self._source = source
         self._provider = provider
         self._service = service
         self._stage = stage
         self._mode = mode
         self._resource_types = resource_types
+
+    def _function_layers(self, value: Any, at: KeyPath) -> tuple[Path, ...]:
+        """A function's ``layers``: references to top-level layers (``{Ref: XLambdaLayer}``);
+        a layer ARN is published elsewhere, and is skipped with a warning."""
+        if not isinstance(value, list):
+            raise self._source.error(at, f"{show(value)} is not a list of layers")
+        paths = []
+        for i, item in enumerate(value):
+            ref = item.logical_id if isinstance(item, Intrinsic) else None
+            if ref is not None and ref in self._layers:
+                paths.append(self._layers[ref])
+            elif isinstance(item, str) and item.startswith("arn:"):
+                self._source.warn(
+                    (*at, i), "a layer ARN is not available locally; skipped", feature="layer ARN"
+                )
+            else:
+                known = ", ".join(f"{{Ref: {k}}}" for k in self._layers) or "none declared"
+                raise self._source.error(
+                    (*at, i), f"{show(item)} is not a layer of this service (allowed: {known})"
+                )
+        return tuple(paths)
 
     def read(self, key: str, body: Any) -> FunctionDraft:
         source, at = self._source, ("functions", key)
@@ -304,6 +370,11 @@ class _FunctionReader:
             source,
             mode=self._mode,
         )
+        if "layers" in body:
+            draft.set("layers", self._function_layers(body["layers"], (*at, "layers")), at)
+        artifact = _artifact(body.get("package"), (*at, "package"), source) or self._artifact
+        if artifact is not None:
+            draft.set("artifact", artifact, (*at, "package"))
         read_schedules(
             body.get("provisionedConcurrencySchedules"),
             draft,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from skylet.config import DEFAULT_REGION
@@ -75,6 +76,7 @@ FUNCTION_KEYS = (
     "events",
     "provisioned_concurrency_schedules",
     "logging",
+    "layers",
 )
 DEFAULTABLE_KEYS = (
     "runtime",
@@ -91,7 +93,7 @@ DEFAULTABLE_KEYS = (
     "log_retention_days",
     "logging",
 )
-_RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?)$")
+_RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?|go1\.x|nodejs2[02]\.x)$")
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
@@ -119,8 +121,9 @@ def from_skylet(
     )
     resource_types = {k: r.type for k, r in resources.items()}
     functions = as_mapping(data.get("functions"), ("functions",), source)
+    layers = _layers(data.get("layers"), source)
     drafts = [
-        _read_function(key, body, defaults, source, resource_types)
+        _read_function(key, body, defaults, source, resource_types, layers)
         for key, body in functions.items()
     ]
     extra = {
@@ -138,12 +141,38 @@ def from_skylet(
     )
 
 
+def _layers(value: Any, source: Source) -> dict[str, Path]:
+    """Top-level ``layers``: name -> a directory or zip file, relative to the manifest."""
+    layers: dict[str, Path] = {}
+    for name, where in as_mapping(value, ("layers",), source).items():
+        if not isinstance(where, str) or not where:
+            raise source.error(("layers", name), f"{show(where)} is not a path")
+        path = (source.file.parent / where).resolve()
+        if not path.exists():
+            raise source.error(("layers", name), f"{show(where)} does not exist")
+        layers[str(name)] = path
+    return layers
+
+
+def _function_layers(
+    value: Any, layers: Mapping[str, Path], source: Source, at: KeyPath
+) -> tuple[Path, ...]:
+    if not isinstance(value, list):
+        raise source.error(at, f"{show(value)} is not a list of layer names")
+    for i, name in enumerate(value):
+        if name not in layers:
+            known = ", ".join(layers) or "none declared"
+            raise source.error((*at, i), f"{show(name)} is not a layer (allowed: {known})")
+    return tuple(layers[name] for name in value)
+
+
 def _read_function(
     key: str,
     body: Any,
     defaults: Mapping[str, Any],
     source: Source,
     resource_types: Mapping[str, str],
+    layers: Mapping[str, Path],
 ) -> FunctionDraft:
     at: KeyPath = ("functions", key)
     if not _FUNCTION_KEY.match(key):
@@ -170,7 +199,7 @@ def _read_function(
         raise source.error(
             draft.paths["runtime"],
             f"{show(runtime)} is not a runtime (allowed: python3.N, provided, provided.al2, "
-            "provided.al2023)",
+            "provided.al2023, go1.x, nodejs20.x, nodejs22.x)",
         )
     root = source.file.parent
     if "code" in body:
@@ -199,6 +228,8 @@ def _read_function(
         draft,
         source,
     )
+    if "layers" in body:
+        draft.set("layers", _function_layers(body["layers"], layers, source, (*at, "layers")), at)
     schedules_at = (*at, "provisioned_concurrency_schedules")
     read_schedules(
         body.get("provisioned_concurrency_schedules"),

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from skylet import function_keys
+from skylet import custom_runtimes, function_keys
 from skylet.config import FunctionConfig, RuntimeSettings
 
 
@@ -31,13 +31,13 @@ def instance_spec(
     if snap_start:
         init_type = "snap-start"
     limit_bytes = fn.memory_mb * 1024 * 1024
-    return {
+    spec: dict[str, Any] = {
         "function_name": fn.name,
         "function_version": fn.version,
         "handler": fn.handler,
         "style": fn.style,
         "code_dir": str(fn.code_dir),
-        "extra_path": list(fn.extra_path),
+        "extra_path": [*fn.extra_path, *layer_path(fn)],
         "memory_mb": fn.memory_mb,
         # A backstop against a runaway allocation between two memory polls; the real limit is
         # the polled resident size. Twice the limit plus 1 GiB leaves room for the address
@@ -47,6 +47,24 @@ def instance_spec(
         "zygote_cwd": "/",
         "output_marker": marker.decode("latin-1"),
     }
+    kind = custom_runtimes.kind(fn.runtime)
+    argv = custom_runtimes.bootstrap_argv(
+        fn.runtime,
+        fn.handler,
+        fn.code_dir,
+        settings.node,
+        opt_dir=fn.opt_dir,
+        python=sys.executable,
+    )
+    if argv:  # the instance executes this, and serves it the Runtime API
+        spec["bootstrap"] = argv
+        if fn.opt_dir is not None:  # its layers' extensions run, and Lambda's /opt/bootstrap
+            spec["layers"] = True
+            if kind == "provided":
+                spec["bootstrap_fallback"] = "/opt/bootstrap"
+        if kind == "nodejs" and settings.node is None:
+            spec["bootstrap_error"] = f"The runtime {fn.runtime} {custom_runtimes.NODE_MISSING}"
+    return spec
 
 
 def lambda_environment(
@@ -76,7 +94,7 @@ def lambda_environment(
             "LAMBDA_RUNTIME_DIR": str(sys.prefix),
             "TZ": ":UTC",
             "LANG": env.get("LANG", "en_US.UTF-8"),
-            "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path]),
+            "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path, *layer_path(fn)]),
         }
     )
     if fn.logging.json:  # as Lambda sets them for a function whose log format is JSON
@@ -84,10 +102,28 @@ def lambda_environment(
         env["AWS_LAMBDA_LOG_LEVEL"] = fn.logging.application_level
     if fn.style in ("http", "cloudevent"):
         env.update(cloud_run_environment(fn))
+    if custom_runtimes.kind(fn.runtime) == "provided" and custom_runtimes.bootstrap_argv(
+        fn.runtime, fn.handler, fn.code_dir, None
+    ):
+        del env["AWS_EXECUTION_ENV"]  # Lambda sets none for a custom runtime
     if settings.endpoint_url:
         env.setdefault("AWS_ENDPOINT_URL", settings.endpoint_url)
         env.setdefault("AWS_LAMBDA_RUNTIME_API", settings.endpoint_url.split("://", 1)[-1])
     return env
+
+
+def layer_path(fn: FunctionConfig) -> list[str]:
+    """Where Lambda's Python finds a layer's packages: ``/opt/python`` and its
+    ``lib/pythonX.Y/site-packages``; without a sandbox's view, in the unpacked directory."""
+    if fn.opt_dir is None:
+        return []
+    host = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    version = fn.runtime if fn.runtime.startswith("python") else host
+    return [
+        path
+        for top in ("/opt", fn.opt_dir)
+        for path in (f"{top}/python", f"{top}/python/lib/{version}/site-packages")
+    ]
 
 
 def cloud_run_environment(fn: FunctionConfig) -> dict[str, str]:

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
+from skylet import custom_runtimes
 from skylet.config import FunctionConfig, RuntimeSettings
 from skylet.pool.autoscaler import QUEUE_WAIT_S
 from skylet.pool.channel import Channel, OutputReader, Refusal
@@ -45,6 +46,8 @@ State = Literal["starting", "idle", "busy", "dead"]
 INIT_TIMEOUT_S = 10.0
 #: How often a running invocation's resident memory is checked against its limit.
 MEMORY_POLL_S = 0.05
+#: Lambda's shutdown phase with external extensions: 2 s for them to finish.
+SHUTDOWN_GRACE_S = 2.0
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -110,6 +113,8 @@ class InstanceHandle:
         self._unsent: list[tuple[int, dict[str, Any], bytes]] = []
         self._marker = b"\x00\x1e" + secrets.token_hex(8).encode() + b"\x1e\x00"
         self._unstarted = "Runtime exited without providing a reason"  # why a dead one refuses
+        #: Its layers may bring extensions, which get a shutdown phase (``retire``).
+        self._extensions = custom_runtimes.has_extensions(fn.opt_dir)
 
     @property
     def alive(self) -> bool:
@@ -501,30 +506,48 @@ class InstanceHandle:
 
     def retire(self) -> None:
         """Stop the instance (reaped, replaced by a new version, or shutting down); whatever it
-        still holds fails, as when a Lambda environment is shut down under it."""
+        still holds fails, as when a Lambda environment is shut down under it. An idle instance
+        whose layers bring extensions gets Lambda's shutdown phase: a SHUTDOWN frame (the
+        relay gives its extensions their SHUTDOWN event), and SHUTDOWN_GRACE_S before the kill."""
         while self.queue:
             self._fail(RawOutcome("exited", message="Runtime exited without providing a reason"))
-        self._die()
+        graceful = self._extensions and self.ready and self.state == "idle"
+        if graceful and self._channel is not None:
+            self._channel.send(frames.SHUTDOWN)
+            self._die(grace_s=SHUTDOWN_GRACE_S)
+        else:
+            self._die()
 
-    def _die(self) -> None:
+    def _die(self, grace_s: float = 0.0) -> None:
         if self.state == "dead":
             return
         self.state = "dead"
-        self._kill_group()
+        if not grace_s:
+            self._kill_group()
         for timer in (self._watch, self._ahead_watch, self._init_timer):
             if timer is not None:
                 timer.cancel()
         if self._channel is not None:
             self._channel.close()
+        if grace_s:  # what it prints meanwhile is read (and dropped), its pipe kept open
+            self._loop.call_later(grace_s, self._end_grace)
+        else:
+            self._close_process()
+        rest, self.queue = self.queue, deque()
+        self._on_dead(self)
+        for invocation in rest:  # never started: they run elsewhere
+            self._give_back(invocation)
+
+    def _end_grace(self) -> None:
+        self._kill_group()
+        self._close_process()
+
+    def _close_process(self) -> None:
         if self._output is not None:
             self._output.close()
         if self._pidfd >= 0:
             os.close(self._pidfd)
             self._pidfd = -1
-        rest, self.queue = self.queue, deque()
-        self._on_dead(self)
-        for invocation in rest:  # never started: they run elsewhere
-            self._give_back(invocation)
 
     def _kill_group(self) -> None:
         """SIGKILL the instance and everything it started: with a PID namespace, killing the

@@ -12,9 +12,13 @@ name, and picks the default runtime: the newest Python Lambda offers that is ins
   ``python3.10`` is refused with that reason. A candidate is run once to learn its version
   (``version_of``): a pyenv shim of a version that is not active, or a ``python3.12`` that is
   really 3.11, is refused with what it answered.
-- every other Lambda runtime family (``nodejs``, ``java``, ``dotnet``, ``ruby``, ``provided``)
-  is refused until skylet runs it (:data:`NOT_YET`); a name that is no Lambda runtime is
-  refused with the list of those that are.
+- the custom runtimes (``provided``, ``provided.al2``, ``provided.al2023``, and ``go1.x``,
+  which Lambda retired and skylet runs as ``provided.al2023``) and Node.js (``nodejs20.x``,
+  ``nodejs22.x``): an instance of the platform's own interpreter that serves the Runtime API
+  and executes the bootstrap (skylet.custom_runtimes decides what it executes);
+- every other Lambda runtime family (``java``, ``dotnet``, ``ruby``, other ``nodejs``
+  versions) is refused until skylet runs it (:data:`NOT_YET`); a name that is no Lambda
+  runtime is refused with the list of those that are.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from skylet import custom_runtimes
 from skylet.errors import ConfigError
 
 #: The Python runtimes Lambda offers, newest first (python3.9 was deprecated in December 2025).
@@ -37,17 +42,15 @@ OLDEST_PYTHON = (3, 11)
 #: Lambda's other runtime families, refused until skylet runs them: family → what it is.
 NOT_YET: Mapping[str, str] = MappingProxyType(
     {
-        "nodejs": "Node.js",
+        "nodejs": "this Node.js version",
         "java": "Java",
         "dotnet": ".NET",
         "ruby": "Ruby",
-        "provided": "custom runtimes (a bootstrap served the Runtime API)",
+        "provided": "this custom runtime",
     }
 )
-#: Runtimes Lambda retired, with what replaced them.
-RETIRED: Mapping[str, str] = MappingProxyType(
-    {"go1.x": "Go functions run on provided.al2023 (the binary as bootstrap)"}
-)
+#: What runs besides Python: custom runtimes (a bootstrap) and Node.js, by runtime.
+OTHERS = custom_runtimes.PROVIDED | custom_runtimes.NODEJS
 _PYTHON = re.compile(r"^python(\d+)\.(\d+)$")
 _FAMILY = re.compile(r"^(nodejs|java|dotnet|ruby|provided)(?:\d|\.|$)")
 
@@ -58,7 +61,7 @@ class Launcher:
     (a Python interpreter's path); ``host``: that program is the platform's own interpreter."""
 
     runtime: str
-    family: Literal["python"]
+    family: Literal["python", "provided", "nodejs"]
     program: str
     host: bool = False
 
@@ -81,14 +84,17 @@ def choose(
     is the Python version it runs (or why it does not run), and ``configured`` maps runtimes
     to interpreters; or why it cannot run there (a sentence)."""
     python = _PYTHON.match(runtime)
-    if runtime in RETIRED:
-        return f"runtime {runtime} is retired by Lambda: {RETIRED[runtime]}"
+    if runtime in OTHERS:  # the platform's interpreter serves the Runtime API to a bootstrap
+        kind = custom_runtimes.kind(runtime)
+        family: Literal["provided", "nodejs"] = "nodejs" if kind == "nodejs" else "provided"
+        return Launcher(runtime, family, host_program, host=True)
     if python is None:
-        family = _FAMILY.match(runtime)
-        if family is not None:
+        family_of = _FAMILY.match(runtime)
+        if family_of is not None:
             return (
-                f"runtime {runtime}: skylet does not run {NOT_YET[family.group(1)]} yet; "
-                f"use a Python runtime ({', '.join(PYTHON_RUNTIMES)})"
+                f"runtime {runtime}: skylet does not run {NOT_YET[family_of.group(1)]} yet; "
+                f"use a Python runtime ({', '.join(PYTHON_RUNTIMES)}), "
+                f"{', '.join(sorted(OTHERS))}"
             )
         return f"runtime {runtime} is not a Lambda runtime (Python: {', '.join(PYTHON_RUNTIMES)})"
     version = (int(python.group(1)), int(python.group(2)))

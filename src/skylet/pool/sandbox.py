@@ -95,6 +95,7 @@ class SandboxPolicy:
             tmp_mb=fn.ephemeral_storage_mb,
             hide=tuple(sorted(self.private)),
             reveal=(str(fn.code_dir), *fn.extra_path),
+            opt=fn.opt_dir,
         )
 
     def pids_max(self, fn: FunctionConfig) -> int:

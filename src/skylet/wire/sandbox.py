@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-VERSION = 1
+VERSION = 2
 
 #: The mechanisms, in the order the banner lists them.
 USER_NS = "user namespace"
@@ -87,6 +87,8 @@ class TemplateSpec:
     reveal: tuple[str, ...] = ()
     #: The template takes a snapshot (Lambda SnapStart): no spare until its init ran.
     snapshot: bool = False
+    #: The function's layers, unpacked together: shown read-only at /opt (with ``mount_ns``).
+    opt: str | None = None
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -105,6 +107,7 @@ class TemplateSpec:
             "hide": list(self.hide),
             "reveal": list(self.reveal),
             "snapshot": self.snapshot,
+            "opt": self.opt,
         }
 
     @classmethod
@@ -125,6 +128,7 @@ class TemplateSpec:
             hide=tuple(str(p) for p in value["hide"]),
             reveal=tuple(str(p) for p in value["reveal"]),
             snapshot=bool(value["snapshot"]),
+            opt=None if value["opt"] is None else str(value["opt"]),
         )
 
 

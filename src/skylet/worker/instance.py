@@ -157,6 +157,10 @@ class Instance:
         while data:
             data = data[os.write(self.write_fd, data) :]
 
+    def peak_rss_kb(self) -> int:
+        """The peak resident memory the platform holds against the function's limit."""
+        return max_rss_kb()
+
     def init(self) -> None:
         started = time.perf_counter()
         try:
@@ -171,7 +175,7 @@ class Instance:
             )
             return
         init_ms = (time.perf_counter() - started) * 1000
-        self.send(frames.READY, {"init_ms": init_ms, "rss": max_rss_kb()})
+        self.send(frames.READY, {"init_ms": init_ms, "rss": self.peak_rss_kb()})
 
     def serve(self) -> None:
         header = frames.HEADER
@@ -375,7 +379,7 @@ class Instance:
         result_meta: dict[str, Any] = {
             "seq": self.seq,
             "duration_ms": duration_ms,
-            "rss": max_rss_kb(),
+            "rss": self.peak_rss_kb(),
         }
         if error is not None:
             result_meta["error"] = True
@@ -440,6 +444,10 @@ def run(
             raise RuntimeError(f"expected a SPEC frame, got kind {kind}")
         arrived = time.perf_counter()
         setup_process(spec)
+        if spec.get("bootstrap"):  # a custom runtime: this process becomes its bootstrap
+            from skylet.worker import runtime_api  # imported by the zygote already
+
+            runtime_api.start(spec, rfile, write_fd, arrived)
         instance = Instance(spec, rfile, write_fd)
         if snapshot is not None:
             snapshot.restore(instance, arrived)

@@ -174,6 +174,12 @@ def log(text: str) -> None:
     write(text.encode() + b"\n")
 
 
+def log_raw(data: bytes) -> None:
+    """Bytes a runtime's process printed, into the invocation's output."""
+    Output.written = True
+    write(data)
+
+
 def write(data: bytes) -> None:
     """Bytes on the runtime's descriptor of the output pipe."""
     view = memoryview(data)

@@ -148,6 +148,7 @@ def build_view(spec: TemplateSpec, *, foreign: bool) -> tuple[str, ...]:
     handles = {
         op.path: os.open(op.path, os.O_PATH | os.O_CLOEXEC) for op in ops if op.kind == "reveal"
     }
+    layers = os.open(spec.opt, os.O_PATH | os.O_CLOEXEC) if spec.opt else -1
     try:
         for op in ops:
             if op.kind == "hide":
@@ -155,9 +156,14 @@ def build_view(spec: TemplateSpec, *, foreign: bool) -> tuple[str, ...]:
             else:
                 _make_mount_point(op.path, os.path.isdir(f"/proc/self/fd/{handles[op.path]}"))
                 _bind(handles[op.path], op.path)
+        if layers >= 0:  # Lambda unpacks a function's layers at /opt
+            _make_mount_point("/opt", True)
+            _bind(layers, "/opt")
     finally:
         for fd in handles.values():
             os.close(fd)
+        if layers >= 0:
+            os.close(layers)
     _all_read_only()
     shown = [p for p in reveal if view.seen(p, ops)]
     return tuple(p for p in view.outermost(shown) if view.within(p, "/tmp"))

@@ -53,6 +53,7 @@ from skylet.worker import (  # noqa: F401
     handler,
     instance,
     linux,
+    runtime_api,
     sandbox,
     template,
     web,
