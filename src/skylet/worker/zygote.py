@@ -53,11 +53,16 @@ from skylet.worker import (  # noqa: F401
     handler,
     instance,
     linux,
-    runtime_api,
     sandbox,
     template,
     web,
 )
+
+try:  # the Runtime API's relay: custom runtimes run on the platform's own interpreter only,
+    # whose httptools is built for it; a zygote of another Python version goes without it
+    from skylet.worker import runtime_api  # noqa: F401
+except ImportError:
+    pass
 
 #: How long a new template may take to enter its sandbox.
 TEMPLATE_TIMEOUT_S = 10.0
