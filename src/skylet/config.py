@@ -158,6 +158,11 @@ class FunctionConfig:
     network: bool = True
     #: Instances fork from a template that has run the function's init (``snapStart``).
     snap_start: bool = False
+    #: ``architecture`` (x86_64 or arm64): what its usage is priced as (skylet.cost).
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    #: Its cgroup's CPU is capped in proportion to memory (1 vCPU at 1,769 MB), as Lambda's
+    #: is, where the machine allows a quota: set on the variants ``skylet tune`` runs.
+    cpu_quota: bool = False
 
 
 @dataclass(frozen=True, slots=True)

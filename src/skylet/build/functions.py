@@ -56,6 +56,7 @@ async def build_functions(
                 ephemeral_storage_mb=spec.ephemeral_storage_size,
                 network=spec.network,
                 snap_start=spec.snap_start,
+                architecture=spec.architecture,
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

@@ -22,6 +22,7 @@ from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 
 if TYPE_CHECKING:
+    from skylet.cost.reports import CostDesk
     from skylet.schedules.scheduler import Scheduler
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
@@ -47,13 +48,14 @@ class Gateway:
         services: Services | None = None,
         scheduler: Scheduler | None = None,
         metrics: Callable[[str], tuple[str, bytes]] | None = None,
+        cost: CostDesk | None = None,
     ) -> None:
         self.invoker = invoker
         #: ``GET /metrics``: the Prometheus exposition for an ``Accept`` header (content type,
         #: body), unless a function route claims the path.
         self.metrics = metrics
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
-        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
+        self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler, cost=cost)
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3
         self.services = services

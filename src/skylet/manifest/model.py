@@ -92,6 +92,8 @@ class FunctionSpec(Frozen):
     network: Flag = True
     #: Instances fork from a template that ran the init once (Lambda SnapStart).
     snap_start: Flag = False
+    #: What its usage is priced as (the Serverless Framework's ``architecture``).
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
 
     @field_validator("handler")
     @classmethod

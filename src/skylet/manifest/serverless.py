@@ -44,6 +44,7 @@ FUNCTION_KEYS: Mapping[str, str] = {
     "maximumEventAge": "maximum_event_age_s",
     "ephemeralStorageSize": "ephemeral_storage_size",
     "snapStart": "snap_start",
+    "architecture": "architecture",
     # skylet's own: a function with no network (the framework warns about the key).
     "network": "network",
 }
@@ -53,6 +54,7 @@ PROVIDER_DEFAULTS: Mapping[str, str] = {
     "runtime": "runtime",
     "memorySize": "memory_size",
     "timeout": "timeout_s",
+    "architecture": "architecture",
 }
 # Documented Serverless function keys for AWS features skylet does not emulate.
 FUNCTION_IGNORED = frozenset(
@@ -61,7 +63,6 @@ FUNCTION_IGNORED = frozenset(
         "vpc",
         "tags",
         "role",
-        "architecture",
         "package",
         "url",
         "tracing",

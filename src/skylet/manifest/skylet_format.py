@@ -64,6 +64,7 @@ PLAIN_KEYS = (
     "ephemeral_storage_size",
     "network",
     "snap_start",
+    "architecture",
 )
 FUNCTION_KEYS = (*PLAIN_KEYS, "code", "environment", "events", "provisioned_concurrency_schedules")
 DEFAULTABLE_KEYS = (
@@ -78,6 +79,7 @@ DEFAULTABLE_KEYS = (
     "ephemeral_storage_size",
     "network",
     "snap_start",
+    "architecture",
 )
 _RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?)$")
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

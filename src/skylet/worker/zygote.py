@@ -95,7 +95,9 @@ class Zygote(forker.Forker):
         """Fork a template for ``spec``; its pid, once it is in its sandbox."""
         cgroup = None
         if self.weights is not None and spec.cpu_shares is not None:
-            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares, spec.uid, spec.pids_max)
+            cgroup = self.weights.create(
+                f"t{ident}", spec.cpu_shares, spec.uid, spec.pids_max, spec.cpu_quota_us
+            )
         up_r, up_w = os.pipe()  # first process → zygote: lines
         down_r, down_w = os.pipe()  # zygote → first process: "maps written"
         pid = os.fork()
