@@ -217,7 +217,7 @@ class Estimate:
             "profile": self.profile,
             "freeTier": self.free_tier,
             "gbSeconds": self.gb_seconds,
-            **self.bill.document(),
+            "cost": self.bill.document(),
         }
 
 

@@ -68,7 +68,14 @@ def _row(name: str, counts: Mapping[Bucket, Counts], priced: Bill) -> dict[str, 
         "provisionedGbSeconds": total.provisioned_gb_seconds,
         "cost": priced.document(),
         "sizes": [
-            {"memoryMb": m, "architecture": a, "requests": c.requests, "gbSeconds": c.gb_seconds}
+            {
+                "memoryMb": m,
+                "architecture": a,
+                "requests": c.requests,
+                "billedMs": c.billed_ms,
+                "gbSeconds": c.gb_seconds,
+                "provisionedGbSeconds": c.provisioned_gb_seconds,
+            }
             for (m, a), c in sorted(sizes.items())
         ],
     }
