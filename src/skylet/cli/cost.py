@@ -238,7 +238,7 @@ def estimate(
 def breakdown(found: pricing.Estimate, profile: pricing.Profile) -> list[str]:
     """The estimate's arithmetic, line by line. Pure."""
     gb = found.memory_mb / pricing.MB_PER_GB
-    rate = profile.of(found.architecture).gb_second
+    rate = f"{profile.of(found.architecture).gb_second:.10f}".rstrip("0")
     b = found.bill
     lines = [
         f"{found.requests:,.0f} requests x {gb:g} GB x {found.duration_ms / 1000:g} s "
@@ -292,7 +292,9 @@ def tune(
     try:
         sizes = [int(m) for m in memory.split(",") if m.strip()]
     except ValueError:
-        raise Exit(f"--memory: {memory!r} is not sizes in MB, comma-separated", Status.USAGE)
+        raise Exit(
+            f"--memory: {memory!r} is not sizes in MB, comma-separated", Status.USAGE
+        ) from None
     text = payload
     if payload.startswith("@"):
         try:
