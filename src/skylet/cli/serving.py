@@ -16,6 +16,7 @@ from skylet import __version__, function_keys
 from skylet.build.watcher import ReloadOutcome
 from skylet.cli import banner, env_vars
 from skylet.cli.common import DEFAULT_PORT, base_environment, manifest_path, run
+from skylet.cli.cost import load_profile
 from skylet.cli.exits import Exit, Status
 from skylet.cli.output import FunctionOutput, Output, RequestLines
 from skylet.config import RuntimeSettings, endpoint_url
@@ -116,6 +117,12 @@ _credentials_option = click.option(
     help="How often CloudWatch alarms are evaluated (CloudWatch: every minute). Shorter sees "
     "a change of state sooner; an alarm's Period keeps its meaning.",
 )
+@click.option(
+    "--pricing",
+    metavar="PROFILE|FILE",
+    help="What `skylet cost` prices usage with: a built-in profile (aws-us-east-1, …) or a "
+    "YAML/JSON file (docs/cost.md). Default: the manifest's region's, else us-east-1's.",
+)
 def up(
     target: str,
     host: str,
@@ -136,6 +143,7 @@ def up(
     quiet: bool,
     sandbox: bool,
     alarm_interval: float,
+    pricing: str | None,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -172,6 +180,7 @@ def up(
         environment_overrides=env_vars.overrides(env_file, env),
         alarm_interval_s=alarm_interval,
         metrics_flush_interval_s=min(60.0, alarm_interval),
+        pricing=load_profile(pricing) if pricing is not None else None,
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:

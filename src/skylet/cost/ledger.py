@@ -29,13 +29,13 @@ PAGE = 500
 @dataclass(slots=True)
 class Counts:
     """One bucket's usage. ``billed_ms``: billed duration (init and restore hooks included,
-    each invocation rounded up to 1 ms); ``init_billed_ms``: the part of it that was init;
+    each invocation rounded up to 1 ms); ``init_ms``: the inits' time in it (unrounded);
     ``gb_seconds``: billed x memory; ``provisioned_s``: seconds x provisioned instances kept,
     ``provisioned_gb_seconds`` that x memory."""
 
     requests: int = 0
     billed_ms: int = 0
-    init_billed_ms: int = 0
+    init_ms: float = 0.0
     cold_starts: int = 0
     errors: int = 0
     gb_seconds: float = 0.0

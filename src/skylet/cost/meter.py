@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
@@ -75,8 +74,7 @@ class Meter(InvocationHook):
         counts.billed_ms += billed
         if report.init_ms is not None:
             counts.cold_starts += 1
-            # What the init added to the billed duration (the rest is the run's own ceil).
-            counts.init_billed_ms += billed - math.ceil(report.duration_ms)
+            counts.init_ms += report.init_ms
         if record.error_type is not None:
             counts.errors += 1
         counts.gb_seconds += billed / 1000 * memory / MB_PER_GB
