@@ -3,8 +3,8 @@ the invoker's public interface.
 
 For each size a variant of the function is deployed beside it (``<name>--tune-<MB>``, never
 metered, no provisioned or reserved concurrency), with its CPU capped in proportion to
-memory where the machine allows a cgroup quota (skylet.pool.sandbox.cpu_quota_us: 1 vCPU at
-1,769 MB); one warm-up invocation starts its instance (not counted: the figures are warm
+memory where the machine allows a cgroup quota (1 vCPU at 1,769 MB: the sandbox's cgroup
+quota); one warm-up invocation starts its instance (not counted: the figures are warm
 invocations'), then ``invocations`` run one after another, and the variant is retired.
 Without a quota every size gets the CPU there is, and only memory differs: the result says so.
 """
@@ -12,7 +12,7 @@ Without a quota every size gets the CPU there is, and only memory differs: the r
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from skylet.config import FunctionConfig
@@ -21,12 +21,21 @@ from skylet.cost.pricing import Profile
 from skylet.cost.tuning import Sample, table
 from skylet.errors import InvalidParameterValue
 from skylet.invoker.results import InvocationResult
-from skylet.pool.sandbox import SandboxReport
 from skylet.wire import sandbox as names
 
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10_240
 MAX_SIZES = 20
 MAX_INVOCATIONS = 1000
+
+
+class Protections(Protocol):
+    """The invoker's sandbox report: what is on, what is off and why."""
+
+    @property
+    def on(self) -> Mapping[str, str]: ...
+
+    @property
+    def off(self) -> Mapping[str, str]: ...
 
 
 class Functions(Protocol):
@@ -38,7 +47,7 @@ class Functions(Protocol):
 
     def retire_variant(self, name: str) -> None: ...
 
-    def sandbox(self) -> SandboxReport: ...
+    def sandbox(self) -> Protections: ...
 
     async def invoke(self, name: str, payload: bytes) -> InvocationResult: ...
 
@@ -56,7 +65,7 @@ def check(memory: Sequence[int], invocations: int) -> None:
         raise InvalidParameterValue(f"invocations {invocations} is not from 1 to {MAX_INVOCATIONS}")
 
 
-def cpu_note(report: SandboxReport) -> tuple[bool, str]:
+def cpu_note(report: Protections) -> tuple[bool, str]:
     """Whether sizes get CPU in proportion to memory here, and the words for it."""
     if names.CPU_WEIGHT in report.on:
         return True, "CPU capped in proportion to memory (1 vCPU at 1,769 MB) by a cgroup quota"
