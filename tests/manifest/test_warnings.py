@@ -127,9 +127,10 @@ def test_warn_is_the_default_and_warns_for_unknown_keys_at_every_level(write: Wr
         "custom, functions, params, provider, resources, service); ignored "
         "(configValidationMode: warn)",
         "serverless.yml:8: functions.api.memorysize: unknown key 'memorysize' (did you mean "
-        "'memorySize'? allowed: description, destinations, environment, ephemeralStorageSize, "
-        "events, handler, maximumEventAge, maximumRetryAttempts, memorySize, name, network, "
-        "provisionedConcurrency, provisionedConcurrencySchedules, reservedConcurrency, "
+        "'memorySize'? allowed: architecture, description, destinations, environment, "
+        "ephemeralStorageSize, events, handler, maximumEventAge, maximumRetryAttempts, "
+        "memorySize, name, network, provisionedConcurrency, provisionedConcurrencySchedules, "
+        "reservedConcurrency, "
         "runtime, snapStart, timeout); ignored "
         "(configValidationMode: warn)",
         "serverless.yml:10: functions.api.events[0].http.pathh: unknown key 'pathh' (did you "

@@ -3,10 +3,10 @@ the invoker's public interface.
 
 For each size a variant of the function is deployed beside it (``<name>--tune-<MB>``, never
 metered, no provisioned or reserved concurrency), with its CPU capped in proportion to
-memory where the machine allows a cgroup quota (1 vCPU at 1,769 MB: the sandbox's cgroup
-quota); one warm-up invocation starts its instance (not counted: the figures are warm
-invocations'), then ``invocations`` run one after another, and the variant is retired.
-Without a quota every size gets the CPU there is, and only memory differs: the result says so.
+memory (1 vCPU at 1,769 MB) by a cgroup quota where the machine allows one. One warm-up
+invocation starts its instance (not counted: the figures are warm invocations'), then
+``invocations`` run one after another, and the variant is retired. Without a quota every
+size gets the CPU there is, and only memory differs: the result says so.
 """
 
 from __future__ import annotations

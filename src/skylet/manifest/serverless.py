@@ -29,7 +29,12 @@ from skylet.manifest.model import DEFAULT_RUNTIME, Manifest
 from skylet.manifest.resources import Resource, parse_resources
 from skylet.manifest.validation import Mode, check_keys
 
-DEFAULTS: Mapping[str, Any] = {"runtime": DEFAULT_RUNTIME, "memory_size": 1024, "timeout_s": 6}
+DEFAULTS: Mapping[str, Any] = {
+    "runtime": DEFAULT_RUNTIME,
+    "memory_size": 1024,
+    "timeout_s": 6,
+    "architecture": "x86_64",
+}
 # serverless.yml function key -> FunctionSpec field, for keys copied as they are.
 FUNCTION_KEYS: Mapping[str, str] = {
     "name": "name",
