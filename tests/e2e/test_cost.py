@@ -198,6 +198,36 @@ def test_tuning_runs_each_size_and_duration_falls_with_memory(server: Server) ->
     assert all("--tune-" not in row["function"] for row in cost(server, "period=1h")["functions"])
 
 
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        pytest.param({"memory": [128]}, "function", id="no-function"),
+        pytest.param({"function": "small", "memory": "128"}, "memory", id="memory-not-a-list"),
+        pytest.param({"function": "small", "memory": [64]}, "128", id="below-lambdas-128-mb"),
+        pytest.param({"function": "small", "memory": [20_000]}, "10240", id="above-10240-mb"),
+        pytest.param({"function": "small", "memory": []}, "memory", id="no-size"),
+        pytest.param(
+            {"function": "small", "memory": [128], "invocations": 0}, "invocations", id="zero"
+        ),
+        pytest.param(
+            {"function": "small", "memory": [128], "invocations": True}, "invocations", id="bool"
+        ),
+    ],
+)
+def test_a_bad_tuning_is_a_400_naming_what(server: Server, body: Any, named: str) -> None:
+    response = httpx.post(f"{server.url}/_skylet/tune", json=body, timeout=10)
+    assert response.status_code == 400, response.text
+    assert named in response.json()["message"]
+
+
+def test_tuning_is_posted_and_an_unknown_function_is_a_404(server: Server) -> None:
+    assert httpx.get(f"{server.url}/_skylet/tune", timeout=10).status_code == 400
+    body = {"function": "nobody", "memory": [128]}
+    assert httpx.post(f"{server.url}/_skylet/tune", json=body, timeout=10).status_code == 404
+    done = cli("tune", "nobody", "--memory", "128", "--endpoint", server.url)
+    assert done.returncode == 4, done.stderr
+
+
 def test_skylet_tune_prints_the_table_and_its_recommendation(server: Server) -> None:
     done = cli(
         "tune",
