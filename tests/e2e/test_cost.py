@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, cli, module_server
+from tests.e2e.conftest import Server, cli, module_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -245,3 +245,13 @@ def test_skylet_tune_prints_the_table_and_its_recommendation(server: Server) -> 
     assert any(line.startswith("small: 2 invocations per size") for line in lines)
     assert lines[-1].startswith("cheapest: ")
     assert "fastest: " in lines[-1]
+
+
+def test_metered_usage_survives_a_restart(project: Any, serve: Any) -> None:
+    directory = project("service: kept\nfunctions:\n  f: {handler: handlers.echo}\n")
+    first = serve(directory, "--no-reload")
+    billed = invoke(first, "f", 2)
+    assert stop_server(first) == 0  # SIGTERM: the last counts written on the way out
+    second = serve(directory, "--no-reload")
+    [row] = cost(second, "period=1h&function=f")["functions"]
+    assert (row["requests"], row["billedMs"]) == (2, sum(billed))
