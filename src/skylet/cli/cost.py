@@ -152,8 +152,15 @@ class _CostGroup(click.Group):
 )
 @click.pass_context
 def cost(ctx: click.Context) -> None:
-    """What functions cost (per period), or what a workload would (``estimate``)."""
-    if ctx.invoked_subcommand is None:
+    """What functions cost, from the running server, or what a workload would.
+
+    \b
+    skylet cost [FUNCTION] [--period 1h|24h|30d|month] [--profile NAME|FILE]
+                [--free-tier/--no-free-tier] [--json]
+    skylet cost estimate --memory MB --duration-ms MS --requests N
+
+    `skylet cost report --help` lists the first's options."""
+    if ctx.invoked_subcommand is None:  # ``skylet cost`` alone: the last 24 hours
         ctx.invoke(report_command)
 
 
