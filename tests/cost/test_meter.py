@@ -4,6 +4,7 @@ instances metered by the seconds they are kept; the free tier left to the totals
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,20 @@ def test_usage_is_kept_in_buckets(
     for r in records:
         meter.completed(r)
     assert {b: c.requests for b, c in meter.pending.items()} == buckets
+
+
+def test_an_invocation_on_a_provisioned_instance_is_its_compute() -> None:
+    meter = Meter()
+    meter.completed(record(duration_ms=999.1))
+    provisioned = record(duration_ms=999.1)
+    meter.completed(dataclasses.replace(provisioned, provisioned=True))
+    [counts] = meter.pending.values()
+    assert counts.gb_seconds == pytest.approx(2 * 0.5)
+    assert counts.provisioned_compute_gb_seconds == pytest.approx(0.5)
+    document = report(meter.pending, AWS, period="24h", start=T0, end=T0 + 60)
+    priced = document["functions"][0]["cost"]
+    assert priced["compute"] == pytest.approx(0.5 * 0.0000166667)
+    assert priced["provisioned"] == pytest.approx(0.5 * 0.0000097222)
 
 
 def test_errors_are_billed_and_counted() -> None:

@@ -79,6 +79,7 @@ def test_each_invocation_is_metered_as_its_report_bills_it(server: Server) -> No
             "billedMs": sum(billed),
             "gbSeconds": pytest.approx(row["gbSeconds"]),
             "provisionedGbSeconds": 0.0,
+            "provisionedComputeGbSeconds": 0.0,
         }
     ]
     assert row["cost"]["compute"] == pytest.approx(row["gbSeconds"] * X86_RATE)
@@ -99,6 +100,19 @@ def test_provisioned_instances_are_metered_while_they_are_kept(server: Server) -
     assert kept > (first[0]["provisionedGbSeconds"] if first else 0.0)
     assert second[0]["requests"] == 0
     assert second[0]["cost"]["provisioned"] == pytest.approx(kept * PC_RATE)
+
+
+def test_invocations_on_provisioned_instances_are_priced_at_its_duration_rate(
+    server: Server,
+) -> None:
+    invoke(server, "warm", 2)
+    [row] = cost(server, "period=1h&function=warm")["functions"]
+    assert row["requests"] == 2
+    assert row["gbSeconds"] > 0
+    assert row["provisionedComputeGbSeconds"] == pytest.approx(row["gbSeconds"])
+    assert row["cost"]["compute"] == 0.0  # none of it on demand
+    expected = row["provisionedGbSeconds"] * PC_RATE + row["gbSeconds"] * 0.0000097222
+    assert row["cost"]["provisioned"] == pytest.approx(expected)
 
 
 def test_the_total_takes_the_free_tier_off_for_the_month(server: Server) -> None:

@@ -121,6 +121,7 @@ def _reprice(document: dict[str, Any], profile: pricing.Profile) -> dict[str, An
                 billed_ms=size["billedMs"],
                 gb_seconds=size["gbSeconds"],
                 provisioned_gb_seconds=size["provisionedGbSeconds"],
+                provisioned_compute_gb_seconds=size["provisionedComputeGbSeconds"],
             )
             counts[Bucket(row["function"], 0, size["memoryMb"], size["architecture"])] = c
     return report(

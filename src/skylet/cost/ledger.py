@@ -41,6 +41,8 @@ class Counts:
     gb_seconds: float = 0.0
     provisioned_s: float = 0.0
     provisioned_gb_seconds: float = 0.0
+    #: The part of ``gb_seconds`` that provisioned instances served.
+    provisioned_compute_gb_seconds: float = 0.0
 
     def merge(self, other: Counts) -> None:
         for f in fields(self):

@@ -8,7 +8,8 @@ What is metered, as Lambda bills it:
 - billed duration, the REPORT's: 1 ms granularity, rounded up, the init phase included
   (Lambda bills it for on-demand cold starts of managed runtimes too since 1 August 2025:
   a 120.3 ms init and a 3.2 ms run bill 124 ms), plus a SnapStart restore's runtime hooks;
-- GB-seconds, billed ms x memory (1,024 MB a GB), by memory size and architecture;
+- GB-seconds, billed ms x memory (1,024 MB a GB), by memory size and architecture, and the
+  part of them provisioned instances served (priced at provisioned concurrency's rate);
 - provisioned concurrency: instances configured x the seconds they are kept x memory, sampled
   every ``sample_interval_s`` (Lambda bills it in 5-minute steps; a sample is finer).
 
@@ -77,7 +78,10 @@ class Meter(InvocationHook):
             counts.init_ms += report.init_ms
         if record.error_type is not None:
             counts.errors += 1
-        counts.gb_seconds += billed / 1000 * memory / MB_PER_GB
+        used = billed / 1000 * memory / MB_PER_GB
+        counts.gb_seconds += used
+        if record.provisioned:
+            counts.provisioned_compute_gb_seconds += used
 
     def _counts(self, function: str, at: float, memory_mb: int, architecture: str) -> Counts:
         bucket = Bucket(function, hour_of(at), memory_mb, architecture)

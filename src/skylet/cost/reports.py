@@ -39,12 +39,14 @@ def usage_of(counts: Mapping[Bucket, Counts]) -> Usage:
     requests = 0.0
     gb: dict[Architecture, float] = {}
     provisioned: dict[Architecture, float] = {}
+    served: dict[Architecture, float] = {}
     for bucket, c in counts.items():
         arch = _arch(bucket.architecture)
         requests += c.requests
-        gb[arch] = gb.get(arch, 0.0) + c.gb_seconds
+        gb[arch] = gb.get(arch, 0.0) + c.gb_seconds - c.provisioned_compute_gb_seconds
         provisioned[arch] = provisioned.get(arch, 0.0) + c.provisioned_gb_seconds
-    return Usage(requests, gb, provisioned)
+        served[arch] = served.get(arch, 0.0) + c.provisioned_compute_gb_seconds
+    return Usage(requests, gb, provisioned, served)
 
 
 def _arch(name: str) -> Architecture:
@@ -66,6 +68,7 @@ def _row(name: str, counts: Mapping[Bucket, Counts], priced: Bill) -> dict[str, 
         "errors": total.errors,
         "gbSeconds": total.gb_seconds,
         "provisionedGbSeconds": total.provisioned_gb_seconds,
+        "provisionedComputeGbSeconds": total.provisioned_compute_gb_seconds,
         "cost": priced.document(),
         "sizes": [
             {
@@ -75,6 +78,7 @@ def _row(name: str, counts: Mapping[Bucket, Counts], priced: Bill) -> dict[str, 
                 "billedMs": c.billed_ms,
                 "gbSeconds": c.gb_seconds,
                 "provisionedGbSeconds": c.provisioned_gb_seconds,
+                "provisionedComputeGbSeconds": c.provisioned_compute_gb_seconds,
             }
             for (m, a), c in sorted(sizes.items())
         ],

@@ -37,6 +37,8 @@ class InvocationRecord:
     qualifier: str | None = None
     #: The function's architecture (x86_64 or arm64), for metering.
     architecture: str = "x86_64"
+    #: It ran on a provisioned instance.
+    provisioned: bool = False
 
 
 class AsyncSettled(NamedTuple):

@@ -423,6 +423,7 @@ class Invoker:
                 version=fn.version,
                 qualifier=pending.qualifier,
                 architecture=fn.architecture,
+                provisioned=outcome.provisioned,
             )
             self.hooks.completed(record)
         return result

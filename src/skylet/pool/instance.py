@@ -328,6 +328,7 @@ class InstanceHandle:
         if not outcome.max_rss_kb:
             outcome.max_rss_kb = self._last_rss_kb
         outcome.cold = invocation.cold
+        outcome.provisioned = self.provisioned
         self.last_used = time.monotonic()
         if invocation.on_done is not None:
             invocation.on_done()
