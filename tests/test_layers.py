@@ -42,6 +42,8 @@ RANKS = {
     "pool": 3,
     "invoker": 4,
     "events": 5,
+    # metering and pricing: a hook on the invoker, its usage on the store
+    "cost": 5,
     # schedules fire through the async invoker; EventBridge's targets reuse their input shapes
     "schedules": 5.5,
     "aws": 6,

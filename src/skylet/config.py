@@ -206,6 +206,11 @@ class FunctionConfig:
     logging: LoggingConfig = DEFAULT_LOGGING
     #: Its layers, unpacked together (skylet.build.layers): shown at /opt in its sandbox.
     opt_dir: str | None = None
+    #: ``architecture`` (x86_64 or arm64): what its usage is priced as (skylet.cost).
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
+    #: Its cgroup's CPU is capped in proportion to memory (1 vCPU at 1,769 MB), as Lambda's
+    #: is, where the machine allows a quota: set on the variants ``skylet tune`` runs.
+    cpu_quota: bool = False
 
 
 @dataclass(frozen=True, slots=True)

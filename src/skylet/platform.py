@@ -49,6 +49,10 @@ from skylet.blobs.s3 import S3Blobs
 from skylet.build.functions import Resolver, build_functions
 from skylet.build.snapshots import Snapshots, precompile, scan
 from skylet.config import FunctionConfig, RuntimeSettings, endpoint_url
+from skylet.cost.ledger import Ledger
+from skylet.cost.meter import Meter
+from skylet.cost.pricing import Profile, for_region
+from skylet.cost.reports import CostDesk
 from skylet.errors import ConfigError, ResourceNotFound, SkyletError
 from skylet.eventing.bridges import BrokerBridge, s3_subscriptions
 from skylet.eventing.brokers import Brokers
@@ -146,6 +150,11 @@ class PlatformConfig:
     #: ``--knative FILE``: Knative documents (Broker, Trigger, PingSource) loaded beside the
     #: manifest, after ``eventing.yaml``/``eventing.yml`` in its directory (docs/eventing.md).
     knative_files: tuple[Path, ...] = ()
+    #: ``--pricing``: what ``/_skylet/cost`` prices usage with (None: the built-in profile of
+    #: the manifest's region, else AWS us-east-1's; docs/cost.md).
+    pricing: Profile | None = None
+    #: How often metered usage is written to the store (docs/cost.md).
+    cost_flush_interval_s: float = 60.0
 
 
 #: Knative documents ``skylet up`` loads from the manifest's directory when they exist.
@@ -227,6 +236,9 @@ class Platform:
         self.collector = Collector(Registry(config.max_label_sets))
         self.hooks.add(self.collector)
         self.logs.listen(self.collector.log_entry)
+        #: Metering (docs/cost.md): billed usage from each REPORT, kept per function and hour.
+        self.meter = Meter(flush_interval_s=config.cost_flush_interval_s)
+        self.hooks.add(self.meter)
         #: Lambda's runtimes on this machine, and a zygote for each interpreter they name.
         self.runtimes = Runtimes(
             search_path=config.runtime.base_environment.get("PATH", ""),
@@ -265,6 +277,7 @@ class Platform:
         self.sqs.on_sent = self.collector.messages_sent
         self.collector.functions = self.invoker
         self.collector.queues = self.sqs
+        self.meter.functions = self.invoker
         self.mappings = EventSourceMappings(self.store, self.invoker, self.sqs)
         #: Schedules (docs/eventbridge.md): fired on one node, each due instant once.
         self.schedule_targets = ScheduleTargets(
@@ -360,6 +373,7 @@ class Platform:
             metrics=self._scrape,
             brokers=self.brokers,
             archive=self.log_archive,
+            cost=CostDesk(self.meter, self._pricing),
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -430,6 +444,7 @@ class Platform:
             self.cloudwatch.region = manifest.region
             await self.cloudwatch.start()
             self.expiry.start()
+            await self.meter.start(Ledger(self.store))
         await self.collector.start()
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
@@ -480,6 +495,12 @@ class Platform:
             self.snapshots.prune(self.invoker.code_dirs())
         after = {fn.name: fn for fn in functions}
         return sorted(n for n in before.keys() | after.keys() if before.get(n) != after.get(n))
+
+    def _pricing(self) -> Profile:
+        """``--pricing``'s profile, else the built-in one of the manifest's region."""
+        if self.config.pricing is not None:
+            return self.config.pricing
+        return for_region(self.manifest.region if self.manifest else self.config.runtime.region)
 
     def _scrape(self, accept: str) -> tuple[str, bytes]:
         """``/metrics``: what happened until now, in the format ``accept`` asks for."""
@@ -771,6 +792,7 @@ class Platform:
         await self.brokers.aclose()
         await self.dispatcher.aclose(grace_s=self.config.shutdown_grace_s)
         await self.collector.aclose()
+        await self.meter.aclose()  # the last usage written while the store is open
         if self._store_started:
             await self.cloudwatch.aclose()  # its last datapoints written, before SNS stops
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker

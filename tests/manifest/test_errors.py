@@ -822,7 +822,7 @@ SKYLET_CASES = [
         "unknown defaults key",
         "service: svc\ndefaults:\n  handler: app.main\n",
         "skylet.yaml:3: defaults.handler: ",
-        "unknown key 'handler' (allowed: code, environment",
+        "unknown key 'handler' (allowed: architecture, code, environment",
     ),
     case(
         "code directory that does not exist",

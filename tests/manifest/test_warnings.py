@@ -123,9 +123,9 @@ def test_warn_is_the_default_and_warns_for_unknown_keys_at_every_level(write: Wr
         "custom, functions, layers, params, provider, resources, service); ignored "
         "(configValidationMode: warn)",
         "serverless.yml:8: functions.api.memorysize: unknown key 'memorysize' (did you mean "
-        "'memorySize'? allowed: description, destinations, environment, ephemeralStorageSize, "
-        "events, handler, layers, logRetentionInDays, logs, maximumEventAge, maximumRetryAttempts, "
-        "memorySize, name, network, package, "
+        "'memorySize'? allowed: architecture, description, destinations, environment, "
+        "ephemeralStorageSize, events, handler, layers, logRetentionInDays, logs, "
+        "maximumEventAge, maximumRetryAttempts, memorySize, name, network, package, "
         "provisionedConcurrency, provisionedConcurrencySchedules, reservedConcurrency, "
         "runtime, snapStart, timeout); ignored "
         "(configValidationMode: warn)",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from skylet.config import FunctionConfig
-from skylet.pool.sandbox import UID_BASE, SandboxPolicy, cpu_shares
+from skylet.pool.sandbox import UID_BASE, SandboxPolicy, cpu_quota_us, cpu_shares
 from skylet.wire import sandbox as names
 from skylet.wire.sandbox import VERSION, Mechanisms, TemplateSpec
 
@@ -109,3 +109,24 @@ def test_the_records_cross_the_socket_unchanged() -> None:
     assert Mechanisms.decode(EVERYTHING.encode()) == EVERYTHING
     with pytest.raises(ValueError, match="version"):
         TemplateSpec.decode({**spec.encode(), "v": VERSION + 1})
+
+
+@pytest.mark.parametrize(
+    ("memory_mb", "quota_us"),
+    [(128, 7236), (512, 28943), (1769, 100_000), (3008, 170_040)],
+    ids=["a_fourteenth_of_a_cpu", "512_mb", "one_cpu", "1_7_cpus"],
+)
+def test_a_capped_function_gets_cpu_time_in_proportion_to_memory(
+    memory_mb: int, quota_us: int
+) -> None:
+    assert cpu_quota_us(memory_mb) == quota_us
+    spec = SandboxPolicy(mechanisms=EVERYTHING).spec_for(_fn(memory_mb=memory_mb, cpu_quota=True))
+    assert spec.cpu_quota_us == quota_us
+    assert TemplateSpec.decode(spec.encode()).cpu_quota_us == quota_us
+
+
+def test_only_a_capped_function_on_a_machine_with_cgroups_gets_a_quota() -> None:
+    assert SandboxPolicy(mechanisms=EVERYTHING).spec_for(_fn()).cpu_quota_us is None
+    unprivileged = SandboxPolicy(mechanisms=UNPRIVILEGED).spec_for(_fn(cpu_quota=True))
+    assert unprivileged.cpu_quota_us is None
+    assert SandboxPolicy(enabled=False).spec_for(_fn(cpu_quota=True)).cpu_quota_us is None

@@ -161,3 +161,18 @@ def test_v1_s_templates_wait_in_a_cgroup_of_their_own(tmp_path: Path) -> None:
     made = weights.create("t1", cpu_shares(1769), None)
     assert Path(made, "cpu.shares").read_text() == "1024"
     assert weights.template_cgroup(made) == weights.templates
+
+
+def test_a_quota_is_v1_s_cfs_quota_and_v2_s_cpu_max(tmp_path: Path) -> None:
+    v1 = CpuWeights(Hierarchy(1, str(tmp_path / "v1")))
+    v1.start(platform_pid=4321)
+    made = Path(v1.create("t1", cpu_shares(512), None, quota_us=28943))
+    assert (made / "cpu.cfs_period_us").read_text() == "100000"
+    assert (made / "cpu.cfs_quota_us").read_text() == "28943"
+    v2 = CpuWeights(Hierarchy(2, str(tmp_path / "v2")))
+    (tmp_path / "v2").mkdir()
+    v2.start(platform_pid=4321)
+    made = Path(v2.create("t1", cpu_shares(512), None, quota_us=28943))
+    assert (made / "cpu.max").read_text() == "28943 100000"
+    uncapped = Path(v2.create("t2", cpu_shares(512), None))
+    assert not (uncapped / "cpu.max").exists()

@@ -94,6 +94,7 @@ async def build_functions(
                 opt_dir=str(layers.unpack(spec.layers, deps_root.parent / "layers"))
                 if spec.layers
                 else None,
+                architecture=spec.architecture,
                 async_config=AsyncConfig(
                     maximum_retry_attempts=spec.maximum_retry_attempts,
                     maximum_event_age_s=spec.maximum_event_age_s,

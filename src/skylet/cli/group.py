@@ -27,6 +27,8 @@ COMMANDS = {
     "table": ("skylet.cli.table", "table"),
     "schedule": ("skylet.cli.schedule", "schedule"),
     "topic": ("skylet.cli.topic", "topic"),
+    "cost": ("skylet.cli.cost", "cost"),
+    "tune": ("skylet.cli.cost", "tune"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),
     "dashboard": ("skylet.cli.dashboard", "dashboard"),
 }

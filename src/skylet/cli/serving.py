@@ -17,6 +17,7 @@ from skylet import __version__, function_keys
 from skylet.build.watcher import ReloadOutcome
 from skylet.cli import banner, env_vars
 from skylet.cli.common import DEFAULT_PORT, base_environment, manifest_path, run
+from skylet.cli.cost import load_profile
 from skylet.cli.exits import Exit, Status
 from skylet.cli.output import FunctionOutput, Output, RequestLines
 from skylet.config import RuntimeSettings, endpoint_url
@@ -137,6 +138,12 @@ _interpreter_option = click.option(
     help="How often CloudWatch alarms are evaluated (CloudWatch: every minute). Shorter sees "
     "a change of state sooner; an alarm's Period keeps its meaning.",
 )
+@click.option(
+    "--pricing",
+    metavar="PROFILE|FILE",
+    help="What `skylet cost` prices usage with: a built-in profile (aws-us-east-1, …) or a "
+    "YAML/JSON file (docs/cost.md). Default: the manifest's region's, else us-east-1's.",
+)
 def up(
     target: str,
     host: str,
@@ -159,6 +166,7 @@ def up(
     quiet: bool,
     sandbox: bool,
     alarm_interval: float,
+    pricing: str | None,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -198,6 +206,7 @@ def up(
         alarm_interval_s=alarm_interval,
         metrics_flush_interval_s=min(60.0, alarm_interval),
         knative_files=tuple(Path(f).absolute() for f in knative_files),
+        pricing=load_profile(pricing) if pricing is not None else None,
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:

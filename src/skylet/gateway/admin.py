@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from skylet.asgi import BodyTooLarge, Receive, Scope, Send, respond
+from skylet.asgi import BodyTooLarge, Receive, Scope, Send, read_body, respond
 from skylet.aws.auth import Authenticator
 from skylet.aws.errors import json_error
 from skylet.aws.router import Services
@@ -52,6 +52,7 @@ from skylet.observe.logs import Entry, Follower
 from skylet.observe.when import parse_moment
 
 if TYPE_CHECKING:
+    from skylet.cost.reports import CostDesk
     from skylet.schedules.scheduler import Scheduler
 
 PREFIX = "/_skylet/"
@@ -108,6 +109,7 @@ class AdminApi:
         scheduler: Scheduler | None = None,
         archive: LogArchive | None = None,
         services: Services | None = None,
+        cost: CostDesk | None = None,
     ) -> None:
         self.invoker = invoker
         self.records = records
@@ -116,6 +118,7 @@ class AdminApi:
         #: Function logs in the store; without it, the log book's in memory.
         self.archive = archive
         self.dashboard = Dashboard(invoker, services, records)
+        self.cost = cost
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         parts = scope["path"][len(PREFIX) :].strip("/").split("/")
@@ -160,6 +163,12 @@ class AdminApi:
                 await self._functions(send)
             elif parts == ["schedules"]:
                 await self._schedules(send)
+            elif parts == ["cost"]:
+                await self._cost(scope, send)
+            elif parts == ["tune"]:
+                if scope["method"] != "POST":
+                    raise InvalidParameterValue("a tuning is run with POST")
+                await self._tune(scope, receive, send)
             elif len(parts) == 3 and parts[::2] == ["schedules", "run"]:
                 if scope["method"] != "POST":
                     raise InvalidParameterValue("a schedule is run with POST")
@@ -254,6 +263,60 @@ class AdminApi:
             raise ResourceNotFound(f"Schedule not found: {name}") from None
         body = {"name": schedule.name, "function": schedule.function, "kind": schedule.kind}
         await respond(send, 202, json.dumps(body).encode(), _JSON)
+
+    def _the_cost(self) -> CostDesk:
+        if self.cost is None:
+            raise InvalidParameterValue("cost needs skylet's durable store")
+        return self.cost
+
+    async def _cost(self, scope: Scope, send: Send) -> None:
+        """A period's usage and cost: ``?period=24h&function=NAME&profile=NAME&freeTier=1``."""
+        from skylet.cost.pricing import profile_named
+        from skylet.cost.reports import PERIODS
+        from skylet.errors import ConfigError
+
+        desk = self._the_cost()
+        query = Query(scope)
+        period = query.choice("period", lambda v: v) or "24h"
+        if period not in PERIODS:
+            raise InvalidParameterValue(f"period={period!r} is not one of {', '.join(PERIODS)}")
+        function = query.choice("function", lambda v: v)
+        if function is not None:
+            function = self.invoker.function(function).name
+        name = query.choice("profile", lambda v: v)
+        try:
+            profile = profile_named(name) if name is not None else None
+        except ConfigError as error:
+            raise InvalidParameterValue(f"profile: {error}") from None
+        free = query.flag("freeTier") if query.choice("freeTier", lambda v: v) else None
+        document = await desk.report(function, period, profile=profile, free_tier=free)
+        await respond(send, 200, json.dumps(document).encode(), _JSON)
+
+    async def _tune(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Power tuning: ``{"function", "memory": [MB…], "payload": JSON, "invocations": N}``;
+        answers when every size ran (docs/cost.md)."""
+        from skylet.cost.tuner import tune
+
+        desk = self._the_cost()
+        try:
+            body = json.loads(await read_body(scope, receive, MAX_BODY_BYTES) or b"{}")
+        except (ValueError, BodyTooLarge):
+            raise InvalidParameterValue("the body is not a JSON object (at most 1 MB)") from None
+        if not isinstance(body, dict):
+            raise InvalidParameterValue("the body is not a JSON object")
+        function, memory = body.get("function"), body.get("memory")
+        invocations = body.get("invocations", 10)
+        if not isinstance(function, str):
+            raise InvalidParameterValue("function: a function name is required")
+        if not isinstance(memory, list) or not all(
+            isinstance(m, int) and not isinstance(m, bool) for m in memory
+        ):
+            raise InvalidParameterValue("memory: a list of sizes in MB is required")
+        if isinstance(invocations, bool) or not isinstance(invocations, int):
+            raise InvalidParameterValue("invocations: an integer is required")
+        payload = json.dumps(body.get("payload", {})).encode()
+        document = await tune(self.invoker, function, memory, payload, invocations, desk.profile())
+        await respond(send, 200, json.dumps(document).encode(), _JSON)
 
     async def _functions(self, send: Send) -> None:
         body = [self._function(fn) for fn in self.invoker.functions()]

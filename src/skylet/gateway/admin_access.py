@@ -18,6 +18,8 @@ _ACTIONS = {
     ("GET", "logs"): "GetLogs",
     ("GET", "invocations"): "ListInvocations",
     ("DELETE", "instances"): "RetireInstances",
+    ("GET", "cost"): "GetCost",
+    ("POST", "tune"): "RunTuning",
 }
 #: What a function may read of its own.
 _OWN = frozenset({"logs", "invocations"})

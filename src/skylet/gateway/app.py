@@ -24,6 +24,7 @@ from skylet.invoker.invoker import Invoker
 from skylet.observe.archive import LogArchive
 
 if TYPE_CHECKING:
+    from skylet.cost.reports import CostDesk
     from skylet.eventing.brokers import Brokers
     from skylet.schedules.scheduler import Scheduler
 
@@ -52,6 +53,7 @@ class Gateway:
         metrics: Callable[[str], tuple[str, bytes]] | None = None,
         brokers: Brokers | None = None,
         archive: LogArchive | None = None,
+        cost: CostDesk | None = None,
     ) -> None:
         self.invoker = invoker
         #: ``GET /metrics``: the Prometheus exposition for an ``Accept`` header (content type,
@@ -60,7 +62,13 @@ class Gateway:
         self.brokers = brokers
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
         self.admin_api = AdminApi(
-            invoker, records, auth=auth, scheduler=scheduler, archive=archive, services=services
+            invoker,
+            records,
+            auth=auth,
+            scheduler=scheduler,
+            archive=archive,
+            services=services,
+            cost=cost,
         )
         self.routes = FunctionRoutes(invoker, hooks)
         self.s3 = s3

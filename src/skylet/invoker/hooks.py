@@ -35,6 +35,10 @@ class InvocationRecord:
     #: The version that ran (``$LATEST`` or a number), and the qualifier the caller named.
     version: str = "$LATEST"
     qualifier: str | None = None
+    #: The function's architecture (x86_64 or arm64), for metering.
+    architecture: str = "x86_64"
+    #: It ran on a provisioned instance.
+    provisioned: bool = False
 
 
 class AsyncSettled(NamedTuple):

@@ -166,6 +166,23 @@ class Invoker:
         self._aliases = {alias: fn.name for fn in wanted.values() for alias in fn.aliases}
         self._count_reserved()
 
+    def deploy_variant(self, fn: FunctionConfig) -> None:
+        """Deploy ``fn`` beside the current functions, which stay as they are (the sizes
+        ``skylet tune`` runs); :meth:`retire_variant` removes it. A redeploy, which makes
+        exactly the manifest's functions current, retires it too."""
+        if fn.name in self._pools or fn.name in self._aliases:
+            raise InvalidRequestContent(f"Function already exists: {fn.name}")
+        self._modified[fn.name] = time.time()
+        pool = self._pools[fn.name] = FunctionPool(fn, self.settings, self._zygote, self._observer)
+        pool.start()
+
+    def retire_variant(self, name: str) -> None:
+        """Retire a variant :meth:`deploy_variant` deployed; its running invocations finish."""
+        pool = self._pools.pop(name, None)
+        if pool is not None:
+            self._retire(pool)
+            self._modified.pop(name, None)
+
     def _count_reserved(self) -> None:
         self._reserved_total = sum(p.fn.reserved_concurrency or 0 for p in self._pools.values())
 
@@ -412,6 +429,8 @@ class Invoker:
                 error_message=_error_message(result.payload) if error_type else None,
                 version=fn.version,
                 qualifier=pending.qualifier,
+                architecture=fn.architecture,
+                provisioned=outcome.provisioned,
             )
             self.hooks.completed(record)
         return result

@@ -126,6 +126,8 @@ class FunctionSpec(Frozen):
     #: A zip of its code (serverless.yml's ``package.artifact``): unpacked at deploy, and run
     #: instead of ``code_dir``.
     artifact: Path | None = None
+    #: What its usage is priced as (the Serverless Framework's ``architecture``).
+    architecture: Literal["x86_64", "arm64"] = "x86_64"
 
     @field_validator("handler")
     @classmethod

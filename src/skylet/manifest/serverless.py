@@ -33,7 +33,12 @@ from skylet.manifest.resources import Resource, parse_resources
 from skylet.manifest.validation import Mode, check_keys
 
 #: A runtime left unsaid is the platform's default (skylet.pool.runtimes: the newest installed).
-DEFAULTS: Mapping[str, Any] = {"runtime": None, "memory_size": 1024, "timeout_s": 6}
+DEFAULTS: Mapping[str, Any] = {
+    "runtime": None,
+    "memory_size": 1024,
+    "timeout_s": 6,
+    "architecture": "x86_64",
+}
 # serverless.yml function key -> FunctionSpec field, for keys copied as they are.
 FUNCTION_KEYS: Mapping[str, str] = {
     "name": "name",
@@ -49,6 +54,7 @@ FUNCTION_KEYS: Mapping[str, str] = {
     "ephemeralStorageSize": "ephemeral_storage_size",
     "snapStart": "snap_start",
     "logRetentionInDays": "log_retention_days",
+    "architecture": "architecture",
     # skylet's own: a function with no network (the framework warns about the key).
     "network": "network",
 }
@@ -67,6 +73,7 @@ PROVIDER_DEFAULTS: Mapping[str, str] = {
     "memorySize": "memory_size",
     "timeout": "timeout_s",
     "logRetentionInDays": "log_retention_days",
+    "architecture": "architecture",
 }
 # Documented Serverless function keys for AWS features skylet does not emulate.
 FUNCTION_IGNORED = frozenset(
@@ -74,7 +81,6 @@ FUNCTION_IGNORED = frozenset(
         "vpc",
         "tags",
         "role",
-        "architecture",
         "url",
         "tracing",
         "logDataProtectionPolicy",

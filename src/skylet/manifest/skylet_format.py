@@ -68,6 +68,7 @@ PLAIN_KEYS = (
     "network",
     "snap_start",
     "log_retention_days",
+    "architecture",
 )
 FUNCTION_KEYS = (
     *PLAIN_KEYS,
@@ -92,6 +93,7 @@ DEFAULTABLE_KEYS = (
     "snap_start",
     "log_retention_days",
     "logging",
+    "architecture",
 )
 _RUNTIME = re.compile(r"^(?:python3\.\d+|provided(?:\.al2|\.al2023)?|go1\.x|nodejs2[02]\.x)$")
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

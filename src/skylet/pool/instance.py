@@ -336,6 +336,7 @@ class InstanceHandle:
             outcome.max_rss_kb = self._last_rss_kb
         outcome.cold = invocation.cold
         outcome.log_stream = self.log_stream
+        outcome.provisioned = self.provisioned
         self.last_used = time.monotonic()
         if invocation.on_done is not None:
             invocation.on_done()

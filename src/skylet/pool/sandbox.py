@@ -27,6 +27,17 @@ def cpu_shares(memory_mb: int) -> int:
     return max(2, round(CPU_SHARES_PER_CPU * memory_mb / MB_PER_CPU))
 
 
+#: The CFS period a quota is a share of (the kernel's default, 100 ms).
+CPU_PERIOD_US = 100_000
+
+
+def cpu_quota_us(memory_mb: int) -> int:
+    """A capped function's CPU time per 100 ms period, in proportion to memory as Lambda
+    gives it: 7,236 µs (7 % of a CPU) at 128 MB, 100,000 (one CPU) at 1,769 MB, 170,040
+    (1.7 CPUs) at 3,008 MB. At least 1,000 µs, the kernel's smallest quota."""
+    return max(1000, round(CPU_PERIOD_US * memory_mb / MB_PER_CPU))
+
+
 @dataclass(frozen=True, slots=True)
 class SandboxReport:
     """Which protections are on (and how) and off (and why), for the banner and /health."""
@@ -89,6 +100,9 @@ class SandboxPolicy:
             net_ns=not fn.network,
             uid=self.uid_for(fn.name) if found.has(names.UID) else None,
             cpu_shares=cpu_shares(fn.memory_mb) if found.has(names.CPU_WEIGHT) else None,
+            cpu_quota_us=(
+                cpu_quota_us(fn.memory_mb) if fn.cpu_quota and found.has(names.CPU_WEIGHT) else None
+            ),
             nproc=PROCESSES_PER_INSTANCE if user_ns and found.has(names.PIDS_LIMIT) else None,
             pids_max=self.pids_max(fn) if found.has(names.PIDS_LIMIT) else None,
             seccomp=found.has(names.SECCOMP),

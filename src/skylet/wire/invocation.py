@@ -47,6 +47,8 @@ class RawOutcome:
     message: str = ""
     error: dict[str, Any] | None = field(default=None)
     cold: bool = False  # the invocation started its instance
+    #: It ran on a provisioned instance (billed at provisioned concurrency's duration rate).
+    provisioned: bool = False
     #: For an ``http`` invocation that returned: the response the instance framed (its body is
     #: ``body``), or None and why API Gateway would refuse the result (``malformed``).
     response: HttpResponse | None = None

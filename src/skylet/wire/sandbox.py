@@ -79,6 +79,8 @@ class TemplateSpec:
     net_ns: bool = False
     uid: int | None = None
     cpu_shares: int | None = None
+    #: Its cgroup's CPU quota per 100 ms period, in µs (None: no cap, only the weight).
+    cpu_quota_us: int | None = None
     nproc: int | None = None
     pids_max: int | None = None
     seccomp: bool = False
@@ -100,6 +102,7 @@ class TemplateSpec:
             "net_ns": self.net_ns,
             "uid": self.uid,
             "cpu_shares": self.cpu_shares,
+            "cpu_quota_us": self.cpu_quota_us,
             "nproc": self.nproc,
             "pids_max": self.pids_max,
             "seccomp": self.seccomp,
@@ -121,6 +124,9 @@ class TemplateSpec:
             net_ns=bool(value["net_ns"]),
             uid=None if value["uid"] is None else int(value["uid"]),
             cpu_shares=None if value["cpu_shares"] is None else int(value["cpu_shares"]),
+            cpu_quota_us=(
+                None if value.get("cpu_quota_us") is None else int(value["cpu_quota_us"])
+            ),
             nproc=None if value["nproc"] is None else int(value["nproc"]),
             pids_max=None if value.get("pids_max") is None else int(value["pids_max"]),
             seccomp=bool(value.get("seccomp", False)),

@@ -45,6 +45,8 @@ TEMPLATE_SHARES = 2
 V2_DEFAULT_WEIGHT = 100
 V1_DEFAULT_SHARES = 1024
 V2_MAX_WEIGHT = 10_000
+#: The CFS period a quota is a share of (the kernel's default).
+CPU_PERIOD_US = 100_000
 
 
 def v2_weight(shares: int) -> int:
@@ -185,16 +187,30 @@ class CpuWeights:
         ``function_cgroup`` once prepared), v2's ``function_cgroup`` itself."""
         return self.templates if self.hierarchy.version == 1 else function_cgroup
 
-    def create(self, name: str, shares: int, owner: int | None, pids: int | None = None) -> str:
+    def create(
+        self,
+        name: str,
+        shares: int,
+        owner: int | None,
+        pids: int | None = None,
+        quota_us: int | None = None,
+    ) -> str:
         """A function's directory of weight ``shares`` (v1's units), which uid ``owner`` may
-        move its own processes into; ``pids``: v2's ``pids.max`` for the whole function."""
+        move its own processes into; ``pids``: v2's ``pids.max`` for the whole function;
+        ``quota_us``: its CPU time per 100 ms period (v1's ``cpu.cfs_quota_us``, v2's
+        ``cpu.max``), all its instances together."""
         path = f"{self.base}/{name}"
         os.makedirs(path, exist_ok=True)
         if self.hierarchy.version == 1:
             _write(f"{path}/cpu.shares", max(2, shares))
+            if quota_us is not None:
+                _write(f"{path}/cpu.cfs_period_us", CPU_PERIOD_US)
+                _write(f"{path}/cpu.cfs_quota_us", quota_us)
             files: tuple[str, ...] = ("cgroup.procs", "tasks")
         else:
             _write(f"{path}/cpu.weight", v2_weight(shares))
+            if quota_us is not None:
+                _write(f"{path}/cpu.max", f"{quota_us} {CPU_PERIOD_US}")
             if pids is not None and self.hierarchy.pids:
                 _write(f"{path}/pids.max", pids)
             files = ("cgroup.procs", "cgroup.threads")

@@ -29,6 +29,7 @@ from __future__ import annotations
 # Imported here, before gc.freeze(), so every instance shares these pages copy-on-write and
 # pays nothing to import them again.
 import asyncio  # noqa: F401
+import contextlib
 import decimal  # noqa: F401
 import gc
 import inspect  # noqa: F401
@@ -58,11 +59,10 @@ from skylet.worker import (  # noqa: F401
     web,
 )
 
-try:  # the Runtime API's relay: custom runtimes run on the platform's own interpreter only,
-    # whose httptools is built for it; a zygote of another Python version goes without it
+# The Runtime API's relay: custom runtimes run on the platform's own interpreter only, whose
+# httptools is built for it; a zygote of another Python version goes without it.
+with contextlib.suppress(ImportError):
     from skylet.worker import runtime_api  # noqa: F401
-except ImportError:
-    pass
 
 #: How long a new template may take to enter its sandbox.
 TEMPLATE_TIMEOUT_S = 10.0
@@ -101,7 +101,9 @@ class Zygote(forker.Forker):
         """Fork a template for ``spec``; its pid, once it is in its sandbox."""
         cgroup = None
         if self.weights is not None and spec.cpu_shares is not None:
-            cgroup = self.weights.create(f"t{ident}", spec.cpu_shares, spec.uid, spec.pids_max)
+            cgroup = self.weights.create(
+                f"t{ident}", spec.cpu_shares, spec.uid, spec.pids_max, spec.cpu_quota_us
+            )
         up_r, up_w = os.pipe()  # first process → zygote: lines
         down_r, down_w = os.pipe()  # zygote → first process: "maps written"
         pid = os.fork()

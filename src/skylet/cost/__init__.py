@@ -1,0 +1,1 @@
+"""Metering, pricing and power tuning (docs/cost.md)."""
