@@ -243,6 +243,8 @@ class TemplateClient:
         if self._init_timer is not None:
             self._init_timer.cancel()
             self._init_timer = None
+        if event.get("preload_error"):  # the instances import for themselves, and say so
+            logger.info("template %s: nothing preloaded: %s", self.pid, event["preload_error"])
         printed = self._init_printed()
         init_ms = float(event.get("init_ms", 0.0))
         error = event.get("error")

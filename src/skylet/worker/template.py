@@ -4,9 +4,11 @@ sandbox once (skylet.worker.sandbox) and forks its instances, ahead of demand.
 Template ↔ platform: its own SOCK_SEQPACKET socket (the zygote's protocol, skylet.worker.forker).
 - platform → template: ``{"op":"init","spec":…,"snapshot":bool}`` first, once: the template
   sets up what is the function's (its environment, working directory, path, limits: a SPEC's
-  ``instance.setup_process``) and, with ``snapshot``, runs its init, the output on the
-  descriptor the message carries; it answers ``{"event":"initialized","init_ms":…}`` (with
-  ``error`` if the init failed). Then ``{"op":"spare"}`` asks for one more spare.
+  ``instance.setup_process``), imports its style's framework from the function's own
+  requirements (skylet.worker.preload) and, with ``snapshot``, runs its init, the output on
+  the descriptor the message carries; it answers ``{"event":"initialized","preloaded":[…]}``
+  (with ``preload_error`` if that import failed and was undone; ``init_ms``, and ``error`` if
+  the init failed, for a snapshot). Then ``{"op":"spare"}`` asks for one more spare.
 - template → platform: ``{"event":"spare","pid":…,"pidfd":bool}`` with the spare's descriptors
   (the write end of the pipe to it, the read end of the pipe from it, the read end of its
   output, and a pidfd when there is one); ``{"event":"exited",…}`` when a spare or instance
@@ -35,6 +37,7 @@ from skylet.worker import (
     instance,
     linux,
     output,
+    preload,
     rehearsals,
     sandbox,
     seccomp,
@@ -88,9 +91,19 @@ class Template(forker.Forker):
         self.setup_spec = spec
         instance.setup_process(spec)
         instance.warm_import(spec["handler"])
-        meta: dict[str, Any] = {}
+        # The style's framework, from the function's own requirements (skylet.worker.preload).
+        paths = [spec["code_dir"], *spec.get("extra_path", [])]
+        loaded = preload.preload(spec.get("style", "lambda"), paths, spec["handler"])
+        meta: dict[str, Any] = {"preloaded": list(loaded.modules)}
+        if loaded.error is not None:
+            meta["preload_error"] = loaded.error
+        if spec.get("style") == "http":
+            rehearsals.rehearse_flask(spec["handler"])
+        # What the preload made lives as long as the instances: out of the collector's way.
+        gc.freeze()
         if snapshot:
-            self.snapshot, meta = snapstart.take(spec, out_fd)
+            self.snapshot, taken = snapstart.take(spec, out_fd)
+            meta.update(taken)
         else:
             os.close(out_fd)
         self.send({"event": "initialized", "pid": 0, **meta})
