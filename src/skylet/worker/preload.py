@@ -63,7 +63,8 @@ def preload(
     style: str, paths: Sequence[str], handler: str, *, limit_s: float = LIMIT_S
 ) -> Preloaded:
     """Import ``style``'s modules (:data:`PRELOADS`) that ``paths`` (the function's own
-    directories) provide, except ``handler``'s module; all of them, or none."""
+    directories, which lead the import path) provide, except ``handler``'s module; all of
+    them, or none."""
     handler_top = handler.rsplit(".", 1)[0].replace("/", ".").partition(".")[0]
     wanted: list[str] = []
     absent: list[str] = []
