@@ -105,6 +105,11 @@ class TemplateClient:
         self._zygote_died = False
         self._forget_death = zygote.on_death(self._zygote_dying)
 
+    @property
+    def runtime_dir(self) -> str:
+        """The prefix of the interpreter its instances run on (its zygote's)."""
+        return self._zygote.runtime_dir
+
     def prepare(self) -> None:
         """Make the template now, ahead of the first cold start (in the background)."""
         if not self._closed and self._sock is None and self._making is None:
