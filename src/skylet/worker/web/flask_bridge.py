@@ -3,11 +3,15 @@
 functions-framework serves an HTTP function from a Flask app: the function receives
 ``flask.request`` inside a request context, so ``flask.jsonify``, ``make_response``,
 ``flask.request``, ``abort`` and ``g`` all work, and Flask turns the return value into the
-response. Code written for it uses those freely. When a function's code imported Flask (itself,
-or through ``functions_framework``), skylet's instance does the same: the request becomes a WSGI
-environ (``wsgi.environ``), a Flask app's request context is pushed around the call, and Flask
-makes the response. skylet never imports Flask otherwise; functions that do not use it get
-werkzeug's request (``wsgi.request``), which needs no Flask.
+response. Code written for it uses those freely. When the function's Flask is loaded (its code
+imported it, itself or through ``functions_framework``, or its template preloaded it from the
+function's requirements: skylet.worker.preload), skylet's instance does the same: the request
+becomes a WSGI environ (``wsgi.environ``), a Flask app's request context is pushed around the
+call, and Flask makes the response. skylet never imports a Flask of its own; functions without
+one get werkzeug's request (``wsgi.request``), which needs no Flask.
+
+The app is made, and answers one request, in the function's template (:func:`prepare`), so
+each instance inherits it instead of making its own on its cold start (:func:`bridge`).
 """
 
 from __future__ import annotations
