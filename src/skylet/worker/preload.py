@@ -78,13 +78,12 @@ def preload(
         return Preloaded(absent=tuple(absent))
     before = set(sys.modules)
     try:
-        with _deadline(limit_s):
+        with deadline(limit_s):
             for name in wanted:
                 importlib.import_module(name)
     except BaseException as exc:  # whatever a package does at import, the template lives
         for added in set(sys.modules) - before:
             del sys.modules[added]
-        importlib.invalidate_caches()
         message = str(exc) or type(exc).__name__
         if isinstance(exc, PreloadTimedOut):
             message = f"took more than {limit_s:g} s"
@@ -99,7 +98,7 @@ def _find(top: str, paths: Sequence[str]) -> bool:
 
 
 @contextlib.contextmanager
-def _deadline(limit_s: float) -> Iterator[None]:
+def deadline(limit_s: float = LIMIT_S) -> Iterator[None]:
     """Raise :class:`PreloadTimedOut` in the block after ``limit_s`` (a Python-level loop;
     a blocking system call is interrupted too, a C extension's own loop is not)."""
 

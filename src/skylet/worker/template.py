@@ -97,8 +97,10 @@ class Template(forker.Forker):
         meta: dict[str, Any] = {"preloaded": list(loaded.modules)}
         if loaded.error is not None:
             meta["preload_error"] = loaded.error
-        if spec.get("style") == "http":
-            rehearsals.rehearse_flask(spec["handler"])
+        if spec.get("style") == "http" and loaded.modules:
+            # The function's own Flask: bounded, as its import was.
+            with contextlib.suppress(preload.PreloadTimedOut), preload.deadline():
+                rehearsals.rehearse_flask(spec["handler"])
         # What the preload made lives as long as the instances: out of the collector's way.
         gc.freeze()
         if snapshot:

@@ -68,7 +68,7 @@ def prepare(name: str, envelope: EnvelopeRequest) -> None:
     try:
         made = FlaskBridge(name)
         made.answer(envelope, lambda request: "")
-    except Exception:  # the function's own Flask: whatever it does, each instance makes its own
+    except BaseException:  # the function's own Flask: whatever it did, each instance makes its own
         return
     _prepared = made
 
