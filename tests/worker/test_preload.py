@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from skylet.worker import preload
+from skylet.worker.http_envelope import EnvelopeRequest, decode_request
+from skylet.worker.web import flask_bridge
 from tests.runtime_fixtures import fn, requirements_dir, running
 from tests.worker.http_client import answer, envelope
 
@@ -253,3 +255,49 @@ async def test_a_broken_framework_fails_the_functions_init_not_its_template(
         assert (error["errorType"], error["errorMessage"]) == (error_type, message)
     assert answer(served)[2] == b"OK"
     assert _preloaded(served.log) == []  # the preload was undone
+
+
+# -- the Flask bridge a template makes for its instances --------------------------------------
+
+
+@pytest.fixture
+def prepared(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("flask")
+    monkeypatch.setattr(flask_bridge, "_prepared", None)
+
+
+def _get() -> EnvelopeRequest:
+    return decode_request(envelope("GET", "http://h/"))
+
+
+@pytest.mark.usefixtures("prepared")
+def test_an_instance_takes_the_bridge_its_template_made_and_rehearsed() -> None:
+    flask_bridge.prepare("main", _get())
+    taken = flask_bridge.bridge("main")
+    assert taken is flask_bridge.bridge("main")
+    status, _, body = taken.answer(_get(), lambda request: "hi")
+    assert (status, body) == (200, b"hi")
+
+
+@pytest.mark.usefixtures("prepared")
+def test_a_bridge_made_for_another_module_or_flask_is_not_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flask_bridge.prepare("main", _get())
+    made = flask_bridge.bridge("main")
+    assert flask_bridge.bridge("other") is not made
+    monkeypatch.setitem(sys.modules, "flask", importlib.import_module("flask"))
+    monkeypatch.setattr(made, "flask", object())  # as if made with another copy of Flask
+    assert flask_bridge.bridge("main") is not made
+
+
+@pytest.mark.usefixtures("prepared")
+def test_a_rehearsal_that_fails_leaves_each_instance_to_make_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(self: flask_bridge.FlaskBridge, *args: object) -> None:
+        raise SystemExit(3)
+
+    monkeypatch.setattr(flask_bridge.FlaskBridge, "answer", broken)
+    flask_bridge.prepare("main", _get())
+    assert flask_bridge._prepared is None
