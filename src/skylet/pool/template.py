@@ -220,7 +220,11 @@ class TemplateClient:
         snapshot = self._snapshot
         read_end, write_end = os.pipe()
         spec = self._setup(snapshot is not None)
-        message = json.dumps({"op": "init", "spec": spec, "snapshot": snapshot is not None})
+        # A template that keeps root imports none of the function's packages.
+        preload = not self._zygote.policy.templates_run_as_root()
+        message = json.dumps(
+            {"op": "init", "spec": spec, "snapshot": snapshot is not None, "preload": preload}
+        )
         try:
             socket.send_fds(sock, [message.encode()], [write_end])
         except OSError:
