@@ -133,6 +133,9 @@ def _preloaded(log: str) -> list[str]:
 def _request(style: str) -> bytes:
     if style == "lambda":
         return b"{}"
+    if style == "background":
+        context = {"eventId": "1", "timestamp": "", "eventType": "t", "resource": {}}
+        return json.dumps({"data": {}, "context": context}).encode()
     if style == "cloudevent":
         headers = {
             "ce-specversion": "1.0",
@@ -158,6 +161,11 @@ def _request(style: str) -> bytes:
         ("http", ("flask",), ["flask", "werkzeug"]),
         ("cloudevent", ("cloudevents",), ["cloudevents.http"]),
         ("cloudevent", (), []),
+        (
+            "background",
+            ("functions-framework",),
+            ["functions_framework", "flask", "werkzeug", "cloudevents.http"],
+        ),
     ],
     ids=[
         "a Lambda style function: nothing",
@@ -166,6 +174,7 @@ def _request(style: str) -> bytes:
         "an HTTP function with Flask: Flask and its werkzeug",
         "a CloudEvent function: the cloudevents SDK",
         "a function that declares nothing: nothing",
+        "a background function: functions-framework and what it imports",
     ],
 )
 @pytest.mark.anyio
