@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -310,3 +311,13 @@ def test_a_rehearsal_that_fails_leaves_each_instance_to_make_its_own(
     monkeypatch.setattr(flask_bridge.FlaskBridge, "answer", broken)
     flask_bridge.prepare("main", _get())
     assert flask_bridge._prepared is None
+
+
+def test_what_a_preloaded_package_prints_is_discarded(
+    packages: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # As a template's sys.stdout and sys.stderr write: straight to fd 1 and 2.
+    _package(packages, "fw_a", code="import os\nos.write(1, b'out')\nos.write(2, b'err')\n")
+    assert preload.preload("test", [str(packages)], "main.handler").modules == ("fw_a",)
+    os.write(1, b"after")
+    assert capfd.readouterr() == ("after", "")

@@ -8,7 +8,8 @@ function's module on Cloud Functions. Every instance then finds those modules in
   handler's module, whose import is the function's init (``snap_start`` takes that).
 - The template's environment, working directory and path are already the function's
   (``instance.setup_process`` ran first), so a framework that reads them at import sees what
-  it would see in an instance; only the instance's own log stream and init type differ.
+  it would see in an instance; only the instance's own log stream and init type differ. What
+  it prints then is discarded (the template's output is the platform's).
 - A preload that fails (a broken package, one that exits, one past :data:`LIMIT_S`) is undone
   whole: every module it added leaves ``sys.modules``, and each instance imports for itself
   as if nothing had been preloaded, so the error is the function's init's
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.machinery
+import os
 import signal
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -78,7 +80,7 @@ def preload(
         return Preloaded(absent=tuple(absent))
     before = set(sys.modules)
     try:
-        with deadline(limit_s):
+        with deadline(limit_s), _silenced():
             for name in wanted:
                 importlib.import_module(name)
     except BaseException as exc:  # whatever a package does at import, the template lives
@@ -95,6 +97,23 @@ def _find(top: str, paths: Sequence[str]) -> bool:
     with contextlib.suppress(ImportError, ValueError, OSError):
         return importlib.machinery.PathFinder.find_spec(top, list(paths)) is not None
     return False
+
+
+@contextlib.contextmanager
+def _silenced() -> Iterator[None]:
+    """fd 1 and 2 on ``/dev/null`` in the block: the template's own output is the platform's
+    (its stderr), which no function's package writes to."""
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.close(devnull)
+        for fd, kept in zip((1, 2), saved, strict=True):
+            os.dup2(kept, fd)
+            os.close(kept)
 
 
 @contextlib.contextmanager
