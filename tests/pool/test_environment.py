@@ -19,7 +19,9 @@ BASE = FunctionConfig(
 
 
 def env_of(fn: FunctionConfig) -> dict[str, str]:
-    return lambda_environment(fn, RuntimeSettings(), log_stream="s", init_type="on-demand")
+    return lambda_environment(
+        fn, RuntimeSettings(), log_stream="s", init_type="on-demand", runtime_dir="/opt/python"
+    )
 
 
 def test_lambda_style_gets_lambdas_variables_and_keeps_its_own_except_reserved_ones() -> None:
@@ -38,6 +40,7 @@ def test_the_region_is_the_functions_own_not_the_platforms() -> None:
         RuntimeSettings(region="us-west-2"),
         log_stream="s",
         init_type="on-demand",
+        runtime_dir="/opt/python",
     )
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
 

@@ -31,6 +31,7 @@ class _Zygote:
 
     spare: Spare
     exits: dict[int, asyncio.Future[int]] = field(default_factory=dict)
+    runtime_dir: str = "/opt/python"  # its interpreter's prefix
 
     def take_spare(self) -> asyncio.Future[Spare]:
         future: asyncio.Future[Spare] = asyncio.get_running_loop().create_future()

@@ -33,6 +33,8 @@ def handler(event, context):
     import boto3
     return {
         "executable": sys.executable,
+        "prefix": sys.prefix,
+        "runtime_dir": os.environ["LAMBDA_RUNTIME_DIR"],
         "version": list(sys.version_info[:2]),
         "execution_env": os.environ["AWS_EXECUTION_ENV"],
         "pydantic": platform,
@@ -92,7 +94,9 @@ async def test_a_function_runs_on_the_interpreter_its_runtime_names(tmp_path: Pa
     assert there["version"] == [int(major), int(minor)]
     assert there["execution_env"] == f"AWS_Lambda_{runtime}"
     assert there["pydantic"] == "hidden" and there["boto3"]
+    assert there["runtime_dir"] == there["prefix"] != sys.prefix  # its own interpreter's
     assert here["executable"] == sys.executable
+    assert here["runtime_dir"] == here["prefix"] == sys.prefix
     assert here["execution_env"] == f"AWS_Lambda_{HOST_RUNTIME}"
     assert not again.cold  # the second zygote's instance stays warm like any other
     assert len(zygotes.clients()) == 2

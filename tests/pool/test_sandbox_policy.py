@@ -130,3 +130,31 @@ def test_only_a_capped_function_on_a_machine_with_cgroups_gets_a_quota() -> None
     unprivileged = SandboxPolicy(mechanisms=UNPRIVILEGED).spec_for(_fn(cpu_quota=True))
     assert unprivileged.cpu_quota_us is None
     assert SandboxPolicy(enabled=False).spec_for(_fn(cpu_quota=True)).cpu_quota_us is None
+
+
+ROOT_WITHOUT_USER_NS = Mechanisms(
+    MappingProxyType({n: "yes" for n in names.ALL if n != names.USER_NS}),
+    MappingProxyType({names.USER_NS: "unprivileged user namespaces are disabled"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("policy", "as_root"),
+    [
+        (SandboxPolicy(mechanisms=EVERYTHING), False),
+        (SandboxPolicy(mechanisms=UNPRIVILEGED), False),
+        (SandboxPolicy(mechanisms=ROOT_WITHOUT_USER_NS), True),
+        (SandboxPolicy(enabled=False, mechanisms=ROOT_WITHOUT_USER_NS), False),
+    ],
+    ids=[
+        "root with user namespaces: the template is the function's uid",
+        "not root: the template is skylet's user",
+        "root without user namespaces: the template keeps root",
+        "no sandbox: the template is skylet's own process",
+    ],
+)
+def test_a_template_that_keeps_root_runs_none_of_the_functions_code(
+    policy: SandboxPolicy, as_root: bool
+) -> None:
+    assert policy.templates_run_as_root() is as_root
+    assert (policy.snapshots_refused() is not None) is as_root

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sys
 import time
 from typing import Any
 
@@ -20,11 +19,13 @@ def instance_spec(
     *,
     provisioned: bool,
     marker: bytes,
+    runtime_dir: str,
     snap_start: bool = False,
 ) -> dict[str, Any]:
     """The SPEC frame's meta for one new instance of ``fn`` (``snap_start``: restored from its
     template's snapshot, or that template's own init); ``marker`` ends each invocation's
-    output (skylet.pool.channel.OutputReader)."""
+    output (skylet.pool.channel.OutputReader); ``runtime_dir``: the prefix of the interpreter
+    it runs on (``LAMBDA_RUNTIME_DIR``, its zygote's ``ZygoteClient.runtime_dir``)."""
     today = time.strftime("%Y/%m/%d", time.gmtime())
     log_stream = f"{today}/[{fn.version}]{secrets.token_hex(16)}"
     init_type = "provisioned-concurrency" if provisioned else "on-demand"
@@ -43,7 +44,9 @@ def instance_spec(
         # the polled resident size. Twice the limit plus 1 GiB leaves room for the address
         # space that thread stacks and allocator arenas reserve but never touch.
         "rlimit_data_bytes": 2 * limit_bytes + (1 << 30),
-        "env": lambda_environment(fn, settings, log_stream=log_stream, init_type=init_type),
+        "env": lambda_environment(
+            fn, settings, log_stream=log_stream, init_type=init_type, runtime_dir=runtime_dir
+        ),
         "zygote_cwd": "/",
         "output_marker": marker.decode("latin-1"),
     }
@@ -68,10 +71,17 @@ def instance_spec(
 
 
 def lambda_environment(
-    fn: FunctionConfig, settings: RuntimeSettings, *, log_stream: str, init_type: str
+    fn: FunctionConfig,
+    settings: RuntimeSettings,
+    *,
+    log_stream: str,
+    init_type: str,
+    runtime_dir: str,
 ) -> dict[str, str]:
     """Variables as Lambda sets them; the function's own may not override the reserved ones.
-    The credentials are the function's own (its role's, on Lambda): skylet.function_keys."""
+    The credentials are the function's own (its role's, on Lambda): skylet.function_keys.
+    ``LAMBDA_RUNTIME_DIR`` is ``runtime_dir``: where the function's own interpreter lives (its
+    ``sys.prefix``), as Lambda's names its runtime's ``/var/runtime``."""
     own = function_keys.credentials_for(settings.function_secret, fn.name)
     env = dict(settings.base_environment)
     env.update(fn.environment)
@@ -91,7 +101,7 @@ def lambda_environment(
             "AWS_SESSION_TOKEN": own.session_token,
             "_HANDLER": fn.handler,
             "LAMBDA_TASK_ROOT": str(fn.code_dir),
-            "LAMBDA_RUNTIME_DIR": str(sys.prefix),
+            "LAMBDA_RUNTIME_DIR": runtime_dir,
             "TZ": ":UTC",
             "LANG": env.get("LANG", "en_US.UTF-8"),
             "PYTHONPATH": ":".join([str(fn.code_dir), *fn.extra_path, *layer_path(fn)]),

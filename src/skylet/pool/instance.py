@@ -163,6 +163,7 @@ class InstanceHandle:
             self._settings,
             provisioned=self.provisioned,
             marker=self._marker,
+            runtime_dir=self._template.runtime_dir,
             snap_start=spare.restores,
         )
         self.log_stream = spec["env"]["AWS_LAMBDA_LOG_STREAM_NAME"]

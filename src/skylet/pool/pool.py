@@ -119,7 +119,12 @@ class FunctionPool:
         """What the template sets up for all its spares: an instance's SPEC (each instance
         then changes only what is its own)."""
         return instance_spec(
-            self.fn, self._settings, provisioned=False, marker=b"", snap_start=snapshot
+            self.fn,
+            self._settings,
+            provisioned=False,
+            marker=b"",
+            runtime_dir=self._zygote.runtime_dir,
+            snap_start=snapshot,
         )
 
     def stats(self) -> PoolStats:

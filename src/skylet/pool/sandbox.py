@@ -120,17 +120,21 @@ class SandboxPolicy:
         instances = self.max_concurrency if reserved is None else reserved
         return PROCESSES_PER_INSTANCE * max(1, instances)
 
-    def snapshots_refused(self) -> str | None:
-        """Why a template may not run a function's init (a snapshot) here, or None: skylet
-        runs as root without user namespaces, so the template would run it as root."""
+    def templates_run_as_root(self) -> bool:
+        """Whether a function's template keeps root (skylet runs as root without user
+        namespaces: only its instances take the function's uid), so that it may run none of
+        the function's code: neither its init (a snapshot) nor its requirements' framework
+        (skylet.worker.preload)."""
         found = self.mechanisms
         if not self.enabled or found is None or found.has(names.USER_NS):
-            return None
-        return (
-            "snapStart needs user namespaces when skylet runs as root"
-            if found.has(names.UID)
-            else None
-        )
+            return False
+        return found.has(names.UID)
+
+    def snapshots_refused(self) -> str | None:
+        """Why a template may not run a function's init (a snapshot) here, or None."""
+        if self.templates_run_as_root():
+            return "snapStart needs user namespaces when skylet runs as root"
+        return None
 
     def report(self) -> SandboxReport:
         found = self.mechanisms or Mechanisms()

@@ -105,6 +105,11 @@ class TemplateClient:
         self._zygote_died = False
         self._forget_death = zygote.on_death(self._zygote_dying)
 
+    @property
+    def runtime_dir(self) -> str:
+        """The prefix of the interpreter its instances run on (its zygote's)."""
+        return self._zygote.runtime_dir
+
     def prepare(self) -> None:
         """Make the template now, ahead of the first cold start (in the background)."""
         if not self._closed and self._sock is None and self._making is None:
@@ -215,7 +220,11 @@ class TemplateClient:
         snapshot = self._snapshot
         read_end, write_end = os.pipe()
         spec = self._setup(snapshot is not None)
-        message = json.dumps({"op": "init", "spec": spec, "snapshot": snapshot is not None})
+        # A template that keeps root imports none of the function's packages.
+        preload = not self._zygote.policy.templates_run_as_root()
+        message = json.dumps(
+            {"op": "init", "spec": spec, "snapshot": snapshot is not None, "preload": preload}
+        )
         try:
             socket.send_fds(sock, [message.encode()], [write_end])
         except OSError:
@@ -243,6 +252,8 @@ class TemplateClient:
         if self._init_timer is not None:
             self._init_timer.cancel()
             self._init_timer = None
+        if event.get("preload_error"):  # the instances import for themselves, and say so
+            logger.info("template %s: nothing preloaded: %s", self.pid, event["preload_error"])
         printed = self._init_printed()
         init_ms = float(event.get("init_ms", 0.0))
         error = event.get("error")

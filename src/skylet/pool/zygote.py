@@ -92,6 +92,9 @@ class ZygoteClient:
         self._environment = dict(environment or {})
         self.spares = spares
         self.policy = policy or SandboxPolicy()
+        #: Its interpreter's ``sys.prefix``, as the zygote reported it when ready (the
+        #: platform's own until then): a function's ``LAMBDA_RUNTIME_DIR``.
+        self.runtime_dir = sys.prefix
         self.status: Status = "starting"
         #: Zygotes started to replace one that died, and how long the last replacement took
         #: (from noticing the death to the new zygote being ready).
@@ -233,6 +236,7 @@ class ZygoteClient:
             kind = event["event"]
             if kind == "ready":
                 self.policy.mechanisms = Mechanisms.decode(event["sandbox"])
+                self.runtime_dir = str(event.get("prefix") or self.runtime_dir)
                 if self._ready is not None and not self._ready.done():
                     self._ready.set_result(None)
             elif kind == "template":

@@ -166,7 +166,7 @@ class Instance:
         try:
             self.handler = load_handler(self.spec["handler"])
             if self.spec.get("style") == "http" and flask_bridge.wanted():
-                self.flask = flask_bridge.FlaskBridge(self.spec["handler"].rsplit(".", 1)[0])
+                self.flask = flask_bridge.bridge(self.spec["handler"].rsplit(".", 1)[0])
         except InitError as exc:
             init_ms = (time.perf_counter() - started) * 1000
             output.log(f"[ERROR] {exc.error_type}: {exc.message}")

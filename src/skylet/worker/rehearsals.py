@@ -18,6 +18,7 @@ from skylet.wire import frames
 from skylet.wire import http as wire_http
 from skylet.worker import apigw, http_envelope, http_trigger, instance, web
 from skylet.worker.context import LambdaContext
+from skylet.worker.web import flask_bridge
 
 _REHEARSAL_DIR = str(Path(__file__).parent / "rehearsal")
 
@@ -95,6 +96,23 @@ def _rehearse_web() -> None:
     web.exception_response(web.BadRequest())
     web.from_request(envelope)
     web.cloud_event_accepted()
+
+
+def rehearse_flask(handler: str) -> None:
+    """In the template of an HTTP function whose Flask its template preloaded: the bridge its
+    instances take, made and rehearsed with one GET (skylet.worker.web.flask_bridge)."""
+    payload = http_envelope.encode_request(
+        method="GET",
+        path="/",
+        raw_path="/",
+        query="",
+        headers=[("host", "localhost")],
+        remote_addr="",
+        scheme="http",
+        host="localhost",
+        body=b"",
+    )
+    flask_bridge.prepare(handler.rsplit(".", 1)[0], http_envelope.decode_request(payload))
 
 
 def _rehearse_apigw() -> None:

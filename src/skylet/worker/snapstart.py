@@ -81,7 +81,7 @@ def take(spec: dict[str, Any], out_fd: int) -> tuple[Snapshot | None, dict[str, 
         handler = load_handler(spec["handler"])
         bridge = None
         if spec.get("style") == "http" and flask_bridge.wanted():
-            bridge = flask_bridge.FlaskBridge(spec["handler"].rsplit(".", 1)[0])
+            bridge = flask_bridge.bridge(spec["handler"].rsplit(".", 1)[0])
         try:
             _run(after=False)
         except Exception as exc:

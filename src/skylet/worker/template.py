@@ -2,11 +2,14 @@
 sandbox once (skylet.worker.sandbox) and forks its instances, ahead of demand.
 
 Template ↔ platform: its own SOCK_SEQPACKET socket (the zygote's protocol, skylet.worker.forker).
-- platform → template: ``{"op":"init","spec":…,"snapshot":bool}`` first, once: the template
-  sets up what is the function's (its environment, working directory, path, limits: a SPEC's
-  ``instance.setup_process``) and, with ``snapshot``, runs its init, the output on the
-  descriptor the message carries; it answers ``{"event":"initialized","init_ms":…}`` (with
-  ``error`` if the init failed). Then ``{"op":"spare"}`` asks for one more spare.
+- platform → template: ``{"op":"init","spec":…,"snapshot":bool,"preload":bool}`` first, once:
+  the template sets up what is the function's (its environment, working directory, path,
+  limits: a SPEC's ``instance.setup_process``), with ``preload`` imports its style's framework
+  from the function's own requirements (skylet.worker.preload) and, with ``snapshot``, runs
+  its init, the output on the descriptor the message carries; it answers
+  ``{"event":"initialized","preloaded":[…]}`` (with ``preload_error`` if that import failed
+  and was undone; ``init_ms``, and ``error`` if the init failed, for a snapshot). Then
+  ``{"op":"spare"}`` asks for one more spare.
 - template → platform: ``{"event":"spare","pid":…,"pidfd":bool}`` with the spare's descriptors
   (the write end of the pipe to it, the read end of the pipe from it, the read end of its
   output, and a pidfd when there is one); ``{"event":"exited",…}`` when a spare or instance
@@ -35,6 +38,7 @@ from skylet.worker import (
     instance,
     linux,
     output,
+    preload,
     rehearsals,
     sandbox,
     seccomp,
@@ -58,7 +62,12 @@ class Template(forker.Forker):
             self.wanted += 1
             self.urgent += bool(message.get("urgent"))
         elif op == "init" and len(fds) == 1 and not self.initialized:
-            self.initialize(message["spec"], fds[0], bool(message.get("snapshot")))
+            self.initialize(
+                message["spec"],
+                fds[0],
+                snapshot=bool(message.get("snapshot")),
+                preloads=bool(message.get("preload")),
+            )
             return
         super().handle(message, fds)
 
@@ -81,16 +90,32 @@ class Template(forker.Forker):
         if self.entered.cgroup is not None:
             cgroups.CpuWeights.join(self.entered.cgroup)
 
-    def initialize(self, spec: dict[str, Any], out_fd: int, snapshot: bool) -> None:
+    def initialize(
+        self, spec: dict[str, Any], out_fd: int, *, snapshot: bool, preloads: bool
+    ) -> None:
         """Set up the function's environment, working directory, path and limits here, once,
-        for every instance forked from now on; and with ``snapshot``, run its init too."""
+        for every instance forked from now on; with ``preloads``, import its style's framework
+        from its own requirements; and with ``snapshot``, run its init too."""
         self.initialized = True
         self.setup_spec = spec
         instance.setup_process(spec)
         instance.warm_import(spec["handler"])
-        meta: dict[str, Any] = {}
+        # The style's framework, from the function's own requirements (skylet.worker.preload).
+        paths = [spec["code_dir"], *spec.get("extra_path", [])]
+        style = spec.get("style", "lambda") if preloads else "lambda"
+        loaded = preload.preload(style, paths, spec["handler"])
+        meta: dict[str, Any] = {"preloaded": list(loaded.modules)}
+        if loaded.error is not None:
+            meta["preload_error"] = loaded.error
+        if spec.get("style") == "http" and loaded.modules:
+            # The function's own Flask: bounded, as its import was.
+            with contextlib.suppress(preload.PreloadTimedOut), preload.deadline():
+                rehearsals.rehearse_flask(spec["handler"])
+        # What the preload made lives as long as the instances: out of the collector's way.
+        gc.freeze()
         if snapshot:
-            self.snapshot, meta = snapstart.take(spec, out_fd)
+            self.snapshot, taken = snapstart.take(spec, out_fd)
+            meta.update(taken)
         else:
             os.close(out_fd)
         self.send({"event": "initialized", "pid": 0, **meta})

@@ -8,8 +8,9 @@ millisecond here and the child's first copy-on-write faults about as much again;
 fork spares ahead of demand, so a cold start pays neither.
 
 Zygote ↔ platform: a Unix SOCK_SEQPACKET socket, one JSON message each way per event.
-- zygote → platform: ``{"event":"ready","sandbox":…}`` once, with the probe's
-  ``wire.sandbox.Mechanisms``; ``{"event":"template","id":…,"pid":…}`` (or ``"error"``) for each
+- zygote → platform: ``{"event":"ready","sandbox":…,"prefix":…}`` once, with the probe's
+  ``wire.sandbox.Mechanisms`` and its interpreter's ``sys.prefix`` (a function's
+  ``LAMBDA_RUNTIME_DIR``); ``{"event":"template","id":…,"pid":…}`` (or ``"error"``) for each
   template asked for; ``{"event":"exited","pid":…,"status":…}`` when a template ends.
 - platform → zygote: ``{"op":"template","id":…,"spec":…}`` (a ``wire.sandbox.TemplateSpec``)
   carrying one descriptor: the template's end of its own socket to the platform.
@@ -227,7 +228,7 @@ def main() -> None:
         zygote = Zygote(sock)
         zygote.weights, cpu = cgroups.open_weights(os.getppid())
         mechanisms = sandbox.probe(cpu)
-        zygote.send({"event": "ready", "sandbox": mechanisms.encode()})
+        zygote.send({"event": "ready", "sandbox": mechanisms.encode(), "prefix": sys.prefix})
         gc.freeze()
         zygote.serve()
     except (BrokenPipeError, ConnectionResetError):
