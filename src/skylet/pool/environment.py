@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sys
 import time
 from typing import Any
 
