@@ -23,7 +23,6 @@ MANIFEST = """
 service: mapped
 provider:
   name: aws
-  runtime: python3.12
 functions:
   recorder:
     handler: stream_handlers.record
