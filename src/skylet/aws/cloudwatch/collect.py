@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -191,7 +192,9 @@ class Collector(InvocationHook):
     # -- the hook: appends only --------------------------------------------------------------
 
     def completed(self, record: InvocationRecord) -> None:
-        self._pending.append(record)
+        # Kept until the next fold without its log output (up to 6 MB each), which the
+        # figures do not read: a burst of loud invocations must not hold their logs twice.
+        self._pending.append(dataclasses.replace(record, output=b"") if record.output else record)
         if len(self._pending) > MAX_PENDING:
             self.fold()
 
