@@ -5,7 +5,7 @@ ready instances and ``now`` (monotonic seconds), and returns a :class:`Decision`
 and the next state), or None for "no decision" when there is nothing measured yet. Per tick:
 
 - ``stable = ceil(stable average / target)``, ``panic = ceil(panic average / target)``, each
-  kept within ``[floor(ready / 2), ceil(1000 × ready)]`` (ready counted as at least 1), and
+  kept within ``[floor(ready / 2), ceil(1000 * ready)]`` (ready counted as at least 1), and
   raised to ``activationScale`` when above zero;
 - panic mode begins when ``panic / ready ≥ panicThreshold`` (200 %: twice the ready
   instances), is extended every tick still over it, and ends a full stable window after the

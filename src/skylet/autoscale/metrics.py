@@ -34,7 +34,7 @@ class Collector:
             self._buckets.popleft()
 
     def _integrate(self, now: float) -> None:
-        """Add ``in_flight`` × the time since the last change to the buckets it spans."""
+        """Add ``in_flight`` times the time since the last change to the buckets it spans."""
         start = self._since
         while start < now:
             index = math.floor(start / BUCKET_S)

@@ -3,7 +3,7 @@
 
 Defaults are Knative's config-autoscaler ones (target 100 concurrent requests or 200 requests
 per second, 70 % utilization, a 60 s stable window, a panic window of 10 % of it, panic at
-200 %, scale-up at most 1000× and scale-down at most ½ per tick), with one difference: skylet's
+200 %, scale-up at most 1000 times and scale-down at most ½ per tick), with one difference: skylet's
 activator is always in the request path, so there is no ``scale-to-zero-grace-period`` to wait
 for before the last instance goes (Knative's 30 s exist to program the activator into the path).
 """
@@ -66,7 +66,7 @@ class ScaleSpec:
     """One revision's (or function's) knobs, in seconds and instances."""
 
     metric: Literal["concurrency", "rps"] = "concurrency"
-    #: What one instance should carry: total × utilization (70 concurrent requests by default).
+    #: What one instance should carry: total * utilization (70 concurrent requests by default).
     target: float = DEFAULT_CONCURRENCY_TARGET * DEFAULT_UTILIZATION / 100
     #: The hard limit per instance (``containerConcurrency``); 0: none.
     container_concurrency: int = 0
@@ -151,7 +151,8 @@ def parse(
     kind = given.get("class", "kpa.autoscaling.knative.dev")
     if kind != "kpa.autoscaling.knative.dev":
         raise ConfigError(
-            f"{where}: {PREFIX}class: {kind!r} (skylet has Knative's KPA: kpa.autoscaling.knative.dev)"
+            f"{where}: {PREFIX}class: {kind!r} "
+            "(skylet has Knative's KPA: kpa.autoscaling.knative.dev)"
         )
     metric = given.get("metric", "concurrency")
     if metric not in ("concurrency", "rps"):
