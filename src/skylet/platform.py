@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from skylet import arns
 from skylet.aws.auth import Authenticator
@@ -58,10 +58,18 @@ from skylet.invoker.invoker import Invoker
 from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
+from skylet.manifest.knative_serving import (
+    KnativeService,
+    has_services,
+    load_services,
+    manifest_without_functions,
+    service_paths,
+)
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.logs import LogBook
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygote import ZygoteClient
+from skylet.programs.proxy import KnativeServices
 from skylet.schedules.plan import plan as plan_schedules
 from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
@@ -117,6 +125,9 @@ class PlatformConfig:
     environment_overrides: Mapping[str, Mapping[str, str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: ``--knative FILE``: Knative documents loaded beside the manifest, after
+    #: ``service.yaml`` in its directory (docs/knative.md).
+    knative_files: tuple[Path, ...] = ()
 
 
 def with_overrides(
@@ -258,6 +269,8 @@ class Platform:
             config.data_dir / "versions",
             skip=frozenset({config.data_dir}),
         )
+        #: Knative Services (docs/knative.md): server programs, scaled by the KPA.
+        self.knative = KnativeServices(config.runtime.base_environment, log=progress)
         self.gateway = Gateway(
             self.invoker,
             self.async_invoker,
@@ -268,6 +281,7 @@ class Platform:
             auth=self.auth,
             services=self.services,
             scheduler=self.scheduler,
+            knative=self.knative,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -290,6 +304,7 @@ class Platform:
         """
         manifest = self.load_manifest()
         self._warn(manifest, None)
+        services = self.knative_services()
         self.sqs.region = manifest.region
         if only is None:
             # Before the build: a function's environment may name a table's stream ARN.
@@ -327,6 +342,10 @@ class Platform:
             await self.scheduler.start()
             await self._schedule(manifest)
             await self.events.start()
+        if only is None:
+            for line in self.knative.messages(services):
+                self.progress(line)
+            await self.knative.deploy(services)
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -341,6 +360,7 @@ class Platform:
         if self._store_started:
             await self._attach_tables(manifest)
         functions = await self._build(manifest, check_syntax=True)
+        services = self.knative_services()  # a bad Service fails before anything is deployed
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
         if self.only is not None:
@@ -358,6 +378,7 @@ class Platform:
         await self._attach_storage(manifest)
         if self._store_started:
             await self._attach_topics(manifest)
+            await self.knative.deploy(services)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -539,7 +560,13 @@ class Platform:
             dirs.update(spec.code_dir for spec in self.manifest.functions.values())
         return dirs
 
+    def knative_services(self) -> tuple[KnativeService, ...]:
+        """The project's Knative Services (docs/knative.md)."""
+        return load_services(service_paths(self.config.manifest_path, self.config.knative_files))
+
     def load_manifest(self) -> Manifest:
+        if has_services(self.config.manifest_path):  # Knative Services instead of a manifest
+            return cast("Manifest", manifest_without_functions(self.config.manifest_path))
         return load_manifest(
             self.config.manifest_path,
             stage=self.config.stage,
@@ -574,6 +601,7 @@ class Platform:
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()
+        await self.knative.aclose()
         await self.sqs.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()

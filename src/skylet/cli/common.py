@@ -54,10 +54,21 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def manifest_path(target: str) -> Path:
     """The manifest file ``target`` names: the file itself, or the one in that directory."""
+    from skylet.errors import ConfigError
     from skylet.manifest import find_manifest
+    from skylet.manifest.knative_serving import SERVICE_NAMES
 
     path = Path(target).resolve()
-    return path if path.is_file() else find_manifest(path)
+    if path.is_file():
+        return path
+    try:
+        return find_manifest(path)
+    except ConfigError:
+        # Knative Services instead of a manifest (docs/knative.md).
+        for name in SERVICE_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise
 
 
 def base_environment() -> MappingProxyType[str, str]:

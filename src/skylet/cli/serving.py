@@ -89,6 +89,15 @@ _credentials_option = click.option(
     metavar="NAME",
     help="A bucket anyone may read without signing (created if absent).",
 )
+@click.option(
+    "--knative",
+    "knative_files",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A YAML file of Knative documents (Service) to load beside the manifest; "
+    "service.yaml next to the manifest is loaded without it.",
+)
 @env_vars.file_option
 @env_vars.pair_option
 @click.option(
@@ -119,6 +128,7 @@ def up(
     credentials: tuple[str, ...],
     blobs_url: str,
     public_buckets: tuple[str, ...],
+    knative_files: tuple[str, ...],
     env_file: str | None,
     env: tuple[str, ...],
     function_logs: bool,
@@ -161,6 +171,7 @@ def up(
             os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         ),
         environment_overrides=env_vars.overrides(env_file, env),
+        knative_files=tuple(Path(f).absolute() for f in knative_files),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:

@@ -20,12 +20,14 @@ from skylet.gateway.admin import AdminApi
 from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
+from skylet.programs.routes import STATUS_PATH as KNATIVE_STATUS
 
 if TYPE_CHECKING:
+    from skylet.programs.proxy import KnativeServices
     from skylet.schedules.scheduler import Scheduler
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
-Api = Literal["lambda", "admin", "s3", "service", "health", "preflight", "unrouted"]
+Api = Literal["lambda", "admin", "knative", "s3", "service", "health", "preflight", "unrouted"]
 #: The credential scope's service names with a door of their own here; any other goes to the
 #: service registry. ``execute-api`` (API Gateway's IAM authorization) is a function route's.
 _DOORS: dict[str, Api] = {"s3": "s3", "lambda": "lambda", "skylet": "admin"}
@@ -46,8 +48,11 @@ class Gateway:
         auth: Authenticator | None = None,
         services: Services | None = None,
         scheduler: Scheduler | None = None,
+        knative: KnativeServices | None = None,
     ) -> None:
         self.invoker = invoker
+        #: Knative Services (docs/knative.md): by their Host header or path prefix.
+        self.knative = knative
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
         self.admin_api = AdminApi(invoker, records, auth=auth, scheduler=scheduler)
         self.routes = FunctionRoutes(invoker, hooks)
@@ -81,9 +86,14 @@ class Gateway:
             elif named != "execute-api" and self.services is not None:
                 return "service"
         path: str = scope["path"]
+        knative = self.knative
+        if knative is not None and knative.revisions and knative.find(scope) is not None:
+            return "knative"
         if is_lambda_path(path):
             return "lambda"
         if path.startswith(ADMIN_PREFIX):
+            if knative is not None and path == KNATIVE_STATUS:
+                return "knative"
             return "admin"
         if path == "/health" and self.health_first:
             return "health"
@@ -109,6 +119,9 @@ class Gateway:
                 return self.lambda_api(scope, receive, send)
             if taken == "admin":
                 return self.admin_api(scope, receive, send)
+            if taken == "knative":
+                assert self.knative is not None
+                return self.knative(scope, receive, send)
             if taken == "s3":
                 assert self.s3 is not None
                 return self.s3(scope, receive, send)

@@ -1,0 +1,83 @@
+"""A server program's resources: ``limits.memory`` as a function's memorySize is enforced
+(RLIMIT_DATA on the process, and its resident memory checked), ``limits.cpu`` as a CFS quota
+in a cgroup v1 ``cpu`` directory of its own, where this machine allows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+from collections.abc import Callable
+from pathlib import Path
+
+from skylet.worker import cgroups
+
+#: The CFS period the quota is a share of: 100 ms, the kernel's default.
+PERIOD_US = 100_000
+
+
+def cpu_unavailable() -> str | None:
+    """Why a CPU quota cannot be set here, or None."""
+    reason = cgroups.unavailable()
+    if reason is None and not Path(cgroups.CPU_ROOT, "cpu.cfs_quota_us").is_file():
+        return f"no CFS quota (cpu.cfs_quota_us) at {cgroups.CPU_ROOT}"
+    return reason
+
+
+class CpuQuotas:
+    """``skylet-svc-<pid>/<service>`` directories, removed at ``aclose``."""
+
+    def __init__(self) -> None:
+        self.base = f"{cgroups.CPU_ROOT}/skylet-svc-{os.getpid()}"
+
+    def create(self, name: str, millis: int) -> str:
+        """The directory of ``name``, whose processes share ``millis`` thousandths of a CPU:
+        100m is 10 ms of every 100 ms."""
+        path = f"{self.base}/{name}"
+        Path(path).mkdir(parents=True, exist_ok=True)
+        with open(f"{path}/cpu.cfs_period_us", "w") as f:
+            f.write(str(PERIOD_US))
+        with open(f"{path}/cpu.cfs_quota_us", "w") as f:
+            f.write(str(max(1000, millis * PERIOD_US // 1000)))
+        return path
+
+    def remove_all(self) -> None:
+        with contextlib.suppress(OSError):
+            base = Path(self.base)
+            for entry in base.iterdir():
+                with contextlib.suppress(OSError):
+                    entry.rmdir()
+            base.rmdir()
+
+
+def preexec(memory_mb: int | None, cgroup: str | None) -> Callable[[], None]:
+    """What the child runs before exec: its own session, the data limit, the cgroup."""
+
+    def enter() -> None:
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory_mb:
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        if cgroup is not None:
+            with open(f"{cgroup}/cgroup.procs", "w") as f:
+                f.write("0")
+
+    return enter
+
+
+def rss_kb(pid: int) -> int:
+    """The resident memory of the session ``pid`` leads (it and what it started), in KiB."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[3]) != pid:  # field 6, the session
+                    continue
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    return total
