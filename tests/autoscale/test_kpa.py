@@ -139,6 +139,22 @@ CASES = [
         False,
     ),
     (
+        "keeps one instance a stable window after the revision became active",
+        TEN,
+        State(active_since=NOW - 30),
+        Observed(0, 0, 1),
+        1,
+        False,
+    ),
+    (
+        "lets a revision active for a stable window go to zero",
+        TEN,
+        State(active_since=NOW - 60),
+        Observed(0, 0, 1),
+        0,
+        False,
+    ),
+    (
         "scales on requests per second with metric rps",
         parse(
             {"autoscaling.knative.dev/metric": "rps", "autoscaling.knative.dev/target": "10"},

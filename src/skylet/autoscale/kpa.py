@@ -14,7 +14,8 @@ and the next state), or None for "no decision" when there is nothing measured ye
 - then ``[minScale, maxScale]``; and the last instance goes (scale to zero) only once zero has
   been wanted for ``scale-to-zero-pod-retention-period``: since the stable average is zero
   only after a whole window without requests, that is the window plus the retention after
-  the last request.
+  the last request. A revision that has just started (or been woken from zero) stays
+  active a stable window first (``State.active_since``), as Knative's does.
 
 Example (target 10 at 70 %: 7 per instance, 60 s window, 6 s panic window): a burst of 200
 concurrent requests onto 1 ready instance gives panic ceil(200/7) = 29, 29/1 ≥ 2, so panic
@@ -49,6 +50,9 @@ class State:
     #: (time, wanted) of the last scaleDownDelay, for its sliding maximum.
     recent: tuple[tuple[float, int], ...] = ()
     zero_since: float | None = None  # when zero was first wanted, in a row
+    #: When the revision last went from no instances to some (its start, a request at zero):
+    #: as Knative's, it stays active at least a stable window before it may go to zero.
+    active_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,8 @@ def decide(spec: ScaleSpec, state: State, observed: Observed | None, now: float)
     zero_since = state.zero_since
     if desired == 0:
         zero_since = now if zero_since is None else zero_since
-        if now - zero_since < spec.retention_s and observed.ready > 0:
+        young = state.active_since is not None and now - state.active_since < spec.stable_window_s
+        if observed.ready > 0 and (young or now - zero_since < spec.retention_s):
             desired = 1  # the last instance is retained
     else:
         zero_since = None

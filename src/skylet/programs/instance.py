@@ -38,9 +38,12 @@ def free_port() -> int:
         return port
 
 
-async def probe_once(probe: Probe, port: int, client: httpx.AsyncClient) -> bool:
-    """Whether one probe passes: a TCP connection, or an HTTP GET answered 200-399."""
-    target = probe.port or port
+async def probe_once(
+    probe: Probe, port: int, client: httpx.AsyncClient, container_port: int = 0
+) -> bool:
+    """Whether one probe passes: a TCP connection, or an HTTP GET answered 200-399. A probe
+    of the containerPort (or of none) probes the instance's own ``port``."""
+    target = port if probe.port in (None, container_port) else probe.port
     try:
         if probe.kind == "tcp":
             _, writer = await asyncio.wait_for(
@@ -152,7 +155,7 @@ class Instance:
             readiness = svc.readiness
             await asyncio.sleep(readiness.initial_delay_s)
             deadline = time.monotonic() + START_TIMEOUT_S
-            while not await probe_once(readiness, self.port, self.client):
+            while not await probe_once(readiness, self.port, self.client, svc.port):
                 if exited.done():
                     return f"it exited with {process.returncode} before it was ready"
                 if time.monotonic() > deadline:
@@ -179,7 +182,7 @@ class Instance:
                 return f"it used more than its {svc.memory_mb} MiB (limits.memory)"
             if liveness is not None and time.monotonic() >= next_probe:
                 next_probe = time.monotonic() + liveness.period_s
-                if await probe_once(liveness, self.port, self.client):
+                if await probe_once(liveness, self.port, self.client, svc.port):
                     failures = 0
                 else:
                     failures += 1

@@ -82,6 +82,7 @@ class Revision:
         return [i for i in self.instances if i.is_ready]
 
     def start(self) -> None:
+        self.state = State(active_since=self.clock())
         self._scale_to(kpa.initial(self.service.scale))
         self._ticker = asyncio.create_task(self._tick_forever())
 
@@ -182,7 +183,7 @@ class Revision:
         if len(self._waiters) >= self.service.queue_depth:
             raise Overloaded(f"{len(self._waiters)} requests wait already")
         if not self.alive():
-            self.state = State()  # from zero: the activator's poke
+            self.state = State(active_since=self.clock())  # from zero: the activator's poke
             self._scale_to(kpa.from_zero(self.service.scale))
         waiter: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
