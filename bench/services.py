@@ -6,9 +6,10 @@ Rows, in one run (``python -m bench.services``):
 - scale from zero through skylet: the first request to a Service with ``initialScale: 0``
   (a new Service each sample, so each is a true start from zero), request → response;
 - a burst of 200 concurrent requests (each held 200 ms by the program) on a Service with
-  ``target: 10`` (7 per instance at 70 %), scaled from zero: instances started, p50/p99 of
-  the requests, and the time until it is back at zero, beside the pure decider's expected
-  trajectory for the same burst.
+  ``target: 10`` (7 per instance at 70 %) and ``containerConcurrency: 10`` (without a hard
+  limit the first instance takes every request at once), scaled from zero: instances
+  started, p50/p99 of the requests, and the time until it is back at zero, beside the pure
+  decider's expected trajectory for the same burst.
 Budget (docs/budgets.md): scale from zero ≤ the program's own start time + 10 ms (p50).
 """
 
@@ -38,7 +39,7 @@ BURST = 200
 HOLD_MS = 200
 
 
-def service(name: str, annotations: dict[str, str]) -> str:
+def service(name: str, annotations: dict[str, str], concurrency: int = 0) -> str:
     lines = "".join(f'        autoscaling.knative.dev/{k}: "{v}"\n' for k, v in annotations.items())
     return f"""---
 apiVersion: serving.knative.dev/v1
@@ -51,6 +52,7 @@ spec:
       annotations:
         skylet.dev/command: "{sys.executable} server.py"
 {lines}    spec:
+      containerConcurrency: {concurrency}
       containers:
         - image: example/unused
           readinessProbe:
@@ -134,7 +136,7 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="skylet-bench-services-"))
     shutil.copy(PROGRAM, directory / "server.py")
     documents = "".join(service(f"cold-{i}", {"initialScale": "0"}) for i in range(COLD_SAMPLES))
-    documents += service("burst", {"initialScale": "0", "target": "10"})
+    documents += service("burst", {"initialScale": "0", "target": "10"}, concurrency=10)
     (directory / "service.yaml").write_text(documents)
     try:
         with skylet_up(directory, "--no-reload") as port, httpx.Client(timeout=60) as client:

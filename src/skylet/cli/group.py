@@ -27,6 +27,7 @@ COMMANDS = {
     "schedule": ("skylet.cli.schedule", "schedule"),
     "topic": ("skylet.cli.topic", "topic"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),
+    "export": ("skylet.cli.export", "export"),
 }
 
 

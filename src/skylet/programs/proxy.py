@@ -26,10 +26,11 @@ _HOP = frozenset(
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
-        b"content-length",
     }
 )
 _JSON = [(b"content-type", b"application/json")]
+#: Answers up to this size are read whole and sent in one piece; larger ones stream.
+WHOLE_BYTES = 256 * 1024
 
 
 class KnativeServices:
@@ -127,7 +128,9 @@ class KnativeServices:
         assert self.client is not None
         query = scope.get("query_string", b"")
         url = f"http://127.0.0.1:{port}{path}" + (f"?{query.decode('latin-1')}" if query else "")
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP]
+        headers = [
+            (k, v) for k, v in scope["headers"] if k.lower() not in _HOP and k != b"content-length"
+        ]
         client = scope.get("client")
         if client:
             headers.append((b"x-forwarded-for", str(client[0]).encode()))

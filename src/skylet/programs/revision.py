@@ -69,6 +69,9 @@ class Revision:
         self.instances: list[Instance] = []
         self.started = 0  # instances started, in all
         self.history: deque[Tick] = deque(maxlen=2000)
+        #: Each instance's first time to ready, in start order (restarts not counted).
+        self.ready_times_ms: list[float] = []
+        self._counted: set[int] = set()
         self._waiters: deque[asyncio.Future[Instance]] = deque()
         self._ticker: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
@@ -95,7 +98,7 @@ class Revision:
                 self.client,
                 cgroup=self.cgroup,
                 log=self.log,
-                on_ready=self._dispatch,
+                on_ready=self._on_ready,
             )
             self.instances.append(instance)
             self.started += 1
@@ -111,6 +114,15 @@ class Revision:
                 task = asyncio.create_task(self._retire(instance))
                 self._stopping.add(task)
                 task.add_done_callback(self._stopping.discard)
+
+    def _on_ready(self) -> None:
+        self.ready_times_ms.extend(
+            round(i.ready_s * 1000, 2)
+            for i in self.instances
+            if i.ready_s is not None and id(i) not in self._counted
+        )
+        self._counted.update(id(i) for i in self.instances if i.ready_s is not None)
+        self._dispatch()
 
     async def _retire(self, instance: Instance) -> None:
         await instance.stop()
@@ -219,9 +231,7 @@ class Revision:
             "inFlight": sum(i.in_flight for i in self.instances),
             "restarts": sum(i.restarts for i in self.instances),
             "panicking": bool(last and last.panicking),
-            "readyTimesMs": [
-                round(i.ready_s * 1000, 2) for i in self.instances if i.ready_s is not None
-            ],
+            "readyTimesMs": self.ready_times_ms[-100:],
             "history": [[round(t.at_s, 2), t.desired, t.ready, t.panicking] for t in self.history],
         }
 
