@@ -95,26 +95,32 @@ def status(client: httpx.Client, base: str, name: str) -> dict[str, object]:
     return next(s for s in found if s["name"] == name)
 
 
-def expected(burst_s: float) -> list[tuple[float, int]]:
-    """The decider's trajectory for ``BURST`` requests in flight for ``burst_s`` from 0."""
+def expected(offset_s: float, burst_s: float) -> list[tuple[float, int]]:
+    """The decider's trajectory for ``BURST`` requests in flight from ``offset_s`` (the
+    revision's age when the burst began; its ticks are every 2 s of its age) for
+    ``burst_s``; times are since the burst began."""
     spec = parse({"autoscaling.knative.dev/target": "10"}, where="bench")
     collector = Collector(0.0, keep_s=spec.stable_window_s)
-    for _ in range(BURST):
-        collector.started(0.0)
-    state, ready, ticks, now, ended = State(active_since=0.0), 1, [], TICK_S, False
-    while now < 200:
-        if not ended and now >= burst_s:
+    state, ready, ticks = State(), 0, []
+    now, began, ended = TICK_S, False, False
+    while now < offset_s + 200:
+        if not began and now >= offset_s:
             for _ in range(BURST):
-                collector.ended(burst_s)
+                collector.started(offset_s)
+            state, began = State(active_since=offset_s), True
+        if began and not ended and now >= offset_s + burst_s:
+            for _ in range(BURST):
+                collector.ended(offset_s + burst_s)
             ended = True
         stable = collector.averages(now, spec.stable_window_s)[0]
         panic = collector.averages(now, spec.panic_window_s)[0]
         decision = decide(spec, state, Observed(stable, panic, ready), now)
         assert decision is not None
         state, ready = decision.state, decision.desired
-        ticks.append((now, ready))
-        if ready == 0:
-            break
+        if began:
+            ticks.append((round(now - offset_s, 2), ready))
+            if ready == 0 and ended:
+                break
         now += TICK_S
     return ticks
 
@@ -146,6 +152,7 @@ def main() -> None:
                 started = time.perf_counter()
                 client.get(f"{base}/_skylet/services/cold-{i}/").raise_for_status()
                 cold.append((time.perf_counter() - started) * 1000)
+            offset = float(status(client, base, "burst")["ageS"])  # type: ignore[arg-type]
             began = time.perf_counter()
             latencies = asyncio.run(burst(base))
             burst_s = time.perf_counter() - began
@@ -156,7 +163,7 @@ def main() -> None:
             final = status(client, base, "burst")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    trajectory = expected(burst_s)
+    trajectory = expected(offset, burst_s)
     print(f"machine: {machine()}")
     print(
         f"program's own start: p50 {percentile(own, 50):.1f} ms, p99 {percentile(own, 99):.1f} ms"
@@ -174,13 +181,16 @@ def main() -> None:
     )
     print(f"  instances right after the burst: {peak['instances']}")
     print(f"  time to ready of each instance (ms): {final['readyTimesMs']}")
-    history = [(t, d) for t, d, _, _ in final["history"]]  # type: ignore[union-attr]
-    print(f"  skylet's decisions (s since start, desired): {json.dumps(history[-40:])}")
+    history = [(round(t - offset, 2), d) for t, d, _, _ in final["history"]]  # type: ignore[union-attr]
+    print(
+        "  skylet's decisions (s since the burst began, desired): "
+        f"{json.dumps(history[:3] + history[-5:])}"
+    )
     zero = next((t for t, n in trajectory if n == 0), None)
     print(
-        f"  the decider's expected trajectory: peak {max(n for _, n in trajectory)} at "
-        f"{trajectory[0][0]:.0f} s, zero at {zero:.0f} s after the burst began: "
-        f"{json.dumps([(t, n) for t, n in trajectory if n][:3] + trajectory[-4:])}"
+        f"  the decider's expected trajectory (200 in flight for the burst's {burst_s:.2f} s, "
+        f"from the revision's age {offset:.2f} s): peak {max(n for _, n in trajectory)}, zero "
+        f"at {zero:.0f} s after the burst began: {json.dumps(trajectory[:3] + trajectory[-5:])}"
     )
 
 

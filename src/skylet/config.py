@@ -157,6 +157,9 @@ class FunctionConfig:
     network: bool = True
     #: Instances fork from a template that has run the function's init (``snapStart``).
     snap_start: bool = False
+    #: How long an idle on-demand instance stays warm; None: the platform's ``keepalive_s``.
+    #: Knative annotations set it to the stable window plus the retention period.
+    keepalive_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -92,6 +92,8 @@ class FunctionSpec(Frozen):
     network: Flag = True
     #: Instances fork from a template that ran the init once (Lambda SnapStart).
     snap_start: Flag = False
+    #: Knative's ``autoscaling.knative.dev/*`` (docs/knative.md, "Functions").
+    annotations: StrMap = Field(default_factory=dict)
 
     @field_validator("handler")
     @classmethod

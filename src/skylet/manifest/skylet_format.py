@@ -64,6 +64,7 @@ PLAIN_KEYS = (
     "ephemeral_storage_size",
     "network",
     "snap_start",
+    "annotations",
 )
 FUNCTION_KEYS = (*PLAIN_KEYS, "code", "environment", "events", "provisioned_concurrency_schedules")
 DEFAULTABLE_KEYS = (

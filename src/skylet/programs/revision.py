@@ -224,6 +224,7 @@ class Revision:
         last = self.history[-1] if self.history else None
         return {
             "name": self.service.name,
+            "ageS": round(self.clock() - self.began, 3),
             "instances": len(self.alive()),
             "ready": len(self.ready()),
             "started": self.started,
