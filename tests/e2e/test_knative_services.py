@@ -258,3 +258,33 @@ def test_scales_to_zero_a_stable_window_after_the_last_request(server: Server) -
     started = status(server, "brief")["started"]
     assert get(server, "brief").status_code == 200  # and from zero again
     assert status(server, "brief")["started"] == started + 1
+
+
+def test_services_run_beside_a_manifests_functions(tmp_path: Path) -> None:
+    from tests.e2e.conftest import project_dir
+
+    directory = project_dir(
+        tmp_path, "service: both\nfunctions:\n  echo:\n    handler: handlers.echo\n"
+    )
+    shutil.copy(PROGRAMS / "hello_server.py", directory)
+    (directory / "service.yaml").write_text(service("hello", {}))
+    running = start_server(directory, "--no-reload")
+    try:
+        assert get(running, "hello", "?name=both").text == "Hello, both! (Powered by Knative)"
+        invoked = running.lambda_client().invoke(FunctionName="echo", Payload=b"{}")  # type: ignore[attr-defined]
+        assert invoked["StatusCode"] == 200
+    finally:
+        stop_server(running)
+    assert "service hello: http://hello.default.example.com" in running.output()
+
+
+def test_a_bad_service_document_stops_skylet_up_naming_the_key(tmp_path: Path) -> None:
+    from tests.e2e.conftest import cli
+
+    (tmp_path / "service.yaml").write_text(service("bad", {"autoscaling.knative.dev/window": "1s"}))
+    done = cli("up", str(tmp_path), "--port", "0", "--no-reload", timeout=60)
+    assert done.returncode != 0
+    assert "service.yaml:" in done.stderr + done.stdout
+    assert (
+        "autoscaling.knative.dev/window: '1s' (allowed: 6s to 3600s)" in done.stderr + done.stdout
+    )
