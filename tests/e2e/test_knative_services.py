@@ -288,3 +288,19 @@ def test_a_bad_service_document_stops_skylet_up_naming_the_key(tmp_path: Path) -
     assert (
         "autoscaling.knative.dev/window: '1s' (allowed: 6s to 3600s)" in done.stderr + done.stdout
     )
+
+
+def test_a_changed_service_document_is_deployed_on_reload(tmp_path: Path) -> None:
+    env = "          env:\n            - name: LOG_LEVEL\n              value: {}\n"
+    shutil.copy(PROGRAMS / "hello_server.py", tmp_path)
+    (tmp_path / "service.yaml").write_text(service("hello", {}, container=env.format("info")))
+    running = start_server(tmp_path)
+    try:
+        assert get(running, "hello", "/env").json()["LOG_LEVEL"] == "info"
+        (tmp_path / "service.yaml").write_text(service("hello", {}, container=env.format("debug")))
+        deadline = time.monotonic() + 30
+        while get(running, "hello", "/env").json()["LOG_LEVEL"] != "debug":
+            assert time.monotonic() < deadline, running.output()
+            time.sleep(0.2)
+    finally:
+        stop_server(running)
