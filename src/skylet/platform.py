@@ -270,7 +270,11 @@ class Platform:
             skip=frozenset({config.data_dir}),
         )
         #: Knative Services (docs/knative.md): server programs, scaled by the KPA.
-        self.knative = KnativeServices(config.runtime.base_environment, log=progress)
+        self.knative = KnativeServices(
+            config.runtime.base_environment,
+            log=progress,
+            sandbox=lambda svc: self.zygote.policy.program_spec(svc.name, svc.cwd),
+        )
         self.gateway = Gateway(
             self.invoker,
             self.async_invoker,

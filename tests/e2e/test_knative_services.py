@@ -292,6 +292,8 @@ def test_a_bad_service_document_stops_skylet_up_naming_the_key(tmp_path: Path) -
 
 def test_a_changed_service_document_is_deployed_on_reload(tmp_path: Path) -> None:
     env = "          env:\n            - name: LOG_LEVEL\n              value: {}\n"
+    tmp_path = tmp_path / "project"
+    tmp_path.mkdir()
     shutil.copy(PROGRAMS / "hello_server.py", tmp_path)
     (tmp_path / "service.yaml").write_text(service("hello", {}, container=env.format("info")))
     running = start_server(tmp_path)
@@ -304,3 +306,42 @@ def test_a_changed_service_document_is_deployed_on_reload(tmp_path: Path) -> Non
             time.sleep(0.2)
     finally:
         stop_server(running)
+
+
+def test_the_program_runs_in_the_function_sandbox(server: Server) -> None:
+    data = server.directory / ".skylet"
+    assert data.is_dir()
+    looked = get(server, "go-serverless-service", "/look", params={"path": str(data)}).json()
+    assert looked["entries"] == []  # the platform's data is hidden
+    assert looked["write"] != "ok"
+    own = get(server, "go-serverless-service", "/look", params={"path": "."}).json()
+    assert "hello_server.py" in own["entries"]  # its own directory, read-only
+    assert own["write"] != "ok"
+    tmp = get(server, "go-serverless-service", "/look", params={"path": "/tmp"}).json()
+    # A private /tmp: only the way to its own directory is seen there.
+    assert tmp["write"] == "ok" and tmp["entries"] == [server.directory.parts[2]]
+    assert not (server.directory / "written-by-program").exists()
+    import os
+
+    if os.geteuid() == 0:
+        assert looked["uid"] != 0  # an unprivileged uid of its own
+
+
+def test_a_directory_closed_to_the_programs_uid_is_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("programs run as skylet's own uid when it is not root")
+    tmp_path.chmod(0o700)
+    shutil.copy(PROGRAMS / "hello_server.py", tmp_path)
+    (tmp_path / "service.yaml").write_text(service("closed", {}))
+    running = start_server(tmp_path, "--no-reload")
+    try:
+        answer = get(running, "closed")
+    finally:
+        stop_server(running)
+    assert answer.status_code == 503
+    assert "is not readable by the program's own uid" in answer.json()["message"]
+    assert "chmod o+rX" in running.output()

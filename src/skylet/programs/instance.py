@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 
@@ -22,6 +23,7 @@ import httpx
 
 from skylet.manifest.knative_serving import KnativeService, Probe
 from skylet.programs import limits
+from skylet.wire.sandbox import TemplateSpec
 
 #: How long a program may take to pass its readiness probe (Knative's progress deadline is
 #: longer; a local program that has not answered in this long is reported and restarted).
@@ -67,6 +69,7 @@ class Instance:
         client: httpx.AsyncClient,
         *,
         cgroup: str | None = None,
+        sandbox: TemplateSpec | None = None,
         log: Callable[[str], None] = lambda _: None,
         on_ready: Callable[[], None] = lambda: None,
     ) -> None:
@@ -74,6 +77,7 @@ class Instance:
         self.base_environment = base_environment
         self.client = client
         self.cgroup = cgroup
+        self.sandbox = sandbox
         self.log = log
         self.on_ready = on_ready
         self.port = 0
@@ -117,7 +121,7 @@ class Instance:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=limits.preexec(svc.memory_mb, self.cgroup),
+            preexec_fn=limits.preexec(svc.memory_mb, self.cgroup, self.sandbox),
         )
         self._output = asyncio.create_task(self._forward_output(self.process))
 
@@ -133,7 +137,8 @@ class Instance:
         while not self._closed:
             try:
                 await self._spawn()
-            except OSError as error:
+            except (OSError, subprocess.SubprocessError) as error:
+                # A preexec failure (the sandbox refused) arrives as SubprocessError.
                 self.log(f"{self.service.name}: cannot start {self.service.command[0]}: {error}")
                 await asyncio.sleep(1.0)
                 continue

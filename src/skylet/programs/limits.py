@@ -11,6 +11,7 @@ import resource
 from collections.abc import Callable
 from pathlib import Path
 
+from skylet.wire.sandbox import TemplateSpec
 from skylet.worker import cgroups
 
 #: The CFS period the quota is a share of: 100 ms, the kernel's default.
@@ -51,18 +52,26 @@ class CpuQuotas:
             base.rmdir()
 
 
-def preexec(memory_mb: int | None, cgroup: str | None) -> Callable[[], None]:
-    """What the child runs before exec: its own session, the data limit, the cgroup."""
+def preexec(
+    memory_mb: int | None, cgroup: str | None, sandbox: TemplateSpec | None = None
+) -> Callable[[], None]:
+    """What the child runs before exec: its own session, the data limit, the cgroup, then
+    the sandbox (skylet.worker.sandbox: a function's view and identity) when given."""
 
     def enter() -> None:
         os.setsid()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if memory_mb:
-            limit = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
         if cgroup is not None:
             with open(f"{cgroup}/cgroup.procs", "w") as f:
                 f.write("0")
+        if sandbox is not None:
+            from skylet.worker import sandbox as entering
+
+            entered = entering.enter_function(sandbox, lambda: None)
+            entering.enter_instance(entered)
+        if memory_mb:  # last: this child of skylet's process holds more until it execs
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
     return enter
 
@@ -81,3 +90,22 @@ def rss_kb(pid: int) -> int:
                     continue
                 total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
     return total
+
+
+def unreadable(spec: TemplateSpec | None) -> str | None:
+    """Why a program could not enter ``spec`` (its directory closed to its own uid), or None;
+    checked before starting it, since a failure in the child says only that it failed."""
+    if spec is None or spec.uid is None:
+        return None
+    for path in spec.reveal:
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError as error:
+            return f"{path}: {error.strerror}"
+        if mode & 0o005 != 0o005:
+            return (
+                f"{path} (mode {mode & 0o777:o}) is not readable by the program's own uid: "
+                "skylet runs as root and each program as an unprivileged user of its own; "
+                "make it readable by others (chmod o+rX)"
+            )
+    return None

@@ -15,6 +15,7 @@ from skylet.asgi import Receive, Scope, Send, respond
 from skylet.manifest.knative_serving import KnativeService
 from skylet.programs import limits, routes
 from skylet.programs.revision import Overloaded, Revision
+from skylet.wire.sandbox import TemplateSpec
 
 #: Hop-by-hop headers, which a proxy does not forward (RFC 9110 §7.6.1).
 _HOP = frozenset(
@@ -41,8 +42,11 @@ class KnativeServices:
         base_environment: Mapping[str, str],
         *,
         log: Callable[[str], None] = lambda _: None,
+        sandbox: Callable[[KnativeService], TemplateSpec | None] = lambda _: None,
     ) -> None:
         self.base_environment = base_environment
+        #: What each service's program enters (SandboxPolicy.program_spec), at deploy.
+        self.sandbox = sandbox
         self.log = log
         self.revisions: dict[str, Revision] = {}
         self.client: httpx.AsyncClient | None = None
@@ -92,7 +96,12 @@ class KnativeServices:
                 self.quotas = self.quotas or limits.CpuQuotas()
                 cgroup = self.quotas.create(svc.name, svc.cpu_millis)
             revision = Revision(
-                svc, self.base_environment, self.client, cgroup=cgroup, log=self.log
+                svc,
+                self.base_environment,
+                self.client,
+                cgroup=cgroup,
+                sandbox=self.sandbox(svc),
+                log=self.log,
             )
             self.revisions[name] = revision
             revision.start()

@@ -28,7 +28,9 @@ from skylet.autoscale.kpa import Observed, State
 from skylet.autoscale.metrics import Collector
 from skylet.autoscale.spec import TICK_S
 from skylet.manifest.knative_serving import KnativeService
+from skylet.programs import limits
 from skylet.programs.instance import Instance
+from skylet.wire.sandbox import TemplateSpec
 
 
 class Overloaded(Exception):
@@ -53,6 +55,7 @@ class Revision:
         client: httpx.AsyncClient,
         *,
         cgroup: str | None = None,
+        sandbox: TemplateSpec | None = None,
         log: Callable[[str], None] = lambda _: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -60,6 +63,7 @@ class Revision:
         self.base_environment = base_environment
         self.client = client
         self.cgroup = cgroup
+        self.sandbox = sandbox
         self.log = log
         self.clock = clock
         self.began = clock()
@@ -75,6 +79,8 @@ class Revision:
         self._waiters: deque[asyncio.Future[Instance]] = deque()
         self._ticker: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
+        #: Why the program cannot start at all (its sandbox refused), or None.
+        self.refused: str | None = None
 
     # -- the act side ---------------------------------------------------------------------
 
@@ -85,6 +91,10 @@ class Revision:
         return [i for i in self.instances if i.is_ready]
 
     def start(self) -> None:
+        self.refused = limits.unreadable(self.sandbox)
+        if self.refused is not None:
+            self.log(f"{self.service.name}: cannot start its program: {self.refused}")
+            return
         self.state = State(active_since=self.clock())
         self._scale_to(kpa.initial(self.service.scale))
         self._ticker = asyncio.create_task(self._tick_forever())
@@ -97,6 +107,7 @@ class Revision:
                 self.base_environment,
                 self.client,
                 cgroup=self.cgroup,
+                sandbox=self.sandbox,
                 log=self.log,
                 on_ready=self._on_ready,
             )
@@ -187,6 +198,8 @@ class Revision:
             raise
 
     async def _acquire(self) -> Instance:
+        if self.refused is not None:
+            raise Overloaded(f"its program cannot start: {self.refused}")
         if not self._waiters:
             instance = self._free()
             if instance is not None:
