@@ -98,3 +98,29 @@ def test_the_records_cross_the_socket_unchanged() -> None:
     assert Mechanisms.decode(EVERYTHING.encode()) == EVERYTHING
     with pytest.raises(ValueError, match="version"):
         TemplateSpec.decode({**spec.encode(), "v": 2})
+
+
+def test_a_knative_program_gets_the_view_and_a_uid_of_its_own_but_keeps_the_network() -> None:
+    policy = SandboxPolicy(mechanisms=EVERYTHING)
+    policy.hide([Path("/srv"), Path("/srv/.skylet")])
+    policy.spec_for(_fn(name="a"))
+    spec = policy.program_spec("hello", Path("/srv/hello"))
+    assert spec == TemplateSpec(
+        user_ns=False,  # as root its uid is set directly: no outside writer of a user map
+        mount_ns=True,
+        ipc_ns=True,
+        uid=UID_BASE + 1,
+        tmp_mb=512,
+        hide=("/srv", "/srv/.skylet"),
+        reveal=("/srv/hello",),
+    )
+    assert not spec.net_ns and not spec.pid_ns
+
+
+def test_an_unprivileged_program_enters_a_user_namespace() -> None:
+    spec = SandboxPolicy(mechanisms=UNPRIVILEGED).program_spec("hello", Path("/srv/hello"))
+    assert spec is not None and spec.user_ns and spec.uid is None
+
+
+def test_no_sandbox_gives_a_program_nothing_to_enter() -> None:
+    assert SandboxPolicy(enabled=False, mechanisms=EVERYTHING).program_spec("h", Path("/")) is None
