@@ -40,6 +40,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench.reload
 	$(BIN)/python -m bench.storage
 	$(BIN)/python -m bench.eventing
+	$(BIN)/python -m bench.services
 
 clean:
 	rm -rf $(VENV) .skylet .pytest_cache .mypy_cache .ruff_cache

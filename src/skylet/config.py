@@ -211,6 +211,9 @@ class FunctionConfig:
     #: Its cgroup's CPU is capped in proportion to memory (1 vCPU at 1,769 MB), as Lambda's
     #: is, where the machine allows a quota: set on the variants ``skylet tune`` runs.
     cpu_quota: bool = False
+    #: How long an idle on-demand instance stays warm; None: the platform's ``keepalive_s``.
+    #: Knative annotations set it to the stable window plus the retention period.
+    keepalive_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ from skylet.manifest import Manifest, load_manifest
 from skylet.manifest.events import S3Event
 from skylet.manifest.intrinsics import Intrinsic
 from skylet.manifest.knative import Documents, empty_manifest, is_knative, load_documents
+from skylet.manifest.knative_serving import KnativeService, load_services, service_paths
 from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.archive import LogArchive
 from skylet.observe.logs import LogBook
@@ -84,6 +85,7 @@ from skylet.observe.metrics import MAX_LABEL_SETS, Registry
 from skylet.pool.runtimes import Runtimes
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygotes import Zygotes
+from skylet.programs.proxy import KnativeServices
 from skylet.schedules.plan import Schedule, rule_schedules
 from skylet.schedules.plan import plan as plan_schedules
 from skylet.schedules.scheduler import Scheduler
@@ -147,8 +149,9 @@ class PlatformConfig:
     alarm_interval_s: float = 60.0
     #: The label sets each Prometheus family keeps before counting new ones as ``_overflow``.
     max_label_sets: int = MAX_LABEL_SETS
-    #: ``--knative FILE``: Knative documents (Broker, Trigger, PingSource) loaded beside the
-    #: manifest, after ``eventing.yaml``/``eventing.yml`` in its directory (docs/eventing.md).
+    #: ``--knative FILE``: Knative documents (Service, Broker, Trigger, PingSource) loaded
+    #: beside the manifest, after ``eventing.yaml`` and ``service.yaml`` in its directory
+    #: (docs/eventing.md, docs/knative.md).
     knative_files: tuple[Path, ...] = ()
     #: ``--pricing``: what ``/_skylet/cost`` prices usage with (None: the built-in profile of
     #: the manifest's region, else AWS us-east-1's; docs/cost.md).
@@ -358,6 +361,12 @@ class Platform:
             config.data_dir / "versions",
             skip=frozenset({config.data_dir}),
         )
+        #: Knative Services (docs/knative.md): server programs, scaled by the KPA.
+        self.knative = KnativeServices(
+            config.runtime.base_environment,
+            log=progress,
+            sandbox=lambda svc: self.zygote.policy.program_spec(svc.name, svc.cwd),
+        )
         self.gateway = Gateway(
             self.invoker,
             self.async_invoker,
@@ -374,6 +383,7 @@ class Platform:
             brokers=self.brokers,
             archive=self.log_archive,
             cost=CostDesk(self.meter, self._pricing),
+            knative=self.knative,
         )
         self.manifest: Manifest | None = None
         self.snapshots = (
@@ -397,6 +407,7 @@ class Platform:
         manifest = self.load_manifest()
         self._warn(manifest, None)
         topology = self._topology(manifest)
+        services = self.knative_services()
         self.sqs.region = manifest.region
         if only is None:
             # Before the build: a function's environment may name a table's stream ARN.
@@ -446,6 +457,10 @@ class Platform:
             self.expiry.start()
             await self.meter.start(Ledger(self.store))
         await self.collector.start()
+        if only is None:
+            for line in self.knative.messages(services):
+                self.progress(line)
+            await self.knative.deploy(services)
         self.manifest = manifest
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -468,6 +483,7 @@ class Platform:
             await self._attach_tables(manifest)
         functions = await self._build(manifest, check_syntax=True)
         topology = self._topology(manifest)  # a bad trigger fails before anything is deployed
+        services = self.knative_services()  # a bad Service fails before anything is deployed
         before = {fn.name: fn for fn in self.invoker.functions()}
         table = self._routes(manifest)  # a route conflict fails before anything is deployed
         rules = event_declarations(manifest)  # so does a malformed rule
@@ -490,6 +506,7 @@ class Platform:
         if self._store_started:
             await self._attach_topics(manifest)
             self.cloudwatch.region = manifest.region
+            await self.knative.deploy(services)
         self.manifest = manifest
         if self.snapshots is not None:
             self.snapshots.prune(self.invoker.code_dirs())
@@ -753,6 +770,10 @@ class Platform:
             dirs.update(spec.code_dir for spec in self.manifest.functions.values())
         return dirs
 
+    def knative_services(self) -> tuple[KnativeService, ...]:
+        """The project's Knative Services (docs/knative.md)."""
+        return load_services(service_paths(self.config.manifest_path, self.config.knative_files))
+
     def load_manifest(self) -> Manifest:
         if is_knative(self.config.manifest_path):  # Knative documents instead of a manifest
             return cast("Manifest", empty_manifest(self.config.manifest_path))
@@ -798,6 +819,7 @@ class Platform:
         if self.sns is not None:  # its deliveries queue invocations: before the async invoker
             await self.sns.aclose(grace_s=self.config.shutdown_grace_s)
         await self.async_invoker.aclose()
+        await self.knative.aclose()
         await self.sqs.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()

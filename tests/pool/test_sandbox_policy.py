@@ -158,3 +158,29 @@ def test_a_template_that_keeps_root_runs_none_of_the_functions_code(
 ) -> None:
     assert policy.templates_run_as_root() is as_root
     assert (policy.snapshots_refused() is not None) is as_root
+
+
+def test_a_knative_program_gets_the_view_and_a_uid_of_its_own_but_keeps_the_network() -> None:
+    policy = SandboxPolicy(mechanisms=EVERYTHING)
+    policy.hide([Path("/srv"), Path("/srv/.skylet")])
+    policy.spec_for(_fn(name="a"))
+    spec = policy.program_spec("hello", Path("/srv/hello"))
+    assert spec == TemplateSpec(
+        user_ns=False,  # as root its uid is set directly: no outside writer of a user map
+        mount_ns=True,
+        ipc_ns=True,
+        uid=UID_BASE + 1,
+        tmp_mb=512,
+        hide=("/srv", "/srv/.skylet"),
+        reveal=("/srv/hello",),
+    )
+    assert not spec.net_ns and not spec.pid_ns
+
+
+def test_an_unprivileged_program_enters_a_user_namespace() -> None:
+    spec = SandboxPolicy(mechanisms=UNPRIVILEGED).program_spec("hello", Path("/srv/hello"))
+    assert spec is not None and spec.user_ns and spec.uid is None
+
+
+def test_no_sandbox_gives_a_program_nothing_to_enter() -> None:
+    assert SandboxPolicy(enabled=False, mechanisms=EVERYTHING).program_spec("h", Path("/")) is None

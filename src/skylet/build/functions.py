@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from skylet.autoscale.functions import for_function
 from skylet.build import layers
 from skylet.build.deps import ensure_installed
 from skylet.config import (
@@ -62,6 +63,12 @@ async def build_functions(
                 )
                 installed[requirements, python] = str(target)
             extra = (installed[requirements, python],)
+        scale = for_function(
+            spec.annotations,
+            spec.provisioned_concurrency,
+            spec.reserved_concurrency,
+            where=f"{manifest.source.name}: functions.{spec.key}.annotations",
+        )
         functions.append(
             FunctionConfig(
                 name=spec.name,
@@ -74,8 +81,9 @@ async def build_functions(
                 environment=MappingProxyType(
                     _environment(spec.environment, spec.environment_refs, resolve)
                 ),
-                reserved_concurrency=spec.reserved_concurrency,
-                provisioned_concurrency=spec.provisioned_concurrency,
+                reserved_concurrency=scale.reserved,
+                provisioned_concurrency=scale.provisioned,
+                keepalive_s=scale.keepalive_s,
                 runtime=runtime,
                 style=spec.style,
                 extra_path=extra,

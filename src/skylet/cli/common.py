@@ -56,6 +56,7 @@ def manifest_path(target: str) -> Path:
     """The manifest file ``target`` names: the file itself, or the one in that directory."""
     from skylet.errors import ConfigError
     from skylet.manifest import find_manifest
+    from skylet.manifest.knative_serving import SERVICE_NAMES
 
     path = Path(target).resolve()
     if path.is_file():
@@ -63,8 +64,8 @@ def manifest_path(target: str) -> Path:
     try:
         return find_manifest(path)
     except ConfigError:
-        # Knative documents instead of a manifest (docs/eventing.md).
-        for name in ("eventing.yaml", "eventing.yml"):
+        # Knative documents instead of a manifest (docs/eventing.md, docs/knative.md).
+        for name in ("eventing.yaml", "eventing.yml", *SERVICE_NAMES):
             if (path / name).is_file():
                 return path / name
         raise

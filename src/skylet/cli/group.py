@@ -31,6 +31,7 @@ COMMANDS = {
     "tune": ("skylet.cli.cost", "tune"),
     "generate-event": ("skylet.cli.generate_event", "generate_event"),
     "dashboard": ("skylet.cli.dashboard", "dashboard"),
+    "export": ("skylet.cli.export", "export"),
 }
 
 

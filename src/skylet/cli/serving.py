@@ -109,8 +109,9 @@ _interpreter_option = click.option(
     multiple=True,
     metavar="FILE",
     type=click.Path(exists=True, dir_okay=False),
-    help="A YAML file of Knative documents (Broker, Trigger, PingSource) to load beside the "
-    "manifest; eventing.yaml next to the manifest is loaded without it.",
+    help="A YAML file of Knative documents (Service, Broker, Trigger, PingSource) to load "
+    "beside the manifest; eventing.yaml and service.yaml next to the manifest are loaded "
+    "without it.",
 )
 @env_vars.file_option
 @env_vars.pair_option

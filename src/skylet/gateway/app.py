@@ -22,14 +22,18 @@ from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 from skylet.observe.archive import LogArchive
+from skylet.programs.routes import STATUS_PATH as KNATIVE_STATUS
 
 if TYPE_CHECKING:
     from skylet.cost.reports import CostDesk
     from skylet.eventing.brokers import Brokers
+    from skylet.programs.proxy import KnativeServices
     from skylet.schedules.scheduler import Scheduler
 
 #: The APIs :meth:`Gateway.classify` names, besides a function route.
-Api = Literal["lambda", "admin", "broker", "s3", "service", "health", "preflight", "unrouted"]
+Api = Literal[
+    "lambda", "admin", "broker", "knative", "s3", "service", "health", "preflight", "unrouted"
+]
 #: The credential scope's service names with a door of their own here; any other goes to the
 #: service registry. ``execute-api`` (API Gateway's IAM authorization) is a function route's.
 _DOORS: dict[str, Api] = {"s3": "s3", "lambda": "lambda", "skylet": "admin"}
@@ -54,12 +58,15 @@ class Gateway:
         brokers: Brokers | None = None,
         archive: LogArchive | None = None,
         cost: CostDesk | None = None,
+        knative: KnativeServices | None = None,
     ) -> None:
         self.invoker = invoker
         #: ``GET /metrics``: the Prometheus exposition for an ``Accept`` header (content type,
         #: body), unless a function route claims the path.
         self.metrics = metrics
         self.brokers = brokers
+        #: Knative Services (docs/knative.md): by their Host header or path prefix.
+        self.knative = knative
         self.lambda_api = LambdaApi(invoker, async_invoker, lambda_control, auth=auth)
         self.admin_api = AdminApi(
             invoker,
@@ -101,12 +108,17 @@ class Gateway:
             elif named != "execute-api" and self.services is not None:
                 return "service"
         path: str = scope["path"]
+        knative = self.knative
+        if knative is not None and knative.revisions and knative.find(scope) is not None:
+            return "knative"
         if is_lambda_path(path):
             return "lambda"
         if path.startswith(ADMIN_PREFIX):
             # Brokers' ingress (docs/eventing.md) takes CloudEvents, unsigned, as Knative's.
             if self.brokers is not None and path.startswith(BROKER_PREFIX):
                 return "broker"
+            if knative is not None and path == KNATIVE_STATUS:
+                return "knative"
             return "admin"
         if path == "/health" and self.health_first:
             return "health"
@@ -135,6 +147,9 @@ class Gateway:
             if taken == "broker":
                 assert self.brokers is not None
                 return self.brokers(scope, receive, send)
+            if taken == "knative":
+                assert self.knative is not None
+                return self.knative(scope, receive, send)
             if taken == "s3":
                 assert self.s3 is not None
                 return self.s3(scope, receive, send)

@@ -432,13 +432,17 @@ def empty_manifest(path: Path) -> Any:
 
 def load_documents(paths: Sequence[Path]) -> Documents:
     """Every document of ``paths``; ConfigError for an unknown kind or a bad document."""
+    from skylet.manifest.knative_serving import PARSERS as SERVING_PARSERS
+
     records: list[Any] = []
     for path in paths:
         for doc in _documents(path):
             api = doc.data.get("apiVersion")
+            if (str(api), doc.kind) in SERVING_PARSERS:
+                continue  # a Knative Service: knative_serving.load_services reads it
             parser = PARSERS.get((str(api), doc.kind))
             if parser is None:
-                known = ", ".join(f"{k} ({a})" for a, k in PARSERS)
+                known = ", ".join(f"{k} ({a})" for a, k in (*PARSERS, *SERVING_PARSERS))
                 raise ConfigError(
                     f"{path.name}:{doc.lines[()]}: document {doc.index}: kind {doc.kind!r} "
                     f"(apiVersion {api!r}) is not a kind skylet loads (allowed: {known})"

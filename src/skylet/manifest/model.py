@@ -128,6 +128,8 @@ class FunctionSpec(Frozen):
     artifact: Path | None = None
     #: What its usage is priced as (the Serverless Framework's ``architecture``).
     architecture: Literal["x86_64", "arm64"] = "x86_64"
+    #: Knative's ``autoscaling.knative.dev/*`` (docs/knative.md, "Functions").
+    annotations: StrMap = Field(default_factory=dict)
 
     @field_validator("handler")
     @classmethod

@@ -69,6 +69,7 @@ PLAIN_KEYS = (
     "snap_start",
     "log_retention_days",
     "architecture",
+    "annotations",
 )
 FUNCTION_KEYS = (
     *PLAIN_KEYS,

@@ -306,11 +306,10 @@ class FunctionPool:
     def reap(self, now: float | None = None) -> int:
         """Retire idle on-demand instances unused for ``keepalive_s``; returns how many."""
         now = time.monotonic() if now is None else now
-        expired = [
-            i
-            for i in self._idle
-            if not i.provisioned and now - i.last_used >= self._settings.keepalive_s
-        ]
+        keepalive = self.fn.keepalive_s
+        if keepalive is None:
+            keepalive = self._settings.keepalive_s
+        expired = [i for i in self._idle if not i.provisioned and now - i.last_used >= keepalive]
         for instance in expired:
             self._idle.remove(instance)
             instance.retire()

@@ -120,6 +120,27 @@ class SandboxPolicy:
         instances = self.max_concurrency if reserved is None else reserved
         return PROCESSES_PER_INSTANCE * max(1, instances)
 
+    def program_spec(self, name: str, cwd: Path, tmp_mb: int = 512) -> TemplateSpec | None:
+        """What a Knative Service's program enters (docs/knative.md), or None with the sandbox
+        off: a function's filesystem view (its directory and the Python runtime shown, the
+        platform's data and the project hidden, everything read-only), a private ``/tmp``, IPC
+        and mount namespaces, and an identity of its own (its own uid as root, a user
+        namespace otherwise). Neither a network namespace (it serves ``PORT`` to skylet on
+        this machine's loopback) nor a PID namespace (not yet)."""
+        found = self.mechanisms
+        if not self.enabled or found is None:
+            return None
+        uid = self.uid_for(f"service:{name}") if found.has(names.UID) else None
+        return TemplateSpec(
+            user_ns=uid is None and found.has(names.USER_NS),
+            mount_ns=found.has(names.MOUNT_NS),
+            ipc_ns=found.has(names.IPC_NS),
+            uid=uid,
+            tmp_mb=tmp_mb,
+            hide=tuple(sorted(self.private)),
+            reveal=(str(cwd),),
+        )
+
     def templates_run_as_root(self) -> bool:
         """Whether a function's template keeps root (skylet runs as root without user
         namespaces: only its instances take the function's uid), so that it may run none of
