@@ -29,6 +29,8 @@ RANKS = {
     "custom_runtimes": 1,
     "wire": 1,
     "asgi": 1,
+    # Knative's autoscaler: the annotations and the pure decision, read by the manifest
+    "autoscale": 1.5,
     # beside the data path, and the instance's side (which sees only the floor)
     "manifest": 2,
     "store": 2,
@@ -40,6 +42,8 @@ RANKS = {
     "build": 3,
     # the data path, from the bottom up
     "pool": 3,
+    # Knative Services: server programs in the function sandbox, their activator and proxy
+    "programs": 3,
     "invoker": 4,
     "events": 5,
     # metering and pricing: a hook on the invoker, its usage on the store
