@@ -20,6 +20,7 @@ from skylet.cli.exits import Exit, Status
 from skylet.cli.output import FunctionOutput, Output, RequestLines
 from skylet.config import RuntimeSettings, endpoint_url
 from skylet.invoker.hooks import InvocationHook
+from skylet.observe import tracing
 from skylet.platform import Platform, PlatformConfig
 
 _credentials_option = click.option(
@@ -31,6 +32,15 @@ _credentials_option = click.option(
     help="Who may sign requests to the Lambda, S3, admin and service APIs (repeatable; "
     "SKYLET_CREDENTIALS holds them space-separated); unsigned requests are then refused. "
     "Without any, unsigned requests and the pair `test`/`test` are accepted, on loopback only.",
+)
+_otlp_option = click.option(
+    "--otlp-endpoint",
+    "otlp_endpoint",
+    default=None,
+    metavar="URL",
+    help="Export a trace span per invocation over OTLP/HTTP to this collector (a base URL, "
+    "as OTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces is added). Without it, the standard "
+    "OTEL_EXPORTER_OTLP_* variables configure it; with neither, tracing is off.",
 )
 
 
@@ -116,6 +126,7 @@ _credentials_option = click.option(
     help="How often CloudWatch alarms are evaluated (CloudWatch: every minute). Shorter sees "
     "a change of state sooner; an alarm's Period keeps its meaning.",
 )
+@_otlp_option
 def up(
     target: str,
     host: str,
@@ -136,6 +147,7 @@ def up(
     quiet: bool,
     sandbox: bool,
     alarm_interval: float,
+    otlp_endpoint: str | None,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -172,6 +184,7 @@ def up(
         environment_overrides=env_vars.overrides(env_file, env),
         alarm_interval_s=alarm_interval,
         metrics_flush_interval_s=min(60.0, alarm_interval),
+        tracing=_tracing(out, otlp_endpoint),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:
@@ -245,6 +258,7 @@ def up(
     show_default=True,
     help="Run the function in its sandbox (as skylet up does).",
 )
+@_otlp_option
 def serve_function(
     directory: str,
     function: str,
@@ -256,6 +270,7 @@ def serve_function(
     env_file: str | None,
     env: tuple[str, ...],
     sandbox: bool,
+    otlp_endpoint: str | None,
 ) -> None:
     """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
 
@@ -285,6 +300,7 @@ def serve_function(
         only=function,
         credentials=MappingProxyType(keys),
         environment_overrides=env_vars.overrides(env_file, env),
+        tracing=_tracing(out, otlp_endpoint),
     )
 
     async def ready(platform: Platform) -> None:
@@ -312,6 +328,23 @@ def _serve(
         out.flush_requests()
     if stopped_by == signal.SIGINT:
         raise Exit("", Status.INTERRUPTED)
+
+
+def _tracing(out: Output, endpoint: str | None) -> tracing.TracingConfig | None:
+    """The exporter ``--otlp-endpoint`` or the OTEL_EXPORTER_OTLP_* variables ask for, if the
+    SDK is installed; otherwise tracing is off, and the console says what to install."""
+    try:
+        config = tracing.config_from_environment(os.environ, endpoint)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--otlp-endpoint") from None
+    if config is None:
+        return None
+    why = tracing.missing()
+    if why is not None:
+        out.line(why, style="yellow")
+        return None
+    out.line(f"tracing: a span per invocation to {config.endpoint} (OTLP/HTTP)", style="cyan")
+    return config
 
 
 def _listening_keys(host: str, given: tuple[str, ...]) -> Mapping[str, str]:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from skylet.config import FunctionConfig
 from skylet.invoker.report import Report
+from skylet.observe.trace_context import TraceContext
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ class InvocationRecord:
     #: The version that ran (``$LATEST`` or a number), and the qualifier the caller named.
     version: str = "$LATEST"
     qualifier: str | None = None
+    #: The invocation's span and its caller's (docs/tracing.md), and ``faas.trigger``.
+    trace: TraceContext | None = None
+    parent: TraceContext | None = None
+    trigger: str = "other"
 
 
 class AsyncSettled(NamedTuple):

@@ -27,6 +27,7 @@ from skylet.invoker.report import InitLog
 from skylet.invoker.results import InvocationResult, settle
 from skylet.invoker.versions import LATEST, PublishedVersion, VersionTable
 from skylet.observe.logs import LogBook
+from skylet.observe.trace_context import CURRENT, TraceContext
 from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
 from skylet.pool.provisioning import ACTIVE, FunctionState
@@ -44,6 +45,10 @@ class Pending(NamedTuple):
     request_id: str
     started: float  # epoch seconds
     qualifier: str | None = None
+    #: The invocation's span (docs/tracing.md), its caller's, and what triggered it.
+    trace: TraceContext | None = None
+    parent: TraceContext | None = None
+    trigger: str = "other"
 
 
 class UpdateStatus(NamedTuple):
@@ -299,6 +304,8 @@ class Invoker:
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
+        trace: TraceContext | None = None,
+        trigger: str = "other",
     ) -> InvocationResult:
         outcome: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
         pending = self.start(
@@ -308,6 +315,8 @@ class Invoker:
             qualifier=qualifier,
             client_context=client_context,
             request_id=request_id,
+            trace=trace,
+            trigger=trigger,
         )
         return self.finish(pending, await outcome)
 
@@ -321,13 +330,17 @@ class Invoker:
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
         http: dict[str, Any] | None = None,
+        trace: TraceContext | None = None,
+        trigger: str = "other",
     ) -> Pending:
         """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
         HTTP path, which takes the outcome in ``then`` (no future, no coroutine per request;
         when ``then`` is called: skylet.pool.instance.Invocation), then calls :meth:`finish`.
         ``http``: the request from an HTTP route (skylet.wire.http.encode), ``payload`` its
         body; the outcome then carries the response. Raises, and never calls ``then``, when
-        the invocation is refused."""
+        the invocation is refused. ``trace``: the caller's trace context, else the one being
+        handled (``CURRENT``); the invocation is a new span in it, or a new trace's root.
+        ``trigger``: OpenTelemetry's ``faas.trigger`` (http, pubsub, datasource, timer, other)."""
         pool = self._pools.get(name) or self._pool(name)
         fn = pool.fn
         name = fn.name
@@ -347,8 +360,15 @@ class Invoker:
             self.hooks.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
+        parent = trace or CURRENT.get()
+        own = parent.child() if parent is not None else TraceContext.new()
         request = InvokeRequest(
-            request_id, payload, self._arn(fn, qualifier), client_context, http=http
+            request_id,
+            payload,
+            self._arn(fn, qualifier),
+            client_context,
+            http=http,
+            trace=(own.traceparent, own.xray),
         )
         self._in_flight[name] = in_flight + 1
         if reserved is None:
@@ -356,7 +376,7 @@ class Invoker:
         started = time.time()
         # The slot is held until the instance is done, even if the caller stops waiting.
         pool.submit(request, fn.timeout_s, then, lambda: self._done(name, reserved))
-        return Pending(fn, request_id, started, qualifier)
+        return Pending(fn, request_id, started, qualifier, own, parent, trigger)
 
     def _qualified(self, latest: FunctionPool, qualifier: str) -> FunctionPool:
         """The pool that runs an invocation of ``name:qualifier``: a published version's
@@ -405,6 +425,9 @@ class Invoker:
                 error_message=_error_message(result.payload) if error_type else None,
                 version=fn.version,
                 qualifier=pending.qualifier,
+                trace=pending.trace,
+                parent=pending.parent,
+                trigger=pending.trigger,
             )
             self.hooks.completed(record)
         return result
