@@ -3,7 +3,8 @@ test (opentelemetry-proto decoding): a span per invocation with Lambda's FaaS co
 an init child on a cold start; the caller's ``traceparent`` (HTTP route) or X-Amzn-Trace-Id
 (Invoke API) continued; the function's own ``_X_AMZN_TRACE_ID``/``TRACEPARENT`` naming its
 span, so a function's own OpenTelemetry SDK makes a child of it; a function error as the span's
-status; and one trace across SNS, SQS (``AWSTraceHeader``) and an async event's destination."""
+status; and one trace across SNS, SQS (``AWSTraceHeader``), DynamoDB stream records and an async
+event's destination."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aws_lambda_powertools.utilities.parser.models import SqsModel
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
 
 from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
@@ -55,6 +56,11 @@ functions:
     handler: messaging.record
     events:
       - sqs: {arn: !GetAtt Jobs.Arn, batchSize: 1}
+  changed:
+    handler: messaging.record
+    events:
+      - stream:
+          {type: dynamodb, arn: !GetAtt Things.StreamArn, batchSize: 1, startingPosition: LATEST}
 resources:
   Resources:
     Done:
@@ -66,6 +72,14 @@ resources:
     Jobs:
       Type: AWS::SQS::Queue
       Properties: {QueueName: jobs}
+    Things:
+      Type: AWS::DynamoDB::Table
+      Properties:
+        TableName: things
+        BillingMode: PAY_PER_REQUEST
+        AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+        KeySchema: [{AttributeName: id, KeyType: HASH}]
+        StreamSpecification: {StreamViewType: NEW_IMAGE}
 """
 DONE = "arn:aws:sns:us-east-1:000000000000:done"
 XRAY = re.compile(r"Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=1")
@@ -251,3 +265,27 @@ def test_an_async_event_and_its_destination_stay_in_the_callers_trace(
     assert tried.parent_span_id == parent
     assert tried.status_code == 2
     assert landed.parent_span_id == parent  # the event's caller: the record is sent for it
+
+
+def test_a_stream_record_continues_the_writers_trace(
+    server: Server, receiver: OtlpReceiver
+) -> None:
+    trace_id, parent = _root()
+    dynamodb = server.client("dynamodb")
+    _with_header(dynamodb, "traceparent", f"00-{trace_id}-{parent}-01")
+    dynamodb.put_item(TableName="things", Item={"id": {"S": "traced"}})
+    spans = receiver.wait_for(lambda s: bool(_of(s, trace_id, "traced-dev-changed")))
+    (changed,) = _of(spans, trace_id, "traced-dev-changed")
+    assert changed.parent_span_id == parent
+    assert changed.attributes["faas.trigger"] == "datasource"
+    (event,) = server.printed_events("traced-dev-changed", 1)
+    DynamoDBStreamModel.model_validate(event)
+    assert "_skylet_trace" not in json.dumps(event)  # skylet's own key stays in the store
+    stream = dynamodb.describe_table(TableName="things")["Table"]["LatestStreamArn"]
+    streams = server.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert records and all("_skylet_trace" not in record for record in records)
