@@ -129,13 +129,20 @@ def test_http_route_continues_the_callers_trace(server: Server, receiver: OtlpRe
     attributes = span.attributes
     assert attributes["faas.trigger"] == "http"
     assert attributes["faas.coldstart"] is True
-    assert attributes["faas.name"] == "traced-dev-context"
-    assert attributes["faas.version"] == "$LATEST"
-    assert attributes["faas.max_memory"] == 1024 * 1024 * 1024
-    assert attributes["cloud.provider"] == "aws"
-    assert attributes["cloud.region"] == "us-east-1"
-    assert attributes["cloud.account.id"] == "000000000000"
     assert re.fullmatch(r"[0-9a-f-]{36}", attributes["faas.invocation_id"])
+    # What describes the function is its span's resource (OpenTelemetry's FaaS conventions).
+    resource = span.resource
+    assert resource["faas.name"] == "traced-dev-context"
+    assert resource["faas.version"] == "$LATEST"
+    assert resource["faas.max_memory"] == 1024 * 1024 * 1024
+    assert resource["cloud.provider"] == "aws"
+    assert resource["cloud.platform"] == "aws_lambda"
+    assert resource["cloud.region"] == "us-east-1"
+    assert resource["cloud.account.id"] == "000000000000"
+    assert resource["cloud.resource_id"] == (
+        "arn:aws:lambda:us-east-1:000000000000:function:traced-dev-context"
+    )
+    assert resource["service.name"] == "skylet"
     # The function saw its own span as the parent of whatever it does next.
     assert seen["traceparent"] == f"00-{trace_id}-{span.span_id}-01"
     assert seen["context"] == seen["traceparent"]

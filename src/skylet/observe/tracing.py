@@ -4,8 +4,8 @@ A hook (skylet.invoker.hooks) registered in the composition root when tracing is
 invocation that completed becomes a span with OpenTelemetry's FaaS conventions (``faas.*``,
 ``cloud.*``), a cold start's init a child span of it. The ids are skylet's own, made when the
 invocation was admitted (skylet.observe.trace_context), so the ``traceparent`` the function saw
-names the span exported here; the SDK is handed them through its ``IdGenerator``. Spans are
-batched and exported from the SDK's own thread, never on the event loop.
+names the span exported here. Spans are batched, encoded and exported by the SDK's
+``BatchSpanProcessor`` and OTLP exporter in their own thread, never on the event loop.
 
 The SDK is an optional extra (``skylet[tracing]``): :func:`missing` says what to install.
 """
@@ -115,7 +115,15 @@ def _headers(raw: str) -> dict[str, str]:
 
 class Tracing(InvocationHook):
     """The hook that turns completed invocations into spans. ``region_of`` names a function's
-    region (the invoker's), ``arn_of`` its ARN at the version that ran."""
+    region (the invoker's), ``arn_of`` its ARN at the qualifier it was invoked with.
+
+    A span is built finished (the SDK's ``ReadableSpan``: the invocation is over when the hook
+    hears of it) and handed to the SDK's ``BatchSpanProcessor``, whose thread encodes and
+    exports it. What describes the function (``faas.name``, ``faas.version``,
+    ``faas.max_memory``, ``cloud.*``) is its span's resource, as OpenTelemetry's FaaS
+    conventions put it: one per version, encoded once per export rather than once per span;
+    what describes the invocation (``faas.invocation_id``, ``faas.trigger``,
+    ``faas.coldstart``) is the span's."""
 
     def __init__(
         self,
@@ -127,9 +135,12 @@ class Tracing(InvocationHook):
         exporter: Any = None,
     ) -> None:
         from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace import ReadableSpan
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        from opentelemetry.sdk.trace.id_generator import IdGenerator
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+        from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+        from skylet import __version__
 
         if exporter is None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -137,92 +148,118 @@ class Tracing(InvocationHook):
             exporter = OTLPSpanExporter(
                 endpoint=config.endpoint, headers=dict(config.headers), timeout=config.timeout_s
             )
+        self._processor = BatchSpanProcessor(exporter)
 
-        class Preset(IdGenerator):
-            """The ids skylet made for the span being started, else random ones."""
+        class Described(Resource):
+            """A resource whose hash is computed once: the exporter groups every span by its
+            resource, and the SDK's hashes a JSON dump of the attributes each time."""
 
-            trace_id = 0
-            span_id = 0
+            def __init__(self, base: Resource) -> None:
+                super().__init__(base.attributes, base.schema_url)
+                self._hash = super().__hash__()
 
-            def generate_span_id(self) -> int:
-                span_id, self.span_id = self.span_id, 0
-                return span_id or random.getrandbits(64) or 1
+            def __hash__(self) -> int:
+                return self._hash
 
-            def generate_trace_id(self) -> int:
-                trace_id, self.trace_id = self.trace_id, 0
-                return trace_id or random.getrandbits(128) or 1
+            def __eq__(self, other: object) -> bool:
+                return super().__eq__(other)
 
-        self._ids = Preset()
-        self._provider = TracerProvider(
-            resource=Resource.create({"service.name": config.service_name}),
-            id_generator=self._ids,
+        self._described = Described
+        self._base = Resource.create(
+            {
+                "service.name": config.service_name,
+                "cloud.provider": "aws",
+                "cloud.platform": "aws_lambda",
+                "cloud.account.id": account_id,
+            }
         )
-        self._provider.add_span_processor(BatchSpanProcessor(exporter))
-        self._tracer = self._provider.get_tracer("skylet")
-        self._account_id = account_id
+        self._resources: dict[tuple[str, str, str | None, int], Any] = {}
+        self._scope = InstrumentationScope("skylet", __version__)
+        self._span = ReadableSpan
+        self._context = SpanContext
+        self._sampled = TraceFlags(TraceFlags.SAMPLED)
+        self._server, self._internal = SpanKind.SERVER, SpanKind.INTERNAL
+        self._status, self._error = Status, StatusCode.ERROR
+        self._unset = Status(StatusCode.UNSET)
         self._region_of = region_of
         self._arn_of = arn_of
+
+    def _resource(self, record: InvocationRecord) -> Any:
+        """The resource of the version that ran, made once (bounded: one per deployed version
+        and qualifier invoked)."""
+        memory_mb = record.report.memory_mb
+        key = (record.function, record.version, record.qualifier, memory_mb)
+        resource = self._resources.get(key)
+        if resource is None:
+            from opentelemetry.sdk.resources import Resource
+
+            if len(self._resources) >= 4096:  # functions redeployed over and over
+                self._resources.clear()
+            own = Resource(
+                {
+                    "faas.name": record.function,
+                    "faas.version": record.version,
+                    "faas.max_memory": memory_mb * 1024 * 1024,
+                    "cloud.region": self._region_of(record.function),
+                    "cloud.resource_id": self._arn_of(record.function, record.qualifier),
+                }
+            )
+            resource = self._resources[key] = self._described(self._base.merge(own))
+        return resource
 
     def completed(self, record: InvocationRecord) -> None:
         own = record.trace
         if own is None or not own.sampled:
             return
-        from opentelemetry import trace
-        from opentelemetry.context import Context
-        from opentelemetry.trace import SpanKind, Status, StatusCode
-
+        span_context, sampled = self._context, self._sampled
+        context = span_context(own.trace_id, own.span_id, False, sampled)
         parent = record.parent
-        context = Context()
-        if parent is not None:
-            remote = trace.SpanContext(
-                parent.trace_id,
-                parent.span_id,
-                is_remote=True,
-                trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
-            )
-            context = trace.set_span_in_context(trace.NonRecordingSpan(remote), context)
+        remote = (
+            None if parent is None else span_context(parent.trace_id, parent.span_id, True, sampled)
+        )
         report = record.report
         started_ns = int(record.started * 1e9)
-        ended_ns = time.time_ns()
-        region = self._region_of(record.function)
+        resource = self._resource(record)
         attributes: dict[str, Any] = {
             "faas.invocation_id": record.request_id,
             "faas.trigger": record.trigger,
             "faas.coldstart": record.cold,
-            "faas.name": record.function,
-            "faas.version": record.version,
-            "faas.max_memory": report.memory_mb * 1024 * 1024,
-            "cloud.provider": "aws",
-            "cloud.platform": "aws_lambda",
-            "cloud.region": region,
-            "cloud.account.id": self._account_id,
-            "cloud.resource_id": self._arn_of(record.function, record.qualifier),
         }
-        self._ids.trace_id, self._ids.span_id = own.trace_id, own.span_id
-        span = self._tracer.start_span(
-            record.function,
-            context=context,
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-            start_time=started_ns,
-        )
-        if record.cold and report.init_ms is not None:
-            init = self._tracer.start_span(
-                "init",
-                context=trace.set_span_in_context(span, Context()),
-                kind=SpanKind.INTERNAL,
-                attributes={"faas.coldstart": True, "faas.name": record.function},
-                start_time=started_ns,
-            )
-            init.end(started_ns + int(report.init_ms * 1e6))
+        status = None
         if record.error_type is not None:
             description = record.error_type
             if record.error_message:
                 description = f"{record.error_type}: {record.error_message}"
-            span.set_attribute("error.type", record.error_type)
-            span.set_status(Status(StatusCode.ERROR, description))
-        span.end(ended_ns)
+            attributes["error.type"] = record.error_type
+            status = self._status(self._error, description)
+        span = self._span(
+            record.function,
+            context,
+            remote,
+            resource,
+            attributes,
+            kind=self._server,
+            start_time=started_ns,
+            end_time=time.time_ns(),
+            instrumentation_scope=self._scope,
+            status=status or self._unset,
+        )
+        self._processor.on_end(span)
+        if record.cold and report.init_ms is not None:
+            init_context = span_context(own.trace_id, random.getrandbits(64) or 1, False, sampled)
+            init = self._span(
+                "init",
+                init_context,
+                context,
+                resource,
+                {"faas.coldstart": True},
+                kind=self._internal,
+                start_time=started_ns,
+                end_time=started_ns + int(report.init_ms * 1e6),
+                instrumentation_scope=self._scope,
+            )
+            self._processor.on_end(init)
 
     def shutdown(self) -> None:
         """Export what is batched, then stop (blocks: call it off the event loop)."""
-        self._provider.shutdown()
+        self._processor.shutdown()  # type: ignore[no-untyped-call]
