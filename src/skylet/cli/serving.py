@@ -42,6 +42,15 @@ _otlp_option = click.option(
     "as OTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces is added). Without it, the standard "
     "OTEL_EXPORTER_OTLP_* variables configure it; with neither, tracing is off.",
 )
+_otlp_exporter_option = click.option(
+    "--otlp-exporter",
+    "otlp_exporter",
+    type=click.Choice(["skylet", "sdk"]),
+    default="skylet",
+    show_default=True,
+    help="Who encodes and posts the spans: skylet's OTLP/HTTP encoder, or opentelemetry-python's "
+    "own exporter (slower: docs/tracing.md).",
+)
 
 
 @click.command()
@@ -127,6 +136,7 @@ _otlp_option = click.option(
     "a change of state sooner; an alarm's Period keeps its meaning.",
 )
 @_otlp_option
+@_otlp_exporter_option
 def up(
     target: str,
     host: str,
@@ -148,6 +158,7 @@ def up(
     sandbox: bool,
     alarm_interval: float,
     otlp_endpoint: str | None,
+    otlp_exporter: str,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -184,7 +195,7 @@ def up(
         environment_overrides=env_vars.overrides(env_file, env),
         alarm_interval_s=alarm_interval,
         metrics_flush_interval_s=min(60.0, alarm_interval),
-        tracing=_tracing(out, otlp_endpoint),
+        tracing=_tracing(out, otlp_endpoint, otlp_exporter),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:
@@ -259,6 +270,7 @@ def up(
     help="Run the function in its sandbox (as skylet up does).",
 )
 @_otlp_option
+@_otlp_exporter_option
 def serve_function(
     directory: str,
     function: str,
@@ -271,6 +283,7 @@ def serve_function(
     env: tuple[str, ...],
     sandbox: bool,
     otlp_endpoint: str | None,
+    otlp_exporter: str,
 ) -> None:
     """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
 
@@ -300,7 +313,7 @@ def serve_function(
         only=function,
         credentials=MappingProxyType(keys),
         environment_overrides=env_vars.overrides(env_file, env),
-        tracing=_tracing(out, otlp_endpoint),
+        tracing=_tracing(out, otlp_endpoint, otlp_exporter),
     )
 
     async def ready(platform: Platform) -> None:
@@ -330,11 +343,11 @@ def _serve(
         raise Exit("", Status.INTERRUPTED)
 
 
-def _tracing(out: Output, endpoint: str | None) -> tracing.TracingConfig | None:
+def _tracing(out: Output, endpoint: str | None, exporter: str) -> tracing.TracingConfig | None:
     """The exporter ``--otlp-endpoint`` or the OTEL_EXPORTER_OTLP_* variables ask for, if the
     SDK is installed; otherwise tracing is off, and the console says what to install."""
     try:
-        config = tracing.config_from_environment(os.environ, endpoint)
+        config = tracing.config_from_environment(os.environ, endpoint, exporter)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--otlp-endpoint") from None
     if config is None:

@@ -38,6 +38,9 @@ class TracingConfig:
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     timeout_s: float = 10.0
     service_name: str = "skylet"
+    #: ``skylet``: skylet.observe.otlp's encoder (fast); ``sdk``: opentelemetry-python's own
+    #: OTLP/HTTP exporter (``--otlp-exporter sdk``).
+    exporter: str = "skylet"
 
 
 def missing() -> str | None:
@@ -53,7 +56,7 @@ def missing() -> str | None:
 
 
 def config_from_environment(
-    environ: Mapping[str, str], endpoint: str | None = None
+    environ: Mapping[str, str], endpoint: str | None = None, exporter: str = "skylet"
 ) -> TracingConfig | None:
     """The exporter the standard variables (or ``--otlp-endpoint``, a base URL as
     ``OTEL_EXPORTER_OTLP_ENDPOINT`` is) configure, or None when tracing stays off: no endpoint,
@@ -93,6 +96,7 @@ def config_from_environment(
         MappingProxyType(headers),
         timeout_s,
         environ.get("OTEL_SERVICE_NAME", "").strip() or "skylet",
+        exporter,
     )
 
 
@@ -142,12 +146,16 @@ class Tracing(InvocationHook):
 
         from skylet import __version__
 
-        if exporter is None:
+        if exporter is None and config.exporter == "sdk":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter(
                 endpoint=config.endpoint, headers=dict(config.headers), timeout=config.timeout_s
             )
+        elif exporter is None:
+            from skylet.observe.otlp import exporter as otlp_exporter
+
+            exporter = otlp_exporter(config.endpoint, config.headers, config.timeout_s)
         self._processor = BatchSpanProcessor(exporter)
 
         class Described(Resource):
