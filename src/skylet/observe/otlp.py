@@ -29,6 +29,8 @@ _FIXED64 = struct.Struct("<Q")
 _DOUBLE = struct.Struct("<d")
 #: Values cached as encoded KeyValues: bounded, as attribute values are the callers'.
 _MAX_CACHED = 4096
+#: Spans encoded between two releases of the GIL by the exporter's thread (~0.2 ms of work).
+_SLICE = 48
 
 
 def _varint(value: int) -> bytes:
@@ -193,6 +195,17 @@ def exporter(endpoint: str, headers: Mapping[str, str], timeout_s: float) -> Any
             self._connection: http.client.HTTPConnection | None = None
             self._closed = False
 
+        def _encode(self, spans: Sequence[Any]) -> bytes:
+            """The batch's request, encoded a slice at a time with the GIL let go between
+            slices: a thread that held it for a whole batch (a few ms) would keep the event
+            loop waiting on it after each of its system calls. Concatenated requests are one
+            request (protobuf appends repeated fields)."""
+            parts = []
+            for start in range(0, len(spans), _SLICE):
+                parts.append(self._encoder.encode(spans[start : start + _SLICE]))
+                time.sleep(0)
+            return b"".join(parts)
+
         def _post(self, body: bytes) -> int:
             if self._connection is None:
                 self._connection = connection_class(url.netloc, timeout=timeout_s)
@@ -212,7 +225,7 @@ def exporter(endpoint: str, headers: Mapping[str, str], timeout_s: float) -> Any
         def export(self, spans: Sequence[Any]) -> Any:
             if self._closed:
                 return SpanExportResult.FAILURE
-            body = self._encoder.encode(spans)
+            body = self._encode(spans)
             deadline = time.monotonic() + timeout_s
             delay = 0.5
             while True:
