@@ -3,8 +3,8 @@ test (opentelemetry-proto decoding): a span per invocation with Lambda's FaaS co
 an init child on a cold start; the caller's ``traceparent`` (HTTP route) or X-Amzn-Trace-Id
 (Invoke API) continued; the function's own ``_X_AMZN_TRACE_ID``/``TRACEPARENT`` naming its
 span, so a function's own OpenTelemetry SDK makes a child of it; a function error as the span's
-status; and one trace across SNS, SQS (``AWSTraceHeader``), DynamoDB stream records and an async
-event's destination."""
+status; and one trace across SNS, SQS (``AWSTraceHeader``), DynamoDB stream records, an EventBridge
+rule's target and an async event's destination."""
 
 from __future__ import annotations
 
@@ -56,6 +56,8 @@ functions:
     handler: messaging.record
     events:
       - sqs: {arn: !GetAtt Jobs.Arn, batchSize: 1}
+  ruled:
+    handler: messaging.record
   changed:
     handler: messaging.record
     events:
@@ -296,3 +298,21 @@ def test_a_stream_record_continues_the_writers_trace(
     )["ShardIterator"]
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert records and all("_skylet_trace" not in record for record in records)
+
+
+def test_an_eventbridge_targets_invocation_continues_the_put_events_trace(
+    server: Server, receiver: OtlpReceiver
+) -> None:
+    events = server.client("events")
+    events.put_rule(Name="traced", EventPattern=json.dumps({"source": ["traced"]}))
+    target = "arn:aws:lambda:us-east-1:000000000000:function:traced-dev-ruled"
+    events.put_targets(Rule="traced", Targets=[{"Id": "ruled", "Arn": target}])
+    trace_id, parent = _root()
+    _with_header(events, "traceparent", f"00-{trace_id}-{parent}-01")
+    answer = events.put_events(
+        Entries=[{"Source": "traced", "DetailType": "t", "Detail": json.dumps({"n": 1})}]
+    )
+    assert answer["FailedEntryCount"] == 0
+    spans = receiver.wait_for(lambda s: bool(_of(s, trace_id, "traced-dev-ruled")))
+    (ruled,) = _of(spans, trace_id, "traced-dev-ruled")
+    assert ruled.parent_span_id == parent
