@@ -58,6 +58,8 @@ functions:
       - sqs: {arn: !GetAtt Jobs.Arn, batchSize: 1}
   ruled:
     handler: messaging.record
+  polled:
+    handler: messaging.record
   changed:
     handler: messaging.record
     events:
@@ -316,3 +318,25 @@ def test_an_eventbridge_targets_invocation_continues_the_put_events_trace(
     spans = receiver.wait_for(lambda s: bool(_of(s, trace_id, "traced-dev-ruled")))
     (ruled,) = _of(spans, trace_id, "traced-dev-ruled")
     assert ruled.parent_span_id == parent
+
+
+def test_a_mapping_created_by_a_traced_request_does_not_parent_what_it_polls(
+    server: Server, receiver: OtlpReceiver
+) -> None:
+    sqs = server.client("sqs")
+    queue = sqs.create_queue(QueueName="later")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    trace_id, parent = _root()
+    client = server.client("lambda")
+    _with_header(client, "traceparent", f"00-{trace_id}-{parent}-01")
+    client.create_event_source_mapping(
+        FunctionName="traced-dev-polled", EventSourceArn=arn, BatchSize=1
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody="untraced")
+    spans = receiver.wait_for(lambda s: any(x.name == "traced-dev-polled" for x in s))
+    (polled,) = [x for x in spans if x.name == "traced-dev-polled"]
+    # Its poller's task began in that request; the message it ran for carried no trace.
+    assert polled.trace_id != trace_id
+    assert polled.parent_span_id == ""

@@ -134,3 +134,10 @@ def test_without_the_sdk_tracing_is_off_and_says_what_to_install(
     assert why is not None
     assert why.startswith("tracing is off:")
     assert "pip install 'skylet[tracing]'" in why
+
+
+def test_inherit_is_no_valid_context() -> None:
+    from skylet.observe.trace_context import INHERIT
+
+    # It can never be mistaken for a caller's: a trace id and span id of 0 are invalid.
+    assert parse_traceparent(INHERIT.traceparent) is None

@@ -43,7 +43,7 @@ class FunctionRunner(Protocol):
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
-        trace: TraceContext | None = None,
+        trace: TraceContext | None = ...,
         trigger: str = "other",
     ) -> InvocationResult: ...
 

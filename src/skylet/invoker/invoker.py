@@ -27,7 +27,7 @@ from skylet.invoker.report import InitLog
 from skylet.invoker.results import InvocationResult, settle
 from skylet.invoker.versions import LATEST, PublishedVersion, VersionTable
 from skylet.observe.logs import LogBook
-from skylet.observe.trace_context import CURRENT, TraceContext
+from skylet.observe.trace_context import CURRENT, INHERIT, TraceContext
 from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
 from skylet.pool.provisioning import ACTIVE, FunctionState
@@ -304,7 +304,7 @@ class Invoker:
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
-        trace: TraceContext | None = None,
+        trace: TraceContext | None = INHERIT,
         trigger: str = "other",
     ) -> InvocationResult:
         outcome: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
@@ -330,7 +330,7 @@ class Invoker:
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
         http: dict[str, Any] | None = None,
-        trace: TraceContext | None = None,
+        trace: TraceContext | None = INHERIT,
         trigger: str = "other",
     ) -> Pending:
         """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
@@ -338,8 +338,9 @@ class Invoker:
         when ``then`` is called: skylet.pool.instance.Invocation), then calls :meth:`finish`.
         ``http``: the request from an HTTP route (skylet.wire.http.encode), ``payload`` its
         body; the outcome then carries the response. Raises, and never calls ``then``, when
-        the invocation is refused. ``trace``: the caller's trace context, else the one being
-        handled (``CURRENT``); the invocation is a new span in it, or a new trace's root.
+        the invocation is refused. ``trace``: the caller's trace context (None: there is none),
+        by default the one being handled (``CURRENT``); the invocation is a new span in it, or
+        a new trace's root.
         ``trigger``: OpenTelemetry's ``faas.trigger`` (http, pubsub, datasource, timer, other)."""
         pool = self._pools.get(name) or self._pool(name)
         fn = pool.fn
@@ -360,7 +361,7 @@ class Invoker:
             self.hooks.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
-        parent = trace or CURRENT.get()
+        parent = CURRENT.get() if trace is INHERIT else trace
         own = parent.child() if parent is not None else TraceContext.new()
         request = InvokeRequest(
             request_id,

@@ -99,3 +99,7 @@ def from_headers(traceparent: str | None, xray: str | None) -> TraceContext | No
 
 #: The context of the request or invocation being handled (see the module's docstring).
 CURRENT: ContextVar[TraceContext | None] = ContextVar("skylet_trace", default=None)
+#: "The caller's is ``CURRENT``": what an invocation's ``trace`` defaults to. A loop that runs
+#: on its own (a poller, a dispatcher's consumer) names its parent, or None, instead: it may
+#: have been started by a traced request, and its task inherited that request's ``CURRENT``.
+INHERIT = TraceContext(0, 0, False)
