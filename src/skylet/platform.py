@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ from skylet.manifest.resources import S3_BUCKET
 from skylet.observe.archive import LogArchive
 from skylet.observe.logs import LogBook
 from skylet.observe.metrics import MAX_LABEL_SETS, Registry
+from skylet.observe.tracing import Tracing, TracingConfig
+from skylet.observe.tracing import missing as tracing_missing
 from skylet.pool.runtimes import Runtimes
 from skylet.pool.sandbox import SandboxPolicy
 from skylet.pool.zygotes import Zygotes
@@ -92,6 +95,8 @@ from skylet.schedules.scheduler import Scheduler
 from skylet.schedules.targets import ScheduleTargets
 from skylet.store import open_store
 from skylet.store.factory import store_file
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from skylet.aws.sns.service import Sns
@@ -158,6 +163,8 @@ class PlatformConfig:
     pricing: Profile | None = None
     #: How often metered usage is written to the store (docs/cost.md).
     cost_flush_interval_s: float = 60.0
+    #: OpenTelemetry (docs/tracing.md): where spans are exported; None: tracing is off.
+    tracing: TracingConfig | None = None
 
 
 #: Knative documents ``skylet up`` loads from the manifest's directory when they exist.
@@ -238,6 +245,8 @@ class Platform:
         #: datapoints; EMF lines reach it from the log book.
         self.collector = Collector(Registry(config.max_label_sets))
         self.hooks.add(self.collector)
+        #: Tracing (docs/tracing.md): a hook that exports a span per invocation, when on.
+        self.tracing: Tracing | None = None
         self.logs.listen(self.collector.log_entry)
         #: Metering (docs/cost.md): billed usage from each REPORT, kept per function and hour.
         self.meter = Meter(flush_interval_s=config.cost_flush_interval_s)
@@ -255,6 +264,8 @@ class Platform:
             ),
         )
         self.invoker = Invoker(config.runtime, self.zygote, self.logs, self.hooks)
+        if config.tracing is not None:
+            self.tracing = self._tracing(config.tracing)
         self.store = open_store(config.store_url, data_dir=config.data_dir)
         self.records = RecordBook(self.store)
         #: Function logs kept in the store (docs/logs.md), written in batches off the path.
@@ -797,6 +808,21 @@ class Platform:
                 with contextlib.suppress(SkyletError):  # the store recovers by itself
                     await self.store.purge()
 
+    def _tracing(self, config: TracingConfig) -> Tracing | None:
+        why = tracing_missing()
+        if why is not None:
+            logger.warning("%s", why)
+            return None
+        invoker = self.invoker
+        hook = Tracing(
+            config,
+            account_id=self.config.runtime.account_id,
+            region_of=lambda name: invoker.function(name).region,
+            arn_of=invoker.function_arn,
+        )
+        self.hooks.add(hook)
+        return hook
+
     async def aclose(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()
@@ -823,6 +849,8 @@ class Platform:
         await self.sqs.aclose()
         await self.invoker.aclose(grace_s=self.config.shutdown_grace_s)
         await self.zygote.aclose()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.shutdown)
         if self._store_started:
             await self.log_archive.aclose()  # what the last invocations logged, then the store
             await self.store.aclose()

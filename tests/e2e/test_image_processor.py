@@ -2,13 +2,15 @@
 ``skylet up``: POST /upload gives a presigned URL, a PUT of a real image through it makes three
 thumbnails (their pixel sizes and Content-Type checked) and a notification that notify logs
 (SNS's event, validated against Powertools' SnsModel); a corrupt upload ends in the DLQ with
-its error, and the uploads beside it are all processed."""
+its error, and the uploads beside it are all processed. Upload, processing and notification are
+one trace, as a real OTLP receiver sees it."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
+import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ from PIL import Image
 
 from skylet.config import HOST_RUNTIME
 from tests.e2e.conftest import Server, cli, start_server, stop_server
+from tests.otlp_receiver import OtlpReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -36,13 +39,19 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("image-processor") / "image-processor"
     shutil.copytree(EXAMPLE, directory, ignore=shutil.ignore_patterns(".skylet", "__pycache__"))
     # The example names python3.11; here it runs on the interpreter the tests run on.
     manifest = directory / "serverless.yml"
     manifest.write_text(manifest.read_text().replace("python3.11", HOST_RUNTIME))
-    running = start_server(directory, "--no-reload")
+    running = start_server(directory, "--no-reload", "--otlp-endpoint", receiver.url)
     yield running
     stop_server(running)
 
@@ -69,11 +78,16 @@ def _image(size: tuple[int, int], image_format: str) -> bytes:
     return out.getvalue()
 
 
-def _upload(server: Server, file_name: str, file_type: str, body: bytes) -> str:
+def _upload(
+    server: Server, file_name: str, file_type: str, body: bytes, traceparent: str | None = None
+) -> str:
     """POST /upload, then PUT the file through the presigned URL, as the README's curl does;
-    the object's key."""
+    the object's key. ``traceparent``: both requests carry it, as a traced client's would."""
+    traced = {"traceparent": traceparent} if traceparent else {}
     answer = httpx.post(
-        f"{server.url}/upload", json={"file_name": file_name, "file_type": file_type}
+        f"{server.url}/upload",
+        json={"file_name": file_name, "file_type": file_type},
+        headers=traced,
     )
     assert answer.status_code == 200, answer.text
     assert answer.headers["access-control-allow-origin"] == "*"
@@ -85,7 +99,9 @@ def _upload(server: Server, file_name: str, file_type: str, body: bytes) -> str:
     query = parse_qs(url.query)
     assert query["X-Amz-Expires"] == ["900"]  # valid 15 minutes
     assert query["X-Amz-SignedHeaders"] == ["content-type;host"]
-    put = httpx.put(document["upload_url"], content=body, headers={"Content-Type": file_type})
+    put = httpx.put(
+        document["upload_url"], content=body, headers={"Content-Type": file_type, **traced}
+    )
     assert put.status_code == 200, put.text
     return str(key)
 
@@ -254,3 +270,29 @@ def test_a_browsers_preflight_of_the_upload_api_is_answered_as_cors_true_does(
     assert answer.headers["access-control-allow-origin"] == "*"
     assert "POST" in answer.headers["access-control-allow-methods"].split(",")
     assert "Content-Type" in answer.headers["access-control-allow-headers"].split(",")
+
+
+def test_upload_process_and_notify_are_one_trace(
+    server: Server, s3: Any, receiver: OtlpReceiver
+) -> None:
+    trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
+    traceparent = f"00-{trace_id}-{client_span}-01"
+    key = _upload(server, "traced.png", "image/png", _image((400, 300), "PNG"), traceparent)
+    _thumbnails(s3, key)
+    _notification_of(server, key)
+    name = "serverless-image-processor-dev-"
+
+    def chain(spans: list[Any]) -> bool:
+        names = {s.name for s in spans if s.trace_id == trace_id}
+        return {name + "upload", name + "process", name + "notify"} <= names
+
+    spans = [s for s in receiver.wait_for(chain) if s.trace_id == trace_id]
+    by_name = {s.name: s for s in spans if s.name.startswith(name)}
+    upload, process, notify = (by_name[name + f] for f in ("upload", "process", "notify"))
+    # The client's span is the parent of both of its requests' work.
+    assert upload.parent_span_id == client_span
+    assert upload.attributes["faas.trigger"] == "http"
+    assert process.parent_span_id == client_span  # the S3 notification of its PUT
+    # process published through boto3, which sent its _X_AMZN_TRACE_ID on.
+    assert notify.parent_span_id == process.span_id
+    assert process.status_code == notify.status_code == 0

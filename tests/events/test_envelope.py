@@ -103,3 +103,21 @@ def test_bodies_skylet_did_not_write_are_refused(body: bytes) -> None:
 
 def test_queue_names_cannot_collide_with_sqs_names() -> None:
     assert queue_name("orders") == "skylet:async:orders"
+
+
+def test_the_callers_trace_travels_with_the_event_and_its_retries() -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    first = Envelope("a", "fn", 0.0, trace=traceparent)
+    retry = first.after_run(TryError.of("ValueError", "boom")).next_generation()
+
+    (body,) = pack([(first, b"{}"), (Envelope("b", "fn", 0.0, "3", trace=traceparent), b"")])
+    ((again, _),) = unpack(message(pack([(retry, b"{}")])[0]), "fn")
+
+    assert json.loads(body.split(b"\n")[1]) == [
+        ["a", 2, None, traceparent],
+        ["b", 0, "3", traceparent],
+    ]
+    assert [e.trace for e, _ in unpack(message(body), "fn")] == [traceparent, traceparent]
+    assert [e.qualifier for e, _ in unpack(message(body), "fn")] == [None, "3"]
+    assert again == retry
+    assert again.trace == traceparent

@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from botocore import xform_name
@@ -35,8 +35,14 @@ from skylet.aws.protocols.models import PROTOCOLS, Overlay, ServiceModels, combi
 from skylet.aws.protocols.query import action, is_form
 from skylet.aws.protocols.types import Codec, Fault, Params, Refusal, Refused, Request, Response
 from skylet.errors import ServiceError
+from skylet.observe.trace_context import CURRENT
 
 log = logging.getLogger(__name__)
+
+
+def _caller_trace() -> str | None:
+    caller = CURRENT.get()
+    return caller.traceparent if caller is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,9 @@ class RequestContext:
     access_key: str = ""
     #: The function whose own credentials signed it (skylet.function_keys), else "".
     function: str = ""
+    #: The caller's trace (``traceparent``, docs/tracing.md), read when the request arrived:
+    #: for what outlives the request's task (a stream record written in the store's).
+    trace: str | None = field(default_factory=_caller_trace)
 
 
 Operation = Callable[[Params, RequestContext], "Params | Awaitable[Params | None] | None"]

@@ -22,6 +22,7 @@ from skylet.cli.exits import Exit, Status
 from skylet.cli.output import FunctionOutput, Output, RequestLines
 from skylet.config import RuntimeSettings, endpoint_url
 from skylet.invoker.hooks import InvocationHook
+from skylet.observe import tracing
 from skylet.platform import Platform, PlatformConfig
 
 _credentials_option = click.option(
@@ -33,6 +34,24 @@ _credentials_option = click.option(
     help="Who may sign requests to the Lambda, S3, admin and service APIs (repeatable; "
     "SKYLET_CREDENTIALS holds them space-separated); unsigned requests are then refused. "
     "Without any, unsigned requests and the pair `test`/`test` are accepted, on loopback only.",
+)
+_otlp_option = click.option(
+    "--otlp-endpoint",
+    "otlp_endpoint",
+    default=None,
+    metavar="URL",
+    help="Export a trace span per invocation over OTLP/HTTP to this collector (a base URL, "
+    "as OTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces is added). Without it, the standard "
+    "OTEL_EXPORTER_OTLP_* variables configure it; with neither, tracing is off.",
+)
+_otlp_exporter_option = click.option(
+    "--otlp-exporter",
+    "otlp_exporter",
+    type=click.Choice(["skylet", "sdk"]),
+    default="skylet",
+    show_default=True,
+    help="Who encodes and posts the spans: skylet's OTLP/HTTP encoder, or opentelemetry-python's "
+    "own exporter (slower: docs/tracing.md).",
 )
 
 _interpreter_option = click.option(
@@ -145,6 +164,8 @@ _interpreter_option = click.option(
     help="What `skylet cost` prices usage with: a built-in profile (aws-us-east-1, …) or a "
     "YAML/JSON file (docs/cost.md). Default: the manifest's region's, else us-east-1's.",
 )
+@_otlp_option
+@_otlp_exporter_option
 def up(
     target: str,
     host: str,
@@ -168,6 +189,8 @@ def up(
     sandbox: bool,
     alarm_interval: float,
     pricing: str | None,
+    otlp_endpoint: str | None,
+    otlp_exporter: str,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -208,6 +231,7 @@ def up(
         metrics_flush_interval_s=min(60.0, alarm_interval),
         knative_files=tuple(Path(f).absolute() for f in knative_files),
         pricing=load_profile(pricing) if pricing is not None else None,
+        tracing=_tracing(out, otlp_endpoint, otlp_exporter),
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:
@@ -282,6 +306,8 @@ def up(
     show_default=True,
     help="Run the function in its sandbox (as skylet up does).",
 )
+@_otlp_option
+@_otlp_exporter_option
 def serve_function(
     directory: str,
     function: str,
@@ -294,6 +320,8 @@ def serve_function(
     env_file: str | None,
     env: tuple[str, ...],
     sandbox: bool,
+    otlp_endpoint: str | None,
+    otlp_exporter: str,
 ) -> None:
     """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
 
@@ -325,6 +353,7 @@ def serve_function(
         only=function,
         credentials=MappingProxyType(keys),
         environment_overrides=env_vars.overrides(env_file, env),
+        tracing=_tracing(out, otlp_endpoint, otlp_exporter),
     )
 
     async def ready(platform: Platform) -> None:
@@ -352,6 +381,23 @@ def _serve(
         out.flush_requests()
     if stopped_by == signal.SIGINT:
         raise Exit("", Status.INTERRUPTED)
+
+
+def _tracing(out: Output, endpoint: str | None, exporter: str) -> tracing.TracingConfig | None:
+    """The exporter ``--otlp-endpoint`` or the OTEL_EXPORTER_OTLP_* variables ask for, if the
+    SDK is installed; otherwise tracing is off, and the console says what to install."""
+    try:
+        config = tracing.config_from_environment(os.environ, endpoint, exporter)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--otlp-endpoint") from None
+    if config is None:
+        return None
+    why = tracing.missing()
+    if why is not None:
+        out.line(why, style="yellow")
+        return None
+    out.line(f"tracing: a span per invocation to {config.endpoint} (OTLP/HTTP)", style="cyan")
+    return config
 
 
 def _listening_keys(host: str, given: tuple[str, ...]) -> Mapping[str, str]:

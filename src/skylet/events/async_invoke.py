@@ -33,6 +33,7 @@ from skylet.events.batching import Coalescer
 from skylet.events.envelope import Envelope, Event, pack, queue_name
 from skylet.events.records import RecordBook, snapshot_row
 from skylet.ids import UuidPool
+from skylet.observe.trace_context import CURRENT
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RETENTION_S, SendEntry
 
@@ -62,6 +63,12 @@ def check_event_payload(payload: bytes) -> None:
             fastjson.parse_event(payload)
         except fastjson.NotJson as error:
             raise InvalidRequestContent(str(error)) from None
+
+
+def _trace() -> str | None:
+    """The ``traceparent`` of the request or invocation queueing an event (docs/tracing.md)."""
+    caller = CURRENT.get()
+    return caller.traceparent if caller is not None else None
 
 
 class AsyncQueues:
@@ -124,7 +131,7 @@ class AsyncInvoker:
         try:
             if not self.queues.ready(fn.name):
                 await self.queues.ensure(fn.name)
-            envelope = Envelope(request_id, fn.name, self._now(), qualifier)
+            envelope = Envelope(request_id, fn.name, self._now(), qualifier, trace=_trace())
             await self._accepts.submit(fn.name, (envelope, payload))
         except StoreUnavailable as error:
             raise ServiceUnavailable(
@@ -146,8 +153,9 @@ class AsyncInvoker:
         now = self._now()
         ids = self._ids.take(len(payloads))
         name = fn.name
+        trace = _trace()
         events = [
-            (Envelope(request_id, name, now, qualifier), payload)
+            (Envelope(request_id, name, now, qualifier, trace=trace), payload)
             for request_id, payload in zip(ids, payloads, strict=True)
         ]
         await self._accepts.submit_many(name, events)

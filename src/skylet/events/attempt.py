@@ -19,6 +19,7 @@ from skylet.events.destinations import Response
 from skylet.events.envelope import Envelope, TryError
 from skylet.events.retry import SUCCESS, after_invoke, before_invoke, classify
 from skylet.events.settle import Settlement
+from skylet.observe.trace_context import parse_traceparent
 
 
 async def attempt(
@@ -38,7 +39,11 @@ async def attempt(
     result, error = None, None
     try:
         result = await ctx.runner.invoke(
-            function, payload, qualifier=envelope.qualifier, request_id=envelope.request_id
+            function,
+            payload,
+            qualifier=envelope.qualifier,
+            request_id=envelope.request_id,
+            trace=parse_traceparent(envelope.trace),
         )
     except SkyletError as raised:
         error = raised

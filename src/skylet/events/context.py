@@ -21,6 +21,7 @@ from skylet.events.retry import RetryPolicy
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 from skylet.invoker.results import InvocationResult
+from skylet.observe.trace_context import TraceContext
 from skylet.store.base import Clock, QueueStore
 from skylet.store.types import MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT_S
 
@@ -42,6 +43,8 @@ class FunctionRunner(Protocol):
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
+        trace: TraceContext | None = ...,
+        trigger: str = "other",
     ) -> InvocationResult: ...
 
 

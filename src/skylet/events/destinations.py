@@ -36,6 +36,7 @@ from skylet.errors import ApiError, ResourceNotFound
 from skylet.events.async_invoke import check_event_payload
 from skylet.events.envelope import MAX_ERROR_MESSAGE_CHARS, TryError
 from skylet.events.retry import Condition
+from skylet.observe.trace_context import CURRENT, parse_traceparent
 from skylet.store.base import QueueStore
 from skylet.store.types import SendEntry
 
@@ -142,6 +143,8 @@ class Delivery:
     destination: Destination
     body: bytes
     attributes: Mapping[str, str] | None = None
+    #: The event's ``traceparent``: the record continues its trace (docs/tracing.md).
+    trace: str | None = None
 
 
 class Deliverer:
@@ -165,7 +168,7 @@ class Deliverer:
 
     async def deliver(self, deliveries: Sequence[Delivery]) -> list[str | None]:
         results: list[str | None] = [None] * len(deliveries)
-        groups: dict[Destination, list[int]] = {}
+        groups: dict[tuple[Destination, str | None], list[int]] = {}
         for index, delivery in enumerate(deliveries):
             if delivery.destination.kind == "function":
                 # One oversized record must not fail the others sent in the same batch.
@@ -174,13 +177,17 @@ class Deliverer:
                 except ApiError as error:
                     results[index] = f"{delivery.destination}: {error.message}"
                     continue
-            groups.setdefault(delivery.destination, []).append(index)
-        for destination, indexes in groups.items():
+            groups.setdefault((delivery.destination, delivery.trace), []).append(index)
+        for (destination, trace), indexes in groups.items():
+            # What the send makes (a queue's AWSTraceHeader, an event) continues the trace.
+            token = CURRENT.set(parse_traceparent(trace))
             try:
                 await self._send(destination, [deliveries[i] for i in indexes])
             except ApiError as error:
                 for i in indexes:
                     results[i] = f"{destination}: {error.message}"
+            finally:
+                CURRENT.reset(token)
         return results
 
     async def _send(self, destination: Destination, deliveries: list[Delivery]) -> None:

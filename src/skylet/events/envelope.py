@@ -83,6 +83,9 @@ class Envelope(NamedTuple):
     runs: int = 0
     deferrals: int = 0
     errors: tuple[TryError, ...] = ()
+    #: The caller's W3C ``traceparent`` (docs/tracing.md): every try, and what its
+    #: destinations receive, continues that trace.
+    trace: str | None = None
 
     def after_run(self, error: TryError | None) -> Envelope:
         """The envelope once the function ran (and failed with ``error``, if given)."""
@@ -97,6 +100,7 @@ class Envelope(NamedTuple):
             self.runs + 1,
             self.deferrals,
             self._with(error),
+            self.trace,
         )
 
     def after_deferral(self, error: TryError) -> Envelope:
@@ -113,9 +117,11 @@ class Envelope(NamedTuple):
         # A first try needs only its id (its age is the pack's send time); a retry all of it.
         if self.generation == 0:
             first: list[Any] = [self.request_id, size]
+            if self.trace is not None:
+                return [*first, self.qualifier, self.trace]
             return first if self.qualifier is None else [*first, self.qualifier]
         errors = [[e.type, e.message, e.status] for e in self.errors]
-        return [
+        retry = [
             self.request_id,
             size,
             self.qualifier,
@@ -125,6 +131,7 @@ class Envelope(NamedTuple):
             self.deferrals,
             errors,
         ]
+        return retry if self.trace is None else [*retry, self.trace]
 
 
 Event = tuple[Envelope, bytes]
@@ -163,11 +170,13 @@ def unpack(message: Message, function: str) -> list[Event]:
             request_id, size = header[0], header[1]
             payload = body[offset : offset + size]
             offset += size
-            if len(header) <= 3:
-                qualifier = header[2] if len(header) == 3 else None
-                envelope = Envelope(request_id, function, message.sent_at, qualifier)
+            if len(header) <= 4:
+                qualifier = header[2] if len(header) >= 3 else None
+                trace = header[3] if len(header) == 4 else None
+                envelope = Envelope(request_id, function, message.sent_at, qualifier, trace=trace)
             else:
-                _, _, qualifier, enqueued_at, generation, runs, deferrals, errors = header
+                _, _, qualifier, enqueued_at, generation, runs, deferrals, errors = header[:8]
+                trace = header[8] if len(header) > 8 else None
                 envelope = Envelope(
                     request_id,
                     function,
@@ -177,6 +186,7 @@ def unpack(message: Message, function: str) -> list[Event]:
                     int(runs),
                     int(deferrals),
                     tuple(TryError(str(t), str(m), int(s)) for t, m, s in errors),
+                    trace,
                 )
             events.append((envelope, payload))
         if offset != len(body) or not events:

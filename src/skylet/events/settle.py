@@ -181,11 +181,15 @@ class Settler:
                 executed_version=response.executed_version,
                 timestamp=now,
             )
-            found.append(("destination", Delivery(destination, json.dumps(record).encode())))
+            body = json.dumps(record).encode()
+            found.append(("destination", Delivery(destination, body, trace=envelope.trace)))
         if not success and config.dead_letter_queue is not None:
             attributes = dead_letter_attributes(envelope.request_id, response)
             found.append(
-                ("dead_letter", Delivery(config.dead_letter_queue, item.payload, attributes))
+                (
+                    "dead_letter",
+                    Delivery(config.dead_letter_queue, item.payload, attributes, envelope.trace),
+                )
             )
         return found
 

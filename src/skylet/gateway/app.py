@@ -22,6 +22,7 @@ from skylet.gateway.http_routes import Found, FunctionRoutes
 from skylet.invoker.hooks import Hooks
 from skylet.invoker.invoker import Invoker
 from skylet.observe.archive import LogArchive
+from skylet.observe.trace_context import CURRENT, TraceContext, from_headers
 from skylet.programs.routes import STATUS_PATH as KNATIVE_STATUS
 
 if TYPE_CHECKING:
@@ -138,34 +139,41 @@ class Gateway:
         is the coroutine that serves it, which the server awaits: no extra frame per request."""
         if scope["type"] == "http":
             taken = self.classify(scope)
-            if type(taken) is Found:
+            if isinstance(taken, Found):
                 return self.routes.serve(scope, receive, send, taken)
-            if taken == "lambda":
-                return self.lambda_api(scope, receive, send)
-            if taken == "admin":
-                return self.admin_api(scope, receive, send)
-            if taken == "broker":
-                assert self.brokers is not None
-                return self.brokers(scope, receive, send)
-            if taken == "knative":
-                assert self.knative is not None
-                return self.knative(scope, receive, send)
-            if taken == "s3":
-                assert self.s3 is not None
-                return self.s3(scope, receive, send)
-            if taken == "service":
-                assert self.services is not None
-                return self.services(scope, receive, send)
-            if taken == "health":
-                return self._health(send)
-            if taken == "preflight":
-                serving = self.routes.preflight(scope, receive, send)
-                if serving is not None:
-                    return serving
-            return self._unrouted(scope, receive, send)
+            trace = _caller_trace(scope)
+            if trace is not None:  # what the request makes continues the caller's trace
+                return _within(trace, self._api(taken, scope, receive, send))
+            return self._api(taken, scope, receive, send)
         if scope["type"] == "lifespan":
             return _lifespan(receive, send)
         return _ignored()
+
+    def _api(self, taken: Api, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The coroutine of the API :meth:`classify` named."""
+        if taken == "lambda":
+            return self.lambda_api(scope, receive, send)
+        if taken == "admin":
+            return self.admin_api(scope, receive, send)
+        if taken == "broker":
+            assert self.brokers is not None
+            return self.brokers(scope, receive, send)
+        if taken == "knative":
+            assert self.knative is not None
+            return self.knative(scope, receive, send)
+        if taken == "s3":
+            assert self.s3 is not None
+            return self.s3(scope, receive, send)
+        if taken == "service":
+            assert self.services is not None
+            return self.services(scope, receive, send)
+        if taken == "health":
+            return self._health(send)
+        if taken == "preflight":
+            serving = self.routes.preflight(scope, receive, send)
+            if serving is not None:
+                return serving
+        return self._unrouted(scope, receive, send)
 
     async def _unrouted(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -214,6 +222,26 @@ class Gateway:
         await respond(
             send, code, json.dumps(body).encode(), [(b"content-type", b"application/json")]
         )
+
+
+def _caller_trace(scope: Scope) -> TraceContext | None:
+    """The trace context an API request carries (``traceparent``, else ``X-Amzn-Trace-Id``,
+    which botocore sends from a function's ``_X_AMZN_TRACE_ID``), or None."""
+    traceparent = xray = None
+    for key, value in scope["headers"]:
+        if key == b"traceparent":
+            traceparent = value.decode("latin-1")
+        elif key == b"x-amzn-trace-id":
+            xray = value.decode("latin-1")
+    if traceparent is None and xray is None:
+        return None
+    return from_headers(traceparent, xray)
+
+
+async def _within(trace: TraceContext, serving: Awaitable[None]) -> None:
+    """Serve a request with ``CURRENT`` set to its caller's trace (in the request's task)."""
+    CURRENT.set(trace)
+    await serving
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -34,6 +34,7 @@ from skylet.invoker.invoker import Invoker, Pending
 from skylet.invoker.results import InvocationResult
 from skylet.manifest import Manifest
 from skylet.manifest.http_events import HttpApiEvent, HttpEvent
+from skylet.observe.trace_context import TraceContext, from_headers
 from skylet.wire import http as wire
 from skylet.wire.http import HttpResponse, RequestIds
 from skylet.wire.invocation import Deliver, RawOutcome, resolving
@@ -228,12 +229,13 @@ class FunctionRoutes:
         kind = route.kind
         ids = _request_ids(kind)
         client = scope.get("client")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         request = wire.Request(
             scope["method"],
             found.raw_path,
             scope["path"],
             scope["query_string"].decode("latin-1"),
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            headers,
             client[0] if client else None,
             scope.get("server"),
             time.time(),
@@ -253,7 +255,9 @@ class FunctionRoutes:
         http = wire.encode(request, trigger)
         call = Call(scope, found, ids)
         try:
-            pending = self.invoker.start(route.function, body, then, http=http)
+            pending = self.invoker.start(
+                route.function, body, then, http=http, trace=_caller(headers), trigger="http"
+            )
         except ApiError as error:  # throttled, unavailable, …: API Gateway's answer
             call.reply = self._reply(call, apigw.answer(error, ids), None)
         else:
@@ -345,6 +349,19 @@ _TOO_LARGE = RequestTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
 _NO_ROUTE = RouteNotFound("no route takes the request")
 #: A function route's requests have no API Gateway request ids.
 _NO_API = RequestIds(False, "")
+
+
+def _caller(headers: list[tuple[str, str]]) -> TraceContext | None:
+    """The trace an HTTP request continues (its ``traceparent``, else ``X-Amzn-Trace-Id``)."""
+    traceparent = xray = None
+    for key, value in headers:
+        if key == "traceparent":
+            traceparent = value
+        elif key == "x-amzn-trace-id":
+            xray = value
+    if traceparent is None and xray is None:
+        return None
+    return from_headers(traceparent, xray)
 
 
 def _request_ids(kind: Kind) -> RequestIds:

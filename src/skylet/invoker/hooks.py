@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from skylet.config import FunctionConfig
 from skylet.invoker.report import Report
+from skylet.observe.trace_context import TraceContext
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class InvocationRecord:
     architecture: str = "x86_64"
     #: It ran on a provisioned instance.
     provisioned: bool = False
+    #: The invocation's span and its caller's (docs/tracing.md), and ``faas.trigger``.
+    trace: TraceContext | None = None
+    parent: TraceContext | None = None
+    trigger: str = "other"
 
 
 class AsyncSettled(NamedTuple):

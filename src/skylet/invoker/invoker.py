@@ -27,6 +27,7 @@ from skylet.invoker.report import InitLog
 from skylet.invoker.results import InvocationResult, settle
 from skylet.invoker.versions import LATEST, PublishedVersion, VersionTable
 from skylet.observe.logs import LogBook
+from skylet.observe.trace_context import CURRENT, INHERIT, TraceContext
 from skylet.pool.invocation import InitFailure
 from skylet.pool.pool import FunctionPool, PoolStats
 from skylet.pool.provisioning import ACTIVE, FunctionState
@@ -45,6 +46,10 @@ class Pending(NamedTuple):
     request_id: str
     started: float  # epoch seconds
     qualifier: str | None = None
+    #: The invocation's span (docs/tracing.md), its caller's, and what triggered it.
+    trace: TraceContext | None = None
+    parent: TraceContext | None = None
+    trigger: str = "other"
 
 
 class UpdateStatus(NamedTuple):
@@ -322,6 +327,8 @@ class Invoker:
         qualifier: str | None = None,
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
+        trace: TraceContext | None = INHERIT,
+        trigger: str = "other",
     ) -> InvocationResult:
         outcome: asyncio.Future[RawOutcome] = asyncio.get_running_loop().create_future()
         pending = self.start(
@@ -331,6 +338,8 @@ class Invoker:
             qualifier=qualifier,
             client_context=client_context,
             request_id=request_id,
+            trace=trace,
+            trigger=trigger,
         )
         return self.finish(pending, await outcome)
 
@@ -344,13 +353,18 @@ class Invoker:
         client_context: dict[str, Any] | None = None,
         request_id: str | None = None,
         http: dict[str, Any] | None = None,
+        trace: TraceContext | None = INHERIT,
+        trigger: str = "other",
     ) -> Pending:
         """Admit one invocation and hand it to its pool: :meth:`invoke` in two halves, for the
         HTTP path, which takes the outcome in ``then`` (no future, no coroutine per request;
         when ``then`` is called: skylet.pool.instance.Invocation), then calls :meth:`finish`.
         ``http``: the request from an HTTP route (skylet.wire.http.encode), ``payload`` its
         body; the outcome then carries the response. Raises, and never calls ``then``, when
-        the invocation is refused."""
+        the invocation is refused. ``trace``: the caller's trace context (None: there is none),
+        by default the one being handled (``CURRENT``); the invocation is a new span in it, or
+        a new trace's root.
+        ``trigger``: OpenTelemetry's ``faas.trigger`` (http, pubsub, datasource, timer, other)."""
         pool = self._pools.get(name) or self._pool(name)
         fn = pool.fn
         name = fn.name
@@ -370,8 +384,15 @@ class Invoker:
             self.hooks.throttled(fn)
             raise TooManyRequests("Rate Exceeded.", reason=reason)
         request_id = request_id or new_request_id()
+        parent = CURRENT.get() if trace is INHERIT else trace
+        own = parent.child() if parent is not None else TraceContext.new()
         request = InvokeRequest(
-            request_id, payload, self._arn(fn, qualifier), client_context, http=http
+            request_id,
+            payload,
+            self._arn(fn, qualifier),
+            client_context,
+            http=http,
+            trace=(own.traceparent, own.xray),
         )
         self._in_flight[name] = in_flight + 1
         if reserved is None:
@@ -379,7 +400,7 @@ class Invoker:
         started = time.time()
         # The slot is held until the instance is done, even if the caller stops waiting.
         pool.submit(request, fn.timeout_s, then, lambda: self._done(name, reserved))
-        return Pending(fn, request_id, started, qualifier)
+        return Pending(fn, request_id, started, qualifier, own, parent, trigger)
 
     def _qualified(self, latest: FunctionPool, qualifier: str) -> FunctionPool:
         """The pool that runs an invocation of ``name:qualifier``: a published version's
@@ -431,6 +452,9 @@ class Invoker:
                 qualifier=pending.qualifier,
                 architecture=fn.architecture,
                 provisioned=outcome.provisioned,
+                trace=pending.trace,
+                parent=pending.parent,
+                trigger=pending.trigger,
             )
             self.hooks.completed(record)
         return result

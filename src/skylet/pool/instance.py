@@ -197,6 +197,8 @@ class InstanceHandle:
             meta["identity"] = request.identity
         if request.http is not None:
             meta["http"] = request.http
+        if request.trace is not None:
+            meta["trace"] = request.trace
         self.queue.append(invocation)
         self.state = "busy"
         if len(self.queue) == 1:

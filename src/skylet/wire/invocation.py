@@ -28,6 +28,9 @@ class InvokeRequest:
     #: From an HTTP route: the request and its trigger (skylet.wire.http.encode), which the
     #: instance turns into the function's event; ``payload`` is then the request's body.
     http: dict[str, Any] | None = None
+    #: The invocation's trace context: W3C ``traceparent`` and X-Ray's header, as the instance
+    #: sets them (``TRACEPARENT``, ``_X_AMZN_TRACE_ID``) while it runs (docs/tracing.md).
+    trace: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)

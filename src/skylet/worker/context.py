@@ -74,8 +74,11 @@ class LambdaContext:
         identity: dict[str, Any] | None = None,
         client_context: dict[str, Any] | None = None,
         tenant_id: str | None = None,
+        traceparent: str | None = None,
     ) -> None:
         self.aws_request_id = aws_request_id
+        #: The invocation's W3C trace context (skylet's; Lambda's has only _X_AMZN_TRACE_ID).
+        self.traceparent = traceparent
         self.invoked_function_arn = invoked_function_arn
         self.function_name = function_name
         self.function_version = function_version

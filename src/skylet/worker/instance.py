@@ -199,6 +199,14 @@ class Instance:
     def invoke(self, meta: dict[str, Any], payload: bytes) -> None:
         request_id = meta["request_id"]
         output.Output.request_id = request_id
+        # As Lambda sets _X_AMZN_TRACE_ID per invocation (botocore sends it on as
+        # X-Amzn-Trace-Id), and W3C's TRACEPARENT, for a function's own OTel or X-Ray SDK.
+        trace = meta.get("trace")
+        if trace is not None:
+            os.environ["TRACEPARENT"], os.environ["_X_AMZN_TRACE_ID"] = trace
+        else:
+            os.environ.pop("TRACEPARENT", None)
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
         style = self.spec.get("style", "lambda")
         wire: apigw.Wire | None = None
         if "http" in meta:  # from an HTTP route: the request itself, not an event
@@ -240,6 +248,7 @@ class Instance:
             log_stream_name=spec["env"]["AWS_LAMBDA_LOG_STREAM_NAME"],
             identity=meta.get("identity"),
             client_context=meta.get("client_context"),
+            traceparent=trace[0] if trace is not None else None,
         )
         assert self.handler is not None
         started = time.perf_counter()

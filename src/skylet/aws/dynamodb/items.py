@@ -133,7 +133,8 @@ class ItemOperations(TableBase):
             if new is not None:
                 check_item_size(new)
                 table.check_item_keys(new)
-            return change(table, old, new, now=now, region=region), (old, new)
+            write = change(table, old, new, now=now, region=region, trace=context.trace)
+            return write, (old, new)
 
         old, new = await self.store.transact([row_key], deciding)
         return old, new, paths

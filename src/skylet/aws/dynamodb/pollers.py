@@ -54,11 +54,13 @@ from skylet.aws.dynamodb.stream_policy import (
     window_of,
 )
 from skylet.aws.dynamodb.streams import sequence_text, wire_record
+from skylet.aws.dynamodb.writes import TRACE_KEY
 from skylet.config import Destination
 from skylet.errors import SkyletError
 from skylet.events import filters
 from skylet.events.context import FunctionRunner
 from skylet.events.destinations import Deliverer, Delivery
+from skylet.observe.trace_context import parse_traceparent
 from skylet.store.base import Store
 from skylet.store.types import LATEST, TRIM_HORIZON, LogRecord
 
@@ -298,16 +300,21 @@ class StreamPoller:
         return expired(_created(record), max_age_s=self.config.max_age_s, now=self._now())
 
     def _entry(self, record: LogRecord) -> dict[str, Any]:
-        entry = wire_record(record)
+        entry = wire_record(record, keep_trace=True)
         entry["eventSourceARN"] = self.config.stream_arn
         return entry
 
     async def _invoke(
         self, entries: list[dict[str, Any]], extra: dict[str, Any]
     ) -> tuple[str | None, Any] | None:
+        # The batch continues the trace of its first record written in one (docs/tracing.md).
+        traces = [parse_traceparent(e.pop(TRACE_KEY, None)) for e in entries]
+        trace = next((t for t in traces if t is not None), None)
         payload = fastjson.dumps({"Records": entries, **extra})
         try:
-            result = await self._runner.invoke(self.config.function, payload)
+            result = await self._runner.invoke(
+                self.config.function, payload, trace=trace, trigger="datasource"
+            )
         except SkyletError as error:
             log.info("invoking %s for %s: %s", self.config.function, self.config.table, error)
             return None

@@ -221,7 +221,7 @@ class ReadOperations(TableBase):
                 # A put's old item matters only to its indexes' rows and its stream record.
                 needed = new is None or table.stream_view is not None or table.indexes()
                 old = decode_item(row.data) if row is not None and needed else None
-                part = change(table, old, new, now=now, region=context.region)
+                part = change(table, old, new, now=now, region=context.region, trace=context.trace)
                 puts.extend(part.puts)
                 deletes.extend(part.deletes)
                 appends.extend(part.appends)

@@ -24,6 +24,7 @@ from typing import Any
 from skylet import fastjson
 from skylet.aws.dynamodb.schema import Table, from_wire_json, stream_log
 from skylet.aws.dynamodb.service import Tables
+from skylet.aws.dynamodb.writes import TRACE_KEY
 from skylet.aws.protocols.types import Params
 from skylet.aws.service import RequestContext, Service
 from skylet.errors import ServiceError
@@ -45,10 +46,13 @@ def shard_id(table: Table) -> str:
     return f"shardId-{digits[:20].ljust(20, '0')}-{str(table.description['TableId'])[:8]}"
 
 
-def wire_record(record: LogRecord) -> Params:
-    """A stored stream record as GetRecords (and a Lambda event) carries it, in wire JSON."""
+def wire_record(record: LogRecord, *, keep_trace: bool = False) -> Params:
+    """A stored stream record as GetRecords (and a Lambda event) carries it, in wire JSON;
+    ``keep_trace``: with the writer's ``traceparent`` under ``TRACE_KEY``, for a poller."""
     body: dict[str, Any] = fastjson.loads(record.data)
     body["dynamodb"]["SequenceNumber"] = sequence_text(record.sequence)
+    if not keep_trace:
+        body.pop(TRACE_KEY, None)
     return body
 
 

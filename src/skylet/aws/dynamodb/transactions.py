@@ -128,7 +128,9 @@ class TransactionOperations(TableBase):
             for target, before, after in writes:
                 if before is None and after is None:
                     continue
-                part = change(target, before, after, now=now, region=context.region)
+                part = change(
+                    target, before, after, now=now, region=context.region, trace=context.trace
+                )
                 puts.extend(part.puts)
                 deletes.extend(part.deletes)
                 appends.extend(part.appends)

@@ -20,6 +20,7 @@ def change(
     now: float,
     region: str,
     service_identity: bool = False,
+    trace: str | None = None,
 ) -> TableWrite:
     """The write that turns ``old`` into ``new`` (None: absent) for one key."""
     puts: list[Row] = []
@@ -37,10 +38,21 @@ def change(
     view = table.stream_view
     if view is not None and (old is not None or new is not None):
         record = stream_record(
-            table, old, new, view, now=now, region=region, service_identity=service_identity
+            table,
+            old,
+            new,
+            view,
+            now=now,
+            region=region,
+            service_identity=service_identity,
+            trace=trace,
         )
         appends = (LogAppend(stream_log(table.name), (record,)),)
     return TableWrite(tuple(puts), tuple(deletes), appends)
+
+
+#: skylet's own key in a stored stream record: never on the wire (streams.wire_record).
+TRACE_KEY = "_skylet_trace"
 
 
 def stream_record(
@@ -52,8 +64,10 @@ def stream_record(
     now: float,
     region: str,
     service_identity: bool = False,
+    trace: str | None = None,
 ) -> bytes:
-    """DynamoDB Streams' record, less SequenceNumber (the log's sequence, added on read)."""
+    """DynamoDB Streams' record, less SequenceNumber (the log's sequence, added on read);
+    ``trace``: the writer's ``traceparent`` (``RequestContext.trace``), kept under ``TRACE_KEY``."""
     event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
     keys = table.key_of(new if new is not None else old or {})
     body: dict[str, Any] = {
@@ -80,4 +94,6 @@ def stream_record(
     }
     if service_identity:
         record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    if trace is not None:  # the writer's trace, which a mapping's invocation continues
+        record[TRACE_KEY] = trace
     return fastjson.dumps(record)

@@ -37,6 +37,7 @@ from skylet.aws.sns.retries import HTTP_DEFAULT, MANAGED, RetryPolicy
 from skylet.aws.sns.sinks import Functions, HttpPoster, QueueSink, client_side, http_client_side
 from skylet.errors import SkyletError
 from skylet.events.batching import Coalescer
+from skylet.observe.trace_context import CURRENT, parse_traceparent
 from skylet.store.base import QueueStore
 from skylet.store.types import MAX_RETENTION_S
 from skylet.store.types import Message as Leased
@@ -229,6 +230,8 @@ class Deliveries:
         return json.dumps(document), {}
 
     async def _attempt(self, job: dict[str, Any]) -> None:
+        # The publisher's trace: the invocation or message a delivery makes continues it.
+        CURRENT.set(parse_traceparent(job.get("trace")))
         protocol = job["protocol"]
         if job["kind"] == "confirmation":
             await self._confirm(job)

@@ -39,6 +39,7 @@ from skylet.aws.sns.retries import parse_delivery_policy
 from skylet.aws.sns.subscriptions import dead_letter_queue
 from skylet.errors import ServiceError
 from skylet.ids import UuidPool
+from skylet.observe.trace_context import CURRENT
 from skylet.store.types import SendEntry
 
 PUBLISHES = "skylet:sns:publishes.fifo"
@@ -184,6 +185,7 @@ class PublishOps(SnsBase):
         stored = message.to_json()
         version = topic.attributes.get("SignatureVersion", "1")
         topic_policy = topic.attributes.get("DeliveryPolicy")
+        caller = CURRENT.get()  # the publisher's trace, which each delivery continues
         for s in self.catalog.of_topic(topic.arn):
             if s.pending:
                 continue
@@ -201,6 +203,8 @@ class PublishOps(SnsBase):
                 "dlq": dead_letter_queue(s),
                 "msg": {**stored, "default": text},
             }
+            if caller is not None:
+                job["trace"] = caller.traceparent
             if s.protocol in ("http", "https"):
                 chosen = s.attributes.get("DeliveryPolicy") or topic_policy
                 if chosen:

@@ -30,6 +30,7 @@ from skylet.aws.sqs import lambda_event
 from skylet.errors import ResourceNotFound, SkyletError
 from skylet.events import filters
 from skylet.events.context import FunctionRunner
+from skylet.observe.trace_context import parse_xray
 from skylet.store.base import QueueStore
 from skylet.store.types import Message
 
@@ -215,8 +216,19 @@ class SqsPoller:
 
     async def _invoke(self, records: Sequence[dict[str, Any]]) -> bool:
         payload = fastjson.dumps({"Records": list(records)})
+        # As Lambda does: the batch continues the trace of its first message that has one.
+        trace = next(
+            (
+                t
+                for r in records
+                if (t := parse_xray(r.get("attributes", {}).get("AWSTraceHeader")))
+            ),
+            None,
+        )
         try:
-            result = await self._runner.invoke(self.config.function, payload)
+            result = await self._runner.invoke(
+                self.config.function, payload, trace=trace, trigger="pubsub"
+            )
         except SkyletError as error:
             # Throttled, the function gone for a moment, the platform failing: the messages
             # come back after their visibility timeout.

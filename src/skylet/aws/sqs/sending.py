@@ -16,6 +16,7 @@ from skylet.aws.sqs.base import QueueService
 from skylet.aws.sqs.errors import batch_too_long, invalid_parameter, invalid_value, missing
 from skylet.aws.sqs.messages import Stored
 from skylet.errors import ServiceError
+from skylet.observe.trace_context import CURRENT
 from skylet.store.types import MAX_DELAY_S, QueueConfig, SendEntry
 
 #: A batch's total size limit, whatever the queue's MaximumMessageSize.
@@ -105,6 +106,9 @@ class SendOperations(QueueService):
         delay = self._delay(config, params.get("DelaySeconds"))
         group, dedup, sequence = self._fifo(config, params, body, batch=batch)
         trace = system["AWSTraceHeader"]["StringValue"] if "AWSTraceHeader" in system else None
+        if trace is None:  # as SQS keeps the X-Amzn-Trace-Id a sender sent (docs/tracing.md)
+            caller = CURRENT.get()
+            trace = caller.xray if caller is not None else None
         meta = Stored(user, trace, sequence, dedup, self.account)
         store_dedup = None
         if config.fifo and group is not None and dedup is not None:
