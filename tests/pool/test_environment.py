@@ -105,10 +105,12 @@ def test_a_custom_runtimes_spec_names_its_bootstrap_and_lambda_sets_no_execution
     from skylet.pool.environment import instance_spec
 
     fn = replace(BASE, runtime="provided.al2023", handler="anything")
-    spec = instance_spec(fn, RuntimeSettings(), provisioned=False, marker=b"m")
+    spec = instance_spec(fn, RuntimeSettings(), provisioned=False, marker=b"m", runtime_dir="/usr")
     assert spec["bootstrap"] == [str(BASE.code_dir / "bootstrap")]
     assert "AWS_EXECUTION_ENV" not in spec["env"] and "bootstrap_error" not in spec
-    python = instance_spec(BASE, RuntimeSettings(), provisioned=False, marker=b"m")
+    python = instance_spec(
+        BASE, RuntimeSettings(), provisioned=False, marker=b"m", runtime_dir="/usr"
+    )
     assert "bootstrap" not in python
 
 
@@ -116,7 +118,9 @@ def test_a_nodejs_function_without_node_says_what_to_install() -> None:
     from skylet.pool.environment import instance_spec
 
     fn = replace(BASE, runtime="nodejs20.x", handler="index.handler")
-    spec = instance_spec(fn, RuntimeSettings(node=None), provisioned=False, marker=b"m")
+    spec = instance_spec(
+        fn, RuntimeSettings(node=None), provisioned=False, marker=b"m", runtime_dir="/usr"
+    )
     assert "apt-get install nodejs" in spec["bootstrap_error"]
     assert spec["env"]["AWS_EXECUTION_ENV"] == "AWS_Lambda_nodejs20.x"
     with_node = instance_spec(
