@@ -133,7 +133,7 @@ class Documents:
         return tuple(r for r in self.records if isinstance(r, AwsS3Source))
 
 
-class _Doc:
+class Doc:
     """One document while it is parsed: its data and where each key is, for errors."""
 
     def __init__(self, path: Path, index: int, data: Mapping[str, Any], lines: dict[KeyPath, int]):
@@ -143,7 +143,8 @@ class _Doc:
         self.name = str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
 
     def where(self, at: KeyPath = ()) -> str:
-        line = self.lines.get(at) or self.lines.get(at[:1]) or self.lines.get(())
+        # The line of the deepest key of ``at`` the document has (a missing key: its parent's).
+        line = next(self.lines[at[:n]] for n in range(len(at), -1, -1) if at[:n] in self.lines)
         label = f"{self.kind} {self.name}".strip()
         key = ".".join(str(part) for part in at)
         return f"{self.path.name}:{line}: {label}" + (f": {key}" if key else "")
@@ -152,9 +153,14 @@ class _Doc:
         return ConfigError(f"{self.where(at)}: {message}")
 
     def get(self, at: KeyPath, default: Any = None) -> Any:
+        """The value at ``at`` (keys, and indices into lists: ``containers.0``), or
+        ``default`` where there is none."""
         value: Any = self.data
         for part in at:
-            if not isinstance(value, Mapping) or part not in value:
+            found = isinstance(value, Mapping) and part in value
+            if isinstance(value, list) and isinstance(part, int):
+                found = 0 <= part < len(value)
+            if not found:
                 return default
             value = value[part]
         return value
@@ -176,7 +182,7 @@ class _Doc:
         return value
 
 
-def _metadata(doc: _Doc) -> tuple[str, str]:
+def _metadata(doc: Doc) -> tuple[str, str]:
     meta = doc.mapping(("metadata",), ("name", "namespace", "labels", "annotations"))
     name = doc.text(("metadata", "name"))
     if not _NAME.match(name):
@@ -190,7 +196,7 @@ def _metadata(doc: _Doc) -> tuple[str, str]:
     return name, namespace
 
 
-def _destination(doc: _Doc, at: KeyPath) -> Destination:
+def _destination(doc: Doc, at: KeyPath) -> Destination:
     body = doc.mapping(at, ("ref", "uri", "CACerts", "audience"))
     uri = body.get("uri", "")
     if not isinstance(uri, str):
@@ -215,7 +221,7 @@ def _destination(doc: _Doc, at: KeyPath) -> Destination:
     )
 
 
-def _duration(doc: _Doc, at: KeyPath) -> str | None:
+def _duration(doc: Doc, at: KeyPath) -> str | None:
     value = doc.get(at)
     if value is None:
         return None
@@ -224,7 +230,7 @@ def _duration(doc: _Doc, at: KeyPath) -> str | None:
     return value
 
 
-def _delivery(doc: _Doc, at: KeyPath) -> Delivery | None:
+def _delivery(doc: Doc, at: KeyPath) -> Delivery | None:
     if doc.get(at) is None:
         return None
     body = doc.mapping(
@@ -260,14 +266,14 @@ def _delivery(doc: _Doc, at: KeyPath) -> Delivery | None:
     )
 
 
-def _broker(doc: _Doc) -> Broker:
+def _broker(doc: Doc) -> Broker:
     doc.mapping((), ("apiVersion", "kind", "metadata", "spec", "status"))
     doc.mapping(("spec",), ("config", "delivery"))
     name, namespace = _metadata(doc)
     return Broker(name, namespace, _delivery(doc, ("spec", "delivery")), doc.where())
 
 
-def _trigger(doc: _Doc) -> Trigger:
+def _trigger(doc: Doc) -> Trigger:
     doc.mapping((), ("apiVersion", "kind", "metadata", "spec", "status"))
     doc.mapping(("spec",), ("broker", "filter", "filters", "subscriber", "delivery"))
     name, namespace = _metadata(doc)
@@ -300,7 +306,7 @@ def _trigger(doc: _Doc) -> Trigger:
     )
 
 
-def _ping_source(doc: _Doc) -> PingSource:
+def _ping_source(doc: Doc) -> PingSource:
     doc.mapping((), ("apiVersion", "kind", "metadata", "spec", "status"))
     spec = doc.mapping(
         ("spec",),
@@ -344,7 +350,7 @@ def _ping_source(doc: _Doc) -> PingSource:
     )
 
 
-def _s3_source(doc: _Doc) -> AwsS3Source:
+def _s3_source(doc: Doc) -> AwsS3Source:
     doc.mapping((), ("apiVersion", "kind", "metadata", "spec", "status"))
     doc.mapping(("spec",), ("arn", "sink", "serviceAccountName"))
     name, namespace = _metadata(doc)
@@ -359,7 +365,7 @@ def _s3_source(doc: _Doc) -> AwsS3Source:
     return AwsS3Source(name, namespace, arn.removeprefix("arn:aws:s3:::"), sink, doc.where())
 
 
-Parser = Callable[[_Doc], Any]
+Parser = Callable[[Doc], Any]
 #: (apiVersion, kind) → the parser of that kind's documents.
 PARSERS: dict[tuple[str, str], Parser] = {
     (EVENTING, "Broker"): _broker,
@@ -369,7 +375,8 @@ PARSERS: dict[tuple[str, str], Parser] = {
 }
 
 
-def _documents(path: Path) -> Iterable[_Doc]:
+def documents(path: Path) -> Iterable[Doc]:
+    """``path``'s YAML documents, each with where its keys are; ConfigError for bad YAML."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -390,7 +397,7 @@ def _documents(path: Path) -> Iterable[_Doc]:
                 continue
             if not isinstance(data, Mapping):
                 raise ConfigError(f"{path.name}:{lines[()]}: document {index} is not a mapping")
-            yield _Doc(path, index, data, lines)
+            yield Doc(path, index, data, lines)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -405,7 +412,7 @@ def is_knative(path: Path) -> bool:
     """Whether ``path``'s first document is a Knative resource (an ``apiVersion`` of one of
     the kinds ``PARSERS`` knows, or ``serving.knative.dev``)."""
     try:
-        for doc in _documents(path):
+        for doc in documents(path):
             api = str(doc.data.get("apiVersion", ""))
             return api.split("/", 1)[0].endswith("knative.dev")
     except ConfigError:  # not YAML: the manifest's loader says why
@@ -436,7 +443,7 @@ def load_documents(paths: Sequence[Path]) -> Documents:
 
     records: list[Any] = []
     for path in paths:
-        for doc in _documents(path):
+        for doc in documents(path):
             api = doc.data.get("apiVersion")
             if (str(api), doc.kind) in SERVING_PARSERS:
                 continue  # a Knative Service: knative_serving.load_services reads it

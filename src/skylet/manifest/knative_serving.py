@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import yaml
-
 from skylet.autoscale import spec as scale
 from skylet.autoscale.spec import ScaleSpec
 from skylet.errors import ConfigError
 from skylet.manifest.diagnostics import KeyPath
 from skylet.manifest.frozen import FrozenDict
-from skylet.manifest.yaml_loader import LineLoader, _line_map
+from skylet.manifest.knative import documents
 
 SERVING = "serving.knative.dev/v1"
 COMMAND = "skylet.dev/command"
@@ -322,83 +320,10 @@ def parse_service(doc: Document) -> KnativeService:
 PARSERS = {(SERVING, "Service"): parse_service}
 
 
-class _Reader:
-    """One document, with the Knative loader's reader's methods (until that is on main)."""
-
-    def __init__(self, path: Path, data: Mapping[str, Any], lines: dict[KeyPath, int]) -> None:
-        self.path, self.data, self.lines = path, data, lines
-        self.kind = str(data.get("kind"))
-        meta = data.get("metadata")
-        self.name = str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
-
-    def where(self, at: KeyPath = ()) -> str:
-        line = next(self.lines[at[:n]] for n in range(len(at), -1, -1) if at[:n] in self.lines)
-        key = ".".join(str(part) for part in at)
-        return f"{self.path.name}:{line}: {self.kind} {self.name}" + (f": {key}" if key else "")
-
-    def error(self, at: KeyPath, message: str) -> ConfigError:
-        return ConfigError(f"{self.where(at)}: {message}")
-
-    def get(self, at: KeyPath, default: Any = None) -> Any:
-        value: Any = self.data
-        for part in at:
-            inside = isinstance(value, Mapping) and part in value
-            if not inside and not (isinstance(value, list) and isinstance(part, int)):
-                return default
-            if not inside and not 0 <= int(part) < len(value):
-                return default
-            value = value[part]
-        return value
-
-    def mapping(self, at: KeyPath, allowed: Iterable[str]) -> Mapping[str, Any]:
-        value = self.get(at, {})
-        if not isinstance(value, Mapping):
-            raise self.error(at, "must be a mapping")
-        keys = set(allowed)
-        for key in value:
-            if key not in keys:
-                raise self.error((*at, key), f"unknown key (allowed: {', '.join(sorted(keys))})")
-        return value
-
-    def text(self, at: KeyPath, default: str | None = None) -> str:
-        value = self.get(at, default)
-        if not isinstance(value, str) or not value:
-            raise self.error(at, f"must be a non-empty string, not {value!r}")
-        return value
-
-
-def _read(path: Path) -> Iterable[_Reader]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the file: {exc}") from exc
-    loader = LineLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                break
-            lines = _line_map(path, node)
-            data = loader.construct_document(node)
-            if data is None:
-                continue
-            if not isinstance(data, Mapping):
-                raise ConfigError(f"{path.name}:{lines[()]}: a document is not a mapping")
-            yield _Reader(path, data, lines)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(f"{path.name}:{line}: {exc.problem or 'invalid YAML'}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: invalid YAML: {exc}") from exc
-    finally:
-        loader.dispose()
-
-
 def has_services(path: Path) -> bool:
     """Whether ``path`` holds a Knative Service document."""
     try:
-        return any((r.data.get("apiVersion"), r.kind) in PARSERS for r in _read(path))
+        return any((r.data.get("apiVersion"), r.kind) in PARSERS for r in documents(path))
     except ConfigError:
         return False
 
@@ -408,7 +333,7 @@ def load_services(paths: Sequence[Path]) -> tuple[KnativeService, ...]:
     for a bad one, or two of one name."""
     found: dict[str, KnativeService] = {}
     for path in paths:
-        for reader in _read(path):
+        for reader in documents(path):
             parser = PARSERS.get((str(reader.data.get("apiVersion")), reader.kind))
             if parser is None:
                 continue
