@@ -35,15 +35,12 @@ def knative(directory: str, out: str | None, image: str | None, stage: str | Non
     Knative documents), and a Dockerfile that runs them with `skylet serve-function`."""
     from skylet.build.knative_export import documents, kubernetes_name
     from skylet.manifest import load_manifest
-    from skylet.manifest.knative_serving import (
-        has_services,
-        manifest_without_functions,
-        service_paths,
-    )
+    from skylet.manifest.knative import empty_manifest, is_knative
+    from skylet.manifest.knative_serving import service_paths
 
     path = manifest_path(directory)
-    if has_services(path):
-        manifest = manifest_without_functions(path)
+    if is_knative(path):  # Knative documents instead of a manifest
+        manifest = empty_manifest(path)
     else:
         manifest = load_manifest(path, stage=stage, env=MappingProxyType(dict(os.environ)))
     root = Path(directory).resolve()

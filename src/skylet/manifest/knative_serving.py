@@ -358,20 +358,3 @@ def service_paths(manifest_path: Path, extra: Sequence[Path] = ()) -> list[Path]
         paths.append(manifest_path)
     paths.extend(p for p in extra if p not in paths)
     return paths
-
-
-def manifest_without_functions(path: Path) -> Any:
-    """The manifest of a project that has only Knative documents (``path``): no functions,
-    the directory's name as the service (``knative`` when that is no service name)."""
-    from skylet.manifest.model import Manifest
-
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", path.parent.name).strip("-_")
-    return Manifest(
-        service=name if name[:1].isalnum() else "knative",
-        stage="dev",
-        region="us-east-1",
-        source=path,
-        root=path.parent,
-        format="skylet",
-        functions={},
-    )
