@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,16 +19,19 @@ import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
 
+from skylet.build.deps import cache_dir
 from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan
+from tests.runtime_fixtures import requirements_dir
 
 pytestmark = pytest.mark.e2e
+
+OTEL_REQUIREMENTS = ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http")
 
 MANIFEST = """
 service: traced
 provider:
   name: aws
-  runtime: python3.12
 functions:
   context:
     handler: tracing_handlers.context_of
@@ -98,6 +102,13 @@ def receiver() -> Iterator[OtlpReceiver]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver) -> Iterator[Server]:
     directory = serverless_project(tmp_path_factory.mktemp("tracing"), MANIFEST)
+    # The function that starts its own span imports the OpenTelemetry SDK: it declares it, as
+    # on Lambda (a function sees only its own requirements and boto3).
+    requirements = directory / "requirements.txt"
+    requirements.write_text("".join(f"{d}\n" for d in OTEL_REQUIREMENTS))
+    cached = cache_dir(requirements, directory / ".skylet" / "deps")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(requirements_dir(*OTEL_REQUIREMENTS), cached, symlinks=True)
     running = start_server(
         directory,
         "--no-reload",

@@ -124,6 +124,10 @@ def test_a_nodejs_function_without_node_says_what_to_install() -> None:
     assert "apt-get install nodejs" in spec["bootstrap_error"]
     assert spec["env"]["AWS_EXECUTION_ENV"] == "AWS_Lambda_nodejs20.x"
     with_node = instance_spec(
-        fn, RuntimeSettings(node="/usr/bin/node"), provisioned=False, marker=b"m"
+        fn,
+        RuntimeSettings(node="/usr/bin/node"),
+        provisioned=False,
+        marker=b"m",
+        runtime_dir="/usr",
     )
     assert with_node["bootstrap"][0] == "/usr/bin/node" and "bootstrap_error" not in with_node
