@@ -1,23 +1,29 @@
-"""The cost of tracing: the same build with tracing off, and on and exporting to a local OTLP
-receiver, in one run.
+"""The cost of observability: the same build with metrics and JSON logs off and on, and with
+tracing off and on exporting to a local OTLP receiver, in one run.
 
-- *HTTP*: two ``skylet up`` processes serving bench/functions' hello world behind its HTTP API
-  route, one with ``--otlp-endpoint`` (a span per invocation, and an init child on a cold
-  start, batched and exported over OTLP/HTTP), measured in alternating rounds with the load
-  generator of bench/http.py (wrk when installed).
+- *HTTP*: ``skylet up`` processes serving bench/functions' hello world behind its HTTP API
+  route: one with ``--no-metrics`` (the function's logs in the default text format), one as
+  ``skylet up`` runs by default (metrics on) also serving the same function with
+  ``logFormat: JSON`` at /json/hello, and two with ``--otlp-endpoint`` (a span per
+  invocation, and an init child on a cold start, batched and exported over OTLP/HTTP by
+  skylet's encoder or the SDK's). All measured in alternating rounds with the load generator
+  of bench/http.py (wrk when installed).
 - *async*: bench/async.py's unbatched run (256 callers enqueueing one event each, the
-  dispatcher consuming them on SQLite), with and without the tracing hook on the invoker; each
-  pair of runs back to back, the ratio the median of the pairs'.
+  dispatcher consuming them on SQLite): with a no-op hook and text logs, with the metrics hook
+  (collecting EMF from the log book, folding as skylet up does) and JSON logs, and with the
+  tracing hook; the runs of a round back to back, each ratio the median of the rounds'.
 
 The receiver (bench/otlp_sink.py) runs in a process of its own and decodes every request; the
-spans it counted are printed, so an exporter that dropped them would show. Budget: ≤ 15%
-throughput cost with tracing on. Run: ``.venv/bin/python -m bench.observability``.
+spans it counted are printed, so an exporter that dropped them would show. Budgets: ≤ 5%
+throughput cost with metrics and JSON logs on, ≤ 15% with tracing on. Run:
+``.venv/bin/python -m bench.observability``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import resource
 import shutil
 import statistics
@@ -36,6 +42,8 @@ from bench import http as bench_http
 from bench.common import FUNCTIONS, free_port, machine, skylet_up, wait_http
 
 BUDGET = 0.15
+#: Metrics and JSON logs, against both off.
+METRICS_BUDGET = 0.05
 
 
 @contextmanager
@@ -62,6 +70,7 @@ def http_rounds(receiver: str, seconds: float, rounds: int, connections: int) ->
     load = bench_http.wrk if shutil.which("wrk") else bench_http.python_load
     generator = "wrk" if load is bench_http.wrk else "python asyncio client (wrk not installed)"
     with ExitStack() as stack:
+        bare = stack.enter_context(skylet_up(FUNCTIONS, "--no-reload", "--no-metrics"))
         off = stack.enter_context(skylet_up(FUNCTIONS, "--no-reload"))
         on = stack.enter_context(skylet_up(FUNCTIONS, "--no-reload", "--otlp-endpoint", receiver))
         sdk = stack.enter_context(
@@ -70,6 +79,8 @@ def http_rounds(receiver: str, seconds: float, rounds: int, connections: int) ->
             )
         )
         urls = {
+            "bare": f"http://127.0.0.1:{bare}/hello",
+            "observed": f"http://127.0.0.1:{off}/json/hello",
             "off": f"http://127.0.0.1:{off}/hello",
             "on": f"http://127.0.0.1:{on}/hello",
             "sdk": f"http://127.0.0.1:{sdk}/hello",
@@ -89,10 +100,17 @@ def http_rounds(receiver: str, seconds: float, rounds: int, connections: int) ->
     requests = sum(s[0] * seconds for w in ("on", "sdk") for s in samples[w])
     cost = 1 - rps["on"] / rps["off"]
     sdk_cost = 1 - rps["sdk"] / rps["off"]
+    observed = 1 - rps["observed"] / rps["bare"]
     return [
         f"HTTP API hello world, {generator}, {connections} connections, {seconds:g} s x "
         f"{rounds} alternating rounds",
-        f"  {'tracing off':<40}{rps['off']:>10,.0f} req/s  p99 {p99['off']:.2f} ms",
+        f"  {'metrics off, text logs':<40}{rps['bare']:>10,.0f} req/s  p99 {p99['bare']:.2f} ms",
+        f"  {'metrics on, JSON logs':<40}{rps['observed']:>10,.0f} req/s  "
+        f"p99 {p99['observed']:.2f} ms",
+        f"  metrics and JSON logs cost {observed:.1%} (budget ≤ {METRICS_BUDGET:.0%}: "
+        f"{'met' if observed <= METRICS_BUDGET else 'NOT met'})",
+        f"  {'tracing off (metrics on, text logs)':<40}{rps['off']:>10,.0f} req/s  "
+        f"p99 {p99['off']:.2f} ms",
         f"  {'tracing on, OTLP to a local receiver':<40}{rps['on']:>10,.0f} req/s  "
         f"p99 {p99['on']:.2f} ms",
         f"  {'tracing on, the SDK own OTLP exporter':<40}{rps['sdk']:>10,.0f} req/s  "
@@ -114,7 +132,8 @@ async def _async_pairs(receiver: str, n: int, repeats: int) -> list[str]:
     import importlib
 
     bench_async = importlib.import_module("bench.async")
-    from skylet.config import AsyncConfig, RuntimeSettings
+    from skylet.aws.cloudwatch.collect import Collector
+    from skylet.config import AsyncConfig, LoggingConfig, RuntimeSettings
     from skylet.events.async_invoke import AsyncInvoker
     from skylet.events.dispatcher import Dispatcher
     from skylet.events.records import RecordBook
@@ -125,16 +144,25 @@ async def _async_pairs(receiver: str, n: int, repeats: int) -> list[str]:
     from skylet.pool.zygote import ZygoteClient
     from skylet.store.sqlite import SqliteStore
 
-    async def one(directory: Path, traced: str) -> tuple[float, float]:
+    hello_json = dataclasses.replace(bench_async.HELLO, logging=LoggingConfig(log_format="JSON"))
+
+    async def one(directory: Path, traced: str, observed: bool = False) -> tuple[float, float]:
         store = SqliteStore(directory / f"state-{time.monotonic_ns()}.db")
         await store.start()
         zygote = ZygoteClient()
         await zygote.start()
         # A hook in every run, as skylet up always has one (the metrics'): what is measured is
         # the tracing hook alone, not the invoker's and dispatcher's records for any hook.
-        hooks = Hooks([InvocationHook()])
+        # Observed: the metrics hook instead, collecting EMF from the log book and folding in
+        # the background as skylet up's does, and the function's logs in JSON.
+        collector = Collector() if observed else None
+        hooks = Hooks([collector or InvocationHook()])
         settings = RuntimeSettings()
-        invoker = Invoker(settings, zygote, LogBook(), hooks)
+        logs = LogBook()
+        if collector is not None:
+            logs.listen(collector.log_entry)
+            await collector.start()
+        invoker = Invoker(settings, zygote, logs, hooks)
         tracing = None
         if traced:
             tracing = Tracing(
@@ -144,7 +172,7 @@ async def _async_pairs(receiver: str, n: int, repeats: int) -> list[str]:
                 arn_of=invoker.function_arn,
             )
             hooks.add(tracing)
-        await invoker.deploy([bench_async.HELLO])
+        await invoker.deploy([hello_json if observed else bench_async.HELLO])
         records = RecordBook(store)
         async_invoker = AsyncInvoker(store, records, invoker)
         dispatcher = Dispatcher(
@@ -169,6 +197,8 @@ async def _async_pairs(receiver: str, n: int, repeats: int) -> list[str]:
             await invoker.aclose()
             await zygote.aclose()
             await store.aclose()
+            if collector is not None:
+                await collector.aclose()
             if tracing is not None:
                 await asyncio.to_thread(tracing.shutdown)
         cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -176,8 +206,14 @@ async def _async_pairs(receiver: str, n: int, repeats: int) -> list[str]:
 
     before = received(receiver)
     offs, ons, sdks, ratios, sdk_ratios = [], [], [], [], []
+    bares, observeds, observed_ratios = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeats):
+            bare = await one(Path(tmp), traced="")
+            observed = await one(Path(tmp), traced="", observed=True)
+            bares.append(bare)
+            observeds.append(observed)
+            observed_ratios.append(observed[0] / bare[0])
             off = await one(Path(tmp), traced="")
             on = await one(Path(tmp), traced="skylet")
             sdk = await one(Path(tmp), traced="sdk")
@@ -195,9 +231,21 @@ async def _async_pairs(receiver: str, n: int, repeats: int) -> list[str]:
     cost = 1 - statistics.median(ratios)
     cpu_off = statistics.median(c for _, c in offs)
     cpu_on = statistics.median(c for _, c in ons)
+    observed_cost = 1 - statistics.median(observed_ratios)
+    rate_bare = statistics.median(r for r, _ in bares)
+    rate_observed = statistics.median(r for r, _ in observeds)
+    cpu_bare = statistics.median(c for _, c in bares)
+    cpu_observed = statistics.median(c for _, c in observeds)
     return [
         f"async events (bench/async.py unbatched: 256 callers, SQLite), {n:,} events x "
         f"{repeats} rounds",
+        f"  {'metrics off, text logs':<40}{rate_bare:>10,.0f} events/s  "
+        f"{cpu_bare:.0f} µs CPU/event",
+        f"  {'metrics on, JSON logs':<40}{rate_observed:>10,.0f} events/s  "
+        f"{cpu_observed:.0f} µs CPU/event",
+        f"  metrics and JSON logs cost {observed_cost:.1%} (median of each run's ratio to the "
+        f"run before it; budget ≤ {METRICS_BUDGET:.0%}: "
+        f"{'met' if observed_cost <= METRICS_BUDGET else 'NOT met'})",
         f"  {'tracing off':<40}{rate_off:>10,.0f} events/s  {cpu_off:.0f} µs CPU/event",
         f"  {'tracing on, OTLP to a local receiver':<40}{rate_on:>10,.0f} events/s  "
         f"{cpu_on:.0f} µs CPU/event",
@@ -220,7 +268,7 @@ def main() -> None:
     parser.add_argument("--skip-async", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
-    lines = [f"the cost of tracing; machine: {machine()}"]
+    lines = [f"the cost of observability; machine: {machine()}"]
     with sink() as receiver:
         if not args.skip_http:
             lines += http_rounds(receiver, args.seconds, args.rounds, args.connections)

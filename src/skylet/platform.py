@@ -165,6 +165,10 @@ class PlatformConfig:
     cost_flush_interval_s: float = 60.0
     #: OpenTelemetry (docs/tracing.md): where spans are exported; None: tracing is off.
     tracing: TracingConfig | None = None
+    #: ``--no-metrics``: the metrics hook is not registered, so invocations, EMF lines and
+    #: sent messages are not counted (/metrics and CloudWatch's AWS/* datapoints stay empty);
+    #: for measuring what metrics cost (bench/observability.py).
+    metrics: bool = True
 
 
 #: Knative documents ``skylet up`` loads from the manifest's directory when they exist.
@@ -244,10 +248,11 @@ class Platform:
         #: Metrics (docs/metrics.md): one hook for Prometheus' /metrics and CloudWatch's
         #: datapoints; EMF lines reach it from the log book.
         self.collector = Collector(Registry(config.max_label_sets))
-        self.hooks.add(self.collector)
+        if config.metrics:
+            self.hooks.add(self.collector)
+            self.logs.listen(self.collector.log_entry)
         #: Tracing (docs/tracing.md): a hook that exports a span per invocation, when on.
         self.tracing: Tracing | None = None
-        self.logs.listen(self.collector.log_entry)
         #: Metering (docs/cost.md): billed usage from each REPORT, kept per function and hour.
         self.meter = Meter(flush_interval_s=config.cost_flush_interval_s)
         self.hooks.add(self.meter)
@@ -288,7 +293,8 @@ class Platform:
         #: SQS (docs/sqs.md): its queues live in the store; the event source mappings poll
         #: them for functions.
         self.sqs = Queues(self.store, config.runtime)
-        self.sqs.on_sent = self.collector.messages_sent
+        if config.metrics:
+            self.sqs.on_sent = self.collector.messages_sent
         self.collector.functions = self.invoker
         self.collector.queues = self.sqs
         self.meter.functions = self.invoker

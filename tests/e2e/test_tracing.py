@@ -4,7 +4,8 @@ an init child on a cold start; the caller's ``traceparent`` (HTTP route) or X-Am
 (Invoke API) continued; the function's own ``_X_AMZN_TRACE_ID``/``TRACEPARENT`` naming its
 span, so a function's own OpenTelemetry SDK makes a child of it; a function error as the span's
 status; and one trace across SNS, SQS (``AWSTraceHeader``), DynamoDB stream records, an EventBridge
-rule's target and an async event's destination."""
+rule's target, an async event's destination (an SQS one's ``AWSTraceHeader`` too) and a Knative
+broker's delivery and its reply (the CloudEvent's ``traceparent`` extension)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel, SqsModel
+from cloudevents.conversion import to_binary
+from cloudevents.http import CloudEvent
 
 from skylet.build.deps import cache_dir
 from tests.e2e.conftest import Server, serverless_project, start_server, stop_server
@@ -42,6 +45,15 @@ functions:
     maximumRetryAttempts: 0
     destinations:
       onFailure: !Ref Failed
+  lost:
+    handler: tracing_handlers.fails
+    maximumRetryAttempts: 0
+    destinations:
+      onFailure: !GetAtt Lost.Arn
+  asked:
+    handler: eventing_handlers.lambda_record
+  answered:
+    handler: messaging.record
   child:
     handler: tracing_handlers.otel_child
   publish:
@@ -80,6 +92,9 @@ resources:
     Jobs:
       Type: AWS::SQS::Queue
       Properties: {QueueName: jobs}
+    Lost:
+      Type: AWS::SQS::Queue
+      Properties: {QueueName: lost}
     Things:
       Type: AWS::DynamoDB::Table
       Properties:
@@ -88,6 +103,30 @@ resources:
         AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
         KeySchema: [{AttributeName: id, KeyType: HASH}]
         StreamSpecification: {StreamViewType: NEW_IMAGE}
+"""
+#: A broker whose ``traced.ask`` events reach ``asked``, whose reply reaches ``answered``.
+EVENTING = """
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: asks}
+spec:
+  broker: default
+  filter: {attributes: {type: traced.ask}}
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: asked}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: answers}
+spec:
+  broker: default
+  filter: {attributes: {type: traced.answer}}
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: answered}
 """
 DONE = "arn:aws:sns:us-east-1:000000000000:done"
 XRAY = re.compile(r"Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=1")
@@ -109,6 +148,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver) -> 
     cached = cache_dir(requirements, directory / ".skylet" / "deps")
     cached.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(requirements_dir(*OTEL_REQUIREMENTS), cached, symlinks=True)
+    (directory / "eventing.yaml").write_text(EVENTING)
     running = start_server(
         directory,
         "--no-reload",
@@ -287,6 +327,63 @@ def test_an_async_event_and_its_destination_stay_in_the_callers_trace(
     assert tried.parent_span_id == parent
     assert tried.status_code == 2
     assert landed.parent_span_id == parent  # the event's caller: the record is sent for it
+
+
+def test_an_sqs_destinations_message_carries_the_events_trace_header(server: Server) -> None:
+    trace_id, parent = _root()
+    client = server.client("lambda")
+    _with_header(client, "traceparent", f"00-{trace_id}-{parent}-01")
+    answer = client.invoke(FunctionName="traced-dev-lost", InvocationType="Event", Payload=b"{}")
+    assert answer["StatusCode"] == 202
+    sqs = server.client("sqs")
+    queue = sqs.get_queue_url(QueueName="lost")["QueueUrl"]
+    messages: list[dict[str, Any]] = []
+    for _ in range(20):
+        messages = sqs.receive_message(
+            QueueUrl=queue,
+            MessageSystemAttributeNames=["AWSTraceHeader"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+        if messages:
+            break
+    (message,) = messages
+    assert json.loads(message["Body"])["requestContext"]["condition"] == "RetriesExhausted"
+    match = XRAY.fullmatch(message["Attributes"]["AWSTraceHeader"])
+    assert match is not None, message["Attributes"]
+    assert (match.group(1) + match.group(2), match.group(3)) == (trace_id, parent)
+    assert "MessageAttributes" not in message
+
+
+@pytest.mark.parametrize("carried", ["traceparent header", "ce-traceparent extension"])
+def test_a_broker_delivery_and_its_reply_continue_the_publishers_trace(
+    server: Server, receiver: OtlpReceiver, carried: str
+) -> None:
+    trace_id, parent = _root()
+    traceparent = f"00-{trace_id}-{parent}-01"
+    attributes = {"type": "traced.ask", "source": "/test", "id": f"ask-{trace_id}"}
+    if carried == "ce-traceparent extension":
+        attributes["traceparent"] = traceparent
+    headers, body = to_binary(CloudEvent(attributes, {"reply": "traced.answer"}))
+    if carried == "traceparent header":
+        headers["traceparent"] = traceparent
+    published = httpx.post(f"{server.url}/_skylet/brokers/default", headers=headers, content=body)
+    assert published.status_code == 202, published.text
+    spans = receiver.wait_for(lambda s: bool(_of(s, trace_id, "traced-dev-answered")))
+    (asked,) = _of(spans, trace_id, "traced-dev-asked")
+    (answered,) = _of(spans, trace_id, "traced-dev-answered")
+    assert asked.parent_span_id == parent
+    assert answered.parent_span_id == parent  # the reply carries the event's trace on
+    delivered = [
+        e for e in server.printed_events("traced-dev-asked", 1) if e["id"] == attributes["id"]
+    ]
+    assert [e["traceparent"] for e in delivered] == [traceparent]
+    (reply,) = [
+        e
+        for e in server.printed_events("traced-dev-answered", 1)
+        if e.get("data") == {"answered": attributes["id"]}
+    ]
+    assert reply["traceparent"] == traceparent
 
 
 def test_a_stream_record_continues_the_writers_trace(

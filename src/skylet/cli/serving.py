@@ -53,6 +53,14 @@ _otlp_exporter_option = click.option(
     help="Who encodes and posts the spans: skylet's OTLP/HTTP encoder, or opentelemetry-python's "
     "own exporter (slower: docs/tracing.md).",
 )
+_metrics_option = click.option(
+    "--metrics/--no-metrics",
+    "metrics",
+    default=True,
+    show_default=True,
+    help="Count invocations, EMF lines and sent messages for /metrics and CloudWatch's AWS/* "
+    "namespaces (docs/metrics.md); --no-metrics leaves them empty, to measure what they cost.",
+)
 
 _interpreter_option = click.option(
     "--interpreter",
@@ -166,6 +174,7 @@ _interpreter_option = click.option(
 )
 @_otlp_option
 @_otlp_exporter_option
+@_metrics_option
 def up(
     target: str,
     host: str,
@@ -191,6 +200,7 @@ def up(
     pricing: str | None,
     otlp_endpoint: str | None,
     otlp_exporter: str,
+    metrics: bool,
 ) -> None:
     """Serve the functions of the manifest in TARGET (a directory or a manifest file).
 
@@ -232,6 +242,7 @@ def up(
         knative_files=tuple(Path(f).absolute() for f in knative_files),
         pricing=load_profile(pricing) if pricing is not None else None,
         tracing=_tracing(out, otlp_endpoint, otlp_exporter),
+        metrics=metrics,
     )
 
     def reloaded(outcome: ReloadOutcome) -> None:
@@ -308,6 +319,7 @@ def up(
 )
 @_otlp_option
 @_otlp_exporter_option
+@_metrics_option
 def serve_function(
     directory: str,
     function: str,
@@ -322,6 +334,7 @@ def serve_function(
     sandbox: bool,
     otlp_endpoint: str | None,
     otlp_exporter: str,
+    metrics: bool,
 ) -> None:
     """Serve one FUNCTION of the manifest in DIRECTORY as a standalone HTTP service.
 
@@ -354,6 +367,7 @@ def serve_function(
         credentials=MappingProxyType(keys),
         environment_overrides=env_vars.overrides(env_file, env),
         tracing=_tracing(out, otlp_endpoint, otlp_exporter),
+        metrics=metrics,
     )
 
     async def ready(platform: Platform) -> None:

@@ -30,6 +30,7 @@ from skylet.errors import ResourceNotFound, SkyletError
 from skylet.eventing.cloudevent import Event, InvalidEvent, from_http
 from skylet.eventing.topology import EMPTY, Topology
 from skylet.events.batching import Coalescer
+from skylet.observe.trace_context import CURRENT
 from skylet.store.base import QueueStore
 from skylet.store.types import MAX_RETENTION_S, SendEntry
 
@@ -39,6 +40,8 @@ PREFIX = "/_skylet/brokers/"
 DELIVERIES = "skylet:broker:deliveries"
 MAX_EVENT_BYTES = 1 << 20
 TTL = "knativebrokerttl"
+#: CloudEvents' distributed-tracing extension: the W3C trace context of the event's publisher.
+TRACEPARENT = "traceparent"
 DEFAULT_TTL = 255
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
@@ -134,6 +137,10 @@ class Brokers:
             return 0
         if "knativearrivaltime" not in event:
             event["knativearrivaltime"] = _rfc3339(self._now())
+        if TRACEPARENT not in event:  # the distributed-tracing extension: the publisher's trace
+            caller = CURRENT.get()
+            if caller is not None:
+                event[TRACEPARENT] = caller.traceparent
         matched = topology.matching(broker, event)
         if not matched:
             return 0

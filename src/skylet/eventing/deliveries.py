@@ -32,6 +32,7 @@ from skylet.eventing.brokers import (
     DEFAULT_TTL,
     DELIVERIES,
     MAX_EVENT_BYTES,
+    TRACEPARENT,
     TTL,
     Brokers,
     job,
@@ -42,6 +43,7 @@ from skylet.eventing.policy import NO_RESPONSE, retryable
 from skylet.eventing.subscribers import URI_TIMEOUT_S, Answer, Sender
 from skylet.eventing.topology import Sink, Trigger
 from skylet.events.batching import Coalescer
+from skylet.observe.trace_context import CURRENT, parse_traceparent
 from skylet.store.types import Message
 
 log = logging.getLogger(__name__)
@@ -175,7 +177,20 @@ class Deliveries:
             return True
 
     async def _handle(self, item: dict[str, Any]) -> None:
-        """One try of one job. Raises only when its outcome could not be stored."""
+        """One try of one job, in the trace its event's ``traceparent`` names: the
+        subscriber's invocation, a reply without its own, a retry's and a dead letter's
+        continue the publisher's. Raises only when its outcome could not be stored."""
+        event = item.get("e")
+        traceparent = event.get(TRACEPARENT) if isinstance(event, dict) else None
+        token = CURRENT.set(
+            parse_traceparent(traceparent if isinstance(traceparent, str) else None)
+        )
+        try:
+            await self._handle_traced(item)
+        finally:
+            CURRENT.reset(token)
+
+    async def _handle_traced(self, item: dict[str, Any]) -> None:
         trigger = self.brokers.topology.triggers.get(item["t"])
         if trigger is None:
             log.warning("dropped a delivery for trigger %s, which no longer exists", item["t"])

@@ -36,9 +36,9 @@ from skylet.errors import ApiError, ResourceNotFound
 from skylet.events.async_invoke import check_event_payload
 from skylet.events.envelope import MAX_ERROR_MESSAGE_CHARS, TryError
 from skylet.events.retry import Condition
-from skylet.observe.trace_context import CURRENT, parse_traceparent
+from skylet.observe.trace_context import CURRENT, TraceContext, parse_traceparent
 from skylet.store.base import QueueStore
-from skylet.store.types import SendEntry
+from skylet.store.types import TRACE_ATTRIBUTE, SendEntry
 
 
 class Response(NamedTuple):
@@ -192,7 +192,11 @@ class Deliverer:
 
     async def _send(self, destination: Destination, deliveries: list[Delivery]) -> None:
         if destination.kind == "queue":
-            entries = [SendEntry(d.body, attributes=d.attributes) for d in deliveries]
+            # The message continues the event's trace: its AWSTraceHeader (CURRENT is set).
+            caller = CURRENT.get()
+            entries = [
+                SendEntry(d.body, attributes=_traced(d.attributes, caller)) for d in deliveries
+            ]
             await self._store.send_batch(destination.name, entries)
         elif destination.kind == "function":
             await self._functions.enqueue_batch(
@@ -205,3 +209,11 @@ class Deliverer:
                 await self._topics.publish(
                     destination.name, delivery.body, delivery.attributes or {}
                 )
+
+
+def _traced(
+    attributes: Mapping[str, str] | None, caller: TraceContext | None
+) -> Mapping[str, str] | None:
+    if caller is None:
+        return attributes
+    return {**(attributes or {}), TRACE_ATTRIBUTE: caller.xray}

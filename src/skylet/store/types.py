@@ -47,6 +47,12 @@ class QueueConfig:
     modified_at: float = field(default=0.0, compare=False)
 
 
+#: The store attribute in which another part of skylet (a destination, a dead letter) keeps the
+#: X-Ray trace header of a message it puts on a queue: SQS shows it as ``AWSTraceHeader``
+#: (``AWS.`` names are reserved in SQS, so no message attribute can collide with it).
+TRACE_ATTRIBUTE = "AWS.skylet.trace"
+
+
 @dataclass(frozen=True, slots=True)
 class SendEntry:
     """One message of ``send_batch``. ``delay_s=None`` takes the queue's default delay."""

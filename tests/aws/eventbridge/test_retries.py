@@ -31,6 +31,7 @@ from skylet.errors import (
     StoreUnavailable,
     TooManyRequests,
 )
+from skylet.observe.trace_context import CURRENT, TraceContext
 from skylet.store.sqlite import SqliteStore
 
 POLICY = Policy(attempts=3, age_s=3600)
@@ -136,6 +137,8 @@ class _Queues:
     def __init__(self, fail: int) -> None:
         self.fail = fail
         self.sent: list[tuple[str, str, Mapping[str, Mapping[str, Any]]]] = []
+        #: The trace each send (refused or taken) was made in.
+        self.traces: list[TraceContext | None] = []
 
     async def send(
         self,
@@ -146,6 +149,7 @@ class _Queues:
         group_id: str | None = None,
         dedup_id: str | None = None,
     ) -> None:
+        self.traces.append(CURRENT.get())
         if queue_arn.endswith(":flaky") and self.fail > 0:
             self.fail -= 1
             raise TooManyRequests("Rate Exceeded.")
@@ -242,3 +246,27 @@ async def test_a_bus_target_that_does_not_exist_is_dead_lettered_without_retries
     assert arn.endswith(":dead")
     assert attributes["ERROR_CODE"]["StringValue"] == "NO_RESOURCE"
     assert attributes["RETRY_ATTEMPTS"]["StringValue"] == "0"
+
+
+@pytest.mark.anyio
+async def test_the_retries_and_the_dead_letter_continue_the_events_trace(
+    store: SqliteStore,
+) -> None:
+    queues = _Queues(fail=100)
+    router, redelivery = await _router(store, queues, attempts=2)
+    caller = TraceContext.new()
+    token = CURRENT.set(caller)
+    try:
+        await router.route("default", EVENT)
+    finally:
+        CURRENT.reset(token)
+    try:
+        await _until(lambda: router.dead_lettered == 1)
+        # The first try, two retries (in the redelivery's task) and the dead letter.
+        assert len(queues.traces) == 4
+        assert [t and (t.trace_id, t.span_id) for t in queues.traces] == [
+            (caller.trace_id, caller.span_id)
+        ] * 4
+        assert CURRENT.get() is None
+    finally:
+        await redelivery.aclose()

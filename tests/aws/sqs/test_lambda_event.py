@@ -6,7 +6,7 @@ import pytest
 
 from skylet.aws.sqs import lambda_event
 from skylet.aws.sqs.messages import Stored
-from skylet.store.types import Message
+from skylet.store.types import TRACE_ATTRIBUTE, Message
 
 IDS = ["m1", "m2", "m3"]
 
@@ -103,3 +103,19 @@ def test_a_message_another_part_of_skylet_sent_reads_as_string_attributes() -> N
     record = lambda_event.record(message, queue_arn="a", region="r", sender="s", arn=str)
     assert record["messageAttributes"]["RequestID"]["dataType"] == "String"
     assert record["messageAttributes"]["ErrorCode"]["dataType"] == "Number"  # as Lambda sends it
+
+
+def test_the_trace_header_another_part_of_skylet_kept_is_the_records_aws_trace_header() -> None:
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    message = Message(
+        id="m",
+        body=b"{}",
+        attributes={"RequestID": "r", TRACE_ATTRIBUTE: header},
+        receipt="1-0123456789abcdef",
+        attempts=1,
+        sent_at=1.0,
+        first_received_at=1.0,
+    )
+    record = lambda_event.record(message, queue_arn="a", region="r", sender="s", arn=str)
+    assert record["attributes"]["AWSTraceHeader"] == header
+    assert set(record["messageAttributes"]) == {"RequestID"}

@@ -33,6 +33,7 @@ from skylet.aws.eventbridge.retries import (
 )
 from skylet.aws.json_match import flatten
 from skylet.errors import ApiError, ResourceNotFound, SkyletError
+from skylet.observe.trace_context import CURRENT, parse_traceparent
 from skylet.schedules.scheduled_event import envelope
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ class Router:
             "age_s": policy.age_s,
             "dlq": policy.dlq,
         }
+        caller = CURRENT.get()
+        if caller is not None:  # the retries and the dead letter continue the event's trace
+            job["trace"] = caller.traceparent
         if failure.retry and self.redelivery is not None:
             delay = self.redelivery.first_delay(policy, first)
             if isinstance(delay, float):
@@ -231,12 +235,25 @@ class Router:
     async def _retry(self, job: dict[str, Any]) -> None:
         spec = job["target"]
         target = Target(spec["id"], spec["arn"], spec["spec"])
-        await self._deliver(target, job["payload"].encode(), job["event"])
+        token = CURRENT.set(parse_traceparent(job.get("trace")))
+        try:
+            await self._deliver(target, job["payload"].encode(), job["event"])
+        finally:
+            CURRENT.reset(token)
 
     async def _give_up(
         self, job: dict[str, Any], failure: Failure, retries: int, exhausted: str | None
     ) -> None:
         """The event to the target's dead-letter queue, or dropped (logged) without one."""
+        token = CURRENT.set(parse_traceparent(job.get("trace")))
+        try:
+            await self._dead_letter(job, failure, retries, exhausted)
+        finally:
+            CURRENT.reset(token)
+
+    async def _dead_letter(
+        self, job: dict[str, Any], failure: Failure, retries: int, exhausted: str | None
+    ) -> None:
         target_arn = job["target"]["arn"]
         dlq = job.get("dlq")
         if dlq and self.queues is not None:

@@ -5,7 +5,8 @@ The store holds the body as UTF-8 bytes and one string attribute, ``META``: a JS
 what SQS adds (message attributes with their types, the trace header, the FIFO sequence
 number and deduplication id as the sender gave it, the sender). A message on the queue
 without it was put there by another part of skylet (a Lambda dead-letter message); its store
-attributes read as String message attributes (``FOREIGN_TYPES`` names the exceptions).
+attributes read as String message attributes (``FOREIGN_TYPES`` names the exceptions), but
+for ``TRACE_ATTRIBUTE``, its ``AWSTraceHeader``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from skylet.aws.sqs.message_attributes import (
     md5_of_body,
     selected,
 )
-from skylet.store.types import Message
+from skylet.store.types import TRACE_ATTRIBUTE, Message
 
 #: The store attribute that carries SQS's part of a message (``AWS.`` names are reserved in
 #: SQS, so no message attribute can collide with it).
@@ -76,9 +77,10 @@ def stored(message: Message) -> Stored:
         foreign = {
             name: {"DataType": FOREIGN_TYPES.get(name, "String"), "StringValue": value}
             for name, value in message.attributes.items()
-            if value
+            if value and name != TRACE_ATTRIBUTE
         }
-        return Stored(attributes=foreign, dedup_id=message.dedup_id)
+        trace = message.attributes.get(TRACE_ATTRIBUTE)
+        return Stored(attributes=foreign, trace_header=trace, dedup_id=message.dedup_id)
     document = json.loads(raw)
     return Stored(
         attributes={name: _decode(value) for name, value in document.get("a", {}).items()},
