@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from skylet.platform import Platform, PlatformConfig
+from skylet.platform import Platform
+from skylet.platform_config import PlatformConfig
 
 _platform: list[Platform] = []
 

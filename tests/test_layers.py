@@ -58,6 +58,8 @@ RANKS = {
     "eventbus": 2,
     "gateway": 7,
     # the composition root, serving, the command line
+    # what the composition root is given, and what follows from that alone
+    "platform_config": 7.5,
     "platform": 8,
     "serve": 9,
     "cli": 10,

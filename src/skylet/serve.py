@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from skylet.build.watcher import ReloadOutcome, Watcher
 from skylet.invoker.hooks import InvocationHook
-from skylet.platform import Platform, PlatformConfig
+from skylet.platform import Platform
+from skylet.platform_config import PlatformConfig
 
 #: Allocations between two collections of the youngest generation in the serving process.
 GC_THRESHOLD = 20_000

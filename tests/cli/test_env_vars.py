@@ -10,7 +10,7 @@ import pytest
 
 from skylet.cli.env_vars import overrides, parse_env_vars, parse_pairs
 from skylet.errors import ConfigError
-from skylet.platform import with_overrides
+from skylet.platform_config import with_overrides
 from tests.runtime_fixtures import fn
 
 

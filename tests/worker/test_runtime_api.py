@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from skylet.worker.runtime_api import error_document, valid_error_type
+from skylet.worker.runtime_http import error_document, valid_error_type
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_anything_else_becomes_a_document_from_the_header(body: bytes) -> None:
 def test_a_request_head_past_the_limit_is_refused_before_it_is_kept() -> None:
     import httptools
 
-    from skylet.worker.runtime_api import MAX_HEAD_BYTES, Connection
+    from skylet.worker.runtime_http import MAX_HEAD_BYTES, Connection
 
     conn = Connection(sock=None)
     conn.parser = httptools.HttpRequestParser(conn)

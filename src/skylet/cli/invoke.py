@@ -254,7 +254,8 @@ def _invoke_local(
     overrides: Mapping[str, Mapping[str, str]],
 ) -> Answer:
     from skylet.config import RuntimeSettings
-    from skylet.platform import Platform, PlatformConfig
+    from skylet.platform import Platform
+    from skylet.platform_config import PlatformConfig
 
     config = PlatformConfig(
         manifest_path=manifest,

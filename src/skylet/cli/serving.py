@@ -23,7 +23,8 @@ from skylet.cli.output import FunctionOutput, Output, RequestLines
 from skylet.config import RuntimeSettings, endpoint_url
 from skylet.invoker.hooks import InvocationHook
 from skylet.observe import tracing
-from skylet.platform import Platform, PlatformConfig
+from skylet.platform import Platform
+from skylet.platform_config import PlatformConfig
 
 _credentials_option = click.option(
     "--credentials",

@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.parser.models import SnsModel
 from skylet.aws.protocols.models import ServiceModels
 from skylet.config import RuntimeSettings
 from skylet.gateway.http1 import Listener
-from skylet.platform import Platform, PlatformConfig
+from skylet.platform import Platform
+from skylet.platform_config import PlatformConfig
 from tests.aws.sns.endpoints import wait_for
 from tests.aws.sns.served import SnsApp
 from tests.events.harness import FAST

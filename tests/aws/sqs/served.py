@@ -27,7 +27,8 @@ import httpx
 import pytest
 
 from skylet.config import RuntimeSettings, endpoint_url
-from skylet.platform import Platform, PlatformConfig
+from skylet.platform import Platform
+from skylet.platform_config import PlatformConfig
 from tests.e2e.conftest import free_port, project_dir
 
 
